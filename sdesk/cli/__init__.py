@@ -1,0 +1,43 @@
+"""The `sdesk` command: parse, call the domain, render. Errors are translated once, here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from sdesk import __version__
+from sdesk.cli.options import desk_options
+from sdesk.errors import SdeskError
+
+
+class SdeskGroup(click.Group):
+    """Turns every SdeskError into Click's one-line `Error: …` and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SdeskError as error:
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=SdeskGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sdesk")
+@desk_options(envvars=True)
+def main() -> None:
+    """A service desk that lives in a git repository.
+
+    Policy lives in rules.yaml, every ticket is one YAML file under tickets/.
+    Set SDESK_NOW (ISO-8601 with offset) to replay a moment in time.
+    """
+
+
+def _register() -> None:
+    from sdesk.cli import desk, tickets
+
+    for command in (tickets.new, tickets.list_tickets, tickets.show, tickets.update, tickets.comment,
+                    tickets.close, tickets.reopen, desk.init, desk.check, desk.rules):
+        main.add_command(command)
+
+
+_register()

@@ -1,0 +1,44 @@
+"""What every command needs from its invocation: the desk, the agent, the time."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from sdesk import clock, schema
+from sdesk.errors import SdeskError
+from sdesk.store import Desk, find_desk
+
+
+def desk() -> Desk:
+    ctx = click.get_current_context()
+    if "sdesk.desk_obj" not in ctx.meta:
+        ctx.meta["sdesk.desk_obj"] = find_desk(ctx.meta.get("sdesk.desk"), Path.cwd())
+    found: Desk = ctx.meta["sdesk.desk_obj"]
+    return found
+
+
+def actor(current: Desk) -> str:
+    """The acting agent: --as, else $SDESK_USER, else git config user.email."""
+    ctx = click.get_current_context()
+    email = ctx.meta.get("sdesk.actor") or _git_email(current.root)
+    if not email:
+        raise SdeskError("who are you? pass --as EMAIL, set SDESK_USER, or run: git config user.email you@example.com")
+    if not schema.EMAIL_PATTERN.match(email):
+        raise SdeskError(f"agent '{email}' is not an email address")
+    return str(email)
+
+
+def now(current: Desk) -> datetime:
+    return clock.now(current.rules.timezone)
+
+
+def _git_email(folder: Path) -> str | None:
+    try:
+        result = subprocess.run(["git", "config", "user.email"], cwd=folder, capture_output=True, text=True, check=False)
+    except OSError:
+        return None
+    return result.stdout.strip() or None

@@ -1,0 +1,74 @@
+"""Desk commands: init, check, rules check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from sdesk import scaffold
+from sdesk.checks import ticket_problems
+from sdesk.cli import context
+from sdesk.cli.options import desk_options, format_option
+from sdesk.errors import SdeskError, display_path
+from sdesk.output import Column, plural, render_rows
+from sdesk.schema import located
+from sdesk.store import BrokenFile
+
+PROBLEM_COLUMNS = (Column("file", "File"), Column("line", "Line"), Column("problem", "Problem", fill=True))
+
+
+@click.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", default="Service Desk", show_default=True, help="The desk's name, shown to customers.")
+def init(folder: Path, name: str) -> None:
+    """Make FOLDER a new desk: a commented rules.yaml, tickets/ and a .gitignore."""
+    for created in scaffold.create_desk(folder, name):
+        click.echo(f"created {created}")
+    click.echo(f"Next: edit {folder / 'rules.yaml'}, then 'git init' and commit the desk.", err=True)
+
+
+@click.command()
+@format_option
+@desk_options()
+def check(fmt: str) -> None:
+    """Validate rules.yaml and every ticket file; exit 1 if anything is wrong (for CI)."""
+    desk = context.desk()
+    rules = desk.rules
+    problems, count = [], 0
+    for item in desk.scan():
+        count += 1
+        if isinstance(item, BrokenFile):
+            problems.append(item.error)
+            continue
+        path = desk.path_for(item.id)
+        found = ticket_problems(item, rules)
+        if found:
+            text = path.read_text(encoding="utf-8")
+            problems += [located(problem, path, text) for problem in found]
+    rows = [{"file": display_path(p.path) if p.path else "", "line": p.line, "problem": p.message} for p in problems]
+    if fmt != "table":
+        click.echo(render_rows(rows, PROBLEM_COLUMNS, fmt), nl=False)
+    else:
+        for problem in problems:
+            click.echo(str(problem))
+    summary = f"{plural(count, 'ticket file')} checked, {plural(len(problems), 'problem')}"
+    if problems:
+        raise SdeskError(summary)
+    click.echo(f"{summary}.", err=True)
+
+
+@click.group()
+def rules() -> None:
+    """Work with the desk's policy in rules.yaml."""
+
+
+@rules.command("check")
+@desk_options()
+def rules_check() -> None:
+    """Validate rules.yaml; exit 1 with the file and line of the first problem."""
+    desk = context.desk()
+    loaded = desk.rules
+    click.echo(f"{desk.rules_path.name}: OK ({plural(len(loaded.customers), 'customer')}, "
+               f"{plural(len(loaded.teams), 'team')}, {plural(len(loaded.plans), 'plan')}, "
+               f"priorities {'/'.join(loaded.priority_levels)})")

@@ -1,0 +1,79 @@
+"""Options shared by several commands, each defined once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from sdesk.model import IMPACTS, TYPES, URGENCIES
+from sdesk.output import FORMATS
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def _remember(key: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    """Store a value in the context chain so options work before or after the command name."""
+
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if value is not None:
+            ctx.meta[key] = value
+
+    return callback
+
+
+def desk_options(envvars: bool = False) -> Decorator:
+    """--desk and --as, on the root group (with env vars) and on every command."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        command = click.option(
+            "--desk", type=click.Path(file_okay=False, path_type=Path), expose_value=False,
+            envvar="SDESK_DIR" if envvars else None, callback=_remember("sdesk.desk"), is_eager=True,
+            help="The desk folder (default: $SDESK_DIR, else the nearest folder above with rules.yaml and tickets/).",
+        )(command)
+        return click.option(
+            "--as", "actor", metavar="EMAIL", expose_value=False, envvar="SDESK_USER" if envvars else None,
+            callback=_remember("sdesk.actor"), is_eager=True,
+            help="Act as this agent (default: $SDESK_USER, else git config user.email).",
+        )(command)
+
+    return decorate
+
+
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+    help="table for people; json or csv for scripts (stable field names).",
+)
+
+# (option, field, help) for every ticket field an agent can set.
+FIELD_OPTIONS: tuple[tuple[str, str, str, Any], ...] = (
+    ("--title", "title", "A short summary: one subject per ticket.", None),
+    ("--type", "type", "What kind of ticket this is.", click.Choice(TYPES)),
+    ("--customer", "customer", "Customer key from rules.yaml.", None),
+    ("--requester", "requester", "Email of the customer's reference person who raised it.", None),
+    ("--team", "team", "Team that handles it (default: the desk's default team).", None),
+    ("--assignee", "assignee", "Email of the agent working on it ('' to unassign).", None),
+    ("--category", "category", "Category, e.g. network or application.", None),
+    ("--impact", "impact", "Who is affected.", click.Choice(IMPACTS)),
+    ("--urgency", "urgency", "How badly work is blocked.", click.Choice(URGENCIES)),
+    ("--site", "site", "Site ID (4 digits).", None),
+    ("--url", "url", "Web address concerned.", None),
+    ("--error-message", "error_message", "The full error message, as shown.", None),
+    ("--description", "description", "What happened, as precisely as possible.", None),
+    ("--contact-name", "contact_name", "Contact person's name.", None),
+    ("--contact-phone", "contact_phone", "Contact person's phone number.", None),
+    ("--contact-email", "contact_email", "Contact person's email.", None),
+    ("--external-ref", "external_ref", "The customer's own ticket number.", None),
+)
+
+
+def field_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for flag, name, help_text, kind in reversed(FIELD_OPTIONS):
+        command = click.option(flag, name, type=kind, default=None, help=help_text)(command)
+    return command
+
+
+def field_values(params: dict[str, Any]) -> dict[str, Any]:
+    """The ticket fields a user actually passed (an empty string clears a field)."""
+    return {name: params[name] for _, name, _, _ in FIELD_OPTIONS if params.get(name) is not None}

@@ -1,0 +1,52 @@
+"""The one error family of sdesk.
+
+Domain code raises these; the CLI turns them into a single ``Error: …`` line
+and exit code 1, so no caller has to format or catch them itself.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+class SdeskError(Exception):
+    """A refusal or failure the user can act on, optionally located in a file."""
+
+    def __init__(self, message: str, path: Path | str | None = None, line: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.path = Path(path) if path is not None else None
+        self.line = line
+
+    def located(self, path: Path | str, line: int | None) -> SdeskError:
+        """Return a copy of this error pinned to a file (and line) it came from."""
+        return type(self)(self.message, path, line)
+
+    def __str__(self) -> str:
+        if self.path is None:
+            return self.message
+        where = display_path(self.path)
+        if self.line is not None:
+            where = f"{where}:{self.line}"
+        return f"{where}: {self.message}"
+
+
+class NotFound(SdeskError):
+    """An unknown ticket, desk or file."""
+
+
+class Refused(SdeskError):
+    """A move the workflow does not allow (closed ticket, missing resolution …)."""
+
+
+class InvalidData(SdeskError):
+    """A file or a value that does not validate."""
+
+
+def display_path(path: Path) -> str:
+    """Show a path relative to the working directory when it lies below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return os.fspath(path)

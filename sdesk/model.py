@@ -1,0 +1,202 @@
+"""Tickets and their history, and their fixed-order YAML form.
+
+A ticket file holds the current value of every field followed by the
+append-only ``history``: each event says when, who, what, and for every
+changed field its value before and after. The serializer, not the caller,
+owns the key order (documented in README, "Ticket files").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+from sdesk import ids, schema
+from sdesk.schema import KeyPath, SchemaError
+
+STATUSES = (
+    "open",
+    "in-progress",
+    "waiting-for-customer",
+    "on-hold",
+    "scheduled",
+    "awaiting-acceptance",
+    "closed",
+)
+CLOSED = "closed"
+TYPES = ("incident", "service-request", "change", "question", "complaint")
+IMPACTS = ("company", "department", "individual")
+URGENCIES = ("high", "medium", "low")
+VISIBILITIES = ("public", "internal")
+EVENT_KINDS = ("created", "updated", "comment", "closed", "reopened")
+
+# Fields an agent may change with `sdesk update`, in file order.
+EDITABLE_FIELDS = (
+    "title",
+    "type",
+    "customer",
+    "requester",
+    "team",
+    "assignee",
+    "category",
+    "impact",
+    "urgency",
+    "site",
+    "url",
+    "error_message",
+    "description",
+    "contact_name",
+    "contact_phone",
+    "contact_email",
+    "external_ref",
+)
+CONTACT_KEYS = ("name", "phone", "email")
+TICKET_KEYS = (
+    "id", "title", "type", "status", "priority", "customer", "requester", "team", "assignee",
+    "category", "impact", "urgency", "site", "url", "error_message", "description", "contact",
+    "external_ref", "resolution", "created", "history",
+)
+EVENT_KEYS = ("at", "by", "event", "visibility", "changes", "text")
+CHANGE_KEYS = ("field", "from", "to")
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    old: str | None
+    new: str | None
+
+
+@dataclass(frozen=True)
+class Event:
+    at: datetime
+    by: str
+    kind: str
+    changes: tuple[Change, ...] = ()
+    visibility: str | None = None
+    text: str | None = None
+
+
+@dataclass
+class Ticket:
+    id: str
+    title: str
+    type: str
+    status: str
+    priority: str
+    customer: str
+    requester: str
+    team: str
+    created: datetime
+    assignee: str | None = None
+    category: str | None = None
+    impact: str | None = None
+    urgency: str | None = None
+    site: str | None = None
+    url: str | None = None
+    error_message: str | None = None
+    description: str | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    contact_email: str | None = None
+    external_ref: str | None = None
+    resolution: str | None = None
+    history: list[Event] = field(default_factory=list)
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == CLOSED
+
+    @property
+    def updated(self) -> datetime:
+        return self.history[-1].at if self.history else self.created
+
+    def value(self, name: str) -> str | None:
+        return getattr(self, name)
+
+    def apply(self, event: Event) -> None:
+        """Apply an event's field changes and append it to the history."""
+        for change in event.changes:
+            setattr(self, change.field, change.new)
+        self.history.append(event)
+
+
+FIELD_NAMES = tuple(f.name for f in fields(Ticket))
+
+
+# --- to and from the file's plain data -------------------------------------------------
+
+def to_dict(ticket: Ticket) -> dict[str, Any]:
+    """The ticket as plain data in file order; empty optional fields are left out."""
+    contact = {key: getattr(ticket, f"contact_{key}") for key in CONTACT_KEYS}
+    values: dict[str, Any] = {name: getattr(ticket, name) for name in FIELD_NAMES if not name.startswith("contact_")}
+    values["contact"] = {key: value for key, value in contact.items() if value is not None} or None
+    values["history"] = [_event_to_dict(event) for event in ticket.history]
+    return {key: values[key] for key in TICKET_KEYS if values[key] is not None}
+
+
+def _event_to_dict(event: Event) -> dict[str, Any]:
+    data: dict[str, Any] = {"at": event.at, "by": event.by, "event": event.kind}
+    if event.visibility is not None:
+        data["visibility"] = event.visibility
+    if event.changes:
+        data["changes"] = [{"field": c.field, "from": c.old, "to": c.new} for c in event.changes]
+    if event.text is not None:
+        data["text"] = event.text
+    return data
+
+
+def from_dict(data: Any) -> Ticket:
+    """Strictly read a ticket's plain data; raises SchemaError with the key path."""
+    data = schema.mapping(data, (), allowed=TICKET_KEYS, required=("id", "title", "type", "status", "priority", "customer",
+                                                                       "requester", "team", "created"))
+    ticket_id = schema.text(data["id"], ("id",))
+    if not ids.is_ticket_id(ticket_id):
+        raise SchemaError(("id",), f"'{ticket_id}' is not a ticket number")
+    contact = schema.mapping(data.get("contact") or {}, ("contact",), allowed=CONTACT_KEYS)
+    optional = {name: schema.text(data.get(name), (name,), optional=True)
+                for name in ("assignee", "category", "site", "url", "error_message", "description",
+                             "external_ref", "resolution")}
+    history = [_event_from_dict(item, ("history", index))
+               for index, item in enumerate(schema.sequence(data.get("history"), ("history",)))]
+    return Ticket(
+        id=ticket_id,
+        title=schema.text(data["title"], ("title",)),
+        type=schema.choice(data["type"], ("type",), TYPES),
+        status=schema.choice(data["status"], ("status",), STATUSES),
+        priority=schema.text(data.get("priority"), ("priority",)),
+        customer=schema.text(data.get("customer"), ("customer",)),
+        requester=schema.text(data.get("requester"), ("requester",)),
+        team=schema.text(data.get("team"), ("team",)),
+        created=schema.timestamp(data["created"], ("created",)),
+        impact=schema.choice(data.get("impact"), ("impact",), IMPACTS, optional=True),
+        urgency=schema.choice(data.get("urgency"), ("urgency",), URGENCIES, optional=True),
+        contact_name=schema.text(contact.get("name"), ("contact", "name"), optional=True),
+        contact_phone=schema.text(contact.get("phone"), ("contact", "phone"), optional=True),
+        contact_email=schema.text(contact.get("email"), ("contact", "email"), optional=True),
+        history=history,
+        **optional,
+    )
+
+
+def _event_from_dict(data: Any, keypath: KeyPath) -> Event:
+    data = schema.mapping(data, keypath, allowed=EVENT_KEYS, required=("at", "by", "event"))
+    changes = []
+    for index, item in enumerate(schema.sequence(data.get("changes"), keypath + ("changes",))):
+        where = keypath + ("changes", index)
+        item = schema.mapping(item, where, allowed=CHANGE_KEYS, required=("field",))
+        name = schema.choice(item["field"], where + ("field",), FIELD_NAMES)
+        changes.append(Change(name, _plain(item.get("from"), where + ("from",)), _plain(item.get("to"), where + ("to",))))
+    return Event(
+        at=schema.timestamp(data["at"], keypath + ("at",)),
+        by=schema.text(data["by"], keypath + ("by",)),
+        kind=schema.choice(data["event"], keypath + ("event",), EVENT_KINDS),
+        changes=tuple(changes),
+        visibility=schema.choice(data.get("visibility"), keypath + ("visibility",), VISIBILITIES, optional=True),
+        text=schema.text(data.get("text"), keypath + ("text",), optional=True),
+    )
+
+
+def _plain(value: Any, keypath: KeyPath) -> str | None:
+    return schema.text(value, keypath, optional=True)

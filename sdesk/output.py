@@ -1,0 +1,92 @@
+"""One way to print rows: a table for people, JSON and CSV for scripts.
+
+Every listing goes through :func:`render_rows`, so the three formats always
+carry the same fields in the same order.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Mapping, Sequence
+
+FORMATS = ("table", "json", "csv")
+MIN_FILL_WIDTH = 16
+COLUMN_GAP = 2  # tabulate's "simple" format puts two spaces between columns
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    fill: bool = False  # this column takes the width the others leave and is cut to it
+
+
+def render_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: str,
+                fields: Sequence[str] | None = None) -> str:
+    """Rows as a table (``columns``) or as JSON/CSV (``fields``, default: the columns' keys)."""
+    keys = list(fields) if fields is not None else [column.key for column in columns]
+    if fmt == "json":
+        return to_json([{key: row.get(key) for key in keys} for row in rows])
+    if fmt == "csv":
+        return to_csv(rows, keys)
+    return _table(rows, columns)
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, default=_plain) + "\n"
+
+
+def to_csv(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(keys)
+    for row in rows:
+        writer.writerow(["" if row.get(key) is None else _plain(row.get(key)) for key in keys])
+    return buffer.getvalue()
+
+
+def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column]) -> str:
+    import tabulate as tabulate_module
+
+    tabulate_module.MIN_PADDING = 0  # no extra padding around headers: every column counts at 80 columns
+    if not rows:
+        return ""
+    cells = [[_cell(row.get(column.key)) for column in columns] for row in rows]
+    width = shutil.get_terminal_size((80, 24)).columns
+    for index, column in enumerate(columns):
+        if column.fill:
+            others = sum(max(len(column.header), *(len(line[i]) for line in cells))
+                         for i, column in enumerate(columns) if i != index)
+            room = max(MIN_FILL_WIDTH, width - others - COLUMN_GAP * (len(columns) - 1) - 1)
+            for line in cells:
+                line[index] = truncate(line[index], room)
+    return tabulate_module.tabulate(cells, headers=[column.header for column in columns], tablefmt="simple",
+                    disable_numparse=True) + "\n"
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def truncate(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text = _plain(value)
+    return " ".join(text.split())
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,44 @@
+"""Creating a new desk folder from the package's starter files."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+from sdesk.errors import Refused, SdeskError
+from sdesk.store import RULES_FILE, STATE_DIR, TICKETS_DIR
+
+GITIGNORE = f"""\
+# Derived by sdesk and rebuilt when missing: never commit it.
+{STATE_DIR}/
+# Temporary files of interrupted writes.
+{TICKETS_DIR}/.*.tmp
+"""
+
+
+def starter_rules(desk_name: str) -> str:
+    template = resources.files("sdesk").joinpath("templates/rules.yaml").read_text(encoding="utf-8")
+    return template.replace('"__DESK_NAME__"', json.dumps(desk_name, ensure_ascii=False))
+
+
+def create_desk(folder: Path, desk_name: str) -> list[Path]:
+    """Write rules.yaml, tickets/ and .gitignore; refuses to touch an existing desk."""
+    if (folder / RULES_FILE).exists():
+        raise Refused(f"{folder / RULES_FILE} already exists: {folder} is a desk already")
+    files = {
+        folder / RULES_FILE: starter_rules(desk_name),
+        folder / TICKETS_DIR / ".gitkeep": "",
+    }
+    gitignore = folder / ".gitignore"
+    existing = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""
+    if f"{STATE_DIR}/" not in existing.splitlines():
+        separator = "\n" if existing and not existing.endswith("\n") else ""
+        files[gitignore] = existing + separator + GITIGNORE
+    try:
+        (folder / TICKETS_DIR).mkdir(parents=True, exist_ok=True)
+        for path, text in files.items():
+            path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise SdeskError(f"cannot create the desk: {exc.strerror}", exc.filename) from None
+    return list(files)

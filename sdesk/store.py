@@ -1,0 +1,215 @@
+"""The desk on disk: finding it, reading and writing ticket files safely.
+
+Guarantees (README, "Storage"):
+
+* a write goes to a temporary file in the same folder, is fsynced and renamed
+  into place, so a crash leaves the old file or the new one, never a torn one;
+* a new ticket is linked into place exclusively, so it never overwrites one;
+* read-modify-write holds a per-ticket lock, so concurrent changes queue up
+  instead of losing each other;
+* a file that does not parse is never rewritten;
+* a ticket reference is validated before it touches the file system.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Callable, Iterator
+
+from sdesk import ids, model, rules, yamlio
+from sdesk.errors import InvalidData, NotFound, Refused, SdeskError
+from sdesk.model import Event, Ticket
+from sdesk.schema import SchemaError, located
+
+RULES_FILE = "rules.yaml"
+TICKETS_DIR = "tickets"
+STATE_DIR = ".sdesk"  # derived, git-ignored: locks (and later caches)
+LOCK_TIMEOUT_SECONDS = 10
+AMBIGUOUS_SHOWN = 10
+
+
+def find_desk(explicit: Path | None, start: Path) -> Desk:
+    """The desk named by --desk/SDESK_DIR, else the nearest one at or above ``start``."""
+    if explicit is not None:
+        if not (explicit / RULES_FILE).is_file():
+            raise NotFound(f"no desk at {explicit}: {RULES_FILE} is missing (create one with: sdesk init {explicit})")
+        return Desk(explicit)
+    for folder in (start, *start.parents):
+        if (folder / RULES_FILE).is_file() and (folder / TICKETS_DIR).is_dir():
+            return Desk(folder)
+    raise NotFound(f"no desk here: no {RULES_FILE} and {TICKETS_DIR}/ in {start} or above "
+                   "(use --desk DIR, SDESK_DIR, or create one with: sdesk init DIR)")
+
+
+@dataclass
+class BrokenFile:
+    """A ticket file that could not be read, with the error that says why."""
+
+    path: Path
+    error: SdeskError
+
+
+class Desk:
+    def __init__(self, root: Path):
+        self.root = root
+        self.rules_path = root / RULES_FILE
+        self.tickets_dir = root / TICKETS_DIR
+        self.state_dir = root / STATE_DIR
+
+    @cached_property
+    def rules(self) -> rules.Rules:
+        text = _read_text(self.rules_path)
+        try:
+            return rules.parse(yamlio.load(text, self.rules_path))
+        except SchemaError as error:
+            raise located(error, self.rules_path, text) from None
+
+    # --- finding tickets ---------------------------------------------------------------
+
+    def ticket_ids(self) -> list[str]:
+        """Every ticket number on disk, in creation order, from file names alone."""
+        try:
+            names = [entry.name[:-5] for entry in os.scandir(self.tickets_dir) if entry.name.endswith(".yaml")]
+        except FileNotFoundError:
+            raise NotFound(f"{self.tickets_dir} is missing") from None
+        return sorted(name for name in names if ids.is_ticket_id(name))
+
+    def path_for(self, ticket_id: str) -> Path:
+        if not ids.is_ticket_id(ticket_id):
+            raise InvalidData(f"'{ticket_id}' is not a ticket number")
+        return self.tickets_dir / f"{ticket_id}.yaml"
+
+    def resolve(self, ref: str) -> str:
+        """The one ticket a full number, unique prefix or short form names."""
+        compact = ids.normalize_ref(ref)
+        if len(compact) == ids.TIME_CHARS + ids.RANDOM_CHARS:
+            full = f"{compact[:ids.TIME_CHARS]}-{compact[ids.TIME_CHARS:]}"
+            if self.path_for(full).exists():
+                return full
+        matches = [ticket_id for ticket_id in self.ticket_ids() if ids.ref_matches(compact, ticket_id)]
+        if not matches:
+            raise NotFound(f"no ticket matches '{ref}'")
+        if len(matches) > 1:
+            shown = ", ".join(matches[:AMBIGUOUS_SHOWN])
+            more = f" and {len(matches) - AMBIGUOUS_SHOWN} more" if len(matches) > AMBIGUOUS_SHOWN else ""
+            raise Refused(f"'{ref}' is ambiguous: it matches {shown}{more}")
+        return matches[0]
+
+    # --- reading -------------------------------------------------------------------------
+
+    def read(self, ticket_id: str) -> Ticket:
+        return read_ticket(self.path_for(ticket_id))
+
+    def scan(self) -> Iterator[Ticket | BrokenFile]:
+        """Every ticket in creation order; unreadable files come back as BrokenFile."""
+        for ticket_id in self.ticket_ids():
+            path = self.path_for(ticket_id)
+            try:
+                yield read_ticket(path)
+            except SdeskError as error:
+                yield BrokenFile(path, error)
+
+    # --- writing -------------------------------------------------------------------------
+
+    def add(self, make_ticket: Callable[[], Ticket], attempts: int = 5) -> Ticket:
+        """Save a new ticket under a number no other file has; draws again on a clash."""
+        for _ in range(attempts):
+            ticket = make_ticket()
+            try:
+                _write_atomic(self.path_for(ticket.id), render(ticket), exclusive=True)
+                return ticket
+            except FileExistsError:
+                continue
+        raise SdeskError(f"could not find a free ticket number in {attempts} attempts")
+
+    def change(self, ticket_id: str, decide: Callable[[Ticket], Event]) -> tuple[Ticket, Event]:
+        """Read, decide and write one ticket under its lock, so no change is lost."""
+        with self._locked(ticket_id):
+            ticket = self.read(ticket_id)
+            event = decide(ticket)
+            ticket.apply(event)
+            _write_atomic(self.path_for(ticket_id), render(ticket))
+        return ticket, event
+
+    @contextmanager
+    def _locked(self, ticket_id: str) -> Iterator[None]:
+        from filelock import FileLock, Timeout
+
+        lock_dir = self.state_dir / "locks"
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with FileLock(str(lock_dir / f"{ticket_id}.lock"), timeout=LOCK_TIMEOUT_SECONDS):
+                yield
+        except Timeout:
+            raise Refused(f"{ticket_id} is being changed by another sdesk process; try again") from None
+
+
+def render(ticket: Ticket) -> str:
+    return yamlio.dump(model.to_dict(ticket))
+
+
+def read_ticket(path: Path) -> Ticket:
+    """Parse and validate one ticket file; every failure names the file and line."""
+    text = _read_text(path)
+    data = yamlio.load(text, path)
+    try:
+        ticket = model.from_dict(data)
+    except SchemaError as error:
+        raise located(error, path, text) from None
+    if ticket.id != path.stem:
+        raise InvalidData(f"id '{ticket.id}' does not match the file name", path, yamlio.line_of(text, ("id",)))
+    return ticket
+
+
+def _read_text(path: Path) -> str:
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise NotFound("file not found", path) from None
+    except UnicodeDecodeError as exc:
+        raise InvalidData(f"not UTF-8 text (byte {exc.start})", path) from None
+    except OSError as exc:
+        raise SdeskError(f"cannot read: {exc.strerror}", path) from None
+
+
+def _write_atomic(path: Path, text: str, exclusive: bool = False) -> None:
+    """Write via a synced temporary file and a rename (or a no-clobber link)."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fchmod(handle.fileno(), 0o666 & ~_umask())
+            os.fsync(handle.fileno())
+        if exclusive:
+            os.link(temporary, path)
+            os.unlink(temporary)
+        else:
+            os.replace(temporary, path)
+        _fsync_dir(path.parent)
+    except BaseException as exc:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        if isinstance(exc, OSError) and not isinstance(exc, FileExistsError):
+            raise SdeskError(f"cannot write: {exc.strerror}", path) from None
+        raise
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current

@@ -1,0 +1,105 @@
+"""How a ticket looks in listings and in `sdesk show` (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sdesk import model
+from sdesk.model import Event, Ticket
+from sdesk.output import Column
+
+SUMMARY_FIELDS = ("id", "title", "type", "status", "priority", "customer", "requester", "team", "assignee",
+                  "category", "created", "updated")
+SUMMARY_COLUMNS = (
+    Column("id", "ID"),
+    Column("priority", "Pri"),
+    Column("type_code", "Type"),
+    Column("status_label", "Status"),
+    Column("customer", "Customer"),
+    Column("title", "Title", fill=True),
+)
+# Short forms so a listing fits 80 columns; JSON and CSV keep the full names.
+STATUS_LABELS = {"waiting-for-customer": "waiting", "awaiting-acceptance": "acceptance", "in-progress": "in progress",
+                 "on-hold": "on hold"}
+TYPE_CODES = {"incident": "INC", "service-request": "REQ", "change": "CHG", "question": "QST", "complaint": "CPL"}
+DETAIL_COLUMNS = (Column("field", "Field"), Column("value", "Value"))
+
+
+def summary(ticket: Ticket) -> dict[str, Any]:
+    """The fields of a listing row, under their stable JSON/CSV names."""
+    row = {name: getattr(ticket, name) for name in SUMMARY_FIELDS}
+    row["type_code"] = TYPE_CODES[ticket.type]
+    row["status_label"] = STATUS_LABELS.get(ticket.status, ticket.status)
+    return row
+
+
+def detail(ticket: Ticket) -> dict[str, Any]:
+    """Everything about a ticket, as in its file plus the derived `updated`."""
+    data = model.to_dict(ticket)
+    data["updated"] = ticket.updated
+    return data
+
+
+def detail_pairs(ticket: Ticket) -> list[dict[str, Any]]:
+    """The ticket flattened to field/value rows (history as history.N.key), for CSV."""
+    pairs: list[dict[str, Any]] = []
+
+    def flatten(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                flatten(f"{prefix}.{key}" if prefix else key, item)
+        elif isinstance(value, list):
+            for index, item in enumerate(value, start=1):
+                flatten(f"{prefix}.{index}", item)
+        else:
+            pairs.append({"field": prefix, "value": value})
+
+    flatten("", detail(ticket))
+    return pairs
+
+
+def detail_text(ticket: Ticket) -> str:
+    """A readable sheet: the fields that are set, the texts, then the history."""
+    lines = [f"{ticket.id}  {ticket.title}", ""]
+    facts = [
+        ("Status", ticket.status), ("Priority", ticket.priority), ("Type", ticket.type),
+        ("Customer", ticket.customer), ("Requester", ticket.requester), ("Team", ticket.team),
+        ("Assignee", ticket.assignee or "(unassigned)"), ("Category", ticket.category),
+        ("Impact", ticket.impact), ("Urgency", ticket.urgency), ("Site", ticket.site), ("URL", ticket.url),
+        ("Contact", ", ".join(part for part in (ticket.contact_name, ticket.contact_phone, ticket.contact_email) if part)),
+        ("External ref", ticket.external_ref), ("Created", _when(ticket.created)), ("Updated", _when(ticket.updated)),
+    ]
+    width = max(len(label) for label, _ in facts)
+    lines += [f"{label:<{width}}  {value}" for label, value in facts if value]
+    for label, text in (("Error message", ticket.error_message), ("Description", ticket.description),
+                        ("Resolution", ticket.resolution)):
+        if text:
+            lines += ["", f"{label}:", *_indented(text)]
+    lines += ["", "History:"]
+    for event in ticket.history:
+        lines += _event_lines(event)
+    return "\n".join(lines) + "\n"
+
+
+def _event_lines(event: Event) -> list[str]:
+    what = {"comment": f"{event.visibility} comment", "updated": "updated"}.get(event.kind, event.kind)
+    lines = [f"  {_when(event.at)}  {event.by}  {what}"]
+    lines += [f"      {change.field}: {_short(change.old)} → {_short(change.new)}" for change in event.changes]
+    if event.text:
+        lines += _indented(event.text, "      ")
+    return lines
+
+
+def _indented(text: str, prefix: str = "  ") -> list[str]:
+    return [f"{prefix}{line}" if line else "" for line in text.splitlines()]
+
+
+def _short(value: str | None, width: int = 60) -> str:
+    if value is None:
+        return "(none)"
+    flat = " ".join(value.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def _when(moment: Any) -> str:
+    return moment.isoformat(sep=" ", timespec="minutes")
