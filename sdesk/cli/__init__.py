@@ -14,6 +14,9 @@ from sdesk.errors import SdeskError
 class SdeskGroup(click.Group):
     """Turns every SdeskError into Click's one-line `Error: …` and exit code 1."""
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)  # the order of a working day, not the alphabet
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)

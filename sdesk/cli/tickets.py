@@ -15,6 +15,7 @@ from sdesk.model import STATUSES, TYPES, Event, Ticket
 from sdesk.output import plural, render_rows, to_json
 from sdesk.store import BrokenFile, Desk
 
+OPEN_STATUSES = [status for status in STATUSES if status != "closed"]
 EDITOR_TEMPLATE = "\n# Describe the problem above: what happened, since when, for whom.\n# Lines starting with '#' are dropped.\n"
 
 
@@ -53,8 +54,10 @@ def new(fmt: str, edit: bool, **params: Any) -> None:
 
 
 @click.command("list")
-@click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES), help="Only this status (repeatable).")
-@click.option("--type", "types", multiple=True, type=click.Choice(TYPES), help="Only this type (repeatable).")
+@click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES), metavar="STATUS",
+              help=f"Only this status (repeatable): {', '.join(STATUSES)}.")
+@click.option("--type", "types", multiple=True, type=click.Choice(TYPES), metavar="TYPE",
+              help=f"Only this type (repeatable): {', '.join(TYPES)}.")
 @click.option("--priority", "priorities", multiple=True, help="Only this priority, e.g. P1 (repeatable).")
 @click.option("--customer", "customers", multiple=True, help="Only this customer (repeatable).")
 @click.option("--team", "teams", multiple=True, help="Only this team (repeatable).")
@@ -102,7 +105,8 @@ def show(ticket_ref: str, fmt: str) -> None:
 
 @click.command()
 @click.argument("ticket_ref", metavar="ID")
-@click.option("--status", type=click.Choice([s for s in STATUSES if s != "closed"]), help="Move to this status.")
+@click.option("--status", type=click.Choice(OPEN_STATUSES), metavar="STATUS",
+              help=f"Move to this status: {', '.join(OPEN_STATUSES)} (to close: sdesk close).")
 @field_options
 @click.option("--note", help="Why: recorded with the change in the history.")
 @format_option
@@ -215,13 +219,13 @@ def _assignee(desk: Desk, value: str) -> str | None:
 def _prompt_missing(values: dict[str, Any], customers: list[str]) -> None:
     if not values.get("title"):
         click.echo("One subject per ticket: open a second ticket for a second problem.", err=True)
-        values["title"] = click.prompt("Title")
+        values["title"] = click.prompt("Title", err=True)
     if not values.get("type"):
-        values["type"] = click.prompt("Type", type=click.Choice(TYPES), default="incident")
+        values["type"] = click.prompt("Type", type=click.Choice(TYPES), default="incident", err=True)
     if not values.get("customer"):
-        values["customer"] = click.prompt("Customer", type=click.Choice(customers))
+        values["customer"] = click.prompt("Customer", type=click.Choice(customers), err=True)
     if not values.get("requester"):
-        values["requester"] = click.prompt("Requester email")
+        values["requester"] = click.prompt("Requester email", err=True)
 
 
 def _edit_text(initial: str | None) -> str | None:

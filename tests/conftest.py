@@ -1,0 +1,80 @@
+"""Shared fixtures: every test gets its own desk, clock and agent."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from click.testing import CliRunner, Result
+
+from sdesk.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+NOW = "2026-11-23T10:00:00+01:00"
+AGENT = "agent@caresolutions.example"
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pin the clock and the agent; keep the user's desk and git identity out."""
+    for name in ("SDESK_DIR", "SDESK_USER", "SDESK_NOW", "GIT_DIR", "EDITOR", "VISUAL"):
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("SDESK_NOW", NOW)
+    monkeypatch.setenv("SDESK_USER", AGENT)
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty desk with the example desk's rules.yaml, selected through SDESK_DIR."""
+    root = tmp_path / "desk"
+    (root / "tickets").mkdir(parents=True)
+    shutil.copy(REPO / "rules.yaml", root / "rules.yaml")
+    monkeypatch.setenv("SDESK_DIR", str(root))
+    return root
+
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def run() -> Run:
+    """Invoke the CLI in-process: run("list", "--all", input=...)."""
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None, env: dict[str, str | None] | None = None) -> Result:
+        return runner.invoke(main, list(args), input=input, env=env, catch_exceptions=False)
+
+    return invoke
+
+
+TICKET_DEFAULTS = {
+    "--title": "Zorgdossier opent niet",
+    "--type": "incident",
+    "--customer": "zonnebloem",
+    "--requester": "els.vermeulen@zonnebloem.example",
+}
+
+
+@pytest.fixture
+def new_ticket(run: Run) -> Callable[..., dict[str, Any]]:
+    """Create a ticket through the CLI and return it as JSON."""
+
+    def create(*extra: str, **options: str) -> dict[str, Any]:
+        values = dict(TICKET_DEFAULTS)
+        values.update({f"--{key.replace('_', '-')}": value for key, value in options.items()})
+        args = ["new", "--format", "json", *[part for pair in values.items() for part in pair], *extra]
+        result = run(*args)
+        assert result.exit_code == 0, result.output
+        ticket: dict[str, Any] = json.loads(result.stdout)
+        return ticket
+
+    return create

@@ -1,0 +1,124 @@
+"""The workflow rules as pure functions: what is allowed, what gets recorded."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from sdesk import rules, workflow, yamlio
+from sdesk.errors import InvalidData, Refused
+from tests.conftest import REPO
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone(timedelta(hours=1)))
+LATER = NOW + timedelta(hours=1)
+AGENT = "an@caresolutions.example"
+
+
+@pytest.fixture(scope="module")
+def example_rules() -> rules.Rules:
+    return rules.parse(yamlio.load((REPO / "rules.yaml").read_text(encoding="utf-8"), REPO / "rules.yaml"))
+
+
+def make(example_rules: rules.Rules, **values: str):
+    fields = {"title": "Wifi valt weg", "type": "incident", "customer": "vandijk",
+              "requester": "j.bakker@vandijk.example", **values}
+    return workflow.create(example_rules, fields, AGENT, NOW, random_bits=1)
+
+
+def test_create_opens_ticket_with_priority_from_matrix_and_default_team(example_rules):
+    ticket = make(example_rules, impact="company", urgency="high")
+    assert (ticket.status, ticket.priority, ticket.team) == ("open", "P1", "servicedesk")
+    assert [(event.kind, event.by, event.at) for event in ticket.history] == [("created", AGENT, NOW)]
+
+
+def test_create_fills_contact_details_from_the_reference_person(example_rules):
+    ticket = make(example_rules)
+    assert (ticket.contact_name, ticket.contact_phone) == ("Joost Bakker", "+31 13 580 22 45")
+
+
+def test_create_without_impact_gets_the_default_priority(example_rules):
+    assert make(example_rules).priority == "P3"
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("customer", "vandyk", "unknown customer 'vandyk' (did you mean 'vandijk'?)"),
+    ("team", "nok", "unknown team 'nok' (did you mean 'noc'?)"),
+    ("site", "123", "site ID '123' must be 4 digits"),
+    ("requester", "joost", "requester 'joost' is not an email address"),
+    ("url", "portaal.example", "url 'portaal.example' must start with http:// or https://"),
+    ("title", "   ", "title must not be empty"),
+])
+def test_create_refuses_bad_values(example_rules, field, value, message):
+    with pytest.raises(InvalidData) as caught:
+        make(example_rules, **{field: value})
+    assert str(caught.value) == message
+
+
+def test_update_records_every_change_with_from_and_to(example_rules):
+    ticket = make(example_rules)
+    event = workflow.update(ticket, example_rules, {"status": "in-progress", "assignee": AGENT}, AGENT, LATER, "picked up")
+    ticket.apply(event)
+    assert ticket.status == "in-progress" and ticket.assignee == AGENT
+    assert [(c.field, c.old, c.new) for c in event.changes] == [("status", "open", "in-progress"), ("assignee", None, AGENT)]
+    assert (event.kind, event.text, event.at) == ("updated", "picked up", LATER)
+
+
+def test_update_of_impact_recomputes_priority_and_records_it(example_rules):
+    ticket = make(example_rules, impact="individual", urgency="high")
+    event = workflow.update(ticket, example_rules, {"impact": "company"}, AGENT, LATER)
+    assert [(c.field, c.old, c.new) for c in event.changes] == [("impact", "individual", "company"), ("priority", "P3", "P1")]
+
+
+def test_update_with_same_values_is_refused_and_records_nothing(example_rules):
+    ticket = make(example_rules)
+    with pytest.raises(Refused, match="nothing to change"):
+        workflow.update(ticket, example_rules, {"status": "open"}, AGENT, LATER)
+
+
+def test_update_cannot_clear_a_mandatory_field_but_can_clear_an_optional_one(example_rules):
+    ticket = make(example_rules, category="network")
+    with pytest.raises(InvalidData, match="title must not be empty"):
+        workflow.update(ticket, example_rules, {"title": ""}, AGENT, LATER)
+    event = workflow.update(ticket, example_rules, {"category": ""}, AGENT, LATER)
+    assert [(c.field, c.old, c.new) for c in event.changes] == [("category", "network", None)]
+
+
+def test_update_refuses_closing_and_closed_tickets(example_rules):
+    ticket = make(example_rules)
+    with pytest.raises(Refused, match="sdesk close"):
+        workflow.update(ticket, example_rules, {"status": "closed"}, AGENT, LATER)
+    ticket.apply(workflow.close(ticket, "fixed", AGENT, LATER))
+    with pytest.raises(Refused, match="it is closed"):
+        workflow.update(ticket, example_rules, {"title": "x"}, AGENT, LATER)
+    with pytest.raises(Refused, match="it is closed"):
+        workflow.comment(ticket, "hello", AGENT, LATER)
+
+
+def test_close_needs_a_resolution_and_reopen_a_reason(example_rules):
+    ticket = make(example_rules)
+    with pytest.raises(Refused, match="resolution"):
+        workflow.close(ticket, "  \n", AGENT, LATER)
+    ticket.apply(workflow.close(ticket, "Access point vervangen", AGENT, LATER))
+    assert (ticket.status, ticket.resolution) == ("closed", "Access point vervangen")
+    with pytest.raises(Refused, match="already closed"):
+        workflow.close(ticket, "again", AGENT, LATER)
+    with pytest.raises(Refused, match="reason"):
+        workflow.reopen(ticket, "", AGENT, LATER)
+    ticket.apply(workflow.reopen(ticket, "Valt opnieuw weg", AGENT, LATER))
+    assert (ticket.status, ticket.resolution) == ("open", None)
+    assert [event.kind for event in ticket.history] == ["created", "closed", "reopened"]
+    assert ticket.history[-1].changes[1].old == "Access point vervangen"  # the old resolution stays in history
+
+
+def test_reopen_refuses_an_open_ticket(example_rules):
+    with pytest.raises(Refused, match="is not closed"):
+        workflow.reopen(make(example_rules), "why", AGENT, LATER)
+
+
+def test_comments_are_public_unless_internal_and_need_text(example_rules):
+    ticket = make(example_rules)
+    assert workflow.comment(ticket, "Graag een schermafdruk", AGENT, LATER).visibility == "public"
+    assert workflow.comment(ticket, "DNS?", AGENT, LATER, internal=True).visibility == "internal"
+    with pytest.raises(Refused, match="needs text"):
+        workflow.comment(ticket, "\n\n", AGENT, LATER)
