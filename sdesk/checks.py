@@ -11,8 +11,11 @@ from sdesk.schema import SchemaError
 def ticket_problems(ticket: Ticket, rules: Rules) -> list[SchemaError]:
     """What in a well-formed ticket file disagrees with rules.yaml."""
     problems = []
-    known = (("customer", ticket.customer, list(rules.customers)), ("team", ticket.team, list(rules.teams)),
-             ("priority", ticket.priority, list(rules.priority_levels)))
+    known = (
+        ("customer", ticket.customer, list(rules.customers)),
+        ("team", ticket.team, list(rules.teams)),
+        ("priority", ticket.priority, list(rules.priority_levels)),
+    )
     for name, value, options in known:
         if value not in options:
             problems.append(SchemaError((name,), f"unknown {name} '{value}'{schema.one_of(value, options)}"))

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sdesk.errors import SdeskError
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 TIME_CHARS = 6
 RANDOM_CHARS = 5
-EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 
 _SYMBOL = "[0-9A-HJKMNP-TV-Z]"
 ID_PATTERN = re.compile(rf"^{_SYMBOL}{{{TIME_CHARS}}}-{_SYMBOL}{{{RANDOM_CHARS}}}$")

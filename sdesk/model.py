@@ -53,9 +53,27 @@ EDITABLE_FIELDS = (
 )
 CONTACT_KEYS = ("name", "phone", "email")
 TICKET_KEYS = (
-    "id", "title", "type", "status", "priority", "customer", "requester", "team", "assignee",
-    "category", "impact", "urgency", "site", "url", "error_message", "description", "contact",
-    "external_ref", "resolution", "created", "history",
+    "id",
+    "title",
+    "type",
+    "status",
+    "priority",
+    "customer",
+    "requester",
+    "team",
+    "assignee",
+    "category",
+    "impact",
+    "urgency",
+    "site",
+    "url",
+    "error_message",
+    "description",
+    "contact",
+    "external_ref",
+    "resolution",
+    "created",
+    "history",
 )
 EVENT_KEYS = ("at", "by", "event", "visibility", "changes", "text")
 CHANGE_KEYS = ("field", "from", "to")
@@ -113,7 +131,8 @@ class Ticket:
         return self.history[-1].at if self.history else self.created
 
     def value(self, name: str) -> str | None:
-        return getattr(self, name)
+        found: str | None = getattr(self, name)
+        return found
 
     def apply(self, event: Event) -> None:
         """Apply an event's field changes and append it to the history."""
@@ -126,6 +145,7 @@ FIELD_NAMES = tuple(f.name for f in fields(Ticket))
 
 
 # --- to and from the file's plain data -------------------------------------------------
+
 
 def to_dict(ticket: Ticket) -> dict[str, Any]:
     """The ticket as plain data in file order; empty optional fields are left out."""
@@ -149,17 +169,33 @@ def _event_to_dict(event: Event) -> dict[str, Any]:
 
 def from_dict(data: Any) -> Ticket:
     """Strictly read a ticket's plain data; raises SchemaError with the key path."""
-    data = schema.mapping(data, (), allowed=TICKET_KEYS, required=("id", "title", "type", "status", "priority", "customer",
-                                                                       "requester", "team", "created"))
+    data = schema.mapping(
+        data,
+        (),
+        allowed=TICKET_KEYS,
+        required=("id", "title", "type", "status", "priority", "customer", "requester", "team", "created"),
+    )
     ticket_id = schema.text(data["id"], ("id",))
     if not ids.is_ticket_id(ticket_id):
         raise SchemaError(("id",), f"'{ticket_id}' is not a ticket number")
     contact = schema.mapping(data.get("contact") or {}, ("contact",), allowed=CONTACT_KEYS)
-    optional = {name: schema.text(data.get(name), (name,), optional=True)
-                for name in ("assignee", "category", "site", "url", "error_message", "description",
-                             "external_ref", "resolution")}
-    history = [_event_from_dict(item, ("history", index))
-               for index, item in enumerate(schema.sequence(data.get("history"), ("history",)))]
+    optional = {
+        name: schema.text(data.get(name), (name,), optional=True)
+        for name in (
+            "assignee",
+            "category",
+            "site",
+            "url",
+            "error_message",
+            "description",
+            "external_ref",
+            "resolution",
+        )
+    }
+    history = [
+        _event_from_dict(item, ("history", index))
+        for index, item in enumerate(schema.sequence(data.get("history"), ("history",)))
+    ]
     return Ticket(
         id=ticket_id,
         title=schema.text(data["title"], ("title",)),
@@ -187,7 +223,9 @@ def _event_from_dict(data: Any, keypath: KeyPath) -> Event:
         where = keypath + ("changes", index)
         item = schema.mapping(item, where, allowed=CHANGE_KEYS, required=("field",))
         name = schema.choice(item["field"], where + ("field",), FIELD_NAMES)
-        changes.append(Change(name, _plain(item.get("from"), where + ("from",)), _plain(item.get("to"), where + ("to",))))
+        changes.append(
+            Change(name, _plain(item.get("from"), where + ("from",)), _plain(item.get("to"), where + ("to",)))
+        )
     return Event(
         at=schema.timestamp(data["at"], keypath + ("at",)),
         by=schema.text(data["by"], keypath + ("by",)),

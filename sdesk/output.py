@@ -10,9 +10,10 @@ import csv
 import io
 import json
 import shutil
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 FORMATS = ("table", "json", "csv")
 MIN_FILL_WIDTH = 16
@@ -26,8 +27,9 @@ class Column:
     fill: bool = False  # this column takes the width the others leave and is cut to it
 
 
-def render_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: str,
-                fields: Sequence[str] | None = None) -> str:
+def render_rows(
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: str, fields: Sequence[str] | None = None
+) -> str:
     """Rows as a table (``columns``) or as JSON/CSV (``fields``, default: the columns' keys)."""
     keys = list(fields) if fields is not None else [column.key for column in columns]
     if fmt == "json":
@@ -60,13 +62,20 @@ def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column]) -> str:
     width = shutil.get_terminal_size((80, 24)).columns
     for index, column in enumerate(columns):
         if column.fill:
-            others = sum(max(len(column.header), *(len(line[i]) for line in cells))
-                         for i, column in enumerate(columns) if i != index)
+            others = sum(
+                max(len(column.header), *(len(line[i]) for line in cells))
+                for i, column in enumerate(columns)
+                if i != index
+            )
             room = max(MIN_FILL_WIDTH, width - others - COLUMN_GAP * (len(columns) - 1) - 1)
             for line in cells:
                 line[index] = truncate(line[index], room)
-    return tabulate_module.tabulate(cells, headers=[column.header for column in columns], tablefmt="simple",
-                    disable_numparse=True) + "\n"
+    return (
+        tabulate_module.tabulate(
+            cells, headers=[column.header for column in columns], tablefmt="simple", disable_numparse=True
+        )
+        + "\n"
+    )
 
 
 def plural(count: int, word: str) -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from sdesk.model import Ticket
 
@@ -27,9 +27,14 @@ class Selection:
     def keeps(self, ticket: Ticket) -> bool:
         if self.scope == "open" and ticket.is_closed or self.scope == "closed" and not ticket.is_closed:
             return False
-        for wanted, value in ((self.statuses, ticket.status), (self.types, ticket.type),
-                              (self.priorities, ticket.priority), (self.customers, ticket.customer),
-                              (self.teams, ticket.team), (self.assignees, ticket.assignee)):
+        for wanted, value in (
+            (self.statuses, ticket.status),
+            (self.types, ticket.type),
+            (self.priorities, ticket.priority),
+            (self.customers, ticket.customer),
+            (self.teams, ticket.team),
+            (self.assignees, ticket.assignee),
+        ):
             if wanted and value not in wanted:
                 return False
         return self.text is None or self.text.casefold() in searchable_text(ticket)
@@ -37,8 +42,19 @@ class Selection:
 
 def searchable_text(ticket: Ticket) -> str:
     """Everything an agent may search for: the ticket's text fields and its comments."""
-    parts = [ticket.id, ticket.title, ticket.description, ticket.error_message, ticket.url, ticket.requester,
-             ticket.contact_name, ticket.contact_email, ticket.external_ref, ticket.resolution, ticket.category]
+    parts = [
+        ticket.id,
+        ticket.title,
+        ticket.description,
+        ticket.error_message,
+        ticket.url,
+        ticket.requester,
+        ticket.contact_name,
+        ticket.contact_email,
+        ticket.external_ref,
+        ticket.resolution,
+        ticket.category,
+    ]
     parts.extend(event.text for event in ticket.history)
     return "\n".join(part for part in parts if part).casefold()
 

@@ -93,8 +93,12 @@ def parse(data: Any) -> Rules:
     teams = _teams(data["teams"])
     plans = _plans(data.get("plans"))
     levels, default_priority, matrix = _priority(data["priority"])
-    desk = schema.mapping(data["desk"], ("desk",), allowed=("name", "timezone", "language", "default_team"),
-                          required=("name", "timezone", "default_team"))
+    desk = schema.mapping(
+        data["desk"],
+        ("desk",),
+        allowed=("name", "timezone", "language", "default_team"),
+        required=("name", "timezone", "default_team"),
+    )
     default_team = schema.choice(desk["default_team"], ("desk", "default_team"), list(teams))
     return Rules(
         desk_name=schema.text(desk["name"], ("desk", "name")),
@@ -108,8 +112,10 @@ def parse(data: Any) -> Rules:
         priority_levels=levels,
         default_priority=default_priority,
         priority_matrix=matrix,
-        customers={key: _customer(key, value, plans)
-                   for key, value in schema.mapping(data.get("customers") or {}, ("customers",)).items()},
+        customers={
+            key: _customer(key, value, plans)
+            for key, value in schema.mapping(data.get("customers") or {}, ("customers",)).items()
+        },
     )
 
 
@@ -141,8 +147,11 @@ def _teams(value: Any) -> dict[str, Team]:
     for key, entry in declared.items():
         where = ("teams", key)
         entry = schema.mapping(entry, where, allowed=("name", "email"), required=("name",))
-        teams[key] = Team(key, schema.text(entry["name"], where + ("name",)),
-                          schema.email(entry.get("email"), where + ("email",), optional=True))
+        teams[key] = Team(
+            key,
+            schema.text(entry["name"], where + ("name",)),
+            schema.email(entry.get("email"), where + ("email",), optional=True),
+        )
     return teams
 
 
@@ -157,10 +166,13 @@ def _plans(value: Any) -> dict[str, str]:
 
 def _priority(value: Any) -> tuple[tuple[str, ...], str, dict[str, dict[str, str]]]:
     where: KeyPath = ("priority",)
-    value = schema.mapping(value, where, allowed=("levels", "default", "matrix"),
-                           required=("levels", "default", "matrix"))
-    levels = tuple(schema.text(level, where + ("levels", index))
-                   for index, level in enumerate(schema.sequence(value["levels"], where + ("levels",))))
+    value = schema.mapping(
+        value, where, allowed=("levels", "default", "matrix"), required=("levels", "default", "matrix")
+    )
+    levels = tuple(
+        schema.text(level, where + ("levels", index))
+        for index, level in enumerate(schema.sequence(value["levels"], where + ("levels",)))
+    )
     if len(set(levels)) != len(levels) or not levels:
         raise SchemaError(where + ("levels",), "list each priority level once, most urgent first")
     default = schema.choice(value["default"], where + ("default",), levels)
@@ -168,15 +180,20 @@ def _priority(value: Any) -> tuple[tuple[str, ...], str, dict[str, dict[str, str
     matrix = {}
     for impact in IMPACTS:
         row = schema.mapping(rows[impact], where + ("matrix", impact), allowed=URGENCIES, required=URGENCIES)
-        matrix[impact] = {urgency: schema.choice(row[urgency], where + ("matrix", impact, urgency), levels)
-                          for urgency in URGENCIES}
+        matrix[impact] = {
+            urgency: schema.choice(row[urgency], where + ("matrix", impact, urgency), levels) for urgency in URGENCIES
+        }
     return levels, default, matrix
 
 
 def _customer(key: str, value: Any, plans: dict[str, str]) -> Customer:
     where: KeyPath = ("customers", key)
-    value = schema.mapping(value, where, allowed=("name", "language", "plan", "billing", "packages", "sites", "contacts"),
-                           required=("name", "plan"))
+    value = schema.mapping(
+        value,
+        where,
+        allowed=("name", "language", "plan", "billing", "packages", "sites", "contacts"),
+        required=("name", "plan"),
+    )
     sites = {}
     for site, label in schema.mapping(value.get("sites") or {}, where + ("sites",)).items():
         if not SITE_PATTERN.match(str(site)):
@@ -185,11 +202,19 @@ def _customer(key: str, value: Any, plans: dict[str, str]) -> Customer:
     packages = []
     for index, item in enumerate(schema.sequence(value.get("packages"), where + ("packages",))):
         at = where + ("packages", index)
-        item = schema.mapping(item, at, allowed=("product", "maintenance_until"), required=("product", "maintenance_until"))
-        packages.append(Package(schema.text(item["product"], at + ("product",)),
-                                schema.day(item["maintenance_until"], at + ("maintenance_until",))))
-    contacts = tuple(_reference_person(item, where + ("contacts", index), sites)
-                     for index, item in enumerate(schema.sequence(value.get("contacts"), where + ("contacts",))))
+        item = schema.mapping(
+            item, at, allowed=("product", "maintenance_until"), required=("product", "maintenance_until")
+        )
+        packages.append(
+            Package(
+                schema.text(item["product"], at + ("product",)),
+                schema.day(item["maintenance_until"], at + ("maintenance_until",)),
+            )
+        )
+    contacts = tuple(
+        _reference_person(item, where + ("contacts", index), sites)
+        for index, item in enumerate(schema.sequence(value.get("contacts"), where + ("contacts",)))
+    )
     return Customer(
         key=key,
         name=schema.text(value["name"], where + ("name",)),
@@ -203,14 +228,17 @@ def _customer(key: str, value: Any, plans: dict[str, str]) -> Customer:
 
 
 def _reference_person(value: Any, where: KeyPath, sites: dict[str, str]) -> ReferencePerson:
-    value = schema.mapping(value, where, allowed=("name", "email", "phone", "role", "campus", "sites"),
-                           required=("name", "email", "role"))
+    value = schema.mapping(
+        value, where, allowed=("name", "email", "phone", "role", "campus", "sites"), required=("name", "email", "role")
+    )
     role = schema.choice(value["role"], where + ("role",), CONTACT_ROLES)
     campus = schema.text(value.get("campus"), where + ("campus",), optional=True)
     if role == "campus" and campus is None:
         raise SchemaError(where + ("campus",), "a campus reference person names the campus")
-    edits = tuple(schema.choice(str(site), where + ("sites", index), list(sites))
-                  for index, site in enumerate(schema.sequence(value.get("sites"), where + ("sites",))))
+    edits = tuple(
+        schema.choice(str(site), where + ("sites", index), list(sites))
+        for index, site in enumerate(schema.sequence(value.get("sites"), where + ("sites",)))
+    )
     return ReferencePerson(
         name=schema.text(value["name"], where + ("name",)),
         email=schema.email(value["email"], where + ("email",)),

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Literal, overload
 
 from sdesk import yamlio
 from sdesk.errors import InvalidData
@@ -49,8 +50,9 @@ def one_of(word: object, options: Sequence[str]) -> str:
     return hint or f" (expected one of: {', '.join(options)})"
 
 
-def mapping(value: Any, keypath: KeyPath, *, allowed: Iterable[str] | None = None,
-            required: Iterable[str] = ()) -> dict[str, Any]:
+def mapping(
+    value: Any, keypath: KeyPath, *, allowed: Iterable[str] | None = None, required: Iterable[str] = ()
+) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise SchemaError(keypath, f"expected a mapping, got {describe(value)}")
     if allowed is not None:
@@ -72,6 +74,10 @@ def sequence(value: Any, keypath: KeyPath) -> list[Any]:
     return value
 
 
+@overload
+def text(value: Any, keypath: KeyPath, *, optional: Literal[False] = False) -> str: ...
+@overload
+def text(value: Any, keypath: KeyPath, *, optional: bool) -> str | None: ...
 def text(value: Any, keypath: KeyPath, *, optional: bool = False) -> str | None:
     if value is None and optional:
         return None
@@ -83,6 +89,10 @@ def text(value: Any, keypath: KeyPath, *, optional: bool = False) -> str | None:
     return result or None
 
 
+@overload
+def choice(value: Any, keypath: KeyPath, options: Sequence[str], *, optional: Literal[False] = False) -> str: ...
+@overload
+def choice(value: Any, keypath: KeyPath, options: Sequence[str], *, optional: bool) -> str | None: ...
 def choice(value: Any, keypath: KeyPath, options: Sequence[str], *, optional: bool = False) -> str | None:
     if value is None and optional:
         return None
@@ -91,6 +101,10 @@ def choice(value: Any, keypath: KeyPath, options: Sequence[str], *, optional: bo
     return str(value)
 
 
+@overload
+def email(value: Any, keypath: KeyPath, *, optional: Literal[False] = False) -> str: ...
+@overload
+def email(value: Any, keypath: KeyPath, *, optional: bool) -> str | None: ...
 def email(value: Any, keypath: KeyPath, *, optional: bool = False) -> str | None:
     result = text(value, keypath, optional=optional)
     if result is not None and not EMAIL_PATTERN.match(result):

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Iterator
 
 from sdesk import ids, model, rules, yamlio
 from sdesk.errors import InvalidData, NotFound, Refused, SdeskError
@@ -42,8 +42,10 @@ def find_desk(explicit: Path | None, start: Path) -> Desk:
     for folder in (start, *start.parents):
         if (folder / RULES_FILE).is_file() and (folder / TICKETS_DIR).is_dir():
             return Desk(folder)
-    raise NotFound(f"no desk here: no {RULES_FILE} and {TICKETS_DIR}/ in {start} or above "
-                   "(use --desk DIR, SDESK_DIR, or create one with: sdesk init DIR)")
+    raise NotFound(
+        f"no desk here: no {RULES_FILE} and {TICKETS_DIR}/ in {start} or above "
+        "(use --desk DIR, SDESK_DIR, or create one with: sdesk init DIR)"
+    )
 
 
 @dataclass
@@ -88,7 +90,7 @@ class Desk:
         """The one ticket a full number, unique prefix or short form names."""
         compact = ids.normalize_ref(ref)
         if len(compact) == ids.TIME_CHARS + ids.RANDOM_CHARS:
-            full = f"{compact[:ids.TIME_CHARS]}-{compact[ids.TIME_CHARS:]}"
+            full = f"{compact[: ids.TIME_CHARS]}-{compact[ids.TIME_CHARS :]}"
             if self.path_for(full).exists():
                 return full
         matches = [ticket_id for ticket_id in self.ticket_ids() if ids.ref_matches(compact, ticket_id)]

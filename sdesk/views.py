@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sdesk import model
 from sdesk.model import Event, Ticket
 from sdesk.output import Column
 
-SUMMARY_FIELDS = ("id", "title", "type", "status", "priority", "customer", "requester", "team", "assignee",
-                  "category", "created", "updated")
+SUMMARY_FIELDS = (
+    "id",
+    "title",
+    "type",
+    "status",
+    "priority",
+    "customer",
+    "requester",
+    "team",
+    "assignee",
+    "category",
+    "created",
+    "updated",
+)
 SUMMARY_COLUMNS = (
     Column("id", "ID"),
     Column("priority", "Pri"),
@@ -19,8 +32,12 @@ SUMMARY_COLUMNS = (
     Column("title", "Title", fill=True),
 )
 # Short forms so a listing fits 80 columns; JSON and CSV keep the full names.
-STATUS_LABELS = {"waiting-for-customer": "waiting", "awaiting-acceptance": "acceptance", "in-progress": "in progress",
-                 "on-hold": "on hold"}
+STATUS_LABELS = {
+    "waiting-for-customer": "waiting",
+    "awaiting-acceptance": "acceptance",
+    "in-progress": "in progress",
+    "on-hold": "on hold",
+}
 TYPE_CODES = {"incident": "INC", "service-request": "REQ", "change": "CHG", "question": "QST", "complaint": "CPL"}
 DETAIL_COLUMNS = (Column("field", "Field"), Column("value", "Value"))
 
@@ -62,17 +79,33 @@ def detail_text(ticket: Ticket) -> str:
     """A readable sheet: the fields that are set, the texts, then the history."""
     lines = [f"{ticket.id}  {ticket.title}", ""]
     facts = [
-        ("Status", ticket.status), ("Priority", ticket.priority), ("Type", ticket.type),
-        ("Customer", ticket.customer), ("Requester", ticket.requester), ("Team", ticket.team),
-        ("Assignee", ticket.assignee or "(unassigned)"), ("Category", ticket.category),
-        ("Impact", ticket.impact), ("Urgency", ticket.urgency), ("Site", ticket.site), ("URL", ticket.url),
-        ("Contact", ", ".join(part for part in (ticket.contact_name, ticket.contact_phone, ticket.contact_email) if part)),
-        ("External ref", ticket.external_ref), ("Created", _when(ticket.created)), ("Updated", _when(ticket.updated)),
+        ("Status", ticket.status),
+        ("Priority", ticket.priority),
+        ("Type", ticket.type),
+        ("Customer", ticket.customer),
+        ("Requester", ticket.requester),
+        ("Team", ticket.team),
+        ("Assignee", ticket.assignee or "(unassigned)"),
+        ("Category", ticket.category),
+        ("Impact", ticket.impact),
+        ("Urgency", ticket.urgency),
+        ("Site", ticket.site),
+        ("URL", ticket.url),
+        (
+            "Contact",
+            ", ".join(part for part in (ticket.contact_name, ticket.contact_phone, ticket.contact_email) if part),
+        ),
+        ("External ref", ticket.external_ref),
+        ("Created", _when(ticket.created)),
+        ("Updated", _when(ticket.updated)),
     ]
     width = max(len(label) for label, _ in facts)
     lines += [f"{label:<{width}}  {value}" for label, value in facts if value]
-    for label, text in (("Error message", ticket.error_message), ("Description", ticket.description),
-                        ("Resolution", ticket.resolution)):
+    for label, text in (
+        ("Error message", ticket.error_message),
+        ("Description", ticket.description),
+        ("Resolution", ticket.resolution),
+    ):
         if text:
             lines += ["", f"{label}:", *_indented(text)]
     lines += ["", "History:"]
@@ -101,5 +134,5 @@ def _short(value: str | None, width: int = 60) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
-def _when(moment: Any) -> str:
+def _when(moment: datetime) -> str:
     return moment.isoformat(sep=" ", timespec="minutes")

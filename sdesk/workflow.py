@@ -8,8 +8,9 @@ store's job. Nothing here reads files or the clock.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Mapping
+from typing import Any
 
 from sdesk import ids, schema
 from sdesk.errors import InvalidData, Refused
@@ -27,8 +28,13 @@ def check_value(rules: Rules, name: str, value: str | None) -> str | None:
         if name in NEVER_EMPTY:
             raise InvalidData(f"{name.replace('_', ' ')} must not be empty")
         return None
-    choices = {"type": TYPES, "impact": IMPACTS, "urgency": URGENCIES, "customer": list(rules.customers),
-               "team": list(rules.teams)}
+    choices = {
+        "type": TYPES,
+        "impact": IMPACTS,
+        "urgency": URGENCIES,
+        "customer": list(rules.customers),
+        "team": list(rules.teams),
+    }
     if name in choices and value not in choices[name]:
         raise InvalidData(f"unknown {name} '{value}'{schema.one_of(value, choices[name])}")
     if name in ("requester", "contact_email", "assignee") and not schema.EMAIL_PATTERN.match(value):
@@ -40,13 +46,14 @@ def check_value(rules: Rules, name: str, value: str | None) -> str | None:
     return value if "\n" in value else value.strip()
 
 
-def create(rules: Rules, values: Mapping[str, str | None], actor: str, now: datetime,
-           random_bits: int | None = None) -> Ticket:
+def create(
+    rules: Rules, values: Mapping[str, str | None], actor: str, now: datetime, random_bits: int | None = None
+) -> Ticket:
     """A new open ticket; contact details default to the reference person's."""
     missing = [name for name in REQUIRED_FIELDS if not values.get(name)]
     if missing:
         raise InvalidData("missing " + ", ".join(missing))
-    fields = {name: check_value(rules, name, value) for name, value in values.items()}
+    fields: dict[str, Any] = {name: check_value(rules, name, value) for name, value in values.items()}
     fields["team"] = fields.get("team") or rules.default_team
     person = rules.customers[fields["customer"]].contact(fields["requester"])
     if person is not None:
@@ -63,8 +70,9 @@ def create(rules: Rules, values: Mapping[str, str | None], actor: str, now: date
     return ticket
 
 
-def update(ticket: Ticket, rules: Rules, values: Mapping[str, str | None], actor: str, now: datetime,
-           note: str | None = None) -> Event:
+def update(
+    ticket: Ticket, rules: Rules, values: Mapping[str, str | None], actor: str, now: datetime, note: str | None = None
+) -> Event:
     """Change fields and/or status; impact or urgency recompute the priority."""
     _refuse_if_closed(ticket, "update")
     status = values.get("status")
@@ -101,7 +109,9 @@ def close(ticket: Ticket, resolution: str, actor: str, now: datetime) -> Event:
     text = _clean(resolution)
     if text is None:
         raise Refused("closing needs a resolution: say what was done (--resolution TEXT)")
-    return Event(now, actor, "closed", (Change("status", ticket.status, CLOSED), Change("resolution", ticket.resolution, text)))
+    return Event(
+        now, actor, "closed", (Change("status", ticket.status, CLOSED), Change("resolution", ticket.resolution, text))
+    )
 
 
 def reopen(ticket: Ticket, reason: str, actor: str, now: datetime) -> Event:
@@ -110,12 +120,20 @@ def reopen(ticket: Ticket, reason: str, actor: str, now: datetime) -> Event:
     text = _clean(reason)
     if text is None:
         raise Refused("reopening needs a reason (--reason TEXT)")
-    return Event(now, actor, "reopened", (Change("status", CLOSED, "open"), Change("resolution", ticket.resolution, None)), text=text)
+    return Event(
+        now,
+        actor,
+        "reopened",
+        (Change("status", CLOSED, "open"), Change("resolution", ticket.resolution, None)),
+        text=text,
+    )
 
 
 def _refuse_if_closed(ticket: Ticket, verb: str) -> None:
     if ticket.is_closed:
-        raise Refused(f"cannot {verb} {ticket.id}: it is closed (reopen it first: sdesk reopen {ticket.id} --reason TEXT)")
+        raise Refused(
+            f"cannot {verb} {ticket.id}: it is closed (reopen it first: sdesk reopen {ticket.id} --reason TEXT)"
+        )
 
 
 def _new_value(changes: list[Change], name: str, current: str | None) -> str | None:

@@ -9,9 +9,10 @@ wrapping), so rewriting an unchanged value always yields the same line and a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import yaml
 
@@ -25,19 +26,19 @@ except ImportError:  # pragma: no cover - libyaml missing
     from yaml import SafeLoader as Loader  # type: ignore[assignment]
 
 
-class _Dumper(_BaseDumper):  # type: ignore[misc, valid-type]
+class _Dumper(_BaseDumper):
     """Block style, literal blocks for multi-line text, ISO-8601 timestamps, no aliases."""
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
 
 
-def _represent_str(dumper: yaml.BaseDumper, text: str) -> yaml.Node:
+def _represent_str(dumper: _Dumper, text: str) -> yaml.Node:
     style = "|" if "\n" in text else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
 
 
-def _represent_datetime(dumper: yaml.BaseDumper, moment: datetime) -> yaml.Node:
+def _represent_datetime(dumper: _Dumper, moment: datetime) -> yaml.Node:
     return dumper.represent_scalar("tag:yaml.org,2002:timestamp", moment.isoformat())
 
 

@@ -23,9 +23,23 @@ def ticket_file(desk: Path, ticket_id: str) -> str:
 
 # --- sdesk new ---------------------------------------------------------------------------
 
+
 def test_new_prints_the_number_and_writes_the_file(desk, run):
-    result = run("new", "--title", "Wifi valt weg", "--type", "incident", "--customer", "vandijk",
-                 "--requester", "j.bakker@vandijk.example", "--impact", "company", "--urgency", "high")
+    result = run(
+        "new",
+        "--title",
+        "Wifi valt weg",
+        "--type",
+        "incident",
+        "--customer",
+        "vandijk",
+        "--requester",
+        "j.bakker@vandijk.example",
+        "--impact",
+        "company",
+        "--urgency",
+        "high",
+    )
     assert result.exit_code == 0, result.output
     ticket_id = result.stdout.split()[1]
     assert result.stdout.startswith(f"Created {ticket_id}  P1 incident for vandijk: Wifi valt weg")
@@ -34,15 +48,32 @@ def test_new_prints_the_number_and_writes_the_file(desk, run):
 
 
 def test_new_accepts_every_field_and_json_prints_the_whole_ticket(desk, new_ticket):
-    ticket = new_ticket(impact="department", urgency="medium", site="2101", url="https://dossier.example/1",
-                        error_message="Fout 500", description="Regel 1\nRegel 2", contact_name="Ine",
-                        contact_phone="+32 50 00 00 00", contact_email="ine@zonnebloem.example",
-                        external_ref="ZB-991", team="noc", category="network")
+    ticket = new_ticket(
+        impact="department",
+        urgency="medium",
+        site="2101",
+        url="https://dossier.example/1",
+        error_message="Fout 500",
+        description="Regel 1\nRegel 2",
+        contact_name="Ine",
+        contact_phone="+32 50 00 00 00",
+        contact_email="ine@zonnebloem.example",
+        external_ref="ZB-991",
+        team="noc",
+        category="network",
+    )
     assert ticket["status"] == "open" and ticket["priority"] == "P3"
     assert ticket["contact"] == {"name": "Ine", "phone": "+32 50 00 00 00", "email": "ine@zonnebloem.example"}
-    for key, value in {"site": "2101", "url": "https://dossier.example/1", "error_message": "Fout 500",
-                       "description": "Regel 1\nRegel 2", "external_ref": "ZB-991", "team": "noc",
-                       "category": "network", "created": NOW}.items():
+    for key, value in {
+        "site": "2101",
+        "url": "https://dossier.example/1",
+        "error_message": "Fout 500",
+        "description": "Regel 1\nRegel 2",
+        "external_ref": "ZB-991",
+        "team": "noc",
+        "category": "network",
+        "created": NOW,
+    }.items():
         assert ticket[key] == value
     assert ticket["history"] == [{"at": NOW, "by": AGENT, "event": "created"}]
 
@@ -67,7 +98,11 @@ def test_new_on_a_terminal_prompts_for_missing_fields(desk, run, monkeypatch):
     result = run("new", "--format", "json", input=answers)
     assert result.exit_code == 0, result.output
     ticket = json.loads(result.stdout)
-    assert (ticket["title"], ticket["type"], ticket["customer"]) == ("Printer op campus Brugge drukt niet af", "incident", "zonnebloem")
+    assert (ticket["title"], ticket["type"], ticket["customer"]) == (
+        "Printer op campus Brugge drukt niet af",
+        "incident",
+        "zonnebloem",
+    )
     assert "One subject per ticket" in result.stderr
 
 
@@ -76,8 +111,20 @@ def test_new_edit_opens_the_editor_for_the_description(desk, run, tmp_path, monk
     editor.write_text('#!/bin/sh\nprintf "Sinds maandag.\\nAlle gebruikers.\\n# comment\\n" > "$1"\n')
     editor.chmod(0o755)
     monkeypatch.setenv("EDITOR", str(editor))
-    result = run("new", "--format", "json", "--edit", "--title", "t", "--type", "incident", "--customer", "vandijk",
-                 "--requester", "j.bakker@vandijk.example")
+    result = run(
+        "new",
+        "--format",
+        "json",
+        "--edit",
+        "--title",
+        "t",
+        "--type",
+        "incident",
+        "--customer",
+        "vandijk",
+        "--requester",
+        "j.bakker@vandijk.example",
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["description"] == "Sinds maandag.\nAlle gebruikers."
 
@@ -90,10 +137,17 @@ def test_bad_choice_is_clicks_usage_error(desk, run):
 
 # --- sdesk list --------------------------------------------------------------------------
 
+
 @pytest.fixture
 def three_tickets(desk, run, new_ticket):
-    a = new_ticket(title="Wifi valt weg", customer="vandijk", requester="j.bakker@vandijk.example",
-                   impact="company", urgency="high", team="noc")
+    a = new_ticket(
+        title="Wifi valt weg",
+        customer="vandijk",
+        requester="j.bakker@vandijk.example",
+        impact="company",
+        urgency="high",
+        team="noc",
+    )
     b = new_ticket(title="Vraag over export", type="question", description="Het PDF-rapport is leeg")
     c = new_ticket(title="Opgelost probleem")
     run("update", a["id"], "--assignee", AGENT)
@@ -115,20 +169,23 @@ def test_list_shows_open_tickets_by_default_in_creation_order(three_tickets, run
     assert listed(run, "--all") == sorted([a, b, c])
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    (("--status", "closed"), "c"),
-    (("--type", "question"), "b"),
-    (("--priority", "P1"), "a"),
-    (("--customer", "vandijk"), "a"),
-    (("--team", "noc"), "a"),
-    (("--assignee", "me"), "a"),
-    (("--assignee", AGENT), "a"),
-    (("--assignee", "none"), "b"),
-    (("--search", "pdf-RAPPORT"), "b"),
-    (("--search", "kwartaalrapport"), "b"),
-])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--status", "closed"), "c"),
+        (("--type", "question"), "b"),
+        (("--priority", "P1"), "a"),
+        (("--customer", "vandijk"), "a"),
+        (("--team", "noc"), "a"),
+        (("--assignee", "me"), "a"),
+        (("--assignee", AGENT), "a"),
+        (("--assignee", "none"), "b"),
+        (("--search", "pdf-RAPPORT"), "b"),
+        (("--search", "kwartaalrapport"), "b"),
+    ],
+)
 def test_list_filters(three_tickets, run, args, expected):
-    names = dict(zip("abc", three_tickets))
+    names = dict(zip("abc", three_tickets, strict=True))
     assert listed(run, *args) == [names[expected]]
 
 
@@ -149,8 +206,20 @@ def test_list_table_fits_80_columns_with_stable_headers(three_tickets, run):
 def test_list_csv_and_json_carry_the_same_stable_fields(three_tickets, run):
     rows = list(csv.DictReader(io.StringIO(run("list", "--all", "--format", "csv").stdout)))
     records = json.loads(run("list", "--all", "--format", "json").stdout)
-    fields = ["id", "title", "type", "status", "priority", "customer", "requester", "team", "assignee",
-              "category", "created", "updated"]
+    fields = [
+        "id",
+        "title",
+        "type",
+        "status",
+        "priority",
+        "customer",
+        "requester",
+        "team",
+        "assignee",
+        "category",
+        "created",
+        "updated",
+    ]
     assert list(rows[0]) == fields and list(records[0]) == fields
     assert [row["id"] for row in rows] == [record["id"] for record in records]
 
@@ -162,6 +231,7 @@ def test_list_sorted_by_priority(three_tickets, run):
 
 # --- show, update, comment, close, reopen -------------------------------------------------
 
+
 def test_show_has_fields_texts_and_history(desk, run, new_ticket):
     ticket = new_ticket(description="Sinds vanochtend")
     run("update", ticket["id"], "--status", "in-progress", "--note", "Opgepakt")
@@ -169,9 +239,16 @@ def test_show_has_fields_texts_and_history(desk, run, new_ticket):
     result = run("show", ticket["id"])
     assert result.exit_code == 0
     text = result.stdout
-    for expected in (f"{ticket['id']}  Zorgdossier opent niet", "Status        in-progress", "Description:",
-                     "  Sinds vanochtend", "status: open → in-progress", "Opgepakt", "public comment",
-                     "Graag een schermafdruk"):
+    for expected in (
+        f"{ticket['id']}  Zorgdossier opent niet",
+        "Status        in-progress",
+        "Description:",
+        "  Sinds vanochtend",
+        "status: open → in-progress",
+        "Opgepakt",
+        "public comment",
+        "Graag een schermafdruk",
+    ):
         assert expected in text
 
 
@@ -181,7 +258,10 @@ def test_show_json_and_csv_include_the_history(desk, run, new_ticket):
     data = json.loads(run("show", ticket_id, "--format", "json").stdout)
     assert [event["event"] for event in data["history"]] == ["created", "comment"]
     assert data["updated"] == NOW
-    rows = {row["field"]: row["value"] for row in csv.DictReader(io.StringIO(run("show", ticket_id, "--format", "csv").stdout))}
+    rows = {
+        row["field"]: row["value"]
+        for row in csv.DictReader(io.StringIO(run("show", ticket_id, "--format", "csv").stdout))
+    }
     assert rows["id"] == ticket_id and rows["history.2.text"] == "Eerste reactie"
 
 
@@ -189,8 +269,10 @@ def test_update_changes_fields_and_reports_them(desk, run, new_ticket):
     ticket_id = new_ticket()["id"]
     result = run("update", ticket_id, "--status", "waiting-for-customer", "--assignee", "me", "--title", "Nieuw")
     assert result.exit_code == 0
-    assert result.stdout == (f"{ticket_id}: status open → waiting-for-customer; title Zorgdossier opent niet → Nieuw; "
-                             f"assignee (none) → {AGENT}\n")
+    assert result.stdout == (
+        f"{ticket_id}: status open → waiting-for-customer; title Zorgdossier opent niet → Nieuw; "
+        f"assignee (none) → {AGENT}\n"
+    )
     data = json.loads(run("show", ticket_id, "--format", "json").stdout)
     assert (data["status"], data["title"], data["assignee"]) == ("waiting-for-customer", "Nieuw", AGENT)
 
@@ -200,8 +282,10 @@ def test_update_without_options_is_a_usage_error(desk, run, new_ticket):
     assert result.exit_code == 2 and "nothing to update" in result.stderr
 
 
-@pytest.mark.parametrize("args", [("update", "{id}", "--title", "x"), ("comment", "{id}", "hallo"),
-                                  ("close", "{id}", "--resolution", "again")])
+@pytest.mark.parametrize(
+    "args",
+    [("update", "{id}", "--title", "x"), ("comment", "{id}", "hallo"), ("close", "{id}", "--resolution", "again")],
+)
 def test_closed_tickets_refuse_changes_and_stay_untouched(desk, run, new_ticket, args):
     ticket_id = new_ticket()["id"]
     run("close", ticket_id, "--resolution", "Opgelost")
@@ -222,16 +306,23 @@ def test_close_requires_resolution_and_update_cannot_close(desk, run, new_ticket
 
 def test_comment_internal_and_from_stdin(desk, run, new_ticket):
     ticket_id = new_ticket()["id"]
-    assert run("comment", ticket_id, "--internal", "Alleen voor de desk").stdout == f"{ticket_id}: internal comment added\n"
+    assert (
+        run("comment", ticket_id, "--internal", "Alleen voor de desk").stdout
+        == f"{ticket_id}: internal comment added\n"
+    )
     assert run("comment", ticket_id, "-", input="Uit een pijp\nmet twee regels\n").exit_code == 0
     history = json.loads(run("show", ticket_id, "--format", "json").stdout)["history"]
     assert [(event.get("visibility"), event.get("text")) for event in history[1:]] == [
-        ("internal", "Alleen voor de desk"), ("public", "Uit een pijp\nmet twee regels")]
+        ("internal", "Alleen voor de desk"),
+        ("public", "Uit een pijp\nmet twee regels"),
+    ]
 
 
 def test_close_and_reopen_round_trip(desk, run, new_ticket):
     ticket_id = new_ticket()["id"]
-    assert run("close", ticket_id, "--resolution", "Bijlage verwijderd").stdout == f"{ticket_id}: status open → closed\n"
+    assert (
+        run("close", ticket_id, "--resolution", "Bijlage verwijderd").stdout == f"{ticket_id}: status open → closed\n"
+    )
     assert run("reopen", ticket_id, "--reason", "Fout komt terug").stdout == f"{ticket_id}: status closed → open\n"
     assert run("reopen", ticket_id, "--reason", "x").exit_code == 1
     data = json.loads(run("show", ticket_id, "--format", "json").stdout)
@@ -254,6 +345,7 @@ def test_ambiguous_reference_lists_the_candidates(desk, run, new_ticket):
 
 
 # --- desk, identity, time -------------------------------------------------------------------
+
 
 def test_no_identity_is_refused(desk, run, new_ticket, monkeypatch):
     ticket_id = new_ticket()["id"]
@@ -282,7 +374,9 @@ def test_identity_from_git_config(desk, run, new_ticket, monkeypatch):
 
 def test_sdesk_now_without_offset_is_refused(desk, run, monkeypatch):
     monkeypatch.setenv("SDESK_NOW", "2026-11-23T10:00:00")
-    result = run("new", "--title", "t", "--type", "incident", "--customer", "vandijk", "--requester", "j.bakker@vandijk.example")
+    result = run(
+        "new", "--title", "t", "--type", "incident", "--customer", "vandijk", "--requester", "j.bakker@vandijk.example"
+    )
     assert result.exit_code == 1 and "SDESK_NOW '2026-11-23T10:00:00' has no UTC offset" in result.stderr
 
 
@@ -307,7 +401,9 @@ def test_init_creates_a_working_desk_and_refuses_to_overwrite(run, tmp_path, mon
     assert '"Helpdesk: Noord"' in (root / "rules.yaml").read_text()
     monkeypatch.chdir(root)
     assert "rules.yaml: OK" in run("rules", "check").stdout
-    created = run("new", "--title", "t", "--type", "question", "--customer", "example", "--requester", "alex@example.com")
+    created = run(
+        "new", "--title", "t", "--type", "question", "--customer", "example", "--requester", "alex@example.com"
+    )
     assert created.exit_code == 0, created.output
     again = run("init", str(root))
     assert again.exit_code == 1 and "already exists" in again.stderr
@@ -319,8 +415,9 @@ def test_rules_check_names_file_and_line(desk, run):
     line = next(n for n, text in enumerate(rules.read_text().splitlines(), 1) if "plan: 24x8" in text)
     result = run("rules", "check")
     assert result.exit_code == 1
-    assert result.stderr == (f"Error: desk/rules.yaml:{line}: customers.vandijk.plan: '24x8' is not valid "
-                             "(did you mean '24x7'?)\n")
+    assert result.stderr == (
+        f"Error: desk/rules.yaml:{line}: customers.vandijk.plan: '24x8' is not valid (did you mean '24x7'?)\n"
+    )
 
 
 def test_check_reports_tickets_that_disagree_with_the_rules(desk, run, new_ticket):
@@ -341,7 +438,11 @@ def every_command(group: click.Group, prefix: tuple[str, ...] = ()):
             yield from every_command(command, prefix + (name,))
 
 
-@pytest.mark.parametrize(("path", "command"), list(every_command(main)), ids=lambda value: " ".join(value) if isinstance(value, tuple) else "")
+@pytest.mark.parametrize(
+    ("path", "command"),
+    list(every_command(main)),
+    ids=lambda value: " ".join(value) if isinstance(value, tuple) else "",
+)
 def test_every_command_has_help(run, path, command):
     result = run(*path, "--help")
     assert result.exit_code == 0
@@ -354,14 +455,33 @@ def test_every_command_has_help(run, path, command):
 def test_installed_console_script_runs_on_the_example_desk(tmp_path):
     """A real process, as a new user runs it after install, from the repository root."""
     env = {"PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path), "SDESK_NOW": "2026-11-23T10:00:00+01:00"}
-    result = subprocess.run([str(Path(sys.executable).parent / "sdesk"), "list", "--all", "--format", "json"],
-                            cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "sdesk"), "list", "--all", "--format", "json"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     tickets = json.loads(result.stdout)
     assert len(tickets) >= 12
-    assert {ticket["status"] for ticket in tickets} == {"open", "in-progress", "waiting-for-customer", "on-hold",
-                                                         "scheduled", "awaiting-acceptance", "closed"}
+    assert {ticket["status"] for ticket in tickets} == {
+        "open",
+        "in-progress",
+        "waiting-for-customer",
+        "on-hold",
+        "scheduled",
+        "awaiting-acceptance",
+        "closed",
+    }
     assert {ticket["type"] for ticket in tickets} == {"incident", "service-request", "change", "question", "complaint"}
-    broken = subprocess.run([str(Path(sys.executable).parent / "sdesk"), "show", "../rules"], cwd=REPO, env=env,
-                            capture_output=True, text=True, check=False)
+    broken = subprocess.run(
+        [str(Path(sys.executable).parent / "sdesk"), "show", "../rules"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert broken.returncode == 1 and broken.stderr.startswith("Error: ") and "Traceback" not in broken.stderr

@@ -21,8 +21,13 @@ def example_rules() -> rules.Rules:
 
 
 def make(example_rules: rules.Rules, **values: str):
-    fields = {"title": "Wifi valt weg", "type": "incident", "customer": "vandijk",
-              "requester": "j.bakker@vandijk.example", **values}
+    fields = {
+        "title": "Wifi valt weg",
+        "type": "incident",
+        "customer": "vandijk",
+        "requester": "j.bakker@vandijk.example",
+        **values,
+    }
     return workflow.create(example_rules, fields, AGENT, NOW, random_bits=1)
 
 
@@ -41,14 +46,17 @@ def test_create_without_impact_gets_the_default_priority(example_rules):
     assert make(example_rules).priority == "P3"
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("customer", "vandyk", "unknown customer 'vandyk' (did you mean 'vandijk'?)"),
-    ("team", "nok", "unknown team 'nok' (did you mean 'noc'?)"),
-    ("site", "123", "site ID '123' must be 4 digits"),
-    ("requester", "joost", "requester 'joost' is not an email address"),
-    ("url", "portaal.example", "url 'portaal.example' must start with http:// or https://"),
-    ("title", "   ", "title must not be empty"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("customer", "vandyk", "unknown customer 'vandyk' (did you mean 'vandijk'?)"),
+        ("team", "nok", "unknown team 'nok' (did you mean 'noc'?)"),
+        ("site", "123", "site ID '123' must be 4 digits"),
+        ("requester", "joost", "requester 'joost' is not an email address"),
+        ("url", "portaal.example", "url 'portaal.example' must start with http:// or https://"),
+        ("title", "   ", "title must not be empty"),
+    ],
+)
 def test_create_refuses_bad_values(example_rules, field, value, message):
     with pytest.raises(InvalidData) as caught:
         make(example_rules, **{field: value})
@@ -57,17 +65,25 @@ def test_create_refuses_bad_values(example_rules, field, value, message):
 
 def test_update_records_every_change_with_from_and_to(example_rules):
     ticket = make(example_rules)
-    event = workflow.update(ticket, example_rules, {"status": "in-progress", "assignee": AGENT}, AGENT, LATER, "picked up")
+    event = workflow.update(
+        ticket, example_rules, {"status": "in-progress", "assignee": AGENT}, AGENT, LATER, "picked up"
+    )
     ticket.apply(event)
     assert ticket.status == "in-progress" and ticket.assignee == AGENT
-    assert [(c.field, c.old, c.new) for c in event.changes] == [("status", "open", "in-progress"), ("assignee", None, AGENT)]
+    assert [(c.field, c.old, c.new) for c in event.changes] == [
+        ("status", "open", "in-progress"),
+        ("assignee", None, AGENT),
+    ]
     assert (event.kind, event.text, event.at) == ("updated", "picked up", LATER)
 
 
 def test_update_of_impact_recomputes_priority_and_records_it(example_rules):
     ticket = make(example_rules, impact="individual", urgency="high")
     event = workflow.update(ticket, example_rules, {"impact": "company"}, AGENT, LATER)
-    assert [(c.field, c.old, c.new) for c in event.changes] == [("impact", "individual", "company"), ("priority", "P3", "P1")]
+    assert [(c.field, c.old, c.new) for c in event.changes] == [
+        ("impact", "individual", "company"),
+        ("priority", "P3", "P1"),
+    ]
 
 
 def test_update_with_same_values_is_refused_and_records_nothing(example_rules):

@@ -38,8 +38,18 @@ def main() -> None:
 def _register() -> None:
     from sdesk.cli import desk, tickets
 
-    for command in (tickets.new, tickets.list_tickets, tickets.show, tickets.update, tickets.comment,
-                    tickets.close, tickets.reopen, desk.init, desk.check, desk.rules):
+    for command in (
+        tickets.new,
+        tickets.list_tickets,
+        tickets.show,
+        tickets.update,
+        tickets.comment,
+        tickets.close,
+        tickets.reopen,
+        desk.init,
+        desk.check,
+        desk.rules,
+    ):
         main.add_command(command)
 
 

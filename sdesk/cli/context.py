@@ -38,7 +38,9 @@ def now(current: Desk) -> datetime:
 
 def _git_email(folder: Path) -> str | None:
     try:
-        result = subprocess.run(["git", "config", "user.email"], cwd=folder, capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            ["git", "config", "user.email"], cwd=folder, capture_output=True, text=True, check=False
+        )
     except OSError:
         return None
     return result.stdout.strip() or None

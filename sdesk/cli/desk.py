@@ -69,6 +69,8 @@ def rules_check() -> None:
     """Validate rules.yaml; exit 1 with the file and line of the first problem."""
     desk = context.desk()
     loaded = desk.rules
-    click.echo(f"{desk.rules_path.name}: OK ({plural(len(loaded.customers), 'customer')}, "
-               f"{plural(len(loaded.teams), 'team')}, {plural(len(loaded.plans), 'plan')}, "
-               f"priorities {'/'.join(loaded.priority_levels)})")
+    click.echo(
+        f"{desk.rules_path.name}: OK ({plural(len(loaded.customers), 'customer')}, "
+        f"{plural(len(loaded.teams), 'team')}, {plural(len(loaded.plans), 'plan')}, "
+        f"priorities {'/'.join(loaded.priority_levels)})"
+    )

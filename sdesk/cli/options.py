@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -28,13 +29,22 @@ def desk_options(envvars: bool = False) -> Decorator:
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
         command = click.option(
-            "--desk", type=click.Path(file_okay=False, path_type=Path), expose_value=False,
-            envvar="SDESK_DIR" if envvars else None, callback=_remember("sdesk.desk"), is_eager=True,
+            "--desk",
+            type=click.Path(file_okay=False, path_type=Path),
+            expose_value=False,
+            envvar="SDESK_DIR" if envvars else None,
+            callback=_remember("sdesk.desk"),
+            is_eager=True,
             help="The desk folder (default: $SDESK_DIR, else the nearest folder above with rules.yaml and tickets/).",
         )(command)
         return click.option(
-            "--as", "actor", metavar="EMAIL", expose_value=False, envvar="SDESK_USER" if envvars else None,
-            callback=_remember("sdesk.actor"), is_eager=True,
+            "--as",
+            "actor",
+            metavar="EMAIL",
+            expose_value=False,
+            envvar="SDESK_USER" if envvars else None,
+            callback=_remember("sdesk.actor"),
+            is_eager=True,
             help="Act as this agent (default: $SDESK_USER, else git config user.email).",
         )(command)
 
@@ -42,7 +52,11 @@ def desk_options(envvars: bool = False) -> Decorator:
 
 
 format_option = click.option(
-    "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
     help="table for people; json or csv for scripts (stable field names).",
 )
 

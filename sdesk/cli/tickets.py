@@ -16,7 +16,9 @@ from sdesk.output import plural, render_rows, to_json
 from sdesk.store import BrokenFile, Desk
 
 OPEN_STATUSES = [status for status in STATUSES if status != "closed"]
-EDITOR_TEMPLATE = "\n# Describe the problem above: what happened, since when, for whom.\n# Lines starting with '#' are dropped.\n"
+EDITOR_TEMPLATE = (
+    "\n# Describe the problem above: what happened, since when, for whom.\n# Lines starting with '#' are dropped.\n"
+)
 
 
 def interactive() -> bool:
@@ -54,37 +56,77 @@ def new(fmt: str, edit: bool, **params: Any) -> None:
 
 
 @click.command("list")
-@click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES), metavar="STATUS",
-              help=f"Only this status (repeatable): {', '.join(STATUSES)}.")
-@click.option("--type", "types", multiple=True, type=click.Choice(TYPES), metavar="TYPE",
-              help=f"Only this type (repeatable): {', '.join(TYPES)}.")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(STATUSES),
+    metavar="STATUS",
+    help=f"Only this status (repeatable): {', '.join(STATUSES)}.",
+)
+@click.option(
+    "--type",
+    "types",
+    multiple=True,
+    type=click.Choice(TYPES),
+    metavar="TYPE",
+    help=f"Only this type (repeatable): {', '.join(TYPES)}.",
+)
 @click.option("--priority", "priorities", multiple=True, help="Only this priority, e.g. P1 (repeatable).")
 @click.option("--customer", "customers", multiple=True, help="Only this customer (repeatable).")
 @click.option("--team", "teams", multiple=True, help="Only this team (repeatable).")
-@click.option("--assignee", "assignees", multiple=True, metavar="EMAIL|me|none",
-              help="Only tickets assigned to this agent; 'me' for yourself, 'none' for unassigned.")
+@click.option(
+    "--assignee",
+    "assignees",
+    multiple=True,
+    metavar="EMAIL|me|none",
+    help="Only tickets assigned to this agent; 'me' for yourself, 'none' for unassigned.",
+)
 @click.option("--open", "scope", flag_value="open", help="Only open tickets (the default).")
 @click.option("--closed", "scope", flag_value="closed", help="Only closed tickets.")
 @click.option("--all", "scope", flag_value="all", help="Open and closed tickets.")
 @click.option("--search", "-s", "text", metavar="TEXT", help="Only tickets whose text or comments contain TEXT.")
-@click.option("--sort", type=click.Choice(query.SORT_KEYS), default="created", show_default=True,
-              help="Order: by creation, most recently changed first, or by priority.")
+@click.option(
+    "--sort",
+    type=click.Choice(query.SORT_KEYS),
+    default="created",
+    show_default=True,
+    help="Order: by creation, most recently changed first, or by priority.",
+)
 @format_option
 @desk_options()
-def list_tickets(statuses: tuple[str, ...], types: tuple[str, ...], priorities: tuple[str, ...],
-                 customers: tuple[str, ...], teams: tuple[str, ...], assignees: tuple[str, ...],
-                 scope: str | None, text: str | None, sort: str, fmt: str) -> None:
+def list_tickets(
+    statuses: tuple[str, ...],
+    types: tuple[str, ...],
+    priorities: tuple[str, ...],
+    customers: tuple[str, ...],
+    teams: tuple[str, ...],
+    assignees: tuple[str, ...],
+    scope: str | None,
+    text: str | None,
+    sort: str,
+    fmt: str,
+) -> None:
     """List tickets, open ones by default, oldest first."""
     desk = context.desk()
     rules = desk.rules
-    for wanted, options, what in ((priorities, rules.priority_levels, "priority"), (customers, rules.customers, "customer"),
-                                  (teams, rules.teams, "team")):
+    for wanted, options, what in (
+        (priorities, rules.priority_levels, "priority"),
+        (customers, rules.customers, "customer"),
+        (teams, rules.teams, "team"),
+    ):
         for value in wanted:
             if value not in options:
                 raise InvalidData(f"unknown {what} '{value}'{schema.one_of(value, list(options))}")
     selection = query.Selection(
-        scope=scope or ("all" if statuses else "open"), statuses=statuses, types=types, priorities=priorities,
-        customers=customers, teams=teams, assignees=tuple(_assignee(desk, value) for value in assignees), text=text,
+        scope=scope or ("all" if statuses else "open"),
+        statuses=statuses,
+        types=types,
+        priorities=priorities,
+        customers=customers,
+        teams=teams,
+        assignees=tuple(_assignee(desk, value) for value in assignees),
+        text=text,
     )
     kept = [ticket for ticket in _readable(desk) if selection.keeps(ticket)]
     rows = [views.summary(ticket) for ticket in query.ordered(kept, sort, rules.priority_levels)]
@@ -105,8 +147,12 @@ def show(ticket_ref: str, fmt: str) -> None:
 
 @click.command()
 @click.argument("ticket_ref", metavar="ID")
-@click.option("--status", type=click.Choice(OPEN_STATUSES), metavar="STATUS",
-              help=f"Move to this status: {', '.join(OPEN_STATUSES)} (to close: sdesk close).")
+@click.option(
+    "--status",
+    type=click.Choice(OPEN_STATUSES),
+    metavar="STATUS",
+    help=f"Move to this status: {', '.join(OPEN_STATUSES)} (to close: sdesk close).",
+)
 @field_options
 @click.option("--note", help="Why: recorded with the change in the history.")
 @format_option
@@ -121,7 +167,12 @@ def update(ticket_ref: str, status: str | None, note: str | None, fmt: str, **pa
     desk = context.desk()
     if values.get("assignee") == "me":
         values["assignee"] = context.actor(desk)
-    _change(desk, ticket_ref, fmt, lambda ticket, agent, moment: workflow.update(ticket, desk.rules, values, agent, moment, note))
+    _change(
+        desk,
+        ticket_ref,
+        fmt,
+        lambda ticket, agent, moment: workflow.update(ticket, desk.rules, values, agent, moment, note),
+    )
 
 
 @click.command()
@@ -138,9 +189,13 @@ def comment(ticket_ref: str, text: str | None, internal: bool, fmt: str) -> None
         if not interactive():
             raise click.UsageError("give the comment TEXT, or '-' to read it from standard input")
         text = _edit_text(None)
-    body = text
-    _change(context.desk(), ticket_ref, fmt,
-            lambda ticket, agent, moment: workflow.comment(ticket, body, agent, moment, internal))
+    body = text or ""
+    _change(
+        context.desk(),
+        ticket_ref,
+        fmt,
+        lambda ticket, agent, moment: workflow.comment(ticket, body, agent, moment, internal),
+    )
 
 
 @click.command()
@@ -150,7 +205,9 @@ def comment(ticket_ref: str, text: str | None, internal: bool, fmt: str) -> None
 @desk_options()
 def close(ticket_ref: str, resolution: str, fmt: str) -> None:
     """Close a ticket with its resolution."""
-    _change(context.desk(), ticket_ref, fmt, lambda ticket, agent, moment: workflow.close(ticket, resolution, agent, moment))
+    _change(
+        context.desk(), ticket_ref, fmt, lambda ticket, agent, moment: workflow.close(ticket, resolution, agent, moment)
+    )
 
 
 @click.command()
@@ -160,10 +217,13 @@ def close(ticket_ref: str, resolution: str, fmt: str) -> None:
 @desk_options()
 def reopen(ticket_ref: str, reason: str, fmt: str) -> None:
     """Reopen a closed ticket; it goes back to open."""
-    _change(context.desk(), ticket_ref, fmt, lambda ticket, agent, moment: workflow.reopen(ticket, reason, agent, moment))
+    _change(
+        context.desk(), ticket_ref, fmt, lambda ticket, agent, moment: workflow.reopen(ticket, reason, agent, moment)
+    )
 
 
 # --- helpers -------------------------------------------------------------------------
+
 
 def _change(desk: Desk, ticket_ref: str, fmt: str, decide: Any) -> None:
     """Resolve the reference, apply one workflow step under the lock, report it."""
@@ -179,8 +239,11 @@ def _change(desk: Desk, ticket_ref: str, fmt: str, decide: Any) -> None:
 def _describe(ticket_id: str, event: Event) -> str:
     if event.kind == "comment":
         return f"{ticket_id}: {event.visibility} comment added"
-    changes = "; ".join(f"{change.field} {_word(change.old)} → {_word(change.new)}" for change in event.changes
-                        if change.field != "resolution")
+    changes = "; ".join(
+        f"{change.field} {_word(change.old)} → {_word(change.new)}"
+        for change in event.changes
+        if change.field != "resolution"
+    )
     return f"{ticket_id}: {changes}"
 
 
