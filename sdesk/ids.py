@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sdesk.errors import SdeskError
 
@@ -44,7 +44,7 @@ def _encode(value: int, width: int) -> str:
 
 def new_id(now: datetime, random_bits: int | None = None) -> str:
     """A fresh ticket number for a ticket created at ``now``."""
-    seconds = int((now - EPOCH).total_seconds())
+    seconds = (now - EPOCH) // timedelta(seconds=1)  # floor: a fraction before the epoch is before it
     if seconds < 0:
         raise SdeskError(f"cannot number a ticket created before {EPOCH.date()}")
     if random_bits is None:

@@ -15,19 +15,41 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
 
 from sdesk.errors import InvalidData
 
 try:
-    from yaml import CSafeDumper as _BaseDumper
-    from yaml import CSafeLoader as Loader
+    from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - libyaml missing
-    from yaml import SafeDumper as _BaseDumper  # type: ignore[assignment]
-    from yaml import SafeLoader as Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+# Constructs that are opened and can run on unclosed to the end of the file:
+# their start is where the user must look, not where the parser gave up.
+_OPENED_CONSTRUCTS = ("while parsing a flow", "while scanning a quoted", "while scanning a block scalar")
 
 
-class _Dumper(_BaseDumper):
-    """Block style, literal blocks for multi-line text, ISO-8601 timestamps, no aliases."""
+class Loader(_BaseLoader):
+    """Safe loading with libyaml's parser; an impossible date is a located error, not a crash."""
+
+
+def _construct_timestamp(loader: Loader, node: yaml.ScalarNode) -> Any:
+    try:
+        return SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError as exc:
+        raise ConstructorError(None, None, f"invalid timestamp '{node.value}': {exc}", node.start_mark) from None
+
+
+Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style, literal blocks for multi-line text, ISO-8601 timestamps, no aliases.
+
+    The pure-Python emitter on purpose: libyaml's escapes characters beyond the
+    Basic Multilingual Plane (emoji) even with allow_unicode. One ticket at a
+    time, its speed does not matter.
+    """
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
@@ -59,17 +81,26 @@ def dump(data: Any) -> str:
 
 
 def load(text: str, path: Path) -> Any:
-    """Parse YAML text; a syntax error names the file and line."""
+    """Parse YAML text; a syntax error names the file and the line to look at."""
     try:
         return yaml.load(text, Loader=Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or "invalid YAML"
-        if exc.context and exc.problem:
-            problem = f"{exc.problem} ({exc.context})"
-        raise InvalidData(f"invalid YAML: {problem}", path, mark.line + 1 if mark else None) from None
+        raise InvalidData(f"invalid YAML: {_explain(exc)}", path, _line_to_look_at(exc)) from None
     except yaml.YAMLError as exc:
         raise InvalidData(f"invalid YAML: {exc}", path) from None
+
+
+def _line_to_look_at(exc: yaml.MarkedYAMLError) -> int | None:
+    opened = exc.context_mark is not None and (exc.context or "").startswith(_OPENED_CONSTRUCTS)
+    mark = exc.context_mark if opened else exc.problem_mark or exc.context_mark
+    return mark.line + 1 if mark is not None else None
+
+
+def _explain(exc: yaml.MarkedYAMLError) -> str:
+    problem = exc.problem or "cannot parse"
+    if exc.context:
+        problem = f"{problem} ({exc.context})"
+    return problem
 
 
 def line_of(text: str, keypath: Sequence[str | int]) -> int | None:

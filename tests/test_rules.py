@@ -116,7 +116,7 @@ def test_missing_status_label_is_reported():
     assert problem(broken).message.startswith("statuses.on-hold: is missing")
 
 
-def test_yaml_syntax_error_names_the_line():
+def test_yaml_syntax_error_names_the_line_where_the_unclosed_bracket_opens():
     with pytest.raises(InvalidData) as caught:
         yamlio.load("desk:\n  name: [unclosed\nteams: {}\n", Path("rules.yaml"))
-    assert str(caught.value).startswith("rules.yaml:3: invalid YAML")
+    assert str(caught.value).startswith("rules.yaml:2: invalid YAML")
