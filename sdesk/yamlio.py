@@ -30,7 +30,22 @@ _OPENED_CONSTRUCTS = ("while parsing a flow", "while scanning a quoted", "while 
 
 
 class Loader(_BaseLoader):
-    """Safe loading with libyaml's parser; an impossible date is a located error, not a crash."""
+    """Safe loading with libyaml's parser, stricter than YAML's defaults.
+
+    A duplicated key (say two ``status:`` lines after a hand edit) would make
+    PyYAML keep the last value and silently drop the other; here it is a
+    located error. An impossible date is a located error, not a crash.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                if key_node.value in seen:
+                    raise ConstructorError(None, None, f"duplicate key '{key_node.value}'", key_node.start_mark)
+                seen.add(key_node.value)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep)
+        return mapping
 
 
 def _construct_timestamp(loader: Loader, node: yaml.ScalarNode) -> Any:

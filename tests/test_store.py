@@ -804,3 +804,18 @@ def test_error_cases_never_print_a_traceback(in_desk: Path, new_ticket: NewTicke
         if code == 1:
             assert err.splitlines()[-1].startswith("Error: "), (args, err)
     assert tree(in_desk / "tickets") == before
+
+
+def test_a_duplicated_key_is_reported_not_silently_dropped(in_desk: Path, run: Run, new_ticket: NewTicket) -> None:
+    """Two status lines (a hand edit gone wrong) must not quietly keep one of them."""
+    good = new_ticket()["id"]
+    text = good_text(in_desk, good).replace(f"id: {good}", f"id: {BROKEN_ID}")
+    text = text.replace("status: open\n", "status: open\nstatus: closed\n")
+    path = write_broken(in_desk, text)
+    before = path.read_bytes()
+    line = text.splitlines().index("status: closed") + 1
+    assert_one_line_error(
+        run("show", BROKEN_ID), f"tickets/{BROKEN_ID}.yaml:{line}: invalid YAML: duplicate key 'status'"
+    )
+    assert run("check").exit_code == 1
+    assert path.read_bytes() == before
