@@ -485,3 +485,10 @@ def test_installed_console_script_runs_on_the_example_desk(tmp_path):
         check=False,
     )
     assert broken.returncode == 1 and broken.stderr.startswith("Error: ") and "Traceback" not in broken.stderr
+
+
+def test_assignee_me_and_none_work_for_new_and_update(desk, run, new_ticket):
+    ticket = new_ticket(assignee="me")
+    assert ticket["assignee"] == AGENT
+    assert run("update", ticket["id"], "--assignee", "none").stdout == f"{ticket['id']}: assignee {AGENT} → (none)\n"
+    assert "assignee" not in json.loads(run("show", ticket["id"], "--format", "json").stdout)

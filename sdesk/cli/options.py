@@ -67,7 +67,7 @@ FIELD_OPTIONS: tuple[tuple[str, str, str, Any], ...] = (
     ("--customer", "customer", "Customer key from rules.yaml.", None),
     ("--requester", "requester", "Email of the customer's reference person who raised it.", None),
     ("--team", "team", "Team that handles it (default: the desk's default team).", None),
-    ("--assignee", "assignee", "Email of the agent working on it ('' to unassign).", None),
+    ("--assignee", "assignee", "Email of the agent working on it, or me; none (or '') unassigns.", None),
     ("--category", "category", "Category, e.g. network or application.", None),
     ("--impact", "impact", "Who is affected.", click.Choice(IMPACTS)),
     ("--urgency", "urgency", "How badly work is blocked.", click.Choice(URGENCIES)),

@@ -47,6 +47,8 @@ def new(fmt: str, edit: bool, **params: Any) -> None:
     if missing:
         raise click.UsageError("missing " + ", ".join(f"--{name}" for name in missing))
     agent, moment = context.actor(desk), context.now(desk)
+    if values.get("assignee"):
+        values["assignee"] = _assignee(desk, values["assignee"])
     ticket = desk.add(lambda: workflow.create(rules, values, agent, moment))
     if fmt == "table":
         click.echo(f"Created {ticket.id}  {ticket.priority} {ticket.type} for {ticket.customer}: {ticket.title}")
@@ -165,8 +167,8 @@ def update(ticket_ref: str, status: str | None, note: str | None, fmt: str, **pa
     if not values:
         raise click.UsageError("nothing to update: pass --status or a field option (see sdesk update --help)")
     desk = context.desk()
-    if values.get("assignee") == "me":
-        values["assignee"] = context.actor(desk)
+    if "assignee" in values:
+        values["assignee"] = _assignee(desk, values["assignee"]) or ""
     _change(
         desk,
         ticket_ref,
@@ -274,7 +276,8 @@ def _readable(desk: Desk) -> list[Ticket]:
 
 
 def _assignee(desk: Desk, value: str) -> str | None:
-    if value == "none":
+    """'me' is the acting agent; 'none' (or '') means nobody."""
+    if value in ("none", ""):
         return None
     return context.actor(desk) if value == "me" else value
 
