@@ -19,10 +19,6 @@ class SdeskError(Exception):
         self.path = Path(path) if path is not None else None
         self.line = line
 
-    def located(self, path: Path | str, line: int | None) -> SdeskError:
-        """Return a copy of this error pinned to a file (and line) it came from."""
-        return type(self)(self.message, path, line)
-
     def __str__(self) -> str:
         if self.path is None:
             return self.message

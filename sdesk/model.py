@@ -31,26 +31,6 @@ URGENCIES = ("high", "medium", "low")
 VISIBILITIES = ("public", "internal")
 EVENT_KINDS = ("created", "updated", "comment", "closed", "reopened")
 
-# Fields an agent may change with `sdesk update`, in file order.
-EDITABLE_FIELDS = (
-    "title",
-    "type",
-    "customer",
-    "requester",
-    "team",
-    "assignee",
-    "category",
-    "impact",
-    "urgency",
-    "site",
-    "url",
-    "error_message",
-    "description",
-    "contact_name",
-    "contact_phone",
-    "contact_email",
-    "external_ref",
-)
 CONTACT_KEYS = ("name", "phone", "email")
 TICKET_KEYS = (
     "id",
@@ -224,7 +204,11 @@ def _event_from_dict(data: Any, keypath: KeyPath) -> Event:
         item = schema.mapping(item, where, allowed=CHANGE_KEYS, required=("field",))
         name = schema.choice(item["field"], where + ("field",), FIELD_NAMES)
         changes.append(
-            Change(name, _plain(item.get("from"), where + ("from",)), _plain(item.get("to"), where + ("to",)))
+            Change(
+                name,
+                schema.text(item.get("from"), where + ("from",), optional=True),
+                schema.text(item.get("to"), where + ("to",), optional=True),
+            )
         )
     return Event(
         at=schema.timestamp(data["at"], keypath + ("at",)),
@@ -234,7 +218,3 @@ def _event_from_dict(data: Any, keypath: KeyPath) -> Event:
         visibility=schema.choice(data.get("visibility"), keypath + ("visibility",), VISIBILITIES, optional=True),
         text=schema.text(data.get("text"), keypath + ("text",), optional=True),
     )
-
-
-def _plain(value: Any, keypath: KeyPath) -> str | None:
-    return schema.text(value, keypath, optional=True)

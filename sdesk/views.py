@@ -7,7 +7,7 @@ from typing import Any
 
 from sdesk import model
 from sdesk.model import Event, Ticket
-from sdesk.output import Column
+from sdesk.output import Column, truncate
 
 SUMMARY_FIELDS = (
     "id",
@@ -128,10 +128,19 @@ def _indented(text: str, prefix: str = "  ") -> list[str]:
 
 
 def _short(value: str | None, width: int = 60) -> str:
-    if value is None:
-        return "(none)"
-    flat = " ".join(value.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
+    return "(none)" if value is None else truncate(" ".join(value.split()), width)
+
+
+def change_summary(ticket_id: str, event: Event) -> str:
+    """One line saying what a command just did, e.g. `2Q3XN5-V4T3T: status open → closed`."""
+    if event.kind == "comment":
+        return f"{ticket_id}: {event.visibility} comment added"
+    changes = "; ".join(
+        f"{change.field} {_short(change.old, 40)} → {_short(change.new, 40)}"
+        for change in event.changes
+        if change.field != "resolution"
+    )
+    return f"{ticket_id}: {changes}"
 
 
 def _when(moment: datetime) -> str:

@@ -492,3 +492,11 @@ def test_assignee_me_and_none_work_for_new_and_update(desk, run, new_ticket):
     assert ticket["assignee"] == AGENT
     assert run("update", ticket["id"], "--assignee", "none").stdout == f"{ticket['id']}: assignee {AGENT} → (none)\n"
     assert "assignee" not in json.loads(run("show", ticket["id"], "--format", "json").stdout)
+
+
+def test_update_of_a_long_multi_line_field_is_reported_on_one_short_line(desk, run, new_ticket):
+    ticket_id = new_ticket()["id"]
+    result = run("update", ticket_id, "--description", "Eerste regel\n" + "lang " * 30)
+    assert result.exit_code == 0
+    assert result.stdout.count("\n") == 1
+    assert result.stdout.startswith(f"{ticket_id}: description (none) → Eerste regel lang") and "…" in result.stdout

@@ -819,3 +819,20 @@ def test_a_duplicated_key_is_reported_not_silently_dropped(in_desk: Path, run: R
     )
     assert run("check").exit_code == 1
     assert path.read_bytes() == before
+
+
+def test_a_ticket_locked_by_another_process_is_refused_not_overwritten(
+    desk: Path, run: Run, new_ticket: NewTicket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from filelock import FileLock
+
+    from sdesk import store
+
+    ticket_id = new_ticket()["id"]
+    before = ticket_path(desk, ticket_id).read_bytes()
+    monkeypatch.setattr(store, "LOCK_TIMEOUT_SECONDS", 0.2)
+    lock_dir = desk / store.STATE_DIR / "locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(lock_dir / f"{ticket_id}.lock")):
+        assert_one_line_error(run("comment", ticket_id, "hallo"), f"{ticket_id} is being changed by another sdesk")
+    assert ticket_path(desk, ticket_id).read_bytes() == before

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,18 @@ def desk_options(envvars: bool = False) -> Decorator:
         )(command)
 
     return decorate
+
+
+def repeatable_choice(flag: str, name: str, metavar: str, choices: Sequence[str]) -> Decorator:
+    """A filter option that may be repeated, its valid words listed in the help."""
+    return click.option(
+        flag,
+        name,
+        multiple=True,
+        type=click.Choice(choices),
+        metavar=metavar,
+        help=f"Only this {metavar.lower()} (repeatable): {', '.join(choices)}.",
+    )
 
 
 format_option = click.option(

@@ -9,9 +9,9 @@ import click
 
 from sdesk import query, schema, views, workflow
 from sdesk.cli import context
-from sdesk.cli.options import desk_options, field_options, field_values, format_option
+from sdesk.cli.options import desk_options, field_options, field_values, format_option, repeatable_choice
 from sdesk.errors import InvalidData
-from sdesk.model import STATUSES, TYPES, Event, Ticket
+from sdesk.model import STATUSES, TYPES, Ticket
 from sdesk.output import plural, render_rows, to_json
 from sdesk.store import BrokenFile, Desk
 
@@ -58,22 +58,8 @@ def new(fmt: str, edit: bool, **params: Any) -> None:
 
 
 @click.command("list")
-@click.option(
-    "--status",
-    "statuses",
-    multiple=True,
-    type=click.Choice(STATUSES),
-    metavar="STATUS",
-    help=f"Only this status (repeatable): {', '.join(STATUSES)}.",
-)
-@click.option(
-    "--type",
-    "types",
-    multiple=True,
-    type=click.Choice(TYPES),
-    metavar="TYPE",
-    help=f"Only this type (repeatable): {', '.join(TYPES)}.",
-)
+@repeatable_choice("--status", "statuses", "STATUS", STATUSES)
+@repeatable_choice("--type", "types", "TYPE", TYPES)
 @click.option("--priority", "priorities", multiple=True, help="Only this priority, e.g. P1 (repeatable).")
 @click.option("--customer", "customers", multiple=True, help="Only this customer (repeatable).")
 @click.option("--team", "teams", multiple=True, help="Only this team (repeatable).")
@@ -233,26 +219,9 @@ def _change(desk: Desk, ticket_ref: str, fmt: str, decide: Any) -> None:
     agent, moment = context.actor(desk), context.now(desk)
     ticket, event = desk.change(ticket_id, lambda current: decide(current, agent, moment))
     if fmt == "table":
-        click.echo(_describe(ticket.id, event))
+        click.echo(views.change_summary(ticket.id, event))
     else:
         _print_ticket(ticket, fmt)
-
-
-def _describe(ticket_id: str, event: Event) -> str:
-    if event.kind == "comment":
-        return f"{ticket_id}: {event.visibility} comment added"
-    changes = "; ".join(
-        f"{change.field} {_word(change.old)} → {_word(change.new)}"
-        for change in event.changes
-        if change.field != "resolution"
-    )
-    return f"{ticket_id}: {changes}"
-
-
-def _word(value: str | None) -> str:
-    if value is None:
-        return "(none)"
-    return value if len(value) <= 40 and "\n" not in value else value.split("\n")[0][:39] + "…"
 
 
 def _print_ticket(ticket: Ticket, fmt: str, detailed: bool = False) -> None:
