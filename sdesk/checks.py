@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sdesk import schema
 from sdesk.model import Ticket
+from sdesk.policy import with_article
 from sdesk.rules import Rules
 from sdesk.schema import SchemaError
 
@@ -11,14 +14,30 @@ from sdesk.schema import SchemaError
 def ticket_problems(ticket: Ticket, rules: Rules) -> list[SchemaError]:
     """What in a well-formed ticket file disagrees with rules.yaml."""
     problems = []
-    known = (
+    known: list[tuple[str, str | None, Sequence[str]]] = [
+        ("status", ticket.status, list(rules.statuses)),
+        ("type", ticket.type, list(rules.types)),
         ("customer", ticket.customer, list(rules.customers)),
         ("team", ticket.team, list(rules.teams)),
-        ("priority", ticket.priority, list(rules.priority_levels)),
-    )
+        ("priority", ticket.priority, rules.priority.levels),
+        ("product", ticket.product, list(rules.products)),
+    ]
+    if rules.categories:
+        known.append(("category", ticket.category, rules.categories))
     for name, value, options in known:
-        if value not in options:
+        if value is not None and value not in options:
             problems.append(SchemaError((name,), f"unknown {name} '{value}'{schema.one_of(value, options)}"))
+    ticket_type = rules.types.get(ticket.type)
+    for field in ticket_type.required if ticket_type else ():
+        if not ticket.value(field):
+            needs = f"{with_article(ticket.type)} needs {field} (rules.yaml: types.{ticket.type}.required)"
+            problems.append(SchemaError(("type",), f"{field} is missing: {needs}"))
+    exclusions = [exclusion.name for exclusion in rules.exclusions]
+    for index, name in enumerate(ticket.exclusions):
+        if name not in exclusions:
+            problems.append(
+                SchemaError(("exclusions", index), f"unknown exclusion '{name}'{schema.one_of(name, exclusions)}")
+            )
     for index, event in enumerate(ticket.history):
         if index and event.at < ticket.history[index - 1].at:
             problems.append(SchemaError(("history", index, "at"), "event is older than the one before it"))

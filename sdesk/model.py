@@ -15,21 +15,12 @@ from typing import Any
 from sdesk import ids, schema
 from sdesk.schema import KeyPath, SchemaError
 
-STATUSES = (
-    "open",
-    "in-progress",
-    "waiting-for-customer",
-    "on-hold",
-    "scheduled",
-    "awaiting-acceptance",
-    "closed",
-)
-CLOSED = "closed"
-TYPES = ("incident", "service-request", "change", "question", "complaint")
+# Statuses and ticket types are the desk's own, declared in rules.yaml.
 IMPACTS = ("company", "department", "individual")
 URGENCIES = ("high", "medium", "low")
 VISIBILITIES = ("public", "internal")
-EVENT_KINDS = ("created", "updated", "comment", "closed", "reopened")
+# "priority" is an agent escalating or de-escalating by hand, with the reason as text.
+EVENT_KINDS = ("created", "updated", "priority", "comment", "closed", "reopened")
 
 CONTACT_KEYS = ("name", "phone", "email")
 TICKET_KEYS = (
@@ -39,10 +30,12 @@ TICKET_KEYS = (
     "status",
     "priority",
     "customer",
+    "product",
     "requester",
     "team",
     "assignee",
     "category",
+    "exclusions",
     "impact",
     "urgency",
     "site",
@@ -87,8 +80,10 @@ class Ticket:
     requester: str
     team: str
     created: datetime
+    product: str | None = None
     assignee: str | None = None
     category: str | None = None
+    exclusions: tuple[str, ...] = ()  # exclusion rules that matched: the work may cost extra
     impact: str | None = None
     urgency: str | None = None
     site: str | None = None
@@ -103,16 +98,21 @@ class Ticket:
     history: list[Event] = field(default_factory=list)
 
     @property
-    def is_closed(self) -> bool:
-        return self.status == CLOSED
-
-    @property
     def updated(self) -> datetime:
         return self.history[-1].at if self.history else self.created
 
     def value(self, name: str) -> str | None:
         found: str | None = getattr(self, name)
         return found
+
+    def fields(self) -> dict[str, str | None]:
+        """Every text field by name: what rules and conditions look at."""
+        return {name: getattr(self, name) for name in TEXT_FIELDS}
+
+    @property
+    def priority_set_by_hand(self) -> bool:
+        """An agent chose the level; the rules no longer recompute it."""
+        return any(event.kind == "priority" for event in self.history)
 
     def apply(self, event: Event) -> None:
         """Apply an event's field changes and append it to the history."""
@@ -122,6 +122,7 @@ class Ticket:
 
 
 FIELD_NAMES = tuple(f.name for f in fields(Ticket))
+TEXT_FIELDS = tuple(name for name in FIELD_NAMES if name not in ("created", "exclusions", "history"))
 
 
 # --- to and from the file's plain data -------------------------------------------------
@@ -132,6 +133,7 @@ def to_dict(ticket: Ticket) -> dict[str, Any]:
     contact = {key: getattr(ticket, f"contact_{key}") for key in CONTACT_KEYS}
     values: dict[str, Any] = {name: getattr(ticket, name) for name in FIELD_NAMES if not name.startswith("contact_")}
     values["contact"] = {key: value for key, value in contact.items() if value is not None} or None
+    values["exclusions"] = list(ticket.exclusions) or None
     values["history"] = [_event_to_dict(event) for event in ticket.history]
     return {key: values[key] for key in TICKET_KEYS if values[key] is not None}
 
@@ -162,6 +164,7 @@ def from_dict(data: Any) -> Ticket:
     optional = {
         name: schema.text(data.get(name), (name,), optional=True)
         for name in (
+            "product",
             "assignee",
             "category",
             "site",
@@ -179,8 +182,8 @@ def from_dict(data: Any) -> Ticket:
     return Ticket(
         id=ticket_id,
         title=schema.text(data["title"], ("title",)),
-        type=schema.choice(data["type"], ("type",), TYPES),
-        status=schema.choice(data["status"], ("status",), STATUSES),
+        type=schema.text(data["type"], ("type",)),
+        status=schema.text(data["status"], ("status",)),
         priority=schema.text(data.get("priority"), ("priority",)),
         customer=schema.text(data.get("customer"), ("customer",)),
         requester=schema.text(data.get("requester"), ("requester",)),
@@ -191,6 +194,10 @@ def from_dict(data: Any) -> Ticket:
         contact_name=schema.text(contact.get("name"), ("contact", "name"), optional=True),
         contact_phone=schema.text(contact.get("phone"), ("contact", "phone"), optional=True),
         contact_email=schema.text(contact.get("email"), ("contact", "email"), optional=True),
+        exclusions=tuple(
+            schema.text(item, ("exclusions", index))
+            for index, item in enumerate(schema.sequence(data.get("exclusions"), ("exclusions",)))
+        ),
         history=history,
         **optional,
     )

@@ -78,8 +78,8 @@ def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column]) -> str:
     )
 
 
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+def plural(count: int, word: str, many: str | None = None) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {many or word + 's'}"
 
 
 def truncate(text: str, width: int) -> str:

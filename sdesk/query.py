@@ -15,6 +15,7 @@ SORT_KEYS = ("created", "updated", "priority")
 class Selection:
     """What `sdesk list` keeps; an empty tuple means "any"."""
 
+    final_statuses: frozenset[str]  # what "closed" means on this desk (rules.yaml)
     scope: str = "open"
     statuses: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
@@ -25,7 +26,8 @@ class Selection:
     text: str | None = None
 
     def keeps(self, ticket: Ticket) -> bool:
-        if self.scope == "open" and ticket.is_closed or self.scope == "closed" and not ticket.is_closed:
+        closed = ticket.status in self.final_statuses
+        if self.scope == "open" and closed or self.scope == "closed" and not closed:
             return False
         for wanted, value in (
             (self.statuses, ticket.status),
@@ -54,6 +56,7 @@ def searchable_text(ticket: Ticket) -> str:
         ticket.external_ref,
         ticket.resolution,
         ticket.category,
+        ticket.product,
     ]
     parts.extend(event.text for event in ticket.history)
     return "\n".join(part for part in parts if part).casefold()

@@ -1,27 +1,99 @@
 """The desk's policy from rules.yaml, read strictly into typed objects.
 
-Parsing happens once and validates everything, so later code can rely on the
-objects (a known plan, a known team, a complete priority matrix) instead of
-re-checking mid-command. Pure: the caller reads the file.
+Reading validates everything and records every problem before giving up, so
+`sdesk rules check` can list them all at once and later code can rely on the
+objects (a known plan, a reachable status, a complete priority matrix)
+instead of re-checking mid-command. What the policy decides for a ticket is
+in :mod:`sdesk.policy`. Pure: the caller reads the file.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sdesk import schema
-from sdesk.model import IMPACTS, STATUSES, TYPES, URGENCIES
-from sdesk.schema import KeyPath, SchemaError
+from sdesk import conditions, schema
+from sdesk.conditions import Condition, Field
+from sdesk.model import IMPACTS, TEXT_FIELDS, URGENCIES
+from sdesk.schema import KeyPath, Problems, SchemaError
 
 LANGUAGES = ("en", "nl")
 BILLING_MODES = ("invoice", "sla-hours", "included")
 CONTACT_ROLES = ("general", "technical", "campus")
 SITE_PATTERN = re.compile(r"^\d{4}$")
-TOP_KEYS = ("desk", "statuses", "types", "teams", "plans", "priority", "customers")
+SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+TOP_KEYS = (
+    "desk",
+    "statuses",
+    "types",
+    "categories",
+    "products",
+    "teams",
+    "plans",
+    "priority",
+    "eligibility",
+    "exclusions",
+    "routing",
+    "customers",
+)
+# Ticket fields a ticket type may make mandatory: those an agent fills in when opening it.
+REQUIRABLE_FIELDS = tuple(
+    name
+    for name in TEXT_FIELDS
+    if name
+    not in ("id", "title", "type", "status", "priority", "customer", "requester", "team", "assignee", "resolution")
+)
+# What conditions may test: the ticket's fields and facts about its customer and product.
+CONDITION_FIELDS = (
+    "type",
+    "category",
+    "product",
+    "business_critical",
+    "impact",
+    "urgency",
+    "customer",
+    "plan",
+    "billing",
+    "site",
+    "requester",
+    "title",
+    "description",
+    "error_message",
+    "url",
+)
+# How a priority adjustment moves the level: by steps, or to a bound.
+ADJUSTMENTS = ("raise", "lower", "at_least", "at_most", "set")
+DEFAULT_MAX_EDITORS = 3
+
+
+@dataclass(frozen=True)
+class Status:
+    key: str
+    labels: dict[str, str]
+    short: str
+    initial: bool
+    final: bool
+    waiting_on_customer: bool
+    next: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TicketType:
+    key: str
+    labels: dict[str, str]
+    code: str
+    required: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Product:
+    key: str
+    name: str
+    business_critical: bool
 
 
 @dataclass(frozen=True)
@@ -35,6 +107,13 @@ class Team:
 class Package:
     product: str
     maintenance_until: date
+
+
+@dataclass(frozen=True)
+class Site:
+    id: str
+    name: str
+    campus: str | None
 
 
 @dataclass(frozen=True)
@@ -57,12 +136,67 @@ class Customer:
     plan: str
     billing: str
     packages: tuple[Package, ...]
-    sites: dict[str, str]
+    sites: dict[str, Site]
     contacts: tuple[ReferencePerson, ...]
 
     def contact(self, email: str) -> ReferencePerson | None:
         wanted = email.lower()
         return next((person for person in self.contacts if person.email.lower() == wanted), None)
+
+    def package(self, product: str) -> Package | None:
+        return next((package for package in self.packages if package.product == product), None)
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """A named priority rule: when ``when`` holds, move the level (see ADJUSTMENTS)."""
+
+    name: str
+    description: str | None
+    when: Condition
+    action: str
+    operand: int | str
+
+
+@dataclass(frozen=True)
+class Priority:
+    levels: tuple[str, ...]  # most urgent first
+    default: str
+    matrix: dict[str, dict[str, str]]
+    phone: tuple[str, ...]  # levels at which the agent also phones the customer
+    adjustments: tuple[Adjustment, ...]
+
+    @property
+    def inputs(self) -> frozenset[str]:
+        """The ticket fields the priority depends on; a change to one recomputes it."""
+        used = frozenset({"impact", "urgency"})
+        return used.union(*(adjustment.when.fields for adjustment in self.adjustments))
+
+    def rank(self, level: str) -> int:
+        return self.levels.index(level)
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    reference_persons_only: bool
+    maintenance_required: bool
+    max_editors_per_site: int
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Work outside the contract that may cost extra; ``message`` is what the agent and customer read."""
+
+    name: str
+    message: str
+    when: Condition
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    when: Condition
+    team: str
 
 
 @dataclass(frozen=True)
@@ -71,52 +205,98 @@ class Rules:
     timezone: ZoneInfo
     language: str
     default_team: str
-    status_labels: dict[str, dict[str, str]]
-    type_labels: dict[str, dict[str, str]]
+    statuses: dict[str, Status]
+    types: dict[str, TicketType]
+    categories: tuple[str, ...]
+    products: dict[str, Product]
     teams: dict[str, Team]
     plans: dict[str, str]
-    priority_levels: tuple[str, ...]
-    default_priority: str
-    priority_matrix: dict[str, dict[str, str]]
+    priority: Priority
+    eligibility: Eligibility
+    exclusions: tuple[Exclusion, ...]
+    routing: tuple[Route, ...]
     customers: dict[str, Customer]
 
-    def priority_for(self, impact: str | None, urgency: str | None) -> str:
-        """Impact × urgency from the matrix; the default level when either is unknown."""
-        if impact is None or urgency is None:
-            return self.default_priority
-        return self.priority_matrix[impact][urgency]
+    @property
+    def initial_status(self) -> str:
+        return next(status.key for status in self.statuses.values() if status.initial)
+
+    @property
+    def final_statuses(self) -> tuple[str, ...]:
+        return tuple(status.key for status in self.statuses.values() if status.final)
+
+    def is_final(self, status: str) -> bool:
+        known = self.statuses.get(status)
+        return known is not None and known.final
 
 
 def parse(data: Any) -> Rules:
-    """Validate rules.yaml's plain data; raises SchemaError naming the key path."""
-    data = schema.mapping(data, (), allowed=TOP_KEYS, required=("desk", "teams", "priority"))
-    teams = _teams(data["teams"])
-    plans = _plans(data.get("plans"))
-    levels, default_priority, matrix = _priority(data["priority"])
-    desk = schema.mapping(
-        data["desk"],
+    """Validate rules.yaml's plain data; raises :class:`schema.Invalid` listing every problem."""
+    problems = Problems()
+    data = problems.mapping(data, (), allowed=TOP_KEYS, required=("desk", "statuses", "types", "teams", "priority"))
+    teams = _teams(data.get("teams"), problems)
+    plans = _plans(data.get("plans"), problems)
+    statuses = _statuses(data.get("statuses"), problems)
+    categories = _categories(data.get("categories"), problems)
+    products = _products(data.get("products"), problems)
+    types = _types(data.get("types"), problems)
+    eligibility = _eligibility(data.get("eligibility"), problems)
+    customers = _customers(data.get("customers"), plans, products, eligibility, problems)
+    fields = _condition_fields(types, categories, products, customers, plans)
+    desk = problems.mapping(
+        data.get("desk"),
         ("desk",),
         allowed=("name", "timezone", "language", "default_team"),
         required=("name", "timezone", "default_team"),
     )
-    default_team = schema.choice(desk["default_team"], ("desk", "default_team"), list(teams))
-    return Rules(
-        desk_name=schema.text(desk["name"], ("desk", "name")),
-        timezone=_zone(desk["timezone"], ("desk", "timezone")),
-        language=schema.choice(desk.get("language", "en"), ("desk", "language"), LANGUAGES),
-        default_team=default_team,
-        status_labels=_labels(data.get("statuses"), ("statuses",), STATUSES),
-        type_labels=_labels(data.get("types"), ("types",), TYPES),
+    rules = Rules(
+        desk_name=problems.get("", schema.text, desk.get("name"), ("desk", "name")),
+        timezone=problems.get(ZoneInfo("UTC"), _zone, desk.get("timezone"), ("desk", "timezone")),
+        language=problems.get("en", schema.choice, desk.get("language", "en"), ("desk", "language"), LANGUAGES),
+        default_team=problems.get("", schema.choice, desk.get("default_team"), ("desk", "default_team"), list(teams)),
+        statuses=statuses,
+        types=types,
+        categories=categories,
+        products=products,
         teams=teams,
         plans=plans,
-        priority_levels=levels,
-        default_priority=default_priority,
-        priority_matrix=matrix,
-        customers={
-            key: _customer(key, value, plans)
-            for key, value in schema.mapping(data.get("customers") or {}, ("customers",)).items()
-        },
+        priority=_priority(data.get("priority"), fields, problems),
+        eligibility=eligibility,
+        exclusions=_exclusions(data.get("exclusions"), fields, problems),
+        routing=_routing(data.get("routing"), fields, teams, problems),
+        customers=customers,
     )
+    problems.check()
+    return rules
+
+
+def _condition_fields(
+    types: dict[str, TicketType],
+    categories: tuple[str, ...],
+    products: dict[str, Product],
+    customers: dict[str, Customer],
+    plans: dict[str, str],
+) -> dict[str, Field]:
+    """Each of CONDITION_FIELDS with the values this desk allows for it."""
+    text = Field("text")
+    kinds = {
+        "type": Field("choice", tuple(types)),
+        "category": Field("choice", categories),
+        "product": Field("choice", tuple(products)),
+        "business_critical": Field("flag"),
+        "impact": Field("choice", IMPACTS),
+        "urgency": Field("choice", URGENCIES),
+        "customer": Field("choice", tuple(customers)),
+        "plan": Field("choice", tuple(plans)),
+        "billing": Field("choice", BILLING_MODES),
+        "site": text,
+        "requester": text,
+        "title": text,
+        "description": text,
+        "error_message": text,
+        "url": text,
+    }
+    return {name: kinds[name] for name in CONDITION_FIELDS}
 
 
 def _zone(value: Any, keypath: KeyPath) -> ZoneInfo:
@@ -127,123 +307,458 @@ def _zone(value: Any, keypath: KeyPath) -> ZoneInfo:
         raise SchemaError(keypath, f"unknown time zone '{name}' (e.g. Europe/Brussels)") from None
 
 
-def _labels(value: Any, keypath: KeyPath, names: tuple[str, ...]) -> dict[str, dict[str, str]]:
-    """Display labels per language; every built-in name must be there, no others."""
-    declared = schema.mapping(value or {}, keypath, allowed=names)
-    labels = {}
-    for name in names:
-        if name not in declared:
-            raise SchemaError(keypath + (name,), "is missing: declare a label for every one of " + ", ".join(names))
-        entry = schema.mapping(declared[name], keypath + (name,), allowed=LANGUAGES, required=("en",))
-        labels[name] = {lang: schema.text(entry.get(lang, entry["en"]), keypath + (name, lang)) for lang in LANGUAGES}
+def _entries(value: Any, keypath: KeyPath, problems: Problems, what: str) -> dict[str, Any]:
+    """A mapping of named entries whose names are slugs (lowercase, digits, dashes)."""
+    entries = problems.mapping(value if value is not None else {}, keypath)
+    for key in entries:
+        if not SLUG_PATTERN.match(str(key)):
+            problems.add(keypath + (key,), f"{what} name '{key}' must be lowercase letters, digits and dashes")
+    return {str(key): item for key, item in entries.items()}
+
+
+def _labels(value: Any, keypath: KeyPath, problems: Problems) -> dict[str, str]:
+    """A label per language; English is required, Dutch falls back to it."""
+    entry = problems.mapping(value, keypath, allowed=LANGUAGES, required=("en",))
+    english = problems.get("", schema.text, entry.get("en"), keypath + ("en",)) if "en" in entry else ""
+    labels = {"en": english}
+    labels["nl"] = problems.get(english, schema.text, entry["nl"], keypath + ("nl",)) if "nl" in entry else english
     return labels
 
 
-def _teams(value: Any) -> dict[str, Team]:
-    declared = schema.mapping(value, ("teams",))
-    if not declared:
-        raise SchemaError(("teams",), "declare at least one team")
+def _flag(value: Any, keypath: KeyPath, problems: Problems, default: bool = False) -> bool:
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        problems.add(keypath, f"expected true or false, got {schema.describe(value)}")
+        return default
+    return value
+
+
+def _names(value: Any, keypath: KeyPath, options: list[str], problems: Problems) -> tuple[str, ...]:
+    """A list of names, each one of ``options``, none twice."""
+    names = []
+    for index, item in enumerate(schema.sequence(value, keypath) if isinstance(value, list | None) else []):
+        name = problems.get(None, schema.choice, item, keypath + (index,), options)
+        if name in names:
+            problems.add(keypath + (index,), f"'{name}' is listed twice")
+        elif name is not None:
+            names.append(name)
+    if not isinstance(value, list | None):
+        problems.add(keypath, f"expected a list, got {schema.describe(value)}")
+    return tuple(names)
+
+
+# --- vocabulary: teams, plans, statuses, types, categories, products ---------------------
+
+
+def _teams(value: Any, problems: Problems) -> dict[str, Team]:
     teams = {}
-    for key, entry in declared.items():
+    for key, entry in _entries(value, ("teams",), problems, "team").items():
         where = ("teams", key)
-        entry = schema.mapping(entry, where, allowed=("name", "email"), required=("name",))
+        entry = problems.mapping(entry, where, allowed=("name", "email"), required=("name",))
         teams[key] = Team(
             key,
-            schema.text(entry["name"], where + ("name",)),
-            schema.email(entry.get("email"), where + ("email",), optional=True),
+            problems.get(key, schema.text, entry.get("name"), where + ("name",)),
+            problems.get(None, schema.email, entry.get("email"), where + ("email",), optional=True),
         )
+    if value is not None and not teams:
+        problems.add(("teams",), "declare at least one team")
     return teams
 
 
-def _plans(value: Any) -> dict[str, str]:
-    declared = schema.mapping(value or {}, ("plans",))
+def _plans(value: Any, problems: Problems) -> dict[str, str]:
     plans = {}
-    for key, entry in declared.items():
-        entry = schema.mapping(entry, ("plans", key), allowed=("label",), required=("label",))
-        plans[key] = schema.text(entry["label"], ("plans", key, "label"))
+    for key, entry in _entries(value, ("plans",), problems, "plan").items():
+        entry = problems.mapping(entry, ("plans", key), allowed=("label",), required=("label",))
+        plans[key] = problems.get(key, schema.text, entry.get("label"), ("plans", key, "label"))
     return plans
 
 
-def _priority(value: Any) -> tuple[tuple[str, ...], str, dict[str, dict[str, str]]]:
+def _statuses(value: Any, problems: Problems) -> dict[str, Status]:
+    where: KeyPath = ("statuses",)
+    declared = _entries(value, where, problems, "status")
+    statuses = {}
+    for key, entry in declared.items():
+        at = where + (key,)
+        entry = problems.mapping(
+            entry,
+            at,
+            allowed=("label", "short", "initial", "final", "waiting_on_customer", "next"),
+            required=("label",),
+        )
+        labels = _labels(entry.get("label"), at + ("label",), problems) if "label" in entry else {"en": key, "nl": key}
+        statuses[key] = Status(
+            key=key,
+            labels=labels,
+            short=problems.get(key, schema.text, entry.get("short", key.replace("-", " ")), at + ("short",)),
+            initial=_flag(entry.get("initial"), at + ("initial",), problems),
+            final=_flag(entry.get("final"), at + ("final",), problems),
+            waiting_on_customer=_flag(entry.get("waiting_on_customer"), at + ("waiting_on_customer",), problems),
+            next=_names(entry.get("next"), at + ("next",), list(declared), problems),
+        )
+    if value is not None and declared:
+        _check_workflow(statuses, problems)
+    return statuses
+
+
+def _check_workflow(statuses: dict[str, Status], problems: Problems) -> None:
+    """One initial status, at least one final one, every status reachable, no dead ends."""
+    initial = [status.key for status in statuses.values() if status.initial]
+    if len(initial) != 1:
+        where: KeyPath = ("statuses", initial[1]) if initial else ("statuses",)
+        problems.add(where, "mark exactly one status 'initial: true' (new tickets start there)")
+    if not any(status.final for status in statuses.values()):
+        problems.add(("statuses",), "mark at least one status 'final: true' (closed tickets end there)")
+    for status in statuses.values():
+        if not status.final and not status.next:
+            problems.add(("statuses", status.key), "is a dead end: list its 'next' statuses or mark it 'final: true'")
+    if len(initial) == 1:
+        reached, frontier = {initial[0]}, [initial[0]]
+        while frontier:
+            for following in statuses[frontier.pop()].next:
+                if following not in reached:
+                    reached.add(following)
+                    frontier.append(following)
+        for key in statuses:
+            if key not in reached:
+                problems.add(("statuses", key), f"is unreachable: no path of 'next' leads to it from '{initial[0]}'")
+
+
+def _types(value: Any, problems: Problems) -> dict[str, TicketType]:
+    types = {}
+    for key, entry in _entries(value, ("types",), problems, "type").items():
+        at: KeyPath = ("types", key)
+        entry = problems.mapping(entry, at, allowed=("label", "code", "required"), required=("label",))
+        types[key] = TicketType(
+            key=key,
+            labels=_labels(entry.get("label"), at + ("label",), problems) if "label" in entry else {"en": key},
+            code=problems.get(key[:3].upper(), schema.text, entry.get("code", key[:3].upper()), at + ("code",)),
+            required=_names(entry.get("required"), at + ("required",), list(REQUIRABLE_FIELDS), problems),
+        )
+    if value is not None and not types:
+        problems.add(("types",), "declare at least one ticket type")
+    return types
+
+
+def _categories(value: Any, problems: Problems) -> tuple[str, ...]:
+    categories = []
+    for index, item in enumerate(value if isinstance(value, list) else []):
+        name = problems.get("", schema.text, item, ("categories", index))
+        if not SLUG_PATTERN.match(name):
+            problems.add(("categories", index), f"category '{name}' must be lowercase letters, digits and dashes")
+        elif name in categories:
+            problems.add(("categories", index), f"'{name}' is listed twice")
+        else:
+            categories.append(name)
+    if value is not None and not isinstance(value, list):
+        problems.add(("categories",), f"expected a list, got {schema.describe(value)}")
+    return tuple(categories)
+
+
+def _products(value: Any, problems: Problems) -> dict[str, Product]:
+    products = {}
+    for key, entry in _entries(value, ("products",), problems, "product").items():
+        at: KeyPath = ("products", key)
+        entry = problems.mapping(entry, at, allowed=("name", "business_critical"), required=("name",))
+        products[key] = Product(
+            key,
+            problems.get(key, schema.text, entry.get("name"), at + ("name",)),
+            _flag(entry.get("business_critical"), at + ("business_critical",), problems),
+        )
+    return products
+
+
+# --- priority, eligibility, exclusions, routing -------------------------------------------
+
+
+def _priority(value: Any, fields: dict[str, Field], problems: Problems) -> Priority:
     where: KeyPath = ("priority",)
-    value = schema.mapping(
-        value, where, allowed=("levels", "default", "matrix"), required=("levels", "default", "matrix")
+    value = problems.mapping(
+        value,
+        where,
+        allowed=("levels", "default", "phone", "matrix", "adjustments"),
+        required=("levels", "default", "matrix"),
     )
+    listed: list[Any] = problems.get([], schema.sequence, value.get("levels"), where + ("levels",))
     levels = tuple(
-        schema.text(level, where + ("levels", index))
-        for index, level in enumerate(schema.sequence(value["levels"], where + ("levels",)))
+        problems.get("", schema.text, level, where + ("levels", index)) for index, level in enumerate(listed)
     )
-    if len(set(levels)) != len(levels) or not levels:
-        raise SchemaError(where + ("levels",), "list each priority level once, most urgent first")
-    default = schema.choice(value["default"], where + ("default",), levels)
-    rows = schema.mapping(value["matrix"], where + ("matrix",), allowed=IMPACTS, required=IMPACTS)
-    matrix = {}
+    if "levels" in value and (len(set(levels)) != len(levels) or not levels):
+        problems.add(where + ("levels",), "list each priority level once, most urgent first")
+    options = list(levels)
+    default = problems.get("", schema.choice, value.get("default"), where + ("default",), options)
+    rows = problems.mapping(value.get("matrix"), where + ("matrix",), allowed=IMPACTS)
+    matrix: dict[str, dict[str, str]] = {}
     for impact in IMPACTS:
-        row = schema.mapping(rows[impact], where + ("matrix", impact), allowed=URGENCIES, required=URGENCIES)
-        matrix[impact] = {
-            urgency: schema.choice(row[urgency], where + ("matrix", impact, urgency), levels) for urgency in URGENCIES
-        }
-    return levels, default, matrix
+        row = problems.mapping(rows.get(impact), where + ("matrix", impact), allowed=URGENCIES) if rows else {}
+        matrix[impact] = {}
+        for urgency in URGENCIES:
+            at = where + ("matrix", impact, urgency)
+            if rows and impact in rows and urgency not in row:
+                problems.add(at, f"is missing: the matrix needs a level for {impact} impact with {urgency} urgency")
+            elif urgency in row:
+                matrix[impact][urgency] = problems.get("", schema.choice, row[urgency], at, options)
+        if rows and impact not in rows:
+            problems.add(where + ("matrix", impact), f"is missing: the matrix needs a row for {impact} impact")
+    adjustments = []
+    for index, entry in enumerate(_list(value.get("adjustments"), where + ("adjustments",), problems)):
+        adjustment = _adjustment(entry, where + ("adjustments", index), options, fields, problems)
+        if adjustment is not None:
+            adjustments.append(adjustment)
+    _unique_names(value.get("adjustments"), where + ("adjustments",), problems)
+    return Priority(
+        levels=levels,
+        default=default,
+        matrix=matrix,
+        phone=_names(value.get("phone"), where + ("phone",), options, problems),
+        adjustments=tuple(adjustments),
+    )
 
 
-def _customer(key: str, value: Any, plans: dict[str, str]) -> Customer:
+def _adjustment(
+    entry: Any, at: KeyPath, levels: list[str], fields: dict[str, Field], problems: Problems
+) -> Adjustment | None:
+    entry = problems.mapping(
+        entry, at, allowed=("name", "description", "when", *ADJUSTMENTS), required=("name", "when")
+    )
+    actions = [key for key in ADJUSTMENTS if key in entry]
+    if len(actions) != 1:
+        problems.add(at, f"give exactly one of {', '.join(ADJUSTMENTS)} (found {len(actions)})")
+        return None
+    action = actions[0]
+    operand: int | str | None
+    if action in ("raise", "lower"):
+        operand = entry[action]
+        if isinstance(operand, bool) or not isinstance(operand, int) or operand < 1:
+            problems.add(
+                at + (action,), f"'{action}' takes a number of levels (1 or more), got {schema.describe(operand)}"
+            )
+            operand = None
+    else:
+        operand = problems.get(None, schema.choice, entry[action], at + (action,), levels)
+    name = problems.get("", schema.text, entry.get("name"), at + ("name",))
+    when = conditions.parse(entry.get("when"), at + ("when",), fields, problems) if "when" in entry else None
+    if when is None or operand is None:
+        return None
+    description = problems.get(None, schema.text, entry.get("description"), at + ("description",), optional=True)
+    return Adjustment(name, description, when, action, operand)
+
+
+def _eligibility(value: Any, problems: Problems) -> Eligibility:
+    where: KeyPath = ("eligibility",)
+    entry = problems.mapping(
+        value if value is not None else {},
+        where,
+        allowed=("reference_persons_only", "maintenance_required", "max_editors_per_site"),
+    )
+    editors = entry.get("max_editors_per_site", DEFAULT_MAX_EDITORS)
+    if isinstance(editors, bool) or not isinstance(editors, int) or editors < 1:
+        problems.add(
+            where + ("max_editors_per_site",), f"expected a number of 1 or more, got {schema.describe(editors)}"
+        )
+        editors = DEFAULT_MAX_EDITORS
+    return Eligibility(
+        reference_persons_only=_flag(
+            entry.get("reference_persons_only"), where + ("reference_persons_only",), problems, True
+        ),
+        maintenance_required=_flag(
+            entry.get("maintenance_required"), where + ("maintenance_required",), problems, True
+        ),
+        max_editors_per_site=editors,
+    )
+
+
+def _exclusions(value: Any, fields: dict[str, Field], problems: Problems) -> tuple[Exclusion, ...]:
+    exclusions = []
+    for index, entry in enumerate(_list(value, ("exclusions",), problems)):
+        at: KeyPath = ("exclusions", index)
+        entry = problems.mapping(entry, at, allowed=("name", "message", "when"), required=("name", "message", "when"))
+        name = problems.get("", schema.text, entry.get("name"), at + ("name",))
+        message = problems.get("", schema.text, entry.get("message"), at + ("message",))
+        when = conditions.parse(entry["when"], at + ("when",), fields, problems) if "when" in entry else None
+        if when is not None:
+            exclusions.append(Exclusion(name, message, when))
+    _unique_names(value, ("exclusions",), problems)
+    return tuple(exclusions)
+
+
+def _routing(value: Any, fields: dict[str, Field], teams: dict[str, Team], problems: Problems) -> tuple[Route, ...]:
+    routes = []
+    for index, entry in enumerate(_list(value, ("routing",), problems)):
+        at: KeyPath = ("routing", index)
+        entry = problems.mapping(entry, at, allowed=("name", "when", "team"), required=("name", "when", "team"))
+        name = problems.get("", schema.text, entry.get("name"), at + ("name",))
+        team = problems.get(None, schema.choice, entry.get("team"), at + ("team",), list(teams))
+        when = conditions.parse(entry["when"], at + ("when",), fields, problems) if "when" in entry else None
+        if when is not None and team is not None:
+            routes.append(Route(name, when, team))
+    _unique_names(value, ("routing",), problems)
+    return tuple(routes)
+
+
+def _list(value: Any, keypath: KeyPath, problems: Problems) -> list[Any]:
+    return problems.get([], schema.sequence, value, keypath)
+
+
+def _unique_names(value: Any, keypath: KeyPath, problems: Problems) -> None:
+    """Rules are referred to by name in explanations, so a name may be used once."""
+    if not isinstance(value, list):
+        return
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(value):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if isinstance(name, str) and name in seen:
+            problems.add(keypath + (index, "name"), f"'{name}' is already the name of rule {seen[name] + 1}")
+        elif isinstance(name, str):
+            seen[name] = index
+
+
+# --- customers and their contracts --------------------------------------------------------
+
+
+def _customers(
+    value: Any,
+    plans: dict[str, str],
+    products: dict[str, Product],
+    eligibility: Eligibility,
+    problems: Problems,
+) -> dict[str, Customer]:
+    customers = {
+        key: _customer(key, entry, plans, products, eligibility, problems)
+        for key, entry in _entries(value, ("customers",), problems, "customer").items()
+    }
+    first_seen: dict[str, str] = {}
+    for customer in customers.values():
+        for index, person in enumerate(customer.contacts):
+            email = person.email.lower()
+            if email in first_seen:
+                problems.add(
+                    ("customers", customer.key, "contacts", index, "email"),
+                    f"{person.email} is listed twice (first at {first_seen[email]})",
+                )
+            else:
+                first_seen[email] = f"customers.{customer.key}.contacts.{index}"
+    return customers
+
+
+def _customer(
+    key: str,
+    value: Any,
+    plans: dict[str, str],
+    products: dict[str, Product],
+    eligibility: Eligibility,
+    problems: Problems,
+) -> Customer:
     where: KeyPath = ("customers", key)
-    value = schema.mapping(
+    value = problems.mapping(
         value,
         where,
         allowed=("name", "language", "plan", "billing", "packages", "sites", "contacts"),
         required=("name", "plan"),
     )
-    sites = {}
-    for site, label in schema.mapping(value.get("sites") or {}, where + ("sites",)).items():
-        if not SITE_PATTERN.match(str(site)):
-            raise SchemaError(where + ("sites", site), f"site ID '{site}' must be 4 digits (quote it: \"0420\")")
-        sites[str(site)] = schema.text(label, where + ("sites", site))
-    packages = []
-    for index, item in enumerate(schema.sequence(value.get("packages"), where + ("packages",))):
-        at = where + ("packages", index)
-        item = schema.mapping(
-            item, at, allowed=("product", "maintenance_until"), required=("product", "maintenance_until")
-        )
-        packages.append(
-            Package(
-                schema.text(item["product"], at + ("product",)),
-                schema.day(item["maintenance_until"], at + ("maintenance_until",)),
-            )
-        )
+    sites = _sites(value.get("sites"), where + ("sites",), problems)
     contacts = tuple(
-        _reference_person(item, where + ("contacts", index), sites)
-        for index, item in enumerate(schema.sequence(value.get("contacts"), where + ("contacts",)))
+        _reference_person(item, where + ("contacts", index), sites, problems)
+        for index, item in enumerate(_list(value.get("contacts"), where + ("contacts",), problems))
     )
-    return Customer(
+    customer = Customer(
         key=key,
-        name=schema.text(value["name"], where + ("name",)),
-        language=schema.choice(value.get("language", "en"), where + ("language",), LANGUAGES),
-        plan=schema.choice(value["plan"], where + ("plan",), list(plans)),
-        billing=schema.choice(value.get("billing", "invoice"), where + ("billing",), BILLING_MODES),
-        packages=tuple(packages),
+        name=problems.get(key, schema.text, value.get("name"), where + ("name",)),
+        language=problems.get("en", schema.choice, value.get("language", "en"), where + ("language",), LANGUAGES),
+        plan=problems.get("", schema.choice, value.get("plan"), where + ("plan",), list(plans))
+        if "plan" in value
+        else "",
+        billing=problems.get(
+            "invoice", schema.choice, value.get("billing", "invoice"), where + ("billing",), BILLING_MODES
+        ),
+        packages=_packages(value.get("packages"), where + ("packages",), products, problems),
         sites=sites,
         contacts=contacts,
     )
+    _check_reference_persons(customer, where, eligibility, problems)
+    return customer
 
 
-def _reference_person(value: Any, where: KeyPath, sites: dict[str, str]) -> ReferencePerson:
-    value = schema.mapping(
-        value, where, allowed=("name", "email", "phone", "role", "campus", "sites"), required=("name", "email", "role")
+def _sites(value: Any, where: KeyPath, problems: Problems) -> dict[str, Site]:
+    sites = {}
+    for site, entry in problems.mapping(value if value is not None else {}, where).items():
+        at = where + (site,)
+        if not SITE_PATTERN.match(str(site)):
+            problems.add(at, f"site ID '{site}' must be 4 digits (quote it: \"0420\")")
+            continue
+        if isinstance(entry, dict):
+            entry = problems.mapping(entry, at, allowed=("name", "campus"), required=("name",))
+            name = problems.get(str(site), schema.text, entry.get("name"), at + ("name",))
+            campus = problems.get(None, schema.text, entry.get("campus"), at + ("campus",), optional=True)
+        else:
+            name, campus = problems.get(str(site), schema.text, entry, at), None
+        sites[str(site)] = Site(str(site), name, campus)
+    return sites
+
+
+def _packages(value: Any, where: KeyPath, products: dict[str, Product], problems: Problems) -> tuple[Package, ...]:
+    packages: list[Package] = []
+    for index, item in enumerate(_list(value, where, problems)):
+        at = where + (index,)
+        item = problems.mapping(
+            item, at, allowed=("product", "maintenance_until"), required=("product", "maintenance_until")
+        )
+        product = problems.get(None, schema.choice, item.get("product"), at + ("product",), list(products))
+        until = problems.get(None, schema.day, item.get("maintenance_until"), at + ("maintenance_until",))
+        if product is not None and any(package.product == product for package in packages):
+            problems.add(at + ("product",), f"'{product}' is listed twice")
+        elif product is not None and until is not None:
+            packages.append(Package(product, until))
+    return tuple(packages)
+
+
+def _reference_person(value: Any, where: KeyPath, sites: dict[str, Site], problems: Problems) -> ReferencePerson:
+    value = problems.mapping(
+        value,
+        where,
+        allowed=("name", "email", "phone", "role", "campus", "sites"),
+        required=("name", "email", "role"),
     )
-    role = schema.choice(value["role"], where + ("role",), CONTACT_ROLES)
-    campus = schema.text(value.get("campus"), where + ("campus",), optional=True)
+    role = (
+        problems.get("", schema.choice, value.get("role"), where + ("role",), CONTACT_ROLES) if "role" in value else ""
+    )
+    campus = problems.get(None, schema.text, value.get("campus"), where + ("campus",), optional=True)
+    campuses = sorted({site.campus for site in sites.values() if site.campus})
     if role == "campus" and campus is None:
-        raise SchemaError(where + ("campus",), "a campus reference person names the campus")
-    edits = tuple(
-        schema.choice(str(site), where + ("sites", index), list(sites))
-        for index, site in enumerate(schema.sequence(value.get("sites"), where + ("sites",)))
+        problems.add(where + ("campus",), "a campus reference person names the campus")
+    elif campus is not None and campus not in campuses:
+        hint = schema.one_of(campus, campuses) if campuses else " (no site of this customer names a campus)"
+        problems.add(where + ("campus",), f"unknown campus '{campus}'{hint}")
+    edits = _names(
+        [str(site) for site in value["sites"]] if isinstance(value.get("sites"), list) else value.get("sites"),
+        where + ("sites",),
+        list(sites),
+        problems,
     )
     return ReferencePerson(
-        name=schema.text(value["name"], where + ("name",)),
-        email=schema.email(value["email"], where + ("email",)),
-        phone=schema.text(value.get("phone"), where + ("phone",), optional=True),
+        name=problems.get("", schema.text, value.get("name"), where + ("name",)),
+        email=problems.get("", schema.email, value.get("email"), where + ("email",)),
+        phone=problems.get(None, schema.text, value.get("phone"), where + ("phone",), optional=True),
         role=role,
         campus=campus,
         sites=edits,
     )
+
+
+def _check_reference_persons(customer: Customer, where: KeyPath, eligibility: Eligibility, problems: Problems) -> None:
+    """Seeds 003 and 004: a general and a technical contact, one per campus, at most three editors a site."""
+    roles = {person.role for person in customer.contacts}
+    for role in ("general", "technical"):
+        if role not in roles:
+            problems.add(where + ("contacts",), f"{customer.key} needs a {role} reference person (role: {role})")
+    campuses = {site.campus for site in customer.sites.values() if site.campus}
+    covered = {person.campus for person in customer.contacts if person.role == "campus"}
+    for campus in sorted(campuses - covered):
+        problems.add(
+            where + ("contacts",), f"campus {campus} needs a reference person (role: campus, campus: {campus})"
+        )
+    editors = Counter(site for person in customer.contacts for site in person.sites)
+    limit = eligibility.max_editors_per_site
+    for site, count in editors.items():
+        if count > limit:
+            problems.add(where + ("sites", site), f"site {site} has {count} editors; at most {limit} may edit a site")

@@ -6,8 +6,9 @@ import json
 from importlib import resources
 from pathlib import Path
 
+from sdesk import schemas
 from sdesk.errors import Refused, SdeskError
-from sdesk.store import RULES_FILE, STATE_DIR, TICKETS_DIR
+from sdesk.store import RULES_FILE, SCHEMAS_DIR, STATE_DIR, TICKETS_DIR
 
 GITIGNORE = f"""\
 # Derived by sdesk and rebuilt when missing: never commit it.
@@ -22,13 +23,19 @@ def starter_rules(desk_name: str) -> str:
     return template.replace('"__DESK_NAME__"', json.dumps(desk_name, ensure_ascii=False))
 
 
+def schema_text(kind: str) -> str:
+    """A JSON Schema as committed in a desk (schemas/), for editors; `sdesk schema KIND` prints the same."""
+    return json.dumps(schemas.schema(kind), indent=2, ensure_ascii=False) + "\n"
+
+
 def create_desk(folder: Path, desk_name: str) -> list[Path]:
-    """Write rules.yaml, tickets/ and .gitignore; refuses to touch an existing desk."""
+    """Write rules.yaml, tickets/, the editor schemas and .gitignore; refuses to touch an existing desk."""
     if (folder / RULES_FILE).exists():
         raise Refused(f"{folder / RULES_FILE} already exists: {folder} is a desk already")
     files = {
         folder / RULES_FILE: starter_rules(desk_name),
         folder / TICKETS_DIR / ".gitkeep": "",
+        **{folder / SCHEMAS_DIR / f"{kind}.schema.json": schema_text(kind) for kind in schemas.KINDS},
     }
     gitignore = folder / ".gitignore"
     existing = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""
@@ -37,6 +44,7 @@ def create_desk(folder: Path, desk_name: str) -> list[Path]:
         files[gitignore] = existing + separator + GITIGNORE
     try:
         (folder / TICKETS_DIR).mkdir(parents=True, exist_ok=True)
+        (folder / SCHEMAS_DIR).mkdir(exist_ok=True)
         for path, text in files.items():
             path.write_text(text, encoding="utf-8")
     except OSError as exc:

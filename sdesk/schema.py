@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeVar, overload
 
 from sdesk import yamlio
 from sdesk.errors import InvalidData
@@ -34,9 +34,86 @@ class SchemaError(Exception):
         return f"{where}: {self.message}" if where else self.message
 
 
-def located(error: SchemaError, path: Path, text: str) -> InvalidData:
-    """Turn a schema error into a user-facing error with file and line."""
-    return InvalidData(str(error), path, yamlio.line_of(text, error.keypath))
+class Invalid(Exception):
+    """Data with one or more problems, all of them, in document order."""
+
+    def __init__(self, problems: Sequence[SchemaError]):
+        super().__init__("; ".join(str(problem) for problem in problems))
+        self.problems = list(problems)
+
+
+def located(errors: SchemaError | Sequence[SchemaError], path: Path, text: str) -> list[InvalidData]:
+    """Turn schema errors into user-facing errors with file, line and column, in document order."""
+    position = yamlio.locator(text)
+    found = []
+    for error in [errors] if isinstance(errors, SchemaError) else errors:
+        line, column = position(error.keypath) or (None, None)
+        found.append(InvalidData(str(error), path, line, column))
+    return sorted(found, key=lambda error: (error.line or 0, error.column or 0))
+
+
+def first_located(problems: Invalid, path: Path, text: str, full_check: str) -> InvalidData:
+    """The first problem, located, saying how many more ``full_check`` would list."""
+    first = located(problems.problems[0], path, text)[0]
+    more = len(problems.problems) - 1
+    if more:
+        first.message += f" (and {more} more: run {full_check})"
+    return first
+
+
+T = TypeVar("T")
+
+
+class Problems:
+    """Collects every problem in a document, so one check can report them all.
+
+    Readers that raise :class:`SchemaError` are called through :meth:`get`,
+    which records the error and hands back a default, letting validation go
+    on past the first mistake.
+    """
+
+    def __init__(self) -> None:
+        self.found: list[SchemaError] = []
+        self._missing: set[KeyPath] = set()
+
+    def add(self, keypath: KeyPath, message: str) -> None:
+        self.found.append(SchemaError(keypath, message))
+
+    def get(self, default: T, read: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        try:
+            return read(*args, **kwargs)
+        except SchemaError as error:
+            if error.keypath not in self._missing:  # a missing required key is reported once
+                self.found.append(error)
+            return default
+
+    def mapping(
+        self, value: Any, keypath: KeyPath, *, allowed: Iterable[str] | None = None, required: Iterable[str] = ()
+    ) -> dict[str, Any]:
+        """The known keys of a mapping; every unknown or missing key is recorded."""
+        if not isinstance(value, dict):
+            self.add(keypath, f"expected a mapping, got {describe(value)}")
+            return {}
+        known, misspelt = value, set()
+        if allowed is not None:
+            allowed = list(allowed)
+            known = {}
+            for key, item in value.items():
+                if key in allowed:
+                    known[key] = item
+                else:
+                    self.add(keypath + (key,), f"unknown key{one_of(key, allowed)}")
+                    misspelt.update(difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6))
+        for key in required:
+            if value.get(key) in (None, ""):
+                if key not in misspelt:  # the did-you-mean of the misspelt key says it already
+                    self.add(keypath + (key,), "is required")
+                self._missing.add(keypath + (key,))
+        return known
+
+    def check(self) -> None:
+        if self.found:
+            raise Invalid(self.found)
 
 
 def suggestion(word: object, options: Iterable[str]) -> str:
@@ -46,6 +123,8 @@ def suggestion(word: object, options: Iterable[str]) -> str:
 
 def one_of(word: object, options: Sequence[str]) -> str:
     """Explain a bad choice: the suggestion if there is one, else the valid words."""
+    if not options:
+        return " (none are declared)"
     hint = suggestion(word, options)
     return hint or f" (expected one of: {', '.join(options)})"
 

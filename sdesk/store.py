@@ -24,10 +24,13 @@ from pathlib import Path
 from sdesk import ids, model, rules, yamlio
 from sdesk.errors import InvalidData, NotFound, Refused, SdeskError
 from sdesk.model import Event, Ticket
-from sdesk.schema import SchemaError, located
+from sdesk.schema import Invalid, SchemaError, first_located, located
 
 RULES_FILE = "rules.yaml"
 TICKETS_DIR = "tickets"
+SCHEMAS_DIR = "schemas"
+# Lets editors with yaml-language-server check a ticket while it is edited by hand.
+SCHEMA_COMMENT = f"# yaml-language-server: $schema=../{SCHEMAS_DIR}/ticket.schema.json\n"
 STATE_DIR = ".sdesk"  # derived, git-ignored: locks (and later caches)
 LOCK_TIMEOUT_SECONDS = 10
 AMBIGUOUS_SHOWN = 10
@@ -65,11 +68,12 @@ class Desk:
 
     @cached_property
     def rules(self) -> rules.Rules:
+        """The desk's policy; an invalid rules.yaml stops every command at its first problem."""
         text = _read_text(self.rules_path)
         try:
             return rules.parse(yamlio.load(text, self.rules_path))
-        except SchemaError as error:
-            raise located(error, self.rules_path, text) from None
+        except Invalid as invalid:
+            raise first_located(invalid, self.rules_path, text, "sdesk rules check") from None
 
     # --- finding tickets ---------------------------------------------------------------
 
@@ -152,7 +156,8 @@ class Desk:
 
 
 def render(ticket: Ticket) -> str:
-    return yamlio.dump(model.to_dict(ticket))
+    """The file's text: the editor's schema comment, then the ticket in fixed key order."""
+    return SCHEMA_COMMENT + yamlio.dump(model.to_dict(ticket))
 
 
 def read_ticket(path: Path) -> Ticket:
@@ -162,10 +167,21 @@ def read_ticket(path: Path) -> Ticket:
     try:
         ticket = model.from_dict(data)
     except SchemaError as error:
-        raise located(error, path, text) from None
+        raise located(error, path, text)[0] from None
     if ticket.id != path.stem:
-        raise InvalidData(f"id '{ticket.id}' does not match the file name", path, yamlio.line_of(text, ("id",)))
+        raise located(SchemaError(("id",), f"'{ticket.id}' does not match the file name"), path, text)[0]
     return ticket
+
+
+def rules_problems(path: Path) -> tuple[rules.Rules | None, list[SdeskError]]:
+    """Every problem of a rules file, located, for `sdesk rules check`; the rules when there are none."""
+    text = _read_text(path)
+    try:
+        return rules.parse(yamlio.load(text, path)), []
+    except InvalidData as error:
+        return None, [error]
+    except Invalid as invalid:
+        return None, list(located(invalid.problems, path, text))
 
 
 def _read_text(path: Path) -> str:

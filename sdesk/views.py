@@ -8,6 +8,7 @@ from typing import Any
 from sdesk import model
 from sdesk.model import Event, Ticket
 from sdesk.output import Column, truncate
+from sdesk.rules import Rules
 
 SUMMARY_FIELDS = (
     "id",
@@ -31,22 +32,19 @@ SUMMARY_COLUMNS = (
     Column("customer", "Customer"),
     Column("title", "Title", fill=True),
 )
-# Short forms so a listing fits 80 columns; JSON and CSV keep the full names.
-STATUS_LABELS = {
-    "waiting-for-customer": "waiting",
-    "awaiting-acceptance": "acceptance",
-    "in-progress": "in progress",
-    "on-hold": "on hold",
-}
-TYPE_CODES = {"incident": "INC", "service-request": "REQ", "change": "CHG", "question": "QST", "complaint": "CPL"}
 DETAIL_COLUMNS = (Column("field", "Field"), Column("value", "Value"))
 
 
-def summary(ticket: Ticket) -> dict[str, Any]:
-    """The fields of a listing row, under their stable JSON/CSV names."""
+def summary(ticket: Ticket, rules: Rules) -> dict[str, Any]:
+    """The fields of a listing row, under their stable JSON/CSV names.
+
+    The table shows the short forms rules.yaml declares (``INC``, ``waiting``),
+    so a listing fits 80 columns; JSON and CSV keep the full names.
+    """
     row = {name: getattr(ticket, name) for name in SUMMARY_FIELDS}
-    row["type_code"] = TYPE_CODES[ticket.type]
-    row["status_label"] = STATUS_LABELS.get(ticket.status, ticket.status)
+    ticket_type, status = rules.types.get(ticket.type), rules.statuses.get(ticket.status)
+    row["type_code"] = ticket_type.code if ticket_type else ticket.type
+    row["status_label"] = status.short if status else ticket.status
     return row
 
 
@@ -80,13 +78,15 @@ def detail_text(ticket: Ticket) -> str:
     lines = [f"{ticket.id}  {ticket.title}", ""]
     facts = [
         ("Status", ticket.status),
-        ("Priority", ticket.priority),
+        ("Priority", f"{ticket.priority} (set by hand)" if ticket.priority_set_by_hand else ticket.priority),
         ("Type", ticket.type),
         ("Customer", ticket.customer),
+        ("Product", ticket.product),
         ("Requester", ticket.requester),
         ("Team", ticket.team),
         ("Assignee", ticket.assignee or "(unassigned)"),
         ("Category", ticket.category),
+        ("May cost extra", ", ".join(ticket.exclusions) + " (outside the contract)" if ticket.exclusions else None),
         ("Impact", ticket.impact),
         ("Urgency", ticket.urgency),
         ("Site", ticket.site),
@@ -115,7 +115,7 @@ def detail_text(ticket: Ticket) -> str:
 
 
 def _event_lines(event: Event) -> list[str]:
-    what = {"comment": f"{event.visibility} comment", "updated": "updated"}.get(event.kind, event.kind)
+    what = {"comment": f"{event.visibility} comment", "priority": "priority set by hand"}.get(event.kind, event.kind)
     lines = [f"  {_when(event.at)}  {event.by}  {what}"]
     lines += [f"      {change.field}: {_short(change.old)} → {_short(change.new)}" for change in event.changes]
     if event.text:

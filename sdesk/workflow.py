@@ -8,13 +8,13 @@ store's job. Nothing here reads files or the clock.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sdesk import ids, schema
+from sdesk import ids, policy, schema
 from sdesk.errors import InvalidData, Refused
-from sdesk.model import CLOSED, IMPACTS, STATUSES, TYPES, URGENCIES, Change, Event, Ticket
+from sdesk.model import IMPACTS, URGENCIES, Change, Event, Ticket
 from sdesk.rules import SITE_PATTERN, Rules
 
 REQUIRED_FIELDS = ("title", "type", "customer", "requester")
@@ -28,13 +28,16 @@ def check_value(rules: Rules, name: str, value: str | None) -> str | None:
         if name in NEVER_EMPTY:
             raise InvalidData(f"{name.replace('_', ' ')} must not be empty")
         return None
-    choices = {
-        "type": TYPES,
+    choices: dict[str, Sequence[str]] = {
+        "type": list(rules.types),
         "impact": IMPACTS,
         "urgency": URGENCIES,
         "customer": list(rules.customers),
         "team": list(rules.teams),
+        "product": list(rules.products),
     }
+    if rules.categories:
+        choices["category"] = rules.categories
     if name in choices and value not in choices[name]:
         raise InvalidData(f"unknown {name} '{value}'{schema.one_of(value, choices[name])}")
     if name in ("requester", "contact_email", "assignee") and not schema.EMAIL_PATTERN.match(value):
@@ -46,98 +49,195 @@ def check_value(rules: Rules, name: str, value: str | None) -> str | None:
     return value if "\n" in value else value.strip()
 
 
-def create(
-    rules: Rules, values: Mapping[str, str | None], actor: str, now: datetime, random_bits: int | None = None
-) -> Ticket:
-    """A new open ticket; contact details default to the reference person's."""
+@dataclass(frozen=True)
+class NewTicket:
+    """A ticket about to be opened: its values after defaults, and what the rules decided."""
+
+    values: dict[str, str | None]
+    assessment: policy.Assessment
+
+    @property
+    def refusals(self) -> list[str]:
+        """Why the ticket cannot be opened as it stands (an override or accepted costs may lift some)."""
+        return [*self.missing_fields(), *self.ineligibility(), *self.costs()]
+
+    def missing_fields(self) -> list[str]:
+        missing = self.assessment.missing
+        if not missing:
+            return []
+        flags = ", ".join(f"--{name.replace('_', '-')}" for name in missing)
+        ticket_type = str(self.values["type"])
+        return [f"{policy.with_article(ticket_type)} needs {flags} (rules.yaml: types.{ticket_type}.required)"]
+
+    def ineligibility(self) -> list[str]:
+        failed = self.assessment.failed_eligibility
+        if not failed:
+            return []
+        reasons = "; ".join(check.detail for check in failed)
+        return [f"not eligible: {reasons} (to open it anyway: --override REASON)"]
+
+    def costs(self) -> list[str]:
+        return [
+            f"may cost extra, {match.rule}: {match.outcome} (once the customer knows: --accept-costs)"
+            for match in self.assessment.excluded
+        ]
+
+
+def plan_new(rules: Rules, values: Mapping[str, str | None], now: datetime) -> NewTicket:
+    """Check the values, fill in what the contract implies, and apply the rules."""
     missing = [name for name in REQUIRED_FIELDS if not values.get(name)]
     if missing:
         raise InvalidData("missing " + ", ".join(missing))
-    fields: dict[str, Any] = {name: check_value(rules, name, value) for name, value in values.items()}
-    fields["team"] = fields.get("team") or rules.default_team
-    person = rules.customers[fields["customer"]].contact(fields["requester"])
+    fields = {name: check_value(rules, name, value) for name, value in values.items()}
+    customer = rules.customers[str(fields["customer"])]
+    if not fields.get("product") and len(customer.packages) == 1:
+        fields["product"] = customer.packages[0].product
+    person = customer.contact(str(fields["requester"]))
     if person is not None:
         fields["contact_name"] = fields.get("contact_name") or person.name
         fields["contact_phone"] = fields.get("contact_phone") or person.phone
+    return NewTicket(fields, policy.assess(rules, fields, now.date()))
+
+
+def create(
+    rules: Rules,
+    plan: NewTicket,
+    actor: str,
+    now: datetime,
+    override: str | None = None,
+    accept_costs: bool = False,
+    random_bits: int | None = None,
+) -> Ticket:
+    """Open the planned ticket; refuses with every reason unless overridden or the costs accepted."""
+    assessment = plan.assessment
+    refusals = plan.missing_fields()
+    if not (override and override.strip()):
+        refusals += plan.ineligibility()
+    if not accept_costs:
+        refusals += plan.costs()
+    if refusals:
+        raise Refused("; ".join(refusals))
+    notes = []
+    if not assessment.eligible:
+        failed = "; ".join(check.detail for check in assessment.failed_eligibility)
+        notes.append(f"Opened although not eligible ({failed}). Reason: {_clean(override)}")
+    if assessment.excluded:
+        names = ", ".join(match.rule for match in assessment.excluded)
+        notes.append(f"Outside the contract, may cost extra ({names}); the agent accepted the costs warning.")
+    fields = {name: value for name, value in plan.values.items() if name != "team"}
     ticket = Ticket(
         id=ids.new_id(now, random_bits),
-        status="open",
-        priority=rules.priority_for(fields.get("impact"), fields.get("urgency")),
+        status=rules.initial_status,
+        priority=assessment.priority.level,
+        team=assessment.team,
+        exclusions=tuple(match.rule for match in assessment.excluded),
         created=now,
-        **fields,
+        **fields,  # type: ignore[arg-type]
     )
-    ticket.history.append(Event(now, actor, "created"))
+    ticket.history.append(Event(now, actor, "created", text="\n".join(notes) or None))
     return ticket
 
 
 def update(
     ticket: Ticket, rules: Rules, values: Mapping[str, str | None], actor: str, now: datetime, note: str | None = None
 ) -> Event:
-    """Change fields and/or status; impact or urgency recompute the priority."""
-    _refuse_if_closed(ticket, "update")
+    """Change fields and/or status; a change to what the priority depends on recomputes it."""
+    _refuse_if_final(ticket, rules, "update")
     status = values.get("status")
-    if status == CLOSED:
-        raise Refused(f"close a ticket with: sdesk close {ticket.id} --resolution TEXT")
-    if status is not None and status not in STATUSES:
-        raise InvalidData(f"unknown status '{status}'{schema.one_of(status, STATUSES)}")
+    if status is not None and status != ticket.status:
+        if rules.is_final(status):
+            raise Refused(f"close a ticket with: sdesk close {ticket.id} --resolution TEXT")
+        _check_transition(ticket, rules, status)
     changes = []
     for name, value in values.items():
         new = value if name == "status" else check_value(rules, name, value)
         if new != ticket.value(name):
             changes.append(Change(name, ticket.value(name), new))
-    impact = _new_value(changes, "impact", ticket.impact)
-    urgency = _new_value(changes, "urgency", ticket.urgency)
-    priority = rules.priority_for(impact, urgency)
-    if (impact, urgency) != (ticket.impact, ticket.urgency) and priority != ticket.priority:
-        changes.append(Change("priority", ticket.priority, priority))
+    changed = {change.field for change in changes}
+    if changed & rules.priority.inputs and not ticket.priority_set_by_hand:
+        merged = {**ticket.fields(), **{change.field: change.new for change in changes}}
+        level = policy.priority(rules, merged, policy.facts(rules, merged)).level
+        if level != ticket.priority:
+            changes.append(Change("priority", ticket.priority, level))
     if not changes:
         raise Refused(f"nothing to change: {ticket.id} already has those values")
     return Event(now, actor, "updated", tuple(changes), text=_clean(note))
 
 
-def comment(ticket: Ticket, text: str, actor: str, now: datetime, internal: bool = False) -> Event:
-    _refuse_if_closed(ticket, "comment on")
+def set_priority(ticket: Ticket, rules: Rules, level: str, reason: str, actor: str, now: datetime) -> Event:
+    """Escalate or de-escalate by hand (seed 000); from then on the rules leave the level alone."""
+    _refuse_if_final(ticket, rules, "change the priority of")
+    levels = rules.priority.levels
+    if level not in levels:
+        raise InvalidData(f"unknown priority '{level}'{schema.one_of(level, levels)}")
+    if level == ticket.priority:
+        raise Refused(f"{ticket.id} already has priority {level}")
+    text = _clean(reason)
+    if text is None:
+        raise Refused("a priority change needs a reason (--reason TEXT)")
+    return Event(now, actor, "priority", (Change("priority", ticket.priority, level),), text=text)
+
+
+def comment(ticket: Ticket, rules: Rules, text: str, actor: str, now: datetime, internal: bool = False) -> Event:
+    _refuse_if_final(ticket, rules, "comment on")
     body = _clean(text)
     if body is None:
         raise Refused("a comment needs text")
     return Event(now, actor, "comment", visibility="internal" if internal else "public", text=body)
 
 
-def close(ticket: Ticket, resolution: str, actor: str, now: datetime) -> Event:
-    if ticket.is_closed:
-        raise Refused(f"{ticket.id} is already closed")
+def close(ticket: Ticket, rules: Rules, resolution: str, actor: str, now: datetime, status: str | None = None) -> Event:
+    """Move to a final status (the first one rules.yaml declares, unless named) with the resolution."""
+    final = status or rules.final_statuses[0]
+    if not rules.is_final(final):
+        options = rules.final_statuses
+        raise InvalidData(f"'{final}' is not a final status{schema.one_of(final, options)}")
+    if rules.is_final(ticket.status):
+        raise Refused(f"{ticket.id} is already {ticket.status}")
     text = _clean(resolution)
     if text is None:
         raise Refused("closing needs a resolution: say what was done (--resolution TEXT)")
+    _check_transition(ticket, rules, final)
     return Event(
-        now, actor, "closed", (Change("status", ticket.status, CLOSED), Change("resolution", ticket.resolution, text))
+        now, actor, "closed", (Change("status", ticket.status, final), Change("resolution", ticket.resolution, text))
     )
 
 
-def reopen(ticket: Ticket, reason: str, actor: str, now: datetime) -> Event:
-    if not ticket.is_closed:
+def reopen(ticket: Ticket, rules: Rules, reason: str, actor: str, now: datetime) -> Event:
+    """Back to the first status the final one lists as next (for the example desk: open)."""
+    if not rules.is_final(ticket.status):
         raise Refused(f"{ticket.id} is not closed (status: {ticket.status})")
     text = _clean(reason)
     if text is None:
         raise Refused("reopening needs a reason (--reason TEXT)")
+    following = rules.statuses[ticket.status].next
+    if not following:
+        raise Refused(f"rules.yaml allows no way out of {ticket.status} (statuses.{ticket.status}.next is empty)")
     return Event(
         now,
         actor,
         "reopened",
-        (Change("status", CLOSED, "open"), Change("resolution", ticket.resolution, None)),
+        (Change("status", ticket.status, following[0]), Change("resolution", ticket.resolution, None)),
         text=text,
     )
 
 
-def _refuse_if_closed(ticket: Ticket, verb: str) -> None:
-    if ticket.is_closed:
+def _check_transition(ticket: Ticket, rules: Rules, target: str) -> None:
+    """Only the moves rules.yaml allows; a ticket in an undeclared status may move anywhere, to repair it."""
+    if target not in rules.statuses:
+        raise InvalidData(f"unknown status '{target}'{schema.one_of(target, list(rules.statuses))}")
+    current = rules.statuses.get(ticket.status)
+    if current is not None and target not in current.next:
+        allowed = ", ".join(current.next)
         raise Refused(
-            f"cannot {verb} {ticket.id}: it is closed (reopen it first: sdesk reopen {ticket.id} --reason TEXT)"
+            f"cannot move {ticket.id} from {ticket.status} to {target}: rules.yaml allows {ticket.status} → {allowed}"
         )
 
 
-def _new_value(changes: list[Change], name: str, current: str | None) -> str | None:
-    return next((change.new for change in changes if change.field == name), current)
+def _refuse_if_final(ticket: Ticket, rules: Rules, verb: str) -> None:
+    if rules.is_final(ticket.status):
+        reopen = f"sdesk reopen {ticket.id} --reason TEXT"
+        raise Refused(f"cannot {verb} {ticket.id}: it is {ticket.status} (reopen it first: {reopen})")
 
 
 def _clean(text: str | None) -> str | None:

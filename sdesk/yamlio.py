@@ -9,7 +9,7 @@ wrapping), so rewriting an unchanged value always yields the same line and a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -100,15 +100,15 @@ def load(text: str, path: Path) -> Any:
     try:
         return yaml.load(text, Loader=Loader)
     except yaml.MarkedYAMLError as exc:
-        raise InvalidData(f"invalid YAML: {_explain(exc)}", path, _line_to_look_at(exc)) from None
+        raise InvalidData(f"invalid YAML: {_explain(exc)}", path, *_place_to_look_at(exc)) from None
     except yaml.YAMLError as exc:
         raise InvalidData(f"invalid YAML: {exc}", path) from None
 
 
-def _line_to_look_at(exc: yaml.MarkedYAMLError) -> int | None:
+def _place_to_look_at(exc: yaml.MarkedYAMLError) -> tuple[int | None, int | None]:
     opened = exc.context_mark is not None and (exc.context or "").startswith(_OPENED_CONSTRUCTS)
     mark = exc.context_mark if opened else exc.problem_mark or exc.context_mark
-    return mark.line + 1 if mark is not None else None
+    return (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
 
 
 def _explain(exc: yaml.MarkedYAMLError) -> str:
@@ -118,28 +118,39 @@ def _explain(exc: yaml.MarkedYAMLError) -> str:
     return problem
 
 
-def line_of(text: str, keypath: Sequence[str | int]) -> int | None:
-    """The 1-based line of the node at ``keypath`` (or of its nearest parent).
+Position = tuple[int, int]
 
-    Only called when validation fails, so the fast loader stays fast.
+
+def locator(text: str) -> Callable[[Sequence[str | int]], Position | None]:
+    """Find the 1-based (line, column) of key paths in ``text``, composing it once.
+
+    A mapping entry is located at its key, a list item at the item; a path
+    that does not exist stops at its nearest existing parent. Only called
+    when validation fails, so the fast loader stays fast.
     """
     try:
-        node = yaml.compose(text, Loader=Loader)
+        root = yaml.compose(text, Loader=Loader)
     except yaml.YAMLError:
-        return None
-    line = node.start_mark.line + 1 if node is not None else None
-    for key in keypath:
-        child = None
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                if key_node.value == str(key):
-                    child = value_node
-                    line = key_node.start_mark.line + 1
-                    break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            child = node.value[key]
-            line = child.start_mark.line + 1
-        if child is None:
-            break
-        node = child
-    return line
+        root = None
+
+    def position(keypath: Sequence[str | int]) -> Position | None:
+        if root is None:
+            return None
+        node: yaml.Node | None = root
+        mark = root.start_mark
+        for key in keypath:
+            child = None
+            if isinstance(node, yaml.MappingNode):
+                for key_node, value_node in node.value:
+                    if key_node.value == str(key):
+                        child, mark = value_node, key_node.start_mark
+                        break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
+                child = node.value[key]
+                mark = child.start_mark
+            if child is None:
+                break
+            node = child
+        return mark.line + 1, mark.column + 1
+
+    return position

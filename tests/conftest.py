@@ -62,6 +62,9 @@ TICKET_DEFAULTS = {
     "--type": "incident",
     "--customer": "zonnebloem",
     "--requester": "els.vermeulen@zonnebloem.example",
+    "--product": "care-dossier",
+    "--site": "2101",
+    "--description": "Het zorgdossier van bewoner 1182 opent niet meer.",
 }
 
 

@@ -35,6 +35,12 @@ def test_new_prints_the_number_and_writes_the_file(desk, run):
         "vandijk",
         "--requester",
         "j.bakker@vandijk.example",
+        "--product",
+        "warehouse-network",
+        "--site",
+        "3001",
+        "--description",
+        "Scanners in hal 3 verliezen de verbinding.",
         "--impact",
         "company",
         "--urgency",
@@ -60,7 +66,7 @@ def test_new_accepts_every_field_and_json_prints_the_whole_ticket(desk, new_tick
         contact_email="ine@zonnebloem.example",
         external_ref="ZB-991",
         team="noc",
-        category="network",
+        category="interface",
     )
     assert ticket["status"] == "open" and ticket["priority"] == "P3"
     assert ticket["contact"] == {"name": "Ine", "phone": "+32 50 00 00 00", "email": "ine@zonnebloem.example"}
@@ -71,7 +77,8 @@ def test_new_accepts_every_field_and_json_prints_the_whole_ticket(desk, new_tick
         "description": "Regel 1\nRegel 2",
         "external_ref": "ZB-991",
         "team": "noc",
-        "category": "network",
+        "category": "interface",
+        "product": "care-dossier",
         "created": NOW,
     }.items():
         assert ticket[key] == value
@@ -94,15 +101,28 @@ def test_new_refuses_unknown_customer_with_a_suggestion(desk, run):
 
 def test_new_on_a_terminal_prompts_for_missing_fields(desk, run, monkeypatch):
     monkeypatch.setattr(ticket_commands, "interactive", lambda: True)
-    answers = "Printer op campus Brugge drukt niet af\nincident\nzonnebloem\nels.vermeulen@zonnebloem.example\n"
-    result = run("new", "--format", "json", input=answers)
+    answers = "\n".join(
+        [
+            "Zorgdossier op campus Brugge opent niet",
+            "incident",
+            "zonnebloem",
+            "els.vermeulen@zonnebloem.example",
+            "care-dossier",  # zonnebloem has two products: asked
+            "2101",  # an incident needs a site and a description: asked
+            "Sinds 9 uur.",
+        ]
+    )
+    result = run("new", "--format", "json", input=answers + "\n")
     assert result.exit_code == 0, result.output
     ticket = json.loads(result.stdout)
-    assert (ticket["title"], ticket["type"], ticket["customer"]) == (
-        "Printer op campus Brugge drukt niet af",
+    assert (ticket["title"], ticket["type"], ticket["customer"], ticket["product"], ticket["site"]) == (
+        "Zorgdossier op campus Brugge opent niet",
         "incident",
         "zonnebloem",
+        "care-dossier",
+        "2101",
     )
+    assert ticket["description"] == "Sinds 9 uur."
     assert "One subject per ticket" in result.stderr
 
 
@@ -124,15 +144,25 @@ def test_new_edit_opens_the_editor_for_the_description(desk, run, tmp_path, monk
         "vandijk",
         "--requester",
         "j.bakker@vandijk.example",
+        "--product",
+        "fleet-telemetry",
+        "--site",
+        "3001",
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["description"] == "Sinds maandag.\nAlle gebruikers."
 
 
 def test_bad_choice_is_clicks_usage_error(desk, run):
-    result = run("new", "--type", "incidnet")
+    result = run("new", "--impact", "everyone")
     assert result.exit_code == 2
-    assert "'incidnet' is not one of" in result.stderr
+    assert "'everyone' is not one of" in result.stderr
+
+
+def test_an_unknown_type_from_rules_yaml_is_refused_with_a_suggestion(desk, run, new_ticket):
+    result = run("new", "--title", "x", "--type", "incidnet", "--customer", "zonnebloem", "--requester", "a@b.example")
+    assert result.exit_code == 1
+    assert result.stderr == "Error: unknown type 'incidnet' (did you mean 'incident'?)\n"
 
 
 # --- sdesk list --------------------------------------------------------------------------
@@ -144,9 +174,10 @@ def three_tickets(desk, run, new_ticket):
         title="Wifi valt weg",
         customer="vandijk",
         requester="j.bakker@vandijk.example",
+        product="warehouse-network",
+        site="3001",
         impact="company",
         urgency="high",
-        team="noc",
     )
     b = new_ticket(title="Vraag over export", type="question", description="Het PDF-rapport is leeg")
     c = new_ticket(title="Opgelost probleem")
@@ -241,7 +272,7 @@ def test_show_has_fields_texts_and_history(desk, run, new_ticket):
     text = result.stdout
     for expected in (
         f"{ticket['id']}  Zorgdossier opent niet",
-        "Status        in-progress",
+        "Status          in-progress",
         "Description:",
         "  Sinds vanochtend",
         "status: open → in-progress",
@@ -301,7 +332,8 @@ def test_close_requires_resolution_and_update_cannot_close(desk, run, new_ticket
     assert run("close", ticket_id).exit_code == 2
     assert run("close", ticket_id, "--resolution", " ").exit_code == 1
     result = run("update", ticket_id, "--status", "closed")
-    assert result.exit_code == 2  # closed is not a choice for update: use sdesk close
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: close a ticket with: sdesk close {ticket_id} --resolution TEXT\n"
 
 
 def test_comment_internal_and_from_stdin(desk, run, new_ticket):
@@ -375,7 +407,7 @@ def test_identity_from_git_config(desk, run, new_ticket, monkeypatch):
 def test_sdesk_now_without_offset_is_refused(desk, run, monkeypatch):
     monkeypatch.setenv("SDESK_NOW", "2026-11-23T10:00:00")
     result = run(
-        "new", "--title", "t", "--type", "incident", "--customer", "vandijk", "--requester", "j.bakker@vandijk.example"
+        "new", "--title", "t", "--type", "question", "--customer", "vandijk", "--requester", "j.bakker@vandijk.example"
     )
     assert result.exit_code == 1 and "SDESK_NOW '2026-11-23T10:00:00' has no UTC offset" in result.stderr
 
@@ -415,9 +447,11 @@ def test_rules_check_names_file_and_line(desk, run):
     line = next(n for n, text in enumerate(rules.read_text().splitlines(), 1) if "plan: 24x8" in text)
     result = run("rules", "check")
     assert result.exit_code == 1
-    assert result.stderr == (
-        f"Error: desk/rules.yaml:{line}: customers.vandijk.plan: '24x8' is not valid (did you mean '24x7'?)\n"
+    assert (
+        result.stdout
+        == f"desk/rules.yaml:{line}:5: customers.vandijk.plan: '24x8' is not valid (did you mean '24x7'?)\n"
     )
+    assert result.stderr == "Error: desk/rules.yaml: 1 problem\n"
 
 
 def test_check_reports_tickets_that_disagree_with_the_rules(desk, run, new_ticket):
@@ -499,4 +533,5 @@ def test_update_of_a_long_multi_line_field_is_reported_on_one_short_line(desk, r
     result = run("update", ticket_id, "--description", "Eerste regel\n" + "lang " * 30)
     assert result.exit_code == 0
     assert result.stdout.count("\n") == 1
-    assert result.stdout.startswith(f"{ticket_id}: description (none) → Eerste regel lang") and "…" in result.stdout
+    assert result.stdout.startswith(f"{ticket_id}: description Het zorgdossier van bewoner 1182 opent … → Eerste regel")
+    assert result.stdout.endswith("…\n")

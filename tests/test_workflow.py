@@ -26,15 +26,19 @@ def make(example_rules: rules.Rules, **values: str):
         "type": "incident",
         "customer": "vandijk",
         "requester": "j.bakker@vandijk.example",
+        "product": "warehouse-network",
+        "site": "3001",
+        "description": "Scanners in hal 3 verliezen de verbinding.",
         **values,
     }
-    return workflow.create(example_rules, fields, AGENT, NOW, random_bits=1)
+    plan = workflow.plan_new(example_rules, fields, NOW)
+    return workflow.create(example_rules, plan, AGENT, NOW, random_bits=1)
 
 
-def test_create_opens_ticket_with_priority_from_matrix_and_default_team(example_rules):
+def test_create_opens_ticket_with_priority_from_matrix_and_team_from_routing(example_rules):
     ticket = make(example_rules, impact="company", urgency="high")
-    assert (ticket.status, ticket.priority, ticket.team) == ("open", "P1", "servicedesk")
-    assert [(event.kind, event.by, event.at) for event in ticket.history] == [("created", AGENT, NOW)]
+    assert (ticket.status, ticket.priority, ticket.team) == ("open", "P1", "noc")
+    assert [(event.kind, event.by, event.at, event.text) for event in ticket.history] == [("created", AGENT, NOW, None)]
 
 
 def test_create_fills_contact_details_from_the_reference_person(example_rules):
@@ -104,24 +108,26 @@ def test_update_refuses_closing_and_closed_tickets(example_rules):
     ticket = make(example_rules)
     with pytest.raises(Refused, match="sdesk close"):
         workflow.update(ticket, example_rules, {"status": "closed"}, AGENT, LATER)
-    ticket.apply(workflow.close(ticket, "fixed", AGENT, LATER))
+    ticket.apply(workflow.close(ticket, example_rules, "fixed", AGENT, LATER))
     with pytest.raises(Refused, match="it is closed"):
         workflow.update(ticket, example_rules, {"title": "x"}, AGENT, LATER)
     with pytest.raises(Refused, match="it is closed"):
-        workflow.comment(ticket, "hello", AGENT, LATER)
+        workflow.comment(ticket, example_rules, "hello", AGENT, LATER)
+    with pytest.raises(Refused, match="it is closed"):
+        workflow.set_priority(ticket, example_rules, "P1", "urgent", AGENT, LATER)
 
 
 def test_close_needs_a_resolution_and_reopen_a_reason(example_rules):
     ticket = make(example_rules)
     with pytest.raises(Refused, match="resolution"):
-        workflow.close(ticket, "  \n", AGENT, LATER)
-    ticket.apply(workflow.close(ticket, "Access point vervangen", AGENT, LATER))
+        workflow.close(ticket, example_rules, "  \n", AGENT, LATER)
+    ticket.apply(workflow.close(ticket, example_rules, "Access point vervangen", AGENT, LATER))
     assert (ticket.status, ticket.resolution) == ("closed", "Access point vervangen")
     with pytest.raises(Refused, match="already closed"):
-        workflow.close(ticket, "again", AGENT, LATER)
+        workflow.close(ticket, example_rules, "again", AGENT, LATER)
     with pytest.raises(Refused, match="reason"):
-        workflow.reopen(ticket, "", AGENT, LATER)
-    ticket.apply(workflow.reopen(ticket, "Valt opnieuw weg", AGENT, LATER))
+        workflow.reopen(ticket, example_rules, "", AGENT, LATER)
+    ticket.apply(workflow.reopen(ticket, example_rules, "Valt opnieuw weg", AGENT, LATER))
     assert (ticket.status, ticket.resolution) == ("open", None)
     assert [event.kind for event in ticket.history] == ["created", "closed", "reopened"]
     assert ticket.history[-1].changes[1].old == "Access point vervangen"  # the old resolution stays in history
@@ -129,12 +135,72 @@ def test_close_needs_a_resolution_and_reopen_a_reason(example_rules):
 
 def test_reopen_refuses_an_open_ticket(example_rules):
     with pytest.raises(Refused, match="is not closed"):
-        workflow.reopen(make(example_rules), "why", AGENT, LATER)
+        workflow.reopen(make(example_rules), example_rules, "why", AGENT, LATER)
 
 
 def test_comments_are_public_unless_internal_and_need_text(example_rules):
     ticket = make(example_rules)
-    assert workflow.comment(ticket, "Graag een schermafdruk", AGENT, LATER).visibility == "public"
-    assert workflow.comment(ticket, "DNS?", AGENT, LATER, internal=True).visibility == "internal"
+    assert workflow.comment(ticket, example_rules, "Graag een schermafdruk", AGENT, LATER).visibility == "public"
+    assert workflow.comment(ticket, example_rules, "DNS?", AGENT, LATER, internal=True).visibility == "internal"
     with pytest.raises(Refused, match="needs text"):
-        workflow.comment(ticket, "\n\n", AGENT, LATER)
+        workflow.comment(ticket, example_rules, "\n\n", AGENT, LATER)
+
+
+def test_status_moves_follow_the_transitions_in_rules_yaml(example_rules):
+    ticket = make(example_rules)
+    with pytest.raises(Refused) as caught:
+        workflow.update(ticket, example_rules, {"status": "awaiting-acceptance"}, AGENT, LATER)
+    assert str(caught.value) == (
+        f"cannot move {ticket.id} from open to awaiting-acceptance: rules.yaml allows "
+        "open → in-progress, waiting-for-customer, on-hold, scheduled, closed"
+    )
+    with pytest.raises(InvalidData, match="unknown status 'in-progres' \\(did you mean 'in-progress'\\?\\)"):
+        workflow.update(ticket, example_rules, {"status": "in-progres"}, AGENT, LATER)
+    ticket.apply(workflow.update(ticket, example_rules, {"status": "in-progress"}, AGENT, LATER))
+    ticket.apply(workflow.update(ticket, example_rules, {"status": "awaiting-acceptance"}, AGENT, LATER))
+    assert ticket.status == "awaiting-acceptance"
+
+
+def test_a_ticket_in_an_undeclared_status_can_be_moved_back_into_the_workflow(example_rules):
+    ticket = make(example_rules)
+    ticket.status = "resolved"  # e.g. a status removed from rules.yaml since
+    event = workflow.update(ticket, example_rules, {"status": "in-progress"}, AGENT, LATER)
+    assert [(c.field, c.old, c.new) for c in event.changes] == [("status", "resolved", "in-progress")]
+
+
+def test_priority_by_hand_needs_a_reason_and_is_then_left_alone_by_the_rules(example_rules):
+    ticket = make(example_rules, impact="individual", urgency="low")
+    assert ticket.priority == "P4"
+    with pytest.raises(Refused, match="needs a reason"):
+        workflow.set_priority(ticket, example_rules, "P2", "  ", AGENT, LATER)
+    with pytest.raises(InvalidData, match="unknown priority 'P5'"):
+        workflow.set_priority(ticket, example_rules, "P5", "why", AGENT, LATER)
+    with pytest.raises(Refused, match="already has priority P4"):
+        workflow.set_priority(ticket, example_rules, "P4", "why", AGENT, LATER)
+    event = workflow.set_priority(ticket, example_rules, "P2", "Hele magazijn ligt stil", AGENT, LATER)
+    assert (event.kind, event.text, [(c.field, c.old, c.new) for c in event.changes]) == (
+        "priority",
+        "Hele magazijn ligt stil",
+        [("priority", "P4", "P2")],
+    )
+    ticket.apply(event)
+    assert ticket.priority_set_by_hand
+    update = workflow.update(ticket, example_rules, {"impact": "company"}, AGENT, LATER)
+    assert [c.field for c in update.changes] == ["impact"]  # the rules no longer move a level set by hand
+
+
+def test_a_change_to_what_an_adjustment_reads_recomputes_the_priority(example_rules):
+    ticket = make(
+        example_rules,
+        title="Zorgdossier traag",
+        customer="zonnebloem",
+        requester="els.vermeulen@zonnebloem.example",
+        product="care-dossier",
+        site="2101",
+        impact="individual",
+        urgency="medium",
+    )
+    assert ticket.priority == "P4"
+    event = workflow.update(ticket, example_rules, {"urgency": "high"}, AGENT, LATER)
+    # individual x high is P3, and a business-critical product down is at least P2
+    assert [(c.field, c.old, c.new) for c in event.changes] == [("urgency", "medium", "high"), ("priority", "P4", "P2")]

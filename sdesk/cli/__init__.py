@@ -36,7 +36,7 @@ def main() -> None:
 
 
 def _register() -> None:
-    from sdesk.cli import desk, tickets
+    from sdesk.cli import desk, policy, tickets
 
     for command in (
         tickets.new,
@@ -44,11 +44,13 @@ def _register() -> None:
         tickets.show,
         tickets.update,
         tickets.comment,
+        tickets.priority,
         tickets.close,
         tickets.reopen,
         desk.init,
         desk.check,
-        desk.rules,
+        policy.rules,
+        policy.schema,
     ):
         main.add_command(command)
 

@@ -1,4 +1,4 @@
-"""Desk commands: init, check, rules check."""
+"""Desk commands: init and check."""
 
 from __future__ import annotations
 
@@ -15,7 +15,12 @@ from sdesk.output import Column, plural, render_rows
 from sdesk.schema import located
 from sdesk.store import BrokenFile
 
-PROBLEM_COLUMNS = (Column("file", "File"), Column("line", "Line"), Column("problem", "Problem", fill=True))
+PROBLEM_COLUMNS = (
+    Column("file", "File"),
+    Column("line", "Line"),
+    Column("column", "Col"),
+    Column("problem", "Problem", fill=True),
+)
 
 
 @click.command()
@@ -45,8 +50,11 @@ def check(fmt: str) -> None:
         found = ticket_problems(item, rules)
         if found:
             text = path.read_text(encoding="utf-8")
-            problems += [located(problem, path, text) for problem in found]
-    rows = [{"file": display_path(p.path) if p.path else "", "line": p.line, "problem": p.message} for p in problems]
+            problems += located(found, path, text)
+    rows = [
+        {"file": display_path(p.path) if p.path else "", "line": p.line, "column": p.column, "problem": p.message}
+        for p in problems
+    ]
     if fmt != "table":
         click.echo(render_rows(rows, PROBLEM_COLUMNS, fmt), nl=False)
     else:
@@ -56,21 +64,3 @@ def check(fmt: str) -> None:
     if problems:
         raise SdeskError(summary)
     click.echo(f"{summary}.", err=True)
-
-
-@click.group()
-def rules() -> None:
-    """Work with the desk's policy in rules.yaml."""
-
-
-@rules.command("check")
-@desk_options()
-def rules_check() -> None:
-    """Validate rules.yaml; exit 1 with the file and line of the first problem."""
-    desk = context.desk()
-    loaded = desk.rules
-    click.echo(
-        f"{desk.rules_path.name}: OK ({plural(len(loaded.customers), 'customer')}, "
-        f"{plural(len(loaded.teams), 'team')}, {plural(len(loaded.plans), 'plan')}, "
-        f"priorities {'/'.join(loaded.priority_levels)})"
-    )

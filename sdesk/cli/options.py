@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from sdesk.model import IMPACTS, TYPES, URGENCIES
+from sdesk.model import IMPACTS, URGENCIES
 from sdesk.output import FORMATS
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -51,18 +51,6 @@ def desk_options(envvars: bool = False) -> Decorator:
     return decorate
 
 
-def repeatable_choice(flag: str, name: str, metavar: str, choices: Sequence[str]) -> Decorator:
-    """A filter option that may be repeated, its valid words listed in the help."""
-    return click.option(
-        flag,
-        name,
-        multiple=True,
-        type=click.Choice(choices),
-        metavar=metavar,
-        help=f"Only this {metavar.lower()} (repeatable): {', '.join(choices)}.",
-    )
-
-
 format_option = click.option(
     "--format",
     "fmt",
@@ -75,12 +63,13 @@ format_option = click.option(
 # (option, field, help) for every ticket field an agent can set.
 FIELD_OPTIONS: tuple[tuple[str, str, str, Any], ...] = (
     ("--title", "title", "A short summary: one subject per ticket.", None),
-    ("--type", "type", "What kind of ticket this is.", click.Choice(TYPES)),
+    ("--type", "type", "What kind of ticket this is: a type from rules.yaml, e.g. incident.", None),
     ("--customer", "customer", "Customer key from rules.yaml.", None),
+    ("--product", "product", "Product concerned (rules.yaml); needed when the customer has several.", None),
     ("--requester", "requester", "Email of the customer's reference person who raised it.", None),
-    ("--team", "team", "Team that handles it (default: the desk's default team).", None),
+    ("--team", "team", "Team that handles it (default: from the routing rules).", None),
     ("--assignee", "assignee", "Email of the agent working on it, or me; none (or '') unassigns.", None),
-    ("--category", "category", "Category, e.g. network or application.", None),
+    ("--category", "category", "Category from rules.yaml, e.g. network or application.", None),
     ("--impact", "impact", "Who is affected.", click.Choice(IMPACTS)),
     ("--urgency", "urgency", "How badly work is blocked.", click.Choice(URGENCIES)),
     ("--site", "site", "Site ID (4 digits).", None),

@@ -1,4 +1,4 @@
-"""Ticket commands: new, list, show, update, comment, close, reopen."""
+"""Ticket commands: new, list, show, update, comment, priority, close, reopen."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ import click
 
 from sdesk import query, schema, views, workflow
 from sdesk.cli import context
-from sdesk.cli.options import desk_options, field_options, field_values, format_option, repeatable_choice
-from sdesk.errors import InvalidData
-from sdesk.model import STATUSES, TYPES, Ticket
+from sdesk.cli.options import desk_options, field_options, field_values, format_option
+from sdesk.cli.policy import print_assessment
+from sdesk.errors import InvalidData, SdeskError
+from sdesk.model import Ticket
 from sdesk.output import plural, render_rows, to_json
+from sdesk.rules import Rules
 from sdesk.store import BrokenFile, Desk
 
-OPEN_STATUSES = [status for status in STATUSES if status != "closed"]
 EDITOR_TEMPLATE = (
     "\n# Describe the problem above: what happened, since when, for whom.\n# Lines starting with '#' are dropped.\n"
 )
@@ -28,38 +29,59 @@ def interactive() -> bool:
 
 @click.command("new")
 @field_options
+@click.option("--override", metavar="REASON", help="Open it although it is not eligible; the reason is recorded.")
+@click.option("--accept-costs", is_flag=True, help="Open it although it falls outside the contract and may cost extra.")
+@click.option(
+    "--dry-run", is_flag=True, help="Show what the rules decide and save nothing; exit 1 if new would refuse."
+)
 @click.option("--edit", is_flag=True, help="Write the description in $EDITOR.")
 @format_option
 @desk_options()
-def new(fmt: str, edit: bool, **params: Any) -> None:
+def new(fmt: str, override: str | None, accept_costs: bool, dry_run: bool, edit: bool, **params: Any) -> None:
     """Open a ticket and print its number.
 
-    On a terminal, missing mandatory fields are asked for.
+    The rules in rules.yaml decide its priority and team, check that the
+    requester may raise it, and flag work outside the contract. On a
+    terminal, missing fields are asked for and costs are confirmed.
     """
     desk = context.desk()
     rules = desk.rules
     values = field_values(params)
     if interactive():
-        _prompt_missing(values, list(rules.customers))
+        _prompt_missing(values, rules)
     if edit:
         values["description"] = _edit_text(values.get("description"))
     missing = [name for name in workflow.REQUIRED_FIELDS if not values.get(name)]
     if missing:
         raise click.UsageError("missing " + ", ".join(f"--{name}" for name in missing))
-    agent, moment = context.actor(desk), context.now(desk)
+    moment = context.now(desk)
     if values.get("assignee"):
         values["assignee"] = _assignee(desk, values["assignee"])
-    ticket = desk.add(lambda: workflow.create(rules, values, agent, moment))
+    plan = workflow.plan_new(rules, values, moment)
+    if dry_run:
+        print_assessment(plan.assessment, plan.values.get("type"), fmt)
+        if plan.refusals:
+            raise SdeskError("sdesk new would refuse: " + "; ".join(plan.refusals))
+        click.echo(f"sdesk new would open it: {plan.assessment.priority.level}, team {plan.assessment.team}.", err=True)
+        return
+    if plan.assessment.excluded and not accept_costs and interactive():
+        accept_costs = _confirm_costs(plan)
+    agent = context.actor(desk)
+    ticket = desk.add(lambda: workflow.create(rules, plan, agent, moment, override, accept_costs))
     if fmt == "table":
         click.echo(f"Created {ticket.id}  {ticket.priority} {ticket.type} for {ticket.customer}: {ticket.title}")
         click.echo(f"Quote {ticket.id} in all communication about this ticket.", err=True)
     else:
         _print_ticket(ticket, fmt)
+    for match in plan.assessment.excluded:
+        click.echo(f"May cost extra ({match.rule}): {match.outcome}", err=True)
+    if plan.assessment.priority.phone:
+        _phone_reminder(ticket)
 
 
 @click.command("list")
-@repeatable_choice("--status", "statuses", "STATUS", STATUSES)
-@repeatable_choice("--type", "types", "TYPE", TYPES)
+@click.option("--status", "statuses", multiple=True, help="Only this status, e.g. waiting-for-customer (repeatable).")
+@click.option("--type", "types", multiple=True, help="Only this ticket type, e.g. incident (repeatable).")
 @click.option("--priority", "priorities", multiple=True, help="Only this priority, e.g. P1 (repeatable).")
 @click.option("--customer", "customers", multiple=True, help="Only this customer (repeatable).")
 @click.option("--team", "teams", multiple=True, help="Only this team (repeatable).")
@@ -99,7 +121,9 @@ def list_tickets(
     desk = context.desk()
     rules = desk.rules
     for wanted, options, what in (
-        (priorities, rules.priority_levels, "priority"),
+        (statuses, rules.statuses, "status"),
+        (types, rules.types, "type"),
+        (priorities, rules.priority.levels, "priority"),
         (customers, rules.customers, "customer"),
         (teams, rules.teams, "team"),
     ):
@@ -107,6 +131,7 @@ def list_tickets(
             if value not in options:
                 raise InvalidData(f"unknown {what} '{value}'{schema.one_of(value, list(options))}")
     selection = query.Selection(
+        final_statuses=frozenset(rules.final_statuses),
         scope=scope or ("all" if statuses else "open"),
         statuses=statuses,
         types=types,
@@ -117,7 +142,7 @@ def list_tickets(
         text=text,
     )
     kept = [ticket for ticket in _readable(desk) if selection.keeps(ticket)]
-    rows = [views.summary(ticket) for ticket in query.ordered(kept, sort, rules.priority_levels)]
+    rows = [views.summary(ticket, rules) for ticket in query.ordered(kept, sort, rules.priority.levels)]
     click.echo(render_rows(rows, views.SUMMARY_COLUMNS, fmt, views.SUMMARY_FIELDS), nl=False)
     if fmt == "table":
         click.echo(plural(len(rows), "ticket") if rows else "No tickets match.", err=True)
@@ -137,9 +162,8 @@ def show(ticket_ref: str, fmt: str) -> None:
 @click.argument("ticket_ref", metavar="ID")
 @click.option(
     "--status",
-    type=click.Choice(OPEN_STATUSES),
     metavar="STATUS",
-    help=f"Move to this status: {', '.join(OPEN_STATUSES)} (to close: sdesk close).",
+    help="Move to this status, as rules.yaml allows (e.g. in-progress, waiting-for-customer; to close: sdesk close).",
 )
 @field_options
 @click.option("--note", help="Why: recorded with the change in the history.")
@@ -178,23 +202,51 @@ def comment(ticket_ref: str, text: str | None, internal: bool, fmt: str) -> None
             raise click.UsageError("give the comment TEXT, or '-' to read it from standard input")
         text = _edit_text(None)
     body = text or ""
+    desk = context.desk()
     _change(
-        context.desk(),
+        desk,
         ticket_ref,
         fmt,
-        lambda ticket, agent, moment: workflow.comment(ticket, body, agent, moment, internal),
+        lambda ticket, agent, moment: workflow.comment(ticket, desk.rules, body, agent, moment, internal),
     )
 
 
 @click.command()
 @click.argument("ticket_ref", metavar="ID")
-@click.option("--resolution", required=True, help="What was done to solve it (sent to the customer).")
+@click.argument("level")
+@click.option("--reason", required=True, help="Why the level changes; recorded in the history.")
 @format_option
 @desk_options()
-def close(ticket_ref: str, resolution: str, fmt: str) -> None:
+def priority(ticket_ref: str, level: str, reason: str, fmt: str) -> None:
+    """Escalate or de-escalate a ticket to LEVEL (e.g. P1) by hand.
+
+    From then on the rules no longer recompute its priority.
+    """
+    desk = context.desk()
+    ticket = _change(
+        desk,
+        ticket_ref,
+        fmt,
+        lambda ticket, agent, moment: workflow.set_priority(ticket, desk.rules, level, reason, agent, moment),
+    )
+    if ticket.priority in desk.rules.priority.phone:
+        _phone_reminder(ticket)
+
+
+@click.command()
+@click.argument("ticket_ref", metavar="ID")
+@click.option("--resolution", required=True, help="What was done to solve it (sent to the customer).")
+@click.option("--status", metavar="STATUS", help="The final status, when rules.yaml declares several.")
+@format_option
+@desk_options()
+def close(ticket_ref: str, resolution: str, status: str | None, fmt: str) -> None:
     """Close a ticket with its resolution."""
+    desk = context.desk()
     _change(
-        context.desk(), ticket_ref, fmt, lambda ticket, agent, moment: workflow.close(ticket, resolution, agent, moment)
+        desk,
+        ticket_ref,
+        fmt,
+        lambda ticket, agent, moment: workflow.close(ticket, desk.rules, resolution, agent, moment, status),
     )
 
 
@@ -204,16 +256,17 @@ def close(ticket_ref: str, resolution: str, fmt: str) -> None:
 @format_option
 @desk_options()
 def reopen(ticket_ref: str, reason: str, fmt: str) -> None:
-    """Reopen a closed ticket; it goes back to open."""
+    """Reopen a closed ticket; it goes back to open (the status rules.yaml lists after closed)."""
+    desk = context.desk()
     _change(
-        context.desk(), ticket_ref, fmt, lambda ticket, agent, moment: workflow.reopen(ticket, reason, agent, moment)
+        desk, ticket_ref, fmt, lambda ticket, agent, moment: workflow.reopen(ticket, desk.rules, reason, agent, moment)
     )
 
 
 # --- helpers -------------------------------------------------------------------------
 
 
-def _change(desk: Desk, ticket_ref: str, fmt: str, decide: Any) -> None:
+def _change(desk: Desk, ticket_ref: str, fmt: str, decide: Any) -> Ticket:
     """Resolve the reference, apply one workflow step under the lock, report it."""
     ticket_id = desk.resolve(ticket_ref)
     agent, moment = context.actor(desk), context.now(desk)
@@ -222,6 +275,22 @@ def _change(desk: Desk, ticket_ref: str, fmt: str, decide: Any) -> None:
         click.echo(views.change_summary(ticket.id, event))
     else:
         _print_ticket(ticket, fmt)
+    return ticket
+
+
+def _phone_reminder(ticket: Ticket) -> None:
+    contact = ", ".join(part for part in (ticket.contact_name, ticket.contact_phone) if part) or ticket.requester
+    click.echo(f"{ticket.priority}: phone the customer as well: {contact}", err=True)
+
+
+def _confirm_costs(plan: workflow.NewTicket) -> bool:
+    """The desk never surprises a customer with costs: the agent confirms they will say so."""
+    for match in plan.assessment.excluded:
+        click.echo(f"Outside the contract ({match.rule}): {match.outcome}", err=True)
+        click.echo(f"  because {'; '.join(match.reasons)}", err=True)
+    if not click.confirm("This may cost the customer extra. Tell them, and open the ticket?", err=True):
+        raise SdeskError("not opened: the work may cost extra and was not confirmed")
+    return True
 
 
 def _print_ticket(ticket: Ticket, fmt: str, detailed: bool = False) -> None:
@@ -251,16 +320,27 @@ def _assignee(desk: Desk, value: str) -> str | None:
     return context.actor(desk) if value == "me" else value
 
 
-def _prompt_missing(values: dict[str, Any], customers: list[str]) -> None:
+def _prompt_missing(values: dict[str, Any], rules: Rules) -> None:
+    """Ask for what is missing, including what the ticket's type makes mandatory."""
     if not values.get("title"):
         click.echo("One subject per ticket: open a second ticket for a second problem.", err=True)
         values["title"] = click.prompt("Title", err=True)
     if not values.get("type"):
-        values["type"] = click.prompt("Type", type=click.Choice(TYPES), default="incident", err=True)
+        values["type"] = click.prompt("Type", type=click.Choice(list(rules.types)), default="incident", err=True)
     if not values.get("customer"):
-        values["customer"] = click.prompt("Customer", type=click.Choice(customers), err=True)
+        values["customer"] = click.prompt("Customer", type=click.Choice(list(rules.customers)), err=True)
+    customer = rules.customers.get(values["customer"])
     if not values.get("requester"):
         values["requester"] = click.prompt("Requester email", err=True)
+    if customer is not None and not values.get("product") and len(customer.packages) > 1:
+        products = [package.product for package in customer.packages]
+        values["product"] = click.prompt("Product", type=click.Choice(products), err=True)
+    ticket_type = rules.types.get(values["type"])
+    for field in ticket_type.required if ticket_type else ():
+        if not values.get(field) and not (
+            field.startswith("contact_") and customer and customer.contact(values["requester"])
+        ):
+            values[field] = click.prompt(field.replace("_", " ").capitalize(), err=True)
 
 
 def _edit_text(initial: str | None) -> str | None:

@@ -1,0 +1,108 @@
+"""Policy commands: rules check, rules explain, and the JSON Schemas for editors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from sdesk import explain, policy, scaffold, schemas, store
+from sdesk.cli import context
+from sdesk.cli.options import desk_options, format_option
+from sdesk.errors import SdeskError, display_path
+from sdesk.output import plural, render_rows, to_json
+from sdesk.policy import Assessment
+from sdesk.rules import Rules
+
+
+@click.group()
+def rules() -> None:
+    """Check the desk's policy in rules.yaml and see how it applies to a ticket."""
+
+
+@rules.command("check")
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@desk_options()
+def rules_check(path: Path | None) -> None:
+    """Validate rules.yaml (or PATH) and list every problem as FILE:LINE:COL: message.
+
+    Exits 1 if there is any problem, so a desk's CI or pre-commit hook can
+    keep a broken policy from landing.
+    """
+    target = path if path is not None else context.desk().rules_path
+    loaded, problems = store.rules_problems(target)
+    for problem in problems:
+        click.echo(str(problem))
+    if loaded is None:
+        raise SdeskError(f"{plural(len(problems), 'problem')}", target)
+    click.echo(f"{display_path(target)}: OK ({_summary(loaded)})")
+
+
+@rules.command("explain")
+@click.argument("ticket_ref", metavar="ID")
+@format_option
+@desk_options()
+def rules_explain(ticket_ref: str, fmt: str) -> None:
+    """Show how the rules apply to a ticket, and why.
+
+    The priority step by step, each eligibility check, the mandatory fields,
+    each exclusion and routing rule, fired or not, with the facts that
+    decided it. The rules are applied as they stand now to the ticket's
+    current fields, on the day it was opened.
+    """
+    desk = context.desk()
+    rules_now = desk.rules
+    ticket = desk.read(desk.resolve(ticket_ref))
+    values = {**ticket.fields(), "team": None}
+    assessment = policy.assess(rules_now, values, ticket.created.date())
+    if fmt != "table":
+        print_assessment(assessment, ticket.type, fmt)
+        return
+    click.echo(f"{ticket.id}  {ticket.title}\n")
+    print_assessment(assessment, ticket.type, fmt)
+    differences = []
+    if ticket.priority != assessment.priority.level:
+        how = "set by hand" if ticket.priority_set_by_hand else "the rules have changed since"
+        differences.append(f"The ticket has priority {ticket.priority} ({how}).")
+    if ticket.team != assessment.team:
+        differences.append(f"The ticket is with team {ticket.team}.")
+    if differences:
+        click.echo("\n" + "\n".join(differences))
+    notes = explain.history_notes(ticket)
+    if notes:
+        click.echo("\n" + notes, nl=False)
+
+
+@click.command()
+@click.argument("kind", type=click.Choice(schemas.KINDS))
+def schema(kind: str) -> None:
+    """Print the JSON Schema of rules.yaml or of a ticket file.
+
+    Editors with yaml-language-server validate while you type when a file
+    starts with: # yaml-language-server: $schema=PATH-TO-SCHEMA
+    """
+    click.echo(scaffold.schema_text(kind), nl=False)
+
+
+def print_assessment(assessment: Assessment, ticket_type: str | None, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(to_json(explain.as_data(assessment)), nl=False)
+    elif fmt == "csv":
+        click.echo(render_rows(explain.as_rows(assessment), explain.ROW_COLUMNS, "csv"), nl=False)
+    else:
+        click.echo(explain.explanation(assessment, ticket_type), nl=False)
+
+
+def _summary(loaded: Rules) -> str:
+    counts = [
+        plural(len(loaded.customers), "customer"),
+        plural(len(loaded.teams), "team"),
+        plural(len(loaded.plans), "plan"),
+        plural(len(loaded.statuses), "status", "statuses"),
+        plural(len(loaded.types), "ticket type"),
+        f"priorities {'/'.join(loaded.priority.levels)}",
+        plural(len(loaded.priority.adjustments), "adjustment"),
+        plural(len(loaded.exclusions), "exclusion"),
+        plural(len(loaded.routing), "routing rule"),
+    ]
+    return ", ".join(counts)

@@ -1,0 +1,254 @@
+"""The condition language of rules.yaml: readable in a diff, evaluated without eval.
+
+A condition is a mapping. ``all`` and ``any`` take a list of conditions,
+``not`` takes one; every other key names a field and gives its test::
+
+    category: network                         # equals
+    category: {in: [network, wan]}            # one of
+    text: {matches: '\\b(printer|scanner)\\b'}  # regular expression, case-insensitive
+    site: {set: true}                         # filled in (or, with false, empty)
+    business_critical: true                   # a yes/no fact
+
+Several fields in one mapping must all hold. Fields and their values are
+checked when rules.yaml is read (a typo is an error with a suggestion, not a
+rule that silently never fires), and evaluation returns the facts that
+decided the outcome, so every decision can explain itself. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sdesk import schema
+from sdesk.schema import KeyPath, Problems
+
+# `text` searches these three fields, the words a customer uses to describe a problem.
+TEXT_SOURCES = ("title", "description", "error_message")
+TEXT = "text"
+OPERATORS = ("equals", "in", "matches", "set")
+COMBINATORS = ("all", "any", "not")
+
+Facts = Mapping[str, str | bool | None]
+
+
+@dataclass(frozen=True)
+class Field:
+    """What a condition may say about a field: free text, one of some words, or yes/no."""
+
+    kind: str  # "text", "choice" or "flag"
+    values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    passed: bool
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Test:
+    """One field compared with the ``operator``'s operand."""
+
+    field: str
+    operator: str
+    values: tuple[str | bool, ...] = ()
+    pattern: re.Pattern[str] | None = None
+
+    @property
+    def fields(self) -> frozenset[str]:
+        return frozenset(TEXT_SOURCES) if self.field == TEXT else frozenset({self.field})
+
+    def evaluate(self, facts: Facts) -> Outcome:
+        if self.pattern is not None:
+            return self._search(facts, self.pattern)
+        value = facts.get(self.field)
+        if self.operator == "set":
+            filled = value not in (None, "")
+            shown = f"{self.field} is set ({_show(value)})" if filled else f"{self.field} is not set"
+            return Outcome(filled == self.values[0], (shown,))
+        if self.operator == "equals":
+            wanted = self.values[0]
+            if value == wanted:
+                return Outcome(True, (f"{self.field} is {_show(value)}",))
+            return Outcome(False, (f"{self.field} is {_show(value)}, not {_show(wanted)}",))
+        listed = ", ".join(_show(item) for item in self.values)
+        if value in self.values:
+            return Outcome(True, (f"{self.field} is {_show(value)}, one of {listed}",))
+        return Outcome(False, (f"{self.field} is {_show(value)}, not one of {listed}",))
+
+    def _search(self, facts: Facts, pattern: re.Pattern[str]) -> Outcome:
+        sources = TEXT_SOURCES if self.field == TEXT else (self.field,)
+        found = []
+        for source in sources:
+            value = facts.get(source)
+            match = pattern.search(value) if isinstance(value, str) else None
+            if match:
+                found.append(f"{source} contains '{match.group(0)}'")
+        if found:
+            return Outcome(True, tuple(found))
+        where = "title, description or error message" if self.field == TEXT else self.field
+        return Outcome(False, (f"no match for /{pattern.pattern}/ in {where}",))
+
+
+@dataclass(frozen=True)
+class AllOf:
+    parts: tuple[Condition, ...]
+
+    @property
+    def fields(self) -> frozenset[str]:
+        return frozenset().union(*(part.fields for part in self.parts))
+
+    def evaluate(self, facts: Facts) -> Outcome:
+        return _combined([part.evaluate(facts) for part in self.parts], all)
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    parts: tuple[Condition, ...]
+
+    @property
+    def fields(self) -> frozenset[str]:
+        return frozenset().union(*(part.fields for part in self.parts))
+
+    def evaluate(self, facts: Facts) -> Outcome:
+        return _combined([part.evaluate(facts) for part in self.parts], any)
+
+
+def _combined(outcomes: list[Outcome], rule: Callable[[Iterable[bool]], bool]) -> Outcome:
+    """The reasons that decided: for a pass the facts that held, for a fail the ones that did not."""
+    passed = rule(outcome.passed for outcome in outcomes)
+    deciding = [outcome for outcome in outcomes if outcome.passed == passed]
+    return Outcome(passed, tuple(reason for outcome in deciding for reason in outcome.reasons))
+
+
+@dataclass(frozen=True)
+class Not:
+    part: Condition
+
+    @property
+    def fields(self) -> frozenset[str]:
+        return self.part.fields
+
+    def evaluate(self, facts: Facts) -> Outcome:
+        inner = self.part.evaluate(facts)
+        return Outcome(not inner.passed, inner.reasons)
+
+
+Condition = Test | AllOf | AnyOf | Not
+
+
+def parse(data: Any, keypath: KeyPath, fields: Mapping[str, Field], problems: Problems) -> Condition | None:
+    """Read a condition, recording every problem; None when it does not validate."""
+    count = len(problems.found)
+    condition = _condition(data, keypath, fields, problems)
+    return condition if len(problems.found) == count else None
+
+
+def _condition(data: Any, keypath: KeyPath, fields: Mapping[str, Field], problems: Problems) -> Condition | None:
+    if not isinstance(data, dict) or not data:
+        problems.add(
+            keypath, f"expected a condition (a mapping such as {{category: network}}), got {schema.describe(data)}"
+        )
+        return None
+    combinators = [key for key in data if key in COMBINATORS]
+    if combinators and len(data) > 1:
+        problems.add(
+            keypath + (combinators[0],),
+            f"'{combinators[0]}' stands alone in its mapping: put the other tests inside it",
+        )
+        return None
+    if combinators:
+        key = combinators[0]
+        value = data[key]
+        if key == "not":
+            inner = _condition(value, keypath + ("not",), fields, problems)
+            return Not(inner) if inner is not None else None
+        if not isinstance(value, list) or not value:
+            problems.add(keypath + (key,), f"'{key}' takes a list of conditions, got {schema.describe(value)}")
+            return None
+        parts = [_condition(item, keypath + (key, index), fields, problems) for index, item in enumerate(value)]
+        kept = tuple(part for part in parts if part is not None)
+        return (AllOf(kept) if key == "all" else AnyOf(kept)) if len(kept) == len(parts) else None
+    tests = [_test(str(name), value, keypath + (name,), fields, problems) for name, value in data.items()]
+    kept_tests = tuple(test for test in tests if test is not None)
+    if len(kept_tests) != len(tests):
+        return None
+    return kept_tests[0] if len(kept_tests) == 1 else AllOf(kept_tests)
+
+
+def _test(name: str, value: Any, keypath: KeyPath, fields: Mapping[str, Field], problems: Problems) -> Test | None:
+    known = [*fields, TEXT, *COMBINATORS]
+    if name not in fields and name != TEXT:
+        problems.add(keypath, f"unknown field{schema.one_of(name, known)}")
+        return None
+    field = fields.get(name, Field("text"))
+    if isinstance(value, dict):
+        if len(value) != 1 or next(iter(value)) not in OPERATORS:
+            operators = ", ".join(OPERATORS)
+            problems.add(keypath, f"give one test: a value, or a mapping with one of {operators}")
+            return None
+        operator, operand = next(iter(value.items()))
+        keypath = keypath + (operator,)
+    else:
+        operator, operand = "equals", value
+    if name == TEXT and operator != "matches":
+        problems.add(keypath, "'text' (title, description and error message) is tested with matches: REGEX")
+        return None
+    if operator == "matches":
+        return _pattern(name, operand, keypath, field, problems)
+    if operator == "set":
+        if not isinstance(operand, bool):
+            problems.add(keypath, f"'set' takes true or false, got {schema.describe(operand)}")
+            return None
+        return Test(name, "set", (operand,))
+    operands = operand if operator == "in" else [operand]
+    if operator == "in" and (not isinstance(operand, list) or not operand):
+        problems.add(keypath, f"'in' takes a list of values, got {schema.describe(operand)}")
+        return None
+    values = [
+        _value(item, keypath + ((index,) if operator == "in" else ()), name, field, problems)
+        for index, item in enumerate(operands)
+    ]
+    kept = tuple(item for item in values if item is not None)
+    return Test(name, operator, kept) if len(kept) == len(values) else None
+
+
+def _pattern(name: str, operand: Any, keypath: KeyPath, field: Field, problems: Problems) -> Test | None:
+    if field.kind == "flag":
+        problems.add(keypath, f"'{name}' is yes or no: compare it with true or false, not a pattern")
+        return None
+    if not isinstance(operand, str) or not operand:
+        problems.add(keypath, f"'matches' takes a regular expression, got {schema.describe(operand)}")
+        return None
+    try:
+        return Test(name, "matches", pattern=re.compile(operand, re.IGNORECASE))
+    except re.error as error:
+        problems.add(keypath, f"bad regular expression /{operand}/: {error.msg} at position {error.pos}")
+        return None
+
+
+def _value(item: Any, keypath: KeyPath, name: str, field: Field, problems: Problems) -> str | bool | None:
+    if field.kind == "flag":
+        if isinstance(item, bool):
+            return item
+        problems.add(keypath, f"'{name}' is yes or no: use true or false, got {schema.describe(item)}")
+        return None
+    if isinstance(item, (bool, dict, list)) or item is None:
+        problems.add(keypath, f"expected a value for '{name}', got {schema.describe(item)}")
+        return None
+    text = str(item)
+    if field.kind == "choice" and text not in field.values:
+        problems.add(keypath, f"unknown {name} '{text}'{schema.one_of(text, field.values)}")
+        return None
+    return text
+
+
+def _show(value: str | bool | None) -> str:
+    if value is None:
+        return "not set"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f"'{value}'"
