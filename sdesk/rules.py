@@ -65,6 +65,8 @@ CONDITION_FIELDS = (
     "error_message",
     "url",
 )
+# Facts conditions may test that follow from a ticket field.
+DERIVED_FROM = {"plan": "customer", "billing": "customer", "business_critical": "product"}
 # How a priority adjustment moves the level: by steps, or to a bound.
 ADJUSTMENTS = ("raise", "lower", "at_least", "at_most", "set")
 DEFAULT_MAX_EDITORS = 3
@@ -168,9 +170,13 @@ class Priority:
 
     @property
     def inputs(self) -> frozenset[str]:
-        """The ticket fields the priority depends on; a change to one recomputes it."""
-        used = frozenset({"impact", "urgency"})
-        return used.union(*(adjustment.when.fields for adjustment in self.adjustments))
+        """The ticket fields the priority depends on; a change to one recomputes it.
+
+        Facts derived from a field count as that field: the plan and billing
+        come with the customer, business_critical with the product.
+        """
+        used = {"impact", "urgency"}.union(*(adjustment.when.fields for adjustment in self.adjustments))
+        return frozenset(DERIVED_FROM.get(name, name) for name in used)
 
     def rank(self, level: str) -> int:
         return self.levels.index(level)

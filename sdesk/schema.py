@@ -117,7 +117,9 @@ class Problems:
 
 
 def suggestion(word: object, options: Iterable[str]) -> str:
-    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
+    options = list(options)
+    same_but_case = [option for option in options if option.casefold() == str(word).casefold()]
+    close = same_but_case or difflib.get_close_matches(str(word), options, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
@@ -209,7 +211,7 @@ def describe(value: Any) -> str:
     if value is None:
         return "nothing"
     if isinstance(value, dict):
-        return "a mapping"
+        return "a mapping" if value else "an empty mapping"
     if isinstance(value, list):
-        return "a list"
+        return "a list" if value else "an empty list"
     return f"'{value}'"
