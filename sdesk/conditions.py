@@ -186,9 +186,13 @@ def _test(name: str, value: Any, keypath: KeyPath, fields: Mapping[str, Field], 
         return None
     field = fields.get(name, Field("text"))
     if isinstance(value, dict):
-        if len(value) != 1 or next(iter(value)) not in OPERATORS:
+        if len(value) != 1:
             operators = ", ".join(OPERATORS)
             problems.add(keypath, f"give one test: a value, or a mapping with one of {operators}")
+            return None
+        if next(iter(value)) not in OPERATORS:
+            operator = next(iter(value))
+            problems.add(keypath + (operator,), f"unknown test{schema.one_of(operator, OPERATORS)}")
             return None
         operator, operand = next(iter(value.items()))
         keypath = keypath + (operator,)

@@ -10,7 +10,6 @@ in :mod:`sdesk.policy`. Pure: the caller reads the file.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -403,11 +402,14 @@ def _statuses(value: Any, problems: Problems) -> dict[str, Status]:
             next=_names(entry.get("next"), at + ("next",), list(declared), problems),
         )
     if value is not None and declared:
-        _check_workflow(statuses, problems)
+        # A `next` that is not even a list is reported as such, not also as a dead end.
+        unreadable = {key for key, entry in declared.items() if isinstance(entry, dict) and "next" in entry}
+        unreadable = {key for key in unreadable if not isinstance(declared[key]["next"], list)}
+        _check_workflow(statuses, unreadable, problems)
     return statuses
 
 
-def _check_workflow(statuses: dict[str, Status], problems: Problems) -> None:
+def _check_workflow(statuses: dict[str, Status], unreadable: set[str], problems: Problems) -> None:
     """One initial status, at least one final one, every status reachable, no dead ends."""
     initial = [status.key for status in statuses.values() if status.initial]
     if len(initial) != 1:
@@ -416,7 +418,7 @@ def _check_workflow(statuses: dict[str, Status], problems: Problems) -> None:
     if not any(status.final for status in statuses.values()):
         problems.add(("statuses",), "mark at least one status 'final: true' (closed tickets end there)")
     for status in statuses.values():
-        if not status.final and not status.next:
+        if not status.final and not status.next and status.key not in unreadable:
             problems.add(("statuses", status.key), "is a dead end: list its 'next' statuses or mark it 'final: true'")
     if len(initial) == 1:
         reached, frontier = {initial[0]}, [initial[0]]
@@ -496,7 +498,7 @@ def _priority(value: Any, fields: dict[str, Field], problems: Problems) -> Prior
     rows = problems.mapping(value.get("matrix"), where + ("matrix",), allowed=IMPACTS)
     matrix: dict[str, dict[str, str]] = {}
     for impact in IMPACTS:
-        row = problems.mapping(rows.get(impact), where + ("matrix", impact), allowed=URGENCIES) if rows else {}
+        row = problems.mapping(rows[impact], where + ("matrix", impact), allowed=URGENCIES) if impact in rows else {}
         matrix[impact] = {}
         for urgency in URGENCIES:
             at = where + ("matrix", impact, urgency)
@@ -614,7 +616,8 @@ def _unique_names(value: Any, keypath: KeyPath, problems: Problems) -> None:
     for index, entry in enumerate(value):
         name = entry.get("name") if isinstance(entry, dict) else None
         if isinstance(name, str) and name in seen:
-            problems.add(keypath + (index, "name"), f"'{name}' is already the name of rule {seen[name] + 1}")
+            first = ".".join(str(part) for part in keypath + (seen[name],))
+            problems.add(keypath + (index, "name"), f"'{name}' is already the name of {first}")
         elif isinstance(name, str):
             seen[name] = index
 
@@ -689,8 +692,11 @@ def _sites(value: Any, where: KeyPath, problems: Problems) -> dict[str, Site]:
     sites = {}
     for site, entry in problems.mapping(value if value is not None else {}, where).items():
         at = where + (site,)
+        if isinstance(site, int) and not SITE_PATTERN.match(str(site)):
+            problems.add(at, f'site ID must be 4 digits in quotes, e.g. "0420" (YAML read the number {site})')
+            continue
         if not SITE_PATTERN.match(str(site)):
-            problems.add(at, f"site ID '{site}' must be 4 digits (quote it: \"0420\")")
+            problems.add(at, f"site ID '{site}' must be 4 digits")
             continue
         if isinstance(entry, dict):
             entry = problems.mapping(entry, at, allowed=("name", "campus"), required=("name",))
@@ -763,8 +769,12 @@ def _check_reference_persons(customer: Customer, where: KeyPath, eligibility: El
         problems.add(
             where + ("contacts",), f"campus {campus} needs a reference person (role: campus, campus: {campus})"
         )
-    editors = Counter(site for person in customer.contacts for site in person.sites)
     limit = eligibility.max_editors_per_site
-    for site, count in editors.items():
-        if count > limit:
-            problems.add(where + ("sites", site), f"site {site} has {count} editors; at most {limit} may edit a site")
+    for site in customer.sites:
+        editors = [person.name for person in customer.contacts if site in person.sites]
+        if len(editors) > limit:
+            names = ", ".join(editors)
+            problems.add(
+                where + ("sites", site),
+                f"site {site} has {len(editors)} editors ({names}); at most {limit} may edit a site",
+            )

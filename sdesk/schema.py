@@ -24,10 +24,13 @@ EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 class SchemaError(Exception):
     """A value at ``keypath`` that does not validate."""
 
-    def __init__(self, keypath: KeyPath, message: str):
+    def __init__(self, keypath: KeyPath, message: str, follows: bool = False):
         super().__init__(message)
         self.keypath = keypath
         self.message = message
+        # A reference to a list that is empty: usually the echo of a broken
+        # declaration elsewhere, so it is only reported when nothing else is.
+        self.follows = follows
 
     def __str__(self) -> str:
         where = ".".join(str(part) for part in self.keypath)
@@ -54,7 +57,7 @@ def located(errors: SchemaError | Sequence[SchemaError], path: Path, text: str) 
 
 def first_located(problems: Invalid, path: Path, text: str, full_check: str) -> InvalidData:
     """The first problem, located, saying how many more ``full_check`` would list."""
-    first = located(problems.problems[0], path, text)[0]
+    first = located(problems.problems, path, text)[0]
     more = len(problems.problems) - 1
     if more:
         first.message += f" (and {more} more: run {full_check})"
@@ -112,8 +115,10 @@ class Problems:
         return known
 
     def check(self) -> None:
+        """Raise every problem found; echoes of a broken declaration only when they are all there is."""
         if self.found:
-            raise Invalid(self.found)
+            causes = [problem for problem in self.found if not problem.follows]
+            raise Invalid(causes or self.found)
 
 
 def suggestion(word: object, options: Iterable[str]) -> str:
@@ -178,7 +183,7 @@ def choice(value: Any, keypath: KeyPath, options: Sequence[str], *, optional: bo
     if value is None and optional:
         return None
     if value not in options:
-        raise SchemaError(keypath, f"'{value}' is not valid{one_of(value, options)}")
+        raise SchemaError(keypath, f"'{value}' is not valid{one_of(value, options)}", follows=not options)
     return str(value)
 
 

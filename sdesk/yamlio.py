@@ -142,7 +142,7 @@ def locator(text: str) -> Callable[[Sequence[str | int]], Position | None]:
             child = None
             if isinstance(node, yaml.MappingNode):
                 for key_node, value_node in node.value:
-                    if key_node.value == str(key):
+                    if _same_key(key_node, key):
                         child, mark = value_node, key_node.start_mark
                         break
             elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
@@ -154,3 +154,15 @@ def locator(text: str) -> Callable[[Sequence[str | int]], Position | None]:
         return mark.line + 1, mark.column + 1
 
     return position
+
+
+def _same_key(node: yaml.Node, key: str | int) -> bool:
+    """Does the key as written mean ``key``? An unquoted ``0420`` is the number 272."""
+    if node.value == str(key):
+        return True
+    if isinstance(key, int) and isinstance(node, yaml.ScalarNode) and not node.style:
+        try:
+            return bool(yaml.load(node.value, Loader=Loader) == key)
+        except yaml.YAMLError:
+            return False
+    return False

@@ -474,9 +474,15 @@ def test_fields_are_the_inputs_a_condition_reads(data, fields):
         ),
         pytest.param(
             {"category": {"contains": "net"}},
-            ("category",),
-            "give one test: a value, or a mapping with one of equals, in, matches, set",
+            ("category", "contains"),
+            "unknown test (expected one of: equals, in, matches, set)",
             id="unknown-operator",
+        ),
+        pytest.param(
+            {"category": {"inn": ["network"]}},
+            ("category", "inn"),
+            "unknown test (did you mean 'in'?)",
+            id="misspelt-operator",
         ),
         pytest.param(
             {"category": {"equals": "network", "in": ["backup"]}},

@@ -74,7 +74,10 @@ def test_a_fourth_editor_cannot_be_declared_for_a_site(desk, run):
     rules.write_text(text.replace("  fod-digitaal:\n", fourth + "\n  fod-digitaal:\n", 1), encoding="utf-8")
     result = run("rules", "check")
     assert result.exit_code == 1
-    assert "customers.zonnebloem.sites.2101: site 2101 has 4 editors; at most 3 may edit a site" in result.stdout
+    assert (
+        "customers.zonnebloem.sites.2101: site 2101 has 4 editors "
+        "(Els Vermeulen, Tom Claeys, Wim De Smet, Ine Wouters); at most 3 may edit a site"
+    ) in result.stdout
 
 
 def test_a_hardware_request_is_refused_in_scripts_until_the_costs_are_accepted(desk, run, new_ticket):

@@ -59,7 +59,7 @@ def test_example_desk_and_starter_rules_are_valid():
         (
             '      "3001": DC Tilburg',
             "      301: DC Tilburg",
-            "customers.vandijk.sites.301: site ID '301' must be 4 digits (quote it: \"0420\")",
+            'customers.vandijk.sites.301: site ID must be 4 digits in quotes, e.g. "0420" (YAML read the number 301)',
             "301: DC Tilburg",
         ),
         (
