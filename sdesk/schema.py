@@ -199,6 +199,7 @@ def email(value: Any, keypath: KeyPath, *, optional: bool = False) -> str | None
 
 
 def timestamp(value: Any, keypath: KeyPath) -> datetime:
+    _refuse_impossible(value, keypath)
     if not isinstance(value, datetime):
         raise SchemaError(keypath, f"expected an ISO-8601 timestamp, got {describe(value)}")
     if value.tzinfo is None:
@@ -207,9 +208,15 @@ def timestamp(value: Any, keypath: KeyPath) -> datetime:
 
 
 def day(value: Any, keypath: KeyPath) -> date:
+    _refuse_impossible(value, keypath)
     if isinstance(value, datetime) or not isinstance(value, date):
         raise SchemaError(keypath, f"expected a date such as 2027-06-30, got {describe(value)}")
     return value
+
+
+def _refuse_impossible(value: Any, keypath: KeyPath) -> None:
+    if isinstance(value, yamlio.ImpossibleDate):
+        raise SchemaError(keypath, f"'{value}' is not a real date: {value.reason}")
 
 
 def describe(value: Any) -> str:

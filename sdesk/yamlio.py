@@ -34,7 +34,7 @@ class Loader(_BaseLoader):
 
     A duplicated key (say two ``status:`` lines after a hand edit) would make
     PyYAML keep the last value and silently drop the other; here it is a
-    located error. An impossible date is a located error, not a crash.
+    located error. An impossible date is kept as text for validation to report.
     """
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -48,11 +48,23 @@ class Loader(_BaseLoader):
         return mapping
 
 
+class ImpossibleDate(str):
+    """A date-shaped scalar that is no real date (2027-02-30): kept as its text.
+
+    Where a date is expected, validation reports it at its key, alongside
+    every other problem of the file; where text is expected, it is text.
+    """
+
+    reason: str
+
+
 def _construct_timestamp(loader: Loader, node: yaml.ScalarNode) -> Any:
     try:
         return SafeConstructor.construct_yaml_timestamp(loader, node)
     except ValueError as exc:
-        raise ConstructorError(None, None, f"invalid timestamp '{node.value}': {exc}", node.start_mark) from None
+        impossible = ImpossibleDate(node.value)
+        impossible.reason = str(exc)
+        return impossible
 
 
 Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)

@@ -514,14 +514,6 @@ def test_other_commands_report_the_first_problem_that_rules_check_lists(run: Run
             id="duplicate-key",
         ),
         pytest.param(
-            "        maintenance_until: 2028-01-31",
-            "        maintenance_until: 2028-02-30",
-            "2028-02-30",
-            "2028-02-30",
-            "invalid YAML: invalid timestamp '2028-02-30': day is out of range for month",
-            id="impossible-date",
-        ),
-        pytest.param(
             "  timezone: Europe/Brussels",
             "\ttimezone: Europe/Brussels",
             "\ttimezone",
@@ -540,6 +532,20 @@ def test_yaml_that_does_not_parse_is_one_located_problem(
     assert result.exit_code == 1
     assert result.stdout == f"rules.yaml:{position(text, where, column)}: {message}\n"
     assert result.stderr == "Error: rules.yaml: 1 problem\n"
+
+
+def test_an_impossible_date_is_reported_with_the_other_problems(run: Run, in_desk: Path) -> None:
+    text = broken("        maintenance_until: 2028-01-31", "        maintenance_until: 2028-02-30")
+    text = text.replace("    plan: 24x7\n", "    plan: 24x8\n", 1)
+    write_rules(in_desk, text)
+    result = run("rules", "check")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"rules.yaml:{line_of(text, 'maintenance_until: 2028-02-30')}:9: customers.fod-digitaal.packages.0."
+        "maintenance_until: '2028-02-30' is not a real date: day is out of range for month",
+        f"rules.yaml:{line_of(text, 'plan: 24x8')}:5: customers.vandijk.plan: '24x8' is not valid "
+        "(did you mean '24x7'?)",
+    ]
 
 
 # --- problems found in review (fixed) --------------------------------------
