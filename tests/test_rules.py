@@ -127,3 +127,10 @@ def test_yaml_syntax_error_names_the_line_where_the_unclosed_bracket_opens():
     with pytest.raises(InvalidData) as caught:
         yamlio.load("desk:\n  name: [unclosed\nteams: {}\n", Path("rules.yaml"))
     assert str(caught.value).startswith("rules.yaml:2:9: invalid YAML")
+
+
+def test_a_misspelt_adjustment_is_one_problem_with_a_suggestion():
+    broken = EXAMPLE.replace("      at_least: P2", "      at_leest: P2", 1)
+    assert [error.message for error in problems(broken)] == [
+        "priority.adjustments.0.at_leest: unknown key (did you mean 'at_least'?)"
+    ]
