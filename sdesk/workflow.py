@@ -121,9 +121,8 @@ def create(
     if not assessment.eligible:
         failed = "; ".join(check.detail for check in assessment.failed_eligibility)
         notes.append(f"Opened although not eligible ({failed}). Reason: {_clean(override)}")
-    if assessment.excluded:
-        names = ", ".join(match.rule for match in assessment.excluded)
-        notes.append(f"Outside the contract, may cost extra ({names}); the agent accepted the costs warning.")
+    for match in assessment.excluded:
+        notes.append(f"May cost extra ({match.rule}), accepted by the agent: {match.outcome}")
     fields = {name: value for name, value in plan.values.items() if name != "team"}
     ticket = Ticket(
         id=ids.new_id(now, random_bits),

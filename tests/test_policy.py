@@ -493,7 +493,9 @@ def test_excluded_ticket_is_refused_until_the_costs_are_accepted(example_rules):
     ticket = workflow.create(example_rules, plan, AGENT, NOW, accept_costs=True, random_bits=7)
     assert ticket.exclusions == ("hardware",)
     assert ticket.history[0].text == (
-        "Outside the contract, may cost extra (hardware); the agent accepted the costs warning."
+        "May cost extra (hardware), accepted by the agent: "
+        "Hardware falls outside the contract. We diagnose, inform you and may contact the supplier; "
+        "follow-up work may be charged."
     )
 
 
@@ -513,7 +515,9 @@ def test_ineligible_and_excluded_ticket_needs_both_override_and_accepted_costs(e
     assert ticket.history[0].text.splitlines() == [
         f"Opened although not eligible ({STRANGER} is not a designated reference person of WZC De Zonnebloem)."
         " Reason: on the phone with the director",
-        "Outside the contract, may cost extra (hardware); the agent accepted the costs warning.",
+        "May cost extra (hardware), accepted by the agent: "
+        "Hardware falls outside the contract. We diagnose, inform you and may contact the supplier; "
+        "follow-up work may be charged.",
     ]
 
 

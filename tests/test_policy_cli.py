@@ -89,7 +89,7 @@ def test_a_hardware_request_is_refused_in_scripts_until_the_costs_are_accepted(d
     assert tickets_in(desk) == []
     ticket = new_ticket(*hardware, "--accept-costs")
     assert ticket["exclusions"] == ["hardware"]
-    assert "may cost extra (hardware)" in ticket["history"][0]["text"]
+    assert ticket["history"][0]["text"].startswith("May cost extra (hardware), accepted by the agent: Hardware falls")
     shown = run("show", ticket["id"]).stdout
     assert "May cost extra  hardware (outside the contract)" in shown
 
