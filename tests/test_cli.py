@@ -124,6 +124,7 @@ def test_new_on_a_terminal_prompts_for_missing_fields(desk, run, monkeypatch):
     )
     assert ticket["description"] == "Sinds 9 uur."
     assert "One subject per ticket" in result.stderr
+    assert "Site (2101 Campus Brugge, 2102 Campus Oostende): " in result.stderr
 
 
 def test_new_edit_opens_the_editor_for_the_description(desk, run, tmp_path, monkeypatch):

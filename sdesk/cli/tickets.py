@@ -340,7 +340,10 @@ def _prompt_missing(values: dict[str, Any], rules: Rules) -> None:
         if not values.get(field) and not (
             field.startswith("contact_") and customer and customer.contact(values["requester"])
         ):
-            values[field] = click.prompt(field.replace("_", " ").capitalize(), err=True)
+            label = field.replace("_", " ").capitalize()
+            if field == "site" and customer is not None and customer.sites:
+                label += " (" + ", ".join(f"{site.id} {site.name}" for site in customer.sites.values()) + ")"
+            values[field] = click.prompt(label, err=True)
 
 
 def _edit_text(initial: str | None) -> str | None:
