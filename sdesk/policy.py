@@ -15,24 +15,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from sdesk.conditions import Facts, Outcome
-from sdesk.rules import Adjustment, Customer, Rules
+from sdesk.rules import CONDITION_FIELDS, DERIVED_FROM, Adjustment, Customer, Rules
 
 Values = Mapping[str, str | None]
-# Ticket fields that conditions may test (see rules._condition_fields).
-CONDITION_INPUTS = (
-    "type",
-    "category",
-    "product",
-    "impact",
-    "urgency",
-    "customer",
-    "site",
-    "requester",
-    "title",
-    "description",
-    "error_message",
-    "url",
-)
+# Ticket fields that conditions may test; the other condition fields follow from these.
+CONDITION_INPUTS = tuple(name for name in CONDITION_FIELDS if name not in DERIVED_FROM)
 
 
 @dataclass(frozen=True)
