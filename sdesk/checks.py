@@ -26,7 +26,7 @@ def ticket_problems(ticket: Ticket, rules: Rules) -> list[SchemaError]:
         known.append(("category", ticket.category, rules.categories))
     for name, value, options in known:
         if value is not None and value not in options:
-            problems.append(SchemaError((name,), f"unknown {name} '{value}'{schema.one_of(value, options)}"))
+            problems.append(SchemaError((name,), schema.unknown(name, value, options)))
     ticket_type = rules.types.get(ticket.type)
     for field in ticket_type.required if ticket_type else ():
         if not ticket.value(field):
@@ -35,9 +35,7 @@ def ticket_problems(ticket: Ticket, rules: Rules) -> list[SchemaError]:
     exclusions = [exclusion.name for exclusion in rules.exclusions]
     for index, name in enumerate(ticket.exclusions):
         if name not in exclusions:
-            problems.append(
-                SchemaError(("exclusions", index), f"unknown exclusion '{name}'{schema.one_of(name, exclusions)}")
-            )
+            problems.append(SchemaError(("exclusions", index), schema.unknown("exclusion", name, exclusions)))
     for index, event in enumerate(ticket.history):
         if index and event.at < ticket.history[index - 1].at:
             problems.append(SchemaError(("history", index, "at"), "event is older than the one before it"))

@@ -245,7 +245,7 @@ def _value(item: Any, keypath: KeyPath, name: str, field: Field, problems: Probl
         return None
     text = str(item)
     if field.kind == "choice" and text not in field.values:
-        problems.add(keypath, f"unknown {name} '{text}'{schema.one_of(text, field.values)}")
+        problems.add(keypath, schema.unknown(name, text, field.values))
         return None
     return text
 

@@ -32,11 +32,11 @@ def history_notes(ticket: Ticket) -> str:
     """What was decided by people rather than rules: overrides, accepted costs, priorities set by hand."""
     lines = []
     for event in ticket.history:
+        when = event.at.isoformat(sep=" ", timespec="minutes")
         if event.kind == "created" and event.text:
-            lines.append(f"  {event.at.isoformat(sep=' ', timespec='minutes')}  {event.by}: {event.text}")
+            lines.append(f"  {when}  {event.by}: {event.text}")
         if event.kind == "priority":
             change = event.changes[0]
-            when = event.at.isoformat(sep=" ", timespec="minutes")
             lines.append(f"  {when}  {event.by} set priority {change.old} → {change.new}: {event.text}")
     return "Recorded by agents:\n" + "\n".join(lines) + "\n" if lines else ""
 

@@ -342,14 +342,12 @@ def _flag(value: Any, keypath: KeyPath, problems: Problems, default: bool = Fals
 def _names(value: Any, keypath: KeyPath, options: list[str], problems: Problems) -> tuple[str, ...]:
     """A list of names, each one of ``options``, none twice."""
     names = []
-    for index, item in enumerate(schema.sequence(value, keypath) if isinstance(value, list | None) else []):
+    for index, item in enumerate(_list(value, keypath, problems)):
         name = problems.get(None, schema.choice, item, keypath + (index,), options)
         if name in names:
             problems.add(keypath + (index,), f"'{name}' is listed twice")
         elif name is not None:
             names.append(name)
-    if not isinstance(value, list | None):
-        problems.add(keypath, f"expected a list, got {schema.describe(value)}")
     return tuple(names)
 
 
@@ -449,17 +447,17 @@ def _types(value: Any, problems: Problems) -> dict[str, TicketType]:
 
 
 def _categories(value: Any, problems: Problems) -> tuple[str, ...]:
-    categories = []
-    for index, item in enumerate(value if isinstance(value, list) else []):
-        name = problems.get("", schema.text, item, ("categories", index))
+    categories: list[str] = []
+    for index, item in enumerate(_list(value, ("categories",), problems)):
+        name = problems.get(None, schema.text, item, ("categories", index))
+        if name is None:
+            continue
         if not SLUG_PATTERN.match(name):
             problems.add(("categories", index), f"category '{name}' must be lowercase letters, digits and dashes")
         elif name in categories:
             problems.add(("categories", index), f"'{name}' is listed twice")
         else:
             categories.append(name)
-    if value is not None and not isinstance(value, list):
-        problems.add(("categories",), f"expected a list, got {schema.describe(value)}")
     return tuple(categories)
 
 

@@ -128,6 +128,11 @@ def suggestion(word: object, options: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def unknown(what: str, word: object, options: Sequence[str]) -> str:
+    """The message for a word that is not one of ``options``: "unknown team 'nok' (did you mean 'noc'?)"."""
+    return f"unknown {what} '{word}'{one_of(word, options)}"
+
+
 def one_of(word: object, options: Sequence[str]) -> str:
     """Explain a bad choice: the suggestion if there is one, else the valid words."""
     if not options:

@@ -39,7 +39,7 @@ def check_value(rules: Rules, name: str, value: str | None) -> str | None:
     if rules.categories:
         choices["category"] = rules.categories
     if name in choices and value not in choices[name]:
-        raise InvalidData(f"unknown {name} '{value}'{schema.one_of(value, choices[name])}")
+        raise InvalidData(schema.unknown(name, value, choices[name]))
     if name in ("requester", "contact_email", "assignee") and not schema.EMAIL_PATTERN.match(value):
         raise InvalidData(f"{name.replace('_', ' ')} '{value}' is not an email address")
     if name == "site" and not SITE_PATTERN.match(value):
@@ -168,7 +168,7 @@ def set_priority(ticket: Ticket, rules: Rules, level: str, reason: str, actor: s
     _refuse_if_final(ticket, rules, "change the priority of")
     levels = rules.priority.levels
     if level not in levels:
-        raise InvalidData(f"unknown priority '{level}'{schema.one_of(level, levels)}")
+        raise InvalidData(schema.unknown("priority", level, levels))
     if level == ticket.priority:
         raise Refused(f"{ticket.id} already has priority {level}")
     text = _clean(reason)
@@ -224,7 +224,7 @@ def reopen(ticket: Ticket, rules: Rules, reason: str, actor: str, now: datetime)
 def _check_transition(ticket: Ticket, rules: Rules, target: str) -> None:
     """Only the moves rules.yaml allows; a ticket in an undeclared status may move anywhere, to repair it."""
     if target not in rules.statuses:
-        raise InvalidData(f"unknown status '{target}'{schema.one_of(target, list(rules.statuses))}")
+        raise InvalidData(schema.unknown("status", target, list(rules.statuses)))
     current = rules.statuses.get(ticket.status)
     if current is not None and target not in current.next:
         allowed = ", ".join(current.next)

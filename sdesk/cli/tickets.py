@@ -129,7 +129,7 @@ def list_tickets(
     ):
         for value in wanted:
             if value not in options:
-                raise InvalidData(f"unknown {what} '{value}'{schema.one_of(value, list(options))}")
+                raise InvalidData(schema.unknown(what, value, list(options)))
     selection = query.Selection(
         final_statuses=frozenset(rules.final_statuses),
         scope=scope or ("all" if statuses else "open"),
