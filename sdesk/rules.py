@@ -524,12 +524,11 @@ def _priority(value: Any, fields: dict[str, Field], problems: Problems) -> Prior
 def _adjustment(
     entry: Any, at: KeyPath, levels: list[str], fields: dict[str, Field], problems: Problems
 ) -> Adjustment | None:
-    written = entry
     entry = problems.mapping(
         entry, at, allowed=("name", "description", "when", *ADJUSTMENTS), required=("name", "when")
     )
     actions = [key for key in ADJUSTMENTS if key in entry]
-    misspelt = isinstance(written, dict) and len(written) > len(entry)  # its did-you-mean is reported already
+    misspelt = any(problems.suggested(at + (action,)) for action in ADJUSTMENTS)
     if len(actions) != 1 and not (misspelt and not actions):
         problems.add(at, f"give exactly one of {', '.join(ADJUSTMENTS)} (found {len(actions)})")
     if len(actions) != 1:

@@ -78,6 +78,7 @@ class Problems:
     def __init__(self) -> None:
         self.found: list[SchemaError] = []
         self._missing: set[KeyPath] = set()
+        self._suggested: set[KeyPath] = set()  # keys a did-you-mean has already pointed to
 
     def add(self, keypath: KeyPath, message: str) -> None:
         self.found.append(SchemaError(keypath, message))
@@ -97,7 +98,7 @@ class Problems:
         if not isinstance(value, dict):
             self.add(keypath, f"expected a mapping, got {describe(value)}")
             return {}
-        known, misspelt = value, set()
+        known = value
         if allowed is not None:
             allowed = list(allowed)
             known = {}
@@ -106,13 +107,19 @@ class Problems:
                     known[key] = item
                 else:
                     self.add(keypath + (key,), f"unknown key{one_of(key, allowed)}")
-                    misspelt.update(difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6))
+                    meant = closest(key, allowed)
+                    if meant is not None:
+                        self._suggested.add(keypath + (meant,))
         for key in required:
             if value.get(key) in (None, ""):
-                if key not in misspelt:  # the did-you-mean of the misspelt key says it already
+                if not self.suggested(keypath + (key,)):
                     self.add(keypath + (key,), "is required")
                 self._missing.add(keypath + (key,))
         return known
+
+    def suggested(self, keypath: KeyPath) -> bool:
+        """Did a did-you-mean already point the user to this key (so "it is missing" would repeat it)?"""
+        return keypath in self._suggested
 
     def check(self) -> None:
         """Raise every problem found; echoes of a broken declaration only when they are all there is."""
@@ -121,11 +128,17 @@ class Problems:
             raise Invalid(causes or self.found)
 
 
-def suggestion(word: object, options: Iterable[str]) -> str:
+def closest(word: object, options: Iterable[str]) -> str | None:
+    """The option a typo most likely meant: the same word in another case, else a close one."""
     options = list(options)
     same_but_case = [option for option in options if option.casefold() == str(word).casefold()]
     close = same_but_case or difflib.get_close_matches(str(word), options, n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return close[0] if close else None
+
+
+def suggestion(word: object, options: Iterable[str]) -> str:
+    meant = closest(word, options)
+    return f" (did you mean '{meant}'?)" if meant else ""
 
 
 def unknown(what: str, word: object, options: Sequence[str]) -> str:

@@ -134,3 +134,12 @@ def test_a_misspelt_adjustment_is_one_problem_with_a_suggestion():
     assert [error.message for error in problems(broken)] == [
         "priority.adjustments.0.at_leest: unknown key (did you mean 'at_least'?)"
     ]
+
+
+def test_an_adjustment_without_any_action_says_so_even_next_to_an_unrelated_unknown_key():
+    broken = EXAMPLE.replace("      at_least: P2", "      colour: red", 1)
+    assert [error.message for error in problems(broken)] == [
+        "priority.adjustments.0: give exactly one of raise, lower, at_least, at_most, set (found 0)",
+        "priority.adjustments.0.colour: unknown key "
+        "(expected one of: name, description, when, raise, lower, at_least, at_most, set)",
+    ]
