@@ -14,7 +14,7 @@ from sdesk.cli.policy import print_assessment
 from sdesk.errors import InvalidData, SdeskError
 from sdesk.model import Ticket
 from sdesk.output import plural, render_rows, to_json
-from sdesk.rules import Rules
+from sdesk.rules import Customer, Rules
 from sdesk.store import BrokenFile, Desk
 
 EDITOR_TEMPLATE = (
@@ -58,6 +58,9 @@ def new(fmt: str, override: str | None, accept_costs: bool, dry_run: bool, edit:
     if values.get("assignee"):
         values["assignee"] = _assignee(desk, values["assignee"])
     plan = workflow.plan_new(rules, values, moment)
+    if interactive() and plan.assessment.missing:
+        _prompt_required(values, plan.assessment.missing, rules.customers[values["customer"]])
+        plan = workflow.plan_new(rules, values, moment)
     if dry_run:
         print_assessment(plan.assessment, plan.values.get("type"), fmt)
         if plan.refusals:
@@ -321,7 +324,7 @@ def _assignee(desk: Desk, value: str) -> str | None:
 
 
 def _prompt_missing(values: dict[str, Any], rules: Rules) -> None:
-    """Ask for what is missing, including what the ticket's type makes mandatory."""
+    """Ask for the fields every ticket needs, and the product when the customer has several."""
     if not values.get("title"):
         click.echo("One subject per ticket: open a second ticket for a second problem.", err=True)
         values["title"] = click.prompt("Title", err=True)
@@ -335,15 +338,15 @@ def _prompt_missing(values: dict[str, Any], rules: Rules) -> None:
     if customer is not None and not values.get("product") and len(customer.packages) > 1:
         products = [package.product for package in customer.packages]
         values["product"] = click.prompt("Product", type=click.Choice(products), err=True)
-    ticket_type = rules.types.get(values["type"])
-    for field in ticket_type.required if ticket_type else ():
-        if not values.get(field) and not (
-            field.startswith("contact_") and customer and customer.contact(values["requester"])
-        ):
-            label = field.replace("_", " ").capitalize()
-            if field == "site" and customer is not None and customer.sites:
-                label += " (" + ", ".join(f"{site.id} {site.name}" for site in customer.sites.values()) + ")"
-            values[field] = click.prompt(label, err=True)
+
+
+def _prompt_required(values: dict[str, Any], missing: tuple[str, ...], customer: Customer) -> None:
+    """Ask for the fields the ticket's type makes mandatory that the plan could not fill in."""
+    for field in missing:
+        label = field.replace("_", " ").capitalize()
+        if field == "site" and customer.sites:
+            label += " (" + ", ".join(f"{site.id} {site.name}" for site in customer.sites.values()) + ")"
+        values[field] = click.prompt(label, err=True)
 
 
 def _edit_text(initial: str | None) -> str | None:
