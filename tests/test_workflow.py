@@ -204,3 +204,31 @@ def test_a_change_to_what_an_adjustment_reads_recomputes_the_priority(example_ru
     event = workflow.update(ticket, example_rules, {"urgency": "high"}, AGENT, LATER)
     # individual x high is P3, and a business-critical product down is at least P2
     assert [(c.field, c.old, c.new) for c in event.changes] == [("urgency", "medium", "high"), ("priority", "P4", "P2")]
+
+
+def test_close_picks_among_several_final_statuses_and_reopen_needs_a_way_out(example_rules):
+    text = (
+        (REPO / "rules.yaml")
+        .read_text(encoding="utf-8")
+        .replace(
+            "    final: true\n    next: [open]",
+            "    final: true\n    next: [open]\n  cancelled:\n    label: {en: Cancelled}\n    final: true",
+            1,
+        )
+    )
+    text = text.replace(
+        "next: [in-progress, waiting-for-customer, on-hold, scheduled, closed]",
+        "next: [in-progress, waiting-for-customer, on-hold, scheduled, closed, cancelled]",
+        1,
+    )
+    desk_rules = rules.parse(yamlio.load(text, REPO / "rules.yaml"))
+    assert desk_rules.final_statuses == ("closed", "cancelled")
+    ticket = make(desk_rules)
+    with pytest.raises(InvalidData, match="'open' is not a final status \\(expected one of: closed, cancelled\\)"):
+        workflow.close(ticket, desk_rules, "dubbel", AGENT, LATER, status="open")
+    assert workflow.close(ticket, desk_rules, "fixed", AGENT, LATER).changes[0].new == "closed"
+    ticket.apply(workflow.close(ticket, desk_rules, "Dubbel ticket", AGENT, LATER, status="cancelled"))
+    assert ticket.status == "cancelled"
+    with pytest.raises(Refused) as caught:
+        workflow.reopen(ticket, desk_rules, "toch nodig", AGENT, LATER)
+    assert str(caught.value) == "rules.yaml allows no way out of cancelled (statuses.cancelled.next is empty)"
