@@ -305,3 +305,12 @@ def test_the_shipped_pre_commit_hooks_run_real_commands_on_the_desk_files(desk, 
         assert run(*args).exit_code == 0
         assert re.search(hook["files"], "rules.yaml")
     assert re.search(hooks[1]["files"], "tickets/2Q3S8W-CE1K2.yaml")
+
+
+def test_a_broken_rules_yaml_never_hides_a_ticket_from_show(desk, run, new_ticket):
+    ticket_id = new_ticket()["id"]
+    rules = desk / "rules.yaml"
+    rules.write_text(rules.read_text(encoding="utf-8").replace("plan: 24x7", "plan: 24x8"), encoding="utf-8")
+    assert run("list").exit_code == 1
+    shown = run("show", ticket_id)
+    assert shown.exit_code == 0 and ticket_id in shown.stdout
