@@ -19,10 +19,14 @@ from sdesk.schema import KeyPath, SchemaError
 IMPACTS = ("company", "department", "individual")
 URGENCIES = ("high", "medium", "low")
 VISIBILITIES = ("public", "internal")
-# "priority" is an agent escalating or de-escalating by hand, with the reason as text.
-EVENT_KINDS = ("created", "updated", "priority", "comment", "closed", "reopened")
+# "priority" is an agent escalating or de-escalating by hand, with the reason as text;
+# "reminder" and "breach" are recorded by `sdesk sweep`.
+EVENT_KINDS = ("created", "updated", "priority", "comment", "closed", "reopened", "reminder", "breach")
+CLOCK_NAMES = ("response", "resolution")
 
 CONTACT_KEYS = ("name", "phone", "email")
+# The service-level targets fixed on the ticket when it opens and when its priority changes.
+SLA_KEYS = ("plan", "calendar", "response", "resolution")
 TICKET_KEYS = (
     "id",
     "title",
@@ -45,10 +49,11 @@ TICKET_KEYS = (
     "contact",
     "external_ref",
     "resolution",
+    "sla",
     "created",
     "history",
 )
-EVENT_KEYS = ("at", "by", "event", "visibility", "changes", "text")
+EVENT_KEYS = ("at", "by", "event", "from_customer", "clock", "visibility", "changes", "text")
 CHANGE_KEYS = ("field", "from", "to")
 
 
@@ -67,6 +72,8 @@ class Event:
     changes: tuple[Change, ...] = ()
     visibility: str | None = None
     text: str | None = None
+    from_customer: bool = False  # the requester's reaction, entered by the agent in `by`
+    clock: str | None = None  # the SLA clock a breach event is about
 
 
 @dataclass
@@ -95,6 +102,10 @@ class Ticket:
     contact_email: str | None = None
     external_ref: str | None = None
     resolution: str | None = None
+    sla_plan: str | None = None
+    sla_calendar: str | None = None
+    sla_response: str | None = None
+    sla_resolution: str | None = None
     history: list[Event] = field(default_factory=list)
 
     @property
@@ -130,16 +141,26 @@ TEXT_FIELDS = tuple(name for name in FIELD_NAMES if name not in ("created", "exc
 
 def to_dict(ticket: Ticket) -> dict[str, Any]:
     """The ticket as plain data in file order; empty optional fields are left out."""
-    contact = {key: getattr(ticket, f"contact_{key}") for key in CONTACT_KEYS}
-    values: dict[str, Any] = {name: getattr(ticket, name) for name in FIELD_NAMES if not name.startswith("contact_")}
-    values["contact"] = {key: value for key, value in contact.items() if value is not None} or None
+    values: dict[str, Any] = {name: getattr(ticket, name) for name in FIELD_NAMES}
+    values["contact"] = _group(ticket, "contact", CONTACT_KEYS)
+    values["sla"] = _group(ticket, "sla", SLA_KEYS)
     values["exclusions"] = list(ticket.exclusions) or None
     values["history"] = [_event_to_dict(event) for event in ticket.history]
     return {key: values[key] for key in TICKET_KEYS if values[key] is not None}
 
 
+def _group(ticket: Ticket, prefix: str, keys: tuple[str, ...]) -> dict[str, str] | None:
+    """Flat fields such as contact_name written as one nested mapping (contact: {name: …})."""
+    values = {key: getattr(ticket, f"{prefix}_{key}") for key in keys}
+    return {key: value for key, value in values.items() if value is not None} or None
+
+
 def _event_to_dict(event: Event) -> dict[str, Any]:
     data: dict[str, Any] = {"at": event.at, "by": event.by, "event": event.kind}
+    if event.from_customer:
+        data["from_customer"] = True
+    if event.clock is not None:
+        data["clock"] = event.clock
     if event.visibility is not None:
         data["visibility"] = event.visibility
     if event.changes:
@@ -161,6 +182,7 @@ def from_dict(data: Any) -> Ticket:
     if not ids.is_ticket_id(ticket_id):
         raise SchemaError(("id",), f"'{ticket_id}' is not a ticket number")
     contact = schema.mapping(data.get("contact") or {}, ("contact",), allowed=CONTACT_KEYS)
+    sla = schema.mapping(data.get("sla") or {}, ("sla",), allowed=SLA_KEYS)
     optional = {
         name: schema.text(data.get(name), (name,), optional=True)
         for name in (
@@ -194,6 +216,7 @@ def from_dict(data: Any) -> Ticket:
         contact_name=schema.text(contact.get("name"), ("contact", "name"), optional=True),
         contact_phone=schema.text(contact.get("phone"), ("contact", "phone"), optional=True),
         contact_email=schema.text(contact.get("email"), ("contact", "email"), optional=True),
+        **{f"sla_{key}": schema.text(sla.get(key), ("sla", key), optional=True) for key in SLA_KEYS},
         exclusions=tuple(
             schema.text(item, ("exclusions", index))
             for index, item in enumerate(schema.sequence(data.get("exclusions"), ("exclusions",)))
@@ -224,4 +247,6 @@ def _event_from_dict(data: Any, keypath: KeyPath) -> Event:
         changes=tuple(changes),
         visibility=schema.choice(data.get("visibility"), keypath + ("visibility",), VISIBILITIES, optional=True),
         text=schema.text(data.get("text"), keypath + ("text",), optional=True),
+        from_customer=data.get("from_customer") is True,
+        clock=schema.choice(data.get("clock"), keypath + ("clock",), CLOCK_NAMES, optional=True),
     )

@@ -13,12 +13,13 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from sdesk import conditions, schema
+from sdesk import conditions, schema, servicelevels
 from sdesk.conditions import Condition, Field
 from sdesk.model import IMPACTS, TEXT_FIELDS, URGENCIES
-from sdesk.schema import KeyPath, Problems, SchemaError
+from sdesk.schema import KeyPath, Problems
+from sdesk.servicelevels import ServiceLevels, Sweep
 
 LANGUAGES = ("en", "nl")
 BILLING_MODES = ("invoice", "sla-hours", "included")
@@ -33,10 +34,13 @@ TOP_KEYS = (
     "products",
     "teams",
     "plans",
+    "calendars",
     "priority",
     "eligibility",
     "exclusions",
     "routing",
+    "queue",
+    "sweep",
     "customers",
 )
 # Ticket fields a ticket type may make mandatory: those an agent fills in when opening it.
@@ -79,6 +83,7 @@ class Status:
     initial: bool
     final: bool
     waiting_on_customer: bool
+    pauses_clock: bool  # time in this status does not count towards the SLA clocks
     next: tuple[str, ...]
 
 
@@ -221,6 +226,7 @@ class Rules:
     exclusions: tuple[Exclusion, ...]
     routing: tuple[Route, ...]
     customers: dict[str, Customer]
+    service: ServiceLevels
 
     @property
     def initial_status(self) -> str:
@@ -251,13 +257,27 @@ def parse(data: Any) -> Rules:
     desk = problems.mapping(
         data.get("desk"),
         ("desk",),
-        allowed=("name", "timezone", "language", "default_team"),
+        allowed=("name", "timezone", "language", "default_team", "calendar"),
         required=("name", "timezone", "default_team"),
     )
+    timezone = problems.get(ZoneInfo("UTC"), _zone, desk.get("timezone"), ("desk", "timezone"))
+    language = problems.get("en", schema.choice, desk.get("language", "en"), ("desk", "language"), LANGUAGES)
+    priority = _priority(data.get("priority"), fields, problems)
+    service = servicelevels.parse(
+        data,
+        problems,
+        timezone=str(timezone),
+        language=language,
+        levels=priority.levels,
+        pausing=frozenset(status.key for status in statuses.values() if status.pauses_clock),
+        final_statuses=tuple(status.key for status in statuses.values() if status.final),
+        fields=fields,
+    )
+    _check_auto_close(statuses, service.sweep, problems)
     rules = Rules(
         desk_name=problems.get("", schema.text, desk.get("name"), ("desk", "name")),
-        timezone=problems.get(ZoneInfo("UTC"), _zone, desk.get("timezone"), ("desk", "timezone")),
-        language=problems.get("en", schema.choice, desk.get("language", "en"), ("desk", "language"), LANGUAGES),
+        timezone=timezone,
+        language=language,
         default_team=problems.get("", schema.choice, desk.get("default_team"), ("desk", "default_team"), list(teams)),
         statuses=statuses,
         types=types,
@@ -265,14 +285,28 @@ def parse(data: Any) -> Rules:
         products=products,
         teams=teams,
         plans=plans,
-        priority=_priority(data.get("priority"), fields, problems),
+        priority=priority,
         eligibility=eligibility,
         exclusions=_exclusions(data.get("exclusions"), fields, problems),
         routing=_routing(data.get("routing"), fields, teams, problems),
         customers=customers,
+        service=service,
     )
     problems.check()
     return rules
+
+
+def _check_auto_close(statuses: dict[str, Status], sweep: Sweep, problems: Problems) -> None:
+    """The sweep closes tickets nobody answers: every waiting status must allow that move."""
+    if not sweep.auto_close or not sweep.close_status:
+        return
+    for status in statuses.values():
+        if status.waiting_on_customer and sweep.close_status not in status.next:
+            problems.add(
+                ("statuses", status.key, "next"),
+                f"the sweep closes tickets waiting on the customer after {sweep.auto_close} working days, "
+                f"so {status.key} must allow a move to {sweep.close_status} (or set sweep.auto_close: 0)",
+            )
 
 
 def _condition_fields(
@@ -305,11 +339,7 @@ def _condition_fields(
 
 
 def _zone(value: Any, keypath: KeyPath) -> ZoneInfo:
-    name = schema.text(value, keypath)
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise SchemaError(keypath, f"unknown time zone '{name}' (e.g. Europe/Brussels)") from None
+    return ZoneInfo(schema.timezone_name(value, keypath))
 
 
 def _entries(value: Any, keypath: KeyPath, problems: Problems, what: str) -> dict[str, Any]:
@@ -372,7 +402,7 @@ def _teams(value: Any, problems: Problems) -> dict[str, Team]:
 def _plans(value: Any, problems: Problems) -> dict[str, str]:
     plans = {}
     for key, entry in _entries(value, ("plans",), problems, "plan").items():
-        entry = problems.mapping(entry, ("plans", key), allowed=("label",), required=("label",))
+        entry = problems.mapping(entry, ("plans", key), allowed=("label", "calendar", "targets"), required=("label",))
         plans[key] = problems.get(key, schema.text, entry.get("label"), ("plans", key, "label"))
     return plans
 
@@ -386,7 +416,7 @@ def _statuses(value: Any, problems: Problems) -> dict[str, Status]:
         entry = problems.mapping(
             entry,
             at,
-            allowed=("label", "short", "initial", "final", "waiting_on_customer", "next"),
+            allowed=("label", "short", "initial", "final", "waiting_on_customer", "pauses_clock", "next"),
             required=("label",),
         )
         labels = _labels(entry.get("label"), at + ("label",), problems) if "label" in entry else {"en": key, "nl": key}
@@ -397,6 +427,7 @@ def _statuses(value: Any, problems: Problems) -> dict[str, Status]:
             initial=_flag(entry.get("initial"), at + ("initial",), problems),
             final=_flag(entry.get("final"), at + ("final",), problems),
             waiting_on_customer=_flag(entry.get("waiting_on_customer"), at + ("waiting_on_customer",), problems),
+            pauses_clock=_flag(entry.get("pauses_clock"), at + ("pauses_clock",), problems),
             next=_names(entry.get("next"), at + ("next",), list(declared), problems),
         )
     if value is not None and declared:
@@ -605,7 +636,7 @@ def _routing(value: Any, fields: dict[str, Field], teams: dict[str, Team], probl
 
 
 def _list(value: Any, keypath: KeyPath, problems: Problems) -> list[Any]:
-    return problems.get([], schema.sequence, value, keypath)
+    return problems.sequence(value, keypath)
 
 
 def _unique_names(value: Any, keypath: KeyPath, problems: Problems) -> None:

@@ -117,6 +117,11 @@ class Problems:
                 self._missing.add(keypath + (key,))
         return known
 
+    def sequence(self, value: Any, keypath: KeyPath) -> list[Any]:
+        """The items of a list (none, with the problem recorded, when it is not a list)."""
+        items: list[Any] = self.get([], sequence, value, keypath)
+        return items
+
     def suggested(self, keypath: KeyPath) -> bool:
         """Did a did-you-mean already point the user to this key (so "it is missing" would repeat it)?"""
         return keypath in self._suggested
@@ -230,6 +235,18 @@ def day(value: Any, keypath: KeyPath) -> date:
     if isinstance(value, datetime) or not isinstance(value, date):
         raise SchemaError(keypath, f"expected a date such as 2027-06-30, got {describe(value)}")
     return value
+
+
+def timezone_name(value: Any, keypath: KeyPath) -> str:
+    """An IANA time zone name such as Europe/Brussels."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = text(value, keypath)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SchemaError(keypath, f"unknown time zone '{name}' (e.g. Europe/Brussels)") from None
+    return name
 
 
 def _refuse_impossible(value: Any, keypath: KeyPath) -> None:

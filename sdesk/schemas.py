@@ -22,6 +22,9 @@ EMAIL = {"type": "string", "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$"}
 DATE = {"type": "string", "format": "date"}
 TIMESTAMP = {"type": "string", "format": "date-time"}
 SITE_ID = r"^\d{4}$"
+TARGET = r"^\s*(\d+\s*(h|hours?|m|min|minutes?)\s*)+$|^\s*\d+\s*(d|days?|business days?|working days?)\s*$"
+WEEKDAYS = r"^(mon|tue|wed|thu|fri|sat|sun)(-(mon|tue|wed|thu|fri|sat|sun))?$"
+WINDOW = r"^\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}$"
 
 
 def schema(kind: str) -> dict[str, Any]:
@@ -115,6 +118,26 @@ def rules_schema() -> dict[str, Any]:
         },
         ("name", "plan"),
     )
+    target = {"type": "string", "pattern": TARGET}
+    targets = _object({"response": target, "resolution": target, "calendar": SLUG}, minProperties=1)
+    calendar = _object(
+        {
+            "timezone": TEXT,
+            "always_open": {"type": "boolean"},
+            "hours": {
+                "type": "object",
+                "propertyNames": {"pattern": WEEKDAYS},
+                "additionalProperties": {"type": "array", "items": {"type": "string", "pattern": WINDOW}},
+            },
+            "holidays": {"oneOf": [TEXT, _object({"country": TEXT, "subdivision": TEXT}, ("country",))]},
+            "closed": {
+                "oneOf": [
+                    {"type": "array", "items": DATE},
+                    {"type": "object", "propertyNames": DATE, "additionalProperties": TEXT},
+                ]
+            },
+        }
+    )
     return {
         "$schema": DRAFT,
         "title": "sdesk rules.yaml",
@@ -127,6 +150,7 @@ def rules_schema() -> dict[str, Any]:
                         "timezone": TEXT,
                         "language": {"enum": list(rules.LANGUAGES)},
                         "default_team": SLUG,
+                        "calendar": SLUG,
                     },
                     ("name", "timezone", "default_team"),
                 ),
@@ -138,6 +162,7 @@ def rules_schema() -> dict[str, Any]:
                             "initial": {"type": "boolean"},
                             "final": {"type": "boolean"},
                             "waiting_on_customer": {"type": "boolean"},
+                            "pauses_clock": {"type": "boolean"},
                             "next": {"type": "array", "items": SLUG},
                         },
                         ("label",),
@@ -158,7 +183,17 @@ def rules_schema() -> dict[str, Any]:
                     _object({"name": TEXT, "business_critical": {"type": "boolean"}}, ("name",))
                 ),
                 "teams": _named_entries(_object({"name": TEXT, "email": EMAIL}, ("name",))),
-                "plans": _named_entries(_object({"label": TEXT}, ("label",))),
+                "plans": _named_entries(
+                    _object(
+                        {
+                            "label": TEXT,
+                            "calendar": SLUG,
+                            "targets": {"type": "object", "additionalProperties": targets},
+                        },
+                        ("label",),
+                    )
+                ),
+                "calendars": _named_entries(calendar),
                 "priority": _object(
                     {
                         "levels": {"type": "array", "items": TEXT, "minItems": 1},
@@ -180,6 +215,14 @@ def rules_schema() -> dict[str, Any]:
                 ),
                 "exclusions": _named_rules({"message": TEXT, "when": condition_ref}, ("message", "when")),
                 "routing": _named_rules({"when": condition_ref, "team": SLUG}, ("when", "team")),
+                "queue": _object({"ahead": _named_rules({"description": TEXT, "when": condition_ref}, ("when",))}),
+                "sweep": _object(
+                    {
+                        "reminders": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+                        "auto_close": {"type": "integer", "minimum": 0},
+                        "close_status": SLUG,
+                    }
+                ),
                 "customers": _named_entries(customer),
             },
             ("desk", "statuses", "types", "teams", "priority"),
@@ -197,6 +240,8 @@ def ticket_schema() -> dict[str, Any]:
             "at": TIMESTAMP,
             "by": TEXT,
             "event": {"enum": list(model.EVENT_KINDS)},
+            "from_customer": {"type": "boolean"},
+            "clock": {"enum": list(model.CLOCK_NAMES)},
             "visibility": {"enum": list(model.VISIBILITIES)},
             "changes": {"type": "array", "items": change},
             "text": {"type": "string"},
@@ -216,6 +261,7 @@ def ticket_schema() -> dict[str, Any]:
             "site": {"type": "string", "pattern": SITE_ID},
             "exclusions": {"type": "array", "items": TEXT},
             "contact": _object({key: {"type": "string"} for key in model.CONTACT_KEYS}),
+            "sla": _object({key: {"type": "string"} for key in model.SLA_KEYS}),
             "created": TIMESTAMP,
             "history": {"type": "array", "items": event, "minItems": 1},
         }

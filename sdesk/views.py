@@ -134,11 +134,13 @@ def _short(value: str | None, width: int = 60) -> str:
 def change_summary(ticket_id: str, event: Event) -> str:
     """One line saying what a command just did, e.g. `2Q3XN5-V4T3T: status open → closed`."""
     if event.kind == "comment":
-        return f"{ticket_id}: {event.visibility} comment added"
+        moved = "".join(f"; {c.field} {c.old} → {c.new}" for c in event.changes)
+        source = " from the customer" if event.from_customer else ""
+        return f"{ticket_id}: {event.visibility} comment{source} added{moved}"
     changes = "; ".join(
         f"{change.field} {_short(change.old, 40)} → {_short(change.new, 40)}"
         for change in event.changes
-        if change.field != "resolution"
+        if change.field != "resolution" and not change.field.startswith("sla_")
     )
     return f"{ticket_id}: {changes}"
 

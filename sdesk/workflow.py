@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sdesk import ids, policy, schema
+from sdesk import ids, policy, schema, sla
 from sdesk.errors import InvalidData, Refused
 from sdesk.model import IMPACTS, URGENCIES, Change, Event, Ticket
 from sdesk.rules import SITE_PATTERN, Rules
@@ -124,6 +124,9 @@ def create(
     for match in assessment.excluded:
         notes.append(f"May cost extra ({match.rule}), accepted by the agent: {match.outcome}")
     fields = {name: value for name, value in plan.values.items() if name != "team"}
+    terms = sla.terms_from_rules(rules, str(fields["customer"]), assessment.priority.level)
+    if terms is not None:
+        fields.update(terms.as_fields())
     ticket = Ticket(
         id=ids.new_id(now, random_bits),
         status=rules.initial_status,
@@ -138,9 +141,15 @@ def create(
 
 
 def update(
-    ticket: Ticket, rules: Rules, values: Mapping[str, str | None], actor: str, now: datetime, note: str | None = None
+    ticket: Ticket,
+    rules: Rules,
+    values: Mapping[str, str | None],
+    actor: str,
+    now: datetime,
+    note: str | None = None,
+    from_customer: bool = False,
 ) -> Event:
-    """Change fields and/or status; a change to what the priority depends on recomputes it."""
+    """Change fields and/or status; a change to what the priority depends on recomputes it (and its targets)."""
     _refuse_if_final(ticket, rules, "update")
     status = values.get("status")
     if status is not None and status != ticket.status:
@@ -158,9 +167,12 @@ def update(
         level = policy.priority(rules, merged, policy.facts(rules, merged)).level
         if level != ticket.priority:
             changes.append(Change("priority", ticket.priority, level))
+            changes += sla.term_changes(ticket, rules, level)
+    if from_customer and "status" not in changed:
+        changes += _back_from_customer(ticket, rules)
     if not changes:
         raise Refused(f"nothing to change: {ticket.id} already has those values")
-    return Event(now, actor, "updated", tuple(changes), text=_clean(note))
+    return Event(now, actor, "updated", tuple(changes), text=_clean(note), from_customer=from_customer)
 
 
 def set_priority(ticket: Ticket, rules: Rules, level: str, reason: str, actor: str, now: datetime) -> Event:
@@ -174,15 +186,38 @@ def set_priority(ticket: Ticket, rules: Rules, level: str, reason: str, actor: s
     text = _clean(reason)
     if text is None:
         raise Refused("a priority change needs a reason (--reason TEXT)")
-    return Event(now, actor, "priority", (Change("priority", ticket.priority, level),), text=text)
+    changes = (Change("priority", ticket.priority, level), *sla.term_changes(ticket, rules, level))
+    return Event(now, actor, "priority", changes, text=text)
 
 
-def comment(ticket: Ticket, rules: Rules, text: str, actor: str, now: datetime, internal: bool = False) -> Event:
+def comment(
+    ticket: Ticket,
+    rules: Rules,
+    text: str,
+    actor: str,
+    now: datetime,
+    internal: bool = False,
+    from_customer: bool = False,
+) -> Event:
+    """A comment; the customer's reaction to a ticket waiting on them puts the ball back with the desk."""
     _refuse_if_final(ticket, rules, "comment on")
     body = _clean(text)
     if body is None:
         raise Refused("a comment needs text")
-    return Event(now, actor, "comment", visibility="internal" if internal else "public", text=body)
+    if internal and from_customer:
+        raise Refused("a message from the customer is public: drop --internal")
+    changes = tuple(_back_from_customer(ticket, rules)) if from_customer else ()
+    visibility = "internal" if internal else "public"
+    return Event(now, actor, "comment", changes, visibility=visibility, text=body, from_customer=from_customer)
+
+
+def _back_from_customer(ticket: Ticket, rules: Rules) -> list[Change]:
+    """Waiting on the customer and they reacted: move to the first non-final next status (the clock resumes)."""
+    status = rules.statuses.get(ticket.status)
+    if status is None or not status.waiting_on_customer:
+        return []
+    following = next((key for key in status.next if not rules.is_final(key)), None)
+    return [Change("status", ticket.status, following)] if following else []
 
 
 def close(ticket: Ticket, rules: Rules, resolution: str, actor: str, now: datetime, status: str | None = None) -> Event:

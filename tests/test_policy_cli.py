@@ -157,14 +157,23 @@ def test_priority_by_hand_is_recorded_and_p1_asks_for_a_phone_call(desk, run, ne
     assert run("priority", ticket_id, "P1").exit_code == 2  # --reason is required
     result = run("priority", ticket_id, "P1", "--reason", "Directie vraagt voorrang")
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"{ticket_id}: priority P4 → P1\n"
+    # The new level's targets run from the ticket's creation (10:00 on a standard plan).
+    assert result.stdout == (
+        f"{ticket_id}: priority P4 → P1\n"
+        "  response   1h: due Mon 23 Nov 11:00, 1h 00m of open time left\n"
+        "  resolution 1 business day: due Tue 24 Nov 10:00, 7h 00m of open time left\n"
+    )
     assert result.stderr == "P1: phone the customer as well: Els Vermeulen, +32 50 44 12 10\n"
     shown = json.loads(run("show", ticket_id, "--format", "json").stdout)
     assert shown["history"][-1] == {
         "at": "2026-11-23T10:00:00+01:00",
         "by": AGENT,
         "event": "priority",
-        "changes": [{"field": "priority", "from": "P4", "to": "P1"}],
+        "changes": [
+            {"field": "priority", "from": "P4", "to": "P1"},
+            {"field": "sla_response", "from": "2 business days", "to": "1h"},
+            {"field": "sla_resolution", "from": "10 business days", "to": "1 business day"},
+        ],
         "text": "Directie vraagt voorrang",
     }
     assert "Priority        P1 (set by hand)" in run("show", ticket_id).stdout

@@ -98,8 +98,8 @@ BREAKAGES = [
     ),
     (
         "typo-in-nested-key",
-        "    waiting_on_customer: true\n    next: [in-progress, closed]\n  on-hold:",
-        "    waiting_on_cust: true\n    next: [in-progress, closed]\n  on-hold:",
+        "    waiting_on_customer: true\n    pauses_clock: true\n    next: [in-progress, closed]\n  on-hold:",
+        "    waiting_on_cust: true\n    pauses_clock: true\n    next: [in-progress, closed]\n  on-hold:",
         "waiting_on_cust:",
         5,
         "statuses.waiting-for-customer.waiting_on_cust: unknown key (did you mean 'waiting_on_customer'?)",
@@ -179,8 +179,8 @@ BREAKAGES = [
     ),
     (
         "dead-end-status",
-        "# paused until further notice\n    next: [in-progress, closed]\n",
-        "# paused until further notice\n",
+        "# paused until further notice\n    pauses_clock: true\n    next: [in-progress, closed]\n",
+        "# paused until further notice\n    pauses_clock: true\n",
         "  on-hold:",
         3,
         "statuses.on-hold: is a dead end: list its 'next' statuses or mark it 'final: true'",
@@ -196,8 +196,8 @@ BREAKAGES = [
     ),
     (
         "unknown-field-in-a-condition",
-        "when: {plan: managed-services}",
-        "when: {plann: managed-services}",
+        "when: {plan: managed-services}\n      raise: 1",
+        "when: {plann: managed-services}\n      raise: 1",
         "when: {plann",
         "plann",
         "priority.adjustments.1.when.plann: unknown field (did you mean 'plan'?)",
@@ -575,7 +575,15 @@ def test_a_missing_matrix_row_is_one_problem(run: Run, in_desk: Path) -> None:
 
 def as_json(data: Any) -> Any:
     """YAML-loaded data as JSON sees it: dates and timestamps become ISO strings."""
+    if isinstance(data, dict):
+        return {_json_key(key): as_json(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [as_json(item) for item in data]
     return json.loads(json.dumps(data, default=lambda value: value.isoformat()))
+
+
+def _json_key(key: Any) -> Any:
+    return key.isoformat() if hasattr(key, "isoformat") else key
 
 
 def validator(run: Run, kind: str) -> Draft202012Validator:
@@ -613,8 +621,8 @@ def test_every_example_ticket_validates_against_the_ticket_schema(run: Run) -> N
         pytest.param("\nrouting:\n", "\nroutng:\n", "", id="unknown-top-level-key"),
         pytest.param("  levels: [P1, P2, P3, P4]", "  levels: P1", "priority.levels", id="levels-not-a-list"),
         pytest.param(
-            "when: {plan: managed-services}",
-            "when: {plann: managed-services}",
+            "when: {plan: managed-services}\n      raise: 1",
+            "when: {plann: managed-services}\n      raise: 1",
             "priority.adjustments.1.when",
             id="unknown-condition-field",
         ),

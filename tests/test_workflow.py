@@ -84,9 +84,13 @@ def test_update_records_every_change_with_from_and_to(example_rules):
 def test_update_of_impact_recomputes_priority_and_records_it(example_rules):
     ticket = make(example_rules, impact="individual", urgency="high")
     event = workflow.update(ticket, example_rules, {"impact": "company"}, AGENT, LATER)
+    # The new level brings the plan's P1 targets, recorded in the same event (24x7: P1 runs around the clock).
     assert [(c.field, c.old, c.new) for c in event.changes] == [
         ("impact", "individual", "company"),
         ("priority", "P3", "P1"),
+        ("sla_calendar", "office", "always"),
+        ("sla_response", "4h", "30m"),
+        ("sla_resolution", "3 business days", "8h"),
     ]
 
 
@@ -181,7 +185,11 @@ def test_priority_by_hand_needs_a_reason_and_is_then_left_alone_by_the_rules(exa
     assert (event.kind, event.text, [(c.field, c.old, c.new) for c in event.changes]) == (
         "priority",
         "Hele magazijn ligt stil",
-        [("priority", "P4", "P2")],
+        [
+            ("priority", "P4", "P2"),
+            ("sla_response", "1 business day", "2h"),
+            ("sla_resolution", "10 business days", "1 business day"),
+        ],
     )
     ticket.apply(event)
     assert ticket.priority_set_by_hand
@@ -203,7 +211,12 @@ def test_a_change_to_what_an_adjustment_reads_recomputes_the_priority(example_ru
     assert ticket.priority == "P4"
     event = workflow.update(ticket, example_rules, {"urgency": "high"}, AGENT, LATER)
     # individual x high is P3, and a business-critical product down is at least P2
-    assert [(c.field, c.old, c.new) for c in event.changes] == [("urgency", "medium", "high"), ("priority", "P4", "P2")]
+    assert [(c.field, c.old, c.new) for c in event.changes] == [
+        ("urgency", "medium", "high"),
+        ("priority", "P4", "P2"),
+        ("sla_response", "2 business days", "4h"),
+        ("sla_resolution", "10 business days", "2 business days"),
+    ]
 
 
 def test_close_picks_among_several_final_statuses_and_reopen_needs_a_way_out(example_rules):

@@ -36,7 +36,7 @@ def main() -> None:
 
 
 def _register() -> None:
-    from sdesk.cli import desk, policy, tickets
+    from sdesk.cli import desk, policy, sla, tickets
 
     for command in (
         tickets.new,
@@ -47,6 +47,10 @@ def _register() -> None:
         tickets.priority,
         tickets.close,
         tickets.reopen,
+        sla.queue,
+        sla.sla_command,
+        sla.sweep_command,
+        sla.report,
         desk.init,
         desk.check,
         policy.rules,

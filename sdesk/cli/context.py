@@ -1,4 +1,4 @@
-"""What every command needs from its invocation: the desk, the agent, the time."""
+"""What every command needs from its invocation: the desk, the agent, the time, the tickets."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import click
 
 from sdesk import clock, schema
 from sdesk.errors import SdeskError
-from sdesk.store import Desk, find_desk
+from sdesk.model import Ticket
+from sdesk.store import BrokenFile, Desk, find_desk
 
 
 def desk() -> Desk:
@@ -44,3 +45,14 @@ def _git_email(folder: Path) -> str | None:
     except OSError:
         return None
     return result.stdout.strip() or None
+
+
+def readable(current: Desk) -> list[Ticket]:
+    """Every ticket that parses; each broken file is named once on stderr."""
+    tickets = []
+    for item in current.scan():
+        if isinstance(item, BrokenFile):
+            click.echo(f"Warning: {item.error} (skipped)", err=True)
+        else:
+            tickets.append(item)
+    return tickets

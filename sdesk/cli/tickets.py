@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from sdesk import query, schema, views, workflow
+from sdesk import query, schema, sla, slaviews, views, workflow
 from sdesk.cli import context
 from sdesk.cli.options import desk_options, field_options, field_values, format_option
 from sdesk.cli.policy import print_assessment
@@ -15,7 +15,7 @@ from sdesk.errors import InvalidData, SdeskError
 from sdesk.model import Ticket
 from sdesk.output import plural, render_rows, to_json
 from sdesk.rules import Customer, Rules
-from sdesk.store import BrokenFile, Desk
+from sdesk.store import Desk
 
 EDITOR_TEMPLATE = (
     "\n# Describe the problem above: what happened, since when, for whom.\n# Lines starting with '#' are dropped.\n"
@@ -144,7 +144,7 @@ def list_tickets(
         assignees=tuple(_assignee(desk, value) for value in assignees),
         text=text,
     )
-    kept = [ticket for ticket in _readable(desk) if selection.keeps(ticket)]
+    kept = [ticket for ticket in context.readable(desk) if selection.keeps(ticket)]
     rows = [views.summary(ticket, rules) for ticket in query.ordered(kept, sort, rules.priority.levels)]
     click.echo(render_rows(rows, views.SUMMARY_COLUMNS, fmt, views.SUMMARY_FIELDS), nl=False)
     if fmt == "table":
@@ -158,7 +158,29 @@ def list_tickets(
 def show(ticket_ref: str, fmt: str) -> None:
     """Everything about one ticket, history included."""
     desk = context.desk()
-    _print_ticket(desk.read(desk.resolve(ticket_ref)), fmt, detailed=True)
+    ticket = desk.read(desk.resolve(ticket_ref))
+    clocks, unavailable = _clocks(desk, ticket)
+    if fmt == "json":
+        click.echo(
+            to_json({**views.detail(ticket), "clocks": [slaviews.clock_data(clock) for clock in clocks]}), nl=False
+        )
+        return
+    _print_ticket(ticket, fmt, detailed=True)
+    if fmt == "table":
+        click.echo("\nSLA clocks:")
+        for clock in clocks:
+            click.echo(f"  {clock.name.capitalize():<11} {slaviews.clock_words(clock)}")
+        if not clocks:
+            click.echo(f"  {unavailable or 'none: the plan has no targets for this priority'}")
+
+
+def _clocks(desk: Desk, ticket: Ticket) -> tuple[list[sla.Clock], str | None]:
+    """The ticket's clocks; while rules.yaml is broken, show still works and says why there are none."""
+    try:
+        rules = desk.rules
+    except SdeskError as error:
+        return [], f"unavailable until rules.yaml is fixed ({error})"
+    return sla.clocks(ticket, rules, context.now(desk)), None
 
 
 @click.command()
@@ -170,14 +192,17 @@ def show(ticket_ref: str, fmt: str) -> None:
 )
 @field_options
 @click.option("--note", help="Why: recorded with the change in the history.")
+@click.option(
+    "--from-customer", is_flag=True, help="The change is the requester's reaction (stops the sweep's reminders)."
+)
 @format_option
 @desk_options()
-def update(ticket_ref: str, status: str | None, note: str | None, fmt: str, **params: Any) -> None:
+def update(ticket_ref: str, status: str | None, note: str | None, from_customer: bool, fmt: str, **params: Any) -> None:
     """Change a ticket's status or fields; each change is recorded in its history."""
     values = field_values(params)
     if status is not None:
         values = {"status": status, **values}
-    if not values:
+    if not values and not from_customer:
         raise click.UsageError("nothing to update: pass --status or a field option (see sdesk update --help)")
     desk = context.desk()
     if "assignee" in values:
@@ -186,7 +211,9 @@ def update(ticket_ref: str, status: str | None, note: str | None, fmt: str, **pa
         desk,
         ticket_ref,
         fmt,
-        lambda ticket, agent, moment: workflow.update(ticket, desk.rules, values, agent, moment, note),
+        lambda ticket, agent, moment: workflow.update(
+            ticket, desk.rules, values, agent, moment, note, from_customer=from_customer
+        ),
     )
 
 
@@ -194,9 +221,14 @@ def update(ticket_ref: str, status: str | None, note: str | None, fmt: str, **pa
 @click.argument("ticket_ref", metavar="ID")
 @click.argument("text", required=False)
 @click.option("--internal", is_flag=True, help="A desk-only note: never shown or mailed to the customer.")
+@click.option(
+    "--from-customer",
+    is_flag=True,
+    help="The requester's reaction (by mail or phone): stops reminders and puts a waiting ticket back in progress.",
+)
 @format_option
 @desk_options()
-def comment(ticket_ref: str, text: str | None, internal: bool, fmt: str) -> None:
+def comment(ticket_ref: str, text: str | None, internal: bool, from_customer: bool, fmt: str) -> None:
     """Add a comment (public unless --internal). TEXT '-' reads standard input; none opens $EDITOR."""
     if text == "-":
         text = sys.stdin.read()
@@ -210,7 +242,9 @@ def comment(ticket_ref: str, text: str | None, internal: bool, fmt: str) -> None
         desk,
         ticket_ref,
         fmt,
-        lambda ticket, agent, moment: workflow.comment(ticket, desk.rules, body, agent, moment, internal),
+        lambda ticket, agent, moment: workflow.comment(
+            ticket, desk.rules, body, agent, moment, internal=internal, from_customer=from_customer
+        ),
     )
 
 
@@ -232,6 +266,9 @@ def priority(ticket_ref: str, level: str, reason: str, fmt: str) -> None:
         fmt,
         lambda ticket, agent, moment: workflow.set_priority(ticket, desk.rules, level, reason, agent, moment),
     )
+    if fmt == "table":
+        for clock in sla.clocks(ticket, desk.rules, context.now(desk)):
+            click.echo(f"  {clock.name:<10} {clock.target}: {slaviews.clock_words(clock)}")
     if ticket.priority in desk.rules.priority.phone:
         _phone_reminder(ticket)
 
@@ -303,17 +340,6 @@ def _print_ticket(ticket: Ticket, fmt: str, detailed: bool = False) -> None:
         click.echo(render_rows(views.detail_pairs(ticket), views.DETAIL_COLUMNS, "csv"), nl=False)
     elif detailed:
         click.echo(views.detail_text(ticket), nl=False)
-
-
-def _readable(desk: Desk) -> list[Ticket]:
-    """Every ticket that parses; each broken file is named once on stderr."""
-    tickets = []
-    for item in desk.scan():
-        if isinstance(item, BrokenFile):
-            click.echo(f"Warning: {item.error} (skipped)", err=True)
-        else:
-            tickets.append(item)
-    return tickets
 
 
 def _assignee(desk: Desk, value: str) -> str | None:

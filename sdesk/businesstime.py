@@ -1,0 +1,234 @@
+"""Business-time arithmetic: when a desk is open, and how much open time lies between two moments.
+
+A :class:`Calendar` is weekly opening windows in local wall time (breaks are
+simply gaps between windows), public holidays of a country and the desk's own
+closing days, or always open. All arithmetic happens on UTC instants, so
+business time is real elapsed time inside opening windows and the DST
+weekends need no special case. Pure: no files, no clock.
+
+The fine points (README, "SLA clocks"):
+
+* windows include their start and end: a clock that starts at 17:00 sharp
+  on a 09:00–17:00 day starts at the next opening, while a target that runs
+  out at 17:00 is due at 17:00 (the earliest moment the time is used up);
+* "N business days" is the business time from the clock's start to the same
+  wall-clock time N open days later: 7 hours on a 09:00–12:00, 13:00–17:00
+  calendar, so a ticket that arrives Monday 10:00 is due Tuesday 10:00.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MINUTES_PER_DAY = 24 * 60
+# A calendar that stays closed this long has run out of opening days (closing days piled up by hand).
+SEARCH_LIMIT_DAYS = 3 * 366
+
+Windows = tuple[tuple[int, int], ...]  # opening windows of one weekday, in minutes after midnight
+
+
+class NeverOpen(ValueError):
+    """The calendar has no opening time ahead: a validation error, never an endless loop."""
+
+
+@dataclass(frozen=True)
+class Calendar:
+    name: str
+    timezone: str
+    hours: Mapping[int, Windows] = field(default_factory=dict)  # weekday (0 = Monday) -> windows
+    country: str | None = None  # public holidays of this country (ISO code), from the `holidays` library
+    subdivision: str | None = None
+    closed: Mapping[date, str] = field(default_factory=dict)  # the desk's own closing days and why
+    always_open: bool = False
+    language: str = "en"
+
+    def __post_init__(self) -> None:
+        for day, windows in self.hours.items():
+            previous_end = 0
+            for start, end in windows:
+                if not (previous_end <= start < end <= MINUTES_PER_DAY):
+                    raise ValueError(f"calendar {self.name}: {WEEKDAYS[day]} windows must be ordered and not overlap")
+                previous_end = end
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def closure(self, day: date) -> str | None:
+        """Why the desk is closed on a day it would otherwise open, or None."""
+        if self.always_open:
+            return None
+        if day in self.closed:
+            return self.closed[day] or "closing day"
+        if self.country:
+            name = _holidays(self.country, self.subdivision, day.year, self.language).get(day)
+            if name:
+                return f"{name} (public holiday {self.country})"
+        return None
+
+    def day_windows(self, day: date) -> list[tuple[datetime, datetime]]:
+        """The opening windows of one local date as UTC instants (none on closed days)."""
+        spans: Windows = ((0, MINUTES_PER_DAY),) if self.always_open else self.hours.get(day.weekday(), ())
+        if not spans or self.closure(day) is not None:
+            return []
+        return [(self._instant(day, start), self._instant(day, end)) for start, end in spans]
+
+    def windows(self, start: datetime) -> Iterator[tuple[datetime, datetime]]:
+        """Opening windows from ``start`` on, the first one clipped to start; raises NeverOpen."""
+        start = start.astimezone(UTC)
+        day = start.astimezone(self.zone).date() - timedelta(days=1)  # a window may reach past midnight
+        closed_run = 0
+        while True:
+            found = False
+            for opens, closes in self.day_windows(day):
+                if closes > start:
+                    found = True
+                    yield max(opens, start), closes
+            closed_run = 0 if found else closed_run + 1
+            if closed_run > SEARCH_LIMIT_DAYS:
+                raise NeverOpen(f"calendar {self.name} has no opening time after {start:%Y-%m-%d}")
+            day += timedelta(days=1)
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.zone)
+
+    def _instant(self, day: date, minutes: int) -> datetime:
+        extra, minutes = divmod(minutes, MINUTES_PER_DAY)
+        wall = datetime.combine(day + timedelta(days=extra), time(minutes // 60, minutes % 60), self.zone)
+        return wall.astimezone(UTC)
+
+
+@lru_cache(maxsize=64)
+def _holidays(country: str, subdivision: str | None, year: int, language: str) -> Mapping[date, str]:
+    """A country's public holidays of one year; the library is imported only when a calendar needs it."""
+    import holidays
+
+    # A language the country has no names in falls back to the library's own names.
+    return dict(holidays.country_holidays(country, subdiv=subdivision, years=year, language=language))
+
+
+def supported_country(country: str, subdivision: str | None) -> str | None:
+    """Why the holiday library cannot serve this country/subdivision, or None when it can."""
+    import holidays
+
+    supported = holidays.list_supported_countries()
+    if country not in supported:
+        return f"no public holidays known for country '{country}' (use an ISO 3166 code such as NL or BE)"
+    if subdivision is not None and subdivision not in supported[country]:
+        return f"country {country} has no subdivision '{subdivision}' (known: {', '.join(supported[country])})"
+    return None
+
+
+# --- arithmetic --------------------------------------------------------------------------
+
+
+def next_opening(calendar: Calendar, moment: datetime) -> datetime:
+    """The moment itself when the desk is open then, else the next opening (a window's end does not count)."""
+    for opens, _closes in calendar.windows(moment):
+        return calendar.local(opens)
+    raise AssertionError("windows() never ends")  # pragma: no cover
+
+
+def add(calendar: Calendar, start: datetime, duration: timedelta) -> datetime:
+    """The earliest moment at which ``duration`` of open time has passed since ``start``."""
+    remaining = duration
+    for opens, closes in calendar.windows(start):
+        if closes - opens >= remaining:
+            return calendar.local(opens + remaining)
+        remaining -= closes - opens
+    raise AssertionError("windows() never ends")  # pragma: no cover
+
+
+def measure(calendar: Calendar, start: datetime, end: datetime) -> timedelta:
+    """Open time between two moments (zero when end is not after start)."""
+    total = timedelta()
+    if end <= start:
+        return total
+    for opens, closes in calendar.windows(start):
+        if opens >= end:
+            return total
+        total += min(closes, end) - opens
+    raise AssertionError("windows() never ends")  # pragma: no cover
+
+
+def days_later(calendar: Calendar, start: datetime, days: int) -> timedelta:
+    """The open time of "N business days" from start: up to the same wall time N open days later."""
+    begin = next_opening(calendar, start)
+    return measure(calendar, begin, open_days_later(calendar, begin, days))
+
+
+def open_days_later(calendar: Calendar, start: datetime, days: int) -> datetime:
+    """The same wall-clock time ``days`` open days after start's date (reminders and auto-close count these)."""
+    local = calendar.local(start)
+    day = local.date()
+    for _ in range(days):
+        day += timedelta(days=1)
+        skipped = 0
+        while not calendar.day_windows(day):
+            day += timedelta(days=1)
+            skipped += 1
+            if skipped > SEARCH_LIMIT_DAYS:
+                raise NeverOpen(f"calendar {calendar.name} has no open day after {local:%Y-%m-%d}")
+    return datetime.combine(day, local.timetz().replace(tzinfo=None), calendar.zone)
+
+
+# --- targets -----------------------------------------------------------------------------
+
+_DAYS = re.compile(r"^(\d+)\s*(?:d|days?|business\s+days?|working\s+days?)$", re.IGNORECASE)
+_CLOCK = re.compile(r"^(?:(\d+)\s*h(?:ours?|rs?)?)?\s*(?:(\d+)\s*m(?:ins?|inutes?)?)?$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A response or resolution target: business minutes, or business days ("1 business day")."""
+
+    text: str
+    minutes: int = 0
+    days: int = 0
+
+    def duration(self, calendar: Calendar, start: datetime) -> timedelta:
+        """The open time this target gives a clock that starts at ``start``."""
+        if self.days:
+            return days_later(calendar, start, self.days)
+        return timedelta(minutes=self.minutes)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_target(text: str) -> Target:
+    """Read "30m", "4h", "1h30m", "8 hours", "1 business day", "2 days"; raises ValueError."""
+    cleaned = " ".join(str(text).split())
+    days = _DAYS.match(cleaned)
+    if days:
+        count = int(days.group(1))
+        if count:
+            return Target(cleaned, days=count)
+    clock = _CLOCK.match(cleaned)
+    if clock and any(clock.groups()):
+        minutes = int(clock.group(1) or 0) * 60 + int(clock.group(2) or 0)
+        if minutes:
+            return Target(cleaned, minutes=minutes)
+    raise ValueError(f"'{text}' is not a target: write e.g. 30m, 4h, 1h30m or 1 business day (more than zero)")
+
+
+def parse_duration(text: str) -> timedelta:
+    """A window such as ``--within 2h``: hours and/or minutes; raises ValueError."""
+    clock = _CLOCK.match(" ".join(str(text).split()))
+    if not clock or not any(clock.groups()):
+        raise ValueError(f"'{text}' is not a duration: write e.g. 30m, 2h or 1h30m")
+    return timedelta(hours=int(clock.group(1) or 0), minutes=int(clock.group(2) or 0))
+
+
+def words(duration: timedelta) -> str:
+    """A business duration the way agents say it: 3h 30m, 45m, 0m; days of 24h are not implied."""
+    minutes = int(duration.total_seconds() // 60)
+    sign = "-" if minutes < 0 else ""
+    hours, minutes = divmod(abs(minutes), 60)
+    return f"{sign}{hours}h {minutes:02d}m" if hours else f"{sign}{minutes}m"

@@ -1,0 +1,196 @@
+"""Working against the clock: the queue, due and breached clocks, the sweep, the SLA report."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import click
+
+from sdesk import businesstime, schema, sla, slareport, slaviews, sweep, workqueue
+from sdesk.cli import context
+from sdesk.cli.options import desk_options, format_option
+from sdesk.errors import InvalidData, Refused, SdeskError
+from sdesk.model import Event, Ticket
+from sdesk.output import plural, render_rows
+from sdesk.rules import Rules
+from sdesk.store import Desk
+
+
+@click.command()
+@click.option("--team", "teams", multiple=True, metavar="TEAM", help="Only this team's tickets (repeatable).")
+@click.option("--assignee", "assignees", multiple=True, metavar="EMAIL", help="Only these (me, none) (repeatable).")
+@click.option("--paused", is_flag=True, help="Also tickets whose clocks are paused (waiting on the customer, on hold).")
+@click.option("--explain", is_flag=True, help="Say under each ticket why it is where it is.")
+@format_option
+@desk_options()
+def queue(teams: tuple[str, ...], assignees: tuple[str, ...], paused: bool, explain: bool, fmt: str) -> None:
+    """Open work in the order to take it, with the time left on each clock.
+
+    Priority first; within a priority the tickets rules.yaml's queue.ahead
+    rules match (business-critical disruptions, managed-services customers);
+    then first come, first served.
+    """
+    desk = context.desk()
+    rules = desk.rules
+    for team in teams:
+        if team not in rules.teams:
+            raise InvalidData(schema.unknown("team", team, list(rules.teams)))
+    wanted = {_assignee(desk, value) for value in assignees}
+    tickets = [
+        ticket
+        for ticket in context.readable(desk)
+        if (not teams or ticket.team in teams) and (not assignees or ticket.assignee in wanted)
+    ]
+    places = workqueue.queue(tickets, rules, context.now(desk), paused=paused)
+    rows = [slaviews.queue_row(position, place) for position, place in enumerate(places, start=1)]
+    click.echo(render_rows(rows, slaviews.QUEUE_COLUMNS, fmt, slaviews.QUEUE_FIELDS), nl=False)
+    if fmt == "table" and explain and rows:
+        click.echo("\nWhy this order:")
+        for row in rows:
+            click.echo(f"{row['position']:>3}. {row['id']}  {row['why']}")
+    if fmt == "table":
+        click.echo(plural(len(rows), "ticket") + " in the queue" if rows else "The queue is empty.", err=True)
+
+
+@click.command("sla")
+@click.option("--within", metavar="DURATION", help="Also clocks due within this much open time (e.g. 2h, 30m).")
+@click.option("--explain", "explain_ref", metavar="ID", help="Print the timeline one ticket's due dates come from.")
+@click.option("--team", "teams", multiple=True, metavar="TEAM", help="Only this team's tickets (repeatable).")
+@format_option
+@desk_options()
+def sla_command(within: str | None, explain_ref: str | None, teams: tuple[str, ...], fmt: str) -> None:
+    """Clocks that are overdue, or due within --within; exit code 1 when any is listed.
+
+    Meant for scripts and cron: `sdesk sla --within 2h || notify-the-team`.
+    Only running clocks of open tickets are listed; paused clocks are listed
+    when they are already overdue.
+    """
+    desk = context.desk()
+    if explain_ref is not None:
+        _explain(desk, explain_ref)
+        return
+    try:
+        window = businesstime.parse_duration(within) if within else None
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--within") from None
+    rules, now = desk.rules, context.now(desk)
+    rows = []
+    for ticket in context.readable(desk):
+        if rules.is_final(ticket.status) or (teams and ticket.team not in teams):
+            continue
+        for clock in sla.clocks(ticket, rules, now):
+            if clock.stopped is None and (clock.late or (window is not None and clock.left <= window)):
+                rows.append(slaviews.sla_row(clock, ticket))
+    rows.sort(key=lambda row: (row["due"], row["id"]))
+    click.echo(render_rows(rows, slaviews.SLA_COLUMNS, fmt, slaviews.SLA_FIELDS), nl=False)
+    if rows:
+        late = sum(1 for row in rows if row["state"] == "overdue")
+        raise Refused(
+            f"{plural(late, 'clock')} overdue, {plural(len(rows) - late, 'clock')} due within {within or '0m'}"
+        )
+    if fmt == "table":
+        click.echo(f"No clock overdue{' or due within ' + within if within else ''}.", err=True)
+
+
+def _explain(desk: Desk, ticket_ref: str) -> None:
+    ticket = desk.read(desk.resolve(ticket_ref))
+    rules = desk.rules
+    agreed = sla.terms(ticket, rules)
+    if agreed is None:
+        raise SdeskError(
+            f"{ticket.id} has no SLA clocks: plan of {ticket.customer} has no targets for {ticket.priority}"
+        )
+    recorded = "recorded on the ticket" if ticket.sla_plan else "from today's rules.yaml (none recorded on the ticket)"
+    click.echo(f"{ticket.id}  {ticket.title}")
+    click.echo(f"Plan {agreed.plan}, priority {ticket.priority}, calendar {agreed.calendar}; targets {recorded}.")
+    for clock in sla.clocks(ticket, rules, context.now(desk)):
+        click.echo(f"\n{clock.name.capitalize()}: {clock.target}, {slaviews.clock_words(clock)}")
+        for line in sla.timeline(clock):
+            click.echo(f"  {line}")
+
+
+@click.command("sweep")
+@click.option("--dry-run", is_flag=True, help="Say what the sweep would do; change nothing.")
+@desk_options()
+def sweep_command(dry_run: bool) -> None:
+    """Record SLA breaches, remind customers who do not answer, close what they abandoned.
+
+    Safe to run every minute or once a day (cron, a CI schedule): what was
+    done is in the tickets' history, so nothing is done twice.
+    """
+    desk = context.desk()
+    rules, now, agent = desk.rules, context.now(desk), context.actor(desk)
+    done = 0
+    for ticket in context.readable(desk):
+        event = sweep.next_event(ticket, rules, now, agent)
+        if event is None:
+            continue
+        if dry_run:
+            click.echo(f"{ticket.id}: would record {_described(event)}")
+            done += 1
+            continue
+        for _ in range(4):  # a breach, then a reminder or a close: a handful at most
+            try:
+                ticket, event = desk.change(ticket.id, lambda current: _owed(current, rules, now, agent))
+            except _NothingOwed:
+                break
+            click.echo(f"{ticket.id}: {_described(event)}")
+            done += 1
+    verb = "would record" if dry_run else "recorded"
+    click.echo(f"Sweep {verb} {plural(done, 'event')}." if done else "Sweep: nothing to do.", err=True)
+
+
+def _described(event: Event) -> str:
+    resolution = next((change.new for change in event.changes if change.field == "resolution"), None)
+    return f"{event.kind}: {event.text or resolution or ''}".rstrip()
+
+
+class _NothingOwed(SdeskError):
+    """The ticket owes the sweep nothing (any more): another sweep may have just done it."""
+
+
+def _owed(ticket: Ticket, rules: Rules, now: datetime, agent: str) -> Event:
+    event = sweep.next_event(ticket, rules, now, agent)
+    if event is None:
+        raise _NothingOwed("nothing owed")
+    return event
+
+
+@click.group()
+def report() -> None:
+    """Reports over a period."""
+
+
+@report.command("sla")
+@click.option("--from", "start", required=True, metavar="DATE", help="First day (YYYY-MM-DD) of tickets opened.")
+@click.option("--to", "end", required=True, metavar="DATE", help="Last day (YYYY-MM-DD), included.")
+@format_option
+@desk_options()
+def report_sla(start: str, end: str, fmt: str) -> None:
+    """Response and resolution compliance per priority and per customer.
+
+    Of the tickets opened from --from to --to: how many, the share of decided
+    clocks (stopped, or already overdue) that met their target, and the
+    median and 90th percentile times in business hours.
+    """
+    first, last = _day(start, "--from"), _day(end, "--to")
+    if last < first:
+        raise click.BadParameter(f"{end} is before --from {start}", param_hint="--to")
+    desk = context.desk()
+    rows = slareport.report(context.readable(desk), desk.rules, context.now(desk), first, last)
+    click.echo(render_rows(rows, slareport.COLUMNS, fmt, slareport.FIELDS), nl=False)
+    if fmt == "table" and not rows:
+        click.echo(f"No tickets opened from {first} to {last}.", err=True)
+
+
+def _day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"'{text}' is not a date such as 2026-11-01", param_hint=option) from None
+
+
+def _assignee(desk: Desk, value: str) -> str | None:
+    if value == "me":
+        return context.actor(desk)
+    return None if value in ("none", "") else value

@@ -1,0 +1,334 @@
+"""SLA clocks of a ticket: response and resolution, due dates, pauses and breaches.
+
+Everything here is derived from the ticket's history and the desk's rules;
+nothing is stored but the targets themselves (``sla:`` in the ticket file,
+fixed when the ticket opens and when its priority changes). Pure: the caller
+passes ``now``.
+
+The fine points (README, "SLA clocks"):
+
+* the first response is the first public comment by an agent, or an agent's
+  move out of the initial status (closing included); internal notes and the
+  requester's own messages do not count;
+* time in a status with ``pauses_clock`` does not count; while paused, the
+  due date shown is the one the clock would have if it resumed now;
+* a priority change recomputes both targets from the clock's start;
+* reopening restarts the resolution clock from zero (the response clock is
+  not restarted: the customer has had an answer);
+* a clock is overdue only after its due moment: at the due moment itself it
+  is still on time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sdesk import businesstime
+from sdesk.businesstime import Calendar, Target
+from sdesk.model import CLOCK_NAMES, Change, Ticket
+from sdesk.rules import Rules
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The targets a ticket runs on: its plan, calendar and the target of each clock."""
+
+    plan: str
+    calendar: str
+    response: Target | None
+    resolution: Target | None
+
+    def target(self, clock: str) -> Target | None:
+        found: Target | None = getattr(self, clock)
+        return found
+
+    def as_fields(self) -> dict[str, str | None]:
+        """The ticket fields that record these terms."""
+        return {
+            "sla_plan": self.plan,
+            "sla_calendar": self.calendar,
+            "sla_response": str(self.response) if self.response else None,
+            "sla_resolution": str(self.resolution) if self.resolution else None,
+        }
+
+
+@dataclass(frozen=True)
+class Pause:
+    start: datetime
+    end: datetime  # clipped to the end of what the clock looks at
+    status: str
+    ongoing: bool  # the ticket is still in the pausing status
+
+
+@dataclass(frozen=True)
+class Clock:
+    name: str  # response or resolution
+    target: Target
+    calendar: Calendar
+    start: datetime  # when the clock started: creation, or the reopening for a new resolution cycle
+    start_reason: str
+    budget: timedelta  # the open time the target gives
+    due: datetime
+    stopped: datetime | None  # first response / resolution
+    stop_reason: str | None
+    elapsed: timedelta  # open time counted, up to the stop or now
+    pauses: tuple[Pause, ...]
+    now: datetime
+
+    @property
+    def left(self) -> timedelta:
+        """Open time left; negative when overdue."""
+        return self.budget - self.elapsed
+
+    @property
+    def paused(self) -> bool:
+        return self.stopped is None and any(pause.ongoing for pause in self.pauses)
+
+    @property
+    def state(self) -> str:
+        """met, breached (stopped late), overdue, paused or running."""
+        late = self.elapsed > self.budget
+        if self.stopped is not None:
+            return "breached" if late else "met"
+        if late:
+            return "overdue"
+        return "paused" if self.paused else "running"
+
+    @property
+    def late(self) -> bool:
+        return self.state in ("breached", "overdue")
+
+
+# --- the terms ----------------------------------------------------------------------------
+
+
+def terms_from_rules(rules: Rules, customer: str, level: str) -> Terms | None:
+    """The targets the customer's plan gives a ticket of this priority, or None (no clocks)."""
+    known = rules.customers.get(customer)
+    plan = rules.service.plans.get(known.plan) if known else None
+    targets = plan.targets.get(level) if plan else None
+    if plan is None or targets is None or targets.calendar not in rules.service.calendars:
+        return None
+    return Terms(plan.key, targets.calendar, targets.response, targets.resolution)
+
+
+def terms(ticket: Ticket, rules: Rules) -> Terms | None:
+    """The targets recorded on the ticket; a ticket from before SLA clocks takes today's rules."""
+    if ticket.sla_plan is None:
+        return terms_from_rules(rules, ticket.customer, ticket.priority)
+    calendar = ticket.sla_calendar or ""
+    if calendar not in rules.service.calendars:
+        calendar = rules.service.desk_calendar  # the calendar was removed from rules.yaml since
+    if calendar not in rules.service.calendars:
+        return None
+    return Terms(ticket.sla_plan, calendar, _target(ticket.sla_response), _target(ticket.sla_resolution))
+
+
+def _target(text: str | None) -> Target | None:
+    if text is None:
+        return None
+    try:
+        return businesstime.parse_target(text)
+    except ValueError:
+        return None  # `sdesk check` reports it
+
+
+def term_changes(ticket: Ticket, rules: Rules, level: str) -> list[Change]:
+    """The recorded targets a move to ``level`` changes (a priority change recomputes them)."""
+    new = terms_from_rules(rules, ticket.customer, level)
+    fields = new.as_fields() if new else dict.fromkeys(("sla_plan", "sla_calendar", "sla_response", "sla_resolution"))
+    return [Change(name, ticket.value(name), value) for name, value in fields.items() if ticket.value(name) != value]
+
+
+# --- the clocks ---------------------------------------------------------------------------
+
+
+def clocks(ticket: Ticket, rules: Rules, now: datetime) -> list[Clock]:
+    """The ticket's response and resolution clocks (those its plan has targets for)."""
+    agreed = terms(ticket, rules)
+    if agreed is None:
+        return []
+    calendar = rules.service.calendars[agreed.calendar]
+    statuses = status_timeline(ticket, rules)
+    found = []
+    for name in CLOCK_NAMES:
+        target = agreed.target(name)
+        if target is None:
+            continue
+        if name == "response":
+            start, start_reason = ticket.created, "ticket created"
+            stopped, stop_reason = first_response(ticket, rules)
+        else:
+            start, start_reason, stopped, stop_reason = resolution_cycle(ticket, rules, statuses)
+        found.append(_clock(name, target, calendar, start, start_reason, stopped, stop_reason, statuses, rules, now))
+    return found
+
+
+def status_timeline(ticket: Ticket, rules: Rules) -> list[tuple[datetime, str]]:
+    """(since, status) for every status the ticket has been in, oldest first."""
+    first = next(
+        (c.old for e in ticket.history for c in e.changes if c.field == "status" and c.old), rules.initial_status
+    )
+    timeline = [(ticket.created, first)]
+    for event in ticket.history:
+        for change in event.changes:
+            if change.field == "status" and change.new:
+                timeline.append((event.at, change.new))
+    return timeline
+
+
+def first_response(ticket: Ticket, rules: Rules) -> tuple[datetime | None, str | None]:
+    """When and how an agent first answered: a public comment, or moving the ticket out of its first status."""
+    requester = ticket.requester.lower()
+    for event in ticket.history:
+        if event.from_customer or event.by.lower() == requester:
+            continue
+        if event.kind == "comment" and event.visibility == "public":
+            return event.at, f"first public comment by {event.by}"
+        for change in event.changes:
+            if change.field == "status" and change.old == rules.initial_status and change.new != change.old:
+                return event.at, f"moved to {change.new} by {event.by}"
+    return None, None
+
+
+def resolution_cycle(
+    ticket: Ticket, rules: Rules, statuses: list[tuple[datetime, str]]
+) -> tuple[datetime, str, datetime | None, str | None]:
+    """The current resolution cycle: it starts at creation or the last reopening and stops in a final status."""
+    start, start_reason = ticket.created, "ticket created"
+    for event in ticket.history:
+        if event.kind == "reopened":
+            start, start_reason = event.at, f"reopened by {event.by}"
+    for since, status in statuses:
+        if since >= start and rules.is_final(status):
+            return start, start_reason, since, f"{status} at {since:%Y-%m-%d %H:%M}"
+    return start, start_reason, None, None
+
+
+def _clock(
+    name: str,
+    target: Target,
+    calendar: Calendar,
+    start: datetime,
+    start_reason: str,
+    stopped: datetime | None,
+    stop_reason: str | None,
+    statuses: list[tuple[datetime, str]],
+    rules: Rules,
+    now: datetime,
+) -> Clock:
+    until = stopped or now
+    pauses = _pauses(statuses, rules.service.pausing, start, until)
+    budget = target.duration(calendar, start)
+    paused_time = sum((businesstime.measure(calendar, pause.start, pause.end) for pause in pauses), timedelta())
+    elapsed = businesstime.measure(calendar, start, until) - paused_time
+    return Clock(
+        name=name,
+        target=target,
+        calendar=calendar,
+        start=start,
+        start_reason=start_reason,
+        budget=budget,
+        due=_due(calendar, start, budget, pauses),
+        stopped=stopped,
+        stop_reason=stop_reason,
+        elapsed=elapsed,
+        pauses=tuple(pauses),
+        now=now,
+    )
+
+
+def _pauses(
+    statuses: list[tuple[datetime, str]], pausing: frozenset[str], start: datetime, until: datetime
+) -> list[Pause]:
+    """The stretches between start and until that the ticket spent in a pausing status."""
+    pauses = []
+    for index, (since, status) in enumerate(statuses):
+        if status not in pausing:
+            continue
+        following = statuses[index + 1][0] if index + 1 < len(statuses) else None
+        begin, end = max(since, start), min(following or until, until)
+        if begin < end:
+            pauses.append(Pause(begin, end, status, ongoing=following is None))
+    return pauses
+
+
+def _due(calendar: Calendar, start: datetime, budget: timedelta, pauses: list[Pause]) -> datetime:
+    """When the clock's open time runs out, skipping the pauses (an ongoing one as if it ended now)."""
+    moment, used = start, timedelta()
+    for pause in pauses:
+        running = businesstime.measure(calendar, moment, pause.start)
+        if used + running >= budget:
+            break
+        used += running
+        moment = pause.end
+    return businesstime.add(calendar, moment, budget - used)
+
+
+# --- timeline for `sdesk sla --explain` ---------------------------------------------------
+
+
+def timeline(clock: Clock) -> list[str]:
+    """How the due date came about: the start, each day's windows used, days skipped, pauses."""
+    calendar = clock.calendar
+
+    def at(moment: datetime) -> str:
+        return f"{calendar.local(moment):%a %Y-%m-%d %H:%M}"
+
+    entries = [(clock.start, f"{at(clock.start)}  clock starts ({clock.start_reason})")]
+    opening = businesstime.next_opening(calendar, clock.start)
+    if opening != clock.start:
+        entries.append((opening, f"{at(opening)}  the desk opens: the clock runs from here"))
+    if clock.target.days:
+        entries.append((opening, f"{'':20}  {clock.target} = {businesstime.words(clock.budget)} of open time"))
+    end = max(clock.due, clock.stopped or clock.due)
+    day = calendar.local(clock.start).date()
+    used = timedelta()
+    while day <= calendar.local(end).date():
+        line, used, first_used = _day_line(clock, day, end, used)
+        if line:
+            entries.append((first_used, line))
+        day += timedelta(days=1)
+    for pause in clock.pauses:
+        lost = businesstime.measure(calendar, pause.start, pause.end)
+        until = "now" if pause.ongoing else at(pause.end)
+        text = f"paused ({pause.status}) until {until}: {businesstime.words(lost)} of open time not counted"
+        entries.append((pause.start, f"{at(pause.start)}  {text}"))
+    entries.sort(key=lambda entry: entry[0])
+    lines = [line for _, line in entries]
+    lines.append(f"{at(clock.due)}  due: {clock.target} of open time used up")
+    if clock.stopped is not None:
+        lines.append(f"{at(clock.stopped)}  stopped: {clock.stop_reason}")
+    return lines
+
+
+def _day_line(clock: Clock, day: date, end: datetime, used: timedelta) -> tuple[str | None, timedelta, datetime]:
+    """One day of the timeline, the open time counted up to its end, and where the line sorts."""
+    calendar = clock.calendar
+    windows = calendar.day_windows(day)
+    label = f"{day:%a %Y-%m-%d}"
+    midnight = max(datetime.combine(day, datetime.min.time(), calendar.zone), clock.start)
+    if not windows:
+        closure = calendar.closure(day)
+        reason = closure or ("weekend" if day.weekday() >= 5 else "no opening hours")
+        return f"{label}        closed: {reason}", used, midnight
+    parts = []
+    first_used = None
+    for opens, closes in windows:
+        begin, finish = max(opens, clock.start), min(closes, end)
+        if begin < finish:
+            first_used = first_used or begin
+            used += businesstime.measure(calendar, begin, finish) - _paused_within(clock, begin, finish)
+            parts.append(f"{calendar.local(begin):%H:%M}-{calendar.local(finish):%H:%M}")
+    if not parts or first_used is None:
+        return None, used, midnight
+    return f"{label}        open {', '.join(parts)}: {businesstime.words(used)} counted so far", used, first_used
+
+
+def _paused_within(clock: Clock, begin: datetime, finish: datetime) -> timedelta:
+    total = timedelta()
+    for pause in clock.pauses:
+        if pause.start < finish and pause.end > begin:
+            total += businesstime.measure(clock.calendar, max(pause.start, begin), min(pause.end, finish))
+    return total

@@ -1,0 +1,141 @@
+"""SLA clocks in words and rows: for `sdesk show`, `queue`, `sla` and the priority command."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sdesk.businesstime import words
+from sdesk.output import Column
+from sdesk.sla import Clock
+from sdesk.workqueue import Place
+
+QUEUE_COLUMNS = (
+    Column("position", "#"),
+    Column("id", "ID"),
+    Column("priority", "Pri"),
+    Column("ahead", "Ahead"),
+    Column("response", "Response"),
+    Column("resolution", "Resolution"),
+    Column("title", "Title", fill=True),
+)
+QUEUE_FIELDS = (
+    "position",
+    "id",
+    "priority",
+    "ahead",
+    "customer",
+    "team",
+    "assignee",
+    "status",
+    "created",
+    "response_due",
+    "response_left_minutes",
+    "resolution_due",
+    "resolution_left_minutes",
+    "title",
+    "why",
+)
+SLA_COLUMNS = (
+    Column("id", "ID"),
+    Column("clock", "Clock"),
+    Column("state", "State"),
+    Column("due_text", "Due"),
+    Column("left_text", "Left"),
+    Column("title", "Title", fill=True),
+)
+SLA_FIELDS = ("id", "clock", "state", "due", "left_minutes", "priority", "customer", "team", "assignee", "title")
+
+
+def when(clock: Clock, moment: datetime) -> str:
+    """A moment in the clock's calendar, the way agents read it: Mon 23 Nov 13:30."""
+    return f"{clock.calendar.local(moment):%a %d %b %H:%M}"
+
+
+def left(clock: Clock) -> str:
+    """Open time left, or how far overdue: "2h 30m left", "overdue 1h 10m"."""
+    if clock.left < timedelta():
+        return f"overdue {words(-clock.left)}"
+    return f"{words(clock.left)} left"
+
+
+def clock_words(clock: Clock) -> str:
+    """One line per clock for `sdesk show`."""
+    due = when(clock, clock.due)
+    if clock.state == "met":
+        return f"met: {clock.stop_reason}, {when(clock, clock.stopped or clock.due)} (due {due})"
+    if clock.state == "breached":
+        late = words(clock.elapsed - clock.budget)
+        return f"breached: {clock.stop_reason}, {late} of open time late (due {due})"
+    if clock.state == "overdue":
+        return f"overdue by {words(-clock.left)} of open time (was due {due})"
+    if clock.state == "paused":
+        status = next(pause.status for pause in clock.pauses if pause.ongoing)
+        return f"paused ({status}), {words(clock.left)} of open time left: due {due} if it resumes now"
+    return f"due {due}, {words(clock.left)} of open time left"
+
+
+def clock_data(clock: Clock) -> dict[str, Any]:
+    """A clock for JSON: stable keys, ISO times, minutes of open time."""
+    return {
+        "clock": clock.name,
+        "target": str(clock.target),
+        "calendar": clock.calendar.name,
+        "state": clock.state,
+        "started": clock.start,
+        "due": clock.due,
+        "stopped": clock.stopped,
+        "left_minutes": minutes(clock),
+    }
+
+
+def minutes(clock: Clock) -> int:
+    return int(clock.left.total_seconds() // 60)
+
+
+def queue_row(position: int, place: Place) -> dict[str, Any]:
+    ticket = place.ticket
+    row: dict[str, Any] = {
+        "position": position,
+        "id": ticket.id,
+        "priority": ticket.priority,
+        "ahead": place.ahead or "",
+        "customer": ticket.customer,
+        "team": ticket.team,
+        "assignee": ticket.assignee,
+        "status": ticket.status,
+        "created": ticket.created,
+        "title": ticket.title,
+        "why": place.why(),
+    }
+    for clock in place.clocks:
+        row[clock.name] = _cell(clock)
+        row[f"{clock.name}_due"] = clock.due if clock.stopped is None else None
+        row[f"{clock.name}_left_minutes"] = minutes(clock) if clock.stopped is None else None
+    return row
+
+
+def _cell(clock: Clock) -> str:
+    """A clock in a table cell: what matters while the ticket is in the queue."""
+    if clock.stopped is not None:
+        return clock.state
+    if clock.state == "overdue":
+        return f"overdue {words(-clock.left)}"
+    return f"{words(clock.left)} left"
+
+
+def sla_row(clock: Clock, ticket: Any) -> dict[str, Any]:
+    return {
+        "id": ticket.id,
+        "clock": clock.name,
+        "state": clock.state,
+        "due": clock.due,
+        "due_text": when(clock, clock.due),
+        "left_minutes": minutes(clock),
+        "left_text": left(clock),
+        "priority": ticket.priority,
+        "customer": ticket.customer,
+        "team": ticket.team,
+        "assignee": ticket.assignee,
+        "title": ticket.title,
+    }
