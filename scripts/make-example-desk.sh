@@ -27,6 +27,8 @@ at 2026-11-09T10:30:00+01:00
 T3=$(newt $L --type service-request --customer fod-digitaal --requester lotte.maes@fod-dt.example --title "Nieuwe redacteur toevoegen aan het publieksportaal" --site 4711 --url https://portaal.fod-dt.example --description "Graag een redacteursaccount voor Jens Wouters (jens.wouters@fod-dt.example).")
 at 2026-11-09T11:00:00+01:00; sdesk --as $L update $T3 --status waiting-for-customer --assignee $L --note "Site 4711 heeft al drie redacteurs."
 at 2026-11-09T11:01:00+01:00; sdesk --as $L comment $T3 "Site 4711 heeft al drie redacteurs, het maximum per site. Welke redacteur mag het account van Jens vervangen?"
+at 2026-11-10T16:20:00+01:00; sdesk --as $L comment $T3 --from-customer "Telefonisch: het account van Marc De Wit mag weg, hij is vertrokken."
+at 2026-11-12T09:00:00+01:00; sdesk --as $L update $T3 --status waiting-for-customer --note "Account Marc De Wit verwijderd, account Jens aangemaakt; bevestiging gevraagd."
 
 at 2026-11-10T08:15:00+01:00
 T4=$(newt $A --type question --customer brightwave --requester olivia.hughes@brightwave.example --title "How do we export the monthly care report to PDF?" --impact individual --urgency low --description "The export button is greyed out for our team leads.")
@@ -36,6 +38,9 @@ at 2026-11-10T09:21:00+01:00; sdesk --as $A close $T4 --resolution "Explained th
 at 2026-11-12T16:40:00+01:00
 T5=$(newt $B --type change --customer zonnebloem --requester tom.claeys@zonnebloem.example --title "Koppeling met nieuw apotheeksysteem" --impact department --urgency medium --product medication --site 2101 --category interface --override "Verlenging onderhoud Medicatiemodule bevestigd door accountmanager, factuur volgt" --description "Campus Brugge stapt op 1 januari over naar een nieuwe apotheekleverancier. De medicatiekoppeling moet mee.")
 at 2026-11-13T09:30:00+01:00; sdesk --as $B update $T5 --status scheduled --assignee $B --note "Ingepland in het onderhoudsvenster van zaterdag 12 december, 20:00."
+
+# The nightly sweep (cron in real life): reminders, auto-close, SLA breaches.
+at 2026-11-16T07:00:00+01:00; sdesk --as sweep@caresolutions.example sweep
 
 at 2026-11-16T13:05:00+01:00
 T6=$(newt $A --type complaint --customer fod-digitaal --requester pieter.janssens@fod-dt.example --title "Reactietermijn van 4 uur opnieuw niet gehaald" --impact department --urgency medium --description "Onze vraag van 12 november kreeg pas na twee werkdagen een antwoord. Graag een gesprek met de servicemanager.")
@@ -49,6 +54,10 @@ at 2026-11-19T15:20:00+01:00
 T8=$(newt $A --type incident --customer brightwave --requester sam.patel@brightwave.example --title "Login page shows certificate warning" --impact company --urgency medium --site 5001 --url https://care.brightwave.example/login --error-message "NET::ERR_CERT_DATE_INVALID" --description "Since this afternoon every user gets a certificate warning on the login page.")
 at 2026-11-19T15:35:00+01:00; sdesk --as $A update $T8 --status in-progress --assignee $A
 at 2026-11-19T15:50:00+01:00; sdesk --as $A priority $T8 P1 --reason "All 60 users are blocked; the customer asked to escalate."
+at 2026-11-20T10:00:00+01:00; sdesk --as $A update $T8 --status awaiting-acceptance --note "Certificate renewed on the load balancer."
+at 2026-11-20T10:01:00+01:00; sdesk --as $A comment $T8 "We renewed the certificate this morning. Can you confirm the warning is gone for everyone?"
+
+at 2026-11-18T07:00:00+01:00; sdesk --as sweep@caresolutions.example sweep
 
 at 2026-11-20T11:45:00+01:00
 T9=$(newt $B --type service-request --customer zonnebloem --requester els.vermeulen@zonnebloem.example --title "Opleiding voor nieuwe medewerkers van campus Oostende" --product care-dossier --site 2102 --category training --accept-costs --description "Vijf nieuwe zorgkundigen starten in december. Kunnen jullie een opleiding geven?")
@@ -67,3 +76,5 @@ at 2026-11-23T08:56:00+01:00; sdesk --as $A comment $T11 "Voor welke units wilt 
 
 at 2026-11-23T09:02:00+01:00
 T12=$(newt $B --type change --customer brightwave --requester olivia.hughes@brightwave.example --title "Add a second site for the Manchester office" --site 5001 --description "We open a Manchester office on 1 February and need it set up as a site with two editors.")
+
+at 2026-11-23T09:30:00+01:00; sdesk --as sweep@caresolutions.example sweep

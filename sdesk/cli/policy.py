@@ -98,6 +98,7 @@ def _summary(loaded: Rules) -> str:
         plural(len(loaded.customers), "customer"),
         plural(len(loaded.teams), "team"),
         plural(len(loaded.plans), "plan"),
+        plural(len(loaded.service.calendars), "calendar"),
         plural(len(loaded.statuses), "status", "statuses"),
         plural(len(loaded.types), "ticket type"),
         f"priorities {'/'.join(loaded.priority.levels)}",
