@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sdesk import schema
+from sdesk import businesstime, schema
 from sdesk.model import Ticket
 from sdesk.policy import with_article
 from sdesk.rules import Rules
@@ -36,9 +36,29 @@ def ticket_problems(ticket: Ticket, rules: Rules) -> list[SchemaError]:
     for index, name in enumerate(ticket.exclusions):
         if name not in exclusions:
             problems.append(SchemaError(("exclusions", index), schema.unknown("exclusion", name, exclusions)))
+    problems += _sla_problems(ticket, rules)
     for index, event in enumerate(ticket.history):
         if index and event.at < ticket.history[index - 1].at:
             problems.append(SchemaError(("history", index, "at"), "event is older than the one before it"))
     if not ticket.history or ticket.history[0].kind != "created":
         problems.append(SchemaError(("history",), "history must start with the 'created' event"))
+    return problems
+
+
+def _sla_problems(ticket: Ticket, rules: Rules) -> list[SchemaError]:
+    """The recorded targets must still make sense: a known plan and calendar, readable targets."""
+    problems = []
+    if ticket.sla_plan is not None and ticket.sla_plan not in rules.service.plans:
+        problems.append(SchemaError(("sla", "plan"), schema.unknown("plan", ticket.sla_plan, list(rules.plans))))
+    calendars = list(rules.service.calendars)
+    if ticket.sla_calendar is not None and ticket.sla_calendar not in calendars:
+        message = schema.unknown("calendar", ticket.sla_calendar, calendars)
+        problems.append(SchemaError(("sla", "calendar"), f"{message}; its clocks run on desk.calendar"))
+    for clock in ("response", "resolution"):
+        text = ticket.value(f"sla_{clock}")
+        try:
+            if text is not None:
+                businesstime.parse_target(text)
+        except ValueError as error:
+            problems.append(SchemaError(("sla", clock), f"{error}; the clock is not shown"))
     return problems

@@ -202,7 +202,7 @@ def resolution_cycle(
             start, start_reason = event.at, f"reopened by {event.by}"
     for since, status in statuses:
         if since >= start and rules.is_final(status):
-            return start, start_reason, since, f"{status} at {since:%Y-%m-%d %H:%M}"
+            return start, start_reason, since, f"moved to {status}"
     return start, start_reason, None, None
 
 

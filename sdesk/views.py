@@ -115,7 +115,13 @@ def detail_text(ticket: Ticket) -> str:
 
 
 def _event_lines(event: Event) -> list[str]:
-    what = {"comment": f"{event.visibility} comment", "priority": "priority set by hand"}.get(event.kind, event.kind)
+    what = {
+        "comment": f"{event.visibility} comment",
+        "priority": "priority set by hand",
+        "breach": f"SLA breach ({event.clock})",
+    }.get(event.kind, event.kind)
+    if event.from_customer:
+        what += " from the customer"
     lines = [f"  {_when(event.at)}  {event.by}  {what}"]
     lines += [f"      {change.field}: {_short(change.old)} → {_short(change.new)}" for change in event.changes]
     if event.text:

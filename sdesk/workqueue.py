@@ -32,7 +32,7 @@ class Place:
         parts = [f"priority {self.ticket.priority}"]
         if self.ahead:
             parts.append(f"ahead by {self.ahead} ({'; '.join(self.ahead_reasons)})")
-        parts.append(f"waiting since {self.ticket.created:%Y-%m-%d %H:%M} (first come, first served)")
+        parts.append(f"opened {self.ticket.created:%Y-%m-%d %H:%M} (first come, first served)")
         return " · ".join(parts)
 
 
