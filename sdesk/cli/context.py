@@ -33,6 +33,13 @@ def actor(current: Desk) -> str:
     return str(email)
 
 
+def assignee(current: Desk, value: str) -> str | None:
+    """'me' is the acting agent; 'none' (or '') means nobody."""
+    if value in ("none", ""):
+        return None
+    return actor(current) if value == "me" else value
+
+
 def now(current: Desk) -> datetime:
     return clock.now(current.rules.timezone)
 

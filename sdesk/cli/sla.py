@@ -32,10 +32,8 @@ def queue(teams: tuple[str, ...], assignees: tuple[str, ...], paused: bool, expl
     """
     desk = context.desk()
     rules = desk.rules
-    for team in teams:
-        if team not in rules.teams:
-            raise InvalidData(schema.unknown("team", team, list(rules.teams)))
-    wanted = {_assignee(desk, value) for value in assignees}
+    _check_teams(rules, teams)
+    wanted = {context.assignee(desk, value) for value in assignees}
     tickets = [
         ticket
         for ticket in context.readable(desk)
@@ -74,12 +72,14 @@ def sla_command(within: str | None, explain_ref: str | None, teams: tuple[str, .
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--within") from None
     rules, now = desk.rules, context.now(desk)
+    _check_teams(rules, teams)
     rows = []
     for ticket in context.readable(desk):
         if rules.is_final(ticket.status) or (teams and ticket.team not in teams):
             continue
         for clock in sla.clocks(ticket, rules, now):
-            if clock.stopped is None and (clock.late or (window is not None and clock.left <= window)):
+            at_risk = window is not None and not clock.paused and clock.left <= window
+            if clock.stopped is None and (clock.late or at_risk):
                 rows.append(slaviews.sla_row(clock, ticket))
     rows.sort(key=lambda row: (row["due"], row["id"]))
     click.echo(render_rows(rows, slaviews.SLA_COLUMNS, fmt, slaviews.SLA_FIELDS), nl=False)
@@ -190,7 +190,7 @@ def _day(text: str, option: str) -> date:
         raise click.BadParameter(f"'{text}' is not a date such as 2026-11-01", param_hint=option) from None
 
 
-def _assignee(desk: Desk, value: str) -> str | None:
-    if value == "me":
-        return context.actor(desk)
-    return None if value in ("none", "") else value
+def _check_teams(rules: Rules, teams: tuple[str, ...]) -> None:
+    for team in teams:
+        if team not in rules.teams:
+            raise InvalidData(schema.unknown("team", team, list(rules.teams)))

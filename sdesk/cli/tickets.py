@@ -56,7 +56,7 @@ def new(fmt: str, override: str | None, accept_costs: bool, dry_run: bool, edit:
         raise click.UsageError("missing " + ", ".join(f"--{name}" for name in missing))
     moment = context.now(desk)
     if values.get("assignee"):
-        values["assignee"] = _assignee(desk, values["assignee"])
+        values["assignee"] = context.assignee(desk, values["assignee"])
     plan = workflow.plan_new(rules, values, moment)
     if interactive() and plan.assessment.missing:
         _prompt_required(values, plan.assessment.missing, rules.customers[values["customer"]])
@@ -141,7 +141,7 @@ def list_tickets(
         priorities=priorities,
         customers=customers,
         teams=teams,
-        assignees=tuple(_assignee(desk, value) for value in assignees),
+        assignees=tuple(context.assignee(desk, value) for value in assignees),
         text=text,
     )
     kept = [ticket for ticket in context.readable(desk) if selection.keeps(ticket)]
@@ -206,7 +206,7 @@ def update(ticket_ref: str, status: str | None, note: str | None, from_customer:
         raise click.UsageError("nothing to update: pass --status or a field option (see sdesk update --help)")
     desk = context.desk()
     if "assignee" in values:
-        values["assignee"] = _assignee(desk, values["assignee"]) or ""
+        values["assignee"] = context.assignee(desk, values["assignee"]) or ""
     _change(
         desk,
         ticket_ref,
@@ -340,13 +340,6 @@ def _print_ticket(ticket: Ticket, fmt: str, detailed: bool = False) -> None:
         click.echo(render_rows(views.detail_pairs(ticket), views.DETAIL_COLUMNS, "csv"), nl=False)
     elif detailed:
         click.echo(views.detail_text(ticket), nl=False)
-
-
-def _assignee(desk: Desk, value: str) -> str | None:
-    """'me' is the acting agent; 'none' (or '') means nobody."""
-    if value in ("none", ""):
-        return None
-    return context.actor(desk) if value == "me" else value
 
 
 def _prompt_missing(values: dict[str, Any], rules: Rules) -> None:
