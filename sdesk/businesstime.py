@@ -135,11 +135,16 @@ def next_opening(calendar: Calendar, moment: datetime) -> datetime:
     raise AssertionError("windows() never ends")  # pragma: no cover
 
 
-def add(calendar: Calendar, start: datetime, duration: timedelta) -> datetime:
-    """The earliest moment at which ``duration`` of open time has passed since ``start``."""
+def add(calendar: Calendar, start: datetime, duration: timedelta, at_opening: bool = False) -> datetime:
+    """The earliest moment at which ``duration`` of open time has passed since ``start``.
+
+    ``at_opening``: when the time runs out exactly at a closing, the next
+    opening instead (the same moment of business time), so "1 business day"
+    from Monday 09:00 reads Tuesday 09:00 rather than Monday 17:00.
+    """
     remaining = duration
     for opens, closes in calendar.windows(start):
-        if closes - opens >= remaining:
+        if closes - opens > remaining or (closes - opens == remaining and not (at_opening and remaining)):
             return calendar.local(opens + remaining)
         remaining -= closes - opens
     raise AssertionError("windows() never ends")  # pragma: no cover

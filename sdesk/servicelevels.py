@@ -130,7 +130,7 @@ def _calendars(value: Any, problems: Problems, timezone: str, language: str) -> 
         if always or "hours" not in entry:
             if not always:
                 problems.add(at, "give opening 'hours' (e.g. mon-fri: [09:00-17:00]) or 'always_open: true'")
-        elif not any(hours.values()):
+        elif not any(hours.values()) and not _malformed(problems, at + ("hours",)):
             problems.add(at + ("hours",), "the calendar never opens: give at least one opening window")
         calendars[str(key)] = calendar
     return calendars
@@ -159,6 +159,11 @@ def _hours(value: Any, keypath: KeyPath, problems: Problems) -> dict[int, tuple[
                 problems.add(at, f"{WEEKDAYS[day]} already has hours")
             hours[day] = tuple(windows)
     return hours
+
+
+def _malformed(problems: Problems, keypath: KeyPath) -> bool:
+    """A window or day under keypath is already reported: "never opens" would only repeat it."""
+    return any(problem.keypath[: len(keypath)] == keypath for problem in problems.found)
 
 
 def _weekdays(text: str) -> list[int] | None:
@@ -221,10 +226,11 @@ def _closed(value: Any, keypath: KeyPath, problems: Problems) -> dict[date, str]
 
 def _calendar_name(value: Any, keypath: KeyPath, calendars: dict[str, Calendar], problems: Problems) -> str:
     if value is None:
-        if not calendars:
-            return ""
-        return next(iter(calendars))
-    return problems.get("", schema.choice, value, keypath, list(calendars))
+        return next(iter(calendars), "")
+    if value not in calendars:
+        problems.add(keypath, schema.unknown("calendar", value, list(calendars)))
+        return ""
+    return str(value)
 
 
 # --- plans, queue, sweep -------------------------------------------------------------------

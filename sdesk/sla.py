@@ -15,8 +15,9 @@ The fine points (README, "SLA clocks"):
 * a priority change recomputes both targets from the clock's start;
 * reopening restarts the resolution clock from zero (the response clock is
   not restarted: the customer has had an answer);
-* a clock is overdue only after its due moment: at the due moment itself it
-  is still on time.
+* a clock is overdue only after its due moment, on the wall clock: at the
+  due moment itself it is still on time, half an hour after a 17:00 due
+  moment it is overdue although no open time has passed since.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from datetime import date, datetime, timedelta
 
 from sdesk import businesstime
 from sdesk.businesstime import Calendar, Target
-from sdesk.model import CLOCK_NAMES, Change, Ticket
+from sdesk.model import CLOCK_NAMES, Change, Event, Ticket
 from sdesk.rules import Rules
 
 
@@ -86,18 +87,27 @@ class Clock:
         return self.stopped is None and any(pause.ongoing for pause in self.pauses)
 
     @property
-    def state(self) -> str:
-        """met, breached (stopped late), overdue, paused or running."""
-        late = self.elapsed > self.budget
-        if self.stopped is not None:
-            return "breached" if late else "met"
-        if late:
-            return "overdue"
-        return "paused" if self.paused else "running"
+    def late(self) -> bool:
+        """Stopped or still running after the due moment (at the due moment itself it is on time).
+
+        Compared on the wall clock, not in open time: a clock due at 17:00 is
+        overdue at 17:30 although the desk has been closed since.
+        """
+        return (self.stopped or self.now) > self.due
 
     @property
-    def late(self) -> bool:
-        return self.state in ("breached", "overdue")
+    def open_time_late(self) -> timedelta:
+        """How much open time has passed since the due moment (zero while the desk has been closed since)."""
+        return max(self.elapsed - self.budget, timedelta())
+
+    @property
+    def state(self) -> str:
+        """met, breached (stopped late), overdue, paused or running."""
+        if self.stopped is not None:
+            return "breached" if self.late else "met"
+        if self.late:
+            return "overdue"
+        return "paused" if self.paused else "running"
 
 
 # --- the terms ----------------------------------------------------------------------------
@@ -178,11 +188,15 @@ def status_timeline(ticket: Ticket, rules: Rules) -> list[tuple[datetime, str]]:
     return timeline
 
 
+def by_customer(ticket: Ticket, event: Event) -> bool:
+    """The requester's own reaction: marked --from-customer, or recorded under their address."""
+    return event.from_customer or event.by.lower() == ticket.requester.lower()
+
+
 def first_response(ticket: Ticket, rules: Rules) -> tuple[datetime | None, str | None]:
     """When and how an agent first answered: a public comment, or moving the ticket out of its first status."""
-    requester = ticket.requester.lower()
     for event in ticket.history:
-        if event.from_customer or event.by.lower() == requester:
+        if by_customer(ticket, event):
             continue
         if event.kind == "comment" and event.visibility == "public":
             return event.at, f"first public comment by {event.by}"
@@ -230,7 +244,7 @@ def _clock(
         start=start,
         start_reason=start_reason,
         budget=budget,
-        due=_due(calendar, start, budget, pauses),
+        due=_due(calendar, start, budget, pauses, at_opening=bool(target.days)),
         stopped=stopped,
         stop_reason=stop_reason,
         elapsed=elapsed,
@@ -254,8 +268,12 @@ def _pauses(
     return pauses
 
 
-def _due(calendar: Calendar, start: datetime, budget: timedelta, pauses: list[Pause]) -> datetime:
-    """When the clock's open time runs out, skipping the pauses (an ongoing one as if it ended now)."""
+def _due(calendar: Calendar, start: datetime, budget: timedelta, pauses: list[Pause], at_opening: bool) -> datetime:
+    """When the clock's open time runs out, skipping the pauses (an ongoing one as if it ended now).
+
+    Targets in business days fall due at an opening rather than the closing
+    before it: by the same time on the next working day.
+    """
     moment, used = start, timedelta()
     for pause in pauses:
         running = businesstime.measure(calendar, moment, pause.start)
@@ -263,7 +281,7 @@ def _due(calendar: Calendar, start: datetime, budget: timedelta, pauses: list[Pa
             break
         used += running
         moment = pause.end
-    return businesstime.add(calendar, moment, budget - used)
+    return businesstime.add(calendar, moment, budget - used, at_opening)
 
 
 # --- timeline for `sdesk sla --explain` ---------------------------------------------------
@@ -282,7 +300,7 @@ def timeline(clock: Clock) -> list[str]:
         entries.append((opening, f"{at(opening)}  the desk opens: the clock runs from here"))
     if clock.target.days:
         entries.append((opening, f"{'':20}  {clock.target} = {businesstime.words(clock.budget)} of open time"))
-    end = max(clock.due, clock.stopped or clock.due)
+    end = clock.stopped or clock.due
     day = calendar.local(clock.start).date()
     used = timedelta()
     while day <= calendar.local(end).date():
@@ -295,12 +313,11 @@ def timeline(clock: Clock) -> list[str]:
         until = "now" if pause.ongoing else at(pause.end)
         text = f"paused ({pause.status}) until {until}: {businesstime.words(lost)} of open time not counted"
         entries.append((pause.start, f"{at(pause.start)}  {text}"))
-    entries.sort(key=lambda entry: entry[0])
-    lines = [line for _, line in entries]
-    lines.append(f"{at(clock.due)}  due: {clock.target} of open time used up")
+    entries.append((clock.due, f"{at(clock.due)}  due: {clock.target} of open time used up"))
     if clock.stopped is not None:
-        lines.append(f"{at(clock.stopped)}  stopped: {clock.stop_reason}")
-    return lines
+        entries.append((clock.stopped, f"{at(clock.stopped)}  stopped: {clock.stop_reason}"))
+    entries.sort(key=lambda entry: entry[0])
+    return [line for _, line in entries]
 
 
 def _day_line(clock: Clock, day: date, end: datetime, used: timedelta) -> tuple[str | None, timedelta, datetime]:

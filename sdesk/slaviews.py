@@ -6,15 +6,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sdesk.businesstime import words
-from sdesk.output import Column
+from sdesk.output import Column, truncate
 from sdesk.sla import Clock
 from sdesk.workqueue import Place
 
+AHEAD_WIDTH = 12  # the queue rule's name, cut so the table fits 80 columns (json/csv have it whole)
 QUEUE_COLUMNS = (
     Column("position", "#"),
     Column("id", "ID"),
     Column("priority", "Pri"),
-    Column("ahead", "Ahead"),
+    Column("ahead_short", "Ahead"),
     Column("response", "Response"),
     Column("resolution", "Resolution"),
     Column("title", "Title", fill=True),
@@ -54,9 +55,23 @@ def when(clock: Clock, moment: datetime) -> str:
 
 def left(clock: Clock) -> str:
     """Open time left, or how far overdue: "2h 30m left", "overdue 1h 10m"."""
-    if clock.left < timedelta():
-        return f"overdue {words(-clock.left)}"
+    if clock.late:
+        return overdue(clock)
     return f"{words(clock.left)} left"
+
+
+def overdue(clock: Clock) -> str:
+    """ "overdue 1h 10m" (of open time), or just "overdue" while the desk has been closed since the due moment."""
+    late = clock.open_time_late
+    return f"overdue {words(late)}" if late else "overdue"
+
+
+def lateness(clock: Clock) -> str:
+    """How late a clock is or was, in words for a sentence."""
+    late = clock.open_time_late
+    if late:
+        return f"{words(late)} of open time late"
+    return "late, though the desk was closed in between"
 
 
 def clock_words(clock: Clock) -> str:
@@ -65,10 +80,10 @@ def clock_words(clock: Clock) -> str:
     if clock.state == "met":
         return f"met: {clock.stop_reason}, {when(clock, clock.stopped or clock.due)} (due {due})"
     if clock.state == "breached":
-        late = words(clock.elapsed - clock.budget)
-        return f"breached: {clock.stop_reason}, {late} of open time late (due {due})"
+        stopped = when(clock, clock.stopped or clock.due)
+        return f"breached: {clock.stop_reason}, {stopped}: {lateness(clock)} (due {due})"
     if clock.state == "overdue":
-        return f"overdue by {words(-clock.left)} of open time (was due {due})"
+        return f"overdue since {due}: {lateness(clock)}"
     if clock.state == "paused":
         status = next(pause.status for pause in clock.pauses if pause.ongoing)
         return f"paused ({status}), {words(clock.left)} of open time left: due {due} if it resumes now"
@@ -100,6 +115,7 @@ def queue_row(position: int, place: Place) -> dict[str, Any]:
         "id": ticket.id,
         "priority": ticket.priority,
         "ahead": place.ahead or "",
+        "ahead_short": truncate(place.ahead or "", AHEAD_WIDTH),
         "customer": ticket.customer,
         "team": ticket.team,
         "assignee": ticket.assignee,
@@ -116,12 +132,16 @@ def queue_row(position: int, place: Place) -> dict[str, Any]:
 
 
 def _cell(clock: Clock) -> str:
-    """A clock in a table cell: what matters while the ticket is in the queue."""
-    if clock.stopped is not None:
+    """A clock in a narrow table cell: "1h45m left", "late 2h40m", "met", "paused"."""
+    if clock.stopped is not None or clock.state == "paused":
         return clock.state
-    if clock.state == "overdue":
-        return f"overdue {words(-clock.left)}"
-    return f"{words(clock.left)} left"
+    if clock.late:
+        return f"late {_compact(clock.open_time_late)}" if clock.open_time_late else "late"
+    return f"{_compact(clock.left)} left"
+
+
+def _compact(duration: timedelta) -> str:
+    return words(duration).replace(" ", "")
 
 
 def sla_row(clock: Clock, ticket: Any) -> dict[str, Any]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sdesk import businesstime, sla
-from sdesk.businesstime import words
 from sdesk.model import Change, Event, Ticket
 from sdesk.rules import Rules
+from sdesk.slaviews import lateness
 
 
 def next_event(ticket: Ticket, rules: Rules, now: datetime, actor: str) -> Event | None:
@@ -29,11 +29,10 @@ def _breach(ticket: Ticket, rules: Rules, now: datetime, actor: str) -> Event | 
         if not clock.late or _breach_recorded(ticket, clock):
             continue
         due = f"{clock.calendar.local(clock.due):%a %Y-%m-%d %H:%M}"
-        late = words(clock.elapsed - clock.budget)
         if clock.stopped is not None:
-            how = f"{clock.stop_reason}, {late} of open time late"
+            how = f"{clock.stop_reason}, {lateness(clock)}"
         else:
-            how = f"still running, {late} of open time overdue when the sweep saw it"
+            how = f"still open, {lateness(clock)} when the sweep saw it"
         text = f"{clock.name.capitalize()} target of {clock.target} missed: due {due}; {how}."
         return Event(now, actor, "breach", visibility="internal", text=text, clock=clock.name)
     return None
@@ -53,7 +52,7 @@ def _waiting(ticket: Ticket, rules: Rules, now: datetime, actor: str) -> Event |
     if status is None or not status.waiting_on_customer or calendar is None:
         return None
     since = waiting_since(ticket)
-    if any(event.from_customer and event.at >= since for event in ticket.history):
+    if any(sla.by_customer(ticket, event) and event.at >= since for event in ticket.history):
         return None  # the customer reacted: the count stops until the desk asks again
     waited = f"waiting for your reaction since {calendar.local(since):%a %Y-%m-%d %H:%M}"
     if policy.auto_close and now >= businesstime.open_days_later(calendar, since, policy.auto_close):
@@ -63,11 +62,13 @@ def _waiting(ticket: Ticket, rules: Rules, now: datetime, actor: str) -> Event |
         )
         changes = (Change("status", ticket.status, policy.close_status), Change("resolution", ticket.resolution, text))
         return Event(now, actor, "closed", changes)
-    reached = [mark for mark in policy.reminders if now >= businesstime.open_days_later(calendar, since, mark)]
-    sent = sum(1 for event in ticket.history if event.kind == "reminder" and event.at >= since)
-    if len(reached) <= sent:
+    marks = [businesstime.open_days_later(calendar, since, mark) for mark in policy.reminders]
+    reached = [mark for mark, moment in zip(policy.reminders, marks, strict=True) if now >= moment]
+    reminders = [event.at for event in ticket.history if event.kind == "reminder" and event.at >= since]
+    # One reminder per mark reached; a sweep that missed a mark sends one, not a burst.
+    if not reached or (reminders and reminders[-1] >= marks[len(reached) - 1]):
         return None
-    text = f"Reminder {len(reached)} of {len(policy.reminders)}: we are {waited} ({reached[-1]} working days)."
+    text = f"Reminder {len(reminders) + 1}: we are {waited} ({reached[-1]} working days)."
     if policy.auto_close:
         closes = businesstime.open_days_later(calendar, since, policy.auto_close)
         text += f" Without a reaction the ticket closes on {calendar.local(closes):%a %Y-%m-%d %H:%M}."

@@ -206,6 +206,7 @@ def comment(
         raise Refused("a comment needs text")
     if internal and from_customer:
         raise Refused("a message from the customer is public: drop --internal")
+    from_customer = from_customer or (not internal and actor.lower() == ticket.requester.lower())
     changes = tuple(_back_from_customer(ticket, rules)) if from_customer else ()
     visibility = "internal" if internal else "public"
     return Event(now, actor, "comment", changes, visibility=visibility, text=body, from_customer=from_customer)

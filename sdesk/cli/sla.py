@@ -109,6 +109,9 @@ def _explain(desk: Desk, ticket_ref: str) -> None:
             click.echo(f"  {line}")
 
 
+MAX_EVENTS_PER_TICKET = 4  # two breaches, then a reminder or a close
+
+
 @click.command("sweep")
 @click.option("--dry-run", is_flag=True, help="Say what the sweep would do; change nothing.")
 @desk_options()
@@ -122,19 +125,19 @@ def sweep_command(dry_run: bool) -> None:
     rules, now, agent = desk.rules, context.now(desk), context.actor(desk)
     done = 0
     for ticket in context.readable(desk):
-        event = sweep.next_event(ticket, rules, now, agent)
-        if event is None:
-            continue
-        if dry_run:
-            click.echo(f"{ticket.id}: would record {_described(event)}")
-            done += 1
-            continue
-        for _ in range(4):  # a breach, then a reminder or a close: a handful at most
-            try:
-                ticket, event = desk.change(ticket.id, lambda current: _owed(current, rules, now, agent))
-            except _NothingOwed:
-                break
-            click.echo(f"{ticket.id}: {_described(event)}")
+        for _ in range(MAX_EVENTS_PER_TICKET):
+            if dry_run:
+                event = sweep.next_event(ticket, rules, now, agent)
+                if event is None:
+                    break
+                ticket.apply(event)  # in memory only: the next thing owed follows from it
+                click.echo(f"{ticket.id}: would record {_described(event)}")
+            else:
+                try:
+                    ticket, event = desk.change(ticket.id, lambda current: _owed(current, rules, now, agent))
+                except _NothingOwed:
+                    break
+                click.echo(f"{ticket.id}: {_described(event)}")
             done += 1
     verb = "would record" if dry_run else "recorded"
     click.echo(f"Sweep {verb} {plural(done, 'event')}." if done else "Sweep: nothing to do.", err=True)

@@ -268,7 +268,7 @@ def priority(ticket_ref: str, level: str, reason: str, fmt: str) -> None:
     )
     if fmt == "table":
         for clock in sla.clocks(ticket, desk.rules, context.now(desk)):
-            click.echo(f"  {clock.name:<10} {clock.target}: {slaviews.clock_words(clock)}")
+            click.echo(f"  {clock.name.capitalize():<11} {slaviews.clock_words(clock)}")
     if ticket.priority in desk.rules.priority.phone:
         _phone_reminder(ticket)
 
