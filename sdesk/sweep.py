@@ -32,7 +32,7 @@ def _breach(ticket: Ticket, rules: Rules, now: datetime, actor: str) -> Event | 
         if clock.stopped is not None:
             how = f"{clock.stop_reason}, {lateness(clock)}"
         else:
-            how = f"still open, {lateness(clock)} when the sweep saw it"
+            how = f"still open when the sweep saw it: {lateness(clock)}"
         text = f"{clock.name.capitalize()} target of {clock.target} missed: due {due}; {how}."
         return Event(now, actor, "breach", visibility="internal", text=text, clock=clock.name)
     return None
