@@ -160,8 +160,8 @@ def test_priority_by_hand_is_recorded_and_p1_asks_for_a_phone_call(desk, run, ne
     # The new level's targets run from the ticket's creation (10:00 on a standard plan).
     assert result.stdout == (
         f"{ticket_id}: priority P4 → P1\n"
-        "  response   1h: due Mon 23 Nov 11:00, 1h 00m of open time left\n"
-        "  resolution 1 business day: due Tue 24 Nov 10:00, 7h 00m of open time left\n"
+        "  Response    due Mon 23 Nov 11:00, 1h 00m of open time left\n"
+        "  Resolution  due Tue 24 Nov 10:00, 7h 00m of open time left\n"
     )
     assert result.stderr == "P1: phone the customer as well: Els Vermeulen, +32 50 44 12 10\n"
     shown = json.loads(run("show", ticket_id, "--format", "json").stdout)
