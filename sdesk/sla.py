@@ -330,22 +330,25 @@ def _day_line(clock: Clock, day: date, end: datetime, used: timedelta) -> tuple[
         closure = calendar.closure(day)
         reason = closure or ("weekend" if day.weekday() >= 5 else "no opening hours")
         return f"{label}        closed: {reason}", used, midnight
-    parts = []
-    first_used = None
-    for opens, closes in windows:
-        begin, finish = max(opens, clock.start), min(closes, end)
-        if begin < finish:
-            first_used = first_used or begin
-            used += businesstime.measure(calendar, begin, finish) - _paused_within(clock, begin, finish)
-            parts.append(f"{calendar.local(begin):%H:%M}-{calendar.local(finish):%H:%M}")
-    if not parts or first_used is None:
-        return None, used, midnight
-    return f"{label}        open {', '.join(parts)}: {businesstime.words(used)} counted so far", used, first_used
+    segments = [
+        segment for opens, closes in windows for segment in _running(clock, max(opens, clock.start), min(closes, end))
+    ]
+    if not segments:
+        touched = any(max(opens, clock.start) < min(closes, end) for opens, closes in windows)
+        return (f"{label}        paused all day: nothing counted" if touched else None), used, midnight
+    used += sum((finish - begin for begin, finish in segments), timedelta())
+    parts = ", ".join(f"{calendar.local(begin):%H:%M}-{calendar.local(finish):%H:%M}" for begin, finish in segments)
+    return f"{label}        counted {parts}: {businesstime.words(used)} so far", used, segments[0][0]
 
 
-def _paused_within(clock: Clock, begin: datetime, finish: datetime) -> timedelta:
-    total = timedelta()
+def _running(clock: Clock, begin: datetime, finish: datetime) -> list[tuple[datetime, datetime]]:
+    """The parts of an opening window, clipped to [begin, finish), in which the clock was not paused."""
+    segments = [(begin, finish)] if begin < finish else []
     for pause in clock.pauses:
-        if pause.start < finish and pause.end > begin:
-            total += businesstime.measure(clock.calendar, max(pause.start, begin), min(pause.end, finish))
-    return total
+        segments = [
+            part
+            for start, stop in segments
+            for part in ((start, min(stop, pause.start)), (max(start, pause.end), stop))
+            if part[0] < part[1]
+        ]
+    return segments

@@ -85,9 +85,8 @@ def sla_command(within: str | None, explain_ref: str | None, teams: tuple[str, .
     click.echo(render_rows(rows, slaviews.SLA_COLUMNS, fmt, slaviews.SLA_FIELDS), nl=False)
     if rows:
         late = sum(1 for row in rows if row["state"] == "overdue")
-        raise Refused(
-            f"{plural(late, 'clock')} overdue, {plural(len(rows) - late, 'clock')} due within {within or '0m'}"
-        )
+        soon = f", {plural(len(rows) - late, 'clock')} due within {within}" if within else ""
+        raise Refused(f"{plural(late, 'clock')} overdue{soon}")
     if fmt == "table":
         click.echo(f"No clock overdue{' or due within ' + within if within else ''}.", err=True)
 
