@@ -93,8 +93,8 @@ class Clock:
         Compared on the wall clock, not in open time: a clock due at 17:00 is
         overdue at 17:30 although the desk has been closed since.
         """
-        if self.paused:  # a paused clock only counts as late once its open time ran out before the pause
-            return self.elapsed > self.budget
+        if self.paused:  # late if it was already past due when the pause began
+            return any(pause.ongoing and pause.start > self.due for pause in self.pauses)
         return (self.stopped or self.now) > self.due
 
     @property

@@ -68,10 +68,7 @@ def overdue(clock: Clock) -> str:
 
 def lateness(clock: Clock) -> str:
     """How late a clock is or was, in words for a sentence."""
-    late = clock.open_time_late
-    if late:
-        return f"{words(late)} of open time late"
-    return "late, though the desk was closed in between"
+    return f"{words(clock.open_time_late)} of open time late"
 
 
 def clock_words(clock: Clock) -> str:
@@ -141,6 +138,9 @@ def _cell(clock: Clock) -> str:
 
 
 def _compact(duration: timedelta) -> str:
+    """1h45m; from 100 hours on whole hours only (132h), so a forgotten ticket does not widen the table."""
+    if duration >= timedelta(hours=100):
+        return f"{int(duration / timedelta(hours=1))}h"
     return words(duration).replace(" ", "")
 
 

@@ -168,6 +168,7 @@ def update(
         if level != ticket.priority:
             changes.append(Change("priority", ticket.priority, level))
             changes += sla.term_changes(ticket, rules, level)
+    from_customer = from_customer or actor.lower() == ticket.requester.lower()
     if from_customer and "status" not in changed:
         changes += _back_from_customer(ticket, rules)
     if not changes:

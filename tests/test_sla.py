@@ -610,14 +610,14 @@ def test_a_late_response_is_recorded_as_a_breach_with_how_late_it_was(example_ru
     )
 
 
-def test_a_breach_while_the_desk_was_closed_says_so_instead_of_a_lateness_of_0m(example_rules):
+def test_a_breach_while_the_desk_was_closed_is_0m_of_open_time_late(example_rules):
     ticket = make(example_rules, "2026-11-23 16:00", "P1")  # response due 17:00, when the desk closes
     assert sweep.next_event(ticket, example_rules, at("2026-11-23 17:00"), SWEEPER) is None
     event = sweep.next_event(ticket, example_rules, at("2026-11-23 17:30"), SWEEPER)
     assert (event.kind, event.clock) == ("breach", "response")
     assert event.text == (
         "Response target of 1h missed: due Mon 2026-11-23 17:00; "
-        "still open when the sweep saw it: late, though the desk was closed in between."
+        "still open when the sweep saw it: 0m of open time late."
     )
 
 
@@ -627,7 +627,7 @@ def test_a_response_at_the_next_opening_is_recorded_as_a_breach_though_no_open_t
     assert (event.kind, event.clock) == ("breach", "response")
     assert event.text == (
         "Response target of 1h missed: due Mon 2026-11-23 17:00; "
-        f"first public comment by {AGENT}, late, though the desk was closed in between."
+        f"first public comment by {AGENT}, 0m of open time late."
     )
     ticket.apply(event)
     # the resolution clock (1 business day: Monday 16-17, Tuesday 09-12 and 13-16) is not late yet

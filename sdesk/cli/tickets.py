@@ -161,9 +161,10 @@ def show(ticket_ref: str, fmt: str) -> None:
     ticket = desk.read(desk.resolve(ticket_ref))
     clocks, unavailable = _clocks(desk, ticket)
     if fmt == "json":
-        click.echo(
-            to_json({**views.detail(ticket), "clocks": [slaviews.clock_data(clock) for clock in clocks]}), nl=False
-        )
+        data = {**views.detail(ticket), "clocks": [slaviews.clock_data(clock) for clock in clocks]}
+        if unavailable:
+            data["clocks_unavailable"] = unavailable
+        click.echo(to_json(data), nl=False)
         return
     _print_ticket(ticket, fmt, detailed=True)
     if fmt == "table":
