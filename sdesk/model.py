@@ -120,6 +120,9 @@ class Ticket:
         """Every text field by name: what rules and conditions look at."""
         return {name: getattr(self, name) for name in TEXT_FIELDS}
 
+    def is_requester(self, email: str) -> bool:
+        return email.lower() == self.requester.lower()
+
     @property
     def priority_set_by_hand(self) -> bool:
         """An agent chose the level; the rules no longer recompute it."""

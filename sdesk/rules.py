@@ -360,15 +360,6 @@ def _labels(value: Any, keypath: KeyPath, problems: Problems) -> dict[str, str]:
     return labels
 
 
-def _flag(value: Any, keypath: KeyPath, problems: Problems, default: bool = False) -> bool:
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        problems.add(keypath, f"expected true or false, got {schema.describe(value)}")
-        return default
-    return value
-
-
 def _names(value: Any, keypath: KeyPath, options: list[str], problems: Problems) -> tuple[str, ...]:
     """A list of names, each one of ``options``, none twice."""
     names = []
@@ -424,10 +415,10 @@ def _statuses(value: Any, problems: Problems) -> dict[str, Status]:
             key=key,
             labels=labels,
             short=problems.get(key, schema.text, entry.get("short", key.replace("-", " ")), at + ("short",)),
-            initial=_flag(entry.get("initial"), at + ("initial",), problems),
-            final=_flag(entry.get("final"), at + ("final",), problems),
-            waiting_on_customer=_flag(entry.get("waiting_on_customer"), at + ("waiting_on_customer",), problems),
-            pauses_clock=_flag(entry.get("pauses_clock"), at + ("pauses_clock",), problems),
+            initial=problems.flag(entry.get("initial"), at + ("initial",)),
+            final=problems.flag(entry.get("final"), at + ("final",)),
+            waiting_on_customer=problems.flag(entry.get("waiting_on_customer"), at + ("waiting_on_customer",)),
+            pauses_clock=problems.flag(entry.get("pauses_clock"), at + ("pauses_clock",)),
             next=_names(entry.get("next"), at + ("next",), list(declared), problems),
         )
     if value is not None and declared:
@@ -500,7 +491,7 @@ def _products(value: Any, problems: Problems) -> dict[str, Product]:
         products[key] = Product(
             key,
             problems.get(key, schema.text, entry.get("name"), at + ("name",)),
-            _flag(entry.get("business_critical"), at + ("business_critical",), problems),
+            problems.flag(entry.get("business_critical"), at + ("business_critical",)),
         )
     return products
 
@@ -597,12 +588,10 @@ def _eligibility(value: Any, problems: Problems) -> Eligibility:
         )
         editors = DEFAULT_MAX_EDITORS
     return Eligibility(
-        reference_persons_only=_flag(
-            entry.get("reference_persons_only"), where + ("reference_persons_only",), problems, True
+        reference_persons_only=problems.flag(
+            entry.get("reference_persons_only"), where + ("reference_persons_only",), True
         ),
-        maintenance_required=_flag(
-            entry.get("maintenance_required"), where + ("maintenance_required",), problems, True
-        ),
+        maintenance_required=problems.flag(entry.get("maintenance_required"), where + ("maintenance_required",), True),
         max_editors_per_site=editors,
     )
 

@@ -117,6 +117,15 @@ class Problems:
                 self._missing.add(keypath + (key,))
         return known
 
+    def flag(self, value: Any, keypath: KeyPath, default: bool = False) -> bool:
+        """true or false; anything else is recorded and read as the default."""
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.add(keypath, f"expected true or false, got {describe(value)}")
+            return default
+        return value
+
     def sequence(self, value: Any, keypath: KeyPath) -> list[Any]:
         """The items of a list (none, with the problem recorded, when it is not a list)."""
         items: list[Any] = self.get([], sequence, value, keypath)

@@ -39,8 +39,6 @@ class Targets:
 @dataclass(frozen=True)
 class Plan:
     key: str
-    label: str
-    calendar: str
     targets: dict[str, Targets]  # priority level -> targets; a level without targets has no clocks
 
 
@@ -68,9 +66,6 @@ class ServiceLevels:
     ahead: tuple[Ahead, ...]
     sweep: Sweep
     pausing: frozenset[str] = field(default_factory=frozenset)  # statuses that stop the clocks
-
-    def calendar(self, name: str) -> Calendar:
-        return self.calendars[name]
 
 
 def parse(
@@ -109,9 +104,7 @@ def _calendars(value: Any, problems: Problems, timezone: str, language: str) -> 
         zone = timezone
         if "timezone" in entry:
             zone = problems.get(timezone, schema.timezone_name, entry["timezone"], at + ("timezone",))
-        always = entry.get("always_open") is True
-        if "always_open" in entry and not isinstance(entry["always_open"], bool):
-            problems.add(at + ("always_open",), "expected true or false")
+        always = problems.flag(entry.get("always_open"), at + ("always_open",))
         for key_name in ("hours", "holidays", "closed"):
             if always and key_name in entry:
                 problems.add(at + (key_name,), f"an always-open calendar has no {key_name}: drop one of the two")
@@ -209,14 +202,13 @@ def _closed(value: Any, keypath: KeyPath, problems: Problems) -> dict[date, str]
     """The desk's own closing days: a list of dates, or dates with the reason."""
     if value is None:
         return {}
+    closed: dict[date, str] = {}
     if isinstance(value, list):
-        items = [(index, item, "closing day") for index, item in enumerate(value)]
-        return {
-            day: reason
-            for index, item, reason in items
-            if (day := problems.get(None, schema.day, item, keypath + (index,))) is not None
-        }
-    closed = {}
+        for index, item in enumerate(value):
+            day = problems.get(None, schema.day, item, keypath + (index,))
+            if day is not None:
+                closed[day] = "closing day"
+        return closed
     for key, reason in problems.mapping(value, keypath).items():
         day = problems.get(None, schema.day, key, keypath + (key,))
         if day is not None:
@@ -266,7 +258,7 @@ def _plans(
                 response=problems.get(None, _target, item.get("response"), where + ("response",)),
                 resolution=problems.get(None, _target, item.get("resolution"), where + ("resolution",)),
             )
-        plans[str(key)] = Plan(str(key), str(entry.get("label", key)), calendar, targets)
+        plans[str(key)] = Plan(str(key), targets)
     return plans
 
 

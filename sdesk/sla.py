@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 
 from sdesk import businesstime
 from sdesk.businesstime import Calendar, Target
-from sdesk.model import CLOCK_NAMES, Change, Event, Ticket
+from sdesk.model import CLOCK_NAMES, SLA_KEYS, Change, Event, Ticket
 from sdesk.rules import Rules
 
 
@@ -45,13 +45,9 @@ class Terms:
         return found
 
     def as_fields(self) -> dict[str, str | None]:
-        """The ticket fields that record these terms."""
-        return {
-            "sla_plan": self.plan,
-            "sla_calendar": self.calendar,
-            "sla_response": str(self.response) if self.response else None,
-            "sla_resolution": str(self.resolution) if self.resolution else None,
-        }
+        """The ticket fields that record these terms (sla_plan, sla_calendar, …)."""
+        values = {key: getattr(self, key) for key in SLA_KEYS}  # the attributes are named as the file's keys
+        return {f"sla_{key}": str(value) if value else None for key, value in values.items()}
 
 
 @dataclass(frozen=True)
@@ -149,7 +145,7 @@ def _target(text: str | None) -> Target | None:
 def term_changes(ticket: Ticket, rules: Rules, level: str) -> list[Change]:
     """The recorded targets a move to ``level`` changes (a priority change recomputes them)."""
     new = terms_from_rules(rules, ticket.customer, level)
-    fields = new.as_fields() if new else dict.fromkeys(("sla_plan", "sla_calendar", "sla_response", "sla_resolution"))
+    fields = new.as_fields() if new else {f"sla_{key}": None for key in SLA_KEYS}
     return [Change(name, ticket.value(name), value) for name, value in fields.items() if ticket.value(name) != value]
 
 
@@ -192,7 +188,7 @@ def status_timeline(ticket: Ticket, rules: Rules) -> list[tuple[datetime, str]]:
 
 def by_customer(ticket: Ticket, event: Event) -> bool:
     """The requester's own reaction: marked --from-customer, or recorded under their address."""
-    return event.from_customer or event.by.lower() == ticket.requester.lower()
+    return event.from_customer or ticket.is_requester(event.by)
 
 
 def first_response(ticket: Ticket, rules: Rules) -> tuple[datetime | None, str | None]:

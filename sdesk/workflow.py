@@ -168,7 +168,7 @@ def update(
         if level != ticket.priority:
             changes.append(Change("priority", ticket.priority, level))
             changes += sla.term_changes(ticket, rules, level)
-    from_customer = from_customer or actor.lower() == ticket.requester.lower()
+    from_customer = from_customer or ticket.is_requester(actor)
     if from_customer and "status" not in changed:
         changes += _back_from_customer(ticket, rules)
     if not changes:
@@ -207,7 +207,7 @@ def comment(
         raise Refused("a comment needs text")
     if internal and from_customer:
         raise Refused("a message from the customer is public: drop --internal")
-    from_customer = from_customer or (not internal and actor.lower() == ticket.requester.lower())
+    from_customer = from_customer or (not internal and ticket.is_requester(actor))
     changes = tuple(_back_from_customer(ticket, rules)) if from_customer else ()
     visibility = "internal" if internal else "public"
     return Event(now, actor, "comment", changes, visibility=visibility, text=body, from_customer=from_customer)

@@ -41,8 +41,7 @@ def queue(tickets: Iterable[Ticket], rules: Rules, now: datetime, paused: bool =
     places = []
     levels = rules.priority.levels
     for ticket in tickets:
-        status = rules.statuses.get(ticket.status)
-        if rules.is_final(ticket.status) or (not paused and status is not None and status.key in rules.service.pausing):
+        if rules.is_final(ticket.status) or (not paused and ticket.status in rules.service.pausing):
             continue
         places.append(_place(ticket, rules, now, levels))
     return sorted(places, key=lambda place: (place.rank, place.ahead_index, place.ticket.created, place.ticket.id))

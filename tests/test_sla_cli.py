@@ -1159,6 +1159,34 @@ WAITING = "    short: waiting\n    waiting_on_customer: true\n    pauses_clock: 
             "statuses.waiting-for-customer.next: the sweep closes tickets waiting on the customer after 5 working "
             "days, so waiting-for-customer must allow a move to closed (or set sweep.auto_close: 0)",
         ),
+        (
+            "  always:\n    always_open: true",
+            "  always:\n    always_open: true\n    holidays: NL",
+            "    holidays: NL",
+            5,
+            "calendars.always.holidays: an always-open calendar has no holidays: drop one of the two",
+        ),
+        (
+            "      2026-12-24: Christmas Eve, the desk closes",
+            "      christmas: Christmas Eve, the desk closes",
+            "christmas:",
+            7,
+            "calendars.office.closed.christmas: expected a date such as 2027-06-30, got 'christmas'",
+        ),
+        (
+            "  reminders: [2, 4]",
+            "  reminders: [4, 2]",
+            "reminders: [4, 2]",
+            18,
+            "sweep.reminders.1: reminders must come in increasing order",
+        ),
+        (
+            "  reminders: [2, 4]",
+            "  reminders: [2, 5]",
+            "reminders: [2, 5]",
+            3,
+            "sweep.reminders: every reminder must come before the auto-close after 5 working days",
+        ),
     ],
     ids=[
         "no-windows",
@@ -1169,6 +1197,10 @@ WAITING = "    short: waiting\n    waiting_on_customer: true\n    pauses_clock: 
         "level-P9",
         "unknown-calendar",
         "waiting-cannot-close",
+        "always-open-with-holidays",
+        "closing-day-not-a-date",
+        "reminders-out-of-order",
+        "reminder-at-auto-close",
     ],
 )
 def test_rules_check_reports_broken_service_levels_with_file_line_and_column(

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import click
 
-from sdesk import businesstime, schema, sla, slareport, slaviews, sweep, workqueue
+from sdesk import businesstime, schema, sla, slaviews, sweep, workqueue
 from sdesk.cli import context
 from sdesk.cli.options import desk_options, format_option
 from sdesk.errors import InvalidData, Refused, SdeskError
@@ -20,7 +20,7 @@ from sdesk.store import Desk
 @click.option("--team", "teams", multiple=True, metavar="TEAM", help="Only this team's tickets (repeatable).")
 @click.option("--assignee", "assignees", multiple=True, metavar="EMAIL", help="Only these (me, none) (repeatable).")
 @click.option("--paused", is_flag=True, help="Also tickets whose clocks are paused (waiting on the customer, on hold).")
-@click.option("--explain", is_flag=True, help="Say under each ticket why it is where it is.")
+@click.option("--explain", is_flag=True, help="After the table, say why each ticket is where it is.")
 @format_option
 @desk_options()
 def queue(teams: tuple[str, ...], assignees: tuple[str, ...], paused: bool, explain: bool, fmt: str) -> None:
@@ -125,18 +125,18 @@ def sweep_command(dry_run: bool) -> None:
     done = 0
     for ticket in context.readable(desk):
         for _ in range(MAX_EVENTS_PER_TICKET):
+            # Decided on the ticket as read, so a ticket that owes nothing costs no lock and no second read.
+            event = sweep.next_event(ticket, rules, now, agent)
+            if event is None:
+                break
             if dry_run:
-                event = sweep.next_event(ticket, rules, now, agent)
-                if event is None:
-                    break
                 ticket.apply(event)  # in memory only: the next thing owed follows from it
-                click.echo(f"{ticket.id}: would record {_described(event)}")
             else:
-                try:
+                try:  # decided again under the lock: another sweep may have just done it
                     ticket, event = desk.change(ticket.id, lambda current: _owed(current, rules, now, agent))
                 except _NothingOwed:
                     break
-                click.echo(f"{ticket.id}: {_described(event)}")
+            click.echo(f"{ticket.id}: {'would record ' if dry_run else ''}{_described(event)}")
             done += 1
     verb = "would record" if dry_run else "recorded"
     click.echo(f"Sweep {verb} {plural(done, 'event')}." if done else "Sweep: nothing to do.", err=True)
@@ -175,6 +175,8 @@ def report_sla(start: str, end: str, fmt: str) -> None:
     clocks (stopped, or already overdue) that met their target, and the
     median and 90th percentile times in business hours.
     """
+    from sdesk import slareport  # statistics is only needed here: keep it off every command's start-up
+
     first, last = _day(start, "--from"), _day(end, "--to")
     if last < first:
         raise click.BadParameter(f"{end} is before --from {start}", param_hint="--to")
