@@ -9,7 +9,7 @@ owns the key order (documented in README, "Ticket files").
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sdesk import ids, schema
@@ -20,11 +20,31 @@ IMPACTS = ("company", "department", "individual")
 URGENCIES = ("high", "medium", "low")
 VISIBILITIES = ("public", "internal")
 # "priority" is an agent escalating or de-escalating by hand, with the reason as text;
-# "reminder" and "breach" are recorded by `sdesk sweep`.
-EVENT_KINDS = ("created", "updated", "priority", "comment", "closed", "reopened", "reminder", "breach")
+# "reminder", "breach" and "auto-closed" are recorded by `sdesk sweep`; "time" is a
+# time entry (`sdesk log`), "survey" the customer's satisfaction answer (`sdesk survey`).
+EVENT_KINDS = (
+    "created",
+    "updated",
+    "priority",
+    "comment",
+    "closed",
+    "reopened",
+    "reminder",
+    "breach",
+    "auto-closed",
+    "time",
+    "survey",
+)
+CLOSING_KINDS = ("closed", "auto-closed")
 CLOCK_NAMES = ("response", "resolution")
+# How a time entry is billed: covered by the contract (plan, warranty, included hours) or billable.
+BILLING_CLASSES = ("covered", "billable")
+SCORES = (1, 5)  # a satisfaction score is a whole number in this range
+MAX_ENTRY_MINUTES = 24 * 60
 
 CONTACT_KEYS = ("name", "phone", "email")
+# A cooperation incident (seed 000): the customer's own desk works on it too.
+COOPERATION_KEYS = ("ticket", "name", "email", "phone", "impact", "urgency")
 # The service-level targets fixed on the ticket when it opens and when its priority changes.
 SLA_KEYS = ("plan", "calendar", "response", "resolution")
 TICKET_KEYS = (
@@ -48,12 +68,27 @@ TICKET_KEYS = (
     "description",
     "contact",
     "external_ref",
+    "cooperation",
+    "outage",
     "resolution",
     "sla",
     "created",
     "history",
 )
-EVENT_KEYS = ("at", "by", "event", "from_customer", "clock", "visibility", "changes", "text")
+EVENT_KEYS = (
+    "at",
+    "by",
+    "event",
+    "from_customer",
+    "clock",
+    "visibility",
+    "on",
+    "minutes",
+    "billing",
+    "score",
+    "changes",
+    "text",
+)
 CHANGE_KEYS = ("field", "from", "to")
 
 
@@ -74,6 +109,10 @@ class Event:
     text: str | None = None
     from_customer: bool = False  # the requester's reaction, entered by the agent in `by`
     clock: str | None = None  # the SLA clock a breach event is about
+    on: date | None = None  # time entry: the day the work was done
+    minutes: int | None = None  # time entry: how long
+    billing: str | None = None  # time entry: covered or billable
+    score: int | None = None  # survey: the customer's answer, 1 (bad) to 5 (very good)
 
 
 @dataclass
@@ -101,6 +140,13 @@ class Ticket:
     contact_phone: str | None = None
     contact_email: str | None = None
     external_ref: str | None = None
+    cooperation_ticket: str | None = None
+    cooperation_name: str | None = None
+    cooperation_email: str | None = None
+    cooperation_phone: str | None = None
+    cooperation_impact: str | None = None
+    cooperation_urgency: str | None = None
+    outage: str | None = None  # the outage announcement this ticket is part of
     resolution: str | None = None
     sla_plan: str | None = None
     sla_calendar: str | None = None
@@ -147,6 +193,7 @@ def to_dict(ticket: Ticket) -> dict[str, Any]:
     values: dict[str, Any] = {name: getattr(ticket, name) for name in FIELD_NAMES}
     values["contact"] = _group(ticket, "contact", CONTACT_KEYS)
     values["sla"] = _group(ticket, "sla", SLA_KEYS)
+    values["cooperation"] = _group(ticket, "cooperation", COOPERATION_KEYS)
     values["exclusions"] = list(ticket.exclusions) or None
     values["history"] = [_event_to_dict(event) for event in ticket.history]
     return {key: values[key] for key in TICKET_KEYS if values[key] is not None}
@@ -166,6 +213,9 @@ def _event_to_dict(event: Event) -> dict[str, Any]:
         data["clock"] = event.clock
     if event.visibility is not None:
         data["visibility"] = event.visibility
+    for key in ("on", "minutes", "billing", "score"):
+        if getattr(event, key) is not None:
+            data[key] = getattr(event, key)
     if event.changes:
         data["changes"] = [{"field": c.field, "from": c.old, "to": c.new} for c in event.changes]
     if event.text is not None:
@@ -186,6 +236,7 @@ def from_dict(data: Any) -> Ticket:
         raise SchemaError(("id",), f"'{ticket_id}' is not a ticket number")
     contact = schema.mapping(data.get("contact") or {}, ("contact",), allowed=CONTACT_KEYS)
     sla = schema.mapping(data.get("sla") or {}, ("sla",), allowed=SLA_KEYS)
+    cooperation = _cooperation(data.get("cooperation"))
     optional = {
         name: schema.text(data.get(name), (name,), optional=True)
         for name in (
@@ -197,6 +248,7 @@ def from_dict(data: Any) -> Ticket:
             "error_message",
             "description",
             "external_ref",
+            "outage",
             "resolution",
         )
     }
@@ -225,8 +277,19 @@ def from_dict(data: Any) -> Ticket:
             for index, item in enumerate(schema.sequence(data.get("exclusions"), ("exclusions",)))
         ),
         history=history,
+        **cooperation,
         **optional,
     )
+
+
+def _cooperation(data: Any) -> dict[str, str | None]:
+    where: KeyPath = ("cooperation",)
+    group = schema.mapping(data or {}, where, allowed=COOPERATION_KEYS)
+    values = {key: schema.text(group.get(key), where + (key,), optional=True) for key in COOPERATION_KEYS}
+    values["email"] = schema.email(group.get("email"), where + ("email",), optional=True)
+    values["impact"] = schema.choice(group.get("impact"), where + ("impact",), IMPACTS, optional=True)
+    values["urgency"] = schema.choice(group.get("urgency"), where + ("urgency",), URGENCIES, optional=True)
+    return {f"cooperation_{key}": value for key, value in values.items()}
 
 
 def _event_from_dict(data: Any, keypath: KeyPath) -> Event:
@@ -252,4 +315,12 @@ def _event_from_dict(data: Any, keypath: KeyPath) -> Event:
         text=schema.text(data.get("text"), keypath + ("text",), optional=True),
         from_customer=data.get("from_customer") is True,
         clock=schema.choice(data.get("clock"), keypath + ("clock",), CLOCK_NAMES, optional=True),
+        on=schema.day(data["on"], keypath + ("on",)) if "on" in data else None,
+        minutes=_optional_int(data, "minutes", keypath, 1, MAX_ENTRY_MINUTES),
+        billing=schema.choice(data.get("billing"), keypath + ("billing",), BILLING_CLASSES, optional=True),
+        score=_optional_int(data, "score", keypath, *SCORES),
     )
+
+
+def _optional_int(data: dict[str, Any], key: str, keypath: KeyPath, low: int, high: int) -> int | None:
+    return schema.integer(data[key], keypath + (key,), low, high) if key in data else None

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sdesk import conditions, schema, servicelevels
 from sdesk.conditions import Condition, Field
 from sdesk.model import IMPACTS, TEXT_FIELDS, URGENCIES
-from sdesk.schema import KeyPath, Problems
+from sdesk.schema import KeyPath, Problems, SchemaError
 from sdesk.servicelevels import ServiceLevels, Sweep
 
 LANGUAGES = ("en", "nl")
@@ -49,6 +49,7 @@ REQUIRABLE_FIELDS = tuple(
     for name in TEXT_FIELDS
     if name
     not in ("id", "title", "type", "status", "priority", "customer", "requester", "team", "assignee", "resolution")
+    and not name.startswith(("sla_", "cooperation_", "outage"))
 )
 # What conditions may test: the ticket's fields and facts about its customer and product.
 CONDITION_FIELDS = (
@@ -107,6 +108,15 @@ class Team:
     key: str
     name: str
     email: str | None
+
+
+@dataclass(frozen=True)
+class PlanTerms:
+    """A service plan's contract terms; its SLA targets live in ServiceLevels."""
+
+    key: str
+    label: str
+    included_minutes: int | None  # work covered each calendar month before it becomes billable surplus
 
 
 @dataclass(frozen=True)
@@ -212,6 +222,7 @@ class Route:
 @dataclass(frozen=True)
 class Rules:
     desk_name: str
+    desk_email: str | None  # sends the mail of teams without an address of their own
     timezone: ZoneInfo
     language: str
     default_team: str
@@ -220,7 +231,7 @@ class Rules:
     categories: tuple[str, ...]
     products: dict[str, Product]
     teams: dict[str, Team]
-    plans: dict[str, str]
+    plans: dict[str, PlanTerms]
     priority: Priority
     eligibility: Eligibility
     exclusions: tuple[Exclusion, ...]
@@ -257,7 +268,7 @@ def parse(data: Any) -> Rules:
     desk = problems.mapping(
         data.get("desk"),
         ("desk",),
-        allowed=("name", "timezone", "language", "default_team", "calendar"),
+        allowed=("name", "email", "timezone", "language", "default_team", "calendar"),
         required=("name", "timezone", "default_team"),
     )
     timezone = problems.get(ZoneInfo("UTC"), _zone, desk.get("timezone"), ("desk", "timezone"))
@@ -276,6 +287,7 @@ def parse(data: Any) -> Rules:
     _check_auto_close(statuses, service.sweep, problems)
     rules = Rules(
         desk_name=problems.get("", schema.text, desk.get("name"), ("desk", "name")),
+        desk_email=problems.get(None, schema.email, desk.get("email"), ("desk", "email"), optional=True),
         timezone=timezone,
         language=language,
         default_team=problems.get("", schema.choice, desk.get("default_team"), ("desk", "default_team"), list(teams)),
@@ -314,7 +326,7 @@ def _condition_fields(
     categories: tuple[str, ...],
     products: dict[str, Product],
     customers: dict[str, Customer],
-    plans: dict[str, str],
+    plans: dict[str, PlanTerms],
 ) -> dict[str, Field]:
     """Each of CONDITION_FIELDS with the values this desk allows for it."""
     text = Field("text")
@@ -390,12 +402,31 @@ def _teams(value: Any, problems: Problems) -> dict[str, Team]:
     return teams
 
 
-def _plans(value: Any, problems: Problems) -> dict[str, str]:
+def _plans(value: Any, problems: Problems) -> dict[str, PlanTerms]:
     plans = {}
     for key, entry in _entries(value, ("plans",), problems, "plan").items():
-        entry = problems.mapping(entry, ("plans", key), allowed=("label", "calendar", "targets"), required=("label",))
-        plans[key] = problems.get(key, schema.text, entry.get("label"), ("plans", key, "label"))
+        at = ("plans", key)
+        entry = problems.mapping(
+            entry, at, allowed=("label", "calendar", "targets", "included_hours"), required=("label",)
+        )
+        plans[key] = PlanTerms(
+            key,
+            problems.get(key, schema.text, entry.get("label"), at + ("label",)),
+            problems.get(None, _included_minutes, entry.get("included_hours"), at + ("included_hours",)),
+        )
     return plans
+
+
+def _included_minutes(value: Any, keypath: KeyPath) -> int | None:
+    """Hours a month as whole minutes: 20 or 7.5 (7h30m)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise SchemaError(keypath, f"expected hours a month such as 20 or 7.5, got {schema.describe(value)}")
+    minutes = value * 60
+    if minutes != int(minutes):
+        raise SchemaError(keypath, f"{value} hours is not a whole number of minutes")
+    return int(minutes)
 
 
 def _statuses(value: Any, problems: Problems) -> dict[str, Status]:
@@ -647,7 +678,7 @@ def _unique_names(value: Any, keypath: KeyPath, problems: Problems) -> None:
 
 def _customers(
     value: Any,
-    plans: dict[str, str],
+    plans: dict[str, PlanTerms],
     products: dict[str, Product],
     eligibility: Eligibility,
     problems: Problems,
@@ -673,7 +704,7 @@ def _customers(
 def _customer(
     key: str,
     value: Any,
-    plans: dict[str, str],
+    plans: dict[str, PlanTerms],
     products: dict[str, Product],
     eligibility: Eligibility,
     problems: Problems,
@@ -705,6 +736,13 @@ def _customer(
         contacts=contacts,
     )
     _check_reference_persons(customer, where, eligibility, problems)
+    terms = plans.get(customer.plan)
+    if customer.billing == "sla-hours" and terms is not None and terms.included_minutes is None:
+        problems.add(
+            where + ("billing",),
+            f"sla-hours billing counts work against the plan's included hours, "
+            f"but plans.{customer.plan} has no included_hours",
+        )
     return customer
 
 

@@ -246,6 +246,15 @@ def day(value: Any, keypath: KeyPath) -> date:
     return value
 
 
+def integer(value: Any, keypath: KeyPath, low: int, high: int) -> int:
+    """A whole number within [low, high] (YAML's true/false are not numbers)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SchemaError(keypath, f"expected a whole number, got {describe(value)}")
+    if not low <= value <= high:
+        raise SchemaError(keypath, f"{value} is out of range ({low} to {high})")
+    return value
+
+
 def timezone_name(value: Any, keypath: KeyPath) -> str:
     """An IANA time zone name such as Europe/Brussels."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

@@ -147,6 +147,7 @@ def rules_schema() -> dict[str, Any]:
                 "desk": _object(
                     {
                         "name": TEXT,
+                        "email": EMAIL,
                         "timezone": TEXT,
                         "language": {"enum": list(rules.LANGUAGES)},
                         "default_team": SLUG,
@@ -189,6 +190,7 @@ def rules_schema() -> dict[str, Any]:
                             "label": TEXT,
                             "calendar": SLUG,
                             "targets": {"type": "object", "additionalProperties": targets},
+                            "included_hours": {"type": "number", "minimum": 0},
                         },
                         ("label",),
                     )
@@ -243,6 +245,10 @@ def ticket_schema() -> dict[str, Any]:
             "from_customer": {"type": "boolean"},
             "clock": {"enum": list(model.CLOCK_NAMES)},
             "visibility": {"enum": list(model.VISIBILITIES)},
+            "on": DATE,
+            "minutes": {"type": "integer", "minimum": 1, "maximum": model.MAX_ENTRY_MINUTES},
+            "billing": {"enum": list(model.BILLING_CLASSES)},
+            "score": {"type": "integer", "minimum": model.SCORES[0], "maximum": model.SCORES[1]},
             "changes": {"type": "array", "items": change},
             "text": {"type": "string"},
         },
@@ -262,6 +268,14 @@ def ticket_schema() -> dict[str, Any]:
             "exclusions": {"type": "array", "items": TEXT},
             "contact": _object({key: {"type": "string"} for key in model.CONTACT_KEYS}),
             "sla": _object({key: {"type": "string"} for key in model.SLA_KEYS}),
+            "cooperation": _object(
+                {
+                    **{key: {"type": "string"} for key in model.COOPERATION_KEYS},
+                    "email": EMAIL,
+                    "impact": {"enum": list(model.IMPACTS)},
+                    "urgency": {"enum": list(model.URGENCIES)},
+                }
+            ),
             "created": TIMESTAMP,
             "history": {"type": "array", "items": event, "minItems": 1},
         }

@@ -21,13 +21,15 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from sdesk import ids, model, rules, yamlio
+from sdesk import announcements, ids, model, rules, yamlio
+from sdesk.announcements import Announcement
 from sdesk.errors import InvalidData, NotFound, Refused, SdeskError
 from sdesk.model import Event, Ticket
 from sdesk.schema import Invalid, SchemaError, first_located, located
 
 RULES_FILE = "rules.yaml"
 TICKETS_DIR = "tickets"
+ANNOUNCEMENTS_DIR = "announcements"
 SCHEMAS_DIR = "schemas"
 # Lets editors with yaml-language-server check a ticket while it is edited by hand.
 SCHEMA_COMMENT = f"# yaml-language-server: $schema=../{SCHEMAS_DIR}/ticket.schema.json\n"
@@ -64,6 +66,7 @@ class Desk:
         self.root = root
         self.rules_path = root / RULES_FILE
         self.tickets_dir = root / TICKETS_DIR
+        self.announcements_dir = root / ANNOUNCEMENTS_DIR
         self.state_dir = root / STATE_DIR
 
     @cached_property
@@ -79,11 +82,7 @@ class Desk:
 
     def ticket_ids(self) -> list[str]:
         """Every ticket number on disk, in creation order, from file names alone."""
-        try:
-            names = [entry.name[:-5] for entry in os.scandir(self.tickets_dir) if entry.name.endswith(".yaml")]
-        except FileNotFoundError:
-            raise NotFound(f"{self.tickets_dir} is missing") from None
-        return sorted(name for name in names if ids.is_ticket_id(name))
+        return _numbers_in(self.tickets_dir)
 
     def path_for(self, ticket_id: str) -> Path:
         if not ids.is_ticket_id(ticket_id):
@@ -92,19 +91,7 @@ class Desk:
 
     def resolve(self, ref: str) -> str:
         """The one ticket a full number, unique prefix or short form names."""
-        compact = ids.normalize_ref(ref)
-        if len(compact) == ids.TIME_CHARS + ids.RANDOM_CHARS:
-            full = f"{compact[: ids.TIME_CHARS]}-{compact[ids.TIME_CHARS :]}"
-            if self.path_for(full).exists():
-                return full
-        matches = [ticket_id for ticket_id in self.ticket_ids() if ids.ref_matches(compact, ticket_id)]
-        if not matches:
-            raise NotFound(f"no ticket matches '{ref}'")
-        if len(matches) > 1:
-            shown = ", ".join(matches[:AMBIGUOUS_SHOWN])
-            more = f" and {len(matches) - AMBIGUOUS_SHOWN} more" if len(matches) > AMBIGUOUS_SHOWN else ""
-            raise Refused(f"'{ref}' is ambiguous: it matches {shown}{more}")
-        return matches[0]
+        return _resolve(ref, self.tickets_dir, "ticket")
 
     # --- reading -------------------------------------------------------------------------
 
@@ -127,7 +114,7 @@ class Desk:
         for _ in range(attempts):
             ticket = make_ticket()
             try:
-                _write_atomic(self.path_for(ticket.id), render(ticket), exclusive=True)
+                write_atomic(self.path_for(ticket.id), render(ticket), exclusive=True)
                 return ticket
             except FileExistsError:
                 continue
@@ -139,8 +126,47 @@ class Desk:
             ticket = self.read(ticket_id)
             event = decide(ticket)
             ticket.apply(event)
-            _write_atomic(self.path_for(ticket_id), render(ticket))
+            write_atomic(self.path_for(ticket_id), render(ticket))
         return ticket, event
+
+    # --- announcements -------------------------------------------------------------------
+
+    def resolve_announcement(self, ref: str) -> str:
+        return _resolve(ref, self.announcements_dir, "announcement")
+
+    def read_announcement(self, announcement_id: str) -> Announcement:
+        path = self.announcements_dir / f"{announcement_id}.yaml"
+        text = _read_text(path)
+        try:
+            return announcements.from_dict(yamlio.load(text, path))
+        except SchemaError as error:
+            raise located(error, path, text)[0] from None
+
+    def announcements(self) -> list[Announcement]:
+        """Every announcement, oldest first; a broken file stops the listing with its location."""
+        folder = self.announcements_dir
+        return [self.read_announcement(number) for number in _numbers_in(folder)] if folder.is_dir() else []
+
+    def add_announcement(self, make: Callable[[], Announcement], attempts: int = 5) -> Announcement:
+        self.announcements_dir.mkdir(exist_ok=True)
+        for _ in range(attempts):
+            announcement = make()
+            try:
+                write_atomic(self._announcement_path(announcement), _render_announcement(announcement), exclusive=True)
+                return announcement
+            except FileExistsError:
+                continue
+        raise SdeskError(f"could not find a free announcement number in {attempts} attempts")
+
+    def change_announcement(self, announcement_id: str, decide: Callable[[Announcement], None]) -> Announcement:
+        with self._locked(announcement_id):
+            announcement = self.read_announcement(announcement_id)
+            decide(announcement)
+            write_atomic(self._announcement_path(announcement), _render_announcement(announcement))
+        return announcement
+
+    def _announcement_path(self, announcement: Announcement) -> Path:
+        return self.announcements_dir / f"{announcement.id}.yaml"
 
     @contextmanager
     def _locked(self, ticket_id: str) -> Iterator[None]:
@@ -153,6 +179,37 @@ class Desk:
                 yield
         except Timeout:
             raise Refused(f"{ticket_id} is being changed by another sdesk process; try again") from None
+
+
+def _numbers_in(folder: Path) -> list[str]:
+    """The numbers of the files in a folder, in creation order, from file names alone."""
+    try:
+        names = [entry.name[:-5] for entry in os.scandir(folder) if entry.name.endswith(".yaml")]
+    except FileNotFoundError:
+        raise NotFound(f"{folder} is missing") from None
+    return sorted(name for name in names if ids.is_ticket_id(name))
+
+
+def _resolve(ref: str, folder: Path, what: str) -> str:
+    """The one file number a full number, unique prefix or short form names."""
+    compact = ids.normalize_ref(ref)
+    if len(compact) == ids.TIME_CHARS + ids.RANDOM_CHARS:
+        full = f"{compact[: ids.TIME_CHARS]}-{compact[ids.TIME_CHARS :]}"
+        if (folder / f"{full}.yaml").exists():
+            return full
+    numbers = _numbers_in(folder) if folder.is_dir() else []
+    matches = [number for number in numbers if ids.ref_matches(compact, number)]
+    if not matches:
+        raise NotFound(f"no {what} matches '{ref}'")
+    if len(matches) > 1:
+        shown = ", ".join(matches[:AMBIGUOUS_SHOWN])
+        more = f" and {len(matches) - AMBIGUOUS_SHOWN} more" if len(matches) > AMBIGUOUS_SHOWN else ""
+        raise Refused(f"'{ref}' is ambiguous: it matches {shown}{more}")
+    return matches[0]
+
+
+def _render_announcement(announcement: Announcement) -> str:
+    return yamlio.dump(announcements.to_dict(announcement))
 
 
 def render(ticket: Ticket) -> str:
@@ -196,12 +253,13 @@ def _read_text(path: Path) -> str:
         raise SdeskError(f"cannot read: {exc.strerror}", path) from None
 
 
-def _write_atomic(path: Path, text: str, exclusive: bool = False) -> None:
-    """Write via a synced temporary file and a rename (or a no-clobber link)."""
+def write_atomic(path: Path, content: str | bytes, exclusive: bool = False) -> None:
+    """Write via a synced temporary file and a rename (or a no-clobber link); text goes out as UTF-8."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fchmod(handle.fileno(), 0o666 & ~_umask())
             os.fsync(handle.fileno())

@@ -61,7 +61,7 @@ def _waiting(ticket: Ticket, rules: Rules, now: datetime, actor: str) -> Event |
             "A new ticket can always be opened."
         )
         changes = (Change("status", ticket.status, policy.close_status), Change("resolution", ticket.resolution, text))
-        return Event(now, actor, "closed", changes)
+        return Event(now, actor, "auto-closed", changes)
     marks = [businesstime.open_days_later(calendar, since, mark) for mark in policy.reminders]
     reached = [mark for mark, moment in zip(policy.reminders, marks, strict=True) if now >= moment]
     reminders = [event.at for event in ticket.history if event.kind == "reminder" and event.at >= since]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sdesk import model
-from sdesk.model import Event, Ticket
+from sdesk import model, timelog
+from sdesk.model import SCORES, Event, Ticket
 from sdesk.output import Column, truncate
 from sdesk.rules import Rules
 
@@ -115,18 +115,28 @@ def detail_text(ticket: Ticket) -> str:
 
 
 def _event_lines(event: Event) -> list[str]:
-    what = {
-        "comment": f"{event.visibility} comment",
-        "priority": "priority set by hand",
-        "breach": f"SLA breach ({event.clock})",
-    }.get(event.kind, event.kind)
-    if event.from_customer:
-        what += " from the customer"
-    lines = [f"  {_when(event.at)}  {event.by}  {what}"]
+    lines = [f"  {_when(event.at)}  {event.by}  {_what(event)}"]
     lines += [f"      {change.field}: {_short(change.old)} → {_short(change.new)}" for change in event.changes]
     if event.text:
         lines += _indented(event.text, "      ")
     return lines
+
+
+def _what(event: Event) -> str:
+    what = {
+        "comment": f"{event.visibility} comment",
+        "priority": "priority set by hand",
+        "breach": f"SLA breach ({event.clock})",
+        "time": _time_entry(event),
+        "survey": f"survey answered: {event.score} of {SCORES[1]}",
+    }.get(event.kind, event.kind)
+    if event.from_customer:
+        what += " from the customer"
+    return what
+
+
+def _time_entry(event: Event) -> str:
+    return f"logged {timelog.hours_minutes(event.minutes or 0)} on {event.on}, {event.billing}"
 
 
 def _indented(text: str, prefix: str = "  ") -> list[str]:
@@ -139,6 +149,8 @@ def _short(value: str | None, width: int = 60) -> str:
 
 def change_summary(ticket_id: str, event: Event) -> str:
     """One line saying what a command just did, e.g. `2Q3XN5-V4T3T: status open → closed`."""
+    if event.kind in ("time", "survey"):
+        return f"{ticket_id}: {_what(event)}"
     if event.kind == "comment":
         moved = "".join(f"; {c.field} {c.old} → {c.new}" for c in event.changes)
         source = " from the customer" if event.from_customer else ""

@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from sdesk import ids, policy, schema, sla
+from sdesk import ids, policy, schema, sla, timelog
+from sdesk.announcements import Announcement
 from sdesk.errors import InvalidData, Refused
-from sdesk.model import IMPACTS, URGENCIES, Change, Event, Ticket
+from sdesk.model import IMPACTS, MAX_ENTRY_MINUTES, SCORES, URGENCIES, Change, Event, Ticket
 from sdesk.rules import SITE_PATTERN, Rules
 
 REQUIRED_FIELDS = ("title", "type", "customer", "requester")
@@ -32,6 +33,8 @@ def check_value(rules: Rules, name: str, value: str | None) -> str | None:
         "type": list(rules.types),
         "impact": IMPACTS,
         "urgency": URGENCIES,
+        "cooperation_impact": IMPACTS,
+        "cooperation_urgency": URGENCIES,
         "customer": list(rules.customers),
         "team": list(rules.teams),
         "product": list(rules.products),
@@ -40,7 +43,9 @@ def check_value(rules: Rules, name: str, value: str | None) -> str | None:
         choices["category"] = rules.categories
     if name in choices and value not in choices[name]:
         raise InvalidData(schema.unknown(name, value, choices[name]))
-    if name in ("requester", "contact_email", "assignee") and not schema.EMAIL_PATTERN.match(value):
+    if name in ("requester", "contact_email", "cooperation_email", "assignee") and not schema.EMAIL_PATTERN.match(
+        value
+    ):
         raise InvalidData(f"{name.replace('_', ' ')} '{value}' is not an email address")
     if name == "site" and not SITE_PATTERN.match(value):
         raise InvalidData(f"site ID '{value}' must be 4 digits")
@@ -256,6 +261,68 @@ def reopen(ticket: Ticket, rules: Rules, reason: str, actor: str, now: datetime)
         (Change("status", ticket.status, following[0]), Change("resolution", ticket.resolution, None)),
         text=text,
     )
+
+
+def check_outage(announcement: Announcement, customer: str, rules: Rules) -> None:
+    """A ticket may join an outage that is one, still open, and concerns its customer."""
+    if announcement.kind != "outage":
+        raise Refused(f"{announcement.id} is a {announcement.kind} announcement, not an outage")
+    if announcement.resolved is not None:
+        raise Refused(f"outage {announcement.id} was resolved on {announcement.resolved:%Y-%m-%d %H:%M}")
+    if not announcement.concerns(customer, rules):
+        who = ", ".join(announcement.customers) or f"customers of {announcement.service}"
+        raise Refused(f"outage {announcement.id} does not concern {customer} (it concerns {who})")
+
+
+def link_outage(ticket: Ticket, rules: Rules, announcement: Announcement, actor: str, now: datetime) -> Event:
+    """Make the ticket part of an outage: resolving the outage closes it."""
+    _refuse_if_final(ticket, rules, "link")
+    if ticket.outage == announcement.id:
+        raise Refused(f"{ticket.id} is already linked to outage {announcement.id}")
+    check_outage(announcement, ticket.customer, rules)
+    change = Change("outage", ticket.outage, announcement.id)
+    return Event(now, actor, "updated", (change,), text=f"Part of outage {announcement.id}: {announcement.title}")
+
+
+def log_time(
+    ticket: Ticket,
+    rules: Rules,
+    minutes: int,
+    note: str,
+    actor: str,
+    now: datetime,
+    on: date | None = None,
+    billing: str | None = None,
+) -> Event:
+    """A time entry; also on a closed ticket, since work is often registered after the fact."""
+    text = _clean(note)
+    if text is None:
+        raise Refused("a time entry needs a note: say what was done (--note TEXT)")
+    if not 0 < minutes <= MAX_ENTRY_MINUTES:
+        raise Refused(f"log at most {MAX_ENTRY_MINUTES // 60}h in one entry: one entry per day of work")
+    today = now.astimezone(rules.timezone).date()
+    day = on or today
+    if day > today:
+        raise Refused(f"--on {day} is in the future: log work once it is done")
+    opened = ticket.created.astimezone(rules.timezone).date()
+    if day < opened:
+        raise Refused(f"--on {day} is before {ticket.id} was opened ({opened})")
+    if billing is None:
+        billing, _ = timelog.default_billing(ticket, rules.customers.get(ticket.customer))
+    return Event(now, actor, "time", on=day, minutes=minutes, billing=billing, text=text)
+
+
+def survey(ticket: Ticket, rules: Rules, score: int, remark: str | None, actor: str, now: datetime) -> Event:
+    """The customer's satisfaction answer: once per ticket, after it was closed."""
+    if not rules.is_final(ticket.status):
+        raise Refused(f"{ticket.id} is {ticket.status}: the survey goes out when it is closed")
+    low, high = SCORES
+    if not low <= score <= high:
+        raise InvalidData(f"a score is {low} (very unsatisfied) to {high} (very satisfied), not {score}")
+    answered = next((event for event in ticket.history if event.kind == "survey"), None)
+    if answered is not None:
+        raise Refused(f"{ticket.id}'s survey was already answered on {answered.at:%Y-%m-%d} (score {answered.score})")
+    return Event(now, actor, "survey", score=score, text=_clean(remark))
 
 
 def _check_transition(ticket: Ticket, rules: Rules, target: str) -> None:

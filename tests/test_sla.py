@@ -692,7 +692,7 @@ def test_reminders_after_two_and_four_working_days_then_closing_after_five(examp
     ticket.apply(second)
     assert owed("2026-11-30 09:59") is None
     closing = owed("2026-11-30 10:00")
-    assert closing.kind == "closed"
+    assert closing.kind == "auto-closed"
     assert [(c.field, c.old) for c in closing.changes] == [("status", status), ("resolution", None)]
     assert closing.changes[0].new == "closed"
     assert closing.changes[1].new == (
@@ -724,7 +724,7 @@ def test_working_days_of_waiting_skip_holidays_and_closing_days(
         event = sweep.next_event(ticket, example_rules, at(moment), SWEEPER)
         ticket.apply(event)
         marks.append(event.kind)
-    assert marks == ["reminder", "reminder", "closed"]
+    assert marks == ["reminder", "reminder", "auto-closed"]
 
 
 @pytest.mark.parametrize(
@@ -805,7 +805,7 @@ def test_running_the_sweep_twice_changes_nothing_twice(example_rules):
     assert sweep.next_event(ticket, example_rules, now, SWEEPER) is None
     assert sweep.next_event(ticket, example_rules, now + timedelta(minutes=5), SWEEPER) is None
     assert [event.kind for event in sweep_until_quiet(ticket, example_rules, at("2026-11-30 12:00"))] == ["reminder"]
-    assert [event.kind for event in sweep_until_quiet(ticket, example_rules, at("2026-12-01 12:00"))] == ["closed"]
+    assert [event.kind for event in sweep_until_quiet(ticket, example_rules, at("2026-12-01 12:00"))] == ["auto-closed"]
     assert sweep_until_quiet(ticket, example_rules, at("2026-12-01 12:05")) == []
 
 
@@ -822,7 +822,7 @@ def test_a_late_sweep_sends_one_reminder_for_the_marks_it_missed_and_then_waits_
     ]
     for now in ("2026-11-27 12:05", "2026-11-30 09:59"):
         assert sweep_until_quiet(ticket, example_rules, at(now)) == []
-    assert [event.kind for event in sweep_until_quiet(ticket, example_rules, at("2026-11-30 10:00"))] == ["closed"]
+    assert [event.kind for event in sweep_until_quiet(ticket, example_rules, at("2026-11-30 10:00"))] == ["auto-closed"]
 
 
 # --- the queue ---------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ def main() -> None:
 
 
 def _register() -> None:
-    from sdesk.cli import desk, policy, sla, tickets
+    from sdesk.cli import announce, desk, notify, policy, reports, sla, tickets, timekeeping
 
     for command in (
         tickets.new,
@@ -47,10 +47,15 @@ def _register() -> None:
         tickets.priority,
         tickets.close,
         tickets.reopen,
+        timekeeping.log,
+        timekeeping.survey,
+        announce.link,
         sla.queue,
         sla.sla_command,
         sla.sweep_command,
-        sla.report,
+        notify.notify,
+        announce.announce,
+        reports.report,
         desk.init,
         desk.check,
         policy.rules,

@@ -79,7 +79,33 @@ FIELD_OPTIONS: tuple[tuple[str, str, str, Any], ...] = (
     ("--contact-name", "contact_name", "Contact person's name.", None),
     ("--contact-phone", "contact_phone", "Contact person's phone number.", None),
     ("--contact-email", "contact_email", "Contact person's email.", None),
-    ("--external-ref", "external_ref", "The customer's own ticket number.", None),
+    ("--external-ref", "external_ref", "The customer's own reference for this ticket.", None),
+    (
+        "--their-ticket",
+        "cooperation_ticket",
+        "Cooperation incident: the ticket number at the customer's own desk.",
+        None,
+    ),
+    ("--their-contact", "cooperation_name", "Cooperation incident: the contact person at the customer's desk.", None),
+    (
+        "--their-email",
+        "cooperation_email",
+        "Cooperation incident: that contact's email (gets a copy of every mail).",
+        None,
+    ),
+    ("--their-phone", "cooperation_phone", "Cooperation incident: that contact's phone number.", None),
+    (
+        "--their-impact",
+        "cooperation_impact",
+        "Cooperation incident: the impact as their desk sees it.",
+        click.Choice(IMPACTS),
+    ),
+    (
+        "--their-urgency",
+        "cooperation_urgency",
+        "Cooperation incident: the urgency as their desk sees it.",
+        click.Choice(URGENCIES),
+    ),
 )
 
 

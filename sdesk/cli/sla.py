@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 import click
 
 from sdesk import businesstime, schema, sla, slaviews, sweep, workqueue
-from sdesk.cli import context
+from sdesk.cli import context, notify
 from sdesk.cli.options import desk_options, format_option
 from sdesk.errors import InvalidData, Refused, SdeskError
 from sdesk.model import Event, Ticket
@@ -123,6 +123,7 @@ def sweep_command(dry_run: bool) -> None:
     desk = context.desk()
     rules, now, agent = desk.rules, context.now(desk), context.actor(desk)
     done = 0
+    composed: notify.Composed = []
     for ticket in context.readable(desk):
         for _ in range(MAX_EVENTS_PER_TICKET):
             # Decided on the ticket as read, so a ticket that owes nothing costs no lock and no second read.
@@ -133,10 +134,12 @@ def sweep_command(dry_run: bool) -> None:
                 ticket.apply(event)  # in memory only: the next thing owed follows from it
             else:
                 try:  # decided again under the lock: another sweep may have just done it
-                    ticket, event = desk.change(ticket.id, lambda current: _owed(current, rules, now, agent))
+                    ticket, event = desk.change(ticket.id, lambda current: _owed(desk, current, now, agent, composed))
                 except _NothingOwed:
                     break
             click.echo(f"{ticket.id}: {'would record ' if dry_run else ''}{_described(event)}")
+            notify.queue(desk, composed)
+            composed.clear()
             done += 1
     verb = "would record" if dry_run else "recorded"
     click.echo(f"Sweep {verb} {plural(done, 'event')}." if done else "Sweep: nothing to do.", err=True)
@@ -151,47 +154,12 @@ class _NothingOwed(SdeskError):
     """The ticket owes the sweep nothing (any more): another sweep may have just done it."""
 
 
-def _owed(ticket: Ticket, rules: Rules, now: datetime, agent: str) -> Event:
-    event = sweep.next_event(ticket, rules, now, agent)
+def _owed(desk: Desk, ticket: Ticket, now: datetime, agent: str, composed: notify.Composed) -> Event:
+    event = sweep.next_event(ticket, desk.rules, now, agent)
     if event is None:
         raise _NothingOwed("nothing owed")
+    composed[:] = notify.compose(desk, ticket, event, now)
     return event
-
-
-@click.group()
-def report() -> None:
-    """Reports over a period."""
-
-
-@report.command("sla")
-@click.option("--from", "start", required=True, metavar="DATE", help="First day (YYYY-MM-DD) of tickets opened.")
-@click.option("--to", "end", required=True, metavar="DATE", help="Last day (YYYY-MM-DD), included.")
-@format_option
-@desk_options()
-def report_sla(start: str, end: str, fmt: str) -> None:
-    """Response and resolution compliance per priority and per customer.
-
-    Of the tickets opened from --from to --to: how many, the share of decided
-    clocks (stopped, or already overdue) that met their target, and the
-    median and 90th percentile times in business hours.
-    """
-    from sdesk import slareport  # statistics is only needed here: keep it off every command's start-up
-
-    first, last = _day(start, "--from"), _day(end, "--to")
-    if last < first:
-        raise click.BadParameter(f"{end} is before --from {start}", param_hint="--to")
-    desk = context.desk()
-    rows = slareport.report(context.readable(desk), desk.rules, context.now(desk), first, last)
-    click.echo(render_rows(rows, slareport.COLUMNS, fmt, slareport.FIELDS), nl=False)
-    if fmt == "table" and not rows:
-        click.echo(f"No tickets opened from {first} to {last}.", err=True)
-
-
-def _day(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(f"'{text}' is not a date such as 2026-11-01", param_hint=option) from None
 
 
 def _check_teams(rules: Rules, teams: tuple[str, ...]) -> None:

@@ -8,15 +8,16 @@ from typing import Any
 import click
 
 from sdesk import query, schema, sla, slaviews, views, workflow
-from sdesk.cli import context
+from sdesk.cli import context, notify
 from sdesk.cli.options import desk_options, field_options, field_values, format_option
 from sdesk.cli.policy import print_assessment
 from sdesk.errors import InvalidData, SdeskError
-from sdesk.model import Ticket
+from sdesk.model import Event, Ticket
 from sdesk.output import plural, render_rows, to_json
 from sdesk.rules import Customer, Rules
 from sdesk.store import Desk
 
+COOPERATION_NEEDS = (("--their-ticket", "cooperation_ticket"), ("--their-email", "cooperation_email"))
 EDITOR_TEMPLATE = (
     "\n# Describe the problem above: what happened, since when, for whom.\n# Lines starting with '#' are dropped.\n"
 )
@@ -35,9 +36,24 @@ def interactive() -> bool:
     "--dry-run", is_flag=True, help="Show what the rules decide and save nothing; exit 1 if new would refuse."
 )
 @click.option("--edit", is_flag=True, help="Write the description in $EDITOR.")
+@click.option(
+    "--cooperation",
+    is_flag=True,
+    help="The customer's own desk works on it too: needs --their-ticket and --their-email (seed 000).",
+)
+@click.option("--outage", metavar="ID", help="Part of this outage announcement: resolving the outage closes it.")
 @format_option
 @desk_options()
-def new(fmt: str, override: str | None, accept_costs: bool, dry_run: bool, edit: bool, **params: Any) -> None:
+def new(
+    fmt: str,
+    override: str | None,
+    accept_costs: bool,
+    dry_run: bool,
+    edit: bool,
+    cooperation: bool,
+    outage: str | None,
+    **params: Any,
+) -> None:
     """Open a ticket and print its number.
 
     The rules in rules.yaml decide its priority and team, check that the
@@ -52,12 +68,21 @@ def new(fmt: str, override: str | None, accept_costs: bool, dry_run: bool, edit:
     if edit:
         values["description"] = _edit_text(values.get("description"))
     missing = [name for name in workflow.REQUIRED_FIELDS if not values.get(name)]
+    if cooperation:
+        missing += [flag for flag, name in COOPERATION_NEEDS if not values.get(name)]
     if missing:
-        raise click.UsageError("missing " + ", ".join(f"--{name}" for name in missing))
+        raise click.UsageError(
+            "missing " + ", ".join(name if name.startswith("--") else f"--{name}" for name in missing)
+        )
+    announcement = desk.read_announcement(desk.resolve_announcement(outage)) if outage else None
+    if announcement is not None:
+        values["outage"] = announcement.id
     moment = context.now(desk)
     if values.get("assignee"):
         values["assignee"] = context.assignee(desk, values["assignee"])
     plan = workflow.plan_new(rules, values, moment)
+    if announcement is not None:
+        workflow.check_outage(announcement, values["customer"], rules)
     if interactive() and plan.assessment.missing:
         _prompt_required(values, plan.assessment.missing, rules.customers[values["customer"]])
         plan = workflow.plan_new(rules, values, moment)
@@ -70,7 +95,15 @@ def new(fmt: str, override: str | None, accept_costs: bool, dry_run: bool, edit:
     if plan.assessment.excluded and not accept_costs and interactive():
         accept_costs = _confirm_costs(plan)
     agent = context.actor(desk)
-    ticket = desk.add(lambda: workflow.create(rules, plan, agent, moment, override, accept_costs))
+    composed: notify.Composed = []
+
+    def opened() -> Ticket:
+        ticket = workflow.create(rules, plan, agent, moment, override, accept_costs)
+        composed[:] = notify.compose_for(desk, ticket, ticket.history[-1], moment)
+        return ticket
+
+    ticket = desk.add(opened)
+    notify.queue(desk, composed)
     if fmt == "table":
         click.echo(f"Created {ticket.id}  {ticket.priority} {ticket.type} for {ticket.customer}: {ticket.title}")
         click.echo(f"Quote {ticket.id} in all communication about this ticket.", err=True)
@@ -208,7 +241,7 @@ def update(ticket_ref: str, status: str | None, note: str | None, from_customer:
     desk = context.desk()
     if "assignee" in values:
         values["assignee"] = context.assignee(desk, values["assignee"]) or ""
-    _change(
+    change(
         desk,
         ticket_ref,
         fmt,
@@ -239,7 +272,7 @@ def comment(ticket_ref: str, text: str | None, internal: bool, from_customer: bo
         text = _edit_text(None)
     body = text or ""
     desk = context.desk()
-    _change(
+    change(
         desk,
         ticket_ref,
         fmt,
@@ -261,7 +294,7 @@ def priority(ticket_ref: str, level: str, reason: str, fmt: str) -> None:
     From then on the rules no longer recompute its priority.
     """
     desk = context.desk()
-    ticket = _change(
+    ticket = change(
         desk,
         ticket_ref,
         fmt,
@@ -283,7 +316,7 @@ def priority(ticket_ref: str, level: str, reason: str, fmt: str) -> None:
 def close(ticket_ref: str, resolution: str, status: str | None, fmt: str) -> None:
     """Close a ticket with its resolution."""
     desk = context.desk()
-    _change(
+    change(
         desk,
         ticket_ref,
         fmt,
@@ -299,7 +332,7 @@ def close(ticket_ref: str, resolution: str, status: str | None, fmt: str) -> Non
 def reopen(ticket_ref: str, reason: str, fmt: str) -> None:
     """Reopen a closed ticket; it goes back to open (the status rules.yaml lists after closed)."""
     desk = context.desk()
-    _change(
+    change(
         desk, ticket_ref, fmt, lambda ticket, agent, moment: workflow.reopen(ticket, desk.rules, reason, agent, moment)
     )
 
@@ -307,15 +340,23 @@ def reopen(ticket_ref: str, reason: str, fmt: str) -> None:
 # --- helpers -------------------------------------------------------------------------
 
 
-def _change(desk: Desk, ticket_ref: str, fmt: str, decide: Any) -> Ticket:
-    """Resolve the reference, apply one workflow step under the lock, report it."""
+def change(desk: Desk, ticket_ref: str, fmt: str, decide: Any) -> Ticket:
+    """Resolve the reference, apply one workflow step under the lock with its mail, report it."""
     ticket_id = desk.resolve(ticket_ref)
     agent, moment = context.actor(desk), context.now(desk)
-    ticket, event = desk.change(ticket_id, lambda current: decide(current, agent, moment))
+    composed: notify.Composed = []
+
+    def decided(current: Ticket) -> Event:
+        event: Event = decide(current, agent, moment)
+        composed[:] = notify.compose(desk, current, event, moment)
+        return event
+
+    ticket, event = desk.change(ticket_id, decided)
     if fmt == "table":
         click.echo(views.change_summary(ticket.id, event))
     else:
         _print_ticket(ticket, fmt)
+    notify.queue(desk, composed)
     return ticket
 
 

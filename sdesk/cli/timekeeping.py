@@ -1,0 +1,75 @@
+"""After the work: `sdesk log` registers time on a ticket, `sdesk survey` records the customer's score."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+
+from sdesk import timelog, workflow
+from sdesk.cli import context
+from sdesk.cli.options import desk_options, format_option
+from sdesk.cli.tickets import change
+from sdesk.model import MAX_ENTRY_MINUTES, SCORES
+
+
+@click.command("log")
+@click.argument("ticket_ref", metavar="ID")
+@click.argument("duration")
+@click.option("--note", required=True, help="What was done; it appears on the invoice's detail.")
+@click.option("--on", "day", metavar="DATE", help="The day the work was done (YYYY-MM-DD, default: today).")
+@click.option(
+    "--billable/--covered",
+    "billable",
+    default=None,
+    help="Bill it, or count it as covered by the contract (default: billable when the ticket "
+    "is outside the contract, else covered).",
+)
+@format_option
+@desk_options()
+def log(ticket_ref: str, duration: str, note: str, day: str | None, billable: bool | None, fmt: str) -> None:
+    """Register DURATION of work on a ticket (45m, 1h30m, 1.5h or 1:30), also after it closed."""
+    try:
+        minutes = timelog.parse_minutes(duration)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="DURATION") from None
+    if minutes > MAX_ENTRY_MINUTES:
+        raise click.BadParameter(
+            f"{duration} is more than a day: log each day's work on its own", param_hint="DURATION"
+        )
+    on = _date(day) if day else None
+    billing = None if billable is None else ("billable" if billable else "covered")
+    desk = context.desk()
+    change(
+        desk,
+        ticket_ref,
+        fmt,
+        lambda ticket, agent, moment: workflow.log_time(ticket, desk.rules, minutes, note, agent, moment, on, billing),
+    )
+
+
+@click.command()
+@click.argument("ticket_ref", metavar="ID")
+@click.argument("score", type=click.IntRange(*SCORES))
+@click.option("--comment", "remark", metavar="TEXT", help="What the customer said with the score.")
+@format_option
+@desk_options()
+def survey(ticket_ref: str, score: int, remark: str | None, fmt: str) -> None:
+    """Record the customer's satisfaction SCORE for a closed ticket: 1 (very unsatisfied) to 5 (very satisfied).
+
+    One answer per ticket; `sdesk report csat` sums them up.
+    """
+    desk = context.desk()
+    change(
+        desk,
+        ticket_ref,
+        fmt,
+        lambda ticket, agent, moment: workflow.survey(ticket, desk.rules, score, remark, agent, moment),
+    )
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"'{text}' is not a date such as 2026-11-20", param_hint="--on") from None

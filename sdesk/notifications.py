@@ -1,0 +1,150 @@
+"""Which ticket events mail the customer, to whom, and what the templates get to say. Pure.
+
+Seeds 000-003: a copy on creation and on every status change, when the desk
+needs information, on news (a public comment), reminders, closing and the
+satisfaction survey. Internal notes, breaches, time entries and priority
+changes never mail. The rendered message is :mod:`sdesk.mail`'s job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from typing import Any
+
+from sdesk import sla, sweep
+from sdesk.model import Event, Ticket
+from sdesk.rules import Rules
+
+MAIL_KINDS = ("created", "status", "info-requested", "reminder", "comment", "closed", "auto-closed", "survey")
+
+
+def kinds_for(ticket: Ticket, event: Event, rules: Rules) -> tuple[str, ...]:
+    """The mails an event sends; ``ticket`` is as it stands after the event."""
+    if event.kind in ("created", "reminder", "auto-closed"):
+        return (event.kind,)
+    if event.kind == "closed":
+        return ("closed", "survey")
+    if event.kind == "comment" and event.visibility == "public" and not event.from_customer:
+        return ("comment",)
+    moved = any(change.field == "status" for change in event.changes)
+    if moved and event.kind in ("updated", "comment", "reopened"):
+        status = rules.statuses.get(ticket.status)
+        waiting = status is not None and status.waiting_on_customer and not event.from_customer
+        return ("info-requested",) if waiting else ("status",)
+    return ()
+
+
+@dataclass(frozen=True)
+class Letter:
+    """One mail to send: who, about which event, and the values its template fills in."""
+
+    kind: str
+    ticket: str
+    event_number: int  # the event's place in the history, from 1: with the kind, it names the mail
+    language: str
+    sender: Address
+    to: tuple[Address, ...]
+    cc: tuple[Address, ...]
+    at: datetime
+    values: dict[str, Any]
+
+    @property
+    def domain(self) -> str:
+        return self.sender.domain or "sdesk.invalid"
+
+    @property
+    def message_id(self) -> str:
+        return f"<{self.ticket}.{self.event_number}.{self.kind}@{self.domain}>"
+
+    @property
+    def thread_id(self) -> str:
+        """The creation mail's id: every later mail about the ticket answers it, so mail clients thread them."""
+        return f"<{self.ticket}.1.created@{self.domain}>"
+
+
+def sender(ticket: Ticket, rules: Rules) -> Address | None:
+    """The ticket's team address, else the desk's; None when rules.yaml gives neither."""
+    team = rules.teams.get(ticket.team)
+    email = (team.email if team else None) or rules.desk_email
+    if email is None:
+        return None
+    return _address(rules.desk_name if team is None else f"{rules.desk_name} ({team.name})", email)
+
+
+def letters(ticket: Ticket, event: Event, rules: Rules, now: datetime) -> list[Letter]:
+    """The mails this event sends (``ticket`` after the event, ``event`` the last of its history)."""
+    kinds = kinds_for(ticket, event, rules)
+    origin = sender(ticket, rules)
+    if not kinds or origin is None:
+        return []
+    customer = rules.customers.get(ticket.customer)
+    language = customer.language if customer is not None else rules.language
+    to = (_address(_requester_name(ticket, rules), ticket.requester),)
+    cc = (_address(ticket.cooperation_name, ticket.cooperation_email),) if ticket.cooperation_email else ()
+    values = _values(ticket, event, rules, language, now)
+    number = len(ticket.history)
+    # The survey asks the requester alone: the cooperation contact did not raise the ticket.
+    return [
+        Letter(kind, ticket.id, number, language, origin, to, () if kind == "survey" else cc, event.at, values)
+        for kind in kinds
+    ]
+
+
+def _values(ticket: Ticket, event: Event, rules: Rules, language: str, now: datetime) -> dict[str, Any]:
+    """What a template may use; documented in README, "Mail templates"."""
+    status = rules.statuses.get(ticket.status)
+    ticket_type = rules.types.get(ticket.type)
+    customer = rules.customers.get(ticket.customer)
+    product = rules.products.get(ticket.product or "")
+    team = rules.teams.get(ticket.team)
+    clocks = {clock.name: clock for clock in sla.clocks(ticket, rules, now)}
+    response = clocks.get("response")
+    return {
+        "desk": {"name": rules.desk_name, "email": rules.desk_email},
+        "team": {"name": team.name if team else ticket.team, "email": team.email if team else None},
+        "ticket": {
+            "id": ticket.id,
+            "title": ticket.title,
+            "status": ticket.status,
+            "status_label": status.labels.get(language, ticket.status) if status else ticket.status,
+            "priority": ticket.priority,
+            "type_label": ticket_type.labels.get(language, ticket.type) if ticket_type else ticket.type,
+            "customer_name": customer.name if customer else ticket.customer,
+            "product_name": product.name if product else ticket.product,
+            "site": ticket.site,
+            "impact": ticket.impact,
+            "urgency": ticket.urgency,
+            "resolution": ticket.resolution,
+            "created": ticket.created,
+        },
+        "requester": {"name": _requester_name(ticket, rules), "email": ticket.requester},
+        "cooperation": {
+            "ticket": ticket.cooperation_ticket,
+            "name": ticket.cooperation_name,
+            "email": ticket.cooperation_email,
+            "phone": ticket.cooperation_phone,
+            "impact": ticket.cooperation_impact,
+            "urgency": ticket.cooperation_urgency,
+        }
+        if ticket.cooperation_ticket or ticket.cooperation_email
+        else None,
+        "event": {"text": event.text, "by": event.by, "at": event.at},
+        "response_due": response.due if response is not None and response.stopped is None else None,
+        "waiting_since": sweep.waiting_since(ticket),
+        "exclusions": list(ticket.exclusions),
+    }
+
+
+def _requester_name(ticket: Ticket, rules: Rules) -> str | None:
+    customer = rules.customers.get(ticket.customer)
+    person = customer.contact(ticket.requester) if customer is not None else None
+    if person is not None:
+        return person.name
+    return ticket.contact_name if ticket.contact_email in (None, ticket.requester) else None
+
+
+def _address(name: str | None, email: str) -> Address:
+    """An address whose display name can never break out of its header: newlines become spaces."""
+    return Address(display_name=" ".join((name or "").split()), addr_spec=email.strip())

@@ -1,0 +1,250 @@
+"""The desk's outbox: one RFC 5322 file per mail, delivered by `sdesk notify send`.
+
+Layout (README, "Email notifications")::
+
+    outbox/.gitignore     "*": the outbox belongs to this clone and is never committed
+    outbox/pending/       written by the commands that change tickets
+    outbox/sending/       claimed by a run; left behind only by a run that was interrupted
+    outbox/sent/          delivered
+    outbox/log.jsonl      one line per delivery attempt
+
+A message moves between folders by rename, so it is always in exactly one
+of them. A run claims a message before handing it to the server and files it
+as sent once the server accepted it; a refusal puts it back in pending for the
+next run. A message a killed run left in sending/ may or may not have
+arrived, so it is never sent again unless asked (``--resend-interrupted``):
+a success is never sent twice.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import os
+import smtplib
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import getaddresses
+from pathlib import Path
+from typing import Any, Protocol
+
+from sdesk.errors import Refused, SdeskError
+from sdesk.store import write_atomic
+
+FOLDER = "outbox"
+PENDING, SENDING, SENT = "pending", "sending", "sent"
+STATE_NAMES = {PENDING: "pending", SENDING: "interrupted", SENT: "sent"}
+SMTP_TIMEOUT_SECONDS = 30
+
+
+class DeliveryFailed(SdeskError):
+    """The server did not take this message; it stays pending."""
+
+
+class Transport(Protocol):
+    def deliver(self, raw: bytes, sender: str, recipients: list[str]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Item:
+    """A message in the outbox as `notify list` shows it."""
+
+    state: str
+    name: str
+    path: Path
+    ticket: str
+    kind: str
+    to: str
+    subject: str
+    last: str  # the last attempt: when it was sent, or why it failed
+
+    def row(self) -> dict[str, Any]:
+        return {key: getattr(self, key) for key in ("state", "name", "ticket", "kind", "to", "subject", "last")}
+
+
+@dataclass
+class Run:
+    sent: list[str]
+    failed: list[tuple[str, str]]
+    interrupted: list[str]
+
+
+class Outbox:
+    def __init__(self, desk_root: Path):
+        self.root = desk_root / FOLDER
+
+    def folder(self, state: str) -> Path:
+        return self.root / state
+
+    def add(self, message: EmailMessage, at: datetime, ticket: str, number: int, kind: str) -> Path:
+        """Store a message as pending; its name sorts by time and says what it is about."""
+        self._prepare()
+        name = f"{at.astimezone(UTC):%Y%m%dT%H%M%SZ}-{ticket}-{number:03d}-{kind}.eml"
+        path = self.folder(PENDING) / name
+        write_atomic(path, message.as_bytes(policy=email.policy.SMTP), exclusive=True)
+        return path
+
+    def items(self) -> list[Item]:
+        """Every message, oldest first, with its last delivery attempt."""
+        attempts = self._last_attempts()
+        found = []
+        for state in (PENDING, SENDING, SENT):
+            folder = self.folder(state)
+            for path in sorted(folder.glob("*.eml")) if folder.is_dir() else []:
+                mail = _read(path)
+                found.append(
+                    Item(
+                        state=STATE_NAMES[state],
+                        name=path.name,
+                        path=path,
+                        ticket=str(mail.get("X-Sdesk-Ticket", "")),
+                        kind=str(mail.get("X-Sdesk-Mail", "")),
+                        to=", ".join(address for _, address in _recipients(mail)),
+                        subject=str(mail.get("Subject", "")),
+                        last=attempts.get(path.name, ""),
+                    )
+                )
+        return sorted(found, key=lambda item: item.name)
+
+    def send(self, connect: Any, now: datetime, resend_interrupted: bool = False) -> Run:
+        """Deliver every pending message over one connection (``connect()`` is a context manager)."""
+        with self._exclusive():
+            interrupted = sorted(self.folder(SENDING).glob("*.eml"))
+            if resend_interrupted:
+                for path in interrupted:
+                    os.replace(path, self.folder(PENDING) / path.name)
+                interrupted = []
+            run = Run([], [], [path.name for path in interrupted])
+            pending = sorted(self.folder(PENDING).glob("*.eml"))
+            if not pending:
+                return run
+            with connect() as transport:
+                for path in pending:
+                    self._deliver(path, transport, now, run)
+            return run
+
+    def _deliver(self, path: Path, transport: Transport, now: datetime, run: Run) -> None:
+        claimed = self.folder(SENDING) / path.name
+        os.replace(path, claimed)
+        raw = claimed.read_bytes()
+        mail = email.message_from_bytes(raw, policy=email.policy.default)
+        recipients = [address for _, address in _recipients(mail)]
+        sender = getaddresses([str(mail.get("From", ""))])[0][1]
+        try:
+            transport.deliver(raw, sender, recipients)
+        except DeliveryFailed as failure:
+            os.replace(claimed, path)
+            self._log(now, path.name, "failed", failure.message)
+            run.failed.append((path.name, failure.message))
+            return
+        os.replace(claimed, self.folder(SENT) / path.name)
+        self._log(now, path.name, "sent", ", ".join(recipients))
+        run.sent.append(path.name)
+
+    def _prepare(self) -> None:
+        for state in (PENDING, SENDING, SENT):
+            self.folder(state).mkdir(parents=True, exist_ok=True)
+        ignore = self.root / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# this clone's mail: never committed (sdesk notify)\n*\n", encoding="utf-8")
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        from filelock import FileLock, Timeout
+
+        self._prepare()
+        try:
+            with FileLock(str(self.root / ".send.lock"), timeout=0):
+                yield
+        except Timeout:
+            raise Refused("another sdesk notify send is delivering this outbox; try again when it is done") from None
+
+    def _log(self, now: datetime, name: str, outcome: str, detail: str) -> None:
+        line = json.dumps({"at": now.isoformat(), "mail": name, "outcome": outcome, "detail": detail})
+        with open(self.root / "log.jsonl", "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def _last_attempts(self) -> dict[str, str]:
+        path = self.root / "log.jsonl"
+        attempts: dict[str, str] = {}
+        if not path.exists():
+            return attempts
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+                attempts[entry["mail"]] = f"{entry['outcome']} {entry['at']}" + (
+                    f": {entry['detail']}" if entry["outcome"] == "failed" else ""
+                )
+            except (ValueError, KeyError, TypeError):
+                continue  # a line torn by a crash says nothing
+        return attempts
+
+
+def _read(path: Path) -> EmailMessage:
+    with open(path, "rb") as handle:
+        parsed: EmailMessage = email.message_from_binary_file(handle, policy=email.policy.default)
+    return parsed
+
+
+def _recipients(mail: EmailMessage) -> list[tuple[str, str]]:
+    return getaddresses([str(value) for key in ("To", "Cc") for value in mail.get_all(key, [])])
+
+
+class Smtp:
+    """One SMTP session: plain, or upgraded with STARTTLS; login when a user is given."""
+
+    def __init__(self, host: str, port: int, starttls: bool, user: str | None, password: str | None):
+        self.host, self.port, self.starttls, self.user, self.password = host, port, starttls, user, password
+        self.connection: smtplib.SMTP | None = None
+
+    def __enter__(self) -> Smtp:
+        where = f"{self.host}:{self.port}"
+        try:
+            self.connection = smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT_SECONDS)
+            if self.starttls:
+                self.connection.starttls(context=ssl.create_default_context())
+            if self.user is not None:
+                self.connection.login(self.user, self.password or "")
+        except smtplib.SMTPAuthenticationError as error:
+            raise SdeskError(f"{where} refused the login of {self.user}: {_reply(error)}") from None
+        except (smtplib.SMTPException, OSError) as error:
+            raise SdeskError(f"cannot deliver through {where}: {_reply(error)}") from None
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.quit()
+            except (smtplib.SMTPException, OSError):
+                self.connection.close()
+
+    def deliver(self, raw: bytes, sender: str, recipients: list[str]) -> None:
+        assert self.connection is not None
+        try:
+            self.connection.sendmail(sender, recipients, raw)
+        except smtplib.SMTPRecipientsRefused as error:
+            refused = "; ".join(f"{who}: {_reply(reply)}" for who, reply in error.recipients.items())
+            raise DeliveryFailed(f"recipients refused: {refused}") from None
+        except smtplib.SMTPServerDisconnected as error:
+            raise DeliveryFailed(f"the server hung up: {error}") from None
+        except (smtplib.SMTPException, OSError) as error:
+            raise DeliveryFailed(_reply(error)) from None
+
+
+def _reply(error: Any) -> str:
+    """An SMTP error's code and text, or an OS error's reason, on one line."""
+    if isinstance(error, tuple) and len(error) == 2:
+        code, text = error
+    else:
+        code, text = getattr(error, "smtp_code", None), getattr(error, "smtp_error", None) or str(error)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    words = " ".join(str(text).split()) or type(error).__name__
+    return f"{code} {words}" if code else words

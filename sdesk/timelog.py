@@ -1,0 +1,256 @@
+"""Time registration and billing: reading durations, classing entries, the monthly invoice figures. Pure.
+
+Every entry is a ``time`` event on its ticket: who, on which day, how many
+minutes, what, and whether the contract covers it or it is billable. The month
+report allocates covered work to the plan's included hours in the order it
+was done, so the surplus is the work done after the budget ran out and every
+figure adds up to the entries, to the minute (README, "Time and billing").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sdesk.model import Ticket
+from sdesk.output import Column
+from sdesk.rules import Customer, Rules
+
+_HOURS_MINUTES = re.compile(r"^(?:(\d+(?:[.,]\d+)?)\s*(?:h|u|uur|hours?))?\s*(?:(\d+)\s*(?:m|min|minutes?))?$")
+_CLOCK = re.compile(r"^(\d+):([0-5]\d)$")
+
+
+def parse_minutes(text: str) -> int:
+    """Read 1h30m, 90m, 1.5h, 1,5u or 1:30 as whole minutes (more than zero); raises ValueError."""
+    cleaned = " ".join(text.strip().lower().split())
+    clock = _CLOCK.match(cleaned)
+    if clock:
+        minutes = int(clock.group(1)) * 60 + int(clock.group(2))
+    else:
+        match = _HOURS_MINUTES.match(cleaned)
+        if not match or not any(match.groups()):
+            raise ValueError(f"'{text}' is not a duration: write e.g. 45m, 1h30m, 1.5h or 1:30")
+        hours = float((match.group(1) or "0").replace(",", "."))
+        exact = hours * 60
+        if exact != int(exact):
+            raise ValueError(f"'{text}' is not a whole number of minutes")
+        minutes = int(exact) + int(match.group(2) or 0)
+    if minutes <= 0:
+        raise ValueError(f"'{text}' is no time at all: log more than zero minutes")
+    return minutes
+
+
+def hours_minutes(minutes: int) -> str:
+    """Minutes the way an invoice shows them: 12:05 (hours:minutes)."""
+    sign = "-" if minutes < 0 else ""
+    hours, rest = divmod(abs(minutes), 60)
+    return f"{sign}{hours}:{rest:02d}"
+
+
+def default_billing(ticket: Ticket, customer: Customer | None) -> tuple[str, str]:
+    """The class an entry gets unless the agent says otherwise, and why."""
+    if customer is not None and customer.billing == "included":
+        return "covered", f"{customer.key}'s contract includes all work (billing: included)"
+    if ticket.exclusions:
+        return "billable", f"outside the contract ({', '.join(ticket.exclusions)}): the customer was told it may cost"
+    return "covered", "covered by the plan and maintenance"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One time entry, flattened from its ticket for reporting."""
+
+    ticket: str
+    title: str
+    customer: str
+    on: date
+    minutes: int
+    billing: str
+    by: str
+    note: str | None
+    order: tuple[date, str, str, int]  # when the work was done, then when it was logged: allocation order
+
+
+def entries(tickets: Iterable[Ticket]) -> list[Entry]:
+    """Every time entry of these tickets, in the order the work was done."""
+    found = []
+    for ticket in tickets:
+        for index, event in enumerate(ticket.history):
+            if event.kind != "time" or event.minutes is None or event.on is None:
+                continue
+            found.append(
+                Entry(
+                    ticket=ticket.id,
+                    title=ticket.title,
+                    customer=ticket.customer,
+                    on=event.on,
+                    minutes=event.minutes,
+                    billing=event.billing or "covered",
+                    by=event.by,
+                    note=event.text,
+                    order=(event.on, event.at.isoformat(), ticket.id, index),
+                )
+            )
+    return sorted(found, key=lambda entry: entry.order)
+
+
+@dataclass
+class Tally:
+    """Minutes of one customer (or one ticket) in a month; logged = covered + billable."""
+
+    covered: int = 0
+    included: int = 0  # covered work within the plan's included hours
+    surplus: int = 0  # covered work beyond them: invoiced
+    billable: int = 0  # work outside the contract: invoiced
+
+    def add(self, entry: Entry, included: int, surplus: int) -> None:
+        if entry.billing == "billable":
+            self.billable += entry.minutes
+            return
+        self.covered += entry.minutes
+        self.included += included
+        self.surplus += surplus
+
+    @property
+    def logged(self) -> int:
+        return self.covered + self.billable
+
+    @property
+    def to_invoice(self) -> int:
+        return self.surplus + self.billable
+
+
+@dataclass
+class CustomerMonth:
+    customer: str
+    name: str
+    plan: str
+    billing: str
+    budget: int | None  # included minutes a month, for sla-hours billing
+    total: Tally = field(default_factory=Tally)
+    tickets: dict[str, Tally] = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict)
+
+
+def month_of(entry: Entry) -> str:
+    return f"{entry.on:%Y-%m}"
+
+
+def month_report(all_entries: Iterable[Entry], rules: Rules, month: str) -> list[CustomerMonth]:
+    """Per customer (in rules.yaml order, then unknown ones): the month's figures, per ticket too."""
+    months: dict[str, CustomerMonth] = {}
+    for entry in sorted(all_entries, key=lambda item: item.order):
+        if month_of(entry) != month:
+            continue
+        if entry.customer not in months:
+            months[entry.customer] = _customer_month(entry.customer, rules)
+        report = months[entry.customer]
+        ticket = report.tickets.setdefault(entry.ticket, Tally())
+        report.titles[entry.ticket] = entry.title
+        included, surplus = _split(entry, report)
+        for tally in (report.total, ticket):
+            tally.add(entry, included, surplus)
+    order = {key: index for index, key in enumerate(rules.customers)}
+    return sorted(months.values(), key=lambda item: (order.get(item.customer, len(order)), item.customer))
+
+
+def _customer_month(key: str, rules: Rules) -> CustomerMonth:
+    customer = rules.customers.get(key)
+    if customer is None:
+        return CustomerMonth(key, key, "", "invoice", None)
+    terms = rules.plans.get(customer.plan)
+    budget = terms.included_minutes if terms is not None and customer.billing == "sla-hours" else None
+    return CustomerMonth(key, customer.name, customer.plan, customer.billing, budget)
+
+
+def _split(entry: Entry, report: CustomerMonth) -> tuple[int, int]:
+    """A covered entry's minutes within the month's included hours and beyond them, in the order work was done."""
+    if entry.billing == "billable" or report.budget is None:
+        return 0, 0
+    included = min(entry.minutes, max(report.budget - report.total.included, 0))
+    return included, entry.minutes - included
+
+
+# --- the report's rows ---------------------------------------------------------------------
+
+FIELDS = (
+    "level",
+    "month",
+    "customer",
+    "customer_name",
+    "ticket",
+    "title",
+    "billing",
+    "logged_minutes",
+    "covered_minutes",
+    "included_budget_minutes",
+    "included_minutes",
+    "surplus_minutes",
+    "billable_minutes",
+    "invoice_minutes",
+    "invoice_hours",
+)
+CUSTOMER_COLUMNS = (
+    Column("customer", "Customer"),
+    Column("billing", "Billing"),
+    Column("logged", "Logged"),
+    Column("covered", "Covered"),
+    Column("included", "Included"),
+    Column("surplus", "Surplus"),
+    Column("billable", "Billable"),
+    Column("invoice", "Invoice"),
+)
+TICKET_COLUMNS = (CUSTOMER_COLUMNS[0], Column("ticket", "Ticket"), *CUSTOMER_COLUMNS[2:])
+
+
+def rows(months: list[CustomerMonth], month: str, by_ticket: bool = False) -> list[dict[str, Any]]:
+    """Customer rows (each after its ticket rows when asked), then the total; minutes exact, hours for people."""
+    found: list[dict[str, Any]] = []
+    grand = Tally()
+    for report in months:
+        if by_ticket:
+            for ticket, tally in report.tickets.items():
+                found.append(_row("ticket", month, report, tally, ticket, report.titles[ticket]))
+        found.append(_row("customer", month, report, report.total))
+        for name in ("covered", "included", "surplus", "billable"):
+            setattr(grand, name, getattr(grand, name) + getattr(report.total, name))
+    if found:
+        found.append(_row("total", month, CustomerMonth("", "", "", "", None), grand))
+    return found
+
+
+def _row(
+    level: str, month: str, report: CustomerMonth, tally: Tally, ticket: str = "", title: str = ""
+) -> dict[str, Any]:
+    budget = report.budget if level != "ticket" else None
+    return {
+        "level": level,
+        "month": month,
+        "customer": report.customer if level != "total" else "total",
+        "customer_name": report.name,
+        "ticket": ticket,
+        "title": title,
+        "billing": report.billing,
+        "logged_minutes": tally.logged,
+        "covered_minutes": tally.covered,
+        "included_budget_minutes": budget,
+        "included_minutes": tally.included,
+        "surplus_minutes": tally.surplus,
+        "billable_minutes": tally.billable,
+        "invoice_minutes": tally.to_invoice,
+        "invoice_hours": f"{tally.to_invoice / 60:.2f}",
+        # for people: hours:minutes, included as "used of budget"
+        "logged": hours_minutes(tally.logged),
+        "covered": hours_minutes(tally.covered),
+        "included": f"{hours_minutes(tally.included)}/{hours_minutes(budget)}" if budget else _shown(tally.included),
+        "surplus": _shown(tally.surplus),
+        "billable": hours_minutes(tally.billable),
+        "invoice": hours_minutes(tally.to_invoice),
+    }
+
+
+def _shown(minutes: int) -> str:
+    return hours_minutes(minutes) if minutes else ""
