@@ -65,7 +65,8 @@ class Announcement:
         return self.kind == "outage" or self.end is None or now < self.end
 
     def upcoming_or_active(self, now: datetime) -> bool:
-        return self.resolved is None and (self.end is None or now < self.end)
+        """Still to come or under way; an outage stays current until it is resolved, whatever its expected end."""
+        return self.resolved is None and (self.kind == "outage" or self.end is None or now < self.end)
 
 
 def concerned_customers(announcement: Announcement, rules: Rules) -> list[str]:

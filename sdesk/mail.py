@@ -99,7 +99,10 @@ class Templates:
             if missing:
                 raise InvalidData(f"mail template {name} needs a {{% block {missing[0]} %}}", template.filename)
             context = template.new_context(values)
-            subject, body = ("".join(template.blocks[block](context)) for block in BLOCKS)
+            try:
+                subject, body = ("".join(template.blocks[block](context)) for block in BLOCKS)
+            except Exception:
+                self.environment.handle_exception()  # re-raises with the template's own lines in the traceback
         except jinja2.TemplateSyntaxError as error:
             raise InvalidData(f"mail template: {error.message}", error.filename, error.lineno) from None
         except jinja2.TemplateNotFound:

@@ -21,7 +21,13 @@ MAIL_KINDS = ("created", "status", "info-requested", "reminder", "comment", "clo
 
 
 def kinds_for(ticket: Ticket, event: Event, rules: Rules) -> tuple[str, ...]:
-    """The mails an event sends; ``ticket`` is as it stands after the event."""
+    """The mails an event sends; ``ticket`` is as it stands after the event.
+
+    The customer's own reaction mails nobody, not even when it moves the
+    ticket back in progress: they know, and auto-replies cannot start a loop.
+    """
+    if event.from_customer:
+        return ()
     if event.kind in ("created", "reminder", "auto-closed"):
         return (event.kind,)
     if event.kind == "closed":

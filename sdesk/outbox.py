@@ -47,7 +47,9 @@ class DeliveryFailed(SdeskError):
 
 
 class Transport(Protocol):
-    def deliver(self, raw: bytes, sender: str, recipients: list[str]) -> None: ...
+    def deliver(self, raw: bytes, sender: str, recipients: list[str]) -> dict[str, str]:
+        """Hand a message over; returns the recipients the server refused while it took the others."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class Run:
     sent: list[str]
     failed: list[tuple[str, str]]
     interrupted: list[str]
+    refused: list[tuple[str, str]]  # sent, but some recipients were refused: never resent to the others
 
 
 class Outbox:
@@ -119,7 +122,7 @@ class Outbox:
                 for path in interrupted:
                     os.replace(path, self.folder(PENDING) / path.name)
                 interrupted = []
-            run = Run([], [], [path.name for path in interrupted])
+            run = Run([], [], [path.name for path in interrupted], [])
             pending = sorted(self.folder(PENDING).glob("*.eml"))
             if not pending:
                 return run
@@ -136,14 +139,20 @@ class Outbox:
         recipients = [address for _, address in _recipients(mail)]
         sender = getaddresses([str(mail.get("From", ""))])[0][1]
         try:
-            transport.deliver(raw, sender, recipients)
+            refused = transport.deliver(raw, sender, recipients)
         except DeliveryFailed as failure:
             os.replace(claimed, path)
             self._log(now, path.name, "failed", failure.message)
             run.failed.append((path.name, failure.message))
             return
         os.replace(claimed, self.folder(SENT) / path.name)
-        self._log(now, path.name, "sent", ", ".join(recipients))
+        accepted = [address for address in recipients if address not in refused]
+        detail = ", ".join(accepted)
+        if refused:
+            reasons = "; ".join(f"{address}: {reason}" for address, reason in refused.items())
+            detail += f"; refused {reasons}"
+            run.refused.append((path.name, reasons))
+        self._log(now, path.name, "sent", detail)
         run.sent.append(path.name)
 
     def _prepare(self) -> None:
@@ -225,13 +234,14 @@ class Smtp:
             except (smtplib.SMTPException, OSError):
                 self.connection.close()
 
-    def deliver(self, raw: bytes, sender: str, recipients: list[str]) -> None:
+    def deliver(self, raw: bytes, sender: str, recipients: list[str]) -> dict[str, str]:
         assert self.connection is not None
         try:
-            self.connection.sendmail(sender, recipients, raw)
+            refused = self.connection.sendmail(sender, recipients, raw)
+            return {address: _reply(reply) for address, reply in refused.items()}
         except smtplib.SMTPRecipientsRefused as error:
-            refused = "; ".join(f"{who}: {_reply(reply)}" for who, reply in error.recipients.items())
-            raise DeliveryFailed(f"recipients refused: {refused}") from None
+            everyone = "; ".join(f"{who}: {_reply(reply)}" for who, reply in error.recipients.items())
+            raise DeliveryFailed(f"recipients refused: {everyone}") from None
         except smtplib.SMTPServerDisconnected as error:
             raise DeliveryFailed(f"the server hung up: {error}") from None
         except (smtplib.SMTPException, OSError) as error:

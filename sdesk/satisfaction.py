@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sdesk.model import SCORES, Event, Ticket
+from sdesk.model import CLOSING_KINDS, SCORES, Event, Ticket
 from sdesk.output import Column
 from sdesk.rules import Rules
 
@@ -31,7 +31,7 @@ FIELDS = (
 )
 COLUMNS = (
     Column("group", "By"),
-    Column("key", ""),
+    Column("key", "", fill=True),
     Column("surveys", "Surveys"),
     Column("answers", "Answers"),
     Column("response_rate", "Rate %"),
@@ -42,7 +42,7 @@ COLUMNS = (
 
 def survey_request(ticket: Ticket) -> Event | None:
     """The close that sent the ticket's survey request: its last close, when an agent did it."""
-    closes = [event for event in ticket.history if event.kind in ("closed", "auto-closed")]
+    closes = [event for event in ticket.history if event.kind in CLOSING_KINDS]
     return closes[-1] if closes and closes[-1].kind == "closed" else None
 
 

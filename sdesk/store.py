@@ -138,14 +138,19 @@ class Desk:
         path = self.announcements_dir / f"{announcement_id}.yaml"
         text = _read_text(path)
         try:
-            return announcements.from_dict(yamlio.load(text, path))
+            announcement = announcements.from_dict(yamlio.load(text, path))
+            if announcement.id != path.stem:
+                raise SchemaError(("id",), f"'{announcement.id}' does not match the file name")
         except SchemaError as error:
             raise located(error, path, text)[0] from None
+        return announcement
+
+    def announcement_ids(self) -> list[str]:
+        return _numbers_in(self.announcements_dir) if self.announcements_dir.is_dir() else []
 
     def announcements(self) -> list[Announcement]:
         """Every announcement, oldest first; a broken file stops the listing with its location."""
-        folder = self.announcements_dir
-        return [self.read_announcement(number) for number in _numbers_in(folder)] if folder.is_dir() else []
+        return [self.read_announcement(number) for number in self.announcement_ids()]
 
     def add_announcement(self, make: Callable[[], Announcement], attempts: int = 5) -> Announcement:
         self.announcements_dir.mkdir(exist_ok=True)

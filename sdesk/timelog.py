@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sdesk.model import Ticket
@@ -33,9 +34,8 @@ def parse_minutes(text: str) -> int:
         match = _HOURS_MINUTES.match(cleaned)
         if not match or not any(match.groups()):
             raise ValueError(f"'{text}' is not a duration: write e.g. 45m, 1h30m, 1.5h or 1:30")
-        hours = float((match.group(1) or "0").replace(",", "."))
-        exact = hours * 60
-        if exact != int(exact):
+        exact = Decimal((match.group(1) or "0").replace(",", ".")) * 60  # exact: 4.1h is 246 minutes
+        if exact != exact.to_integral_value():
             raise ValueError(f"'{text}' is not a whole number of minutes")
         minutes = int(exact) + int(match.group(2) or 0)
     if minutes <= 0:
@@ -71,7 +71,7 @@ class Entry:
     billing: str
     by: str
     note: str | None
-    order: tuple[date, str, str, int]  # when the work was done, then when it was logged: allocation order
+    order: tuple[date, datetime, str, int]  # when the work was done, then when it was logged: allocation order
 
 
 def entries(tickets: Iterable[Ticket]) -> list[Entry]:
@@ -91,7 +91,7 @@ def entries(tickets: Iterable[Ticket]) -> list[Entry]:
                     billing=event.billing or "covered",
                     by=event.by,
                     note=event.text,
-                    order=(event.on, event.at.isoformat(), ticket.id, index),
+                    order=(event.on, event.at.astimezone(UTC), ticket.id, index),
                 )
             )
     return sorted(found, key=lambda entry: entry.order)
@@ -194,7 +194,7 @@ FIELDS = (
     "invoice_hours",
 )
 CUSTOMER_COLUMNS = (
-    Column("customer", "Customer"),
+    Column("customer", "Customer", fill=True),
     Column("billing", "Billing"),
     Column("logged", "Logged"),
     Column("covered", "Covered"),

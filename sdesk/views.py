@@ -96,6 +96,10 @@ def detail_text(ticket: Ticket) -> str:
             ", ".join(part for part in (ticket.contact_name, ticket.contact_phone, ticket.contact_email) if part),
         ),
         ("External ref", ticket.external_ref),
+        ("Cooperation", _cooperation(ticket)),
+        ("Outage", ticket.outage),
+        ("Time logged", _time_logged(ticket)),
+        ("Survey", _survey(ticket)),
         ("Created", _when(ticket.created)),
         ("Updated", _when(ticket.updated)),
     ]
@@ -133,6 +137,38 @@ def _what(event: Event) -> str:
     if event.from_customer:
         what += " from the customer"
     return what
+
+
+def _cooperation(ticket: Ticket) -> str | None:
+    """The customer's own desk on the case: their number, their contact, their view of impact and urgency."""
+    if not (ticket.cooperation_ticket or ticket.cooperation_email):
+        return None
+    contact = ", ".join(
+        part for part in (ticket.cooperation_name, ticket.cooperation_email, ticket.cooperation_phone) if part
+    )
+    parts = [f"their ticket {ticket.cooperation_ticket or '?'}", contact]
+    if ticket.cooperation_impact or ticket.cooperation_urgency:
+        parts.append(f"as they see it: {ticket.cooperation_impact or '?'} / {ticket.cooperation_urgency or '?'}")
+    return "; ".join(part for part in parts if part)
+
+
+def _time_logged(ticket: Ticket) -> str | None:
+    minutes = {"covered": 0, "billable": 0}
+    for event in ticket.history:
+        if event.kind == "time" and event.minutes:
+            minutes[event.billing or "covered"] += event.minutes
+    total = sum(minutes.values())
+    if not total:
+        return None
+    split = ", ".join(f"{timelog.hours_minutes(value)} {name}" for name, value in minutes.items() if value)
+    return f"{timelog.hours_minutes(total)} ({split})"
+
+
+def _survey(ticket: Ticket) -> str | None:
+    answer = next((event for event in ticket.history if event.kind == "survey"), None)
+    if answer is None:
+        return None
+    return f"{answer.score} of {SCORES[1]}" + (f": {' '.join(answer.text.split())}" if answer.text else "")
 
 
 def _time_entry(event: Event) -> str:

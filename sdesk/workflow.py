@@ -15,10 +15,12 @@ from datetime import date, datetime
 from sdesk import ids, policy, schema, sla, timelog
 from sdesk.announcements import Announcement
 from sdesk.errors import InvalidData, Refused
-from sdesk.model import IMPACTS, MAX_ENTRY_MINUTES, SCORES, URGENCIES, Change, Event, Ticket
+from sdesk.model import CLOSING_KINDS, IMPACTS, MAX_ENTRY_MINUTES, SCORES, URGENCIES, Change, Event, Ticket
 from sdesk.rules import SITE_PATTERN, Rules
 
 REQUIRED_FIELDS = ("title", "type", "customer", "requester")
+# Fields that keep their line breaks; every other field is one line (titles and names end up in mail headers).
+MULTILINE_FIELDS = frozenset({"description", "error_message"})
 # Fields that may never be cleared once a ticket exists.
 NEVER_EMPTY = frozenset({"title", "type", "customer", "requester", "team"})
 
@@ -51,7 +53,7 @@ def check_value(rules: Rules, name: str, value: str | None) -> str | None:
         raise InvalidData(f"site ID '{value}' must be 4 digits")
     if name == "url" and not re.match(r"^https?://\S+$", value):
         raise InvalidData(f"url '{value}' must start with http:// or https://")
-    return value if "\n" in value else value.strip()
+    return value if name in MULTILINE_FIELDS else " ".join(value.split())
 
 
 @dataclass(frozen=True)
@@ -319,6 +321,9 @@ def survey(ticket: Ticket, rules: Rules, score: int, remark: str | None, actor: 
     low, high = SCORES
     if not low <= score <= high:
         raise InvalidData(f"a score is {low} (very unsatisfied) to {high} (very satisfied), not {score}")
+    closes = [event for event in ticket.history if event.kind in CLOSING_KINDS]
+    if closes and closes[-1].kind == "auto-closed":
+        raise Refused(f"{ticket.id} was closed by the sweep without the customer's reaction: no survey was sent")
     answered = next((event for event in ticket.history if event.kind == "survey"), None)
     if answered is not None:
         raise Refused(f"{ticket.id}'s survey was already answered on {answered.at:%Y-%m-%d} (score {answered.score})")

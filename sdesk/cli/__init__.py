@@ -21,7 +21,8 @@ class SdeskGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SdeskError as error:
-            raise click.ClickException(str(error)) from None
+            # One line, always: a value echoed back with a line break in it shows the break.
+            raise click.ClickException(str(error).replace("\r", "\\r").replace("\n", "\\n")) from None
 
 
 @click.group(cls=SdeskGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -163,7 +163,10 @@ def resolve(ref: str, note: str, fmt: str) -> None:
             current.resolved, current.resolved_by, current.resolution = now, agent, text
 
     desk.change_announcement(announcement.id, resolved)
-    click.echo(f"Resolved {announcement.id}: {announcement.title}; closed {plural(len(tickets), 'linked ticket')}.")
+    click.echo(
+        f"Resolved {announcement.id}: {announcement.title}; closed {plural(len(tickets), 'linked ticket')}.",
+        err=fmt != "table",  # JSON and CSV output stays parseable
+    )
 
 
 @click.command()
@@ -237,6 +240,8 @@ def _customers(text: str, rules: Rules) -> tuple[str, ...]:
     if text.strip() == announcements.ALL_CUSTOMERS:
         return ()
     keys = tuple(key.strip() for key in text.split(",") if key.strip())
+    if not keys:
+        raise click.BadParameter("name customers (a,b) or all", param_hint="--customers")
     for key in keys:
         if key not in rules.customers:
             raise InvalidData(schema.unknown("customer", key, list(rules.customers)))

@@ -12,7 +12,7 @@ from sdesk.cli import context
 from sdesk.cli.options import desk_options, format_option
 from sdesk.errors import SdeskError, display_path
 from sdesk.output import Column, plural, render_rows
-from sdesk.schema import located
+from sdesk.schema import SchemaError, located
 from sdesk.store import BrokenFile
 
 PROBLEM_COLUMNS = (
@@ -37,10 +37,21 @@ def init(folder: Path, name: str) -> None:
 @format_option
 @desk_options()
 def check(fmt: str) -> None:
-    """Validate rules.yaml and every ticket file; exit 1 if anything is wrong (for CI)."""
+    """Validate rules.yaml, every ticket and announcement file and the desk's mail templates (for CI).
+
+    Exits 1 if anything is wrong.
+    """
     desk = context.desk()
     rules = desk.rules
-    problems, count = [], 0
+    problems: list[SdeskError] = []
+    announced = set()
+    for number in desk.announcement_ids():
+        try:
+            desk.read_announcement(number)
+            announced.add(number)
+        except SdeskError as error:
+            problems.append(error)
+    count = 0
     for item in desk.scan():
         count += 1
         if isinstance(item, BrokenFile):
@@ -48,9 +59,14 @@ def check(fmt: str) -> None:
             continue
         path = desk.path_for(item.id)
         found = ticket_problems(item, rules)
+        if item.outage and item.outage not in announced:
+            found.append(SchemaError(("outage",), f"no announcement {item.outage} in {desk.announcements_dir.name}/"))
         if found:
             text = path.read_text(encoding="utf-8")
             problems += located(found, path, text)
+    from sdesk import mail  # Jinja2 only for commands that need it
+
+    problems += mail.Templates(desk.root, rules.timezone).check()
     rows = [
         {"file": display_path(p.path) if p.path else "", "line": p.line, "column": p.column, "problem": p.message}
         for p in problems

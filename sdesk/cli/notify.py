@@ -9,12 +9,11 @@ from email.message import EmailMessage
 
 import click
 
-from sdesk import mail, notifications
+from sdesk import notifications
 from sdesk.cli import context
 from sdesk.cli.options import desk_options, format_option
 from sdesk.errors import SdeskError
 from sdesk.model import Event, Ticket
-from sdesk.outbox import Outbox, Smtp
 from sdesk.output import Column, plural, render_rows
 from sdesk.store import Desk
 
@@ -47,12 +46,20 @@ def compose_for(desk: Desk, ticket: Ticket, event: Event, now: datetime) -> Comp
             f"Warning: no mail for {ticket.id}: rules.yaml gives team {ticket.team} no email and no desk.email",
             err=True,
         )
+    if not letters:
+        return []
+    from sdesk import mail  # Jinja2 is loaded only when there is mail to write
+
     templates = mail.Templates(desk.root, rules.timezone)
     return [(letter, mail.message(letter, templates)) for letter in letters]
 
 
 def queue(desk: Desk, composed: Composed) -> None:
     """Put composed mails in the outbox and say so."""
+    if not composed:
+        return
+    from sdesk.outbox import Outbox  # smtplib and ssl are slow to import: only when mailing
+
     outbox = Outbox(desk.root)
     for letter, message in composed:
         outbox.add(message, letter.at, letter.ticket, letter.event_number, letter.kind)
@@ -71,6 +78,8 @@ def notify() -> None:
 @desk_options()
 def list_mail(only_pending: bool, fmt: str) -> None:
     """The outbox: pending, interrupted and sent mail, oldest first."""
+    from sdesk.outbox import Outbox
+
     items = Outbox(context.desk().root).items()
     if only_pending:
         items = [item for item in items if item.state != "sent"]
@@ -105,6 +114,8 @@ def send(server: str, starttls: bool, user: str | None, resend_interrupted: bool
     password = os.environ.get(PASSWORD_VARIABLE)
     if user is not None and not password:
         raise SdeskError(f"--user {user} needs the password in ${PASSWORD_VARIABLE}")
+    from sdesk.outbox import Outbox, Smtp
+
     desk = context.desk()
     run = Outbox(desk.root).send(
         lambda: Smtp(host, int(port_text), starttls, user, password),
@@ -115,6 +126,8 @@ def send(server: str, starttls: bool, user: str | None, resend_interrupted: bool
         click.echo(f"sent {name}")
     for name, reason in run.failed:
         click.echo(f"kept {name}: {reason}")
+    for name, reasons in run.refused:
+        click.echo(f"Warning: {name} was sent, but the server refused {reasons}", err=True)
     for name in run.interrupted:
         click.echo(
             f"Warning: {name} was being sent when a run was interrupted; it may have arrived "
