@@ -17,6 +17,8 @@ from sdesk.rules import Rules
 from sdesk.schema import SchemaError
 
 KINDS = ("maintenance", "outage")
+STATES = ("planned", "active", "ended", "resolved")
+CURRENT_STATES = STATES[:2]  # what `announce list` shows by default
 ALL_CUSTOMERS = "all"
 KEYS = (
     "id",
@@ -58,15 +60,13 @@ class Announcement:
         known = rules.customers.get(customer)
         return known is not None and known.package(self.service) is not None
 
-    def active(self, now: datetime) -> bool:
-        """Under way: started, not resolved, and (maintenance) not past its end."""
-        if self.resolved is not None or now < self.start:
-            return False
-        return self.kind == "outage" or self.end is None or now < self.end
-
-    def upcoming_or_active(self, now: datetime) -> bool:
-        """Still to come or under way; an outage stays current until it is resolved, whatever its expected end."""
-        return self.resolved is None and (self.kind == "outage" or self.end is None or now < self.end)
+    def state(self, now: datetime) -> str:
+        """planned, active, ended or resolved; an outage stays active until resolved, whatever its expected end."""
+        if self.resolved is not None:
+            return "resolved"
+        if self.kind == "maintenance" and self.end is not None and now >= self.end:
+            return "ended"
+        return "active" if now >= self.start else "planned"
 
 
 def concerned_customers(announcement: Announcement, rules: Rules) -> list[str]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -96,7 +96,14 @@ class Calendar:
             day += timedelta(days=1)
 
     def local(self, moment: datetime) -> datetime:
-        return moment.astimezone(self.zone)
+        """The moment on this calendar's wall clock, its UTC offset fixed (and named after the zone).
+
+        Python compares two datetimes that share a zone object by wall clock,
+        which is wrong in the hour the clocks go back; a fixed offset makes every
+        comparison one between instants.
+        """
+        wall = moment.astimezone(self.zone)
+        return wall.replace(tzinfo=timezone(wall.utcoffset() or timedelta(0), self.timezone), fold=0)
 
     def _instant(self, day: date, minutes: int) -> datetime:
         extra, minutes = divmod(minutes, MINUTES_PER_DAY)
@@ -180,7 +187,7 @@ def open_days_later(calendar: Calendar, start: datetime, days: int) -> datetime:
             skipped += 1
             if skipped > SEARCH_LIMIT_DAYS:
                 raise NeverOpen(f"calendar {calendar.name} has no open day after {local:%Y-%m-%d}")
-    return datetime.combine(day, local.timetz().replace(tzinfo=None), calendar.zone)
+    return calendar.local(datetime.combine(day, local.timetz().replace(tzinfo=None), calendar.zone))
 
 
 # --- targets -----------------------------------------------------------------------------

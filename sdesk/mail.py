@@ -22,11 +22,14 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from sdesk.errors import InvalidData
-from sdesk.notifications import Letter
+from sdesk.notifications import MAIL_KINDS, Letter
+from sdesk.rules import LANGUAGES
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates" / "mail"
 DESK_TEMPLATES = Path("templates") / "mail"  # inside the desk
 BLOCKS = ("subject", "body")
+# The mails, and the pieces they include.
+TEMPLATE_NAMES = (*MAIL_KINDS, "greeting", "footer")
 
 _DAYS = {
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
@@ -78,7 +81,6 @@ class Templates:
 
     def __init__(self, desk_root: Path, zone: ZoneInfo):
         self.desk_folder = desk_root / DESK_TEMPLATES
-        self.zone = zone
         self.environment = jinja2.Environment(
             loader=jinja2.FileSystemLoader([str(self.desk_folder), str(PACKAGE_TEMPLATES)]),
             undefined=jinja2.StrictUndefined,
@@ -88,34 +90,43 @@ class Templates:
             lstrip_blocks=True,
         )
 
+        @jinja2.pass_context
+        def when(context: jinja2.runtime.Context, moment: datetime) -> str:
+            return spoken_moment(moment, context["language"], zone)
+
+        self.environment.filters["when"] = when
+
     def render(self, letter: Letter) -> tuple[str, str]:
         """The subject (one line) and the body of a letter."""
         name = f"{letter.language}/{letter.kind}.txt"
-        values = {**letter.values, "language": letter.language}
-        self.environment.filters["when"] = lambda moment: spoken_moment(moment, letter.language, self.zone)
         try:
             template = self.environment.get_template(name)
-            missing = [block for block in BLOCKS if block not in template.blocks]
-            if missing:
-                raise InvalidData(f"mail template {name} needs a {{% block {missing[0]} %}}", template.filename)
-            context = template.new_context(values)
-            try:
-                subject, body = ("".join(template.blocks[block](context)) for block in BLOCKS)
-            except Exception:
-                self.environment.handle_exception()  # re-raises with the template's own lines in the traceback
         except jinja2.TemplateSyntaxError as error:
             raise InvalidData(f"mail template: {error.message}", error.filename, error.lineno) from None
         except jinja2.TemplateNotFound:
             raise InvalidData(f"no mail template {name} (in {self.desk_folder} or the package)") from None
-        except jinja2.TemplateError as error:
+        missing = [block for block in BLOCKS if block not in template.blocks]
+        if missing:
+            raise InvalidData(f"mail template {name} needs a {{% block {missing[0]} %}}", template.filename)
+        context = template.new_context({**letter.values, "language": letter.language})
+        try:
+            try:
+                subject, body = ("".join(template.blocks[block](context)) for block in BLOCKS)
+            except Exception:
+                self.environment.handle_exception()  # re-raises with the template's own lines in the traceback
+        except Exception as error:  # a template is code a desk writes: any mistake in it is reported, located
             filename, line = _template_frame(error)
             raise InvalidData(f"mail template {name}: {error}", filename, line) from None
         return " ".join(subject.split()), body.strip("\n") + "\n"
 
     def check(self) -> list[InvalidData]:
-        """Every desk override that does not compile, located, for `sdesk check`."""
+        """Every desk override that sdesk would not use or that does not compile, located, for `sdesk check`."""
         problems = []
         for path in sorted(self.desk_folder.glob("*/*.txt")) if self.desk_folder.is_dir() else []:
+            if path.parent.name not in LANGUAGES or path.stem not in TEMPLATE_NAMES:
+                expected = f"<{'|'.join(LANGUAGES)}>/<{'|'.join(TEMPLATE_NAMES)}>.txt"
+                problems.append(InvalidData(f"mail template sdesk never uses: the names are {expected}", path))
+                continue
             try:
                 self.environment.get_template(f"{path.parent.name}/{path.name}")
             except jinja2.TemplateSyntaxError as error:

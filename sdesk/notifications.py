@@ -32,13 +32,12 @@ def kinds_for(ticket: Ticket, event: Event, rules: Rules) -> tuple[str, ...]:
         return (event.kind,)
     if event.kind == "closed":
         return ("closed", "survey")
-    if event.kind == "comment" and event.visibility == "public" and not event.from_customer:
-        return ("comment",)
+    if event.kind == "comment":
+        return ("comment",) if event.visibility == "public" else ()
     moved = any(change.field == "status" for change in event.changes)
-    if moved and event.kind in ("updated", "comment", "reopened"):
+    if moved and event.kind in ("updated", "reopened"):
         status = rules.statuses.get(ticket.status)
-        waiting = status is not None and status.waiting_on_customer and not event.from_customer
-        return ("info-requested",) if waiting else ("status",)
+        return ("info-requested",) if status is not None and status.waiting_on_customer else ("status",)
     return ()
 
 

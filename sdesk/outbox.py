@@ -24,8 +24,8 @@ import json
 import os
 import smtplib
 import ssl
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -58,7 +58,6 @@ class Item:
 
     state: str
     name: str
-    path: Path
     ticket: str
     kind: str
     to: str
@@ -98,13 +97,12 @@ class Outbox:
         found = []
         for state in (PENDING, SENDING, SENT):
             folder = self.folder(state)
-            for path in sorted(folder.glob("*.eml")) if folder.is_dir() else []:
+            for path in folder.glob("*.eml") if folder.is_dir() else []:
                 mail = _read(path)
                 found.append(
                     Item(
                         state=STATE_NAMES[state],
                         name=path.name,
-                        path=path,
                         ticket=str(mail.get("X-Sdesk-Ticket", "")),
                         kind=str(mail.get("X-Sdesk-Mail", "")),
                         to=", ".join(address for _, address in _recipients(mail)),
@@ -114,8 +112,10 @@ class Outbox:
                 )
         return sorted(found, key=lambda item: item.name)
 
-    def send(self, connect: Any, now: datetime, resend_interrupted: bool = False) -> Run:
-        """Deliver every pending message over one connection (``connect()`` is a context manager)."""
+    def send(
+        self, connect: Callable[[], AbstractContextManager[Transport]], now: datetime, resend_interrupted: bool = False
+    ) -> Run:
+        """Deliver every pending message over one connection (``connect()`` opens it)."""
         with self._exclusive():
             interrupted = sorted(self.folder(SENDING).glob("*.eml"))
             if resend_interrupted:

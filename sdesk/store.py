@@ -120,19 +120,30 @@ class Desk:
                 continue
         raise SdeskError(f"could not find a free ticket number in {attempts} attempts")
 
-    def change(self, ticket_id: str, decide: Callable[[Ticket], Event]) -> tuple[Ticket, Event]:
-        """Read, decide and write one ticket under its lock, so no change is lost."""
+    def change(
+        self,
+        ticket_id: str,
+        decide: Callable[[Ticket], Event],
+        before_write: Callable[[Ticket, Event], None] | None = None,
+    ) -> tuple[Ticket, Event]:
+        """Read, decide and write one ticket under its lock, so no change is lost.
+
+        ``before_write`` sees the changed ticket before it is saved; raising there saves nothing.
+        """
         with self._locked(ticket_id):
             ticket = self.read(ticket_id)
             event = decide(ticket)
             ticket.apply(event)
+            if before_write is not None:
+                before_write(ticket, event)
             write_atomic(self.path_for(ticket_id), render(ticket))
         return ticket, event
 
     # --- announcements -------------------------------------------------------------------
 
-    def resolve_announcement(self, ref: str) -> str:
-        return _resolve(ref, self.announcements_dir, "announcement")
+    def find_announcement(self, ref: str) -> Announcement:
+        """The one announcement a full number, unique prefix or short form names."""
+        return self.read_announcement(_resolve(ref, self.announcements_dir, "announcement"))
 
     def read_announcement(self, announcement_id: str) -> Announcement:
         path = self.announcements_dir / f"{announcement_id}.yaml"

@@ -75,7 +75,7 @@ class Entry:
 
 
 def entries(tickets: Iterable[Ticket]) -> list[Entry]:
-    """Every time entry of these tickets, in the order the work was done."""
+    """Every time entry of these tickets (month_report puts them in the order the work was done)."""
     found = []
     for ticket in tickets:
         for index, event in enumerate(ticket.history):
@@ -94,7 +94,7 @@ def entries(tickets: Iterable[Ticket]) -> list[Entry]:
                     order=(event.on, event.at.astimezone(UTC), ticket.id, index),
                 )
             )
-    return sorted(found, key=lambda entry: entry.order)
+    return found
 
 
 @dataclass

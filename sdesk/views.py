@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sdesk import model, timelog
+from sdesk import model, satisfaction, timelog
 from sdesk.model import SCORES, Event, Ticket
 from sdesk.output import Column, truncate
 from sdesk.rules import Rules
@@ -165,7 +165,7 @@ def _time_logged(ticket: Ticket) -> str | None:
 
 
 def _survey(ticket: Ticket) -> str | None:
-    answer = next((event for event in ticket.history if event.kind == "survey"), None)
+    answer = satisfaction.answer(ticket)
     if answer is None:
         return None
     return f"{answer.score} of {SCORES[1]}" + (f": {' '.join(answer.text.split())}" if answer.text else "")

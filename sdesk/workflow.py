@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sdesk import ids, policy, schema, sla, timelog
+from sdesk import ids, policy, satisfaction, schema, sla, timelog
 from sdesk.announcements import Announcement
 from sdesk.errors import InvalidData, Refused
-from sdesk.model import CLOSING_KINDS, IMPACTS, MAX_ENTRY_MINUTES, SCORES, URGENCIES, Change, Event, Ticket
+from sdesk.model import IMPACTS, MAX_ENTRY_MINUTES, SCORES, URGENCIES, Change, Event, Ticket
 from sdesk.rules import SITE_PATTERN, Rules
 
 REQUIRED_FIELDS = ("title", "type", "customer", "requester")
@@ -321,10 +321,9 @@ def survey(ticket: Ticket, rules: Rules, score: int, remark: str | None, actor: 
     low, high = SCORES
     if not low <= score <= high:
         raise InvalidData(f"a score is {low} (very unsatisfied) to {high} (very satisfied), not {score}")
-    closes = [event for event in ticket.history if event.kind in CLOSING_KINDS]
-    if closes and closes[-1].kind == "auto-closed":
+    if satisfaction.survey_request(ticket) is None:
         raise Refused(f"{ticket.id} was closed by the sweep without the customer's reaction: no survey was sent")
-    answered = next((event for event in ticket.history if event.kind == "survey"), None)
+    answered = satisfaction.answer(ticket)
     if answered is not None:
         raise Refused(f"{ticket.id}'s survey was already answered on {answered.at:%Y-%m-%d} (score {answered.score})")
     return Event(now, actor, "survey", score=score, text=_clean(remark))

@@ -465,6 +465,17 @@ def test_new_with_outage_sets_the_field(desk, run, new_ticket):
     assert listing(run)[announcement_id]["linked_open"] == 1
 
 
+def test_check_reports_a_ticket_linked_to_an_announcement_that_is_gone(desk, run, new_ticket):
+    announcement_id = announce(run, "outage", "2026-11-23T09:30", "--service", "care-dossier")
+    ticket = new_ticket("--outage", announcement_id)
+    assert run("check").exit_code == 0
+    (desk / "announcements" / f"{announcement_id}.yaml").unlink()
+    result = run("check")
+    assert result.exit_code == 1
+    assert f"tickets/{ticket['id']}.yaml:" in result.stdout
+    assert f"outage: no announcement {announcement_id} in announcements/" in result.stdout
+
+
 def test_a_service_outage_is_refused_to_a_customer_without_the_package(desk, run, new_ticket):
     outage = announce(run, "outage", "2026-11-23T09:30", "--service", "care-dossier")
     ticket = new_ticket(**VANDIJK)

@@ -568,3 +568,13 @@ def test_business_days_on_office_are_seven_hours_each(start: datetime, days: int
     # every open day has the same 7 hours, so N business days are 7N hours whatever the start
     target = Target(f"{days} business days", days=days)
     assert target.duration(OFFICE, start) == hours(7 * days)
+
+
+def test_moments_in_the_hour_the_clocks_go_back_compare_as_instants() -> None:
+    # 25 Oct 2026, Brussels: 02:00-03:00 happens twice. One minute after 02:00 summer time is 02:01 (+02:00);
+    # an hour after it is 02:00 again, winter time (+01:00): the later instant, although its wall clock is earlier.
+    start = datetime(2026, 10, 25, 2, 0, tzinfo=ZoneInfo("Europe/Brussels"))
+    soon, later = add(ALWAYS, start, timedelta(minutes=1)), add(ALWAYS, start, timedelta(hours=1))
+    assert (soon.isoformat(), later.isoformat()) == ("2026-10-25T02:01:00+02:00", "2026-10-25T02:00:00+01:00")
+    assert soon < later
+    assert str(later.tzinfo) == "Europe/Brussels"

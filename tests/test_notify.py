@@ -658,6 +658,15 @@ BROKEN_TEMPLATES = {
         "{% endblock %}\n",
         5,
     ),
+    "a filter given the wrong value": (
+        "{% block subject %}Klaar: {{ ticket.id }}{% endblock %}\n"
+        "{% block body %}\n"
+        "Dag,\n"
+        "\n"
+        "{{ ticket.title | when }}\n"
+        "{% endblock %}\n",
+        5,
+    ),
 }
 
 
@@ -691,10 +700,25 @@ def test_a_template_syntax_error_names_its_line(desk, new_ticket, run):
     assert f"templates/mail/nl/closed.txt:{line}: " in one_error_line(result.stderr)
 
 
-@pytest.mark.parametrize("problem", ["unknown variable", "unknown field"])
+@pytest.mark.parametrize("problem", ["unknown variable", "unknown field", "a filter given the wrong value"])
 def test_a_template_rendering_error_names_the_template_line(desk, new_ticket, run, problem):
     result, line = close_with_broken_template(desk, new_ticket, run, problem)
     assert f"templates/mail/nl/closed.txt:{line}: " in one_error_line(result.stderr)
+
+
+def test_check_reports_an_override_that_does_not_compile_or_that_sdesk_never_uses(desk, run):
+    override(desk, BROKEN_TEMPLATES["syntax error"][0])
+    override(desk, BROKEN_TEMPLATES["unknown variable"][0], "nl/closd.txt")  # a typo: never used
+    override(desk, BROKEN_TEMPLATES["unknown variable"][0], "fr/closed.txt")  # no French mail
+    result = run("check")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "desk/templates/mail/fr/closed.txt: mail template sdesk never uses: the names are "
+        "<en|nl>/<created|status|info-requested|reminder|comment|closed|auto-closed|survey|greeting|footer>.txt",
+        "desk/templates/mail/nl/closd.txt: mail template sdesk never uses: the names are "
+        "<en|nl>/<created|status|info-requested|reminder|comment|closed|auto-closed|survey|greeting|footer>.txt",
+        "desk/templates/mail/nl/closed.txt:4: mail template: unexpected '}'",
+    ]
 
 
 def test_a_broken_created_template_opens_no_ticket_and_queues_no_mail(desk, run):

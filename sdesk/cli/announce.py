@@ -94,7 +94,7 @@ def new(kind: str, title: str, start: str, end: str | None, customers: str, serv
         click.echo(f"Announced {announcement.id}: {kind} {_when(announcement, rules)}: {announcement.title}")
         click.echo(f"  for {', '.join(concerned) or 'no customer'}", err=True)
     else:
-        click.echo(render_rows([_row(announcement, rules, 0)], COLUMNS, fmt, FIELDS), nl=False)
+        click.echo(render_rows([_row(announcement, rules, 0, now)], COLUMNS, fmt, FIELDS), nl=False)
     overlaps = announcements.business_hours_overlap(announcement, rules)
     if overlaps:
         click.echo(
@@ -118,11 +118,11 @@ def list_announcements(active: bool, everything: bool, customer: str | None, fmt
     if customer is not None and customer not in rules.customers:
         raise InvalidData(schema.unknown("customer", customer, list(rules.customers)))
     linked = _open_linked(desk, rules)
+    states = ("active",) if active else announcements.STATES if everything else announcements.CURRENT_STATES
     shown = [
         announcement
         for announcement in desk.announcements()
-        if (announcement.active(now) if active else everything or announcement.upcoming_or_active(now))
-        and (customer is None or announcement.concerns(customer, rules))
+        if announcement.state(now) in states and (customer is None or announcement.concerns(customer, rules))
     ]
     rows = [_row(announcement, rules, len(linked.get(announcement.id, [])), now) for announcement in shown]
     click.echo(render_rows(rows, COLUMNS, fmt, FIELDS), nl=False)
@@ -142,7 +142,7 @@ def resolve(ref: str, note: str, fmt: str) -> None:
     """
     desk = context.desk()
     rules = desk.rules
-    announcement = desk.read_announcement(desk.resolve_announcement(ref))
+    announcement = desk.find_announcement(ref)
     text = note.strip()
     if not text:
         raise click.BadParameter("say what was done", param_hint="--note")
@@ -177,7 +177,7 @@ def resolve(ref: str, note: str, fmt: str) -> None:
 def link(ticket_ref: str, outage_ref: str, fmt: str) -> None:
     """Link a ticket to an outage: resolving the outage closes the ticket."""
     desk = context.desk()
-    announcement = desk.read_announcement(desk.resolve_announcement(outage_ref))
+    announcement = desk.find_announcement(outage_ref)
     change(
         desk,
         ticket_ref,
@@ -195,14 +195,11 @@ def _open_linked(desk: Desk, rules: Rules) -> dict[str, list[str]]:
     return linked
 
 
-def _row(announcement: Announcement, rules: Rules, linked_open: int, now: datetime | None = None) -> dict[str, object]:
-    state = "resolved" if announcement.resolved else "active" if now and announcement.active(now) else "planned"
-    if now and state == "planned" and not announcement.upcoming_or_active(now):
-        state = "ended"
+def _row(announcement: Announcement, rules: Rules, linked_open: int, now: datetime) -> dict[str, object]:
     return {
         "id": announcement.id,
         "kind": announcement.kind,
-        "state": state,
+        "state": announcement.state(now),
         "title": announcement.title,
         "start": announcement.start,
         "end": announcement.end,

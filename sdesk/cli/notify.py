@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 from datetime import datetime
 from email.message import EmailMessage
@@ -30,23 +29,19 @@ LIST_FIELDS = ("state", "name", "ticket", "kind", "to", "subject", "last")
 Composed = list[tuple[notifications.Letter, EmailMessage]]
 
 
-def compose(desk: Desk, before: Ticket, event: Event, now: datetime) -> Composed:
-    """The mails an event will send, rendered before anything is saved: a broken template stops the change."""
-    after = copy.copy(before)
-    after.history = list(before.history)
-    after.apply(event)
-    return compose_for(desk, after, event, now)
+def compose(desk: Desk, ticket: Ticket, event: Event, now: datetime) -> Composed:
+    """The mails an event sends (``ticket`` as changed by it), rendered before the change is saved.
 
-
-def compose_for(desk: Desk, ticket: Ticket, event: Event, now: datetime) -> Composed:
+    A broken template raises, so the change is not saved either.
+    """
     rules = desk.rules
     letters = notifications.letters(ticket, event, rules, now)
-    if not letters and notifications.kinds_for(ticket, event, rules) and notifications.sender(ticket, rules) is None:
-        click.echo(
-            f"Warning: no mail for {ticket.id}: rules.yaml gives team {ticket.team} no email and no desk.email",
-            err=True,
-        )
     if not letters:
+        if notifications.kinds_for(ticket, event, rules):
+            click.echo(
+                f"Warning: no mail for {ticket.id}: rules.yaml gives team {ticket.team} no email and no desk.email",
+                err=True,
+            )
         return []
     from sdesk import mail  # Jinja2 is loaded only when there is mail to write
 

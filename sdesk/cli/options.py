@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,14 @@ FIELD_OPTIONS: tuple[tuple[str, str, str, Any], ...] = (
         click.Choice(URGENCIES),
     ),
 )
+
+
+def parse_day(text: str, option: str) -> date:
+    """A YYYY-MM-DD option value, or Click's usage error naming the option."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"'{text}' is not a date such as 2026-11-01", param_hint=option) from None
 
 
 def field_options(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import overload
 
 import click
 
 from sdesk.cli import context
-from sdesk.cli.options import desk_options, format_option
+from sdesk.cli.options import desk_options, format_option, parse_day
 from sdesk.errors import InvalidData
 from sdesk.output import render_rows
 from sdesk.schema import unknown
@@ -93,10 +94,7 @@ def report_csat(start: str | None, end: str | None, fmt: str) -> None:
     """
     from sdesk import satisfaction
 
-    first = _day(start, "--from") if start else None
-    last = _day(end, "--to") if end else None
-    if first and last and last < first:
-        raise click.BadParameter(f"{end} is before --from {start}", param_hint="--to")
+    first, last = _period(start, end)
     desk = context.desk()
     rows = satisfaction.report(context.readable(desk), desk.rules, first, last)
     click.echo(render_rows(rows, satisfaction.COLUMNS, fmt, satisfaction.FIELDS), nl=False)
@@ -104,15 +102,14 @@ def report_csat(start: str | None, end: str | None, fmt: str) -> None:
         click.echo("No surveys sent in that period.", err=True)
 
 
-def _period(start: str, end: str) -> tuple[date, date]:
-    first, last = _day(start, "--from"), _day(end, "--to")
-    if last < first:
+@overload
+def _period(start: str, end: str) -> tuple[date, date]: ...
+@overload
+def _period(start: str | None, end: str | None) -> tuple[date | None, date | None]: ...
+def _period(start: str | None, end: str | None) -> tuple[date | None, date | None]:
+    """--from and --to as days (either may be open), the second not before the first."""
+    first = parse_day(start, "--from") if start else None
+    last = parse_day(end, "--to") if end else None
+    if first and last and last < first:
         raise click.BadParameter(f"{end} is before --from {start}", param_hint="--to")
     return first, last
-
-
-def _day(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(f"'{text}' is not a date such as 2026-11-01", param_hint=option) from None

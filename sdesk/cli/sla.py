@@ -134,7 +134,11 @@ def sweep_command(dry_run: bool) -> None:
                 ticket.apply(event)  # in memory only: the next thing owed follows from it
             else:
                 try:  # decided again under the lock: another sweep may have just done it
-                    ticket, event = desk.change(ticket.id, lambda current: _owed(desk, current, now, agent, composed))
+                    ticket, event = desk.change(
+                        ticket.id,
+                        lambda current: _owed(current, rules, now, agent),
+                        lambda changed, event: composed.extend(notify.compose(desk, changed, event, now)),
+                    )
                 except _NothingOwed:
                     break
             click.echo(f"{ticket.id}: {'would record ' if dry_run else ''}{_described(event)}")
@@ -154,11 +158,10 @@ class _NothingOwed(SdeskError):
     """The ticket owes the sweep nothing (any more): another sweep may have just done it."""
 
 
-def _owed(desk: Desk, ticket: Ticket, now: datetime, agent: str, composed: notify.Composed) -> Event:
-    event = sweep.next_event(ticket, desk.rules, now, agent)
+def _owed(ticket: Ticket, rules: Rules, now: datetime, agent: str) -> Event:
+    event = sweep.next_event(ticket, rules, now, agent)
     if event is None:
         raise _NothingOwed("nothing owed")
-    composed[:] = notify.compose(desk, ticket, event, now)
     return event
 
 

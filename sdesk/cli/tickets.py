@@ -12,7 +12,7 @@ from sdesk.cli import context, notify
 from sdesk.cli.options import desk_options, field_options, field_values, format_option
 from sdesk.cli.policy import print_assessment
 from sdesk.errors import InvalidData, SdeskError
-from sdesk.model import Event, Ticket
+from sdesk.model import Ticket
 from sdesk.output import plural, render_rows, to_json
 from sdesk.rules import Customer, Rules
 from sdesk.store import Desk
@@ -67,14 +67,12 @@ def new(
         _prompt_missing(values, rules)
     if edit:
         values["description"] = _edit_text(values.get("description"))
-    missing = [name for name in workflow.REQUIRED_FIELDS if not values.get(name)]
+    missing = [f"--{name}" for name in workflow.REQUIRED_FIELDS if not values.get(name)]
     if cooperation:
         missing += [flag for flag, name in COOPERATION_NEEDS if not values.get(name)]
     if missing:
-        raise click.UsageError(
-            "missing " + ", ".join(name if name.startswith("--") else f"--{name}" for name in missing)
-        )
-    announcement = desk.read_announcement(desk.resolve_announcement(outage)) if outage else None
+        raise click.UsageError("missing " + ", ".join(missing))
+    announcement = desk.find_announcement(outage) if outage else None
     if announcement is not None:
         values["outage"] = announcement.id
     moment = context.now(desk)
@@ -99,7 +97,7 @@ def new(
 
     def opened() -> Ticket:
         ticket = workflow.create(rules, plan, agent, moment, override, accept_costs)
-        composed[:] = notify.compose_for(desk, ticket, ticket.history[-1], moment)
+        composed[:] = notify.compose(desk, ticket, ticket.history[-1], moment)
         return ticket
 
     ticket = desk.add(opened)
@@ -345,13 +343,11 @@ def change(desk: Desk, ticket_ref: str, fmt: str, decide: Any) -> Ticket:
     ticket_id = desk.resolve(ticket_ref)
     agent, moment = context.actor(desk), context.now(desk)
     composed: notify.Composed = []
-
-    def decided(current: Ticket) -> Event:
-        event: Event = decide(current, agent, moment)
-        composed[:] = notify.compose(desk, current, event, moment)
-        return event
-
-    ticket, event = desk.change(ticket_id, decided)
+    ticket, event = desk.change(
+        ticket_id,
+        lambda current: decide(current, agent, moment),
+        lambda changed, event: composed.extend(notify.compose(desk, changed, event, moment)),
+    )
     if fmt == "table":
         click.echo(views.change_summary(ticket.id, event))
     else:

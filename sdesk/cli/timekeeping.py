@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import click
 
 from sdesk import timelog, workflow
 from sdesk.cli import context
-from sdesk.cli.options import desk_options, format_option
+from sdesk.cli.options import desk_options, format_option, parse_day
 from sdesk.cli.tickets import change
 from sdesk.model import MAX_ENTRY_MINUTES, SCORES
 
@@ -37,7 +35,7 @@ def log(ticket_ref: str, duration: str, note: str, day: str | None, billable: bo
         raise click.BadParameter(
             f"{duration} is more than a day: log each day's work on its own", param_hint="DURATION"
         )
-    on = _date(day) if day else None
+    on = parse_day(day, "--on") if day else None
     billing = None if billable is None else ("billable" if billable else "covered")
     desk = context.desk()
     change(
@@ -66,10 +64,3 @@ def survey(ticket_ref: str, score: int, remark: str | None, fmt: str) -> None:
         fmt,
         lambda ticket, agent, moment: workflow.survey(ticket, desk.rules, score, remark, agent, moment),
     )
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(f"'{text}' is not a date such as 2026-11-20", param_hint="--on") from None
