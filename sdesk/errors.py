@@ -22,6 +22,10 @@ class SdeskError(Exception):
         self.line = line
         self.column = column
 
+    def __reduce__(self) -> tuple[type[SdeskError], tuple[str, Path | None, int | None, int | None]]:
+        """Keep the location when an error crosses to another process (parallel checks)."""
+        return type(self), (self.message, self.path, self.line, self.column)
+
     def __str__(self) -> str:
         if self.path is None:
             return self.message

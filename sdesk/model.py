@@ -14,10 +14,9 @@ from typing import Any
 
 from sdesk import ids, schema
 from sdesk.schema import KeyPath, SchemaError
+from sdesk.words import IMPACTS, URGENCIES
 
 # Statuses and ticket types are the desk's own, declared in rules.yaml.
-IMPACTS = ("company", "department", "individual")
-URGENCIES = ("high", "medium", "low")
 VISIBILITIES = ("public", "internal")
 # "priority" is an agent escalating or de-escalating by hand, with the reason as text;
 # "reminder", "breach" and "auto-closed" are recorded by `sdesk sweep`; "time" is a

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-FORMATS = ("table", "json", "csv")
 MIN_FILL_WIDTH = 16
 COLUMN_GAP = 2  # tabulate's "simple" format puts two spaces between columns
 

@@ -1,14 +1,16 @@
-"""Selecting and ordering tickets for `sdesk list` (pure)."""
+"""Selecting and ordering tickets for `sdesk list` (pure).
+
+The selection is answered by the ticket index (SQLite), so it is written
+here once as a WHERE clause over the index's columns.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sdesk.model import Ticket
-
-SCOPES = ("open", "closed", "all")
-SORT_KEYS = ("created", "updated", "priority")
 
 
 @dataclass(frozen=True)
@@ -25,21 +27,42 @@ class Selection:
     assignees: tuple[str | None, ...] = ()  # None selects unassigned tickets
     text: str | None = None
 
-    def keeps(self, ticket: Ticket) -> bool:
-        closed = ticket.status in self.final_statuses
-        if self.scope == "open" and closed or self.scope == "closed" and not closed:
-            return False
-        for wanted, value in (
-            (self.statuses, ticket.status),
-            (self.types, ticket.type),
-            (self.priorities, ticket.priority),
-            (self.customers, ticket.customer),
-            (self.teams, ticket.team),
-            (self.assignees, ticket.assignee),
-        ):
-            if wanted and value not in wanted:
-                return False
-        return self.text is None or self.text.casefold() in searchable_text(ticket)
+
+def sql_filter(selection: Selection) -> tuple[str, list[Any]]:
+    """The selection as a WHERE clause over the index's columns, with its parameters."""
+    clauses, params = ["1"], []
+    final = sorted(selection.final_statuses)
+    if selection.scope != "all" and final:
+        negation = "NOT " if selection.scope == "open" else ""
+        clauses.append(f"status {negation}IN ({_marks(final)})")
+        params += final
+    elif selection.scope == "closed":
+        clauses.append("0")  # a desk without final statuses has nothing closed
+    for column, wanted in (
+        ("status", selection.statuses),
+        ("type", selection.types),
+        ("priority", selection.priorities),
+        ("customer", selection.customers),
+        ("team", selection.teams),
+    ):
+        if wanted:
+            clauses.append(f"{column} IN ({_marks(wanted)})")
+            params += wanted
+    if selection.assignees:
+        named = [assignee for assignee in selection.assignees if assignee is not None]
+        either = [f"assignee IN ({_marks(named)})"] if named else []
+        if None in selection.assignees:
+            either.append("assignee IS NULL")
+        clauses.append("(" + " OR ".join(either) + ")")
+        params += named
+    if selection.text is not None:
+        clauses.append("instr(search, ?) > 0")
+        params.append(selection.text.casefold())
+    return " AND ".join(clauses), params
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join("?" * len(values))
 
 
 def searchable_text(ticket: Ticket) -> str:
@@ -62,12 +85,12 @@ def searchable_text(ticket: Ticket) -> str:
     return "\n".join(part for part in parts if part).casefold()
 
 
-def ordered(tickets: Iterable[Ticket], sort: str, priority_levels: tuple[str, ...]) -> list[Ticket]:
-    """Tickets in creation order, or by last change, or by priority (then creation)."""
-    tickets = sorted(tickets, key=lambda ticket: ticket.id)
+def ordered(rows: Iterable[Mapping[str, Any]], sort: str, priority_levels: Sequence[str]) -> list[Mapping[str, Any]]:
+    """Listing rows (in creation order) by creation, by last change (newest first) or by priority."""
+    rows = list(rows)
     if sort == "updated":
-        return sorted(tickets, key=lambda ticket: ticket.updated, reverse=True)
-    if sort == "priority":
+        rows.sort(key=lambda row: row["updated"], reverse=True)
+    elif sort == "priority":
         rank = {level: index for index, level in enumerate(priority_levels)}
-        return sorted(tickets, key=lambda ticket: rank.get(ticket.priority, len(rank)))
-    return tickets
+        rows.sort(key=lambda row: rank.get(row["priority"], len(rank)))
+    return rows

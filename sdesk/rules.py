@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 
 from sdesk import conditions, schema, servicelevels
 from sdesk.conditions import Condition, Field
-from sdesk.model import IMPACTS, TEXT_FIELDS, URGENCIES
+from sdesk.model import TEXT_FIELDS
 from sdesk.schema import KeyPath, Problems, SchemaError
 from sdesk.servicelevels import ServiceLevels, Sweep
+from sdesk.words import IMPACTS, URGENCIES
 
 LANGUAGES = ("en", "nl")
 BILLING_MODES = ("invoice", "sla-hours", "included")

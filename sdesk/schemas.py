@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sdesk import conditions, model, rules
+from sdesk import conditions, model, rules, words
 
 KINDS = ("rules", "ticket")
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -85,7 +85,7 @@ def rules_schema() -> dict[str, Any]:
         "additionalProperties": False,
     }
     level = {"type": "string"}
-    matrix_row = _object({urgency: level for urgency in model.URGENCIES}, model.URGENCIES)
+    matrix_row = _object({urgency: level for urgency in words.URGENCIES}, words.URGENCIES)
     adjustment: dict[str, Any] = {name: level for name in ("at_least", "at_most", "set")}
     adjustment.update({name: {"type": "integer", "minimum": 1} for name in ("raise", "lower")})
     contact = _object(
@@ -201,7 +201,7 @@ def rules_schema() -> dict[str, Any]:
                         "levels": {"type": "array", "items": TEXT, "minItems": 1},
                         "default": level,
                         "phone": {"type": "array", "items": level},
-                        "matrix": _object({impact: matrix_row for impact in model.IMPACTS}, model.IMPACTS),
+                        "matrix": _object({impact: matrix_row for impact in words.IMPACTS}, words.IMPACTS),
                         "adjustments": _named_rules(
                             {"description": TEXT, "when": condition_ref, **adjustment}, ("when",)
                         ),
@@ -262,8 +262,8 @@ def ticket_schema() -> dict[str, Any]:
             "status": SLUG,
             "requester": EMAIL,
             "assignee": EMAIL,
-            "impact": {"enum": list(model.IMPACTS)},
-            "urgency": {"enum": list(model.URGENCIES)},
+            "impact": {"enum": list(words.IMPACTS)},
+            "urgency": {"enum": list(words.URGENCIES)},
             "site": {"type": "string", "pattern": SITE_ID},
             "exclusions": {"type": "array", "items": TEXT},
             "contact": _object({key: {"type": "string"} for key in model.CONTACT_KEYS}),
@@ -272,8 +272,8 @@ def ticket_schema() -> dict[str, Any]:
                 {
                     **{key: {"type": "string"} for key in model.COOPERATION_KEYS},
                     "email": EMAIL,
-                    "impact": {"enum": list(model.IMPACTS)},
-                    "urgency": {"enum": list(model.URGENCIES)},
+                    "impact": {"enum": list(words.IMPACTS)},
+                    "urgency": {"enum": list(words.URGENCIES)},
                 }
             ),
             "created": TIMESTAMP,

@@ -98,15 +98,6 @@ class Desk:
     def read(self, ticket_id: str) -> Ticket:
         return read_ticket(self.path_for(ticket_id))
 
-    def scan(self) -> Iterator[Ticket | BrokenFile]:
-        """Every ticket in creation order; unreadable files come back as BrokenFile."""
-        for ticket_id in self.ticket_ids():
-            path = self.path_for(ticket_id)
-            try:
-                yield read_ticket(path)
-            except SdeskError as error:
-                yield BrokenFile(path, error)
-
     # --- writing -------------------------------------------------------------------------
 
     def add(self, make_ticket: Callable[[], Ticket], attempts: int = 5) -> Ticket:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -35,17 +36,23 @@ SUMMARY_COLUMNS = (
 DETAIL_COLUMNS = (Column("field", "Field"), Column("value", "Value"))
 
 
-def summary(ticket: Ticket, rules: Rules) -> dict[str, Any]:
-    """The fields of a listing row, under their stable JSON/CSV names.
+def summary_fields(ticket: Ticket) -> dict[str, Any]:
+    """The fields of a listing row, under their stable JSON/CSV names (what the index keeps)."""
+    return {name: getattr(ticket, name) for name in SUMMARY_FIELDS}
+
+
+def summary(fields: Mapping[str, Any], rules: Rules) -> dict[str, Any]:
+    """A listing row: the fields plus the short forms the table shows.
 
     The table shows the short forms rules.yaml declares (``INC``, ``waiting``),
     so a listing fits 80 columns; JSON and CSV keep the full names.
     """
-    row = {name: getattr(ticket, name) for name in SUMMARY_FIELDS}
-    ticket_type, status = rules.types.get(ticket.type), rules.statuses.get(ticket.status)
-    row["type_code"] = ticket_type.code if ticket_type else ticket.type
-    row["status_label"] = status.short if status else ticket.status
-    return row
+    ticket_type, status = rules.types.get(fields["type"]), rules.statuses.get(fields["status"])
+    return {
+        **fields,
+        "type_code": ticket_type.code if ticket_type else fields["type"],
+        "status_label": status.short if status else fields["status"],
+    }
 
 
 def detail(ticket: Ticket) -> dict[str, Any]:

@@ -69,8 +69,12 @@ def clocks_by_name(run, ticket_id: str) -> dict[str, dict[str, Any]]:
 
 
 def snapshot(desk: Path) -> dict[str, bytes]:
-    """Every file of the desk, byte for byte."""
-    return {str(path.relative_to(desk)): path.read_bytes() for path in sorted(desk.rglob("*")) if path.is_file()}
+    """Every file of the desk but its derived, git-ignored state (.sdesk/), byte for byte."""
+    return {
+        str(path.relative_to(desk)): path.read_bytes()
+        for path in sorted(desk.rglob("*"))
+        if path.is_file() and ".sdesk" not in path.relative_to(desk).parts
+    }
 
 
 def events(run, ticket_id: str, kind: str) -> list[dict[str, Any]]:

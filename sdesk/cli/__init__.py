@@ -1,7 +1,12 @@
-"""The `sdesk` command: parse, call the domain, render. Errors are translated once, here."""
+"""The `sdesk` command: parse, call the domain, render. Errors are translated once, here.
+
+Commands are imported only when they run: `sdesk --help` and every command's
+start-up stay close to the cost of importing Click (bench/RESULTS.md).
+"""
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 import click
@@ -10,12 +15,67 @@ from sdesk import __version__
 from sdesk.cli.options import desk_options
 from sdesk.errors import SdeskError
 
+# name -> (module:function, the one-line summary `sdesk --help` shows), in the order of a working day.
+# tests/test_cli.py checks that each summary is its command's own.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "new": ("tickets:new", "Open a ticket and print its number."),
+    "list": ("tickets:list_tickets", "List tickets, open ones by default, oldest first."),
+    "show": ("tickets:show", "Everything about one ticket, history included."),
+    "update": ("tickets:update", "Change a ticket's status or fields; each change is recorded in its history."),
+    "comment": ("tickets:comment", "Add a comment (public unless --internal)."),
+    "priority": ("tickets:priority", "Escalate or de-escalate a ticket to LEVEL, such as P1, by hand."),
+    "close": ("tickets:close", "Close a ticket with its resolution."),
+    "reopen": (
+        "tickets:reopen",
+        "Reopen a closed ticket; it goes back to open (the status rules.yaml lists after closed).",
+    ),
+    "log": (
+        "timekeeping:log",
+        "Register DURATION of work on a ticket (45m, 1h30m, 1.5h or 1:30), also after it closed.",
+    ),
+    "survey": (
+        "timekeeping:survey",
+        "Record the customer's satisfaction SCORE for a closed ticket: 1 (very unsatisfied) to 5 (very satisfied).",
+    ),
+    "link": ("announce:link", "Link a ticket to an outage: resolving the outage closes the ticket."),
+    "queue": ("sla:queue", "Open work in the order to take it, with the time left on each clock."),
+    "sla": ("sla:sla_command", "Clocks that are overdue, or due within --within; exit code 1 when any is listed."),
+    "sweep": (
+        "sla:sweep_command",
+        "Record SLA breaches, remind customers who do not answer, close what they abandoned.",
+    ),
+    "notify": ("notify:notify", "Mail to customers: what waits in the outbox, and delivering it."),
+    "announce": ("announce:announce", "Announce planned maintenance and outages; resolve an outage and its tickets."),
+    "report": ("reports:report", "Reports over a period: SLA compliance, time and billing, satisfaction."),
+    "init": ("desk:init", "Make FOLDER a new desk: a commented rules.yaml, tickets/ and a .gitignore."),
+    "check": (
+        "desk:check",
+        "Validate rules.yaml, every ticket and announcement file and the desk's mail templates (for CI).",
+    ),
+    "rules": ("policy:rules", "Check the desk's policy in rules.yaml and see how it applies to a ticket."),
+    "schema": ("policy:schema", "Print the JSON Schema of rules.yaml or of a ticket file."),
+}
+
 
 class SdeskGroup(click.Group):
-    """Turns every SdeskError into Click's one-line `Error: …` and exit code 1."""
+    """Loads a command when it is used, and turns every SdeskError into Click's one-line `Error: …`, exit 1."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(self.commands)  # the order of a working day, not the alphabet
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, _, name = COMMANDS[cmd_name][0].partition(":")
+        command: click.Command = getattr(import_module(f"sdesk.cli.{module}"), name)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from the summaries above, without importing every command."""
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [(name, _shorten(summary, limit)) for name, (_, summary) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -23,6 +83,13 @@ class SdeskGroup(click.Group):
         except SdeskError as error:
             # One line, always: a value echoed back with a line break in it shows the break.
             raise click.ClickException(str(error).replace("\r", "\\r").replace("\n", "\\n")) from None
+
+
+def _shorten(summary: str, limit: int) -> str:
+    """Cut at a word boundary, as Click does for the summaries it computes itself."""
+    if len(summary) <= limit:
+        return summary
+    return summary[: limit - 3].rsplit(" ", 1)[0] + "..."
 
 
 @click.group(cls=SdeskGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -34,35 +101,3 @@ def main() -> None:
     Policy lives in rules.yaml, every ticket is one YAML file under tickets/.
     Set SDESK_NOW (ISO-8601 with offset) to replay a moment in time.
     """
-
-
-def _register() -> None:
-    from sdesk.cli import announce, desk, notify, policy, reports, sla, tickets, timekeeping
-
-    for command in (
-        tickets.new,
-        tickets.list_tickets,
-        tickets.show,
-        tickets.update,
-        tickets.comment,
-        tickets.priority,
-        tickets.close,
-        tickets.reopen,
-        timekeeping.log,
-        timekeeping.survey,
-        announce.link,
-        sla.queue,
-        sla.sla_command,
-        sla.sweep_command,
-        notify.notify,
-        announce.announce,
-        reports.report,
-        desk.init,
-        desk.check,
-        policy.rules,
-        policy.schema,
-    ):
-        main.add_command(command)
-
-
-_register()

@@ -189,8 +189,8 @@ def link(ticket_ref: str, outage_ref: str, fmt: str) -> None:
 def _open_linked(desk: Desk, rules: Rules) -> dict[str, list[str]]:
     """Open tickets per outage they are linked to."""
     linked: dict[str, list[str]] = {}
-    for ticket in context.readable(desk):
-        if ticket.outage and not rules.is_final(ticket.status):
+    for ticket in context.tickets(desk, open_only=True):
+        if ticket.outage:
             linked.setdefault(ticket.outage, []).append(ticket.id)
     return linked
 

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from sdesk import clock, schema
 from sdesk.errors import SdeskError
 from sdesk.model import Ticket
-from sdesk.store import BrokenFile, Desk, find_desk
+from sdesk.store import Desk, find_desk
+
+if TYPE_CHECKING:
+    from sdesk.index import Index
 
 
 def desk() -> Desk:
@@ -54,12 +59,16 @@ def _git_email(folder: Path) -> str | None:
     return result.stdout.strip() or None
 
 
-def readable(current: Desk) -> list[Ticket]:
-    """Every ticket that parses; each broken file is named once on stderr."""
-    tickets = []
-    for item in current.scan():
-        if isinstance(item, BrokenFile):
-            click.echo(f"Warning: {item.error} (skipped)", err=True)
-        else:
-            tickets.append(item)
-    return tickets
+def index(current: Desk) -> Index:
+    """The desk's ticket index, brought up to date; each file that does not read is named once on stderr."""
+    from sdesk.index import Index
+
+    fresh = Index(current.tickets_dir, current.state_dir)
+    for broken in fresh.refresh():
+        click.echo(f"Warning: {broken.error} (skipped)", err=True)
+    return fresh
+
+
+def tickets(current: Desk, open_only: bool = False) -> Iterator[Ticket]:
+    """Every ticket that reads (or every open one), oldest first, a batch at a time."""
+    return index(current).tickets(current.rules.final_statuses if open_only else ())

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import click
 
-from sdesk import scaffold
+from sdesk import parallel, scaffold
 from sdesk.checks import ticket_problems
 from sdesk.cli import context
 from sdesk.cli.options import desk_options, format_option
 from sdesk.errors import SdeskError, display_path
 from sdesk.output import Column, plural, render_rows
 from sdesk.schema import SchemaError, located
-from sdesk.store import BrokenFile
+from sdesk.store import Desk, read_ticket
 
 PROBLEM_COLUMNS = (
     Column("file", "File"),
@@ -51,19 +51,10 @@ def check(fmt: str) -> None:
             announced.add(number)
         except SdeskError as error:
             problems.append(error)
-    count = 0
-    for item in desk.scan():
-        count += 1
-        if isinstance(item, BrokenFile):
-            problems.append(item.error)
-            continue
-        path = desk.path_for(item.id)
-        found = ticket_problems(item, rules)
-        if item.outage and item.outage not in announced:
-            found.append(SchemaError(("outage",), f"no announcement {item.outage} in {desk.announcements_dir.name}/"))
-        if found:
-            text = path.read_text(encoding="utf-8")
-            problems += located(found, path, text)
+    paths = [desk.path_for(number) for number in desk.ticket_ids()]
+    for found in parallel.map_files(_file_problems, (desk, frozenset(announced)), paths):
+        problems += found
+    count = len(paths)
     from sdesk import mail  # Jinja2 only for commands that need it
 
     problems += mail.Templates(desk.root, rules.timezone).check()
@@ -80,3 +71,16 @@ def check(fmt: str) -> None:
     if problems:
         raise SdeskError(summary)
     click.echo(f"{summary}.", err=True)
+
+
+def _file_problems(checking: tuple[Desk, frozenset[str]], path: Path) -> list[SdeskError]:
+    """Everything wrong with one ticket file, located; runs in worker processes on a large desk."""
+    desk, announced = checking
+    try:
+        ticket = read_ticket(path)
+    except SdeskError as error:
+        return [error]
+    found = ticket_problems(ticket, desk.rules)
+    if ticket.outage and ticket.outage not in announced:
+        found.append(SchemaError(("outage",), f"no announcement {ticket.outage} in {desk.announcements_dir.name}/"))
+    return list(located(found, path, path.read_text(encoding="utf-8"))) if found else []

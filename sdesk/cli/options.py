@@ -9,8 +9,7 @@ from typing import Any
 
 import click
 
-from sdesk.model import IMPACTS, URGENCIES
-from sdesk.output import FORMATS
+from sdesk.words import FORMATS, IMPACTS, URGENCIES
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 

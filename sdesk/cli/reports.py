@@ -40,7 +40,7 @@ def report_sla(start: str, end: str, fmt: str) -> None:
 
     first, last = _period(start, end)
     desk = context.desk()
-    rows = slareport.report(context.readable(desk), desk.rules, context.now(desk), first, last)
+    rows = slareport.report(context.tickets(desk), desk.rules, context.now(desk), first, last)
     click.echo(render_rows(rows, slareport.COLUMNS, fmt, slareport.FIELDS), nl=False)
     if fmt == "table" and not rows:
         click.echo(f"No tickets opened from {first} to {last}.", err=True)
@@ -71,7 +71,7 @@ def report_time(month: str | None, customers: tuple[str, ...], by_ticket: bool, 
         month = f"{context.now(desk):%Y-%m}"
     elif not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
         raise click.BadParameter(f"'{month}' is not a month such as 2026-11", param_hint="--month")
-    tickets = [ticket for ticket in context.readable(desk) if not customers or ticket.customer in customers]
+    tickets = [ticket for ticket in context.tickets(desk) if not customers or ticket.customer in customers]
     months = timelog.month_report(timelog.entries(tickets), rules, month)
     rows = timelog.rows(months, month, by_ticket)
     columns = timelog.TICKET_COLUMNS if by_ticket else timelog.CUSTOMER_COLUMNS
@@ -96,7 +96,7 @@ def report_csat(start: str | None, end: str | None, fmt: str) -> None:
 
     first, last = _period(start, end)
     desk = context.desk()
-    rows = satisfaction.report(context.readable(desk), desk.rules, first, last)
+    rows = satisfaction.report(context.tickets(desk), desk.rules, first, last)
     click.echo(render_rows(rows, satisfaction.COLUMNS, fmt, satisfaction.FIELDS), nl=False)
     if fmt == "table" and not rows:
         click.echo("No surveys sent in that period.", err=True)

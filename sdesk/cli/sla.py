@@ -36,7 +36,7 @@ def queue(teams: tuple[str, ...], assignees: tuple[str, ...], paused: bool, expl
     wanted = {context.assignee(desk, value) for value in assignees}
     tickets = [
         ticket
-        for ticket in context.readable(desk)
+        for ticket in context.tickets(desk, open_only=True)
         if (not teams or ticket.team in teams) and (not assignees or ticket.assignee in wanted)
     ]
     places = workqueue.queue(tickets, rules, context.now(desk), paused=paused)
@@ -74,8 +74,8 @@ def sla_command(within: str | None, explain_ref: str | None, teams: tuple[str, .
     rules, now = desk.rules, context.now(desk)
     _check_teams(rules, teams)
     rows = []
-    for ticket in context.readable(desk):
-        if rules.is_final(ticket.status) or (teams and ticket.team not in teams):
+    for ticket in context.tickets(desk, open_only=True):
+        if teams and ticket.team not in teams:
             continue
         for clock in sla.clocks(ticket, rules, now):
             at_risk = window is not None and not clock.paused and clock.left <= window
@@ -124,7 +124,7 @@ def sweep_command(dry_run: bool) -> None:
     rules, now, agent = desk.rules, context.now(desk), context.actor(desk)
     done = 0
     composed: notify.Composed = []
-    for ticket in context.readable(desk):
+    for ticket in context.tickets(desk, open_only=True):
         for _ in range(MAX_EVENTS_PER_TICKET):
             # Decided on the ticket as read, so a ticket that owes nothing costs no lock and no second read.
             event = sweep.next_event(ticket, rules, now, agent)

@@ -16,6 +16,7 @@ from sdesk.model import Ticket
 from sdesk.output import plural, render_rows, to_json
 from sdesk.rules import Customer, Rules
 from sdesk.store import Desk
+from sdesk.words import SORT_KEYS
 
 COOPERATION_NEEDS = (("--their-ticket", "cooperation_ticket"), ("--their-email", "cooperation_email"))
 EDITOR_TEMPLATE = (
@@ -132,7 +133,7 @@ def new(
 @click.option("--search", "-s", "text", metavar="TEXT", help="Only tickets whose text or comments contain TEXT.")
 @click.option(
     "--sort",
-    type=click.Choice(query.SORT_KEYS),
+    type=click.Choice(SORT_KEYS),
     default="created",
     show_default=True,
     help="Order: by creation, most recently changed first, or by priority.",
@@ -175,8 +176,8 @@ def list_tickets(
         assignees=tuple(context.assignee(desk, value) for value in assignees),
         text=text,
     )
-    kept = [ticket for ticket in context.readable(desk) if selection.keeps(ticket)]
-    rows = [views.summary(ticket, rules) for ticket in query.ordered(kept, sort, rules.priority.levels)]
+    kept = query.ordered(context.index(desk).summaries(selection), sort, rules.priority.levels)
+    rows = [views.summary(fields, rules) for fields in kept]
     click.echo(render_rows(rows, views.SUMMARY_COLUMNS, fmt, views.SUMMARY_FIELDS), nl=False)
     if fmt == "table":
         click.echo(plural(len(rows), "ticket") if rows else "No tickets match.", err=True)
@@ -287,7 +288,7 @@ def comment(ticket_ref: str, text: str | None, internal: bool, from_customer: bo
 @format_option
 @desk_options()
 def priority(ticket_ref: str, level: str, reason: str, fmt: str) -> None:
-    """Escalate or de-escalate a ticket to LEVEL (e.g. P1) by hand.
+    """Escalate or de-escalate a ticket to LEVEL, such as P1, by hand.
 
     From then on the rules no longer recompute its priority.
     """

@@ -1,0 +1,217 @@
+"""The ticket index: a git-ignored SQLite cache that keeps listings fast at 100,000 tickets.
+
+It only accelerates; the ticket files always win (README, "Speed and the index"):
+
+* a row is used only while its file still has the size, modification time
+  and inode the row was read from; any other file is parsed again and its
+  row replaced, and rows of deleted files are dropped;
+* a file changed in the last moments is read, but its row is checked again
+  next time: a second write within the clock's resolution could keep the time;
+* deleting ``.sdesk/cache/`` loses nothing, the next command rebuilds it;
+* commands share it through SQLite's locking; when it stays locked or is
+  damaged, the command works from the files in memory;
+* many stale files are parsed on every core (``parallel``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sdesk import ids, model, parallel, query, views
+from sdesk.errors import SdeskError
+from sdesk.model import Ticket
+from sdesk.store import BrokenFile, read_ticket
+
+FORMAT = 1  # bump when a row's content changes: older indexes are rebuilt
+CACHE_DIR = "cache"  # under the desk's state folder
+INDEX_FILE = "index.sqlite3"
+RECENT_NS = 2_000_000_000  # a file changed this recently is re-checked next time
+LOCK_WAIT_MS = 5000
+BATCH = 500  # rows written or fetched at a time
+
+Signature = tuple[int, int, int]  # size, mtime_ns, inode
+
+_COLUMNS = ("status", "type", "priority", "customer", "team", "assignee")
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS tickets (
+    id TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    inode INTEGER NOT NULL,
+    {", ".join(f"{column} TEXT" for column in _COLUMNS)},
+    summary TEXT NOT NULL,
+    search TEXT NOT NULL,
+    ticket TEXT NOT NULL
+) WITHOUT ROWID
+"""
+
+
+class Index:
+    """The cached rows of one desk's tickets, brought up to date with the files before use."""
+
+    def __init__(self, tickets_dir: Path, state_dir: Path):
+        self.tickets_dir = tickets_dir
+        self.path = state_dir / CACHE_DIR / INDEX_FILE
+        self.db = _open(self.path)
+
+    def refresh(self) -> list[BrokenFile]:
+        """Re-read what changed on disk since the rows were written; returns the files that do not read."""
+        try:
+            return self._refresh()
+        except sqlite3.Error:
+            self.db = _in_memory()  # locked for too long or damaged: serve this command from the files
+            return self._refresh()
+
+    def _refresh(self) -> list[BrokenFile]:
+        started = time.time_ns()
+        on_disk = _signatures(self.tickets_dir)
+        known = {row[0]: tuple(row[1:]) for row in self.db.execute("SELECT id, size, mtime_ns, inode FROM tickets")}
+        stale = [
+            self.tickets_dir / f"{number}.yaml"
+            for number, signature in on_disk.items()
+            if known.get(number) != signature
+        ]
+        gone = [number for number in known if number not in on_disk]
+        broken: list[BrokenFile] = []
+        rows: list[tuple[Any, ...]] = []
+        for result in parallel.map_files(_row, None, stale):
+            if isinstance(result, BrokenFile):
+                broken.append(result)
+                gone.append(result.path.stem)
+            else:
+                rows.append(_trusted(result, started))
+            if len(rows) >= BATCH:  # written as they come: a cold start holds one batch in memory
+                self._save(rows, [])
+        self._save(rows, gone)
+        return broken
+
+    def _save(self, rows: list[tuple[Any, ...]], gone: list[str]) -> None:
+        """One transaction per batch, so other commands wait for a batch, not for a whole rebuild."""
+        if not rows and not gone:
+            return
+        with self.db:
+            if rows:
+                marks = ", ".join("?" * len(rows[0]))
+                self.db.executemany(f"INSERT OR REPLACE INTO tickets VALUES ({marks})", rows)
+            self.db.executemany("DELETE FROM tickets WHERE id = ?", [(number,) for number in gone])
+        rows.clear()
+
+    def summaries(self, selection: query.Selection) -> Iterator[dict[str, Any]]:
+        """The list fields of the tickets ``selection`` keeps, in creation order."""
+        where, params = query.sql_filter(selection)
+        for (summary,) in self._rows(f"SELECT summary FROM tickets WHERE {where} ORDER BY id", params):
+            row = json.loads(summary)
+            row["created"] = datetime.fromisoformat(row["created"])
+            row["updated"] = datetime.fromisoformat(row["updated"])
+            yield row
+
+    def tickets(self, leave_out_statuses: Sequence[str] = ()) -> Iterator[Ticket]:
+        """Every ticket but those in the given statuses, rebuilt from its row, in creation order."""
+        marks = ", ".join("?" * len(leave_out_statuses))
+        for (data,) in self._rows(
+            f"SELECT ticket FROM tickets WHERE status NOT IN ({marks}) ORDER BY id", leave_out_statuses
+        ):
+            yield _ticket(json.loads(data))
+
+    def _rows(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
+        """Query results a batch at a time: a listing never holds every ticket at once."""
+        cursor = self.db.execute(sql, params)
+        while batch := cursor.fetchmany(BATCH):
+            yield from batch
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    """The index on disk, (re)created when missing, of an older format or damaged; else one in memory."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return _prepared(sqlite3.connect(path, timeout=LOCK_WAIT_MS / 1000))
+        except sqlite3.DatabaseError:
+            path.unlink(missing_ok=True)  # damaged: it is only a cache, start it again
+            return _prepared(sqlite3.connect(path, timeout=LOCK_WAIT_MS / 1000))
+    except (sqlite3.Error, OSError):
+        return _in_memory()
+
+
+def _prepared(db: sqlite3.Connection) -> sqlite3.Connection:
+    if db.execute("PRAGMA user_version").fetchone()[0] != FORMAT:
+        with db:
+            db.execute("DROP TABLE IF EXISTS tickets")
+            db.execute(_SCHEMA)
+            db.execute(f"PRAGMA user_version = {FORMAT}")
+        db.execute("PRAGMA journal_mode = WAL")  # readers go on while another command writes
+    db.execute("PRAGMA synchronous = OFF")  # a cache: a crash at worst costs a rebuild
+    return db
+
+
+def _in_memory() -> sqlite3.Connection:
+    db = sqlite3.connect(":memory:")
+    db.execute(_SCHEMA)
+    return db
+
+
+def _signatures(folder: Path) -> dict[str, Signature]:
+    """Size, modification time and inode of every ticket file, from one directory scan."""
+    found = {}
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                number = entry.name[:-5]
+                if entry.name.endswith(".yaml") and ids.is_ticket_id(number):
+                    stat = entry.stat()
+                    found[number] = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    except FileNotFoundError:
+        raise SdeskError(f"{folder} is missing") from None
+    return found
+
+
+def _row(_: None, path: Path) -> tuple[Any, ...] | BrokenFile:
+    """One file read into its index row; the signature is taken first, so a later write shows as stale."""
+    try:
+        stat = path.stat()
+        ticket = read_ticket(path)
+    except FileNotFoundError:
+        return BrokenFile(path, SdeskError("file vanished while it was read", path))
+    except SdeskError as error:
+        return BrokenFile(path, error)
+    summary = views.summary_fields(ticket)
+    return (
+        ticket.id,
+        stat.st_size,
+        stat.st_mtime_ns,
+        stat.st_ino,
+        *(getattr(ticket, column) for column in _COLUMNS),
+        json.dumps(summary, default=_iso, ensure_ascii=False),
+        query.searchable_text(ticket),
+        json.dumps(model.to_dict(ticket), default=_iso, ensure_ascii=False),
+    )
+
+
+def _trusted(row: tuple[Any, ...], started_ns: int) -> tuple[Any, ...]:
+    """A row whose file changed just now gets a size no file has, so it is checked again next time."""
+    if row[2] > started_ns - RECENT_NS:
+        return (row[0], -1, *row[2:])
+    return row
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, date):  # datetime is a date too
+        return value.isoformat()
+    raise TypeError(f"cannot index {type(value).__name__}")
+
+
+def _ticket(data: dict[str, Any]) -> Ticket:
+    """A ticket from its indexed form: the file's plain data with the timestamps written as text."""
+    data["created"] = datetime.fromisoformat(data["created"])
+    for event in data.get("history", ()):
+        event["at"] = datetime.fromisoformat(event["at"])
+        if "on" in event:
+            event["on"] = date.fromisoformat(event["on"])
+    return model.from_dict(data)

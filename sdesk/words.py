@@ -1,0 +1,10 @@
+"""The fixed words of sdesk, in a module with no imports.
+
+Command-line options need them to declare their choices; keeping them here
+lets a command's start-up (and `--help`) skip the model, YAML and the rules.
+"""
+
+IMPACTS = ("company", "department", "individual")
+URGENCIES = ("high", "medium", "low")
+FORMATS = ("table", "json", "csv")  # every listing prints as any of these
+SORT_KEYS = ("created", "updated", "priority")  # orders of `sdesk list`
