@@ -20,7 +20,8 @@ from sdesk.words import IMPACTS, URGENCIES
 VISIBILITIES = ("public", "internal")
 # "priority" is an agent escalating or de-escalating by hand, with the reason as text;
 # "reminder", "breach" and "auto-closed" are recorded by `sdesk sweep`; "time" is a
-# time entry (`sdesk log`), "survey" the customer's satisfaction answer (`sdesk survey`).
+# time entry (`sdesk log`), "survey" the customer's satisfaction answer (`sdesk survey`);
+# "merged" records what git's merge driver decided when two clones changed one field (merge.py).
 EVENT_KINDS = (
     "created",
     "updated",
@@ -33,6 +34,7 @@ EVENT_KINDS = (
     "auto-closed",
     "time",
     "survey",
+    "merged",
 )
 CLOSING_KINDS = ("closed", "auto-closed")
 CLOCK_NAMES = ("response", "resolution")
@@ -194,7 +196,7 @@ def to_dict(ticket: Ticket) -> dict[str, Any]:
     values["sla"] = _group(ticket, "sla", SLA_KEYS)
     values["cooperation"] = _group(ticket, "cooperation", COOPERATION_KEYS)
     values["exclusions"] = list(ticket.exclusions) or None
-    values["history"] = [_event_to_dict(event) for event in ticket.history]
+    values["history"] = [event_to_dict(event) for event in ticket.history]
     return {key: values[key] for key in TICKET_KEYS if values[key] is not None}
 
 
@@ -204,7 +206,7 @@ def _group(ticket: Ticket, prefix: str, keys: tuple[str, ...]) -> dict[str, str]
     return {key: value for key, value in values.items() if value is not None} or None
 
 
-def _event_to_dict(event: Event) -> dict[str, Any]:
+def event_to_dict(event: Event) -> dict[str, Any]:
     data: dict[str, Any] = {"at": event.at, "by": event.by, "event": event.kind}
     if event.from_customer:
         data["from_customer"] = True

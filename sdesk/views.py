@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sdesk import model, satisfaction, timelog
 from sdesk.model import SCORES, Event, Ticket
 from sdesk.output import Column, truncate
 from sdesk.rules import Rules
+
+if TYPE_CHECKING:
+    from sdesk.gitrepo import Commit
 
 SUMMARY_FIELDS = (
     "id",
@@ -123,6 +126,36 @@ def detail_text(ticket: Ticket) -> str:
     for event in ticket.history:
         lines += _event_lines(event)
     return "\n".join(lines) + "\n"
+
+
+def commits_text(attributed: Sequence[tuple[Commit | None, Sequence[Event]]]) -> str:
+    """Who changed the ticket in which commit: each commit, then the events it brought."""
+    lines = ["", "In git (the commit that brought each event):"]
+    for commit, events in attributed:
+        if commit is None:
+            lines.append("  not committed yet")
+        else:
+            committed = _when(datetime.fromisoformat(commit.date))
+            lines.append(f"  {commit.sha[:10]}  {committed}  {commit.author} <{commit.email}>  {commit.subject}")
+        lines += [f"      {_when(event.at)}  {event.by}  {_what(event)}" for event in events]
+    if not attributed:
+        lines.append("  no commit has this ticket yet")
+    return "\n".join(lines) + "\n"
+
+
+def commits_data(attributed: Sequence[tuple[Commit | None, Sequence[Event]]]) -> list[dict[str, Any]]:
+    """The same for JSON: the commit's fields (null while not committed) and the positions of its events."""
+    return [
+        {
+            "commit": None if commit is None else commit.sha,
+            "author": None if commit is None else commit.author,
+            "email": None if commit is None else commit.email,
+            "date": None if commit is None else commit.date,
+            "subject": None if commit is None else commit.subject,
+            "events": [model.event_to_dict(event) for event in events],
+        }
+        for commit, events in attributed
+    ]
 
 
 def _event_lines(event: Event) -> list[str]:

@@ -54,6 +54,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "rules": ("policy:rules", "Check the desk's policy in rules.yaml and see how it applies to a ticket."),
     "schema": ("policy:schema", "Print the JSON Schema of rules.yaml or of a ticket file."),
+    "git": ("gitcommands:git_group", "Work with the desk's git repository: sdesk git setup once per clone."),
+    "merge-ticket": (
+        "gitcommands:merge_ticket",
+        "Git's merge driver for ticket files: merge THEIRS into OURS, BASE being their common version.",
+    ),
 }
 
 

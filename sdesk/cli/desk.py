@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from sdesk import parallel, scaffold
+from sdesk import gitrepo, parallel, scaffold
 from sdesk.checks import ticket_problems
 from sdesk.cli import context
 from sdesk.cli.options import desk_options, format_option
@@ -30,7 +30,12 @@ def init(folder: Path, name: str) -> None:
     """Make FOLDER a new desk: a commented rules.yaml, tickets/ and a .gitignore."""
     for created in scaffold.create_desk(folder, name):
         click.echo(f"created {created}")
-    click.echo(f"Next: edit {folder / 'rules.yaml'}, then 'git init' and commit the desk.", err=True)
+    try:
+        for line in gitrepo.setup(folder):
+            click.echo(line)
+        click.echo(f"Next: edit {folder / 'rules.yaml'}, then commit the desk.", err=True)
+    except SdeskError:  # not in a git repository yet
+        click.echo(f"Next: edit {folder / 'rules.yaml'}, then 'git init', 'sdesk git setup' and commit.", err=True)
 
 
 @click.command()

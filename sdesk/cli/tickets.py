@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,11 +12,14 @@ from sdesk.cli import context, notify
 from sdesk.cli.options import desk_options, field_options, field_values, format_option
 from sdesk.cli.policy import print_assessment
 from sdesk.errors import InvalidData, SdeskError
-from sdesk.model import Ticket
+from sdesk.model import Event, Ticket
 from sdesk.output import plural, render_rows, to_json
 from sdesk.rules import Customer, Rules
 from sdesk.store import Desk
 from sdesk.words import SORT_KEYS
+
+if TYPE_CHECKING:
+    from sdesk.gitrepo import Commit
 
 COOPERATION_NEEDS = (("--their-ticket", "cooperation_ticket"), ("--their-email", "cooperation_email"))
 EDITOR_TEMPLATE = (
@@ -185,17 +188,23 @@ def list_tickets(
 
 @click.command()
 @click.argument("ticket_ref", metavar="ID")
+@click.option("--history", "in_git", is_flag=True, help="Also who changed it in which commit (from git log).")
 @format_option
 @desk_options()
-def show(ticket_ref: str, fmt: str) -> None:
+def show(ticket_ref: str, in_git: bool, fmt: str) -> None:
     """Everything about one ticket, history included."""
+    if in_git and fmt == "csv":
+        raise click.UsageError("--history prints as a table or as JSON")
     desk = context.desk()
     ticket = desk.read(desk.resolve(ticket_ref))
     clocks, unavailable = _clocks(desk, ticket)
+    commits = _commits(desk, ticket) if in_git else None
     if fmt == "json":
         data = {**views.detail(ticket), "clocks": [slaviews.clock_data(clock) for clock in clocks]}
         if unavailable:
             data["clocks_unavailable"] = unavailable
+        if commits is not None:
+            data["commits"] = views.commits_data(commits)
         click.echo(to_json(data), nl=False)
         return
     _print_ticket(ticket, fmt, detailed=True)
@@ -205,6 +214,15 @@ def show(ticket_ref: str, fmt: str) -> None:
             click.echo(f"  {clock.name.capitalize():<11} {slaviews.clock_words(clock)}")
         if not clocks:
             click.echo(f"  {unavailable or 'none: the plan has no targets for this priority'}")
+        if commits is not None:
+            click.echo(views.commits_text(commits), nl=False)
+
+
+def _commits(desk: Desk, ticket: Ticket) -> list[tuple[Commit | None, list[Event]]]:
+    from sdesk import gitrepo
+
+    gitrepo.work_tree(desk.root)
+    return gitrepo.attribute(gitrepo.ticket_versions(desk.root, desk.path_for(ticket.id)), ticket.history)
 
 
 def _clocks(desk: Desk, ticket: Ticket) -> tuple[list[sla.Clock], str | None]:
