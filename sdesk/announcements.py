@@ -15,11 +15,10 @@ from typing import Any
 from sdesk import businesstime, ids, schema
 from sdesk.rules import Rules
 from sdesk.schema import SchemaError
+from sdesk.words import ALL_CUSTOMERS, ANNOUNCEMENT_KINDS
 
-KINDS = ("maintenance", "outage")
 STATES = ("planned", "active", "ended", "resolved")
 CURRENT_STATES = STATES[:2]  # what `announce list` shows by default
-ALL_CUSTOMERS = "all"
 KEYS = (
     "id",
     "kind",
@@ -126,7 +125,7 @@ def from_dict(data: Any) -> Announcement:
         raise SchemaError(("end",), "ends before it starts")
     return Announcement(
         id=announcement_id,
-        kind=schema.choice(data["kind"], ("kind",), KINDS),
+        kind=schema.choice(data["kind"], ("kind",), ANNOUNCEMENT_KINDS),
         title=schema.text(data["title"], ("title",)),
         start=start,
         end=end,

@@ -14,7 +14,7 @@ from typing import Any
 
 from sdesk import ids, schema
 from sdesk.schema import KeyPath, SchemaError
-from sdesk.words import IMPACTS, URGENCIES
+from sdesk.words import IMPACTS, SCORES, URGENCIES
 
 # Statuses and ticket types are the desk's own, declared in rules.yaml.
 VISIBILITIES = ("public", "internal")
@@ -40,7 +40,6 @@ CLOSING_KINDS = ("closed", "auto-closed")
 CLOCK_NAMES = ("response", "resolution")
 # How a time entry is billed: covered by the contract (plan, warranty, included hours) or billable.
 BILLING_CLASSES = ("covered", "billable")
-SCORES = (1, 5)  # a satisfaction score is a whole number in this range
 MAX_ENTRY_MINUTES = 24 * 60
 
 CONTACT_KEYS = ("name", "phone", "email")

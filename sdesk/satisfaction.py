@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sdesk.model import CLOSING_KINDS, SCORES, Event, Ticket
+from sdesk.model import CLOSING_KINDS, Event, Ticket
 from sdesk.output import Column
 from sdesk.rules import Rules
+from sdesk.words import SCORES
 
 GROUPINGS = ("customer", "team", "agent")
 SATISFIED = 4  # scores from here up count as satisfied

@@ -6,7 +6,7 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from sdesk import schemas
+from sdesk import schemas, words
 from sdesk.errors import Refused, SdeskError
 from sdesk.store import RULES_FILE, SCHEMAS_DIR, STATE_DIR, TICKETS_DIR
 
@@ -35,7 +35,7 @@ def create_desk(folder: Path, desk_name: str) -> list[Path]:
     files = {
         folder / RULES_FILE: starter_rules(desk_name),
         folder / TICKETS_DIR / ".gitkeep": "",
-        **{folder / SCHEMAS_DIR / f"{kind}.schema.json": schema_text(kind) for kind in schemas.KINDS},
+        **{folder / SCHEMAS_DIR / f"{kind}.schema.json": schema_text(kind) for kind in words.SCHEMA_KINDS},
     }
     gitignore = folder / ".gitignore"
     existing = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""

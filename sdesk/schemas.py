@@ -13,7 +13,6 @@ from typing import Any
 
 from sdesk import conditions, model, rules, words
 
-KINDS = ("rules", "ticket")
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 SLUG = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]*$"}
@@ -248,7 +247,7 @@ def ticket_schema() -> dict[str, Any]:
             "on": DATE,
             "minutes": {"type": "integer", "minimum": 1, "maximum": model.MAX_ENTRY_MINUTES},
             "billing": {"enum": list(model.BILLING_CLASSES)},
-            "score": {"type": "integer", "minimum": model.SCORES[0], "maximum": model.SCORES[1]},
+            "score": {"type": "integer", "minimum": words.SCORES[0], "maximum": words.SCORES[1]},
             "changes": {"type": "array", "items": change},
             "text": {"type": "string"},
         },

@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sdesk import model, satisfaction, timelog
-from sdesk.model import SCORES, Event, Ticket
+from sdesk.model import Event, Ticket
 from sdesk.output import Column, truncate
 from sdesk.rules import Rules
+from sdesk.words import SCORES
 
 if TYPE_CHECKING:
     from sdesk.gitrepo import Commit

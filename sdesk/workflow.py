@@ -15,9 +15,9 @@ from datetime import date, datetime
 from sdesk import ids, policy, satisfaction, schema, sla, timelog
 from sdesk.announcements import Announcement
 from sdesk.errors import InvalidData, Refused
-from sdesk.model import MAX_ENTRY_MINUTES, SCORES, Change, Event, Ticket
+from sdesk.model import MAX_ENTRY_MINUTES, Change, Event, Ticket
 from sdesk.rules import SITE_PATTERN, Rules
-from sdesk.words import IMPACTS, URGENCIES
+from sdesk.words import IMPACTS, SCORES, URGENCIES
 
 REQUIRED_FIELDS = ("title", "type", "customer", "requester")
 # Fields that keep their line breaks; every other field is one line (titles and names end up in mail headers).

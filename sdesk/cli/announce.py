@@ -15,6 +15,7 @@ from sdesk.errors import InvalidData, Refused
 from sdesk.output import Column, plural, render_rows
 from sdesk.rules import Rules
 from sdesk.store import Desk
+from sdesk.words import ALL_CUSTOMERS, ANNOUNCEMENT_KINDS
 
 FIELDS = (
     "id",
@@ -45,7 +46,7 @@ def announce() -> None:
 
 
 @announce.command("new")
-@click.option("--kind", required=True, type=click.Choice(announcements.KINDS), help="Planned maintenance or an outage.")
+@click.option("--kind", required=True, type=click.Choice(ANNOUNCEMENT_KINDS), help="Planned maintenance or an outage.")
 @click.option("--title", required=True, help="What customers read, e.g. 'Care Dossier unavailable'.")
 @click.option(
     "--start", required=True, metavar="WHEN", help="Start, e.g. 2026-11-28T22:00 (desk time unless an offset)."
@@ -53,7 +54,7 @@ def announce() -> None:
 @click.option("--end", metavar="WHEN", help="End (expected end for an outage); required for maintenance.")
 @click.option(
     "--customers",
-    default=announcements.ALL_CUSTOMERS,
+    default=ALL_CUSTOMERS,
     show_default=True,
     metavar="all|KEY,KEY",
     help="Who it concerns: all (of the service, when given) or customer keys.",
@@ -203,13 +204,13 @@ def _row(announcement: Announcement, rules: Rules, linked_open: int, now: dateti
         "title": announcement.title,
         "start": announcement.start,
         "end": announcement.end,
-        "customers": list(announcement.customers) or announcements.ALL_CUSTOMERS,
+        "customers": list(announcement.customers) or ALL_CUSTOMERS,
         "service": announcement.service,
         "linked_open": linked_open,
         "resolved": announcement.resolved,
         "resolution": announcement.resolution,
         "when": _when(announcement, rules),
-        "for": ",".join(announcement.customers) or (announcement.service or announcements.ALL_CUSTOMERS),
+        "for": ",".join(announcement.customers) or (announcement.service or ALL_CUSTOMERS),
     }
 
 
@@ -234,7 +235,7 @@ def _moment(text: str, option: str, rules: Rules) -> datetime:
 
 
 def _customers(text: str, rules: Rules) -> tuple[str, ...]:
-    if text.strip() == announcements.ALL_CUSTOMERS:
+    if text.strip() == ALL_CUSTOMERS:
         return ()
     keys = tuple(key.strip() for key in text.split(",") if key.strip())
     if not keys:

@@ -1,4 +1,7 @@
-"""What every command needs from its invocation: the desk, the agent, the time, the tickets."""
+"""What every command needs from its invocation: the desk, the agent, the time, the tickets.
+
+The domain is imported when a command asks for it, so start-up and --help stay light.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +13,17 @@ from typing import TYPE_CHECKING
 
 import click
 
-from sdesk import clock, schema
 from sdesk.errors import SdeskError
-from sdesk.model import Ticket
-from sdesk.store import Desk, find_desk
 
 if TYPE_CHECKING:
     from sdesk.index import Index
+    from sdesk.model import Ticket
+    from sdesk.store import Desk
 
 
 def desk() -> Desk:
+    from sdesk.store import find_desk
+
     ctx = click.get_current_context()
     if "sdesk.desk_obj" not in ctx.meta:
         ctx.meta["sdesk.desk_obj"] = find_desk(ctx.meta.get("sdesk.desk"), Path.cwd())
@@ -29,6 +33,8 @@ def desk() -> Desk:
 
 def actor(current: Desk) -> str:
     """The acting agent: --as, else $SDESK_USER, else git config user.email."""
+    from sdesk import schema
+
     ctx = click.get_current_context()
     email = ctx.meta.get("sdesk.actor") or _git_email(current.root)
     if not email:
@@ -46,6 +52,8 @@ def assignee(current: Desk, value: str) -> str | None:
 
 
 def now(current: Desk) -> datetime:
+    from sdesk import clock
+
     return clock.now(current.rules.timezone)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from email.message import EmailMessage
+from typing import TYPE_CHECKING
 
 import click
 
@@ -26,7 +27,8 @@ LIST_COLUMNS = (
 LIST_FIELDS = ("state", "name", "ticket", "kind", "to", "subject", "last")
 
 
-Composed = list[tuple[notifications.Letter, EmailMessage]]
+if TYPE_CHECKING:
+    Composed = list[tuple[notifications.Letter, EmailMessage]]
 
 
 def compose(desk: Desk, ticket: Ticket, event: Event, now: datetime) -> Composed:

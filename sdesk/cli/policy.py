@@ -6,13 +6,14 @@ from pathlib import Path
 
 import click
 
-from sdesk import explain, policy, scaffold, schemas, store
+from sdesk import explain, policy, scaffold, store
 from sdesk.cli import context
 from sdesk.cli.options import desk_options, format_option
 from sdesk.errors import SdeskError, display_path
 from sdesk.output import plural, render_rows, to_json
 from sdesk.policy import Assessment
 from sdesk.rules import Rules
+from sdesk.words import SCHEMA_KINDS
 
 
 @click.group()
@@ -74,7 +75,7 @@ def rules_explain(ticket_ref: str, fmt: str) -> None:
 
 
 @click.command()
-@click.argument("kind", type=click.Choice(schemas.KINDS))
+@click.argument("kind", type=click.Choice(SCHEMA_KINDS))
 def schema(kind: str) -> None:
     """Print the JSON Schema of rules.yaml or of a ticket file.
 

@@ -8,7 +8,8 @@ from sdesk import timelog, workflow
 from sdesk.cli import context
 from sdesk.cli.options import desk_options, format_option, parse_day
 from sdesk.cli.tickets import change
-from sdesk.model import MAX_ENTRY_MINUTES, SCORES
+from sdesk.model import MAX_ENTRY_MINUTES
+from sdesk.words import SCORES
 
 
 @click.command("log")
