@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
-from sdesk import announcements, schema, workflow
-from sdesk.announcements import Announcement
 from sdesk.cli import context
 from sdesk.cli.options import desk_options, format_option
-from sdesk.cli.tickets import change
 from sdesk.errors import InvalidData, Refused
 from sdesk.output import Column, plural, render_rows
-from sdesk.rules import Rules
-from sdesk.store import Desk
 from sdesk.words import ALL_CUSTOMERS, ANNOUNCEMENT_KINDS
+
+if TYPE_CHECKING:
+    from sdesk.announcements import Announcement
+    from sdesk.rules import Rules
+    from sdesk.store import Desk
 
 FIELDS = (
     "id",
@@ -64,6 +65,9 @@ def announce() -> None:
 @desk_options()
 def new(kind: str, title: str, start: str, end: str | None, customers: str, service: str | None, fmt: str) -> None:
     """Announce maintenance or an outage; warns when maintenance falls in customers' business hours."""
+    from sdesk import announcements, schema
+    from sdesk.announcements import Announcement
+
     desk = context.desk()
     rules = desk.rules
     starts, ends = _moment(start, "--start", rules), _moment(end, "--end", rules) if end else None
@@ -114,6 +118,8 @@ def new(kind: str, title: str, start: str, end: str | None, customers: str, serv
 @desk_options()
 def list_announcements(active: bool, everything: bool, customer: str | None, fmt: str) -> None:
     """Announcements: current and upcoming by default, oldest first."""
+    from sdesk import announcements, schema
+
     desk = context.desk()
     rules, now = desk.rules, context.now(desk)
     if customer is not None and customer not in rules.customers:
@@ -141,6 +147,9 @@ def resolve(ref: str, note: str, fmt: str) -> None:
 
     Safe to run again after an interruption: it closes what is still open.
     """
+    from sdesk import workflow
+    from sdesk.cli.tickets import change
+
     desk = context.desk()
     rules = desk.rules
     announcement = desk.find_announcement(ref)
@@ -177,6 +186,9 @@ def resolve(ref: str, note: str, fmt: str) -> None:
 @desk_options()
 def link(ticket_ref: str, outage_ref: str, fmt: str) -> None:
     """Link a ticket to an outage: resolving the outage closes the ticket."""
+    from sdesk import workflow
+    from sdesk.cli.tickets import change
+
     desk = context.desk()
     announcement = desk.find_announcement(outage_ref)
     change(
@@ -235,6 +247,8 @@ def _moment(text: str, option: str, rules: Rules) -> datetime:
 
 
 def _customers(text: str, rules: Rules) -> tuple[str, ...]:
+    from sdesk import schema
+
     if text.strip() == ALL_CUSTOMERS:
         return ()
     keys = tuple(key.strip() for key in text.split(",") if key.strip())

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from sdesk import gitrepo, parallel, scaffold
-from sdesk.checks import ticket_problems
 from sdesk.cli import context
 from sdesk.cli.options import desk_options, format_option
 from sdesk.errors import SdeskError, display_path
 from sdesk.output import Column, plural, render_rows
-from sdesk.schema import SchemaError, located
-from sdesk.store import Desk, read_ticket
+
+if TYPE_CHECKING:
+    from sdesk.store import Desk
 
 PROBLEM_COLUMNS = (
     Column("file", "File"),
@@ -28,6 +28,8 @@ PROBLEM_COLUMNS = (
 @click.option("--name", default="Service Desk", show_default=True, help="The desk's name, shown to customers.")
 def init(folder: Path, name: str) -> None:
     """Make FOLDER a new desk: a commented rules.yaml, tickets/ and a .gitignore."""
+    from sdesk import gitrepo, scaffold
+
     for created in scaffold.create_desk(folder, name):
         click.echo(f"created {created}")
     try:
@@ -46,6 +48,8 @@ def check(fmt: str) -> None:
 
     Exits 1 if anything is wrong.
     """
+    from sdesk import parallel
+
     desk = context.desk()
     rules = desk.rules
     problems: list[SdeskError] = []
@@ -80,6 +84,10 @@ def check(fmt: str) -> None:
 
 def _file_problems(checking: tuple[Desk, frozenset[str]], path: Path) -> list[SdeskError]:
     """Everything wrong with one ticket file, located; runs in worker processes on a large desk."""
+    from sdesk.checks import ticket_problems
+    from sdesk.schema import SchemaError, located
+    from sdesk.store import read_ticket
+
     desk, announced = checking
     try:
         ticket = read_ticket(path)

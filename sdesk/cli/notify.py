@@ -9,13 +9,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from sdesk import notifications
 from sdesk.cli import context
 from sdesk.cli.options import desk_options, format_option
 from sdesk.errors import SdeskError
-from sdesk.model import Event, Ticket
 from sdesk.output import Column, plural, render_rows
-from sdesk.store import Desk
+
+if TYPE_CHECKING:
+    from sdesk import notifications
+    from sdesk.model import Event, Ticket
+    from sdesk.store import Desk
 
 PASSWORD_VARIABLE = "SDESK_SMTP_PASSWORD"
 LIST_COLUMNS = (
@@ -36,6 +38,8 @@ def compose(desk: Desk, ticket: Ticket, event: Event, now: datetime) -> Composed
 
     A broken template raises, so the change is not saved either.
     """
+    from sdesk import notifications
+
     rules = desk.rules
     letters = notifications.letters(ticket, event, rules, now)
     if not letters:

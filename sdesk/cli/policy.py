@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from sdesk import explain, policy, scaffold, store
 from sdesk.cli import context
 from sdesk.cli.options import desk_options, format_option
 from sdesk.errors import SdeskError, display_path
 from sdesk.output import plural, render_rows, to_json
-from sdesk.policy import Assessment
-from sdesk.rules import Rules
 from sdesk.words import SCHEMA_KINDS
+
+if TYPE_CHECKING:
+    from sdesk.policy import Assessment
+    from sdesk.rules import Rules
 
 
 @click.group()
@@ -30,6 +32,8 @@ def rules_check(path: Path | None) -> None:
     Exits 1 if there is any problem, so a desk's CI or pre-commit hook can
     keep a broken policy from landing.
     """
+    from sdesk import store
+
     target = path if path is not None else context.desk().rules_path
     loaded, problems = store.rules_problems(target)
     for problem in problems:
@@ -51,6 +55,8 @@ def rules_explain(ticket_ref: str, fmt: str) -> None:
     decided it. The rules are applied as they stand now to the ticket's
     current fields, on the day it was opened.
     """
+    from sdesk import explain, policy
+
     desk = context.desk()
     rules_now = desk.rules
     ticket = desk.read(desk.resolve(ticket_ref))
@@ -82,10 +88,14 @@ def schema(kind: str) -> None:
     Editors with yaml-language-server validate while you type when a file
     starts with: # yaml-language-server: $schema=PATH-TO-SCHEMA
     """
+    from sdesk import scaffold
+
     click.echo(scaffold.schema_text(kind), nl=False)
 
 
 def print_assessment(assessment: Assessment, ticket_type: str | None, fmt: str) -> None:
+    from sdesk import explain
+
     if fmt == "json":
         click.echo(to_json(explain.as_data(assessment)), nl=False)
     elif fmt == "csv":

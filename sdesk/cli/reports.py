@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import overload
+from typing import TYPE_CHECKING, overload
 
 import click
 
@@ -16,7 +16,9 @@ from sdesk.cli import context
 from sdesk.cli.options import desk_options, format_option, parse_day
 from sdesk.errors import InvalidData
 from sdesk.output import render_rows
-from sdesk.schema import unknown
+
+if TYPE_CHECKING:
+    pass
 
 
 @click.group()
@@ -61,6 +63,7 @@ def report_time(month: str | None, customers: tuple[str, ...], by_ticket: bool, 
     minutes, ready for invoicing.
     """
     from sdesk import timelog
+    from sdesk.schema import unknown
 
     desk = context.desk()
     rules = desk.rules

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
-from sdesk import businesstime, schema, sla, slaviews, sweep, workqueue
-from sdesk.cli import context, notify
+from sdesk.cli import context
 from sdesk.cli.options import desk_options, format_option
 from sdesk.errors import InvalidData, Refused, SdeskError
-from sdesk.model import Event, Ticket
 from sdesk.output import plural, render_rows
-from sdesk.rules import Rules
-from sdesk.store import Desk
+
+if TYPE_CHECKING:
+    from sdesk.cli import notify
+    from sdesk.model import Event, Ticket
+    from sdesk.rules import Rules
+    from sdesk.store import Desk
 
 
 @click.command()
@@ -30,6 +33,8 @@ def queue(teams: tuple[str, ...], assignees: tuple[str, ...], paused: bool, expl
     rules match (business-critical disruptions, managed-services customers);
     then first come, first served.
     """
+    from sdesk import slaviews, workqueue
+
     desk = context.desk()
     rules = desk.rules
     _check_teams(rules, teams)
@@ -63,6 +68,8 @@ def sla_command(within: str | None, explain_ref: str | None, teams: tuple[str, .
     Only running clocks of open tickets are listed; paused clocks are listed
     when they are already overdue.
     """
+    from sdesk import businesstime, sla, slaviews
+
     desk = context.desk()
     if explain_ref is not None:
         _explain(desk, explain_ref)
@@ -92,6 +99,8 @@ def sla_command(within: str | None, explain_ref: str | None, teams: tuple[str, .
 
 
 def _explain(desk: Desk, ticket_ref: str) -> None:
+    from sdesk import sla, slaviews
+
     ticket = desk.read(desk.resolve(ticket_ref))
     rules = desk.rules
     agreed = sla.terms(ticket, rules)
@@ -120,6 +129,9 @@ def sweep_command(dry_run: bool) -> None:
     Safe to run every minute or once a day (cron, a CI schedule): what was
     done is in the tickets' history, so nothing is done twice.
     """
+    from sdesk import sweep
+    from sdesk.cli import notify
+
     desk = context.desk()
     rules, now, agent = desk.rules, context.now(desk), context.actor(desk)
     done = 0
@@ -159,6 +171,8 @@ class _NothingOwed(SdeskError):
 
 
 def _owed(ticket: Ticket, rules: Rules, now: datetime, agent: str) -> Event:
+    from sdesk import sweep
+
     event = sweep.next_event(ticket, rules, now, agent)
     if event is None:
         raise _NothingOwed("nothing owed")
@@ -166,6 +180,8 @@ def _owed(ticket: Ticket, rules: Rules, now: datetime, agent: str) -> Event:
 
 
 def _check_teams(rules: Rules, teams: tuple[str, ...]) -> None:
+    from sdesk import schema
+
     for team in teams:
         if team not in rules.teams:
             raise InvalidData(schema.unknown("team", team, list(rules.teams)))

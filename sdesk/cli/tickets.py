@@ -7,19 +7,19 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from sdesk import query, schema, sla, slaviews, views, workflow
-from sdesk.cli import context, notify
+from sdesk.cli import context
 from sdesk.cli.options import desk_options, field_options, field_values, format_option
-from sdesk.cli.policy import print_assessment
 from sdesk.errors import InvalidData, SdeskError
-from sdesk.model import Event, Ticket
 from sdesk.output import plural, render_rows, to_json
-from sdesk.rules import Customer, Rules
-from sdesk.store import Desk
 from sdesk.words import SORT_KEYS
 
 if TYPE_CHECKING:
+    from sdesk import sla, workflow
+    from sdesk.cli import notify
     from sdesk.gitrepo import Commit
+    from sdesk.model import Event, Ticket
+    from sdesk.rules import Customer, Rules
+    from sdesk.store import Desk
 
 COOPERATION_NEEDS = (("--their-ticket", "cooperation_ticket"), ("--their-email", "cooperation_email"))
 EDITOR_TEMPLATE = (
@@ -64,6 +64,10 @@ def new(
     requester may raise it, and flag work outside the contract. On a
     terminal, missing fields are asked for and costs are confirmed.
     """
+    from sdesk import workflow
+    from sdesk.cli import notify
+    from sdesk.cli.policy import print_assessment
+
     desk = context.desk()
     rules = desk.rules
     values = field_values(params)
@@ -156,6 +160,8 @@ def list_tickets(
     fmt: str,
 ) -> None:
     """List tickets, open ones by default, oldest first."""
+    from sdesk import query, schema, views
+
     desk = context.desk()
     rules = desk.rules
     for wanted, options, what in (
@@ -193,6 +199,8 @@ def list_tickets(
 @desk_options()
 def show(ticket_ref: str, in_git: bool, fmt: str) -> None:
     """Everything about one ticket, history included."""
+    from sdesk import slaviews, views
+
     if in_git and fmt == "csv":
         raise click.UsageError("--history prints as a table or as JSON")
     desk = context.desk()
@@ -227,6 +235,8 @@ def _commits(desk: Desk, ticket: Ticket) -> list[tuple[Commit | None, list[Event
 
 def _clocks(desk: Desk, ticket: Ticket) -> tuple[list[sla.Clock], str | None]:
     """The ticket's clocks; while rules.yaml is broken, show still works and says why there are none."""
+    from sdesk import sla
+
     try:
         rules = desk.rules
     except SdeskError as error:
@@ -250,6 +260,8 @@ def _clocks(desk: Desk, ticket: Ticket) -> tuple[list[sla.Clock], str | None]:
 @desk_options()
 def update(ticket_ref: str, status: str | None, note: str | None, from_customer: bool, fmt: str, **params: Any) -> None:
     """Change a ticket's status or fields; each change is recorded in its history."""
+    from sdesk import workflow
+
     values = field_values(params)
     if status is not None:
         values = {"status": status, **values}
@@ -281,6 +293,8 @@ def update(ticket_ref: str, status: str | None, note: str | None, from_customer:
 @desk_options()
 def comment(ticket_ref: str, text: str | None, internal: bool, from_customer: bool, fmt: str) -> None:
     """Add a comment (public unless --internal). TEXT '-' reads standard input; none opens $EDITOR."""
+    from sdesk import workflow
+
     if text == "-":
         text = sys.stdin.read()
     elif text is None:
@@ -310,6 +324,8 @@ def priority(ticket_ref: str, level: str, reason: str, fmt: str) -> None:
 
     From then on the rules no longer recompute its priority.
     """
+    from sdesk import sla, slaviews, workflow
+
     desk = context.desk()
     ticket = change(
         desk,
@@ -332,6 +348,8 @@ def priority(ticket_ref: str, level: str, reason: str, fmt: str) -> None:
 @desk_options()
 def close(ticket_ref: str, resolution: str, status: str | None, fmt: str) -> None:
     """Close a ticket with its resolution."""
+    from sdesk import workflow
+
     desk = context.desk()
     change(
         desk,
@@ -348,6 +366,8 @@ def close(ticket_ref: str, resolution: str, status: str | None, fmt: str) -> Non
 @desk_options()
 def reopen(ticket_ref: str, reason: str, fmt: str) -> None:
     """Reopen a closed ticket; it goes back to open (the status rules.yaml lists after closed)."""
+    from sdesk import workflow
+
     desk = context.desk()
     change(
         desk, ticket_ref, fmt, lambda ticket, agent, moment: workflow.reopen(ticket, desk.rules, reason, agent, moment)
@@ -359,6 +379,9 @@ def reopen(ticket_ref: str, reason: str, fmt: str) -> None:
 
 def change(desk: Desk, ticket_ref: str, fmt: str, decide: Any) -> Ticket:
     """Resolve the reference, apply one workflow step under the lock with its mail, report it."""
+    from sdesk import views
+    from sdesk.cli import notify
+
     ticket_id = desk.resolve(ticket_ref)
     agent, moment = context.actor(desk), context.now(desk)
     composed: notify.Composed = []
@@ -391,6 +414,8 @@ def _confirm_costs(plan: workflow.NewTicket) -> bool:
 
 
 def _print_ticket(ticket: Ticket, fmt: str, detailed: bool = False) -> None:
+    from sdesk import views
+
     if fmt == "json":
         click.echo(to_json(views.detail(ticket)), nl=False)
     elif fmt == "csv":

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from sdesk import timelog, workflow
 from sdesk.cli import context
 from sdesk.cli.options import desk_options, format_option, parse_day
-from sdesk.cli.tickets import change
-from sdesk.model import MAX_ENTRY_MINUTES
 from sdesk.words import SCORES
+
+if TYPE_CHECKING:
+    pass
 
 
 @click.command("log")
@@ -28,6 +30,10 @@ from sdesk.words import SCORES
 @desk_options()
 def log(ticket_ref: str, duration: str, note: str, day: str | None, billable: bool | None, fmt: str) -> None:
     """Register DURATION of work on a ticket (45m, 1h30m, 1.5h or 1:30), also after it closed."""
+    from sdesk import timelog, workflow
+    from sdesk.cli.tickets import change
+    from sdesk.model import MAX_ENTRY_MINUTES
+
     try:
         minutes = timelog.parse_minutes(duration)
     except ValueError as error:
@@ -58,6 +64,9 @@ def survey(ticket_ref: str, score: int, remark: str | None, fmt: str) -> None:
 
     One answer per ticket; `sdesk report csat` sums them up.
     """
+    from sdesk import workflow
+    from sdesk.cli.tickets import change
+
     desk = context.desk()
     change(
         desk,
