@@ -47,6 +47,10 @@ class Calendar:
     closed: Mapping[date, str] = field(default_factory=dict)  # the desk's own closing days and why
     always_open: bool = False
     language: str = "en"
+    # Each day's windows, worked out once: clocks of long-open tickets walk the same days again and again.
+    _days: dict[date, list[tuple[datetime, datetime]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         for day, windows in self.hours.items():
@@ -74,10 +78,11 @@ class Calendar:
 
     def day_windows(self, day: date) -> list[tuple[datetime, datetime]]:
         """The opening windows of one local date as UTC instants (none on closed days)."""
-        spans: Windows = ((0, MINUTES_PER_DAY),) if self.always_open else self.hours.get(day.weekday(), ())
-        if not spans or self.closure(day) is not None:
-            return []
-        return [(self._instant(day, start), self._instant(day, end)) for start, end in spans]
+        if day not in self._days:
+            spans: Windows = ((0, MINUTES_PER_DAY),) if self.always_open else self.hours.get(day.weekday(), ())
+            closed = not spans or self.closure(day) is not None
+            self._days[day] = [] if closed else [(self._instant(day, s), self._instant(day, e)) for s, e in spans]
+        return self._days[day]
 
     def windows(self, start: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Opening windows from ``start`` on, the first one clipped to start; raises NeverOpen."""
