@@ -28,12 +28,12 @@ def map_files(
     shared: Shared,
     paths: Sequence[Path],
     workers: int | None = None,
-    parallel_from: int = PARALLEL_FROM,
+    parallel_from: int | None = None,
 ) -> Iterator[Result]:
     """``read(shared, path)`` for every path, results in the order of ``paths``."""
     global _job
     workers = workers or os.cpu_count() or 1
-    if workers < 2 or len(paths) < parallel_from or "fork" not in multiprocessing.get_all_start_methods():
+    if workers < 2 or len(paths) < (parallel_from or PARALLEL_FROM) or "fork" not in multiprocessing.get_all_start_methods():
         yield from (read(shared, path) for path in paths)
         return
     _job = (read, shared)
