@@ -33,7 +33,8 @@ def map_files(
     """``read(shared, path)`` for every path, results in the order of ``paths``."""
     global _job
     workers = workers or os.cpu_count() or 1
-    if workers < 2 or len(paths) < (parallel_from or PARALLEL_FROM) or "fork" not in multiprocessing.get_all_start_methods():
+    few = len(paths) < (parallel_from or PARALLEL_FROM)
+    if workers < 2 or few or "fork" not in multiprocessing.get_all_start_methods():
         yield from (read(shared, path) for path in paths)
         return
     _job = (read, shared)
