@@ -40,6 +40,7 @@ FOLDER = "outbox"
 PENDING, SENDING, SENT = "pending", "sending", "sent"
 STATE_NAMES = {PENDING: "pending", SENDING: "interrupted", SENT: "sent"}
 SMTP_TIMEOUT_SECONDS = 30
+MAX_SAME_NAME = 100  # copies of one mail name before the outbox gives up
 
 
 class DeliveryFailed(SdeskError):
@@ -84,12 +85,24 @@ class Outbox:
         return self.root / state
 
     def add(self, message: EmailMessage, at: datetime, ticket: str, number: int, kind: str) -> Path:
-        """Store a message as pending; its name sorts by time and says what it is about."""
+        """Store a message as pending; its name sorts by time and says what it is about.
+
+        A name already taken in any state (a ticket file restored from git, then changed
+        again in the same second) gets a suffix: no mail replaces another.
+        """
         self._prepare()
-        name = f"{at.astimezone(UTC):%Y%m%dT%H%M%SZ}-{ticket}-{number:03d}-{kind}.eml"
-        path = self.folder(PENDING) / name
-        write_atomic(path, message.as_bytes(policy=email.policy.SMTP), exclusive=True)
-        return path
+        stem = f"{at.astimezone(UTC):%Y%m%dT%H%M%SZ}-{ticket}-{number:03d}-{kind}"
+        for copy in range(1, MAX_SAME_NAME + 1):
+            name = f"{stem}.eml" if copy == 1 else f"{stem}-{copy}.eml"
+            if any((self.folder(state) / name).exists() for state in (SENDING, SENT)):
+                continue
+            try:
+                path = self.folder(PENDING) / name
+                write_atomic(path, message.as_bytes(policy=email.policy.SMTP), exclusive=True)
+                return path
+            except FileExistsError:
+                continue
+        raise SdeskError(f"outbox: {MAX_SAME_NAME} mails named {stem} already", self.folder(PENDING))
 
     def items(self) -> list[Item]:
         """Every message, oldest first, with its last delivery attempt."""

@@ -810,3 +810,17 @@ def test_notify_send_as_a_separate_process(desk, new_ticket, tmp_path, smtp):
     assert mails(desk) == [] and mails(desk, "sent") == queued
     sent_ids = sorted(str(read(desk, name, "sent")["Message-ID"]) for name in queued)
     assert sorted(smtp.handler.ids()) == sent_ids
+
+
+def test_a_mail_name_taken_by_an_earlier_mail_gets_a_suffix_instead_of_a_traceback(desk, run, new_ticket):
+    """A ticket file restored (git checkout) and changed again in the same second: both mails are kept."""
+    ticket = new_ticket()
+    path = desk / "tickets" / f"{ticket['id']}.yaml"
+    before = path.read_bytes()
+    assert run("comment", ticket["id"], "Eerste versie").exit_code == 0
+    path.write_bytes(before)
+    result = run("comment", ticket["id"], "Tweede versie")
+    assert result.exit_code == 0, result.output
+    (first,) = (desk / "outbox" / "pending").glob("*-comment.eml")
+    (second,) = (desk / "outbox" / "pending").glob("*-comment-2.eml")
+    assert b"Eerste versie" in first.read_bytes() and b"Tweede versie" in second.read_bytes()
