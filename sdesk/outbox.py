@@ -3,13 +3,17 @@
 Layout (README, "Email notifications")::
 
     outbox/.gitignore     "*": the outbox belongs to this clone and is never committed
-    outbox/pending/       written by the commands that change tickets
+    outbox/held/          written by a command before it saves its change; moved on once it did
+    outbox/pending/       mail of saved changes, waiting to be sent
     outbox/sending/       claimed by a run; left behind only by a run that was interrupted
     outbox/sent/          delivered
     outbox/log.jsonl      one line per delivery attempt
 
 A message moves between folders by rename, so it is always in exactly one
-of them. A run claims a message before handing it to the server and files it
+of them. A command holds its mails before it saves the ticket and releases
+them after, so a command killed in between leaves a held mail, never a saved
+change without its mail; settling finds out which happened (the ticket has
+the event or not) and releases or drops it. A run claims a message before handing it to the server and files it
 as sent once the server accepted it; a refusal puts it back in pending for the
 next run. A message a killed run left in sending/ may or may not have
 arrived, so it is never sent again unless asked (``--resend-interrupted``):
@@ -31,14 +35,17 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import getaddresses
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sdesk.errors import Refused, SdeskError
 from sdesk.store import write_atomic
 
 FOLDER = "outbox"
-PENDING, SENDING, SENT = "pending", "sending", "sent"
-STATE_NAMES = {PENDING: "pending", SENDING: "interrupted", SENT: "sent"}
+if TYPE_CHECKING:
+    from sdesk.notifications import Letter
+
+HELD, PENDING, SENDING, SENT = "held", "pending", "sending", "sent"
+STATE_NAMES = {HELD: "held", PENDING: "pending", SENDING: "interrupted", SENT: "sent"}
 SMTP_TIMEOUT_SECONDS = 30
 MAX_SAME_NAME = 100  # copies of one mail name before the outbox gives up
 
@@ -84,31 +91,39 @@ class Outbox:
     def folder(self, state: str) -> Path:
         return self.root / state
 
-    def add(self, message: EmailMessage, at: datetime, ticket: str, number: int, kind: str) -> Path:
-        """Store a message as pending; its name sorts by time and says what it is about.
+    def add(self, letter: Letter, message: EmailMessage, state: str = PENDING) -> Path:
+        """Store a letter's message, pending or held; its name sorts by time and says what it is about.
 
         A name already taken in any state (a ticket file restored from git, then changed
         again in the same second) gets a suffix: no mail replaces another.
         """
         self._prepare()
-        stem = f"{at.astimezone(UTC):%Y%m%dT%H%M%SZ}-{ticket}-{number:03d}-{kind}"
+        stem = f"{letter.at.astimezone(UTC):%Y%m%dT%H%M%SZ}-{letter.ticket}-{letter.event_number:03d}-{letter.kind}"
         for copy in range(1, MAX_SAME_NAME + 1):
             name = f"{stem}.eml" if copy == 1 else f"{stem}-{copy}.eml"
-            if any((self.folder(state) / name).exists() for state in (SENDING, SENT)):
+            if any((self.folder(other) / name).exists() for other in STATE_NAMES if other != state):
                 continue
             try:
-                path = self.folder(PENDING) / name
+                path = self.folder(state) / name
                 write_atomic(path, message.as_bytes(policy=email.policy.SMTP), exclusive=True)
                 return path
             except FileExistsError:
                 continue
-        raise SdeskError(f"outbox: {MAX_SAME_NAME} mails named {stem} already", self.folder(PENDING))
+        raise SdeskError(f"outbox: {MAX_SAME_NAME} mails named {stem} already", self.folder(state))
+
+    def release(self, path: Path) -> None:
+        """A held mail's change is saved: it waits to be sent."""
+        os.replace(path, self.folder(PENDING) / path.name)
+
+    def held(self) -> list[Path]:
+        folder = self.folder(HELD)
+        return sorted(folder.glob("*.eml")) if folder.is_dir() else []
 
     def items(self) -> list[Item]:
         """Every message, oldest first, with its last delivery attempt."""
         attempts = self._last_attempts()
         found = []
-        for state in (PENDING, SENDING, SENT):
+        for state in STATE_NAMES:
             folder = self.folder(state)
             for path in folder.glob("*.eml") if folder.is_dir() else []:
                 mail = _read(path)
@@ -169,7 +184,7 @@ class Outbox:
         run.sent.append(path.name)
 
     def _prepare(self) -> None:
-        for state in (PENDING, SENDING, SENT):
+        for state in STATE_NAMES:
             self.folder(state).mkdir(parents=True, exist_ok=True)
         ignore = self.root / ".gitignore"
         if not ignore.exists():
@@ -207,6 +222,12 @@ class Outbox:
             except (ValueError, KeyError, TypeError):
                 continue  # a line torn by a crash says nothing
         return attempts
+
+
+def held_event(path: Path) -> tuple[str, int, datetime]:
+    """The ticket, event number and moment (to the second) a mail's name says it is about."""
+    stamp, time_part, random_part, number = path.name.split("-")[:4]
+    return f"{time_part}-{random_part}", int(number), datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
 
 
 def _read(path: Path) -> EmailMessage:

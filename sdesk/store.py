@@ -121,7 +121,7 @@ class Desk:
 
         ``before_write`` sees the changed ticket before it is saved; raising there saves nothing.
         """
-        with self._locked(ticket_id):
+        with self.locked(ticket_id):
             ticket = self.read(ticket_id)
             event = decide(ticket)
             ticket.apply(event)
@@ -166,7 +166,7 @@ class Desk:
         raise SdeskError(f"could not find a free announcement number in {attempts} attempts")
 
     def change_announcement(self, announcement_id: str, decide: Callable[[Announcement], None]) -> Announcement:
-        with self._locked(announcement_id):
+        with self.locked(announcement_id):
             announcement = self.read_announcement(announcement_id)
             decide(announcement)
             write_atomic(self._announcement_path(announcement), _render_announcement(announcement))
@@ -176,7 +176,8 @@ class Desk:
         return self.announcements_dir / f"{announcement.id}.yaml"
 
     @contextmanager
-    def _locked(self, ticket_id: str) -> Iterator[None]:
+    def locked(self, ticket_id: str) -> Iterator[None]:
+        """Hold one ticket's lock: whatever is read and written under it, no other sdesk changes in between."""
         from filelock import FileLock, Timeout
 
         lock_dir = self.state_dir / "locks"

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from email.message import EmailMessage
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from sdesk.cli import context
 from sdesk.cli.options import desk_options, format_option
-from sdesk.errors import SdeskError
+from sdesk.errors import NotFound, SdeskError
 from sdesk.output import Column, plural, render_rows
 
 if TYPE_CHECKING:
@@ -29,15 +33,26 @@ LIST_COLUMNS = (
 LIST_FIELDS = ("state", "name", "ticket", "kind", "to", "subject", "last")
 
 
+HELD_GRACE_SECONDS = 60  # a younger held mail may belong to a command that is still saving
+
 if TYPE_CHECKING:
-    Composed = list[tuple[notifications.Letter, EmailMessage]]
+    Held = list[tuple[notifications.Letter, Path]]
 
 
-def compose(desk: Desk, ticket: Ticket, event: Event, now: datetime) -> Composed:
-    """The mails an event sends (``ticket`` as changed by it), rendered before the change is saved.
+def hold(desk: Desk, ticket: Ticket, event: Event, now: datetime) -> Held:
+    """Write the mails an event sends to the outbox's held/ before the change is saved (``ticket`` as changed).
 
-    A broken template raises, so the change is not saved either.
+    A broken template raises, so the change is not saved either; once it is, release() them.
     """
+    from sdesk.outbox import HELD, Outbox
+
+    outbox = Outbox(desk.root)
+    return [(letter, outbox.add(letter, message, HELD)) for letter, message in _compose(desk, ticket, event, now)]
+
+
+def _compose(
+    desk: Desk, ticket: Ticket, event: Event, now: datetime
+) -> list[tuple[notifications.Letter, EmailMessage]]:
     from sdesk import notifications
 
     rules = desk.rules
@@ -55,17 +70,59 @@ def compose(desk: Desk, ticket: Ticket, event: Event, now: datetime) -> Composed
     return [(letter, mail.message(letter, templates)) for letter in letters]
 
 
-def queue(desk: Desk, composed: Composed) -> None:
-    """Put composed mails in the outbox and say so."""
-    if not composed:
+@contextmanager
+def holding(desk: Desk) -> Iterator[Held]:
+    """Collect the mails held while a change is saved: released when it is, dropped when it fails."""
+    held: Held = []
+    try:
+        yield held
+    except BaseException:
+        drop(held)
+        raise
+    release(desk, held)
+
+
+def release(desk: Desk, held: Held) -> None:
+    """The change is saved: its held mails wait to be sent; say so."""
+    if not held:
         return
-    from sdesk.outbox import Outbox  # smtplib and ssl are slow to import: only when mailing
+    from sdesk.outbox import Outbox
 
     outbox = Outbox(desk.root)
-    for letter, message in composed:
-        outbox.add(message, letter.at, letter.ticket, letter.event_number, letter.kind)
+    for letter, path in held:
+        outbox.release(path)
         recipients = ", ".join(address.addr_spec for address in (*letter.to, *letter.cc))
         click.echo(f"Mail queued: {letter.kind} to {recipients} (sdesk notify send delivers it)", err=True)
+
+
+def drop(held: Held) -> None:
+    """Mails held for a change that will not be saved."""
+    for _, path in held:
+        path.unlink(missing_ok=True)
+    held.clear()
+
+
+def settle(desk: Desk) -> None:
+    """Held mail a killed command left: released when its ticket has the event, dropped when it has not."""
+    from sdesk.outbox import Outbox, held_event
+
+    outbox = Outbox(desk.root)
+    for path in outbox.held():
+        if time.time() - path.stat().st_mtime < HELD_GRACE_SECONDS:
+            continue
+        ticket_id, number, at = held_event(path)
+        with desk.locked(ticket_id):
+            try:
+                history = desk.read(ticket_id).history
+            except NotFound:
+                history = []
+            saved = len(history) >= number and history[number - 1].at.replace(microsecond=0) == at
+            if saved:
+                outbox.release(path)
+            else:
+                path.unlink()
+        what = "queued: its change was saved" if saved else "dropped: its change was never saved"
+        click.echo(f"Held mail {path.name} {what}", err=True)
 
 
 @click.group()
@@ -81,7 +138,9 @@ def list_mail(only_pending: bool, fmt: str) -> None:
     """The outbox: pending, interrupted and sent mail, oldest first."""
     from sdesk.outbox import Outbox
 
-    items = Outbox(context.desk().root).items()
+    desk = context.desk()
+    settle(desk)
+    items = Outbox(desk.root).items()
     if only_pending:
         items = [item for item in items if item.state != "sent"]
     rows = [item.row() for item in items]
@@ -118,6 +177,7 @@ def send(server: str, starttls: bool, user: str | None, resend_interrupted: bool
     from sdesk.outbox import Outbox, Smtp
 
     desk = context.desk()
+    settle(desk)
     run = Outbox(desk.root).send(
         lambda: Smtp(host, int(port_text), starttls, user, password),
         context.now(desk),

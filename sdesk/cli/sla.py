@@ -13,7 +13,6 @@ from sdesk.errors import InvalidData, Refused, SdeskError
 from sdesk.output import plural, render_rows
 
 if TYPE_CHECKING:
-    from sdesk.cli import notify
     from sdesk.model import Event, Ticket
     from sdesk.rules import Rules
     from sdesk.store import Desk
@@ -135,7 +134,6 @@ def sweep_command(dry_run: bool) -> None:
     desk = context.desk()
     rules, now, agent = desk.rules, context.now(desk), context.actor(desk)
     done = 0
-    composed: notify.Composed = []
     for ticket in context.tickets(desk, open_only=True):
         for _ in range(MAX_EVENTS_PER_TICKET):
             # Decided on the ticket as read, so a ticket that owes nothing costs no lock and no second read.
@@ -146,16 +144,15 @@ def sweep_command(dry_run: bool) -> None:
                 ticket.apply(event)  # in memory only: the next thing owed follows from it
             else:
                 try:  # decided again under the lock: another sweep may have just done it
-                    ticket, event = desk.change(
-                        ticket.id,
-                        lambda current: _owed(current, rules, now, agent),
-                        lambda changed, event: composed.extend(notify.compose(desk, changed, event, now)),
-                    )
+                    with notify.holding(desk) as held:
+                        ticket, event = desk.change(
+                            ticket.id,
+                            lambda current: _owed(current, rules, now, agent),
+                            lambda changed, event: held.extend(notify.hold(desk, changed, event, now)),
+                        )
                 except _NothingOwed:
                     break
             click.echo(f"{ticket.id}: {'would record ' if dry_run else ''}{_described(event)}")
-            notify.queue(desk, composed)
-            composed.clear()
             done += 1
     verb = "would record" if dry_run else "recorded"
     click.echo(f"Sweep {verb} {plural(done, 'event')}." if done else "Sweep: nothing to do.", err=True)

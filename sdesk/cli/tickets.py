@@ -15,7 +15,6 @@ from sdesk.words import SORT_KEYS
 
 if TYPE_CHECKING:
     from sdesk import sla, workflow
-    from sdesk.cli import notify
     from sdesk.gitrepo import Commit
     from sdesk.model import Event, Ticket
     from sdesk.rules import Customer, Rules
@@ -101,15 +100,15 @@ def new(
     if plan.assessment.excluded and not accept_costs and interactive():
         accept_costs = _confirm_costs(plan)
     agent = context.actor(desk)
-    composed: notify.Composed = []
+    with notify.holding(desk) as held:
 
-    def opened() -> Ticket:
-        ticket = workflow.create(rules, plan, agent, moment, override, accept_costs)
-        composed[:] = notify.compose(desk, ticket, ticket.history[-1], moment)
-        return ticket
+        def opened() -> Ticket:
+            notify.drop(held)  # an earlier attempt's number was taken
+            ticket = workflow.create(rules, plan, agent, moment, override, accept_costs)
+            held.extend(notify.hold(desk, ticket, ticket.history[-1], moment))
+            return ticket
 
-    ticket = desk.add(opened)
-    notify.queue(desk, composed)
+        ticket = desk.add(opened)
     if fmt == "table":
         click.echo(f"Created {ticket.id}  {ticket.priority} {ticket.type} for {ticket.customer}: {ticket.title}")
         click.echo(f"Quote {ticket.id} in all communication about this ticket.", err=True)
@@ -384,17 +383,16 @@ def change(desk: Desk, ticket_ref: str, fmt: str, decide: Any) -> Ticket:
 
     ticket_id = desk.resolve(ticket_ref)
     agent, moment = context.actor(desk), context.now(desk)
-    composed: notify.Composed = []
-    ticket, event = desk.change(
-        ticket_id,
-        lambda current: decide(current, agent, moment),
-        lambda changed, event: composed.extend(notify.compose(desk, changed, event, moment)),
-    )
+    with notify.holding(desk) as held:
+        ticket, event = desk.change(
+            ticket_id,
+            lambda current: decide(current, agent, moment),
+            lambda changed, event: held.extend(notify.hold(desk, changed, event, moment)),
+        )
     if fmt == "table":
         click.echo(views.change_summary(ticket.id, event))
     else:
         _print_ticket(ticket, fmt)
-    notify.queue(desk, composed)
     return ticket
 
 
