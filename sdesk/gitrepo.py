@@ -69,6 +69,10 @@ def setup(desk_root: Path) -> list[str]:
 def ticket_versions(desk_root: Path, path: Path) -> list[tuple[Commit, list[Event] | None]]:
     """Every commit that changed a ticket file, oldest first, with the history it had then (None: unreadable)."""
     relative = str(path.relative_to(desk_root))
+    try:
+        git(desk_root, "rev-parse", "--verify", "--quiet", "HEAD")
+    except SdeskError:
+        return []  # a repository without commits yet
     log = git(
         desk_root,
         "log",

@@ -1,0 +1,685 @@
+"""Working in several clones, with real git repositories: ticket numbers, the merge driver, show --history.
+
+Every test builds its own bare "origin" and clones in tmp_path; git runs as a
+subprocess, so a merge runs the driver as git does (`python -m sdesk
+merge-ticket %O %A %B %P`). Ticket commands run in-process through the `run`
+fixture, in the clone named by SDESK_DIR.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+
+from sdesk import merge
+from sdesk.model import Change, Event, Ticket
+from tests.conftest import REPO, TICKET_DEFAULTS, Run
+
+AN = "an.wouters@caresolutions.example"
+BO = "bo.peeters@caresolutions.example"
+DAY = "2026-11-23"  # a Monday
+ATTRIBUTE_LINE = "tickets/*.yaml merge=sdesk-ticket"
+TICKET_ARGS = [part for pair in TICKET_DEFAULTS.items() for part in pair]
+
+
+@pytest.fixture(autouse=True)
+def outside_any_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """git never looks above tmp_path and reads no user's config, wherever the tests run."""
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    for name in (
+        "XDG_CONFIG_HOME",
+        "GIT_CONFIG_GLOBAL",
+        "GIT_CONFIG_SYSTEM",
+        "GIT_CONFIG_PARAMETERS",
+        "GIT_CONFIG_COUNT",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def at(clock: str) -> str:
+    """SDESK_NOW for a time of day on DAY: "10:30" or "10:30:15"."""
+    return f"{DAY}T{clock if clock.count(':') == 2 else clock + ':00'}+01:00"
+
+
+def git(folder: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, check=False)
+    if check and done.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+    return done
+
+
+def identify(clone: Path, name: str, email: str) -> None:
+    git(clone, "config", "user.name", name)
+    git(clone, "config", "user.email", email)
+
+
+def commit(clone: Path, message: str) -> str:
+    git(clone, "add", "-A")
+    git(clone, "commit", "-q", "-m", message)
+    return git(clone, "rev-parse", "HEAD").stdout.strip()
+
+
+def pull(clone: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return git(clone, "pull", "--no-rebase", "--no-edit", "origin", "main", check=check)
+
+
+def push(clone: Path) -> None:
+    git(clone, "push", "-q", "origin", "main")
+
+
+def status(clone: Path) -> str:
+    return git(clone, "status", "--porcelain").stdout
+
+
+def sdesk(run: Run, clone: Path, clock: str, *args: str, user: str = AN) -> Result:
+    """One sdesk command in ``clone`` at ``clock`` on DAY, as ``user``; it must succeed."""
+    result = run(*args, env={"SDESK_DIR": str(clone), "SDESK_NOW": at(clock), "SDESK_USER": user})
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def shown(run: Run, clone: Path, ticket_id: str, *extra: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(sdesk(run, clone, "18:00", "show", ticket_id, "--format", "json", *extra).stdout)
+    return data
+
+
+def ticket_files(clone: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted((clone / "tickets").glob("*.yaml"))}
+
+
+@dataclass
+class Clones:
+    origin: Path
+    a: Path  # An's clone: made the desk
+    b: Path  # Bo's clone: cloned it
+
+
+@pytest.fixture
+def clones(tmp_path: Path, run: Run) -> Clones:
+    """A bare origin with a desk on main (the example desk's rules), cloned by An (a) and Bo (b)."""
+    origin, a, b = tmp_path / "origin.git", tmp_path / "a", tmp_path / "b"
+    git(tmp_path, "init", "-q", "--bare", "--initial-branch=main", str(origin))
+    git(tmp_path, "init", "-q", "--initial-branch=main", str(a))
+    identify(a, "An Wouters", AN)
+    result = run("init", str(a), "--name", "Test desk")
+    assert result.exit_code == 0, result.output
+    shutil.copy(REPO / "rules.yaml", a / "rules.yaml")
+    commit(a, "A new desk")
+    git(a, "remote", "add", "origin", str(origin))
+    git(a, "push", "-q", "-u", "origin", "main")
+    git(tmp_path, "clone", "-q", "--branch", "main", str(origin), str(b))
+    identify(b, "Bo Peeters", BO)
+    sdesk(run, b, "09:00", "git", "setup", user=BO)
+    assert status(b) == ""  # .gitattributes came with the clone: setup changes nothing committed
+    return Clones(origin, a, b)
+
+
+def new(run: Run, clone: Path, clock: str, *extra: str, user: str = AN) -> str:
+    result = sdesk(run, clone, clock, "new", "--format", "json", *TICKET_ARGS, *extra, user=user)
+    ticket_id: str = json.loads(result.stdout)["id"]
+    return ticket_id
+
+
+@pytest.fixture
+def shared(clones: Clones, run: Run) -> str:
+    """A ticket An opened at 10:00 and pushed; Bo has pulled it."""
+    ticket_id = new(run, clones.a, "10:00")
+    commit(clones.a, f"New ticket {ticket_id}")
+    push(clones.a)
+    pull(clones.b)
+    return ticket_id
+
+
+def events(ticket: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [event for event in ticket["history"] if event["event"] == kind]
+
+
+# --- ticket numbers: 200 + 200 tickets in two clones -----------------------------------------
+
+
+def test_two_clones_each_create_200_tickets_offline_and_share_all_400_without_conflict(clones, run):
+    start = datetime.fromisoformat(at("09:00"))
+    made: dict[Path, list[str]] = {}
+    for clone, user in ((clones.a, AN), (clones.b, BO)):
+        ids = []
+        for n in range(200):  # one a second, the two clones in the very same seconds
+            moment = (start + timedelta(seconds=n)).strftime("%H:%M:%S")
+            ids.append(new(run, clone, moment, "--title", f"Ticket {n} of {user}", user=user))
+        commit(clone, f"200 tickets by {user}")
+        made[clone] = ids
+
+    push(clones.a)
+    pulled = pull(clones.b)
+    assert "CONFLICT" not in pulled.stdout + pulled.stderr
+    push(clones.b)
+    pull(clones.a)
+
+    every_id = made[clones.a] + made[clones.b]
+    assert len(set(every_id)) == 400
+    expected = {f"{ticket_id}.yaml" for ticket_id in every_id}
+    assert set(ticket_files(clones.a)) == expected
+    assert ticket_files(clones.a) == ticket_files(clones.b)
+    for clone in (clones.a, clones.b):
+        assert status(clone) == ""
+    assert git(clones.a, "rev-parse", "HEAD").stdout == git(clones.b, "rev-parse", "HEAD").stdout
+
+    check = subprocess.run(
+        [sys.executable, "-m", "sdesk", "check"],
+        cwd=clones.a,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "400 ticket files checked, 0 problems" in check.stderr
+    listed = json.loads(sdesk(run, clones.b, "18:00", "list", "--all", "--format", "json").stdout)
+    assert sorted(row["id"] for row in listed) == sorted(every_id)
+
+
+# --- the same ticket changed in both clones ------------------------------------------------
+
+
+def test_concurrent_work_on_one_ticket_merges_every_event_without_conflict(clones, run, shared):
+    a, b, ticket_id = clones.a, clones.b, shared
+    sdesk(run, a, "10:10", "comment", ticket_id, "An: heeft u de app al herstart?")
+    sdesk(run, a, "10:12", "update", ticket_id, "--category", "application")
+    sdesk(run, a, "10:20", "log", ticket_id, "45m", "--note", "An: logboeken nagekeken")
+    sdesk(run, a, "10:30", "update", ticket_id, "--status", "in-progress", "--note", "An neemt het op")
+    sdesk(run, a, "10:45", "comment", ticket_id, "--internal", "An: vermoedelijk een verlopen certificaat")
+    commit(a, "An works on the ticket")
+
+    sdesk(run, b, "10:05", "comment", ticket_id, "Bo: we bekijken het", user=BO)
+    sdesk(run, b, "10:15", "update", ticket_id, "--assignee", BO, user=BO)
+    sdesk(run, b, "10:25", "log", ticket_id, "1h30m", "--note", "Bo: certificaat vernieuwd", user=BO)
+    sdesk(run, b, "10:40", "update", ticket_id, "--status", "waiting-for-customer", "--note", "Bo vraagt", user=BO)
+    sdesk(run, b, "10:50", "comment", ticket_id, "Bo: werkt het nu?", user=BO)
+    commit(b, "Bo works on the ticket")
+    push(b)
+
+    pulled = pull(a)
+    decision = (
+        f"sdesk merge-ticket: tickets/{ticket_id}.yaml: Changed in two clones at once: kept status "
+        f"'waiting-for-customer' of {BO} at {at('10:40')}, the later change, over 'in-progress'."
+    )
+    assert decision in pulled.stderr
+    text = (a / "tickets" / f"{ticket_id}.yaml").read_text(encoding="utf-8")
+    assert "<<<<<<<" not in text and ">>>>>>>" not in text
+    assert status(a) == ""
+    sdesk(run, a, "18:00", "check")
+
+    ticket = shown(run, a, ticket_id)
+    comments = Counter(event["text"] for event in events(ticket, "comment"))
+    assert comments == {
+        "An: heeft u de app al herstart?": 1,
+        "An: vermoedelijk een verlopen certificaat": 1,
+        "Bo: we bekijken het": 1,
+        "Bo: werkt het nu?": 1,
+    }
+    entries = Counter((event["by"], event["minutes"], event["text"]) for event in events(ticket, "time"))
+    assert entries == {(AN, 45, "An: logboeken nagekeken"): 1, (BO, 90, "Bo: certificaat vernieuwd"): 1}
+    moments = [datetime.fromisoformat(event["at"]) for event in ticket["history"]]
+    assert moments == sorted(moments)
+    assert len(ticket["history"]) == 1 + 5 + 5 + 1  # created, An's five, Bo's five, the decision
+
+    assert ticket["category"] == "application"  # only An changed it
+    assert ticket["assignee"] == BO  # only Bo changed it
+    assert ticket["status"] == "waiting-for-customer"  # both: Bo's change at 10:40 is later than An's at 10:30
+    [merged] = events(ticket, "merged")
+    assert merged["by"] == "sdesk merge-ticket"
+    assert merged["visibility"] == "internal"
+    assert merged["changes"] == [{"field": "status", "from": "in-progress", "to": "waiting-for-customer"}]
+    assert "in-progress" in merged["text"] and "waiting-for-customer" in merged["text"]
+
+    push(a)
+    pull(b)  # a fast-forward: Bo gets the same merged ticket
+    assert ticket_files(b) == ticket_files(a)
+
+
+def test_the_clone_whose_change_is_later_keeps_its_value_when_it_merges(clones, run, shared):
+    """The README's example, merged from the other side: Bo (10:30) pulls An's later change (10:40)."""
+    a, b, ticket_id = clones.a, clones.b, shared
+    sdesk(run, a, "10:40", "update", ticket_id, "--status", "waiting-for-customer", "--note", "An")
+    commit(a, "An")
+    push(a)
+    sdesk(run, b, "10:30", "update", ticket_id, "--status", "in-progress", "--note", "Bo", user=BO)
+    commit(b, "Bo")
+
+    pulled = pull(b)
+    assert f"kept status 'waiting-for-customer' of {AN} at {at('10:40')}" in pulled.stderr
+    ticket = shown(run, b, ticket_id)
+    assert ticket["status"] == "waiting-for-customer"
+    assert [event["text"] for event in events(ticket, "updated")] == ["Bo", "An"]
+    [merged] = events(ticket, "merged")
+    assert merged["changes"] == [{"field": "status", "from": "in-progress", "to": "waiting-for-customer"}]
+
+
+def test_same_moment_edits_merge_the_same_in_both_clones_and_the_decision_is_kept_once(clones, run, shared):
+    a, b, ticket_id = clones.a, clones.b, shared
+    sdesk(run, a, "11:00", "update", ticket_id, "--assignee", AN, "--note", "mine")
+    sdesk(run, b, "11:00", "update", ticket_id, "--assignee", BO, "--note", "mine", user=BO)
+    sdesk(run, a, "11:00", "comment", ticket_id, "Zelfde moment, van An")
+    sdesk(run, b, "11:00", "comment", ticket_id, "Zelfde moment, van Bo", user=BO)
+    commit(a, "An takes it")
+    commit(b, "Bo takes it")
+    git(a, "remote", "add", "bo", str(b))
+    git(b, "remote", "add", "an", str(a))
+
+    # Each clone merges the other's commit on its own: B into A, and A into B.
+    git(a, "fetch", "-q", "bo")
+    git(b, "fetch", "-q", "an")
+    into_a = git(a, "merge", "--no-edit", "bo/main")
+    into_b = git(b, "merge", "--no-edit", "an/main")
+    assert ticket_files(a) == ticket_files(b)  # byte for byte
+    kept = shown(run, a, ticket_id)["assignee"]
+    assert kept in (AN, BO)
+    assert shown(run, b, ticket_id)["assignee"] == kept
+    for merged in (into_a, into_b):
+        assert f"kept assignee '{kept}'" in merged.stderr
+    [decision] = events(shown(run, a, ticket_id), "merged")
+    dropped = BO if kept == AN else AN
+    assert decision["changes"] == [{"field": "assignee", "from": dropped, "to": kept}]
+
+    # Then they merge each other's merge: the decision is there once, nothing else changes.
+    push(a)
+    pull(b)
+    push(b)
+    pull(a)
+    for clone in (a, b):
+        ticket = shown(run, clone, ticket_id)
+        assert len(events(ticket, "merged")) == 1
+        assert len(events(ticket, "updated")) == 2
+        assert sorted(event["text"] for event in events(ticket, "comment")) == [
+            "Zelfde moment, van An",
+            "Zelfde moment, van Bo",
+        ]
+        assert ticket["assignee"] == kept
+        assert status(clone) == ""
+        sdesk(run, clone, "18:00", "check")
+    assert ticket_files(a) == ticket_files(b)
+
+
+def test_a_later_pull_after_a_merge_keeps_the_decision_and_adds_new_work(clones, run, shared):
+    a, b, ticket_id = clones.a, clones.b, shared
+    sdesk(run, a, "10:30", "update", ticket_id, "--status", "in-progress")
+    sdesk(run, b, "10:40", "update", ticket_id, "--status", "on-hold", user=BO)
+    commit(a, "An")
+    commit(b, "Bo")
+    push(b)
+    pull(a)
+    push(a)
+    sdesk(run, b, "11:00", "comment", ticket_id, "Bo: nog iets", user=BO)
+    commit(b, "Bo again")
+    pull(b)  # An's merge commit into Bo's new work
+    ticket = shown(run, b, ticket_id)
+    assert ticket["status"] == "on-hold"
+    assert len(events(ticket, "merged")) == 1
+    assert [event["text"] for event in events(ticket, "comment")] == ["Bo: nog iets"]
+
+
+def test_pull_with_rebase_replays_each_commit_through_the_driver(clones, run, shared):
+    a, b, ticket_id = clones.a, clones.b, shared
+    sdesk(run, a, "10:30", "update", ticket_id, "--status", "in-progress", "--note", "An 1")
+    commit(a, "An 1")
+    sdesk(run, a, "10:35", "comment", ticket_id, "An 2")
+    commit(a, "An 2")
+    sdesk(run, b, "10:40", "update", ticket_id, "--status", "waiting-for-customer", "--note", "Bo", user=BO)
+    commit(b, "Bo")
+    push(b)
+
+    pulled = git(a, "pull", "--rebase", "origin", "main")
+    assert "kept status 'waiting-for-customer'" in pulled.stderr
+    assert status(a) == ""
+    ticket = shown(run, a, ticket_id)
+    assert ticket["status"] == "waiting-for-customer"
+    assert [event.get("text") for event in ticket["history"]][1:4] == ["An 1", "An 2", "Bo"]
+    assert len(events(ticket, "merged")) == 1
+    sdesk(run, a, "18:00", "check")
+
+
+# --- what the driver cannot decide: git's own conflict -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("broken", "why"),
+    [
+        pytest.param("status: [in-progress", "invalid YAML", id="invalid-yaml"),
+        pytest.param("status:", "status: is required", id="invalid-field"),
+    ],
+)
+def test_a_broken_ticket_file_is_a_normal_conflict_and_nothing_is_dropped(clones, run, shared, broken, why):
+    a, b, ticket_id = clones.a, clones.b, shared
+    path = a / "tickets" / f"{ticket_id}.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "\nstatus: open\n" in text
+    path.write_text(text.replace("\nstatus: open\n", f"\n{broken}\n"), encoding="utf-8")
+    commit(a, "An edits the file by hand")
+    sdesk(run, b, "10:30", "update", ticket_id, "--status", "in-progress", "--note", "Bo neemt het op", user=BO)
+    commit(b, "Bo")
+    push(b)
+
+    pulled = pull(a, check=False)
+    assert pulled.returncode != 0
+    assert "CONFLICT" in pulled.stdout
+    assert why in pulled.stderr
+    assert f"sdesk merge-ticket: tickets/{ticket_id}.yaml:" in pulled.stderr
+    assert "left to git's line merge" in pulled.stderr
+    assert f"UU tickets/{ticket_id}.yaml" in status(a).splitlines()
+    merged = path.read_text(encoding="utf-8")
+    assert "<<<<<<<" in merged and "=======" in merged and ">>>>>>>" in merged
+    assert f"\n{broken}\n" in merged  # An's line
+    assert "\nstatus: in-progress\n" in merged  # Bo's line
+    assert "Bo neemt het op" in merged  # Bo's event
+    result = run("check", env={"SDESK_DIR": str(a)})
+    assert result.exit_code == 1
+
+
+def test_a_field_both_clones_edited_by_hand_is_a_normal_conflict(clones, run, shared):
+    a, b, ticket_id = clones.a, clones.b, shared
+    for clone, title in ((a, "Zorgdossier opent traag"), (b, "Zorgdossier opent nooit")):
+        path = clone / "tickets" / f"{ticket_id}.yaml"
+        path.write_text(path.read_text(encoding="utf-8").replace("Zorgdossier opent niet", title), encoding="utf-8")
+        commit(clone, "title by hand")
+    sdesk(run, b, "10:30", "comment", ticket_id, "Bo: titel verduidelijkt", user=BO)
+    commit(b, "Bo comments")
+    push(b)
+
+    pulled = pull(a, check=False)
+    assert pulled.returncode != 0
+    assert "both sides changed title without a recorded event; left to git's line merge" in pulled.stderr
+    merged = (a / "tickets" / f"{ticket_id}.yaml").read_text(encoding="utf-8")
+    assert "Zorgdossier opent traag" in merged and "Zorgdossier opent nooit" in merged
+    assert "<<<<<<<" in merged
+    assert "Bo: titel verduidelijkt" in merged
+
+
+def test_a_broken_file_whose_lines_do_not_overlap_merges_by_line_and_check_still_refuses_it(clones, run, shared):
+    """The fallback is git's line merge: separate lines merge cleanly, both kept, and CI catches the file."""
+    a, b, ticket_id = clones.a, clones.b, shared
+    path = a / "tickets" / f"{ticket_id}.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("\ntitle: ", "\ntitle: [", 1), encoding="utf-8")
+    commit(a, "An breaks the title by hand")
+    sdesk(run, b, "10:30", "comment", ticket_id, "Bo: gezien", user=BO)
+    commit(b, "Bo")
+    push(b)
+
+    pulled = pull(a)
+    assert "left to git's line merge" in pulled.stderr
+    merged = path.read_text(encoding="utf-8")
+    assert "\ntitle: [Zorgdossier opent niet\n" in merged
+    assert "Bo: gezien" in merged
+    result = run("check", env={"SDESK_DIR": str(a)})
+    assert result.exit_code == 1
+    assert f"{ticket_id}.yaml" in result.output
+
+
+# --- sdesk git setup and sdesk init ------------------------------------------------------------
+
+
+def test_git_setup_is_idempotent(clones, run):
+    for _ in range(2):
+        sdesk(run, clones.b, "09:00", "git", "setup")
+    assert (clones.b / ".gitattributes").read_text(encoding="utf-8").splitlines().count(ATTRIBUTE_LINE) == 1
+    driver = git(clones.b, "config", "merge.sdesk-ticket.driver").stdout.strip()
+    assert driver.endswith("-m sdesk merge-ticket %O %A %B %P")
+    assert status(clones.b) == ""
+
+
+def test_git_setup_keeps_other_attributes(tmp_path, run, desk):
+    git(tmp_path, "init", "-q", str(desk))
+    (desk / ".gitattributes").write_text("*.png binary", encoding="utf-8")  # no newline at the end
+    for _ in range(2):
+        result = run("git", "setup")
+        assert result.exit_code == 0, result.output
+    assert (desk / ".gitattributes").read_text(encoding="utf-8") == f"*.png binary\n{ATTRIBUTE_LINE}\n"
+    assert "merge-ticket %O %A %B %P" in git(desk, "config", "merge.sdesk-ticket.driver").stdout
+
+
+def test_git_setup_outside_a_git_repository_fails_with_one_line(run, desk):
+    result = run("git", "setup")
+    assert result.exit_code == 1
+    assert result.output.strip().count("\n") == 0
+    assert str(desk) in result.output
+    assert "not in a git repository" in result.output
+    assert not (desk / ".gitattributes").exists()
+
+
+def test_init_inside_a_git_repository_registers_the_driver(tmp_path, run):
+    folder = tmp_path / "newdesk"
+    git(tmp_path, "init", "-q", str(folder))
+    result = run("init", str(folder))
+    assert result.exit_code == 0, result.output
+    assert ATTRIBUTE_LINE in (folder / ".gitattributes").read_text(encoding="utf-8").splitlines()
+    assert "merge-ticket %O %A %B %P" in git(folder, "config", "merge.sdesk-ticket.driver").stdout
+    assert "git init" not in result.stderr
+
+
+def test_init_outside_a_git_repository_says_to_run_git_init_and_git_setup(tmp_path, run):
+    folder = tmp_path / "newdesk"
+    result = run("init", str(folder))
+    assert result.exit_code == 0, result.output
+    assert (folder / "rules.yaml").is_file()
+    assert not (folder / ".gitattributes").exists()
+    assert "git init" in result.stderr and "sdesk git setup" in result.stderr
+
+
+# --- sdesk show --history ------------------------------------------------------------------
+
+
+def test_show_history_names_the_commit_and_author_of_every_event(clones, run, shared):
+    a, b, ticket_id = clones.a, clones.b, shared
+    opened = git(a, "rev-parse", "HEAD").stdout.strip()
+    sdesk(run, b, "10:30", "comment", ticket_id, "Bo: we bekijken het", user=BO)
+    answered = commit(b, "Bo answers")
+    push(b)
+    pull(a)
+    sdesk(run, a, "10:45", "comment", ticket_id, "An: nog niet gecommit")
+
+    table = sdesk(run, a, "18:00", "show", ticket_id, "--history").stdout
+    blocks: list[tuple[str, list[str]]] = []  # each commit's line, then the lines of the events it brought
+    for line in table[table.index("In git (the commit that brought each event):") :].splitlines()[1:]:
+        if line.startswith("      "):
+            blocks[-1][1].append(line.strip())
+        else:
+            blocks.append((line.strip(), []))
+    [(first, created), (second, commented), (last, uncommitted)] = blocks
+    assert first.startswith(opened[:10]) and f"An Wouters <{AN}>  New ticket {ticket_id}" in first
+    assert second.startswith(answered[:10]) and f"Bo Peeters <{BO}>  Bo answers" in second
+    assert last == "not committed yet"
+    assert [line.split()[-1] for line in created] == ["created"]
+    assert len(commented) == 1 and commented[0].endswith(f"{BO}  public comment")
+    assert len(uncommitted) == 1 and uncommitted[0].endswith(f"{AN}  public comment")
+
+    data = shown(run, a, ticket_id, "--history")
+    summary = [
+        (entry["commit"], entry["author"], [event.get("text") or event["event"] for event in entry["events"]])
+        for entry in data["commits"]
+    ]
+    assert summary == [
+        (opened, "An Wouters", ["created"]),
+        (answered, "Bo Peeters", ["Bo: we bekijken het"]),
+        (None, None, ["An: nog niet gecommit"]),
+    ]
+    assert "commits" not in shown(run, a, ticket_id)
+
+
+def test_show_history_of_a_ticket_never_committed_says_so(clones, run):
+    ticket_id = new(run, clones.a, "10:00")
+    data = shown(run, clones.a, ticket_id, "--history")
+    assert [(entry["commit"], len(entry["events"])) for entry in data["commits"]] == [(None, 1)]
+    table = sdesk(run, clones.a, "18:00", "show", ticket_id, "--history").stdout
+    last, event_line = table.splitlines()[-2:]
+    assert last == "  not committed yet"
+    assert AN in event_line and event_line.endswith("created")
+
+
+def test_show_history_in_a_repository_without_commits_says_not_committed_yet(tmp_path, run, desk, new_ticket):
+    git(tmp_path, "init", "-q", "--initial-branch=main", str(desk))
+    ticket_id = new_ticket()["id"]
+    result = run("show", ticket_id, "--history")
+    assert result.exit_code == 0, result.output
+    assert "not committed yet" in result.stdout
+
+
+def test_show_history_outside_a_git_repository_fails_with_one_line(run, desk, new_ticket):
+    ticket_id = new_ticket()["id"]
+    result = run("show", ticket_id, "--history")
+    assert result.exit_code == 1
+    assert result.output.strip().count("\n") == 0
+    assert "not in a git repository" in result.output
+    assert run("show", ticket_id).exit_code == 0  # without --history git is not needed
+
+
+def test_show_history_as_csv_is_a_usage_error(run, desk, new_ticket):
+    ticket_id = new_ticket()["id"]
+    result = run("show", ticket_id, "--history", "--format", "csv")
+    assert result.exit_code == 2
+    assert "--history" in result.output
+
+
+# --- derived state stays out of git ------------------------------------------------------------
+
+
+def test_the_index_and_locks_are_ignored_by_git_and_rebuilt_the_same(clones, run):
+    a = clones.a
+    for n in range(3):
+        new(run, a, f"10:0{n}", "--title", f"Ticket {n}")
+    commit(a, "three tickets")
+    before = sdesk(run, a, "12:00", "list", "--all", "--format", "json").stdout
+    sdesk(run, a, "12:00", "queue")
+    assert (a / ".sdesk" / "cache" / "index.sqlite3").is_file()
+    assert status(a) == ""
+    assert git(a, "check-ignore", ".sdesk/cache/index.sqlite3").returncode == 0
+
+    shutil.rmtree(a / ".sdesk")
+    assert sdesk(run, a, "12:00", "list", "--all", "--format", "json").stdout == before
+    assert status(a) == ""
+
+
+# --- sdesk.merge on hand-built tickets -----------------------------------------------------
+
+
+def moment(clock: str) -> datetime:
+    return datetime.fromisoformat(at(clock))
+
+
+def event(clock: str, by: str, kind: str = "comment", *changes: tuple[str, str | None, str | None], text=None):
+    return Event(
+        moment(clock),
+        by,
+        kind,
+        tuple(Change(*change) for change in changes),
+        visibility="public" if kind == "comment" else None,
+        text=text,
+    )
+
+
+BASE = Ticket(
+    id="2Q400G-30YPD",
+    title="Zorgdossier opent niet",
+    type="incident",
+    status="open",
+    priority="P3",
+    customer="zonnebloem",
+    requester="els.vermeulen@zonnebloem.example",
+    team="servicedesk",
+    created=moment("10:00"),
+    history=[event("10:00", AN, "created")],
+)
+
+
+def changed(ticket: Ticket, *added: Event, **values: Any) -> Ticket:
+    return replace(ticket, history=[*ticket.history, *added], **values)
+
+
+def test_union_keeps_shared_events_once_and_interleaves_the_rest_by_time():
+    shared = [event("10:00", AN, "created"), event("10:05", AN, text="gedeeld")]
+    ours = [*shared, event("10:10", AN, text="a1"), event("10:30", AN, text="a2")]
+    theirs = [*shared, event("10:20", BO, text="b1"), event("10:40", BO, text="b2")]
+    assert [e.text for e in merge.union(ours, theirs)] == [None, "gedeeld", "a1", "b1", "a2", "b2"]
+    assert merge.union(ours, theirs) == merge.union(theirs, ours)
+
+
+def test_union_keeps_an_event_both_sides_got_from_a_third_clone_once():
+    third = event("10:15", "cy@caresolutions.example", text="c")
+    ours = [event("10:00", AN, "created"), event("10:10", AN, text="a"), third]
+    theirs = [event("10:00", AN, "created"), third, event("10:20", BO, text="b")]
+    assert [e.text for e in merge.union(ours, theirs)] == [None, "a", "c", "b"]
+
+
+def test_merge_takes_one_sided_changes_and_the_latest_event_for_a_field_both_changed():
+    ours = changed(
+        BASE,
+        event("10:30", AN, "updated", ("status", "open", "in-progress")),
+        event("10:35", AN, "updated", ("category", None, "application")),
+        status="in-progress",
+        category="application",
+    )
+    theirs = changed(
+        BASE,
+        event("10:20", BO, "updated", ("assignee", None, BO)),
+        event("10:40", BO, "updated", ("status", "open", "on-hold")),
+        status="on-hold",
+        assignee=BO,
+    )
+    result, decisions = merge.merge(BASE, ours, theirs)
+    assert (result.status, result.category, result.assignee) == ("on-hold", "application", BO)
+    assert [(e.at, e.by, e.kind) for e in result.history] == [
+        (moment("10:00"), AN, "created"),
+        (moment("10:20"), BO, "updated"),
+        (moment("10:30"), AN, "updated"),
+        (moment("10:35"), AN, "updated"),
+        (moment("10:40"), BO, "updated"),
+        (moment("10:40"), merge.MERGER, "merged"),
+    ]
+    assert decisions == [result.history[-1]]
+    [decision] = decisions
+    assert decision.visibility == "internal"
+    assert decision.changes == (Change("status", "in-progress", "on-hold"),)
+    assert "kept status 'on-hold'" in decision.text and "over 'in-progress'" in decision.text
+    swapped, _ = merge.merge(BASE, theirs, ours)
+    assert swapped == result
+
+
+def test_merge_of_same_moment_edits_is_the_same_whichever_side_merges():
+    ours = changed(BASE, event("11:00", AN, "updated", ("assignee", None, AN)), assignee=AN)
+    theirs = changed(BASE, event("11:00", BO, "updated", ("assignee", None, BO)), assignee=BO)
+    first, _ = merge.merge(BASE, ours, theirs)
+    second, _ = merge.merge(BASE, theirs, ours)
+    assert first == second
+    assert first.assignee in (AN, BO)
+    assert [e.kind for e in first.history].count("merged") == 1
+    again, _ = merge.merge(ours, first, second)  # each clone merged, then they merge each other
+    assert again == first
+    assert [e.kind for e in again.history].count("merged") == 1
+
+
+def test_merge_with_nothing_new_on_one_side_is_the_other_side():
+    theirs = changed(BASE, event("10:30", BO, text="b"))
+    assert merge.merge(BASE, BASE, theirs) == (theirs, [])
+    assert merge.merge(BASE, theirs, BASE) == (theirs, [])
+
+
+def test_merge_refuses_what_time_cannot_decide():
+    with pytest.raises(merge.Undecidable, match="title"):
+        merge.merge(BASE, replace(BASE, title="traag"), replace(BASE, title="nooit"))
+    with pytest.raises(merge.Undecidable, match="id"):
+        merge.merge(BASE, BASE, replace(BASE, id="2Q400G-AAAAA"))
