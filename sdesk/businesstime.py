@@ -126,14 +126,18 @@ def _holidays(country: str, subdivision: str | None, year: int, language: str) -
 
 
 def supported_country(country: str, subdivision: str | None) -> str | None:
-    """Why the holiday library cannot serve this country/subdivision, or None when it can."""
-    import holidays
+    """Why the holiday library cannot serve this country/subdivision, or None when it can.
 
-    supported = holidays.list_supported_countries()
-    if country not in supported:
+    Every command parses rules.yaml, so this loads the one country asked for, not the whole list.
+    """
+    import holidays
+    from holidays.registry import EntityLoader
+
+    if country not in EntityLoader.get_country_codes():
         return f"no public holidays known for country '{country}' (use an ISO 3166 code such as NL or BE)"
-    if subdivision is not None and subdivision not in supported[country]:
-        return f"country {country} has no subdivision '{subdivision}' (known: {', '.join(supported[country])})"
+    known = getattr(holidays, country).subdivisions
+    if subdivision is not None and subdivision not in known:
+        return f"country {country} has no subdivision '{subdivision}' (known: {', '.join(known)})"
     return None
 
 
