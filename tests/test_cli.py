@@ -467,7 +467,11 @@ def test_check_reports_tickets_that_disagree_with_the_rules(desk, run, new_ticke
 
 
 def every_command(group: click.Group, prefix: tuple[str, ...] = ()):
-    for name, command in group.commands.items():
+    """Every command and subcommand, loading the lazily registered ones as `sdesk CMD` does."""
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, name
         yield prefix + (name,), command
         if isinstance(command, click.Group):
             yield from every_command(command, prefix + (name,))
