@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sdesk import ids, model, parallel, query, views
-from sdesk.errors import SdeskError
+from sdesk.errors import NotFound, SdeskError
 from sdesk.model import Ticket
 from sdesk.store import BrokenFile, read_ticket
 
@@ -168,7 +168,7 @@ def _signatures(folder: Path) -> dict[str, Signature]:
                     stat = entry.stat()
                     found[number] = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
     except FileNotFoundError:
-        raise SdeskError(f"{folder} is missing") from None
+        raise NotFound(f"{folder} is missing") from None
     return found
 
 

@@ -138,29 +138,28 @@ def commits_text(attributed: Sequence[tuple[Commit | None, Sequence[Event]]]) ->
         else:
             committed = _when(datetime.fromisoformat(commit.date))
             lines.append(f"  {commit.sha[:10]}  {committed}  {commit.author} <{commit.email}>  {commit.subject}")
-        lines += [f"      {_when(event.at)}  {event.by}  {_what(event)}" for event in events]
-    if not attributed:
-        lines.append("  no commit has this ticket yet")
+        lines += [f"    {_event_head(event)}" for event in events]
     return "\n".join(lines) + "\n"
 
 
 def commits_data(attributed: Sequence[tuple[Commit | None, Sequence[Event]]]) -> list[dict[str, Any]]:
-    """The same for JSON: the commit's fields (null while not committed) and the positions of its events."""
+    """The same for JSON: the commit's fields (null while not committed) and the events it brought."""
     return [
         {
-            "commit": None if commit is None else commit.sha,
-            "author": None if commit is None else commit.author,
-            "email": None if commit is None else commit.email,
-            "date": None if commit is None else commit.date,
-            "subject": None if commit is None else commit.subject,
+            "commit": commit and commit.sha,
+            **{key: commit and getattr(commit, key) for key in ("author", "email", "date", "subject")},
             "events": [model.event_to_dict(event) for event in events],
         }
         for commit, events in attributed
     ]
 
 
+def _event_head(event: Event) -> str:
+    return f"  {_when(event.at)}  {event.by}  {_what(event)}"
+
+
 def _event_lines(event: Event) -> list[str]:
-    lines = [f"  {_when(event.at)}  {event.by}  {_what(event)}"]
+    lines = [_event_head(event)]
     lines += [f"      {change.field}: {_short(change.old)} → {_short(change.new)}" for change in event.changes]
     if event.text:
         lines += _indented(event.text, "      ")

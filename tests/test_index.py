@@ -79,7 +79,7 @@ def test_a_broken_file_is_skipped_with_a_warning_every_time_and_not_served_from_
     for _ in range(2):
         result = run("list", "--all", "--format", "json")
         assert [row["id"] for row in json.loads(result.stdout)] == [good["id"]]
-        assert f"Warning: tickets/{bad['id']}.yaml:1" in result.stderr or f"{bad['id']}.yaml:1" in result.stderr
+        assert f"Warning: desk/tickets/{bad['id']}.yaml:1:" in result.stderr
 
 
 def test_deleting_the_state_folder_loses_nothing(desk, run, new_ticket):

@@ -824,3 +824,26 @@ def test_a_mail_name_taken_by_an_earlier_mail_gets_a_suffix_instead_of_a_traceba
     (first,) = (desk / "outbox" / "pending").glob("*-comment.eml")
     (second,) = (desk / "outbox" / "pending").glob("*-comment-2.eml")
     assert b"Eerste versie" in first.read_bytes() and b"Tweede versie" in second.read_bytes()
+
+
+def test_a_held_mail_of_a_broken_ticket_stays_held_until_the_file_is_mended(desk, run, new_ticket):
+    """What a killed command left is settled by looking at the ticket; a broken file cannot say, so it waits."""
+    ticket = new_ticket()
+    (created,) = (desk / "outbox" / "pending").glob("*-created.eml")
+    held = desk / "outbox" / "held" / created.name
+    created.rename(held)  # as if `sdesk new` was killed after saving, before releasing its mail
+    stat = held.stat()
+    os.utime(held, ns=(stat.st_atime_ns, stat.st_mtime_ns - 600 * 1_000_000_000))
+    path = desk / "tickets" / f"{ticket['id']}.yaml"
+    good = path.read_text(encoding="utf-8")
+    path.write_text("title: [unclosed\n", encoding="utf-8")
+
+    result = run("notify", "list")
+    assert result.exit_code == 0, result.output
+    assert f"Warning: held mail {held.name} stays held:" in result.stderr
+    assert held.exists()
+
+    path.write_text(good, encoding="utf-8")
+    result = run("notify", "list")
+    assert f"Held mail {held.name} queued: its change was saved" in result.stderr
+    assert (desk / "outbox" / "pending" / held.name).exists()

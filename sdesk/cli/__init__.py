@@ -77,7 +77,7 @@ class SdeskGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list from the summaries above, without importing every command."""
-        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)  # as Click's own format_commands
         rows = [(name, _shorten(summary, limit)) for name, (_, summary) in COMMANDS.items()]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
@@ -91,7 +91,7 @@ class SdeskGroup(click.Group):
 
 
 def _shorten(summary: str, limit: int) -> str:
-    """Cut at a word boundary, as Click does for the summaries it computes itself."""
+    """Cut at a word boundary, as Click does for the summaries it computes itself (its helper is private)."""
     if len(summary) <= limit:
         return summary
     return summary[: limit - 3].rsplit(" ", 1)[0] + "..."

@@ -7,7 +7,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +18,8 @@ from sdesk.errors import NotFound, SdeskError
 from sdesk.output import Column, plural, render_rows
 
 if TYPE_CHECKING:
+    from email.message import EmailMessage
+
     from sdesk import notifications
     from sdesk.model import Event, Ticket
     from sdesk.store import Desk
@@ -116,6 +117,9 @@ def settle(desk: Desk) -> None:
                 history = desk.read(ticket_id).history
             except NotFound:
                 history = []
+            except SdeskError as error:  # a broken ticket file: decide once it is mended
+                click.echo(f"Warning: held mail {path.name} stays held: {error}", err=True)
+                continue
             saved = len(history) >= number and history[number - 1].at.replace(microsecond=0) == at
             if saved:
                 outbox.release(path)
