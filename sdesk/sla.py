@@ -108,6 +108,13 @@ class Clock:
         return "paused" if self.paused else "running"
 
 
+def needs_attention(clock: Clock, window: timedelta | None) -> bool:
+    """Running and overdue, or running (not paused) with at most ``window`` of open time left."""
+    if clock.stopped is not None:
+        return False
+    return clock.late or (window is not None and not clock.paused and clock.left <= window)
+
+
 # --- the terms ----------------------------------------------------------------------------
 
 

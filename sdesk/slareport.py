@@ -43,7 +43,7 @@ COLUMNS = (
 
 
 @dataclass
-class _Tally:
+class Tally:
     tickets: int = 0
     met: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CLOCK_NAMES, 0))
     decided: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CLOCK_NAMES, 0))
@@ -85,15 +85,15 @@ def in_period(ticket: Ticket, rules: Rules, start: date, end: date) -> bool:
 
 def report(tickets: Iterable[Ticket], rules: Rules, now: datetime, start: date, end: date) -> list[dict[str, Any]]:
     """One row per priority level and per customer, then the total."""
-    tallies: dict[tuple[str, str], _Tally] = {}
-    total = _Tally()
+    tallies: dict[tuple[str, str], Tally] = {}
+    total = Tally()
     for ticket in tickets:
         if not in_period(ticket, rules, start, end):
             continue
         clocks = sla.clocks(ticket, rules, now)
         total.add(clocks)
         for group in GROUPINGS:
-            tallies.setdefault((group, str(getattr(ticket, group))), _Tally()).add(clocks)
+            tallies.setdefault((group, str(getattr(ticket, group))), Tally()).add(clocks)
     levels = {level: index for index, level in enumerate(rules.priority.levels)}
 
     def order(key: tuple[str, str]) -> tuple[int, int, str]:

@@ -47,10 +47,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "notify": ("notify:notify", "Mail to customers: what waits in the outbox, and delivering it."),
     "announce": ("announce:announce", "Announce planned maintenance and outages; resolve an outage and its tickets."),
     "report": ("reports:report", "Reports over a period: SLA compliance, time and billing, satisfaction."),
+    "export": ("export:export", "Export the desk for others to read: a static HTML site."),
     "init": ("desk:init", "Make FOLDER a new desk: a commented rules.yaml, tickets/ and a .gitignore."),
     "check": (
         "desk:check",
-        "Validate rules.yaml, every ticket and announcement file and the desk's mail templates (for CI).",
+        "Validate rules.yaml, every ticket and announcement file and the desk's templates (for CI).",
     ),
     "rules": ("policy:rules", "Check the desk's policy in rules.yaml and see how it applies to a ticket."),
     "schema": ("policy:schema", "Print the JSON Schema of rules.yaml or of a ticket file."),

@@ -44,7 +44,7 @@ def init(folder: Path, name: str) -> None:
 @format_option
 @desk_options()
 def check(fmt: str) -> None:
-    """Validate rules.yaml, every ticket and announcement file and the desk's mail templates (for CI).
+    """Validate rules.yaml, every ticket and announcement file and the desk's templates (for CI).
 
     Exits 1 if anything is wrong.
     """
@@ -65,8 +65,10 @@ def check(fmt: str) -> None:
         problems += found
     count = len(paths)
     from sdesk import mail  # Jinja2 only for commands that need it
+    from sdesk.website import pages
 
     problems += mail.Templates(desk.root, rules.timezone).check()
+    problems += pages.Templates(desk.root).check()
     rows = [
         {"file": display_path(p.path) if p.path else "", "line": p.line, "column": p.column, "problem": p.message}
         for p in problems

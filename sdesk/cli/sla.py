@@ -84,8 +84,7 @@ def sla_command(within: str | None, explain_ref: str | None, teams: tuple[str, .
         if teams and ticket.team not in teams:
             continue
         for clock in sla.clocks(ticket, rules, now):
-            at_risk = window is not None and not clock.paused and clock.left <= window
-            if clock.stopped is None and (clock.late or at_risk):
+            if sla.needs_attention(clock, window):
                 rows.append(slaviews.sla_row(clock, ticket))
     rows.sort(key=lambda row: (row["due"], row["id"]))
     click.echo(render_rows(rows, slaviews.SLA_COLUMNS, fmt, slaviews.SLA_FIELDS), nl=False)

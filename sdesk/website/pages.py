@@ -1,0 +1,107 @@
+"""The site's pages, rendered from HTML templates a desk can override. No files are written here.
+
+Templates live in ``sdesk/templates/html/``; a desk overrides any of them
+with a file of the same name in its own ``templates/html/``. Jinja2 escapes
+every value, so a ticket title is text on the page, never markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from sdesk import templating
+from sdesk.errors import InvalidData
+from sdesk.timelog import hours_minutes
+from sdesk.website import charts
+from sdesk.website.dashboard import Dashboard
+from sdesk.website.noticeboard import Notice
+from sdesk.website.phrases import phrases
+from sdesk.website.portal import Portal
+
+PACKAGE_TEMPLATES = Path(__file__).parent.parent / "templates" / "html"
+DESK_TEMPLATES = Path("templates") / "html"  # inside the desk
+TEMPLATE_NAMES = ("base", "charts", "home", "dashboard", "announcements", "portal", "ticket")
+PORTALS = "customers"  # the folder of the portals in the whole site
+
+
+class Templates:
+    """The desk's HTML templates over the package's defaults."""
+
+    def __init__(self, desk_root: Path):
+        self.desk_folder = desk_root / DESK_TEMPLATES
+        self.environment = templating.environment(self.desk_folder, PACKAGE_TEMPLATES, autoescape=True)
+        self.environment.filters["hours"] = hours_minutes
+
+    def render(self, name: str, values: Mapping[str, Any]) -> str:
+        template = templating.load(self.environment, name, "html", self.desk_folder)
+        with templating.reported(self.environment, "html", name):
+            page = template.render(values)
+        return page
+
+    def check(self) -> list[InvalidData]:
+        """Every desk override sdesk would not use or that does not compile, located, for `sdesk check`."""
+
+        def used(name: str) -> bool:
+            return name.removesuffix(".html") in TEMPLATE_NAMES and name.endswith(".html")
+
+        names = f"<{'|'.join(TEMPLATE_NAMES)}>.html"
+        return templating.compile_problems(self.environment, self.desk_folder, "*.html", used, names, "html")
+
+
+def portal_pages(portal: Portal, templates: Templates) -> dict[str, str]:
+    """A customer's portal: index.html and a page per ticket, all in one folder, linking only to each other."""
+    words = phrases(portal.language)
+    values = {"t": words, "portal": portal, "desk_name": portal.desk_name}
+    pages = {"index.html": templates.render("portal.html", values)}
+    for ticket in (*portal.open, *portal.recently_closed):
+        pages[f"{ticket.id}.html"] = templates.render("ticket.html", {**values, "ticket": ticket})
+    return pages
+
+
+def desk_pages(
+    dashboard: Dashboard, notices: Iterable[Notice], portals: Iterable[Portal], templates: Templates
+) -> dict[str, str]:
+    """The team's pages: the home page with a link to every portal, the dashboard, the announcements."""
+    words = phrases(dashboard.language)
+    shared = {"t": words, "desk_name": dashboard.desk_name, "updated": dashboard.updated}
+    listed = list(portals)
+    return {
+        "index.html": templates.render("home.html", {**shared, "portals": listed, "folder": PORTALS}),
+        "dashboard.html": templates.render(
+            "dashboard.html", {**shared, "d": dashboard, "charts": dashboard_charts(dashboard), "folder": PORTALS}
+        ),
+        "announcements.html": templates.render("announcements.html", {**shared, "notices": list(notices)}),
+    }
+
+
+def dashboard_charts(dashboard: Dashboard) -> dict[str, Any]:
+    """The dashboard's charts, laid out; the same figures are in its tables."""
+    words = phrases(dashboard.language)
+    levels = dashboard.priorities
+    return {
+        "backlog": charts.bars(
+            [label for label, _, _ in dashboard.backlog],
+            [(level, [counts[index] for _, counts, _ in dashboard.backlog]) for index, level in enumerate(levels)],
+        ),
+        "compliance": charts.lines(
+            [week.label[-3:] for week in dashboard.weeks],
+            [
+                (words["response_pct"], [week.response for week in dashboard.weeks]),
+                (words["resolution_pct"], [week.resolution for week in dashboard.weeks]),
+            ],
+        ),
+        "ages": charts.bars(
+            [label for label, _ in dashboard.ages], [(words["tickets"], [n for _, n in dashboard.ages])]
+        ),
+        "time": charts.bars(
+            [row.name for row in dashboard.time],
+            [
+                (words["covered"], [row.covered / 60 for row in dashboard.time]),
+                (words["billable"], [row.billable / 60 for row in dashboard.time]),
+            ],
+            unit=" h",
+            whole=False,
+        ),
+    }

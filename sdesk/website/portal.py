@@ -1,0 +1,303 @@
+"""What a customer's portal may show: their own tickets, the public part of each, their announcements. Pure.
+
+A portal is published where the customer can read it, so its data is built
+from scratch out of what the customer is entitled to see, and the templates
+get nothing else: another customer's tickets, internal notes, time entries,
+breaches, priority reasons, merge records and agents' addresses never reach
+a page, whatever a template does.
+
+An event is public when it mailed the customer (see :mod:`sdesk.notifications`)
+or came from the customer: the ticket's registration, status changes and
+their note, public comments, reminders, closing and reopening.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sdesk import sla
+from sdesk.announcements import Announcement
+from sdesk.model import CLOSING_KINDS, Event, Ticket
+from sdesk.rules import Customer, Rules
+from sdesk.spoken import moment
+from sdesk.website.phrases import phrases
+
+RECENT_DAYS = 30  # closed tickets, and ended announcements, stay on the portal this long
+Words = Mapping[str, str]
+Speak = Callable[[datetime], str]  # a moment in the reader's words
+
+
+@dataclass(frozen=True)
+class PublicEvent:
+    at: datetime
+    when: str  # at, in words
+    author: str  # the customer's own person, or the desk's team: never an agent's address
+    what: str
+    text: str | None
+
+
+@dataclass(frozen=True)
+class PublicTicket:
+    id: str
+    title: str
+    type: str
+    status: str
+    final: bool
+    priority: str
+    product: str | None
+    site: str | None
+    requester: str
+    opened: str
+    last_update: str
+    updated_at: datetime  # for ordering
+    closed: str | None
+    reference: str | None  # the customer's own ticket number (cooperation incidents)
+    description: str | None
+    error_message: str | None
+    url: str | None
+    outside_contract: tuple[str, ...]
+    resolution: str | None
+    next_step: str
+    clocks: tuple[str, ...]
+    history: tuple[PublicEvent, ...]
+
+
+@dataclass(frozen=True)
+class PublicAnnouncement:
+    id: str
+    kind: str
+    state: str
+    title: str
+    when: str
+    service: str | None
+    resolution: str | None
+    current: bool
+
+
+@dataclass(frozen=True)
+class Portal:
+    customer: str
+    name: str
+    language: str
+    desk_name: str
+    desk_email: str | None
+    updated: str
+    recent_days: int
+    open: tuple[PublicTicket, ...]
+    recently_closed: tuple[PublicTicket, ...]
+    announcements: tuple[PublicAnnouncement, ...]
+
+
+def language_of(customer: Customer | None, rules: Rules) -> str:
+    return customer.language if customer is not None else rules.language
+
+
+def shown(ticket: Ticket, rules: Rules, now: datetime, recent_days: int = RECENT_DAYS) -> bool:
+    """Open, or closed within the last ``recent_days``: the tickets a portal lists."""
+    closed = closed_at(ticket, rules)
+    return closed is None or now - closed <= timedelta(days=recent_days)
+
+
+def closed_at(ticket: Ticket, rules: Rules) -> datetime | None:
+    """When an closed ticket was closed (its last closing event); None while it is open."""
+    if not rules.is_final(ticket.status):
+        return None
+    closings = [event.at for event in ticket.history if event.kind in CLOSING_KINDS]
+    return closings[-1] if closings else ticket.updated
+
+
+def build(
+    customer_key: str,
+    tickets: Iterable[Ticket],
+    announcements: Iterable[Announcement],
+    rules: Rules,
+    now: datetime,
+    recent_days: int = RECENT_DAYS,
+) -> Portal:
+    """The portal of one customer; tickets of other customers passed in are left out."""
+    customer = rules.customers.get(customer_key)
+    language = language_of(customer, rules)
+    mine = [
+        public_ticket(ticket, rules, language, now)
+        for ticket in tickets
+        if ticket.customer == customer_key and shown(ticket, rules, now, recent_days)
+    ]
+    by_news = sorted(mine, key=lambda ticket: (ticket.updated_at, ticket.id), reverse=True)
+    concerning = [
+        public_announcement(announcement, rules, language, now)
+        for announcement in announcements
+        if announcement.concerns(customer_key, rules) and _recent(announcement, now, recent_days)
+    ]
+    return Portal(
+        customer=customer_key,
+        name=customer.name if customer is not None else customer_key,
+        language=language,
+        desk_name=rules.desk_name,
+        desk_email=rules.desk_email,
+        updated=moment(now, language, rules.timezone),
+        recent_days=recent_days,
+        open=tuple(ticket for ticket in by_news if not ticket.final),
+        recently_closed=tuple(ticket for ticket in by_news if ticket.final),
+        announcements=tuple(sorted(concerning, key=lambda item: (not item.current, item.id))),
+    )
+
+
+def public_ticket(ticket: Ticket, rules: Rules, language: str, now: datetime) -> PublicTicket:
+    """The customer's view of one ticket."""
+    words = phrases(language)
+
+    def when(at: datetime) -> str:
+        return moment(at, language, rules.timezone, now)
+
+    customer = rules.customers.get(ticket.customer)
+    product = rules.products.get(ticket.product or "")
+    ticket_type = rules.types.get(ticket.type)
+    site = customer.sites.get(ticket.site or "") if customer is not None else None
+    closed = closed_at(ticket, rules)
+    exclusions = {exclusion.name: exclusion.message for exclusion in rules.exclusions}
+    clocks = sla.clocks(ticket, rules, now) if closed is None else []
+    history = _public_events(ticket, rules, language, when)
+    # The customer's last news, not the desk's: an internal note or a time entry is no update to them.
+    updated = history[-1].at if history else ticket.created
+    return PublicTicket(
+        id=ticket.id,
+        title=ticket.title,
+        type=ticket_type.labels.get(language, ticket.type) if ticket_type else ticket.type,
+        status=status_label(ticket.status, rules, language),
+        final=closed is not None,
+        priority=ticket.priority,
+        product=product.name if product else ticket.product,
+        site=f"{site.name} ({ticket.site})" if site else ticket.site,
+        requester=person(ticket, rules),
+        opened=when(ticket.created),
+        last_update=when(updated),
+        updated_at=updated,
+        closed=when(closed) if closed is not None else None,
+        reference=ticket.cooperation_ticket,
+        description=ticket.description,
+        error_message=ticket.error_message,
+        url=ticket.url,
+        outside_contract=tuple(exclusions.get(name, name) for name in ticket.exclusions),
+        resolution=ticket.resolution,
+        next_step=next_step(ticket, rules, clocks, closed, words, when),
+        clocks=tuple(clock_line(clock, ticket, rules, words, when) for clock in clocks),
+        history=tuple(history),
+    )
+
+
+def status_label(status: str, rules: Rules, language: str) -> str:
+    known = rules.statuses.get(status)
+    return known.labels.get(language, status) if known is not None else status
+
+
+def person(ticket: Ticket, rules: Rules) -> str:
+    """The requester by name where the desk knows it (a reference person, or the ticket's contact)."""
+    customer = rules.customers.get(ticket.customer)
+    known = customer.contact(ticket.requester) if customer is not None else None
+    if known is not None:
+        return known.name
+    return ticket.contact_name or ticket.requester
+
+
+def next_step(
+    ticket: Ticket, rules: Rules, clocks: list[sla.Clock], closed: datetime | None, words: Words, when: Speak
+) -> str:
+    """Whose move it is and by when, in one sentence."""
+    if closed is not None:
+        return words["step_closed"].format(when=when(closed))
+    status = rules.statuses.get(ticket.status)
+    label = status_label(ticket.status, rules, words["lang"])
+    if status is not None and status.waiting_on_customer:
+        return words["step_your_turn"].format(status=label)
+    if status is not None and status.pauses_clock:
+        return words["step_paused"].format(status=label)
+    running = {clock.name: clock for clock in clocks if clock.stopped is None}
+    if "response" in running:
+        clock = running["response"]
+        return words["step_answer_late" if clock.late else "step_answer_due"].format(when=when(clock.due))
+    if "resolution" in running:
+        clock = running["resolution"]
+        return words["step_solution_late" if clock.late else "step_solution_due"].format(when=when(clock.due))
+    return words["step_working"]
+
+
+def clock_line(clock: sla.Clock, ticket: Ticket, rules: Rules, words: Words, when: Speak) -> str:
+    """'Answer due Monday 23 November at 13:30', 'Solved Friday …': a clock as the customer reads it."""
+    prefix = f"clock_{clock.name}"
+    if clock.stopped is not None:
+        return words[f"{prefix}_done"].format(when=when(clock.stopped))
+    if clock.state == "paused":
+        return words[f"{prefix}_paused"].format(status=status_label(ticket.status, rules, words["lang"]).lower())
+    state = "overdue" if clock.late else "running"
+    return words[f"{prefix}_{state}"].format(when=when(clock.due))
+
+
+def _public_events(ticket: Ticket, rules: Rules, language: str, when: Speak) -> list[PublicEvent]:
+    words = phrases(language)
+    team = rules.teams.get(ticket.team)
+    desk = team.name if team is not None else rules.desk_name
+    customer_person = person(ticket, rules)
+    found = []
+    for event in ticket.history:
+        shown_as = _public_what(event, rules, words)
+        if shown_as is None:
+            continue
+        what, text = shown_as
+        author = customer_person if event.from_customer or ticket.is_requester(event.by) else desk
+        found.append(PublicEvent(at=event.at, when=when(event.at), author=author, what=what, text=text))
+    return found
+
+
+def _public_what(event: Event, rules: Rules, words: Words) -> tuple[str, str | None] | None:
+    """What the customer reads of an event, or None for an event that is the desk's own business.
+
+    The registration's own text records agents' overrides, and a reminder's text is
+    written for agents: the customer gets the phrase alone.
+    """
+    moved = next((change.new for change in event.changes if change.field == "status"), None)
+    resolution = next((change.new for change in event.changes if change.field == "resolution"), None)
+    if event.kind in ("created", "reminder"):
+        return words[f"event_{event.kind}"], None
+    if event.kind == "comment":
+        return (words["event_comment"], event.text) if event.visibility == "public" else None
+    if event.kind in ("closed", "auto-closed"):
+        return words[f"event_{event.kind}"], resolution
+    if event.kind == "reopened":
+        return words["event_reopened"], event.text
+    if event.kind == "updated" and moved is not None:
+        return words["event_status"].format(status=status_label(moved, rules, words["lang"])), event.text
+    return None
+
+
+def public_announcement(announcement: Announcement, rules: Rules, language: str, now: datetime) -> PublicAnnouncement:
+    """An announcement without who wrote it and without the other customers it concerns."""
+    words = phrases(language)
+
+    def when(at: datetime) -> str:
+        return moment(at, language, rules.timezone, now)
+
+    state = announcement.state(now)
+    span = (
+        words["from_until"].format(start=when(announcement.start), end=when(announcement.end))
+        if announcement.end is not None
+        else words["since"].format(start=when(announcement.start))
+    )
+    product = rules.products.get(announcement.service or "")
+    return PublicAnnouncement(
+        id=announcement.id,
+        kind=words[f"kind_{announcement.kind}"],
+        state=words[f"state_{state}"],
+        title=announcement.title,
+        when=span,
+        service=product.name if product is not None else announcement.service,
+        resolution=announcement.resolution,
+        current=state in ("planned", "active"),
+    )
+
+
+def _recent(announcement: Announcement, now: datetime, recent_days: int) -> bool:
+    """Planned or active, or over for less than ``recent_days``."""
+    over = announcement.resolved or (announcement.end if announcement.state(now) == "ended" else None)
+    return over is None or now - over <= timedelta(days=recent_days)
