@@ -59,7 +59,8 @@ TASK_ADD = ("add", "Zorgdossier opent niet – fout bij aanmelden", "project:zon
 
 @dataclass(frozen=True)
 class Command:
-    """An sdesk command as the benchmark runs it; ``{id}`` stands for the desk's in-progress target ticket."""
+    """An sdesk command as the benchmark runs it; ``{id}`` stands for the desk's in-progress target ticket,
+    ``{site}`` for a folder beside the desk that `export html` rewrites."""
 
     name: str
     args: tuple[str, ...]
@@ -78,6 +79,7 @@ COMMANDS = (
     Command("queue", ("queue",)),
     Command("sla", ("sla",), accept=(0, 1)),  # exit 1 says clocks are listed: a real desk has overdue ones
     Command("check", ("check",)),
+    Command("export html", ("export", "html", "{site}")),
 )
 
 _PARSE = (
@@ -115,7 +117,8 @@ class Desk:
         self.env = {**os.environ, "SDESK_DIR": str(root), "SDESK_NOW": NOW, "SDESK_USER": USER}
 
     def argv(self, command: Command) -> list[str]:
-        return [str(SDESK), *(arg.replace("{id}", self.target) for arg in command.args)]
+        site = str(self.root.parent / f"{self.root.name}-site")
+        return [str(SDESK), *(arg.replace("{id}", self.target).replace("{site}", site) for arg in command.args)]
 
     def make_cold(self) -> None:
         shutil.rmtree(self.root / CACHE_DIR, ignore_errors=True)

@@ -264,8 +264,12 @@ def _read_text(path: Path) -> str:
         raise SdeskError(f"cannot read: {exc.strerror}", path) from None
 
 
-def write_atomic(path: Path, content: str | bytes, exclusive: bool = False) -> None:
-    """Write via a synced temporary file and a rename (or a no-clobber link); text goes out as UTF-8."""
+def write_atomic(path: Path, content: str | bytes, exclusive: bool = False, durable: bool = True) -> None:
+    """Write via a temporary file and a rename (or a no-clobber link); text goes out as UTF-8.
+
+    ``durable`` syncs the file and its folder to disk first, so a power cut cannot
+    lose it; files that can be made again (an exported site) skip that cost.
+    """
     data = content.encode("utf-8") if isinstance(content, str) else content
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -273,13 +277,15 @@ def write_atomic(path: Path, content: str | bytes, exclusive: bool = False) -> N
             handle.write(data)
             handle.flush()
             os.fchmod(handle.fileno(), 0o666 & ~_umask())
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         if exclusive:
             os.link(temporary, path)
             os.unlink(temporary)
         else:
             os.replace(temporary, path)
-        _fsync_dir(path.parent)
+        if durable:
+            _fsync_dir(path.parent)
     except BaseException as exc:
         if os.path.exists(temporary):
             os.unlink(temporary)

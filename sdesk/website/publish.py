@@ -41,7 +41,7 @@ def publish(out: Path, pages: dict[str, str]) -> Published:
             unchanged += 1
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, content)
+        write_atomic(path, content, durable=False)  # the desk can always write it again
         written += 1
     gone = sorted(set(previous) - set(names))
     for name in gone:
