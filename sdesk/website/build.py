@@ -40,7 +40,8 @@ def site(
         if ticket.customer in listed and portal.shown(ticket, rules, now, recent_days):
             listed[ticket.customer].append(ticket)
     portals = [portal.build(key, listed[key], announcements, rules, now, recent_days) for key in sorted(listed)]
-    pages = desk_pages(collector.dashboard(), noticeboard.notices(announcements, rules, now), portals, templates)
+    notices = noticeboard.notices(announcements, rules, now)
+    pages = desk_pages(collector.dashboard(), notices, portals, templates, recent_days)
     for each in portals:
         for name, page in portal_pages(each, templates).items():
             pages[f"{PORTALS}/{each.customer}/{name}"] = page

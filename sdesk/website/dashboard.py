@@ -34,7 +34,8 @@ AGE_BUCKETS = (  # upper bound (exclusive) and its phrase; the last bucket has n
 @dataclass(frozen=True)
 class ClockAtRisk:
     id: str
-    customer: str  # the customer's key: the ticket's page is in their portal
+    customer: str  # the customer's key: the ticket's page is in their portal, if rules.yaml knows them
+    has_portal: bool
     customer_name: str
     title: str
     priority: str
@@ -149,6 +150,7 @@ class Collector:
         return ClockAtRisk(
             id=ticket.id,
             customer=ticket.customer,
+            has_portal=customer is not None,
             customer_name=customer.name if customer is not None else ticket.customer,
             title=ticket.title,
             priority=ticket.priority,

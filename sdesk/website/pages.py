@@ -61,14 +61,16 @@ def portal_pages(portal: Portal, templates: Templates) -> dict[str, str]:
 
 
 def desk_pages(
-    dashboard: Dashboard, notices: Iterable[Notice], portals: Iterable[Portal], templates: Templates
+    dashboard: Dashboard, notices: Iterable[Notice], portals: Iterable[Portal], templates: Templates, recent_days: int
 ) -> dict[str, str]:
     """The team's pages: the home page with a link to every portal, the dashboard, the announcements."""
     words = phrases(dashboard.language)
     shared = {"t": words, "desk_name": dashboard.desk_name, "updated": dashboard.updated}
     listed = list(portals)
     return {
-        "index.html": templates.render("home.html", {**shared, "portals": listed, "folder": PORTALS}),
+        "index.html": templates.render(
+            "home.html", {**shared, "portals": listed, "folder": PORTALS, "recent_days": recent_days}
+        ),
         "dashboard.html": templates.render(
             "dashboard.html", {**shared, "d": dashboard, "charts": dashboard_charts(dashboard), "folder": PORTALS}
         ),
