@@ -42,13 +42,14 @@ def export_html(out: Path, customer: str | None, recent_days: int) -> None:
     """
     from sdesk.website import build
     from sdesk.website.pages import Templates
-    from sdesk.website.publish import publish
+    from sdesk.website.publish import check_folder, publish
 
     desk = context.desk()
     rules, now = desk.rules, context.now(desk)
     if customer is not None and customer not in rules.customers:
         known = ", ".join(sorted(rules.customers)) or "none"
         raise SdeskError(f"unknown customer '{customer}' (customers in rules.yaml: {known})")
+    check_folder(out)
     templates, announcements = Templates(desk.root), desk.announcements()
     pages = build.site(context.tickets(desk), announcements, rules, now, templates, customer, recent_days)
     result = publish(out, pages)

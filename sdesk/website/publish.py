@@ -51,6 +51,11 @@ def publish(out: Path, pages: dict[str, str]) -> Published:
     return Published(written, unchanged, len(gone))
 
 
+def check_folder(out: Path) -> None:
+    """Refuses a folder the export may not write into, before any work is done."""
+    _previous(out)
+
+
 def _previous(out: Path) -> list[str]:
     """The pages the last export wrote; refuses a folder sdesk did not make that has files in it."""
     if out.exists() and not out.is_dir():
