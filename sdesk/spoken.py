@@ -6,7 +6,7 @@ say "maandag 23 november om 13:30" rather than an ISO timestamp.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 _DAYS = {
@@ -18,6 +18,7 @@ _MONTHS = {
     "nl": "januari februari maart april mei juni juli augustus september oktober november december".split(),
 }
 _AT = {"en": "at", "nl": "om"}
+_HOURS = {"en": "h", "nl": "u"}
 
 
 def day(when: date, language: str, year: bool = True) -> str:
@@ -33,3 +34,11 @@ def moment(when: datetime, language: str, zone: ZoneInfo, now: datetime | None =
     same_year = now is not None and now.astimezone(zone).year == local.year
     words = language if language in _AT else "en"
     return f"{day(local.date(), words, year=not same_year)} {_AT[words]} {local:%H:%M}"
+
+
+def duration(length: timedelta, language: str) -> str:
+    """'3h 05m' / '3u 05m', '45m', '-1h 10m': open time as a team reads it, to the minute."""
+    minutes = int(length.total_seconds() // 60)
+    sign = "-" if minutes < 0 else ""
+    hours, minutes = divmod(abs(minutes), 60)
+    return f"{sign}{hours}{_HOURS.get(language, 'h')} {minutes:02d}m" if hours else f"{sign}{minutes}m"

@@ -8,7 +8,7 @@ are rounded to one decimal so the same figures always give the same bytes.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 WIDTH = 640
@@ -100,9 +100,16 @@ def number(value: float) -> str:
 
 
 def bars(
-    categories: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], unit: str = "", whole: bool = True
+    categories: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float]]],
+    whole: bool = True,
+    shown: Callable[[float], str] = number,
 ) -> BarChart:
-    """One horizontal bar per category, the series stacked left to right; ``whole``: the values are counts."""
+    """One horizontal bar per category, the series stacked left to right.
+
+    ``whole``: the scale steps by whole units (counts, hours); ``shown`` writes
+    a value as the page's tables do.
+    """
     totals = [sum(values[index] for _, values in series) for index in range(len(categories))]
     highest = max(totals, default=0)
     step = nice_step(highest / TICKS, whole)
@@ -119,19 +126,19 @@ def bars(
             if values[index] <= 0:
                 continue
             width = values[index] * scale
-            segments.append(Segment(round(x, 1), round(width, 1), colour, f"{name}: {number(values[index])}{unit}"))
+            segments.append(Segment(round(x, 1), round(width, 1), colour, f"{name}: {shown(values[index])}"))
             x += width
         rows.append(
             BarRow(
                 label=label,
                 short_label=_cut(label, int((label_width - 8) // CHAR)),
                 y=index * ROW,
-                total=number(totals[index]),
+                total=shown(totals[index]),
                 total_x=round(x + 4, 1),
                 segments=tuple(segments),
             )
         )
-    ticks = tuple(Tick(round(label_width + n * plot / steps, 1), number(step * n)) for n in range(steps + 1))
+    ticks = tuple(Tick(round(label_width + n * plot / steps, 1), shown(step * n)) for n in range(steps + 1))
     return BarChart(
         width=WIDTH,
         height=len(categories) * ROW + AXIS,

@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sdesk import sla, slareport
-from sdesk.businesstime import words as duration_words
 from sdesk.model import Ticket
 from sdesk.rules import Rules
-from sdesk.spoken import moment
+from sdesk.spoken import duration, moment
 from sdesk.website.phrases import phrases
 
 AT_RISK_WINDOW = timedelta(hours=4)  # of open time: a clock due this soon is "about to breach"
@@ -146,7 +145,8 @@ class Collector:
     def _clock_at_risk(self, ticket: Ticket, clock: sla.Clock) -> ClockAtRisk:
         words = phrases(self.rules.language)
         customer = self.rules.customers.get(ticket.customer)
-        left = f"-{duration_words(clock.open_time_late)}" if clock.late else duration_words(clock.left)
+        language = self.rules.language
+        left = duration(-clock.open_time_late if clock.late else clock.left, language)
         return ClockAtRisk(
             id=ticket.id,
             customer=ticket.customer,
@@ -174,7 +174,7 @@ class Collector:
             known = rules.statuses.get(status)
             backlog.append((known.labels.get(rules.language, status) if known else status, counts, sum(counts)))
         totals = tuple(sum(row[1][index] for row in backlog) for index in range(len(levels)))
-        window = duration_words(self.window)
+        window = duration(self.window, rules.language)
         overdue = sum(clock.late for clock in self._at_risk)
         figures = (
             Figure(words["figure_open"], sum(totals), alert=False),

@@ -53,7 +53,13 @@ class Templates:
 def portal_pages(portal: Portal, templates: Templates) -> dict[str, str]:
     """A customer's portal: index.html and a page per ticket, all in one folder, linking only to each other."""
     words = phrases(portal.language)
-    values = {"t": words, "portal": portal, "desk_name": portal.desk_name}
+    values = {
+        "t": words,
+        "portal": portal,
+        "desk_name": portal.desk_name,
+        "desk_email": portal.desk_email,
+        "updated": portal.updated,
+    }
     pages = {"index.html": templates.render("portal.html", values)}
     for ticket in (*portal.open, *portal.recently_closed):
         pages[f"{ticket.id}.html"] = templates.render("ticket.html", {**values, "ticket": ticket})
@@ -65,7 +71,7 @@ def desk_pages(
 ) -> dict[str, str]:
     """The team's pages: the home page with a link to every portal, the dashboard, the announcements."""
     words = phrases(dashboard.language)
-    shared = {"t": words, "desk_name": dashboard.desk_name, "updated": dashboard.updated}
+    shared = {"t": words, "desk_name": dashboard.desk_name, "desk_email": None, "updated": dashboard.updated}
     listed = list(portals)
     return {
         "index.html": templates.render(
@@ -103,7 +109,6 @@ def dashboard_charts(dashboard: Dashboard) -> dict[str, Any]:
                 (words["covered"], [row.covered / 60 for row in dashboard.time]),
                 (words["billable"], [row.billable / 60 for row in dashboard.time]),
             ],
-            unit=" h",
-            whole=False,
+            shown=lambda hours: hours_minutes(round(hours * 60)),  # h:mm, as in the table
         ),
     }

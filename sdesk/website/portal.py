@@ -180,11 +180,17 @@ def public_ticket(ticket: Ticket, rules: Rules, language: str, now: datetime) ->
         error_message=ticket.error_message,
         url=ticket.url,
         outside_contract=tuple(exclusions.get(name, name) for name in ticket.exclusions),
-        resolution=ticket.resolution,
+        resolution=None if _auto_closed(ticket) else ticket.resolution,
         next_step=next_step(ticket, rules, clocks, closed, words, when),
         clocks=tuple(clock_line(clock, ticket, rules, words, when) for clock in clocks),
         history=tuple(history),
     )
+
+
+def _auto_closed(ticket: Ticket) -> bool:
+    """Closed by the sweep for want of a reaction, and not reopened since."""
+    closings = [event.kind for event in ticket.history if event.kind in (*CLOSING_KINDS, "reopened")]
+    return bool(closings) and closings[-1] == "auto-closed"
 
 
 def status_label(status: str, rules: Rules, language: str) -> str:
@@ -253,8 +259,9 @@ def _public_events(ticket: Ticket, rules: Rules, language: str, when: Speak) -> 
 def _public_what(event: Event, rules: Rules, words: Words) -> tuple[str, str | None] | None:
     """What the customer reads of an event, or None for an event that is the desk's own business.
 
-    The registration's own text records agents' overrides, and a reminder's text is
-    written for agents: the customer gets the phrase alone.
+    The registration's own text records agents' overrides, and the sweep's texts
+    (reminders, closing without a reaction) are written for agents: the customer
+    gets the phrase alone.
     """
     moved = next((change.new for change in event.changes if change.field == "status"), None)
     resolution = next((change.new for change in event.changes if change.field == "resolution"), None)
@@ -262,8 +269,10 @@ def _public_what(event: Event, rules: Rules, words: Words) -> tuple[str, str | N
         return words[f"event_{event.kind}"], None
     if event.kind == "comment":
         return (words["event_comment"], event.text) if event.visibility == "public" else None
-    if event.kind in ("closed", "auto-closed"):
-        return words[f"event_{event.kind}"], resolution
+    if event.kind == "closed":
+        return words["event_closed"], resolution
+    if event.kind == "auto-closed":  # the sweep's resolution is written for agents
+        return words["event_auto-closed"], None
     if event.kind == "reopened":
         return words["event_reopened"], event.text
     if event.kind == "updated" and moved is not None:
@@ -279,6 +288,7 @@ def public_announcement(announcement: Announcement, rules: Rules, language: str,
         return moment(at, language, rules.timezone, now)
 
     state = announcement.state(now)
+    resolved = announcement.resolved
     span = (
         words["from_until"].format(start=when(announcement.start), end=when(announcement.end))
         if announcement.end is not None
@@ -288,7 +298,7 @@ def public_announcement(announcement: Announcement, rules: Rules, language: str,
     return PublicAnnouncement(
         id=announcement.id,
         kind=words[f"kind_{announcement.kind}"],
-        state=words[f"state_{state}"],
+        state=words["resolved_at"].format(when=when(resolved)) if resolved else words[f"state_{state}"],
         title=announcement.title,
         when=span,
         service=product.name if product is not None else announcement.service,

@@ -5,7 +5,8 @@ A new export writes each page atomically, leaves byte-identical files alone
 (so a site kept in git diffs cleanly) and removes only pages it wrote
 before that are no longer part of the site: a ticket that moved to another
 customer leaves the old customer's portal. A folder with other files in
-it and no list is refused rather than mixed into.
+it and no list is refused rather than mixed into (hidden ones such as
+``.git`` aside).
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ def publish(out: Path, pages: dict[str, str]) -> Published:
     """Make ``out`` hold exactly ``pages`` (path -> HTML), next to any files sdesk did not write."""
     previous = _previous(out)
     names = sorted(pages)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SdeskError(f"cannot make the folder: {error.strerror}", out) from None
     # Listed before writing: a run cut short leaves no page the next run would not know to remove.
     _write_manifest(out, sorted(set(previous) | set(names)))
     written = unchanged = 0
@@ -58,11 +62,13 @@ def check_folder(out: Path) -> None:
 
 def _previous(out: Path) -> list[str]:
     """The pages the last export wrote; refuses a folder sdesk did not make that has files in it."""
-    if out.exists() and not out.is_dir():
-        raise SdeskError(f"{out} is a file, not a folder")
+    for folder in (out, *out.parents):
+        if folder.exists() and not folder.is_dir():
+            raise SdeskError(f"{folder} is a file, not a folder")
     manifest = out / MANIFEST
     if not manifest.is_file():
-        if out.is_dir() and any(out.iterdir()):
+        # Hidden entries alone (.git, .nojekyll) leave a folder empty enough: the site can be kept in git.
+        if out.is_dir() and any(not entry.name.startswith(".") for entry in out.iterdir()):
             raise SdeskError(f"{out} is not empty and holds no earlier export: choose a new or empty folder")
         return []
     names = []
