@@ -1305,3 +1305,17 @@ def test_the_installed_command_exports_the_same_portal(scenario, tmp_path):
     assert again.stdout == ""
     assert again.stderr == "Error: mine is not empty and holds no earlier export: choose a new or empty folder\n"
     assert read(tmp_path / "mine" / "notes.txt") == "mine\n"
+
+
+def test_a_ticket_file_that_does_not_read_stops_the_export_and_keeps_the_published_site(desk, run):
+    first = new(run, "2026-11-20T09:00")
+    second = new(run, "2026-11-20T10:00")
+    ok(run("export", "html", "site"))
+    before = {path: path.read_bytes() for path in Path("site").rglob("*") if path.is_file()}
+    broken = desk / "tickets" / f"{second}.yaml"
+    broken.write_text(broken.read_text(encoding="utf-8") + "history: [oops\n", encoding="utf-8")
+    error = refused(run("export", "html", "site"))
+    assert error.startswith(f"Error: desk/tickets/{second}.yaml:")
+    assert error.endswith("; nothing exported (sdesk check lists them)")
+    assert {path: path.read_bytes() for path in Path("site").rglob("*") if path.is_file()} == before
+    assert Path(f"site/customers/zonnebloem/{first}.html").is_file()

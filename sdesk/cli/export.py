@@ -8,7 +8,7 @@ import click
 
 from sdesk.cli import context
 from sdesk.cli.options import desk_options
-from sdesk.errors import SdeskError
+from sdesk.errors import InvalidData, SdeskError
 
 RECENT_DAYS = 30  # as sdesk.website.portal.RECENT_DAYS, without importing it at start-up
 
@@ -38,8 +38,11 @@ def export_html(out: Path, customer: str | None, recent_days: int) -> None:
     only that customer's tickets and their public history; the dashboard and
     announcements pages are the team's. Pages need no network and no
     JavaScript. The same desk at the same SDESK_NOW gives the same bytes, and
-    a re-export removes only pages an earlier export wrote.
+    a re-export removes only pages an earlier export wrote. A ticket file
+    that does not read stops the export: a site without it would tell its
+    customer the ticket is gone.
     """
+    from sdesk.index import Index
     from sdesk.website import build
     from sdesk.website.pages import Templates
     from sdesk.website.publish import check_folder, publish
@@ -51,7 +54,15 @@ def export_html(out: Path, customer: str | None, recent_days: int) -> None:
         raise SdeskError(f"unknown customer '{customer}' (customers in rules.yaml: {known})")
     check_folder(out)
     templates, announcements = Templates(desk.root), desk.announcements()
-    pages = build.site(context.tickets(desk), announcements, rules, now, templates, customer, recent_days)
+    index = Index(desk.tickets_dir, desk.state_dir)
+    broken = index.refresh()
+    if broken:  # a published site without a ticket would tell its customer it is gone
+        error = broken[0].error
+        also = f" and {len(broken) - 1} more" if len(broken) > 1 else ""
+        raise InvalidData(
+            f"{error.message}{also}; nothing exported (sdesk check lists them)", error.path, error.line, error.column
+        )
+    pages = build.site(index.tickets(), announcements, rules, now, templates, customer, recent_days)
     result = publish(out, pages)
     what = f"the portal of {rules.customers[customer].name}" if customer else "the site"
     click.echo(
