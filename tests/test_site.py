@@ -1319,3 +1319,9 @@ def test_a_ticket_file_that_does_not_read_stops_the_export_and_keeps_the_publish
     assert error.endswith("; nothing exported (sdesk check lists them)")
     assert {path: path.read_bytes() for path in Path("site").rglob("*") if path.is_file()} == before
     assert Path(f"site/customers/zonnebloem/{first}.html").is_file()
+
+
+def test_the_commands_default_window_is_the_portals():
+    from sdesk.cli import export
+
+    assert export.RECENT_DAYS == portal.RECENT_DAYS  # kept apart so `--help` need not import the site

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sdesk import sla
 from sdesk.announcements import Announcement
 from sdesk.model import CLOSING_KINDS, Event, Ticket
-from sdesk.rules import Customer, Rules
+from sdesk.rules import Rules
 from sdesk.spoken import moment
 from sdesk.website.phrases import phrases
 
@@ -90,10 +90,6 @@ class Portal:
     announcements: tuple[PublicAnnouncement, ...]
 
 
-def language_of(customer: Customer | None, rules: Rules) -> str:
-    return customer.language if customer is not None else rules.language
-
-
 def shown(ticket: Ticket, rules: Rules, now: datetime, recent_days: int = RECENT_DAYS) -> bool:
     """Open, or closed within the last ``recent_days``: the tickets a portal lists."""
     closed = closed_at(ticket, rules)
@@ -118,7 +114,7 @@ def build(
 ) -> Portal:
     """The portal of one customer; tickets of other customers passed in are left out."""
     customer = rules.customers.get(customer_key)
-    language = language_of(customer, rules)
+    language = customer.language if customer is not None else rules.language
     mine = [
         public_ticket(ticket, rules, language, now)
         for ticket in tickets
