@@ -46,6 +46,25 @@ def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 Run = Callable[..., Result]
 
 
+def ok(result: Result) -> str:
+    """The output of a command that must succeed."""
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    return str(result.stdout)
+
+
+@pytest.fixture
+def at(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """Move the desk's clock: at("2026-11-23 10:00") is that moment in Brussels in winter (+01:00)."""
+
+    def set_now(moment: str) -> None:
+        if len(moment) == 16:
+            moment = moment.replace(" ", "T") + ":00+01:00"
+        monkeypatch.setenv("SDESK_NOW", moment)
+
+    return set_now
+
+
 @pytest.fixture
 def run() -> Run:
     """Invoke the CLI in-process: run("list", "--all", input=...)."""

@@ -35,7 +35,7 @@ from sdesk.model import Change, Event
 from sdesk.store import Desk
 from sdesk.timelog import hours_minutes
 from sdesk.website import charts, dashboard, portal, publish
-from tests.conftest import AGENT, NOW, REPO, TICKET_DEFAULTS
+from tests.conftest import AGENT, NOW, REPO, TICKET_DEFAULTS, ok
 
 NOW_AT = datetime.fromisoformat(NOW)
 MANIFEST = ".sdesk-site"
@@ -83,12 +83,6 @@ SECRETS = (INTERNAL_NOTE, LATER_NOTE, TIME_NOTE, BILLABLE_NOTE, PRIORITY_REASON,
 def at(moment: str) -> dict[str, str | None]:
     """SDESK_NOW for a wall-clock moment in Brussels; November is winter time (+01:00)."""
     return {"SDESK_NOW": moment if "+" in moment else f"{moment}:00+01:00"}
-
-
-def ok(result: Result) -> str:
-    assert result.exit_code == 0, result.output
-    assert "Traceback" not in result.output
-    return str(result.stdout)
 
 
 def refused(result: Result) -> str:

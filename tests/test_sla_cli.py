@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import AGENT
+from tests.conftest import AGENT, ok
 
 P1 = {"impact": "company", "urgency": "high"}  # matrix company x high
 P2 = {"impact": "company", "urgency": "medium"}  # matrix company x medium
@@ -33,23 +33,6 @@ FOD = {
     "product": "web-platform",
     "site": "4711",
 }  # managed-services: the default P3 is raised to P2
-
-
-@pytest.fixture
-def at(monkeypatch):
-    """Move the desk's clock: at("2026-11-23 10:00") is that moment in Brussels in winter (+01:00)."""
-
-    def set_now(moment: str) -> None:
-        if len(moment) == 16:
-            moment = moment.replace(" ", "T") + ":00+01:00"
-        monkeypatch.setenv("SDESK_NOW", moment)
-
-    return set_now
-
-
-def ok(result) -> str:
-    assert result.exit_code == 0, result.output
-    return result.stdout
 
 
 def clock_lines(run, ticket_id: str) -> list[str]:

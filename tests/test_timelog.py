@@ -29,7 +29,7 @@ import pytest
 from sdesk import rules, satisfaction, timelog, workflow, yamlio
 from sdesk.errors import Refused
 from sdesk.model import Event, Ticket
-from tests.conftest import AGENT, REPO
+from tests.conftest import AGENT, REPO, ok
 
 FOD = {
     "customer": "fod-digitaal",
@@ -62,23 +62,6 @@ ASSIGNEE = "anna@caresolutions.example"
 
 
 # --- helpers -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def at(monkeypatch):
-    """Move the desk's clock: at("2026-11-05 10:00") is that moment in Brussels in winter (+01:00)."""
-
-    def set_now(moment: str) -> None:
-        if len(moment) == 16:
-            moment = moment.replace(" ", "T") + ":00+01:00"
-        monkeypatch.setenv("SDESK_NOW", moment)
-
-    return set_now
-
-
-def ok(result) -> str:
-    assert result.exit_code == 0, result.output
-    return str(result.stdout)
 
 
 def refused(result) -> str:

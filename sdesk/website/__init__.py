@@ -1,6 +1,7 @@
 """The static site `sdesk export html` writes: customer portals, the desk dashboard, announcements.
 
-``portal`` and ``dashboard`` decide what a page may show (pure), ``charts``
-lays out the SVG charts (pure), ``pages`` renders the templates and
-``publish`` writes the files.
+``portal``, ``dashboard`` and ``noticeboard`` decide what a page may show,
+``charts`` lays out the SVG charts and ``phrases`` holds the words (all
+pure); ``pages`` renders the templates, ``build`` makes every page in one
+pass over the tickets and ``publish`` writes the folder.
 """

@@ -85,13 +85,13 @@ class LineChart:
     series: tuple[str, ...]
 
 
-def nice_step(value: float, whole: bool) -> float:
-    """The smallest 1, 2 or 5 times a power of ten at or above ``value``; at least 1 for ``whole`` counts."""
+def nice_step(value: float) -> float:
+    """The smallest 1, 2 or 5 times a power of ten at or above ``value``, and at least 1: a whole unit."""
     if value <= 0:
         return 1
     power = 10 ** math.floor(math.log10(value))
     step: float = next(step * power for step in (1, 2, 5, 10) if step * power >= value)
-    return max(step, 1.0) if whole else step
+    return max(step, 1.0)
 
 
 def number(value: float) -> str:
@@ -102,17 +102,16 @@ def number(value: float) -> str:
 def bars(
     categories: Sequence[str],
     series: Sequence[tuple[str, Sequence[float]]],
-    whole: bool = True,
     shown: Callable[[float], str] = number,
 ) -> BarChart:
     """One horizontal bar per category, the series stacked left to right.
 
-    ``whole``: the scale steps by whole units (counts, hours); ``shown`` writes
-    a value as the page's tables do.
+    The scale steps by whole units (tickets, hours); ``shown`` writes a value
+    as the page's tables do.
     """
     totals = [sum(values[index] for _, values in series) for index in range(len(categories))]
     highest = max(totals, default=0)
-    step = nice_step(highest / TICKS, whole)
+    step = nice_step(highest / TICKS)
     steps = max(math.ceil(highest / step), 1)
     top = step * steps
     longest = max((len(label) for label in categories), default=0)

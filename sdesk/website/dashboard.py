@@ -8,7 +8,7 @@ tickets and the time registered per customer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sdesk import sla, slareport
@@ -90,31 +90,21 @@ class Dashboard:
     time: tuple[CustomerTime, ...]
 
 
-@dataclass
 class Collector:
     """Takes every ticket once (:meth:`add`), keeping counts rather than tickets, then gives the dashboard."""
 
-    rules: Rules
-    now: datetime
-    window: timedelta = AT_RISK_WINDOW
-    weeks: int = WEEKS
-    time_days: int = TIME_DAYS
-    _backlog: dict[tuple[str, str], int] = field(default_factory=dict)
-    _at_risk: list[ClockAtRisk] = field(default_factory=list)
-    _weeks: dict[date, slareport.Tally] = field(default_factory=dict)
-    _ages: list[int] = field(default_factory=lambda: [0] * len(AGE_BUCKETS))
-    _time: dict[str, list[int]] = field(default_factory=dict)
-    _waiting: int = 0
-    _opened: int = 0
-    _closed: int = 0
-
-    def __post_init__(self) -> None:
-        today = self.now.astimezone(self.rules.timezone).date()
-        this_monday = today - timedelta(days=today.weekday())
-        self._first_monday = this_monday - timedelta(weeks=self.weeks - 1)
-        self._weeks = {self._first_monday + timedelta(weeks=n): slareport.Tally() for n in range(self.weeks)}
-        self._time_from = today - timedelta(days=self.time_days - 1)
-        self._week_ago = self.now - timedelta(days=7)
+    def __init__(self, rules: Rules, now: datetime):
+        self.rules, self.now = rules, now
+        today = now.astimezone(rules.timezone).date()
+        first_monday = today - timedelta(days=today.weekday(), weeks=WEEKS - 1)
+        self._weeks = {first_monday + timedelta(weeks=n): slareport.Tally() for n in range(WEEKS)}
+        self._time_from = today - timedelta(days=TIME_DAYS - 1)
+        self._week_ago = now - timedelta(days=7)
+        self._backlog: dict[tuple[str, str], int] = {}
+        self._at_risk: list[ClockAtRisk] = []
+        self._ages = [0] * len(AGE_BUCKETS)
+        self._time: dict[str, list[int]] = {}  # customer -> [covered, billable] minutes
+        self._waiting = self._opened = self._closed = 0
 
     def add(self, ticket: Ticket) -> None:
         rules = self.rules
@@ -139,7 +129,7 @@ class Collector:
         self._waiting += status is not None and status.waiting_on_customer
         self._ages[_age_bucket(self.now - ticket.created)] += 1
         self._at_risk.extend(
-            self._clock_at_risk(ticket, clock) for clock in clocks if sla.needs_attention(clock, self.window)
+            self._clock_at_risk(ticket, clock) for clock in clocks if sla.needs_attention(clock, AT_RISK_WINDOW)
         )
 
     def _clock_at_risk(self, ticket: Ticket, clock: sla.Clock) -> ClockAtRisk:
@@ -174,7 +164,7 @@ class Collector:
             known = rules.statuses.get(status)
             backlog.append((known.labels.get(rules.language, status) if known else status, counts, sum(counts)))
         totals = tuple(sum(row[1][index] for row in backlog) for index in range(len(levels)))
-        window = duration(self.window, rules.language)
+        window = duration(AT_RISK_WINDOW, rules.language)
         overdue = sum(clock.late for clock in self._at_risk)
         figures = (
             Figure(words["figure_open"], sum(totals), alert=False),
@@ -189,7 +179,7 @@ class Collector:
             language=rules.language,
             updated=moment(self.now, rules.language, rules.timezone),
             window=window,
-            time_days=self.time_days,
+            time_days=TIME_DAYS,
             figures=figures,
             priorities=levels,
             backlog=tuple(backlog),
