@@ -1,7 +1,9 @@
 """One way to print rows: a table for people, JSON and CSV for scripts.
 
 Every listing goes through :func:`render_rows`, so the three formats always
-carry the same fields in the same order.
+carry the same fields in the same order. Each format is safe for its reader:
+table cells show control characters (sdesk.terminal), JSON escapes every one
+of them, and a CSV cell never starts a spreadsheet formula.
 """
 
 from __future__ import annotations
@@ -9,14 +11,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import numbers
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from sdesk.terminal import visible, visible_lines
+
 MIN_FILL_WIDTH = 16
 COLUMN_GAP = 2  # tabulate's "simple" format puts two spaces between columns
+# A cell starting with one of these is a formula to a spreadsheet (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,8 @@ def render_rows(
 
 
 def to_json(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2, default=_plain) + "\n"
+    """JSON with the control characters json.dumps leaves raw (DEL, C1, bidi) escaped too: the same data, inert."""
+    return visible_lines(json.dumps(data, ensure_ascii=False, indent=2, default=_plain)) + "\n"
 
 
 def to_csv(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> str:
@@ -47,8 +55,18 @@ def to_csv(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(keys)
     for row in rows:
-        writer.writerow(["" if row.get(key) is None else _plain(row.get(key)) for key in keys])
+        writer.writerow([_csv_cell(row.get(key)) for key in keys])
     return buffer.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    """Numbers stay numbers; text a spreadsheet would run as a formula gets OWASP's leading quote and stays text."""
+    if value is None:
+        return ""
+    if isinstance(value, numbers.Number):
+        return value
+    text = _plain(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
 def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column]) -> str:
@@ -88,8 +106,7 @@ def truncate(text: str, width: int) -> str:
 def _cell(value: Any) -> str:
     if value is None:
         return ""
-    text = _plain(value)
-    return " ".join(text.split())
+    return visible(" ".join(_plain(value).split()))  # escaped before widths and truncation are worked out
 
 
 def _plain(value: Any) -> str:

@@ -845,6 +845,144 @@ def test_a_manifest_pointing_outside_the_folder_is_refused(desk, run, tmp_path, 
     assert tree(Path("site")) == before
 
 
+@pytest.mark.parametrize(
+    "line", [".git/config", "CNAME", "customers/zonnebloem/old/x.html", "./index.html", "customers//index.html"]
+)
+def test_a_manifest_line_naming_no_page_of_the_site_is_refused_and_touches_nothing(desk, run, line):
+    ok(run("export", "html", "site"))
+    Path("site/.git").mkdir()
+    Path("site/.git/config").write_text("[core]\n", encoding="utf-8")
+    Path("site/CNAME").write_text("desk.example\n", encoding="utf-8")
+    manifest = Path("site") / MANIFEST
+    manifest.write_text(read(manifest) + f"{line}\n", encoding="utf-8")
+    before = tree(Path("site"))
+    error = refused(run("export", "html", "site"))
+    assert error == f"Error: site/{MANIFEST}:8: not a page of the site: {line!r}"
+    assert tree(Path("site")) == before
+
+
+def test_a_link_inside_the_folder_never_lets_export_delete_outside_it(desk, run, tmp_path):
+    """A listed page behind a symbolic link was deleted wherever the link led, then every export crashed."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "index.html").write_text("not sdesk's\n", encoding="utf-8")
+    ok(run("export", "html", "site"))
+    link = Path("site/customers/gone")
+    link.symlink_to(elsewhere)
+    manifest = Path("site") / MANIFEST
+    manifest.write_text(read(manifest) + "customers/gone/index.html\n", encoding="utf-8")
+    for _ in range(2):  # this run and every later one: the same line, never a traceback
+        assert refused(run("export", "html", "site")) == (
+            "Error: site/customers/gone is a symbolic link: "
+            "an export writes and removes only in real folders below site"
+        )
+    assert read(elsewhere / "index.html") == "not sdesk's\n"
+    link.unlink()
+    assert ok(run("export", "html", "site")).endswith("7 pages, 0 written, 7 unchanged, 1 removed.\n")
+    assert "gone" not in read(manifest)
+
+
+def test_a_portal_folder_that_is_a_link_is_refused_before_anything_is_written(desk, run, new_ticket, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    ok(run("export", "html", "site"))
+    folder = Path("site/customers/zonnebloem")
+    shutil.rmtree(folder)
+    folder.symlink_to(elsewhere)
+    new_ticket()
+    manifest = read(Path("site") / MANIFEST)
+    assert refused(run("export", "html", "site")) == (
+        "Error: site/customers/zonnebloem is a symbolic link: "
+        "an export writes and removes only in real folders below site"
+    )
+    assert list(elsewhere.iterdir()) == []
+    assert read(Path("site") / MANIFEST) == manifest
+
+
+def test_a_page_that_is_a_link_is_replaced_and_what_it_points_to_left_alone(desk, run, tmp_path):
+    ok(run("export", "html", "site"))
+    dashboard_page, home = Path("site/dashboard.html"), Path("site/index.html")
+    same, mine = tmp_path / "same.html", tmp_path / "mine.html"
+    page_bytes = dashboard_page.read_bytes()
+    same.write_bytes(page_bytes)  # the very bytes of the page: still a link, never compared through it
+    mine.write_text("mine\n", encoding="utf-8")
+    for page, target in ((dashboard_page, same), (home, mine)):
+        page.unlink()
+        page.symlink_to(target)
+    old = Path("site/customers/zonnebloem/2Q0000-00000.html")  # a page that is no longer part of the site
+    old.symlink_to(mine)
+    manifest = Path("site") / MANIFEST
+    manifest.write_text(read(manifest) + f"{old.relative_to('site').as_posix()}\n", encoding="utf-8")
+    assert ok(run("export", "html", "site")).endswith("7 pages, 2 written, 5 unchanged, 1 removed.\n")
+    assert not dashboard_page.is_symlink() and dashboard_page.read_bytes() == page_bytes
+    assert not home.is_symlink() and "mine" not in read(home)
+    assert not old.is_symlink() and not old.exists()
+    assert same.read_bytes() == page_bytes and read(mine) == "mine\n"
+
+
+def test_out_itself_may_be_a_link_the_user_chose(desk, run, tmp_path):
+    published = tmp_path / "srv-portal"
+    published.mkdir()
+    Path("portal").symlink_to(published)
+    assert ok(run("export", "html", "portal")).endswith("7 pages, 7 written, 0 unchanged, 0 removed.\n")
+    assert (published / "index.html").is_file() and (published / MANIFEST).is_file()
+    assert ok(run("export", "html", "portal")).endswith("7 pages, 0 written, 7 unchanged, 0 removed.\n")
+
+
+@pytest.mark.parametrize("kind", ["link", "folder", "fifo", "huge", "not UTF-8", "NUL"])
+def test_a_list_of_pages_sdesk_cannot_trust_is_a_one_line_error_on_every_run(desk, run, tmp_path, kind):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("top secret\n", encoding="utf-8")
+    ok(run("export", "html", "site"))
+    manifest = Path("site") / MANIFEST
+    pages = read(manifest)
+    if kind in ("link", "folder", "fifo"):
+        manifest.unlink()
+        {"link": lambda: manifest.symlink_to(secret), "folder": manifest.mkdir, "fifo": lambda: os.mkfifo(manifest)}[
+            kind
+        ]()
+    elif kind == "huge":
+        with manifest.open("ab") as handle:
+            handle.truncate(publish.MAX_MANIFEST_BYTES + 1)  # sparse: nothing to write, a lot to read
+    else:
+        manifest.write_bytes(pages.encode("utf-8") + (b"\xff\n" if kind == "not UTF-8" else b"index.html\0x\n"))
+    expected = {
+        "link": f"Error: site/{MANIFEST} is a symbolic link, not the plain file an export keeps its list of pages in",
+        "folder": f"Error: site/{MANIFEST} is a folder, not the plain file an export keeps its list of pages in",
+        "fifo": f"Error: site/{MANIFEST} is a FIFO, not the plain file an export keeps its list of pages in",
+        "huge": f"Error: site/{MANIFEST} is larger than any list of pages sdesk writes "
+        f"({publish.MAX_MANIFEST_BYTES:,} bytes)",
+        "not UTF-8": f"Error: site/{MANIFEST}:8: not UTF-8 text",
+        "NUL": f"Error: site/{MANIFEST}:8: not a page of the site: 'index.html\\x00x'",
+    }[kind]
+    for _ in range(2):
+        assert refused(run("export", "html", "site")) == expected
+    assert read(secret) == "top secret\n"
+    assert read(Path("site/index.html")).startswith("<!DOCTYPE html>")
+
+
+@pytest.mark.parametrize("where", ["a page", "a listed page", "a folder"])
+def test_what_stands_where_the_site_needs_a_page_or_a_folder_is_a_one_line_error(desk, run, where):
+    ok(run("export", "html", "site"))
+    if where == "a page":
+        Path("site/dashboard.html").unlink()
+        Path("site/dashboard.html/mine").mkdir(parents=True)
+        expected = "Error: site/dashboard.html is a folder where the site has a page"
+    elif where == "a listed page":
+        Path("site/customers/old/index.html").mkdir(parents=True)
+        manifest = Path("site") / MANIFEST
+        manifest.write_text(read(manifest) + "customers/old/index.html\n", encoding="utf-8")
+        expected = "Error: site/customers/old/index.html is a folder where the site has a page"
+    else:
+        shutil.rmtree("site/customers/vandijk")
+        Path("site/customers/vandijk").write_text("mine\n", encoding="utf-8")
+        expected = "Error: site/customers/vandijk is a file, not a folder"
+    before = tree(Path("site"))
+    for _ in range(2):
+        assert refused(run("export", "html", "site")) == expected
+    assert tree(Path("site")) == before
+
+
 # --- templates ---------------------------------------------------------------------------
 
 
@@ -1260,6 +1398,12 @@ def test_publish_refuses_a_folder_it_did_not_make(tmp_path):
 def test_publish_writes_utf8(tmp_path):
     publish.publish(tmp_path / "out", {"index.html": "In één oogopslag"})
     assert (tmp_path / "out" / "index.html").read_bytes() == "In één oogopslag".encode()
+
+
+def test_publish_writes_nothing_but_pages_inside_the_folder(tmp_path):
+    with pytest.raises(SdeskError, match=r"not a page of the site: '\.\./x\.html'"):
+        publish.publish(tmp_path / "out", {"index.html": "A", "../x.html": "B"})
+    assert not (tmp_path / "out").exists() and not (tmp_path / "x.html").exists()
 
 
 # --- the real command ------------------------------------------------------------------------

@@ -6,14 +6,16 @@ start-up stay close to the cost of importing Click (bench/RESULTS.md).
 
 from __future__ import annotations
 
+import sys
 from importlib import import_module
+from pathlib import Path
 from typing import Any
 
 import click
 
-from sdesk import __version__
+from sdesk import __version__, terminal
 from sdesk.cli.options import desk_options
-from sdesk.errors import SdeskError
+from sdesk.errors import SdeskError, display_path
 
 # name -> (module:function, the one-line summary `sdesk --help` shows), in the order of a working day.
 # tests/test_cli.py checks that each summary is its command's own.
@@ -64,7 +66,26 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class SdeskGroup(click.Group):
-    """Loads a command when it is used, and turns every SdeskError into Click's one-line `Error: …`, exit 1."""
+    """Loads a command when it is used, and turns every SdeskError into Click's one-line `Error: …`, exit 1.
+
+    While a command runs, stdout and stderr show control characters rather than
+    send them (sdesk.terminal): whatever a line quotes from a ticket file, the
+    terminal prints it and obeys none of it.
+    """
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        given = kwargs.get("args", args[0] if args else None)
+        arguments = sys.argv[1:] if given is None else given
+        if any(not is_text(argument) for argument in arguments):
+            # Bytes that are no UTF-8 (a terminal in another encoding, a script's raw data) cannot go into a file.
+            print("Error: an argument is not UTF-8 text (is the terminal set to UTF-8?)", file=sys.stderr)
+            raise SystemExit(2)
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = (None if stream is None else terminal.EscapingStream(stream) for stream in saved)
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            sys.stdout, sys.stderr = saved
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
@@ -87,8 +108,22 @@ class SdeskGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SdeskError as error:
-            # One line, always: a value echoed back with a line break in it shows the break.
-            raise click.ClickException(str(error).replace("\r", "\\r").replace("\n", "\\n")) from None
+            # One line, always: a value echoed back with a line break or an escape sequence in it shows them.
+            raise click.ClickException(terminal.visible(str(error))) from None
+        except OSError as error:  # what the system refused where no domain code expected it (a full disk …)
+            where = f"{display_path(Path(error.filename))}: " if error.filename else ""
+            raise click.ClickException(terminal.visible(f"{where}{error.strerror or error}")) from None
+        except UnicodeDecodeError as error:  # text read from stdin or an editor that is not UTF-8
+            raise click.ClickException(f"the text given is not UTF-8 (byte {error.start})") from None
+
+
+def is_text(argument: str) -> bool:
+    """Python hands bytes that are no UTF-8 over as lone surrogates, which no file or mail can hold."""
+    try:
+        argument.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _shorten(summary: str, limit: int) -> str:

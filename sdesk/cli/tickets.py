@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from sdesk.cli import context
+from sdesk.cli import context, is_text
 from sdesk.cli.options import desk_options, field_options, field_values, format_option
 from sdesk.errors import InvalidData, SdeskError
 from sdesk.output import plural, render_rows, to_json
@@ -296,6 +296,8 @@ def comment(ticket_ref: str, text: str | None, internal: bool, from_customer: bo
 
     if text == "-":
         text = sys.stdin.read()
+        if not is_text(text):
+            raise SdeskError("the comment on standard input is not UTF-8 text")
     elif text is None:
         if not interactive():
             raise click.UsageError("give the comment TEXT, or '-' to read it from standard input")

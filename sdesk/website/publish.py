@@ -7,17 +7,45 @@ before that are no longer part of the site: a ticket that moved to another
 customer leaves the old customer's portal. A folder with other files in
 it and no list is refused rather than mixed into (hidden ones such as
 ``.git`` aside).
+
+Nothing below the folder is reached through a symbolic link. The folder
+itself may be one (the user chose where the site goes, e.g. /srv/portal), but
+a link inside it could carry a write or a removal anywhere. Every path is
+followed from the folder one real folder at a time (``O_NOFOLLOW``), so a
+link on the way to a page is refused even if it appears while sdesk runs, and
+a page that is a link is replaced: the link, never what it points to. sdesk
+never makes links, so a link is never sdesk's to remove. The list of pages is
+read as the untrusted file it is: a plain file of bounded size, each line a
+page sdesk could have written, or the export stops at that line.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import secrets
+import stat
+from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from sdesk.errors import InvalidData, SdeskError
-from sdesk.store import write_atomic
 
 MANIFEST = ".sdesk-site"
+MAX_MANIFEST_BYTES = 32 * 1024 * 1024  # some 800,000 pages; a huge or endless file is never read
+# Every page the site has, e.g. index.html or customers/KEY/ID.html: plain names, two folders deep at most.
+PAGE = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9_-]*/){0,2}[A-Za-z0-9][A-Za-z0-9_-]*\.html")
+_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # a FIFO never blocks the export
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+_KINDS = (
+    (stat.S_ISLNK, "a symbolic link"),
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISREG, "a file"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 @dataclass(frozen=True)
@@ -29,29 +57,32 @@ class Published:
 
 def publish(out: Path, pages: dict[str, str]) -> Published:
     """Make ``out`` hold exactly ``pages`` (path -> HTML), next to any files sdesk did not write."""
-    previous = _previous(out)
     names = sorted(pages)
+    for name in names:
+        if not PAGE.fullmatch(name):
+            raise SdeskError(f"not a page of the site: {name!r}")
+    previous = _previous(out)
+    gone = sorted(set(previous) - set(names))
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise SdeskError(f"cannot make the folder: {error.strerror}", out) from None
-    # Listed before writing: a run cut short leaves no page the next run would not know to remove.
-    _write_manifest(out, sorted(set(previous) | set(names)))
-    written = unchanged = 0
-    for name in names:
-        path = out / name
-        content = pages[name].encode("utf-8")
-        if path.is_file() and path.read_bytes() == content:
-            unchanged += 1
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, content, durable=False)  # the desk can always write it again
-        written += 1
-    gone = sorted(set(previous) - set(names))
-    for name in gone:
-        (out / name).unlink(missing_ok=True)
-        _remove_empty_folders((out / name).parent, out)
-    _write_manifest(out, names)
+    with _Folder(out) as folder:
+        for name in (*names, *gone):  # everything refused before anything is written
+            folder.check(name)
+        # Listed before writing: a run cut short leaves no page the next run would not know to remove.
+        folder.write(MANIFEST, _listed(sorted(set(previous) | set(names))))
+        written = unchanged = 0
+        for name in names:
+            content = pages[name].encode("utf-8")
+            if folder.holds(name, content):
+                unchanged += 1
+            else:
+                folder.write(name, content)
+                written += 1
+        for name in gone:
+            folder.remove(name)
+        folder.write(MANIFEST, _listed(names))
     return Published(written, unchanged, len(gone))
 
 
@@ -62,29 +93,200 @@ def check_folder(out: Path) -> None:
 
 def _previous(out: Path) -> list[str]:
     """The pages the last export wrote; refuses a folder sdesk did not make that has files in it."""
-    for folder in (out, *out.parents):
-        if folder.exists() and not folder.is_dir():
-            raise SdeskError(f"{folder} is a file, not a folder")
-    manifest = out / MANIFEST
-    if not manifest.is_file():
-        # Hidden entries alone (.git, .nojekyll) leave a folder empty enough: the site can be kept in git.
-        if out.is_dir() and any(not entry.name.startswith(".") for entry in out.iterdir()):
-            raise SdeskError(f"{out} is not empty and holds no earlier export: choose a new or empty folder")
+    for place in (out, *out.parents):
+        if place.exists() and not place.is_dir():
+            raise SdeskError(f"{place} is a file, not a folder")
+    if not out.exists():
         return []
+    with _Folder(out) as folder:
+        data = folder.manifest()
+        # Hidden entries alone (.git, .nojekyll) leave a folder empty enough: the site can be kept in git.
+        if data is None and any(not name.startswith(".") for name in folder.names()):
+            raise SdeskError(f"{out} is not empty and holds no earlier export: choose a new or empty folder")
+    if data is None:
+        return []
+    manifest = out / MANIFEST
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidData("not UTF-8 text", manifest, data[: error.start].count(b"\n") + 1) from None
     names = []
-    for number, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), start=1):
-        path = PurePosixPath(line)
-        if not line or path.is_absolute() or ".." in path.parts:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not PAGE.fullmatch(line):
             raise InvalidData(f"not a page of the site: {line!r}", manifest, number)
         names.append(line)
     return names
 
 
-def _write_manifest(out: Path, names: list[str]) -> None:
-    write_atomic(out / MANIFEST, "".join(f"{name}\n" for name in names))
+def _listed(names: list[str]) -> bytes:
+    return "".join(f"{name}\n" for name in names).encode("utf-8")
 
 
-def _remove_empty_folders(folder: Path, out: Path) -> None:
-    while folder != out and folder.is_dir() and not any(folder.iterdir()):
-        folder.rmdir()
-        folder = folder.parent
+class _Folder:
+    """OUT, opened once; a path below it is followed one real folder at a time, never through a link."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        try:
+            self.fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)  # OUT may be a link the user chose
+        except OSError as error:
+            raise SdeskError(f"cannot open the folder: {error.strerror}", out) from None
+
+    def __enter__(self) -> _Folder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)
+
+    def names(self) -> list[str]:
+        try:
+            return os.listdir(self.fd)
+        except OSError as error:
+            raise SdeskError(f"cannot read the folder: {error.strerror}", self.out) from None
+
+    def manifest(self) -> bytes | None:
+        """The list of pages, None when there is none; only a plain file of bounded size is read."""
+        path = self.out / MANIFEST
+        try:
+            fd = os.open(MANIFEST, _READ, dir_fd=self.fd)
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            mode = _mode(self.fd, MANIFEST)  # O_NOFOLLOW refuses a link: say so, never where it leads
+            reason = f"is {_kind(mode)}" if stat.S_ISLNK(mode) else f"cannot be read: {error.strerror}"
+            raise SdeskError(f"{path} {reason}, not the plain file an export keeps its list of pages in") from None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                kind = _kind(info.st_mode)
+                raise SdeskError(f"{path} is {kind}, not the plain file an export keeps its list of pages in")
+            data = _read(fd, MAX_MANIFEST_BYTES + 1)
+        except OSError as error:
+            raise SdeskError(f"cannot read: {error.strerror}", path) from None
+        finally:
+            os.close(fd)
+        if len(data) > MAX_MANIFEST_BYTES:
+            raise SdeskError(f"{path} is larger than any list of pages sdesk writes ({MAX_MANIFEST_BYTES:,} bytes)")
+        return data
+
+    def check(self, name: str) -> None:
+        """Refuses a link or a file where the page needs a folder, and a folder where the page goes."""
+        *parents, page = name.split("/")
+        fd = self._open(parents)
+        if fd is None:
+            return
+        try:
+            if stat.S_ISDIR(_mode(fd, page)):
+                raise SdeskError(f"{self.out / name} is a folder where the site has a page")
+        finally:
+            os.close(fd)
+
+    def holds(self, name: str, content: bytes) -> bool:
+        """Is the page a plain file with these very bytes? A link is no page, whatever it points to."""
+        *parents, page = name.split("/")
+        fd = self._open(parents)
+        if fd is None:
+            return False
+        try:
+            page_fd = os.open(page, _READ, dir_fd=fd)
+        except OSError:  # missing, a link, unreadable: written anew
+            return False
+        finally:
+            os.close(fd)
+        try:
+            info = os.fstat(page_fd)
+            same_size = stat.S_ISREG(info.st_mode) and info.st_size == len(content)
+            return same_size and _read(page_fd, len(content) + 1) == content
+        finally:
+            os.close(page_fd)
+
+    def write(self, name: str, content: bytes) -> None:
+        """A temporary file renamed over the page: readers see the old page or the new one, and a link is replaced."""
+        *parents, page = name.split("/")
+        fd = self._open(parents, make=True)
+        if fd is None:  # made, then removed by someone else before it could be opened
+            raise SdeskError("cannot write: its folder disappeared", self.out / name)
+        temporary = f".{page}.{secrets.token_hex(6)}.tmp"
+        try:
+            with os.fdopen(os.open(temporary, _CREATE, 0o666, dir_fd=fd), "wb") as handle:
+                handle.write(content)
+            os.replace(temporary, page, src_dir_fd=fd, dst_dir_fd=fd)
+        except OSError as error:
+            with suppress(OSError):
+                os.unlink(temporary, dir_fd=fd)
+            raise SdeskError(f"cannot write: {error.strerror}", self.out / name) from None
+        finally:
+            os.close(fd)
+
+    def remove(self, name: str) -> None:
+        """Removes the page (a link itself, never what it points to), then the folders it leaves empty."""
+        *parents, page = name.split("/")
+        fd = self._open(parents)
+        if fd is None:
+            return
+        try:
+            with suppress(FileNotFoundError):
+                os.unlink(page, dir_fd=fd)
+        except OSError as error:
+            raise SdeskError(f"cannot remove: {error.strerror}", self.out / name) from None
+        finally:
+            os.close(fd)
+        for depth in range(len(parents), 0, -1):
+            fd = self._open(parents[: depth - 1])
+            if fd is None:
+                return
+            try:
+                os.rmdir(parents[depth - 1], dir_fd=fd)
+            except OSError:  # not empty, or no longer a folder: it stays
+                return
+            finally:
+                os.close(fd)
+
+    def _open(self, parents: Sequence[str], make: bool = False) -> int | None:
+        """A new descriptor of OUT/parents (made if asked); None if it does not exist. Links are refused."""
+        fd = os.dup(self.fd)
+        for depth, name in enumerate(parents, start=1):
+            try:
+                if make:
+                    with suppress(FileExistsError):
+                        os.mkdir(name, dir_fd=fd)
+                child = os.open(name, _FOLDER, dir_fd=fd)
+            except FileNotFoundError:
+                os.close(fd)
+                return None
+            except OSError as error:
+                refusal = self._not_a_folder(self.out.joinpath(*parents[:depth]), _mode(fd, name), error)
+                os.close(fd)
+                raise refusal from None
+            os.close(fd)
+            fd = child
+        return fd
+
+    def _not_a_folder(self, path: Path, mode: int, error: OSError) -> SdeskError:
+        if stat.S_ISLNK(mode):
+            where = f"an export writes and removes only in real folders below {self.out}"
+            return SdeskError(f"{path} is a symbolic link: {where}")
+        if mode and not stat.S_ISDIR(mode):
+            return SdeskError(f"{path} is {_kind(mode)}, not a folder")
+        return SdeskError(f"cannot open the folder: {error.strerror}", path)
+
+
+def _mode(folder: int, name: str) -> int:
+    """What ``name`` in the open folder is (a link itself, not what it points to); 0 when that cannot be told."""
+    try:
+        return os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode
+    except OSError:
+        return 0
+
+
+def _kind(mode: int) -> str:
+    return next((words for test, words in _KINDS if test(mode)), "a device")
+
+
+def _read(fd: int, limit: int) -> bytes:
+    """At most ``limit`` bytes from an open file."""
+    chunks, size = [], 0
+    while size < limit and (chunk := os.read(fd, min(1 << 20, limit - size))):
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
