@@ -4,8 +4,9 @@ The package ships a template per mail kind and language
 (``sdesk/templates/mail/<language>/<kind>.txt``); a desk overrides any of them
 with a file at the same place under its own ``templates/mail/``. A template
 defines a ``subject`` and a ``body`` block (Jinja2). Headers are built from
-objects, never from text pasted together, and a subject is folded to one line,
-so a title or name with a newline cannot add a header.
+objects, never from text pasted together, and a subject or name is folded to
+one line without control characters, so a title or name with a newline or an
+escape sequence cannot add a header or reach a mail reader's terminal.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from sdesk import templating
-from sdesk.errors import InvalidData
-from sdesk.notifications import MAIL_KINDS, Letter
+from sdesk.errors import InvalidData, SdeskError
+from sdesk.notifications import MAIL_KINDS, Letter, one_line
 from sdesk.rules import LANGUAGES
 from sdesk.spoken import moment as spoken_moment
 
@@ -56,10 +57,10 @@ class Templates:
         context = template.new_context({**letter.values, "language": letter.language})
         with templating.reported(self.environment, "mail", name):
             subject, body = ("".join(template.blocks[block](context)) for block in BLOCKS)
-        return " ".join(subject.split()), body.strip("\n") + "\n"
+        return one_line(subject), body.strip("\n") + "\n"
 
-    def check(self) -> list[InvalidData]:
-        """Every desk override that sdesk would not use or that does not compile, located, for `sdesk check`."""
+    def check(self) -> list[SdeskError]:
+        """Every desk override that sdesk would not use, that does not compile or that the sandbox forbids."""
 
         def used(name: str) -> bool:
             language, _, file = name.partition("/")
@@ -90,7 +91,7 @@ def message(letter: Letter, templates: Templates) -> EmailMessage:
         for key, value in headers.items():
             if value is not None:
                 mail[key] = value
-    except (ValueError, TypeError) as error:
+        mail.set_content(body, cte="quoted-printable")
+    except (ValueError, TypeError) as error:  # a text email cannot encode (a lone surrogate): one line, not a crash
         raise InvalidData(f"cannot mail {letter.ticket}: {error}") from None
-    mail.set_content(body, cte="quoted-printable")
     return mail

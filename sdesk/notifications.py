@@ -8,16 +8,21 @@ changes never mail. The rendered message is :mod:`sdesk.mail`'s job.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
+from email.errors import MessageError
 from email.headerregistry import Address
 from typing import Any
 
 from sdesk import sla, sweep
+from sdesk.errors import InvalidData, excerpt
 from sdesk.model import Event, Ticket
 from sdesk.rules import Rules
 
 MAIL_KINDS = ("created", "status", "info-requested", "reminder", "comment", "closed", "auto-closed", "survey")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0 and C1 controls, line and paragraph separators
+_MAILBOX = re.compile(r"[\x21-\x7e]+")  # printable ASCII without spaces: what goes in a header and RCPT TO as it is
 
 
 def kinds_for(ticket: Ticket, event: Event, rules: Rules) -> tuple[str, ...]:
@@ -75,7 +80,8 @@ def sender(ticket: Ticket, rules: Rules) -> Address | None:
     email = (team.email if team else None) or rules.desk_email
     if email is None:
         return None
-    return _address(rules.desk_name if team is None else f"{rules.desk_name} ({team.name})", email)
+    name = rules.desk_name if team is None else f"{rules.desk_name} ({team.name})"
+    return _address(ticket.id, "sender address in rules.yaml", name, email)
 
 
 def letters(ticket: Ticket, event: Event, rules: Rules, now: datetime) -> list[Letter]:
@@ -86,8 +92,12 @@ def letters(ticket: Ticket, event: Event, rules: Rules, now: datetime) -> list[L
         return []
     customer = rules.customers.get(ticket.customer)
     language = customer.language if customer is not None else rules.language
-    to = (_address(_requester_name(ticket, rules), ticket.requester),)
-    cc = (_address(ticket.cooperation_name, ticket.cooperation_email),) if ticket.cooperation_email else ()
+    to = (_address(ticket.id, "requester", _requester_name(ticket, rules), ticket.requester),)
+    cc = (
+        (_address(ticket.id, "cooperation contact", ticket.cooperation_name, ticket.cooperation_email),)
+        if ticket.cooperation_email is not None
+        else ()
+    )
     values = _values(ticket, event, rules, language, now)
     number = len(ticket.history)
     # The survey asks the requester alone: the cooperation contact did not raise the ticket.
@@ -150,6 +160,29 @@ def _requester_name(ticket: Ticket, rules: Rules) -> str | None:
     return ticket.contact_name if ticket.contact_email in (None, ticket.requester) else None
 
 
-def _address(name: str | None, email: str) -> Address:
-    """An address whose display name can never break out of its header: newlines become spaces."""
-    return Address(display_name=" ".join((name or "").split()), addr_spec=email.strip())
+def one_line(text: str) -> str:
+    """Text for a header: a control character (ESC, NUL, CR, LF, tab …) becomes a space, a run of spaces one."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def is_mailbox(spec: str) -> bool:
+    """Is this one mailbox that headers and SMTP carry as it is (email's parser gives it back unchanged)?"""
+    if not _MAILBOX.fullmatch(spec):
+        return False
+    try:
+        address = Address(addr_spec=spec)
+    except (ValueError, LookupError, MessageError):  # what email's parser raises on such input
+        return False
+    return address.addr_spec == spec and bool(address.username and address.domain)
+
+
+def _address(ticket_id: str, role: str, name: str | None, email: str) -> Address:
+    """One mailbox under a one-line name; anything else stops this ticket's mail with a clear error.
+
+    Whatever a file holds, a list ("a@x.example,b@y.example"), a line break or a
+    missing domain must not crash every later mail nor mail someone else.
+    """
+    spec = email.strip()
+    if not is_mailbox(spec):
+        raise InvalidData(f"cannot mail {ticket_id}: the {role} {excerpt(email)} is not one plain email address")
+    return Address(display_name=one_line(name or ""), addr_spec=spec)

@@ -7,17 +7,24 @@ Layout (README, "Email notifications")::
     outbox/pending/       mail of saved changes, waiting to be sent
     outbox/sending/       claimed by a run; left behind only by a run that was interrupted
     outbox/sent/          delivered
+    outbox/parked/        refused for good by the server, or a file sdesk cannot send: waits for an agent
     outbox/log.jsonl      one line per delivery attempt
 
 A message moves between folders by rename, so it is always in exactly one
 of them. A command holds its mails before it saves the ticket and releases
 them after, so a command killed in between leaves a held mail, never a saved
 change without its mail; settling finds out which happened (the ticket has
-the event or not) and releases or drops it. A run claims a message before handing it to the server and files it
-as sent once the server accepted it; a refusal puts it back in pending for the
-next run. A message a killed run left in sending/ may or may not have
-arrived, so it is never sent again unless asked (``--resend-interrupted``):
-a success is never sent twice.
+the event or not) and releases or drops it. A run claims a message before
+handing it to the server and files it as sent once the server accepted it; a
+failure before the message went out puts it back in pending for the next run,
+a permanent (5xx) refusal parks it. A message a killed run left in sending/,
+or one the server took without ever confirming it, may or may not have
+arrived, so it is never sent again unless asked (``--resend-interrupted``): a
+success is never sent twice.
+
+Every file in the outbox is read as untrusted input: no symbolic link is
+followed, no more than :data:`MAX_MAIL_BYTES` is read, and a file that is not
+a mail sdesk could have written is parked with the reason instead of sent.
 """
 
 from __future__ import annotations
@@ -26,37 +33,61 @@ import email
 import email.policy
 import json
 import os
+import re
 import smtplib
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.errors import MessageError
 from email.message import EmailMessage
-from email.utils import getaddresses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sdesk.errors import Refused, SdeskError
+from sdesk import files, ids
+from sdesk.errors import InvalidData, Refused, SdeskError, excerpt
+from sdesk.notifications import is_mailbox, one_line
 from sdesk.store import write_atomic
 
 FOLDER = "outbox"
 if TYPE_CHECKING:
     from sdesk.notifications import Letter
 
-HELD, PENDING, SENDING, SENT = "held", "pending", "sending", "sent"
-STATE_NAMES = {HELD: "held", PENDING: "pending", SENDING: "interrupted", SENT: "sent"}
-SMTP_TIMEOUT_SECONDS = 30
+HELD, PENDING, SENDING, SENT, PARKED = "held", "pending", "sending", "sent", "parked"
+STATE_NAMES = {HELD: "held", PENDING: "pending", SENDING: "interrupted", SENT: "sent", PARKED: "parked"}
+PLAIN, STARTTLS, TLS = "plain", "starttls", "tls"
 MAX_SAME_NAME = 100  # copies of one mail name before the outbox gives up
+MAX_MAIL_BYTES = 10 * 1024 * 1024  # far above any mail sdesk writes, far below what hurts to read
+# 5xx replies about the session (login needed, too weak, encryption needed), not the message: the next run
+# with the right options sends it, so the mail stays pending instead of parked.
+SESSION_REFUSALS = frozenset({530, 534, 538})
+_HELD_NAME = re.compile(r"(\d{8}T\d{6}Z)-(\w{6}-\w{5})-(\d{3})-")
+_SSL_SOURCE = re.compile(r"\s*\(_ssl\.c:\d+\)")
+
+
+class Unsendable(SdeskError):
+    """A file in the outbox that is not a mail sdesk can send as it is: parked, with this reason."""
 
 
 class DeliveryFailed(SdeskError):
-    """The server did not take this message; it stays pending."""
+    """The server did not take this message this time; it stays pending."""
+
+
+class DeliveryRefused(SdeskError):
+    """The server refused this message for good (5xx); it is parked until an agent retries it."""
+
+
+class DeliveryUncertain(SdeskError):
+    """The message went out but the server's verdict never came: it may have arrived, so it is not resent."""
 
 
 class Transport(Protocol):
     def deliver(self, raw: bytes, sender: str, recipients: list[str]) -> dict[str, str]:
-        """Hand a message over; returns the recipients the server refused while it took the others."""
+        """Hand a message over; returns the recipients the server refused while it took the others.
+
+        Raises DeliveryFailed, DeliveryRefused or DeliveryUncertain when it did not take the message.
+        """
         ...
 
 
@@ -70,7 +101,8 @@ class Item:
     kind: str
     to: str
     subject: str
-    last: str  # the last attempt: when it was sent, or why it failed
+    last: str  # the last attempt: when it was sent, or why it failed or was parked; else why it cannot be sent
+    sendable: bool = True  # False for a file that is not a mail sdesk can send as it is
 
     def row(self) -> dict[str, Any]:
         return {key: getattr(self, key) for key in ("state", "name", "ticket", "kind", "to", "subject", "last")}
@@ -78,10 +110,27 @@ class Item:
 
 @dataclass
 class Run:
-    sent: list[str]
-    failed: list[tuple[str, str]]
-    interrupted: list[str]
-    refused: list[tuple[str, str]]  # sent, but some recipients were refused: never resent to the others
+    """What one `notify send` did, by mail name."""
+
+    sent: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # kept pending for the next run, with why
+    parked: list[tuple[str, str]] = field(default_factory=list)  # refused for good or not sendable, with why
+    unconfirmed: list[tuple[str, str]] = field(default_factory=list)  # went out without a verdict: left in sending/
+    refused: list[tuple[str, str]] = field(default_factory=list)  # sent, but some recipients were refused
+    interrupted: list[str] = field(default_factory=list)  # an earlier run left it in sending/
+    still_parked: list[str] = field(default_factory=list)  # parked by an earlier run: not tried
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A stored mail, read and checked: what the envelope and `notify list` need."""
+
+    raw: bytes
+    sender: str
+    recipients: tuple[str, ...]
+    ticket: str
+    kind: str
+    subject: str
 
 
 class Outbox:
@@ -89,7 +138,12 @@ class Outbox:
         self.root = desk_root / FOLDER
 
     def folder(self, state: str) -> Path:
-        return self.root / state
+        """A state's folder; neither it nor the outbox may be a symbolic link (a pulled commit could plant one)."""
+        path = self.root / state
+        for checked in (self.root, path):
+            if checked.is_symlink():
+                raise InvalidData("is a symbolic link: sdesk keeps mail only in the desk's own outbox", checked)
+        return path
 
     def add(self, letter: Letter, message: EmailMessage, state: str = PENDING) -> Path:
         """Store a letter's message, pending or held; its name sorts by time and says what it is about.
@@ -101,7 +155,7 @@ class Outbox:
         stem = f"{letter.at.astimezone(UTC):%Y%m%dT%H%M%SZ}-{letter.ticket}-{letter.event_number:03d}-{letter.kind}"
         for copy in range(1, MAX_SAME_NAME + 1):
             name = f"{stem}.eml" if copy == 1 else f"{stem}-{copy}.eml"
-            if any((self.folder(other) / name).exists() for other in STATE_NAMES if other != state):
+            if any(os.path.lexists(self.folder(other) / name) for other in STATE_NAMES if other != state):
                 continue
             try:
                 path = self.folder(state) / name
@@ -116,72 +170,99 @@ class Outbox:
         os.replace(path, self.folder(PENDING) / path.name)
 
     def held(self) -> list[Path]:
-        folder = self.folder(HELD)
-        return sorted(folder.glob("*.eml")) if folder.is_dir() else []
+        return self._files(HELD)
+
+    def park(self, path: Path, now: datetime, reason: str) -> str:
+        """Set a mail aside until an agent retries it (``--retry-parked``); the log says why. Returns its name."""
+        parked = self._move(path, PARKED)
+        self._log(now, parked.name, "parked", reason)
+        return parked.name
 
     def items(self) -> list[Item]:
-        """Every message, oldest first, with its last delivery attempt."""
+        """Every message, oldest first, with its last delivery attempt (or why it cannot be sent)."""
         attempts = self._last_attempts()
         found = []
-        for state in STATE_NAMES:
-            folder = self.folder(state)
-            for path in folder.glob("*.eml") if folder.is_dir() else []:
-                mail = _read(path)
-                found.append(
-                    Item(
-                        state=STATE_NAMES[state],
-                        name=path.name,
-                        ticket=str(mail.get("X-Sdesk-Ticket", "")),
-                        kind=str(mail.get("X-Sdesk-Mail", "")),
-                        to=", ".join(address for _, address in _recipients(mail)),
-                        subject=str(mail.get("Subject", "")),
-                        last=attempts.get(path.name, ""),
-                    )
-                )
+        for state, shown in STATE_NAMES.items():
+            for path in self._files(state):
+                last = attempts.get(path.name, "")
+                try:
+                    mail = _load(path)
+                except Unsendable as problem:
+                    why = last or f"cannot be sent: {problem.message}"
+                    found.append(Item(shown, path.name, "", "", "", "", why, sendable=False))
+                    continue
+                to = ", ".join(mail.recipients)
+                found.append(Item(shown, path.name, mail.ticket, mail.kind, to, mail.subject, last))
         return sorted(found, key=lambda item: item.name)
 
     def send(
-        self, connect: Callable[[], AbstractContextManager[Transport]], now: datetime, resend_interrupted: bool = False
+        self,
+        connection: AbstractContextManager[Transport],
+        now: datetime,
+        resend_interrupted: bool = False,
+        retry_parked: bool = False,
     ) -> Run:
-        """Deliver every pending message over one connection (``connect()`` opens it)."""
+        """Deliver every pending message over one connection, entered only when there is something to send."""
         with self._exclusive():
-            interrupted = sorted(self.folder(SENDING).glob("*.eml"))
-            if resend_interrupted:
-                for path in interrupted:
-                    os.replace(path, self.folder(PENDING) / path.name)
-                interrupted = []
-            run = Run([], [], [path.name for path in interrupted], [])
-            pending = sorted(self.folder(PENDING).glob("*.eml"))
-            if not pending:
-                return run
-            with connect() as transport:
-                for path in pending:
-                    self._deliver(path, transport, now, run)
+            run = Run()
+            for path in self._files(PARKED) if retry_parked else []:
+                self._move(path, PENDING)
+            for path in self._files(SENDING):
+                if resend_interrupted:
+                    self._move(path, PENDING)
+                else:
+                    run.interrupted.append(path.name)
+            run.still_parked = [path.name for path in self._files(PARKED)]
+            ready = []
+            for path in self._files(PENDING):
+                try:
+                    ready.append((path, _load(path)))
+                except Unsendable as problem:
+                    run.parked.append((self.park(path, now, problem.message), problem.message))
+            if ready:
+                with connection as transport:
+                    for path, mail in ready:
+                        self._deliver(path, mail, transport, now, run)
             return run
 
-    def _deliver(self, path: Path, transport: Transport, now: datetime, run: Run) -> None:
-        claimed = self.folder(SENDING) / path.name
-        os.replace(path, claimed)
-        raw = claimed.read_bytes()
-        mail = email.message_from_bytes(raw, policy=email.policy.default)
-        recipients = [address for _, address in _recipients(mail)]
-        sender = getaddresses([str(mail.get("From", ""))])[0][1]
+    def _deliver(self, path: Path, mail: Outgoing, transport: Transport, now: datetime, run: Run) -> None:
+        claimed = self._move(path, SENDING)
         try:
-            refused = transport.deliver(raw, sender, recipients)
+            refused = transport.deliver(mail.raw, mail.sender, list(mail.recipients))
         except DeliveryFailed as failure:
-            os.replace(claimed, path)
-            self._log(now, path.name, "failed", failure.message)
-            run.failed.append((path.name, failure.message))
+            back = self._move(claimed, PENDING)
+            self._log(now, back.name, "failed", failure.message)
+            run.failed.append((back.name, failure.message))
             return
-        os.replace(claimed, self.folder(SENT) / path.name)
-        accepted = [address for address in recipients if address not in refused]
-        detail = ", ".join(accepted)
+        except DeliveryRefused as refusal:
+            run.parked.append((self.park(claimed, now, refusal.message), refusal.message))
+            return
+        except DeliveryUncertain as doubt:  # stays in sending/, as if the run had been killed there
+            self._log(now, claimed.name, "interrupted", doubt.message)
+            run.unconfirmed.append((claimed.name, doubt.message))
+            return
+        sent = self._move(claimed, SENT)
+        detail = ", ".join(address for address in mail.recipients if address not in refused)
         if refused:
             reasons = "; ".join(f"{address}: {reason}" for address, reason in refused.items())
             detail += f"; refused {reasons}"
-            run.refused.append((path.name, reasons))
-        self._log(now, path.name, "sent", detail)
-        run.sent.append(path.name)
+            run.refused.append((sent.name, reasons))
+        self._log(now, sent.name, "sent", detail)
+        run.sent.append(sent.name)
+
+    def _files(self, state: str) -> list[Path]:
+        folder = self.folder(state)
+        return sorted(folder.glob("*.eml")) if folder.is_dir() else []
+
+    def _move(self, path: Path, state: str) -> Path:
+        """Rename into another state's folder; a name already there (a stray file's) gets a suffix, never replaced."""
+        target = self.folder(state) / path.name
+        copy = 1
+        while os.path.lexists(target):
+            copy += 1
+            target = target.with_name(f"{path.stem}-{copy}{path.suffix}")
+        os.replace(path, target)
+        return target
 
     def _prepare(self) -> None:
         for state in STATE_NAMES:
@@ -213,51 +294,120 @@ class Outbox:
         attempts: dict[str, str] = {}
         if not path.exists():
             return attempts
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
                 entry = json.loads(line)
                 attempts[entry["mail"]] = f"{entry['outcome']} {entry['at']}" + (
-                    f": {entry['detail']}" if entry["outcome"] == "failed" else ""
+                    f": {entry['detail']}" if entry["outcome"] != "sent" else ""
                 )
             except (ValueError, KeyError, TypeError):
                 continue  # a line torn by a crash says nothing
         return attempts
 
 
-def held_event(path: Path) -> tuple[str, int, datetime]:
-    """The ticket, event number and moment (to the second) a mail's name says it is about."""
-    stamp, time_part, random_part, number = path.name.split("-")[:4]
-    return f"{time_part}-{random_part}", int(number), datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+def held_event(path: Path) -> tuple[str, int, datetime] | None:
+    """The ticket, event number and moment (to the second) a mail's name says it is about; None if it says none."""
+    match = _HELD_NAME.match(path.name)
+    if match is None or not ids.is_ticket_id(match[2]):
+        return None
+    try:
+        at = datetime.strptime(match[1], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return match[2], int(match[3]), at
 
 
-def _read(path: Path) -> EmailMessage:
-    with open(path, "rb") as handle:
-        parsed: EmailMessage = email.message_from_binary_file(handle, policy=email.policy.default)
-    return parsed
+def _load(path: Path) -> Outgoing:
+    """A stored mail, checked to be one sdesk can send as it is; Unsendable says why not."""
+    raw = _read(path)
+    try:
+        mail = email.message_from_bytes(raw, policy=email.policy.default)
+        senders = _mailboxes(mail, "sender", "From")
+        recipients = _mailboxes(mail, "recipient", "To", "Cc")
+        ticket, kind, subject = (
+            one_line(str(mail.get(key, ""))) for key in ("X-Sdesk-Ticket", "X-Sdesk-Mail", "Subject")
+        )
+    except (ValueError, LookupError, TypeError, AttributeError, MessageError) as error:  # email's parser on garbage
+        raise Unsendable(f"not a mail message: {one_line(str(error))[:200]}") from None
+    if len(senders) != 1:
+        raise Unsendable("no From address" if not senders else "more than one From address")
+    if not recipients:
+        raise Unsendable("no recipients (To, Cc)")
+    return Outgoing(raw, senders[0], tuple(dict.fromkeys(recipients)), ticket, kind, subject)
 
 
-def _recipients(mail: EmailMessage) -> list[tuple[str, str]]:
-    return getaddresses([str(value) for key in ("To", "Cc") for value in mail.get_all(key, [])])
+def _mailboxes(mail: EmailMessage, role: str, *headers: str) -> list[str]:
+    """The mailboxes these headers name; one that sdesk would never have written makes the file unsendable."""
+    found = []
+    for header in headers:
+        for value in mail.get_all(header, []):
+            for address in value.addresses:
+                if not is_mailbox(address.addr_spec):
+                    raise Unsendable(f"the {role} {excerpt(address.addr_spec)} is not one plain email address")
+                found.append(address.addr_spec)
+    return found
+
+
+def _read(path: Path) -> bytes:
+    """A mail file's bytes, read as an untrusted file (no link followed, at most MAX_MAIL_BYTES); else Unsendable."""
+    try:
+        return files.read_bytes(path, None, MAX_MAIL_BYTES)
+    except SdeskError as error:
+        raise Unsendable(error.message) from None
 
 
 class Smtp:
-    """One SMTP session: plain, or upgraded with STARTTLS; login when a user is given."""
+    """One SMTP session: plain, STARTTLS or implicit TLS, the server's certificate verified; a login if asked.
 
-    def __init__(self, host: str, port: int, starttls: bool, user: str | None, password: str | None):
-        self.host, self.port, self.starttls, self.user, self.password = host, port, starttls, user, password
+    A password never crosses the network in clear unless the caller says so
+    (``insecure_login``), and that is refused before any connection is made.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        security: str,
+        user: str | None,
+        password: str | None,
+        timeout: float,
+        insecure_login: bool,
+    ):
+        if user is not None and security == PLAIN and not insecure_login:
+            raise Refused(
+                f"--user {user} would send its password to {host}:{port} unencrypted: "
+                "add --starttls or --tls (--insecure-login if the network is trusted)"
+            )
+        self.host, self.port, self.security, self.timeout = host, port, security, timeout
+        self.user, self.password = user, password
         self.connection: smtplib.SMTP | None = None
 
     def __enter__(self) -> Smtp:
         where = f"{self.host}:{self.port}"
         try:
-            self.connection = smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT_SECONDS)
-            if self.starttls:
-                self.connection.starttls(context=ssl.create_default_context())
+            context = ssl.create_default_context()  # the system's CAs, or the file SSL_CERT_FILE names
+            if self.security == TLS:
+                self.connection = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+            else:
+                self.connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+                if self.security == STARTTLS:
+                    self.connection.starttls(context=context)
             if self.user is not None:
                 self.connection.login(self.user, self.password or "")
         except smtplib.SMTPAuthenticationError as error:
+            self._close()
             raise SdeskError(f"{where} refused the login of {self.user}: {_reply(error)}") from None
+        except ssl.SSLCertVerificationError as error:
+            self._close()
+            raise SdeskError(
+                f"cannot deliver through {where}: its certificate is not trusted ({one_line(error.verify_message)}); "
+                "sdesk trusts the system's CAs, or those in the file SSL_CERT_FILE names"
+            ) from None
+        except ssl.SSLError as error:
+            self._close()
+            raise SdeskError(f"cannot deliver through {where}: TLS failed: {_reply(error)}") from None
         except (smtplib.SMTPException, OSError) as error:
+            self._close()
             raise SdeskError(f"cannot deliver through {where}: {_reply(error)}") from None
         return self
 
@@ -269,26 +419,79 @@ class Smtp:
                 self.connection.close()
 
     def deliver(self, raw: bytes, sender: str, recipients: list[str]) -> dict[str, str]:
+        """MAIL, RCPT and DATA one by one, so a failure is known to come before or after the message went out."""
+        connection = self.connection
+        assert connection is not None
+        if connection.sock is None:
+            raise DeliveryFailed("not tried: the connection was lost")
+        refused: dict[str, tuple[int, bytes]] = {}
+        try:
+            connection.ehlo_or_helo_if_needed()
+            code, text = connection.mail(sender)
+            if code != 250:
+                raise _refusal(f"sender {sender} refused: {_reply((code, text))}", code)
+            for recipient in recipients:
+                code, text = connection.rcpt(recipient)
+                if code not in (250, 251):
+                    refused[recipient] = (code, text)
+            if len(refused) == len(recipients):
+                everyone = "; ".join(f"{who}: {_reply(reply)}" for who, reply in refused.items())
+                raise _refusal(f"recipients refused: {everyone}", *(code for code, _ in refused.values()))
+            connection.putcmd("data")
+            code, text = connection.getreply()
+            if code != 354:
+                raise _refusal(f"the server would not take the message: {_reply((code, text))}", code)
+            connection.send(_data(raw))
+        except (DeliveryFailed, DeliveryRefused):
+            self._reset()
+            raise
+        except (smtplib.SMTPException, OSError) as error:  # the message did not go out whole: the server has nothing
+            raise DeliveryFailed(f"not sent: {_reply(error)}") from None
+        try:
+            code, text = connection.getreply()
+        except (smtplib.SMTPException, OSError) as error:
+            raise DeliveryUncertain(f"the server took the message but never confirmed it: {_reply(error)}") from None
+        if 400 <= code < 600:
+            raise _refusal(f"message refused: {_reply((code, text))}", code)
+        if not 200 <= code < 300:  # a garbled verdict is no verdict, and the session is trusted with no more mail
+            connection.close()
+            raise DeliveryUncertain(f"the server took the message but answered nonsense: {_reply((code, text))}")
+        return {address: _reply(reply) for address, reply in refused.items()}
+
+    def _reset(self) -> None:
+        """End a refused transaction (RSET) so the next message starts clean; a connection that fails it is closed."""
         assert self.connection is not None
         try:
-            refused = self.connection.sendmail(sender, recipients, raw)
-            return {address: _reply(reply) for address, reply in refused.items()}
-        except smtplib.SMTPRecipientsRefused as error:
-            everyone = "; ".join(f"{who}: {_reply(reply)}" for who, reply in error.recipients.items())
-            raise DeliveryFailed(f"recipients refused: {everyone}") from None
-        except smtplib.SMTPServerDisconnected as error:
-            raise DeliveryFailed(f"the server hung up: {error}") from None
-        except (smtplib.SMTPException, OSError) as error:
-            raise DeliveryFailed(_reply(error)) from None
+            self.connection.rset()
+        except (smtplib.SMTPException, OSError):
+            self.connection.close()
+
+    def _close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+
+
+def _refusal(reason: str, *codes: int) -> DeliveryFailed | DeliveryRefused:
+    """Parked when every reply is a permanent (5xx) refusal of the message, else kept for the next run."""
+    permanent = all(500 <= code < 600 and code not in SESSION_REFUSALS for code in codes)
+    return DeliveryRefused(reason) if permanent else DeliveryFailed(reason)
+
+
+def _data(raw: bytes) -> bytes:
+    """A message as DATA carries it: CRLF line ends only (no bare CR or LF to smuggle an end), dots doubled."""
+    lines = re.sub(rb"\r\n|\r|\n", b"\r\n", raw)
+    if not lines.endswith(b"\r\n"):
+        lines += b"\r\n"
+    return re.sub(rb"(?m)^\.", b"..", lines) + b".\r\n"
 
 
 def _reply(error: Any) -> str:
-    """An SMTP error's code and text, or an OS error's reason, on one line."""
+    """An SMTP reply's code and text, or an OS or TLS error's reason, on one line."""
     if isinstance(error, tuple) and len(error) == 2:
         code, text = error
     else:
         code, text = getattr(error, "smtp_code", None), getattr(error, "smtp_error", None) or str(error)
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    words = " ".join(str(text).split()) or type(error).__name__
+    words = one_line(_SSL_SOURCE.sub("", str(text))) or type(error).__name__
     return f"{code} {words}" if code else words

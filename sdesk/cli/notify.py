@@ -22,9 +22,11 @@ if TYPE_CHECKING:
 
     from sdesk import notifications
     from sdesk.model import Event, Ticket
+    from sdesk.outbox import Run
     from sdesk.store import Desk
 
 PASSWORD_VARIABLE = "SDESK_SMTP_PASSWORD"
+SMTP_TIMEOUT_SECONDS = 30  # a slow but healthy server answers well within this
 LIST_COLUMNS = (
     Column("state", "State"),
     Column("kind", "Mail"),
@@ -109,9 +111,14 @@ def settle(desk: Desk) -> None:
 
     outbox = Outbox(desk.root)
     for path in outbox.held():
-        if time.time() - path.stat().st_mtime < HELD_GRACE_SECONDS:
+        if time.time() - path.lstat().st_mtime < HELD_GRACE_SECONDS:
             continue
-        ticket_id, number, at = held_event(path)
+        about = held_event(path)
+        if about is None:  # not a name sdesk gives: no ticket can say whether to send it
+            outbox.park(path, context.now(desk), "held, but its name says no ticket change: not a mail sdesk wrote")
+            click.echo(f"Held mail {path.name} parked: its name says no ticket change", err=True)
+            continue
+        ticket_id, number, at = about
         with desk.locked(ticket_id):
             try:
                 history = desk.read(ticket_id).history
@@ -135,11 +142,11 @@ def notify() -> None:
 
 
 @notify.command("list")
-@click.option("--pending", "only_pending", is_flag=True, help="Only mail not sent yet (and interrupted runs).")
+@click.option("--pending", "only_pending", is_flag=True, help="Only mail not sent yet (interrupted and parked too).")
 @format_option
 @desk_options()
 def list_mail(only_pending: bool, fmt: str) -> None:
-    """The outbox: pending, interrupted and sent mail, oldest first."""
+    """The outbox: pending, interrupted, parked and sent mail, oldest first."""
     from sdesk.outbox import Outbox
 
     desk = context.desk()
@@ -154,51 +161,119 @@ def list_mail(only_pending: bool, fmt: str) -> None:
     click.echo(render_rows(rows, LIST_COLUMNS, fmt, LIST_FIELDS), nl=False)
     if fmt == "table":
         waiting = sum(item.state == "pending" for item in items)
-        click.echo(f"{plural(len(items), 'mail')}, {waiting} pending." if items else "The outbox is empty.", err=True)
+        parked = [item for item in items if item.state == "parked"]
+        for item in items:  # the table has no room for why; these need an agent
+            if item.state == "parked" or not item.sendable:
+                click.echo(f"{item.name}: {item.last}", err=True)
+        again = f", {len(parked)} parked (notify send --retry-parked tries again once fixed)" if parked else ""
+        click.echo(
+            f"{plural(len(items), 'mail')}, {waiting} pending{again}." if items else "The outbox is empty.", err=True
+        )
 
 
 @notify.command("send")
 @click.option("--smtp", "server", required=True, metavar="HOST:PORT", help="The mail server to hand the mail to.")
-@click.option("--starttls", is_flag=True, help="Encrypt the session with STARTTLS before logging in.")
-@click.option("--user", metavar="NAME", help=f"Log in as NAME; the password comes from ${PASSWORD_VARIABLE}.")
+@click.option(
+    "--starttls",
+    is_flag=True,
+    help="Encrypt with STARTTLS before anything else (port 587); the certificate is verified.",
+)
+@click.option("--tls", is_flag=True, help="Speak TLS from the start (SMTPS, port 465); the certificate is verified.")
+@click.option(
+    "--user",
+    metavar="NAME",
+    help=f"Log in as NAME; the password comes from ${PASSWORD_VARIABLE}. Needs --starttls or --tls.",
+)
+@click.option(
+    "--insecure-login",
+    is_flag=True,
+    help="Allow --user without TLS: anyone on the network path can read the password (and the mail). "
+    "Only for a server on this machine.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=SMTP_TIMEOUT_SECONDS,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for the server at each step.",
+)
 @click.option(
     "--resend-interrupted",
     is_flag=True,
-    help="Also send mail an interrupted run left behind (it may have arrived already).",
+    help="Also send mail an interrupted or unconfirmed delivery left behind (it may have arrived already).",
 )
+@click.option("--retry-parked", is_flag=True, help="Also try parked mail again (fix what parked it first).")
 @desk_options()
-def send(server: str, starttls: bool, user: str | None, resend_interrupted: bool) -> None:
+def send(
+    server: str,
+    starttls: bool,
+    tls: bool,
+    user: str | None,
+    insecure_login: bool,
+    timeout: float,
+    resend_interrupted: bool,
+    retry_parked: bool,
+) -> None:
     """Deliver the outbox; each mail is sent once, a failed one is kept for the next run.
 
-    Exits 1 when a mail could not be delivered.
+    A mail the server refuses for good (5xx), or a file in the outbox sdesk cannot
+    send, is parked with the reason (see notify list). Exits 1 when a mail could
+    not be delivered.
     """
     host, _, port_text = server.rpartition(":")
     if not host or not port_text.isdigit():
         raise click.BadParameter(f"'{server}' is not HOST:PORT, e.g. mail.example.com:587", param_hint="--smtp")
+    if starttls and tls:
+        raise click.UsageError("--starttls and --tls exclude each other: STARTTLS for port 587, --tls for port 465")
     password = os.environ.get(PASSWORD_VARIABLE)
     if user is not None and not password:
         raise SdeskError(f"--user {user} needs the password in ${PASSWORD_VARIABLE}")
-    from sdesk.outbox import Outbox, Smtp
+    from sdesk.outbox import PLAIN, STARTTLS, TLS, Outbox, Smtp
 
+    security = TLS if tls else STARTTLS if starttls else PLAIN
+    connection = Smtp(host, int(port_text), security, user, password, timeout, insecure_login)
     desk = context.desk()
     settle(desk)
-    run = Outbox(desk.root).send(
-        lambda: Smtp(host, int(port_text), starttls, user, password),
-        context.now(desk),
-        resend_interrupted=resend_interrupted,
-    )
+    _report(Outbox(desk.root).send(connection, context.now(desk), resend_interrupted, retry_parked))
+
+
+def _report(run: Run) -> None:
+    """What a run did, a line per mail; exit 1 when a mail was not delivered or not confirmed."""
     for name in run.sent:
         click.echo(f"sent {name}")
     for name, reason in run.failed:
         click.echo(f"kept {name}: {reason}")
+    for name, reason in run.parked:
+        click.echo(f"parked {name}: {reason}")
     for name, reasons in run.refused:
         click.echo(f"Warning: {name} was sent, but the server refused {reasons}", err=True)
+    for name, reason in run.unconfirmed:
+        click.echo(
+            f"Warning: {name}: {reason}; it may have arrived, so it stays in sending/ "
+            "(--resend-interrupted sends it again)",
+            err=True,
+        )
     for name in run.interrupted:
         click.echo(
             f"Warning: {name} was being sent when a run was interrupted; it may have arrived "
             "(--resend-interrupted sends it again)",
             err=True,
         )
-    click.echo(f"Sent {plural(len(run.sent), 'mail')}; {len(run.failed)} kept for the next run.", err=True)
-    if run.failed:
-        raise SdeskError(f"{plural(len(run.failed), 'mail')} not delivered (kept in the outbox)")
+    if run.still_parked:
+        click.echo(
+            f"Warning: {plural(len(run.still_parked), 'parked mail')} not tried: sdesk notify list says why; "
+            "--retry-parked tries again once the cause is fixed",
+            err=True,
+        )
+    summary = f"Sent {plural(len(run.sent), 'mail')}; {len(run.failed)} kept for the next run"
+    summary += f"; {len(run.parked)} parked" if run.parked else ""
+    summary += f"; {len(run.unconfirmed)} unconfirmed" if run.unconfirmed else ""
+    click.echo(f"{summary}.", err=True)
+    problems = []
+    if run.failed or run.parked:
+        problems.append(f"{plural(len(run.failed) + len(run.parked), 'mail')} not delivered")
+    if run.unconfirmed:
+        problems.append(f"{plural(len(run.unconfirmed), 'mail')} not confirmed by the server")
+    if problems:
+        raise SdeskError(f"{', '.join(problems)} (kept in the outbox)")
