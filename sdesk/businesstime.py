@@ -201,8 +201,8 @@ def open_days_later(calendar: Calendar, start: datetime, days: int) -> datetime:
 
 # --- targets -----------------------------------------------------------------------------
 
-_DAYS = re.compile(r"^(\d+)\s*(?:d|days?|business\s+days?|working\s+days?)$", re.IGNORECASE)
-_CLOCK = re.compile(r"^(?:(\d+)\s*h(?:ours?|rs?)?)?\s*(?:(\d+)\s*m(?:ins?|inutes?)?)?$", re.IGNORECASE)
+_DAYS = re.compile(r"(\d+)\s*(?:d|days?|business\s+days?|working\s+days?)", re.IGNORECASE | re.ASCII)
+_CLOCK = re.compile(r"(?:(\d+)\s*h(?:ours?|rs?)?)?\s*(?:(\d+)\s*m(?:ins?|inutes?)?)?", re.IGNORECASE | re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -226,12 +226,12 @@ class Target:
 def parse_target(text: str) -> Target:
     """Read "30m", "4h", "1h30m", "8 hours", "1 business day", "2 days"; raises ValueError."""
     cleaned = " ".join(str(text).split())
-    days = _DAYS.match(cleaned)
+    days = _DAYS.fullmatch(cleaned)
     if days:
         count = int(days.group(1))
         if count:
             return Target(cleaned, days=count)
-    clock = _CLOCK.match(cleaned)
+    clock = _CLOCK.fullmatch(cleaned)
     if clock and any(clock.groups()):
         minutes = int(clock.group(1) or 0) * 60 + int(clock.group(2) or 0)
         if minutes:
@@ -241,7 +241,7 @@ def parse_target(text: str) -> Target:
 
 def parse_duration(text: str) -> timedelta:
     """A window such as ``--within 2h``: hours and/or minutes; raises ValueError."""
-    clock = _CLOCK.match(" ".join(str(text).split()))
+    clock = _CLOCK.fullmatch(" ".join(str(text).split()))
     if not clock or not any(clock.groups()):
         raise ValueError(f"'{text}' is not a duration: write e.g. 30m, 2h or 1h30m")
     return timedelta(hours=int(clock.group(1) or 0), minutes=int(clock.group(2) or 0))

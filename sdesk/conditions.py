@@ -5,9 +5,15 @@ A condition is a mapping. ``all`` and ``any`` take a list of conditions,
 
     category: network                         # equals
     category: {in: [network, wan]}            # one of
-    text: {matches: '\\b(printer|scanner)\\b'}  # regular expression, case-insensitive
+    text: {matches: '\\b(printer|scanner)\\b'}  # regular expression (RE2), case-insensitive
     site: {set: true}                         # filled in (or, with false, empty)
     business_critical: true                   # a yes/no fact
+
+Patterns run on RE2, whose matching time grows linearly with the text: a
+pattern such as ``^(a+)+$`` cannot stall ``sdesk new`` on a crafted title, as
+it would with a backtracking engine. RE2 has no backreferences or lookaround
+(``rules check`` says so), and its ``\\b`` counts ASCII letters and digits as
+word characters.
 
 Several fields in one mapping must all hold. Fields and their values are
 checked when rules.yaml is read (a typo is an error with a suggestion, not a
@@ -17,12 +23,14 @@ decided the outcome, so every decision can explain itself. Pure: no I/O.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import re2
+
 from sdesk import schema
+from sdesk.errors import excerpt
 from sdesk.schema import KeyPath, Problems
 
 # `text` searches these three fields, the words a customer uses to describe a problem.
@@ -30,6 +38,10 @@ TEXT_SOURCES = ("title", "description", "error_message")
 TEXT = "text"
 OPERATORS = ("equals", "in", "matches", "set")
 COMBINATORS = ("all", "any", "not")
+MAX_DEPTH = 32
+_PATTERN_OPTIONS = re2.Options()
+_PATTERN_OPTIONS.case_sensitive = False
+_PATTERN_OPTIONS.log_errors = False  # a bad pattern is reported by rules check, not logged on stderr
 
 Facts = Mapping[str, str | bool | None]
 
@@ -55,7 +67,7 @@ class Test:
     field: str
     operator: str
     values: tuple[str | bool, ...] = ()
-    pattern: re.Pattern[str] | None = None
+    pattern: re2._Regexp | None = None
 
     @property
     def fields(self) -> frozenset[str]:
@@ -79,7 +91,7 @@ class Test:
             return Outcome(True, (f"{self.field} is {_show(value)}, one of {listed}",))
         return Outcome(False, (f"{self.field} is {_show(value)}, not one of {listed}",))
 
-    def _search(self, facts: Facts, pattern: re.Pattern[str]) -> Outcome:
+    def _search(self, facts: Facts, pattern: re2._Regexp) -> Outcome:
         sources = TEXT_SOURCES if self.field == TEXT else (self.field,)
         found = []
         for source in sources:
@@ -147,7 +159,12 @@ def parse(data: Any, keypath: KeyPath, fields: Mapping[str, Field], problems: Pr
     return condition if len(problems.found) == count else None
 
 
-def _condition(data: Any, keypath: KeyPath, fields: Mapping[str, Field], problems: Problems) -> Condition | None:
+def _condition(
+    data: Any, keypath: KeyPath, fields: Mapping[str, Field], problems: Problems, depth: int = 0
+) -> Condition | None:
+    if depth > MAX_DEPTH:  # a policy never needs this; a hostile one would exhaust the stack
+        problems.add(keypath, f"nested more than {MAX_DEPTH} levels deep: simplify the condition")
+        return None
     if not isinstance(data, dict) or not data:
         problems.add(
             keypath, f"expected a condition (a mapping such as {{category: network}}), got {schema.describe(data)}"
@@ -164,12 +181,14 @@ def _condition(data: Any, keypath: KeyPath, fields: Mapping[str, Field], problem
         key = combinators[0]
         value = data[key]
         if key == "not":
-            inner = _condition(value, keypath + ("not",), fields, problems)
+            inner = _condition(value, keypath + ("not",), fields, problems, depth + 1)
             return Not(inner) if inner is not None else None
         if not isinstance(value, list) or not value:
             problems.add(keypath + (key,), f"'{key}' takes a list of conditions, got {schema.describe(value)}")
             return None
-        parts = [_condition(item, keypath + (key, index), fields, problems) for index, item in enumerate(value)]
+        parts = [
+            _condition(item, keypath + (key, index), fields, problems, depth + 1) for index, item in enumerate(value)
+        ]
         kept = tuple(part for part in parts if part is not None)
         return (AllOf(kept) if key == "all" else AnyOf(kept)) if len(kept) == len(parts) else None
     tests = [_test(str(name), value, keypath + (name,), fields, problems) for name, value in data.items()]
@@ -228,10 +247,23 @@ def _pattern(name: str, operand: Any, keypath: KeyPath, field: Field, problems: 
         problems.add(keypath, f"'matches' takes a regular expression, got {schema.describe(operand)}")
         return None
     try:
-        return Test(name, "matches", pattern=re.compile(operand, re.IGNORECASE))
-    except re.error as error:
-        problems.add(keypath, f"bad regular expression /{operand}/: {error.msg} at position {error.pos}")
+        return Test(name, "matches", pattern=re2.compile(operand, _PATTERN_OPTIONS))
+    except re2.error as error:
+        problems.add(keypath, f"bad regular expression /{excerpt(operand, 80)[1:-1]}/: {_reason(error, operand)}")
         return None
+
+
+def _reason(error: re2.error, pattern: str) -> str:
+    """RE2's "missing ]: [" as "missing ] at position 7": the part it quotes starts where it went wrong.
+
+    When it quotes the whole pattern ("missing ): (printer") it knows no better place, nor do we.
+    """
+    message = error.args[0].decode("utf-8", "replace") if error.args else "cannot compile"
+    reason, _, fragment = message.partition(": ")
+    if fragment == pattern:
+        return reason
+    position = pattern.rfind(fragment) if fragment else -1
+    return f"{reason} at position {position}" if position >= 0 else message
 
 
 def _value(item: Any, keypath: KeyPath, name: str, field: Field, problems: Problems) -> str | bool | None:

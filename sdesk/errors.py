@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from sdesk.terminal import visible
+
 
 class SdeskError(Exception):
     """A refusal or failure the user can act on, optionally located in a file."""
@@ -37,6 +39,21 @@ class SdeskError(Exception):
         return f"{where}: {self.message}"
 
 
+EXCERPT_CHARS = 40
+
+
+def excerpt(value: object, width: int = EXCERPT_CHARS) -> str:
+    """A value quoted in a message: short and on one line.
+
+    A bad value may be a whole private key read through a symbolic link or a
+    megabyte of garbage: an error shows its start, never all of it.
+    """
+    text = str(value)
+    if len(text) > width:
+        text = text[: width - 1] + "…"
+    return "'" + visible(text) + "'"
+
+
 class NotFound(SdeskError):
     """An unknown ticket, desk or file."""
 
@@ -50,8 +67,8 @@ class InvalidData(SdeskError):
 
 
 def display_path(path: Path) -> str:
-    """Show a path relative to the working directory when it lies below it."""
+    """Show a path relative to the working directory when it lies below it (a link as itself, never its target)."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str((path.parent.resolve() / path.name).relative_to(Path.cwd().resolve()))
     except (ValueError, OSError):
         return os.fspath(path)

@@ -19,7 +19,7 @@ import re
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sdesk.errors import SdeskError
+from sdesk.errors import SdeskError, excerpt
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 TIME_CHARS = 6
@@ -27,7 +27,7 @@ RANDOM_CHARS = 5
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 
 _SYMBOL = "[0-9A-HJKMNP-TV-Z]"
-ID_PATTERN = re.compile(rf"^{_SYMBOL}{{{TIME_CHARS}}}-{_SYMBOL}{{{RANDOM_CHARS}}}$")
+ID_PATTERN = re.compile(rf"{_SYMBOL}{{{TIME_CHARS}}}-{_SYMBOL}{{{RANDOM_CHARS}}}")
 # Crockford's decoding rule: letters that look like digits mean those digits.
 _LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
@@ -53,7 +53,7 @@ def new_id(now: datetime, random_bits: int | None = None) -> str:
 
 
 def is_ticket_id(text: str) -> bool:
-    return bool(ID_PATTERN.match(text))
+    return bool(ID_PATTERN.fullmatch(text))
 
 
 def normalize_ref(ref: str) -> str:
@@ -64,7 +64,7 @@ def normalize_ref(ref: str) -> str:
     """
     compact = ref.strip().upper().replace("-", "").translate(_LOOKALIKES)
     if not compact or len(compact) > TIME_CHARS + RANDOM_CHARS or not re.fullmatch(f"{_SYMBOL}+", compact):
-        raise SdeskError(f"'{ref}' is not a ticket number (expected something like 0QH7KD-4M2ZP)")
+        raise SdeskError(f"{excerpt(ref)} is not a ticket number (expected something like 0QH7KD-4M2ZP)")
     return compact
 
 

@@ -2,9 +2,12 @@
 
 It only accelerates; the ticket files always win (README, "Speed and the index"):
 
-* a row is used only while its file still has the size, modification time
-  and inode the row was read from; any other file is parsed again and its
-  row replaced, and rows of deleted files are dropped;
+* a row is used only while its file still has the size, modification time,
+  status-change time and inode the row was read from; any other file is
+  parsed again and its row replaced, and rows of deleted files are dropped.
+  The status-change time (ctime) is set by the kernel on every write and
+  cannot be set back by a program (only by changing the system clock), so an
+  edit that keeps the size and restores the modification time is still seen;
 * a file changed in the last moments is read, but its row is checked again
   next time: a second write within the clock's resolution could keep the time;
 * deleting ``.sdesk/cache/`` loses nothing, the next command rebuilds it;
@@ -25,18 +28,19 @@ from pathlib import Path
 from typing import Any
 
 from sdesk import ids, model, parallel, query, views
-from sdesk.errors import NotFound, SdeskError
+from sdesk.errors import SdeskError
+from sdesk.files import scan
 from sdesk.model import Ticket
 from sdesk.store import BrokenFile, read_ticket
 
-FORMAT = 1  # bump when a row's content changes: older indexes are rebuilt
+FORMAT = 2  # bump when a row's content changes: older indexes are rebuilt
 CACHE_DIR = "cache"  # under the desk's state folder
 INDEX_FILE = "index.sqlite3"
 RECENT_NS = 2_000_000_000  # a file changed this recently is re-checked next time
 LOCK_WAIT_MS = 5000
 BATCH = 500  # rows written or fetched at a time
 
-Signature = tuple[int, int, int]  # size, mtime_ns, inode
+Signature = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
 
 _COLUMNS = ("status", "type", "priority", "customer", "team", "assignee")
 _SCHEMA = f"""
@@ -44,6 +48,7 @@ CREATE TABLE IF NOT EXISTS tickets (
     id TEXT PRIMARY KEY,
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL,
     inode INTEGER NOT NULL,
     {", ".join(f"{column} TEXT" for column in _COLUMNS)},
     summary TEXT NOT NULL,
@@ -72,7 +77,9 @@ class Index:
     def _refresh(self) -> list[BrokenFile]:
         started = time.time_ns()
         on_disk = _signatures(self.tickets_dir)
-        known = {row[0]: tuple(row[1:]) for row in self.db.execute("SELECT id, size, mtime_ns, inode FROM tickets")}
+        known = {
+            row[0]: tuple(row[1:]) for row in self.db.execute("SELECT id, size, mtime_ns, ctime_ns, inode FROM tickets")
+        }
         stale = [
             self.tickets_dir / f"{number}.yaml"
             for number, signature in on_disk.items()
@@ -81,7 +88,7 @@ class Index:
         gone = [number for number in known if number not in on_disk]
         broken: list[BrokenFile] = []
         rows: list[tuple[Any, ...]] = []
-        for result in parallel.map_files(_row, None, stale):
+        for result in parallel.map_files(_row, self.tickets_dir.parent, stale):
             if isinstance(result, BrokenFile):
                 broken.append(result)
                 gone.append(result.path.stem)
@@ -158,35 +165,43 @@ def _in_memory() -> sqlite3.Connection:
 
 
 def _signatures(folder: Path) -> dict[str, Signature]:
-    """Size, modification time and inode of every ticket file, from one directory scan."""
+    """Size, modification and status-change times and inode of every ticket file, from one directory scan.
+
+    A link is judged by what it leads to; one that leads nowhere gets a
+    signature no file has, so it is read, and reported, every time.
+    """
     found = {}
-    try:
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                number = entry.name[:-5]
-                if entry.name.endswith(".yaml") and ids.is_ticket_id(number):
-                    stat = entry.stat()
-                    found[number] = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
-    except FileNotFoundError:
-        raise NotFound(f"{folder} is missing") from None
+    with scan(folder) as entries:
+        for entry in entries:
+            number = entry.name[:-5]
+            if entry.name.endswith(".yaml") and ids.is_ticket_id(number):
+                try:
+                    found[number] = _signature(entry.stat())
+                except OSError:
+                    found[number] = (-1, -1, -1, -1)
     return found
 
 
-def _row(_: None, path: Path) -> tuple[Any, ...] | BrokenFile:
+def _signature(stat: os.stat_result) -> Signature:
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+
+
+def _row(desk_root: Path, path: Path) -> tuple[Any, ...] | BrokenFile:
     """One file read into its index row; the signature is taken first, so a later write shows as stale."""
     try:
         stat = path.stat()
-        ticket = read_ticket(path)
-    except FileNotFoundError:
-        return BrokenFile(path, SdeskError("file vanished while it was read", path))
+    except OSError:  # gone, or a link to nothing: reading says which
+        stat = None
+    try:
+        ticket = read_ticket(path, desk_root)
     except SdeskError as error:
         return BrokenFile(path, error)
+    if stat is None:
+        return BrokenFile(path, SdeskError("file changed while it was read", path))
     summary = views.summary_fields(ticket)
     return (
         ticket.id,
-        stat.st_size,
-        stat.st_mtime_ns,
-        stat.st_ino,
+        *_signature(stat),
         *(getattr(ticket, column) for column in _COLUMNS),
         json.dumps(summary, default=_iso, ensure_ascii=False),
         query.searchable_text(ticket),
@@ -196,7 +211,7 @@ def _row(_: None, path: Path) -> tuple[Any, ...] | BrokenFile:
 
 def _trusted(row: tuple[Any, ...], started_ns: int) -> tuple[Any, ...]:
     """A row whose file changed just now gets a size no file has, so it is checked again next time."""
-    if row[2] > started_ns - RECENT_NS:
+    if max(row[2], row[3]) > started_ns - RECENT_NS:
         return (row[0], -1, *row[2:])
     return row
 

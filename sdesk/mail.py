@@ -39,7 +39,7 @@ class Templates:
 
     def __init__(self, desk_root: Path, zone: ZoneInfo):
         self.desk_folder = desk_root / DESK_TEMPLATES
-        self.environment = templating.environment(self.desk_folder, PACKAGE_TEMPLATES, autoescape=False)
+        self.environment = templating.environment(desk_root, self.desk_folder, PACKAGE_TEMPLATES, autoescape=False)
 
         @jinja2.pass_context
         def when(context: jinja2.runtime.Context, moment: datetime) -> str:

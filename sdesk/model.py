@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sdesk import ids, schema
+from sdesk.errors import excerpt
 from sdesk.schema import KeyPath, SchemaError
 from sdesk.words import IMPACTS, SCORES, URGENCIES
 
@@ -233,7 +234,7 @@ def from_dict(data: Any) -> Ticket:
     )
     ticket_id = schema.text(data["id"], ("id",))
     if not ids.is_ticket_id(ticket_id):
-        raise SchemaError(("id",), f"'{ticket_id}' is not a ticket number")
+        raise SchemaError(("id",), f"{excerpt(ticket_id)} is not a ticket number")
     contact = schema.mapping(data.get("contact") or {}, ("contact",), allowed=CONTACT_KEYS)
     sla = schema.mapping(data.get("sla") or {}, ("sla",), allowed=SLA_KEYS)
     cooperation = _cooperation(data.get("cooperation"))
@@ -241,7 +242,6 @@ def from_dict(data: Any) -> Ticket:
         name: schema.text(data.get(name), (name,), optional=True)
         for name in (
             "product",
-            "assignee",
             "category",
             "site",
             "url",
@@ -263,14 +263,15 @@ def from_dict(data: Any) -> Ticket:
         status=schema.text(data["status"], ("status",)),
         priority=schema.text(data.get("priority"), ("priority",)),
         customer=schema.text(data.get("customer"), ("customer",)),
-        requester=schema.text(data.get("requester"), ("requester",)),
+        requester=schema.email(data.get("requester"), ("requester",)),
         team=schema.text(data.get("team"), ("team",)),
         created=schema.timestamp(data["created"], ("created",)),
+        assignee=schema.email(data.get("assignee"), ("assignee",), optional=True),
         impact=schema.choice(data.get("impact"), ("impact",), IMPACTS, optional=True),
         urgency=schema.choice(data.get("urgency"), ("urgency",), URGENCIES, optional=True),
         contact_name=schema.text(contact.get("name"), ("contact", "name"), optional=True),
         contact_phone=schema.text(contact.get("phone"), ("contact", "phone"), optional=True),
-        contact_email=schema.text(contact.get("email"), ("contact", "email"), optional=True),
+        contact_email=schema.email(contact.get("email"), ("contact", "email"), optional=True),
         **{f"sla_{key}": schema.text(sla.get(key), ("sla", key), optional=True) for key in SLA_KEYS},
         exclusions=tuple(
             schema.text(item, ("exclusions", index))

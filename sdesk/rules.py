@@ -25,8 +25,8 @@ from sdesk.words import IMPACTS, URGENCIES
 LANGUAGES = ("en", "nl")
 BILLING_MODES = ("invoice", "sla-hours", "included")
 CONTACT_ROLES = ("general", "technical", "campus")
-SITE_PATTERN = re.compile(r"^\d{4}$")
-SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+SITE_PATTERN = re.compile(r"[0-9]{4}")
+SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
 TOP_KEYS = (
     "desk",
     "statuses",
@@ -359,7 +359,7 @@ def _entries(value: Any, keypath: KeyPath, problems: Problems, what: str) -> dic
     """A mapping of named entries whose names are slugs (lowercase, digits, dashes)."""
     entries = problems.mapping(value if value is not None else {}, keypath)
     for key in entries:
-        if not SLUG_PATTERN.match(str(key)):
+        if not SLUG_PATTERN.fullmatch(str(key)):
             problems.add(keypath + (key,), f"{what} name '{key}' must be lowercase letters, digits and dashes")
     return {str(key): item for key, item in entries.items()}
 
@@ -506,7 +506,7 @@ def _categories(value: Any, problems: Problems) -> tuple[str, ...]:
         name = problems.get(None, schema.text, item, ("categories", index))
         if name is None:
             continue
-        if not SLUG_PATTERN.match(name):
+        if not SLUG_PATTERN.fullmatch(name):
             problems.add(("categories", index), f"category '{name}' must be lowercase letters, digits and dashes")
         elif name in categories:
             problems.add(("categories", index), f"'{name}' is listed twice")
@@ -751,10 +751,10 @@ def _sites(value: Any, where: KeyPath, problems: Problems) -> dict[str, Site]:
     sites = {}
     for site, entry in problems.mapping(value if value is not None else {}, where).items():
         at = where + (site,)
-        if isinstance(site, int) and not SITE_PATTERN.match(str(site)):
+        if isinstance(site, int) and not SITE_PATTERN.fullmatch(str(site)):
             problems.add(at, f'site ID must be 4 digits in quotes, e.g. "0420" (YAML read the number {site})')
             continue
-        if not SITE_PATTERN.match(str(site)):
+        if not SITE_PATTERN.fullmatch(str(site)):
             problems.add(at, f"site ID '{site}' must be 4 digits")
             continue
         if isinstance(entry, dict):

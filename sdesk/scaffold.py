@@ -8,14 +8,15 @@ from pathlib import Path
 
 from sdesk import schemas, words
 from sdesk.errors import Refused, SdeskError
-from sdesk.store import RULES_FILE, SCHEMAS_DIR, STATE_DIR, TICKETS_DIR
+from sdesk.store import ANNOUNCEMENTS_DIR, OUTBOX_DIR, RULES_FILE, SCHEMAS_DIR, STATE_DIR, TICKETS_DIR
 
-GITIGNORE = f"""\
-# Derived by sdesk and rebuilt when missing: never commit it.
-{STATE_DIR}/
-# Temporary files of interrupted writes.
-{TICKETS_DIR}/.*.tmp
-"""
+# Every folder sdesk derives or keeps for this clone alone, so no `git add -A` commits it.
+GITIGNORE_LINES = (
+    ("# Derived by sdesk and rebuilt when missing: never commit it.", f"{STATE_DIR}/"),
+    ("# This clone's mail (sdesk notify): never committed.", f"{OUTBOX_DIR}/"),
+    ("# Temporary files of interrupted writes.", f"{TICKETS_DIR}/.*.tmp"),
+    (None, f"{ANNOUNCEMENTS_DIR}/.*.tmp"),
+)
 
 
 def starter_rules(desk_name: str) -> str:
@@ -39,9 +40,11 @@ def create_desk(folder: Path, desk_name: str) -> list[Path]:
     }
     gitignore = folder / ".gitignore"
     existing = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""
-    if f"{STATE_DIR}/" not in existing.splitlines():
+    missing = [(comment, line) for comment, line in GITIGNORE_LINES if line not in existing.splitlines()]
+    if missing:
         separator = "\n" if existing and not existing.endswith("\n") else ""
-        files[gitignore] = existing + separator + GITIGNORE
+        added = "".join(f"{comment}\n{line}\n" if comment else f"{line}\n" for comment, line in missing)
+        files[gitignore] = existing + separator + added
     try:
         (folder / TICKETS_DIR).mkdir(parents=True, exist_ok=True)
         (folder / SCHEMAS_DIR).mkdir(exist_ok=True)

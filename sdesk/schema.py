@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, overload
 
 from sdesk import yamlio
-from sdesk.errors import InvalidData
+from sdesk.errors import InvalidData, excerpt
 
 KeyPath = tuple[str | int, ...]
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# One plain mailbox, as mail headers and SMTP carry it: ASCII, no spaces or line breaks, nothing that
+# separates addresses (a requester "a@x.example,b@y.example" would mail two people). Use fullmatch.
+EMAIL_PATTERN = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
 
 class SchemaError(Exception):
@@ -157,7 +159,7 @@ def suggestion(word: object, options: Iterable[str]) -> str:
 
 def unknown(what: str, word: object, options: Sequence[str]) -> str:
     """The message for a word that is not one of ``options``: "unknown team 'nok' (did you mean 'noc'?)"."""
-    return f"unknown {what} '{word}'{one_of(word, options)}"
+    return f"unknown {what} {excerpt(word)}{one_of(word, options)}"
 
 
 def one_of(word: object, options: Sequence[str]) -> str:
@@ -215,7 +217,7 @@ def choice(value: Any, keypath: KeyPath, options: Sequence[str], *, optional: bo
     if value is None and optional:
         return None
     if value not in options:
-        raise SchemaError(keypath, f"'{value}' is not valid{one_of(value, options)}", follows=not options)
+        raise SchemaError(keypath, f"{excerpt(value)} is not valid{one_of(value, options)}", follows=not options)
     return str(value)
 
 
@@ -225,8 +227,8 @@ def email(value: Any, keypath: KeyPath, *, optional: Literal[False] = False) -> 
 def email(value: Any, keypath: KeyPath, *, optional: bool) -> str | None: ...
 def email(value: Any, keypath: KeyPath, *, optional: bool = False) -> str | None:
     result = text(value, keypath, optional=optional)
-    if result is not None and not EMAIL_PATTERN.match(result):
-        raise SchemaError(keypath, f"'{result}' is not an email address")
+    if result is not None and not EMAIL_PATTERN.fullmatch(result):
+        raise SchemaError(keypath, f"{excerpt(result)} is not an email address")
     return result
 
 
@@ -269,7 +271,7 @@ def timezone_name(value: Any, keypath: KeyPath) -> str:
 
 def _refuse_impossible(value: Any, keypath: KeyPath) -> None:
     if isinstance(value, yamlio.ImpossibleDate):
-        raise SchemaError(keypath, f"'{value}' is not a real date: {value.reason}")
+        raise SchemaError(keypath, f"{excerpt(value)} is not a real date: {value.reason}")
 
 
 def describe(value: Any) -> str:
@@ -279,4 +281,4 @@ def describe(value: Any) -> str:
         return "a mapping" if value else "an empty mapping"
     if isinstance(value, list):
         return "a list" if value else "an empty list"
-    return f"'{value}'"
+    return excerpt(value)

@@ -17,8 +17,8 @@ from sdesk.conditions import Condition, Field
 from sdesk.schema import KeyPath, Problems
 
 CLOCKS = ("response", "resolution")
-_WINDOW = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
-_DAYS = re.compile(r"^([a-z]{3})(?:\s*-\s*([a-z]{3}))?$")
+_WINDOW = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})", re.ASCII)
+_DAYS = re.compile(r"([a-z]{3})(?:\s*-\s*([a-z]{3}))?")
 DEFAULT_REMINDERS = (2, 4)
 DEFAULT_AUTO_CLOSE = 5
 
@@ -160,7 +160,7 @@ def _malformed(problems: Problems, keypath: KeyPath) -> bool:
 
 
 def _weekdays(text: str) -> list[int] | None:
-    found = _DAYS.match(text.lower())
+    found = _DAYS.fullmatch(text.lower())
     if not found or found.group(1) not in WEEKDAYS or (found.group(2) and found.group(2) not in WEEKDAYS):
         return None
     first = WEEKDAYS.index(found.group(1))
@@ -169,7 +169,7 @@ def _weekdays(text: str) -> list[int] | None:
 
 
 def _window(span: Any) -> tuple[int, int] | None:
-    found = _WINDOW.match(str(span).strip()) if isinstance(span, str) else None
+    found = _WINDOW.fullmatch(str(span).strip()) if isinstance(span, str) else None
     if not found:
         return None
     start_h, start_m, end_h, end_m = (int(part) for part in found.groups())

@@ -14,6 +14,7 @@ Guarantees (README, "Storage"):
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,9 +22,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from sdesk import announcements, ids, model, rules, yamlio
+from sdesk import announcements, files, ids, model, rules, yamlio
 from sdesk.announcements import Announcement
-from sdesk.errors import InvalidData, NotFound, Refused, SdeskError
+from sdesk.errors import InvalidData, NotFound, Refused, SdeskError, excerpt
 from sdesk.model import Event, Ticket
 from sdesk.schema import Invalid, SchemaError, first_located, located
 
@@ -33,9 +34,11 @@ ANNOUNCEMENTS_DIR = "announcements"
 SCHEMAS_DIR = "schemas"
 # Lets editors with yaml-language-server check a ticket while it is edited by hand.
 SCHEMA_COMMENT = f"# yaml-language-server: $schema=../{SCHEMAS_DIR}/ticket.schema.json\n"
-STATE_DIR = ".sdesk"  # derived, git-ignored: locks (and later caches)
+STATE_DIR = ".sdesk"  # derived, git-ignored: locks and the ticket index
+OUTBOX_DIR = "outbox"  # this clone's mail, git-ignored (sdesk.outbox)
 LOCK_TIMEOUT_SECONDS = 10
 AMBIGUOUS_SHOWN = 10
+KEPT_NAMES = frozenset({".gitkeep"})  # what `sdesk init` puts in an empty tickets/
 
 
 def find_desk(explicit: Path | None, start: Path) -> Desk:
@@ -72,7 +75,7 @@ class Desk:
     @cached_property
     def rules(self) -> rules.Rules:
         """The desk's policy; an invalid rules.yaml stops every command at its first problem."""
-        text = _read_text(self.rules_path)
+        text = files.read_text(self.rules_path, self.root)
         try:
             return rules.parse(yamlio.load(text, self.rules_path))
         except Invalid as invalid:
@@ -86,7 +89,7 @@ class Desk:
 
     def path_for(self, ticket_id: str) -> Path:
         if not ids.is_ticket_id(ticket_id):
-            raise InvalidData(f"'{ticket_id}' is not a ticket number")
+            raise InvalidData(f"{excerpt(ticket_id)} is not a ticket number")
         return self.tickets_dir / f"{ticket_id}.yaml"
 
     def resolve(self, ref: str) -> str:
@@ -96,7 +99,7 @@ class Desk:
     # --- reading -------------------------------------------------------------------------
 
     def read(self, ticket_id: str) -> Ticket:
-        return read_ticket(self.path_for(ticket_id))
+        return read_ticket(self.path_for(ticket_id), self.root)
 
     # --- writing -------------------------------------------------------------------------
 
@@ -121,13 +124,16 @@ class Desk:
 
         ``before_write`` sees the changed ticket before it is saved; raising there saves nothing.
         """
+        path = self.path_for(ticket_id)
         with self.locked(ticket_id):
-            ticket = self.read(ticket_id)
+            text = files.read_text(path, self.root)
+            ticket = parse_ticket(text, path)
+            refuse_rewrite(path, text, SCHEMA_COMMENT)
             event = decide(ticket)
             ticket.apply(event)
             if before_write is not None:
                 before_write(ticket, event)
-            write_atomic(self.path_for(ticket_id), render(ticket))
+            write_atomic(path, render(ticket))
         return ticket, event
 
     # --- announcements -------------------------------------------------------------------
@@ -138,7 +144,7 @@ class Desk:
 
     def read_announcement(self, announcement_id: str) -> Announcement:
         path = self.announcements_dir / f"{announcement_id}.yaml"
-        text = _read_text(path)
+        text = files.read_text(path, self.root)
         try:
             announcement = announcements.from_dict(yamlio.load(text, path))
             if announcement.id != path.stem:
@@ -155,7 +161,10 @@ class Desk:
         return [self.read_announcement(number) for number in self.announcement_ids()]
 
     def add_announcement(self, make: Callable[[], Announcement], attempts: int = 5) -> Announcement:
-        self.announcements_dir.mkdir(exist_ok=True)
+        try:
+            self.announcements_dir.mkdir(exist_ok=True)
+        except OSError as error:
+            raise SdeskError(f"cannot make the folder: {error.strerror}", self.announcements_dir) from None
         for _ in range(attempts):
             announcement = make()
             try:
@@ -168,6 +177,8 @@ class Desk:
     def change_announcement(self, announcement_id: str, decide: Callable[[Announcement], None]) -> Announcement:
         with self.locked(announcement_id):
             announcement = self.read_announcement(announcement_id)
+            path = self._announcement_path(announcement)
+            refuse_rewrite(path, files.read_text(path, self.root))
             decide(announcement)
             write_atomic(self._announcement_path(announcement), _render_announcement(announcement))
         return announcement
@@ -175,27 +186,65 @@ class Desk:
     def _announcement_path(self, announcement: Announcement) -> Path:
         return self.announcements_dir / f"{announcement.id}.yaml"
 
+    def strays(self) -> list[SdeskError]:
+        """Every entry under tickets/ and announcements/ that sdesk does not read, saying why.
+
+        A ticket renamed to lower case, saved as .yml or moved into a
+        subfolder would silently drop out of every listing; `sdesk check` names it.
+        """
+        found = []
+        for folder in (self.tickets_dir, self.announcements_dir):
+            if folder.is_dir():
+                found += _strays_in(folder)
+        return found
+
     @contextmanager
     def locked(self, ticket_id: str) -> Iterator[None]:
         """Hold one ticket's lock: whatever is read and written under it, no other sdesk changes in between."""
         from filelock import FileLock, Timeout
 
         lock_dir = self.state_dir / "locks"
-        lock_dir.mkdir(parents=True, exist_ok=True)
         try:
-            with FileLock(str(lock_dir / f"{ticket_id}.lock"), timeout=LOCK_TIMEOUT_SECONDS):
-                yield
+            lock_dir.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(str(lock_dir / f"{ticket_id}.lock"), timeout=LOCK_TIMEOUT_SECONDS)
+            lock.acquire()
         except Timeout:
             raise Refused(f"{ticket_id} is being changed by another sdesk process; try again") from None
+        except OSError as error:
+            raise SdeskError(f"cannot lock {ticket_id}: {error.strerror}", error.filename or lock_dir) from None
+        try:
+            yield
+        finally:
+            lock.release()
 
 
 def _numbers_in(folder: Path) -> list[str]:
     """The numbers of the files in a folder, in creation order, from file names alone."""
-    try:
-        names = [entry.name[:-5] for entry in os.scandir(folder) if entry.name.endswith(".yaml")]
-    except FileNotFoundError:
-        raise NotFound(f"{folder} is missing") from None
+    with files.scan(folder) as entries:
+        names = [entry.name[:-5] for entry in entries if entry.name.endswith(".yaml")]
     return sorted(name for name in names if ids.is_ticket_id(name))
+
+
+def _strays_in(folder: Path) -> list[SdeskError]:
+    found: list[SdeskError] = []
+    with files.scan(folder) as entries:
+        for entry in sorted(entries, key=lambda entry: entry.name):
+            path = Path(entry.path)
+            name, ext = os.path.splitext(entry.name)
+            if entry.name in KEPT_NAMES or (name.startswith(".") and ext == ".tmp"):
+                continue  # a placeholder, or an interrupted write's temporary file (git-ignored)
+            if entry.is_dir(follow_symlinks=False):
+                found.append(InvalidData(f"a folder: sdesk reads only the files directly in {folder.name}/", path))
+            elif not (ext == ".yaml" and ids.is_ticket_id(name)):
+                meant = _meant(name)
+                hint = f" (did you mean {meant}.yaml?)" if meant else f" (expected {folder.name}/<NUMBER>.yaml)"
+                found.append(InvalidData(f"not a name sdesk reads, so it is never listed{hint}", path))
+    return found
+
+
+def _meant(name: str) -> str | None:
+    """The number of a ticket file saved under the wrong case or extension."""
+    return name.upper() if ids.is_ticket_id(name.upper()) else None
 
 
 def _resolve(ref: str, folder: Path, what: str) -> str:
@@ -208,11 +257,11 @@ def _resolve(ref: str, folder: Path, what: str) -> str:
     numbers = _numbers_in(folder) if folder.is_dir() else []
     matches = [number for number in numbers if ids.ref_matches(compact, number)]
     if not matches:
-        raise NotFound(f"no {what} matches '{ref}'")
+        raise NotFound(f"no {what} matches {excerpt(ref)}")
     if len(matches) > 1:
         shown = ", ".join(matches[:AMBIGUOUS_SHOWN])
         more = f" and {len(matches) - AMBIGUOUS_SHOWN} more" if len(matches) > AMBIGUOUS_SHOWN else ""
-        raise Refused(f"'{ref}' is ambiguous: it matches {shown}{more}")
+        raise Refused(f"{excerpt(ref)} is ambiguous: it matches {shown}{more}")
     return matches[0]
 
 
@@ -225,12 +274,17 @@ def render(ticket: Ticket) -> str:
     return SCHEMA_COMMENT + yamlio.dump(model.to_dict(ticket))
 
 
-def read_ticket(path: Path, named_after_id: bool = True) -> Ticket:
-    """Parse and validate one ticket file; every failure names the file and line.
+def read_ticket(path: Path, desk_root: Path | None = None, named_after_id: bool = True) -> Ticket:
+    """Read, parse and validate one ticket file; every failure names the file and line.
 
-    A file in tickets/ must be named after its ticket; git's temporary copies for a merge are not.
+    ``desk_root`` is where a symbolic link may lead (None: nowhere). A file in
+    tickets/ must be named after its ticket; git's temporary copies for a merge are not.
     """
-    text = _read_text(path)
+    return parse_ticket(files.read_text(path, desk_root), path, named_after_id)
+
+
+def parse_ticket(text: str, path: Path, named_after_id: bool = True) -> Ticket:
+    """Parse and validate a ticket file's text, read from ``path``."""
     data = yamlio.load(text, path)
     try:
         ticket = model.from_dict(data)
@@ -241,9 +295,9 @@ def read_ticket(path: Path, named_after_id: bool = True) -> Ticket:
     return ticket
 
 
-def rules_problems(path: Path) -> tuple[rules.Rules | None, list[SdeskError]]:
+def rules_problems(path: Path, desk_root: Path | None) -> tuple[rules.Rules | None, list[SdeskError]]:
     """Every problem of a rules file, located, for `sdesk rules check`; the rules when there are none."""
-    text = _read_text(path)
+    text = files.read_text(path, desk_root)
     try:
         return rules.parse(yamlio.load(text, path)), []
     except InvalidData as error:
@@ -252,31 +306,48 @@ def rules_problems(path: Path) -> tuple[rules.Rules | None, list[SdeskError]]:
         return None, list(located(invalid.problems, path, text))
 
 
-def _read_text(path: Path) -> str:
+def refuse_rewrite(path: Path, text: str, first_line: str | None = None) -> None:
+    """Refuses to rewrite a file when that would lose what a person put there: comments, or its read-only mode.
+
+    sdesk writes a file from its parsed data, so a hand-written ``# comment``
+    would vanish silently; a file made read-only was protected on purpose.
+    """
     try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        raise NotFound("file not found", path) from None
-    except UnicodeDecodeError as exc:
-        raise InvalidData(f"not UTF-8 text (byte {exc.start})", path) from None
-    except OSError as exc:
-        raise SdeskError(f"cannot read: {exc.strerror}", path) from None
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if not mode & stat.S_IWUSR:
+        raise Refused(f"is read-only ({stat.filemode(mode)}): make it writable (chmod u+w) to change it", path)
+    found = yamlio.comments(text, first_line)
+    if found:
+        line, column = found[0]
+        raise Refused(
+            "holds a hand-written comment that rewriting the file would lose: "
+            "remove it, or keep the note in the history (sdesk comment --internal)",
+            path,
+            line,
+            column,
+        )
 
 
 def write_atomic(path: Path, content: str | bytes, exclusive: bool = False, durable: bool = True) -> None:
     """Write via a temporary file and a rename (or a no-clobber link); text goes out as UTF-8.
 
-    ``durable`` syncs the file and its folder to disk first, so a power cut cannot
-    lose it; files that can be made again (an exported site) skip that cost.
+    A replaced file keeps its permissions (a new one gets the umask's). ``durable``
+    syncs the file and its folder to disk first, so a power cut cannot lose it;
+    files that can be made again (an exported site) skip that cost.
     """
     data = content.encode("utf-8") if isinstance(content, str) else content
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    mode = _mode_to_keep(path) if not exclusive else None
+    try:
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise SdeskError(f"cannot write: {exc.strerror}", path) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fchmod(handle.fileno(), 0o666 & ~_umask())
+            os.fchmod(handle.fileno(), mode if mode is not None else 0o666 & ~_umask())
             if durable:
                 os.fsync(handle.fileno())
         if exclusive:
@@ -292,6 +363,15 @@ def write_atomic(path: Path, content: str | bytes, exclusive: bool = False, dura
         if isinstance(exc, OSError) and not isinstance(exc, FileExistsError):
             raise SdeskError(f"cannot write: {exc.strerror}", path) from None
         raise
+
+
+def _mode_to_keep(path: Path) -> int | None:
+    """The permission bits of the regular file a write replaces (None: there is none)."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    return stat.S_IMODE(info.st_mode) if stat.S_ISREG(info.st_mode) else None
 
 
 def _fsync_dir(folder: Path) -> None:

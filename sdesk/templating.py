@@ -1,27 +1,92 @@
-"""Jinja2 templates a desk can override, with every mistake in them reported by file and line.
+"""Jinja2 templates a desk can override: sandboxed, bounded, every mistake reported by file and line.
 
 Mail and the static site ship their templates in the package; a desk puts
 its own version of any of them at the same name under its ``templates/``
-folder. A template is code a desk writes, so a syntax error, a missing
-variable or a failing filter becomes one located error, never a traceback.
+folder. A desk's template arrives by ``git pull`` like any other file, so it
+is data, not code: it renders in Jinja2's sandbox (no Python internals such
+as ``cycler.__init__.__globals__``, no changing the values it is given),
+its arithmetic cannot build giant strings or numbers, a render that runs
+longer than :data:`RENDER_SECONDS` is stopped, and it is read as a desk file
+(no symbolic link out of the desk). A syntax error, a missing variable, a
+failing filter or a forbidden construct becomes one located error, never a
+traceback; ``sdesk check`` reports forbidden constructs before anyone renders.
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import jinja2
+from jinja2 import nodes
+from jinja2.exceptions import SecurityError
+from jinja2.loaders import split_template_path
+from jinja2.sandbox import (
+    UNSAFE_ASYNC_GENERATOR_ATTRIBUTES,
+    UNSAFE_COROUTINE_ATTRIBUTES,
+    UNSAFE_FUNCTION_ATTRIBUTES,
+    UNSAFE_GENERATOR_ATTRIBUTES,
+    UNSAFE_METHOD_ATTRIBUTES,
+    ImmutableSandboxedEnvironment,
+)
 
-from sdesk.errors import InvalidData
+from sdesk import files
+from sdesk.errors import InvalidData, SdeskError, excerpt
+
+RENDER_SECONDS = 20  # a page or mail takes milliseconds; only a runaway loop takes this long
+MAX_PRODUCT = 1_000_000  # characters or items that `text * n` may make
+MAX_EXPONENT = 1_000
+_UNSAFE_NAMES = frozenset(
+    {
+        "mro",
+        *UNSAFE_FUNCTION_ATTRIBUTES,
+        *UNSAFE_METHOD_ATTRIBUTES,
+        *UNSAFE_GENERATOR_ATTRIBUTES,
+        *UNSAFE_COROUTINE_ATTRIBUTES,
+        *UNSAFE_ASYNC_GENERATOR_ATTRIBUTES,
+    }
+)
 
 
-def environment(desk_folder: Path, package_folder: Path, autoescape: bool) -> jinja2.Environment:
-    """Templates looked up in the desk's folder first, then in the package's."""
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(desk_folder), str(package_folder)]),
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja2's sandbox, with multiplication and powers kept to sizes a page or mail could need."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"a power of {right} is too large for a template")
+        if operator == "*":
+            for times, thing in ((left, right), (right, left)):
+                if isinstance(times, int) and hasattr(thing, "__len__") and times * len(thing) > MAX_PRODUCT:
+                    raise SecurityError(f"repeating a value {times} times is too much for a template")
+        return super().call_binop(context, operator, left, right)
+
+
+class _DeskLoader(jinja2.BaseLoader):
+    """The desk's folder first, read as untrusted desk files, then the package's own templates."""
+
+    def __init__(self, desk_folder: Path, package_folder: Path, desk_root: Path):
+        self.desk_folder, self.package_folder, self.desk_root = desk_folder, package_folder, desk_root
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        pieces = split_template_path(template)  # refuses "..": a name cannot leave the folder
+        for folder, root in ((self.desk_folder, self.desk_root), (self.package_folder, None)):
+            path = folder.joinpath(*pieces)
+            if path.is_symlink() or path.exists():
+                return files.read_text(path, root), str(path), lambda: False
+        raise jinja2.TemplateNotFound(template)
+
+
+def environment(desk_root: Path, desk_folder: Path, package_folder: Path, autoescape: bool) -> jinja2.Environment:
+    """Templates looked up in the desk's folder first, then in the package's; rendered in the sandbox."""
+    return _Sandbox(
+        loader=_DeskLoader(desk_folder, package_folder, desk_root),
         undefined=jinja2.StrictUndefined,
         autoescape=autoescape,
         keep_trailing_newline=True,
@@ -42,12 +107,16 @@ def load(env: jinja2.Environment, name: str, what: str, desk_folder: Path) -> ji
 
 @contextmanager
 def reported(env: jinja2.Environment, what: str, name: str) -> Iterator[None]:
-    """Turns an error while rendering into InvalidData naming the template line that raised it."""
+    """Renders within the time limit; an error while rendering is InvalidData naming the template line."""
     try:
         try:
-            yield
+            with _time_limit():
+                yield
         except Exception:
             env.handle_exception()  # re-raises with the template's own lines in the traceback
+    except SecurityError as error:
+        filename, line = _template_frame(error, Path(name).suffix)
+        raise InvalidData(f"{what} template {name}: not allowed in a desk template: {error}", filename, line) from None
     except Exception as error:
         filename, line = _template_frame(error, Path(name).suffix)
         raise InvalidData(f"{what} template {name}: {error}", filename, line) from None
@@ -55,19 +124,61 @@ def reported(env: jinja2.Environment, what: str, name: str) -> Iterator[None]:
 
 def compile_problems(
     env: jinja2.Environment, desk_folder: Path, pattern: str, used: Callable[[str], bool], names: str, what: str
-) -> list[InvalidData]:
-    """Every desk override (``pattern`` under the desk folder) that sdesk would not use or that does not compile."""
-    problems = []
+) -> list[SdeskError]:
+    """Every desk override (``pattern`` under the desk folder) that sdesk would not use, does not compile,
+    or uses what the sandbox forbids."""
+    problems: list[SdeskError] = []
     for path in sorted(desk_folder.glob(pattern)) if desk_folder.is_dir() else []:
         name = path.relative_to(desk_folder).as_posix()
         if not used(name):
             problems.append(InvalidData(f"{what} template sdesk never uses: the names are {names}", path))
             continue
         try:
+            source = env.loader.get_source(env, name)[0] if env.loader is not None else ""
+            problems += [
+                InvalidData(f"{what} template: {message}", path, line) for line, message in forbidden(env, source)
+            ]
             env.get_template(name)
         except jinja2.TemplateSyntaxError as error:
             problems.append(InvalidData(f"{what} template: {error.message}", path, error.lineno))
+        except SdeskError as error:
+            problems.append(error)
     return problems
+
+
+def forbidden(env: jinja2.Environment, source: str) -> list[tuple[int, str]]:
+    """What in a template's source the sandbox would stop at render time: Python's internals."""
+    found = []
+    for node in env.parse(source).find_all((nodes.Getattr, nodes.Getitem)):
+        if isinstance(node, nodes.Getattr):
+            attribute = node.attr
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            attribute = node.arg.value
+        else:
+            continue
+        if attribute.startswith("_") or attribute in _UNSAFE_NAMES:
+            found.append((node.lineno, f"{excerpt(attribute)} is Python's internals, which desk templates may not use"))
+    return found
+
+
+@contextmanager
+def _time_limit() -> Iterator[None]:
+    """Stops a render that runs past RENDER_SECONDS (where a timer can be set: the main thread, none running)."""
+    usable = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+    if not usable or signal.getitimer(signal.ITIMER_REAL) != (0.0, 0.0):
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise SecurityError(f"rendering took longer than {RENDER_SECONDS} s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, RENDER_SECONDS)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _template_frame(error: Exception, suffix: str) -> tuple[Path | None, int | None]:

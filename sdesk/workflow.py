@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from sdesk import ids, policy, satisfaction, schema, sla, timelog
 from sdesk.announcements import Announcement
-from sdesk.errors import InvalidData, Refused
+from sdesk.errors import InvalidData, Refused, excerpt
 from sdesk.model import MAX_ENTRY_MINUTES, Change, Event, Ticket
 from sdesk.rules import SITE_PATTERN, Rules
 from sdesk.words import IMPACTS, SCORES, URGENCIES
@@ -46,14 +46,14 @@ def check_value(rules: Rules, name: str, value: str | None) -> str | None:
         choices["category"] = rules.categories
     if name in choices and value not in choices[name]:
         raise InvalidData(schema.unknown(name, value, choices[name]))
-    if name in ("requester", "contact_email", "cooperation_email", "assignee") and not schema.EMAIL_PATTERN.match(
+    if name in ("requester", "contact_email", "cooperation_email", "assignee") and not schema.EMAIL_PATTERN.fullmatch(
         value
     ):
-        raise InvalidData(f"{name.replace('_', ' ')} '{value}' is not an email address")
-    if name == "site" and not SITE_PATTERN.match(value):
-        raise InvalidData(f"site ID '{value}' must be 4 digits")
-    if name == "url" and not re.match(r"^https?://\S+$", value):
-        raise InvalidData(f"url '{value}' must start with http:// or https://")
+        raise InvalidData(f"{name.replace('_', ' ')} {excerpt(value)} is not an email address")
+    if name == "site" and not SITE_PATTERN.fullmatch(value):
+        raise InvalidData(f"site ID {excerpt(value)} must be 4 digits")
+    if name == "url" and not re.fullmatch(r"https?://\S+", value):
+        raise InvalidData(f"url {excerpt(value)} must start with http:// or https://")
     return value if name in MULTILINE_FIELDS else " ".join(value.split())
 
 

@@ -9,6 +9,8 @@ wrapping), so rewriting an unchanged value always yields the same line and a
 
 from __future__ import annotations
 
+import bisect
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -67,7 +69,17 @@ def _construct_timestamp(loader: Loader, node: yaml.ScalarNode) -> Any:
         return impossible
 
 
+def _construct_int(loader: Loader, node: yaml.ScalarNode) -> Any:
+    """A whole number; one of thousands of digits (Python refuses to convert it) is a located error."""
+    try:
+        return SafeConstructor.construct_yaml_int(loader, node)
+    except ValueError:
+        message = f"a number of {len(node.value):,} characters is too long"
+        raise ConstructorError(None, None, message, node.start_mark) from None
+
+
 Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 class _Dumper(yaml.SafeDumper):
@@ -108,13 +120,34 @@ def dump(data: Any) -> str:
 
 
 def load(text: str, path: Path) -> Any:
-    """Parse YAML text; a syntax error names the file and the line to look at."""
+    """Parse YAML text; a syntax error names the file and the line to look at.
+
+    Anchors and aliases are refused: sdesk never writes them, and a few
+    hundred bytes of nested aliases expand to gigabytes (a "billion laughs").
+    """
+    if "&" in text or "*" in text:
+        _refuse_aliases(text, path)
     try:
         return yaml.load(text, Loader=Loader)
     except yaml.MarkedYAMLError as exc:
         raise InvalidData(f"invalid YAML: {_explain(exc)}", path, *_place_to_look_at(exc)) from None
     except yaml.YAMLError as exc:
         raise InvalidData(f"invalid YAML: {exc}", path) from None
+
+
+def _refuse_aliases(text: str, path: Path) -> None:
+    try:
+        for event in yaml.parse(text, Loader=Loader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+                mark = event.start_mark
+                raise InvalidData(
+                    "YAML anchors and aliases (&name, *name) are not allowed in desk files: write the value out",
+                    path,
+                    mark.line + 1 if mark else None,
+                    mark.column + 1 if mark else None,
+                )
+    except yaml.YAMLError:
+        return  # not YAML at all: loading says where
 
 
 def _place_to_look_at(exc: yaml.MarkedYAMLError) -> tuple[int | None, int | None]:
@@ -131,6 +164,38 @@ def _explain(exc: yaml.MarkedYAMLError) -> str:
 
 
 Position = tuple[int, int]
+_COMMENT_START = re.compile(r"(?:^|(?<=[ \t]))#", re.MULTILINE)
+
+
+def comments(text: str, skip_first_line: str | None = None) -> list[Position]:
+    """Where ``text`` holds YAML comments (line, column): what a rewrite from parsed data would drop.
+
+    A ``#`` starts a comment at a line's start or after a blank, outside any
+    value (descriptions often say "ticket #12"). ``skip_first_line`` is a
+    first line the writer puts back itself.
+    """
+    start = len(skip_first_line) if skip_first_line and text.startswith(skip_first_line) else 0
+    candidates = [match.start() for match in _COMMENT_START.finditer(text, start)]
+    if not candidates:
+        return []
+    spans = sorted(_scalar_spans(text))
+    starts = [span[0] for span in spans]
+    found = []
+    for offset in candidates:
+        index = bisect.bisect_right(starts, offset) - 1
+        if index < 0 or offset >= spans[index][1]:
+            line = text.count("\n", 0, offset)
+            found.append((line + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1))
+    return found
+
+
+def _scalar_spans(text: str) -> list[tuple[int, int]]:
+    """The character ranges of every value in a YAML text, quotes and block scalars included."""
+    spans = []
+    for event in yaml.parse(text, Loader=Loader):
+        if isinstance(event, yaml.ScalarEvent) and event.start_mark and event.end_mark:
+            spans.append((event.start_mark.index, event.end_mark.index))
+    return spans
 
 
 def locator(text: str) -> Callable[[Sequence[str | int]], Position | None]:

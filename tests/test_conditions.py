@@ -396,13 +396,13 @@ def test_fields_are_the_inputs_a_condition_reads(data, fields):
         pytest.param(
             {"text": {"matches": "(printer|scanner"}},
             ("text", "matches"),
-            "bad regular expression /(printer|scanner/: missing ), unterminated subpattern at position 0",
+            "bad regular expression /(printer|scanner/: missing )",
             id="regex-unclosed-group",
         ),
         pytest.param(
             {"title": {"matches": "printer["}},
             ("title", "matches"),
-            "bad regular expression /printer[/: unterminated character set at position 7",
+            "bad regular expression /printer[/: missing ] at position 7",
             id="regex-unclosed-set",
         ),
         pytest.param(
@@ -544,7 +544,7 @@ def test_parse_records_every_problem_inside_combinators_in_document_order():
         (WHERE + ("all", 0, "category", "in", 2), "unknown category 'hardwear' (did you mean 'hardware'?)"),
         (
             WHERE + ("all", 1, "any", 0, "text", "matches"),
-            "bad regular expression /(printer/: missing ), unterminated subpattern at position 0",
+            "bad regular expression /(printer/: missing )",
         ),
         (
             WHERE + ("all", 2, "not", "business_critical"),

@@ -720,7 +720,9 @@ def test_path_tricks_are_refused_and_touch_nothing(
     assert tree(tmp_path) == before
 
 
-def test_files_not_named_like_tickets_are_ignored(in_desk: Path, run: Run, new_ticket: NewTicket) -> None:
+def test_files_not_named_like_tickets_are_not_listed_but_check_names_each(
+    in_desk: Path, run: Run, new_ticket: NewTicket
+) -> None:
     good = new_ticket()["id"]
     tickets = in_desk / "tickets"
     (tickets / "notes.yaml").write_text("title: [not a ticket\n")
@@ -736,8 +738,15 @@ def test_files_not_named_like_tickets_are_ignored(in_desk: Path, run: Run, new_t
     assert "Warning" not in listed.stderr
 
     checked = run("check")
-    assert checked.exit_code == 0, checked.output
-    assert "1 ticket file checked, 0 problems" in checked.stderr
+    assert checked.exit_code == 1, checked.output
+    reported = checked.stdout.splitlines()
+    assert reported == [
+        "tickets/2Q3ZZZ-BR0KN.yml: not a name sdesk reads, so it is never listed (did you mean 2Q3ZZZ-BR0KN.yaml?)",
+        f"tickets/{good}.yaml.orig: not a name sdesk reads, so it is never listed (expected tickets/<NUMBER>.yaml)",
+        "tickets/README.md: not a name sdesk reads, so it is never listed (expected tickets/<NUMBER>.yaml)",
+        "tickets/notes.yaml: not a name sdesk reads, so it is never listed (expected tickets/<NUMBER>.yaml)",
+    ]
+    assert "1 ticket file checked, 4 problems" in checked.stderr
 
 
 # --- prefix resolution -----------------------------------------------------------------------------------

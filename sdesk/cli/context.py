@@ -39,7 +39,7 @@ def actor(current: Desk) -> str:
     email = ctx.meta.get("sdesk.actor") or _git_email(current.root)
     if not email:
         raise SdeskError("who are you? pass --as EMAIL, set SDESK_USER, or run: git config user.email you@example.com")
-    if not schema.EMAIL_PATTERN.match(email):
+    if not schema.EMAIL_PATTERN.fullmatch(email):
         raise SdeskError(f"agent '{email}' is not an email address")
     return str(email)
 

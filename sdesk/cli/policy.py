@@ -34,8 +34,12 @@ def rules_check(path: Path | None) -> None:
     """
     from sdesk import store
 
-    target = path if path is not None else context.desk().rules_path
-    loaded, problems = store.rules_problems(target)
+    if path is None:
+        desk = context.desk()
+        target, root = desk.rules_path, desk.root
+    else:  # a file the user names may be a link to anywhere: they chose it
+        target, root = path, Path(path.absolute().anchor)
+    loaded, problems = store.rules_problems(target, root)
     for problem in problems:
         click.echo(str(problem))
     if loaded is None:

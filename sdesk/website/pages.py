@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sdesk import templating
-from sdesk.errors import InvalidData
+from sdesk.errors import SdeskError
 from sdesk.timelog import hours_minutes
 from sdesk.website import charts
 from sdesk.website.dashboard import Dashboard
@@ -31,7 +31,7 @@ class Templates:
 
     def __init__(self, desk_root: Path):
         self.desk_folder = desk_root / DESK_TEMPLATES
-        self.environment = templating.environment(self.desk_folder, PACKAGE_TEMPLATES, autoescape=True)
+        self.environment = templating.environment(desk_root, self.desk_folder, PACKAGE_TEMPLATES, autoescape=True)
         self.environment.filters["hours"] = hours_minutes
 
     def render(self, name: str, values: Mapping[str, Any]) -> str:
@@ -40,8 +40,8 @@ class Templates:
             page = template.render(values)
         return page
 
-    def check(self) -> list[InvalidData]:
-        """Every desk override sdesk would not use or that does not compile, located, for `sdesk check`."""
+    def check(self) -> list[SdeskError]:
+        """Every desk override sdesk would not use, that does not compile or that the sandbox forbids, located."""
 
         def used(name: str) -> bool:
             return name.removesuffix(".html") in TEMPLATE_NAMES and name.endswith(".html")
