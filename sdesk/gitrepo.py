@@ -1,24 +1,36 @@
-"""The desk's git repository: registering the merge driver, and who changed a ticket in which commit."""
+"""The desk's git repository: the merge driver (registering it, its line-merge fallback, whether this clone
+can run it), who changed a ticket in which commit, and what `sdesk check` finds in git.
+"""
 
 from __future__ import annotations
 
+import re
 import shlex
+import shutil
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from sdesk import model, yamlio
-from sdesk.errors import SdeskError
+from sdesk import files, merge, model, yamlio
+from sdesk.errors import InvalidData, SdeskError
 from sdesk.model import Event
-from sdesk.schema import SchemaError
+from sdesk.schema import SchemaError, located
 
 DRIVER = "sdesk-ticket"
 ATTRIBUTES_FILE = ".gitattributes"
 ATTRIBUTE_LINE = f"tickets/*.yaml merge={DRIVER}"
+# The `sdesk` on PATH when git merges, so a reinstalled or moved virtualenv changes nothing. If it cannot run
+# (not found, a bad interpreter, a crash that left no conflict markers), git's own line merge runs instead and
+# marks the conflict: git would otherwise keep our side alone, and `git add` would drop the other side's work.
+LINE_MERGE = "git merge-file -L ours -L base -L theirs %A %O %B"
+DRIVER_COMMAND = (
+    "sdesk merge-ticket %O %A %B %P; s=$?; [ $s = 0 ] || { [ $s = 1 ] && grep -q '^<<<<<<< ' %A; } || "
+    f"{{ {LINE_MERGE}; s=$?; }}; [ $s = 0 ]"
+)
 _FIELD_SEPARATOR = "\x1f"
+_MARKER = re.compile(r"^(<{7} |={7}$|>{7} )", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -59,11 +71,34 @@ def setup(desk_root: Path) -> list[str]:
         separator = "\n" if existing and not existing.endswith("\n") else ""
         attributes.write_text(existing + separator + ATTRIBUTE_LINE + "\n", encoding="utf-8")
         done.append(f"{attributes}: ticket files merge with the {DRIVER} driver (commit this file)")
-    command = f"{shlex.quote(sys.executable)} -m sdesk merge-ticket %O %A %B %P"
-    git(desk_root, "config", f"merge.{DRIVER}.name", "sdesk: ticket histories unioned, the latest change wins")
-    git(desk_root, "config", f"merge.{DRIVER}.driver", command)
-    done.append(f"git config merge.{DRIVER}.driver: {command}")
+    git(desk_root, "config", f"merge.{DRIVER}.name", "sdesk: ticket histories merged event by event")
+    git(desk_root, "config", f"merge.{DRIVER}.driver", DRIVER_COMMAND)
+    done.append(f"git config merge.{DRIVER}.driver: {DRIVER_COMMAND}")
+    if shutil.which("sdesk") is None:
+        done.append("sdesk is not on PATH: until it is, git merges ticket files by line, with conflict markers")
     return done
+
+
+def line_merge(base: Path, ours: Path, theirs: Path, conflict: bool = False) -> int:
+    """git's own line merge into OURS: 1 with conflict markers, 0 when clean.
+
+    With ``conflict`` (a side is no ticket) a clean result is not trusted: the file becomes one
+    whole-file conflict block, so nobody commits a broken ticket believing git merged it.
+    """
+    mine, other = ours.read_bytes(), theirs.read_bytes()
+    command = ["git", "merge-file", "-L", "ours", "-L", "base", "-L", "theirs", str(ours), str(base), str(theirs)]
+    try:
+        status = subprocess.run(command, check=False).returncode
+    except OSError:
+        status = -1
+    if 0 < status < 128:  # the number of conflicts, each marked
+        return 1
+    if status == 0 and not conflict:
+        return 0
+    ending = b"" if not other or other.endswith(b"\n") else b"\n"
+    separator = b"" if not mine or mine.endswith(b"\n") else b"\n"
+    ours.write_bytes(b"<<<<<<< ours\n" + mine + separator + b"=======\n" + other + ending + b">>>>>>> theirs\n")
+    return 1
 
 
 def ticket_versions(desk_root: Path, path: Path) -> list[tuple[Commit, list[Event] | None]]:
@@ -141,3 +176,150 @@ def attribute(
     if rest:
         found.append((None, rest))
     return found
+
+
+# --- what sdesk check finds in git ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Findings:
+    problems: list[SdeskError] = field(default_factory=list)  # exit 1
+    warnings: list[str] = field(default_factory=list)  # said, but CI clones (no driver) still pass
+
+
+def check(desk_root: Path, tickets: Path, since: str | None = None) -> Findings:
+    """Unmerged tickets and committed events edited by hand (against ``since``, default HEAD), and whether
+    this clone can run the merge driver. Outside a git repository there is nothing to compare."""
+    try:
+        work_tree(desk_root)
+    except SdeskError:
+        if since is not None:
+            raise SdeskError(f"--since {since}: {desk_root} is not in a git repository") from None
+        return Findings()
+    folder = tickets.relative_to(desk_root).as_posix()
+    problems = _unmerged(desk_root, folder) + _hand_edits(desk_root, folder, since)
+    return Findings(problems, driver_warnings(desk_root, folder))
+
+
+def unresolved_conflict(path: Path, desk_root: Path) -> SdeskError | None:
+    """A ticket file that does not parse because it holds a merge's conflict markers: say that, at the first."""
+    try:
+        text = files.read_text(path, desk_root)
+    except SdeskError:
+        return None
+    found = _MARKER.search(text)
+    if found is None:
+        return None
+    return InvalidData(
+        "conflict markers of a merge git could not finish: keep what both sides did, remove the markers "
+        "(<<<<<<<, =======, >>>>>>>), then git add the file",
+        path,
+        text.count("\n", 0, found.start()) + 1,
+        1,
+    )
+
+
+def driver_warnings(desk_root: Path, folder: str) -> list[str]:
+    """Why git would not merge this clone's ticket files by their meaning, when .gitattributes asks it to."""
+    attribute = git(desk_root, "check-attr", "merge", "--", f"{folder}/ticket.yaml")
+    if not attribute.rstrip().endswith(f": merge: {DRIVER}"):
+        return []
+    found = []
+    command = _config(desk_root, f"merge.{DRIVER}.driver")
+    if command is None:
+        found.append("this clone has no merge driver for ticket files, so git merges them by line: run sdesk git setup")
+    elif command != DRIVER_COMMAND:
+        program = _program(command)
+        if program is not None and program.is_absolute() and not program.exists():
+            found.append(
+                f"this clone's merge driver runs {program}, which no longer exists, so git would leave ticket "
+                "conflicts without markers: run sdesk git setup"
+            )
+        else:
+            found.append("this clone's merge driver is registered in an old form: run sdesk git setup")
+    if shutil.which("sdesk") is None:
+        found.append(
+            "sdesk is not on PATH, so git cannot run the merge driver and merges ticket files by line: "
+            "put sdesk on PATH"
+        )
+    return found
+
+
+def _config(folder: Path, key: str) -> str | None:
+    done = subprocess.run(["git", "config", "--get", key], cwd=folder, capture_output=True, text=True, check=False)
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def _program(command: str) -> Path | None:
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    return Path(words[0]) if words else None
+
+
+def _unmerged(desk_root: Path, folder: str) -> list[SdeskError]:
+    """Ticket files git still has as unmerged (a conflict not yet resolved and added)."""
+    listed = git(desk_root, "ls-files", "--unmerged", "-z", "--", folder)
+    names = sorted({entry.split("\t", 1)[1] for entry in listed.split("\0") if "\t" in entry})
+    message = "git still has this file as unmerged: resolve the conflict, then git add the file"
+    return [SdeskError(message, desk_root / name) for name in names]
+
+
+def _hand_edits(desk_root: Path, folder: str, since: str | None) -> list[SdeskError]:
+    """Committed events that a ticket file in the work tree no longer has as committed; only files git sees changed."""
+    reference = since or "HEAD"
+    try:
+        commit = git(desk_root, "rev-parse", "--verify", "--quiet", f"{reference}^{{commit}}").strip()
+    except SdeskError:
+        if since is None:
+            return []  # no commit yet
+        raise SdeskError(f"--since {since}: git knows no such commit") from None
+    changed = git(desk_root, "diff", "--name-only", "--relative", "--no-renames", "-z", commit, "--", folder)
+    paths = [desk_root / name for name in changed.split("\0") if name.endswith(".yaml")]
+    paths = [path for path in paths if path.is_file()]
+    if not paths:
+        return []
+    wanted = "".join(f"{commit}:./{path.relative_to(desk_root).as_posix()}\n" for path in paths).encode()
+    try:
+        blobs = subprocess.run(
+            ["git", "cat-file", "--batch"], cwd=desk_root, input=wanted, capture_output=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError) as error:
+        raise SdeskError(f"cannot read {folder} at {reference} from git: {error}") from None
+    problems: list[SdeskError] = []
+    for path, committed in zip(paths, _histories(blobs, len(paths)), strict=True):
+        try:
+            text = files.read_text(path, desk_root)
+        except SdeskError:
+            continue  # reported by the file's own check
+        current = _history(text)
+        if committed is not None and current is not None:
+            edits = _edits(committed, current, path.stem, reference)
+            problems += located(edits, path, text) if edits else []
+    return problems
+
+
+def _edits(committed: Sequence[Event], current: Sequence[Event], ticket_id: str, reference: str) -> list[SchemaError]:
+    """Each committed event that is now changed (located at it) or missing (at ``history``), by event identity."""
+    before, now = merge.identities(committed), merge.identities(current)
+    position = {key: index for index, key in enumerate(now)}
+    numbers = {key: number for number, key in enumerate((key for key in before if key[2] == "time"), start=1)}
+    found = []
+    for key, event in before.items():
+        if now.get(key) == event:
+            continue
+        where = ("history", position[key]) if key in now else ("history",)
+        if key in numbers:
+            duration = "DURATION" if key in now else "0"
+            fix = f"record a correction instead (sdesk log {ticket_id} {duration} --correct {numbers[key]} --note WHY)"
+        else:
+            fix = f"history is append-only: put it back (git diff {reference} shows it)"
+        done = "edited" if key in now else "removed"
+        found.append(SchemaError(where, f"a committed event was {done} by hand ({_described(event)}): {fix}"))
+    return found
+
+
+def _described(event: Event) -> str:
+    what = {"time": "time entry", "comment": f"{event.visibility} comment"}.get(event.kind, f"'{event.kind}' event")
+    return f"{what} of {event.by} at {event.at.isoformat()}"

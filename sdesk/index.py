@@ -229,4 +229,6 @@ def _ticket(data: dict[str, Any]) -> Ticket:
         event["at"] = datetime.fromisoformat(event["at"])
         if "on" in event:
             event["on"] = date.fromisoformat(event["on"])
+        if "amends" in event:
+            event["amends"] = datetime.fromisoformat(event["amends"])
     return model.from_dict(data)

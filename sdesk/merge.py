@@ -3,21 +3,25 @@
 A ticket is its history plus fields that events set, so concurrent work
 merges by meaning, not by lines (README, "Working in several clones"):
 
-* histories are unioned: events both sides have are kept once, the others
-  are interleaved by time, each side's own order kept;
+* histories merge event by event against the common version (the base): an
+  event is known by its :func:`identities` key, so an event one side corrected
+  or removed stays corrected or removed, what either side added is kept, and
+  an event both sides changed differently is a real conflict;
+* the merged history is the shared start, then the rest by time, each side's
+  own order kept; events at the same moment are ordered by their content, so
+  every clone that merges the same two versions writes the same file;
 * a field only one side changed takes that side's value; a field both sides
-  changed takes the value of its latest event, and a ``merged`` event records
-  what was kept and what was dropped. Events at the same moment are ordered by
-  their content, so every clone that merges the same two versions decides the
-  same, and writes the same ``merged`` event, which later merges then keep once;
-* what cannot be decided by time (both sides edited a field by hand, the files
-  are different tickets) raises Undecidable: git's own line merge takes over.
+  changed takes the value of its latest event (a clear included), and a
+  ``merged`` event records what was kept and what was dropped, which later
+  merges then keep once;
+* what cannot be decided (both sides edited a field by hand, an event both
+  changed, the files are different tickets) raises Undecidable: git's own line
+  merge takes over, with conflict markers.
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import fields, replace
 from datetime import datetime
@@ -29,25 +33,55 @@ MERGER = "sdesk merge-ticket"  # the `by` of the events the merge records
 _SAME_ON_EVERY_SIDE = ("id", "created")
 _DECIDED = tuple(f.name for f in fields(Ticket) if f.name not in (*_SAME_ON_EVERY_SIDE, "history"))
 
+Identity = tuple[datetime, str, str, int]
+
 
 class Undecidable(Exception):
     """The versions cannot be merged by their meaning; the message says why."""
 
 
-def merge(base: Ticket, ours: Ticket, theirs: Ticket) -> tuple[Ticket, list[Event]]:
-    """One ticket holding both sides' work, and the ``merged`` events that say what was decided."""
+def identities(history: Sequence[Event]) -> dict[Identity, Event]:
+    """Each event by its identity: when, who, what kind, and how many events alike came before it.
+
+    An event keeps its identity when its content is edited, so the versions of
+    one event can be compared across clones and commits (the merge, `sdesk check`).
+    """
+    seen: dict[tuple[datetime, str, str], int] = {}
+    found = {}
+    for event in history:
+        key = (event.at, event.by, event.kind)
+        found[(*key, seen.get(key, 0))] = event
+        seen[key] = seen.get(key, 0) + 1
+    return found
+
+
+def merge(base: Ticket | None, ours: Ticket, theirs: Ticket) -> tuple[Ticket, list[Event]]:
+    """One ticket holding both sides' work, and the ``merged`` events that say what was decided.
+
+    ``base`` is None when the common version is unknown (git has none, or it is no ticket): then
+    the events both sides have are the base, and a field goes to the side with an event that changed it.
+    """
     for name in _SAME_ON_EVERY_SIDE:
-        if not getattr(base, name) == getattr(ours, name) == getattr(theirs, name):
+        values = [getattr(side, name) for side in (base, ours, theirs) if side is not None]
+        if any(value != values[0] for value in values):
             raise Undecidable(f"the versions disagree on {name}: they are not the same ticket")
-    history = union(ours.history, theirs.history)
+    base_history = base.history if base is not None else _common(ours.history, theirs.history)
+    history = histories(base_history, ours.history, theirs.history)
     merged = replace(ours, history=history)
+    new_mine, new_other = _new(base_history, ours.history), _new(base_history, theirs.history)
     decisions = []
     for name in _DECIDED:
-        old, mine, other = getattr(base, name), getattr(ours, name), getattr(theirs, name)
-        if mine == other or other == old:
+        mine, other = getattr(ours, name), getattr(theirs, name)
+        if mine == other:
             continue
-        if mine == old:
+        old = getattr(base, name) if base is not None else None
+        # a side changed a field when its value differs from the base's or one of its new events set it (a clear too)
+        changed_mine = (base is not None and mine != old) or _sets(new_mine, name)
+        changed_other = (base is not None and other != old) or _sets(new_other, name)
+        if changed_other and not changed_mine:
             setattr(merged, name, other)
+            continue
+        if changed_mine and not changed_other:
             continue
         kept = _latest_change(history, name)
         if kept is None:
@@ -61,20 +95,57 @@ def merge(base: Ticket, ours: Ticket, theirs: Ticket) -> tuple[Ticket, list[Even
     return merged, decisions
 
 
-def union(ours: Sequence[Event], theirs: Sequence[Event]) -> list[Event]:
-    """Both histories as one: the shared start, then the rest by time, each event once."""
+def histories(base: Sequence[Event], ours: Sequence[Event], theirs: Sequence[Event]) -> list[Event]:
+    """Both histories as one, event by event against the base: the shared start, then the rest by time."""
+    old, mine, other = identities(base), identities(ours), identities(theirs)
+    kept = {key: event for key in {**mine, **other} if (event := _resolve(key, old, mine, other)) is not None}
+    ours_left = [key for key in mine if key in kept]
+    theirs_left = [key for key in other if key in kept]
     shared = 0
-    while shared < min(len(ours), len(theirs)) and ours[shared] == theirs[shared]:
+    while shared < min(len(ours_left), len(theirs_left)) and ours_left[shared] == theirs_left[shared]:
         shared += 1
-    mine, other = list(ours[shared:]), list(theirs[shared:])
-    both = Counter(mine) & Counter(other)  # events each side has (both merged the same third clone)
-    for event, count in both.items():
-        for _ in range(count):
-            other.remove(event)
-    merged = list(ours[:shared])
-    while mine and other:
-        merged.append((mine if _order(mine[0]) <= _order(other[0]) else other).pop(0))
-    return merged + mine + other
+    merged, rest_ours = ours_left[:shared], ours_left[shared:]
+    in_ours = set(rest_ours)
+    rest_theirs = [key for key in theirs_left[shared:] if key not in in_ours]
+    while rest_ours and rest_theirs:
+        first = rest_ours if _order(kept[rest_ours[0]]) <= _order(kept[rest_theirs[0]]) else rest_theirs
+        merged.append(first.pop(0))
+    return [kept[key] for key in merged + rest_ours + rest_theirs]
+
+
+def _resolve(
+    key: Identity, base: dict[Identity, Event], ours: dict[Identity, Event], theirs: dict[Identity, Event]
+) -> Event | None:
+    """One event's merged version (None: removed): a one-sided change wins; two different ones cannot be decided."""
+    old, mine, other = base.get(key), ours.get(key), theirs.get(key)
+    if key in base:
+        if mine == old:
+            return other
+        if other == old:
+            return mine
+    elif mine is None or other is None:  # added on one side
+        return mine if mine is not None else other
+    if mine == other:  # the same change, or the same event added, on both sides
+        return mine
+    at, by, kind, _ = key
+    done = "changed or removed" if key in base else "added"
+    raise Undecidable(f"both sides {done} the {kind} event of {by} at {at.isoformat()}, differently")
+
+
+def _common(ours: Sequence[Event], theirs: Sequence[Event]) -> list[Event]:
+    """Without a base, the events both sides have (same identity, same content) stand in for it."""
+    other = identities(theirs)
+    return [event for key, event in identities(ours).items() if other.get(key) == event]
+
+
+def _new(base: Sequence[Event], side: Sequence[Event]) -> list[Event]:
+    """The events a side added or changed since the base."""
+    old = identities(base)
+    return [event for key, event in identities(side).items() if old.get(key) != event]
+
+
+def _sets(events: Sequence[Event], name: str) -> bool:
+    return any(change.field == name for event in events for change in event.changes)
 
 
 def _order(event: Event) -> tuple[object, str]:
@@ -102,14 +173,18 @@ def _decision(name: str, kept: Event, value: object, dropped: object) -> Event:
         changes=(Change(name, _text(dropped), _text(value)),),
         visibility="internal",
         text=(
-            f"Changed in two clones at once: kept {name} '{value}' of {kept.by} at {kept.at.isoformat()}, "
-            f"the later change, over '{dropped}'."
+            f"Changed in two clones at once: kept {name} {_quoted(value)} of {kept.by} at {kept.at.isoformat()}, "
+            f"the later change, over {_quoted(dropped)}."
         ),
     )
 
 
 def _text(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def _quoted(value: object) -> str:
+    return "(none)" if value is None else f"'{value}'"
 
 
 def _after(history: list[Event], moment: datetime) -> int:

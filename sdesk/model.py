@@ -87,6 +87,7 @@ EVENT_KEYS = (
     "minutes",
     "billing",
     "score",
+    "amends",
     "changes",
     "text",
 )
@@ -114,6 +115,7 @@ class Event:
     minutes: int | None = None  # time entry: how long
     billing: str | None = None  # time entry: covered or billable
     score: int | None = None  # survey: the customer's answer, 1 (bad) to 5 (very good)
+    amends: datetime | None = None  # time entry: the `at` of the entry this one corrects (0 minutes withdraws it)
 
 
 @dataclass
@@ -214,7 +216,7 @@ def event_to_dict(event: Event) -> dict[str, Any]:
         data["clock"] = event.clock
     if event.visibility is not None:
         data["visibility"] = event.visibility
-    for key in ("on", "minutes", "billing", "score"):
+    for key in ("on", "minutes", "billing", "score", "amends"):
         if getattr(event, key) is not None:
             data[key] = getattr(event, key)
     if event.changes:
@@ -317,9 +319,10 @@ def _event_from_dict(data: Any, keypath: KeyPath) -> Event:
         from_customer=data.get("from_customer") is True,
         clock=schema.choice(data.get("clock"), keypath + ("clock",), CLOCK_NAMES, optional=True),
         on=schema.day(data["on"], keypath + ("on",)) if "on" in data else None,
-        minutes=_optional_int(data, "minutes", keypath, 1, MAX_ENTRY_MINUTES),
+        minutes=_optional_int(data, "minutes", keypath, 0 if "amends" in data else 1, MAX_ENTRY_MINUTES),
         billing=schema.choice(data.get("billing"), keypath + ("billing",), BILLING_CLASSES, optional=True),
         score=_optional_int(data, "score", keypath, *SCORES),
+        amends=schema.timestamp(data["amends"], keypath + ("amends",)) if "amends" in data else None,
     )
 
 

@@ -245,9 +245,10 @@ def ticket_schema() -> dict[str, Any]:
             "clock": {"enum": list(model.CLOCK_NAMES)},
             "visibility": {"enum": list(model.VISIBILITIES)},
             "on": DATE,
-            "minutes": {"type": "integer", "minimum": 1, "maximum": model.MAX_ENTRY_MINUTES},
+            "minutes": {"type": "integer", "minimum": 0, "maximum": model.MAX_ENTRY_MINUTES},  # 0: withdrawn
             "billing": {"enum": list(model.BILLING_CLASSES)},
             "score": {"type": "integer", "minimum": words.SCORES[0], "maximum": words.SCORES[1]},
+            "amends": TIMESTAMP,
             "changes": {"type": "array", "items": change},
             "text": {"type": "string"},
         },

@@ -1,37 +1,42 @@
 """Time registration and billing: reading durations, classing entries, the monthly invoice figures. Pure.
 
 Every entry is a ``time`` event on its ticket: who, on which day, how many
-minutes, what, and whether the contract covers it or it is billable. The month
-report allocates covered work to the plan's included hours in the order it
-was done, so the surplus is the work done after the budget ran out and every
-figure adds up to the entries, to the minute (README, "Time and billing").
+minutes, what, and whether the contract covers it or it is billable. A
+correction is a later ``time`` event whose ``amends`` is the ``at`` of the
+entry it replaces (0 minutes withdraws it): history stays append-only, and
+every total counts each entry's latest version only (:func:`latest_versions`).
+The month report allocates covered work to the plan's included hours in the
+order it was done, so the surplus is the work done after the budget ran out
+and every figure adds up to the entries, to the minute (README, "Time and
+billing").
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sdesk.model import Ticket
+from sdesk.model import Event, Ticket
 from sdesk.output import Column
 from sdesk.rules import Customer, Rules
+from sdesk.schema import SchemaError
 
-_HOURS_MINUTES = re.compile(r"^(?:(\d+(?:[.,]\d+)?)\s*(?:h|u|uur|hours?))?\s*(?:(\d+)\s*(?:m|min|minutes?))?$")
-_CLOCK = re.compile(r"^(\d+):([0-5]\d)$")
+_HOURS_MINUTES = re.compile(r"(?:(\d+(?:[.,]\d+)?)\s*(?:h|u|uur|hours?))?\s*(?:(\d+)\s*(?:m|min|minutes?))?", re.ASCII)
+_CLOCK = re.compile(r"(\d+):([0-5]\d)", re.ASCII)
 
 
 def parse_minutes(text: str) -> int:
     """Read 1h30m, 90m, 1.5h, 1,5u or 1:30 as whole minutes (more than zero); raises ValueError."""
     cleaned = " ".join(text.strip().lower().split())
-    clock = _CLOCK.match(cleaned)
+    clock = _CLOCK.fullmatch(cleaned)
     if clock:
         minutes = int(clock.group(1)) * 60 + int(clock.group(2))
     else:
-        match = _HOURS_MINUTES.match(cleaned)
+        match = _HOURS_MINUTES.fullmatch(cleaned)
         if not match or not any(match.groups()):
             raise ValueError(f"'{text}' is not a duration: write e.g. 45m, 1h30m, 1.5h or 1:30")
         exact = Decimal((match.group(1) or "0").replace(",", ".")) * 60  # exact: 4.1h is 246 minutes
@@ -59,9 +64,73 @@ def default_billing(ticket: Ticket, customer: Customer | None) -> tuple[str, str
     return "covered", "covered by the plan and maintenance"
 
 
+# --- entries and their corrections ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimeEntry:
+    """A time event with the number `sdesk show` prints and `sdesk log --correct N` takes."""
+
+    number: int  # 1, 2, … in history order, corrections included
+    event: Event
+    corrects: int | None  # the entry its ``amends`` names; None for a first version
+
+
+def time_entries(history: Sequence[Event]) -> list[TimeEntry]:
+    """Every time event, numbered; a correction names the one earlier entry logged at its ``amends``."""
+    found: list[TimeEntry] = []
+    logged_at: dict[datetime, list[int]] = {}
+    for event in history:
+        if event.kind != "time":
+            continue
+        named = logged_at.get(event.amends, []) if event.amends is not None else []
+        found.append(TimeEntry(len(found) + 1, event, named[0] if len(named) == 1 else None))
+        logged_at.setdefault(event.at, []).append(len(found))
+    return found
+
+
+def latest_versions(history: Sequence[Event]) -> list[tuple[TimeEntry, Event]]:
+    """Each entry as first logged with its latest version, in the order first logged; withdrawn ones left out.
+
+    Every total counts these, so a correction replaces its entry instead of adding to it.
+    """
+    entries = time_entries(history)
+    first: dict[int, int] = {}
+    latest: dict[int, Event] = {}
+    for entry in entries:
+        origin = first[entry.corrects] if entry.corrects is not None else entry.number
+        first[entry.number] = origin
+        latest[origin] = entry.event
+    return [(entries[origin - 1], event) for origin, event in latest.items() if event.minutes]
+
+
+def amends_problems(history: Sequence[Event]) -> list[SchemaError]:
+    """An ``amends`` must name exactly one earlier time entry, or no total knows what it replaces (sdesk check)."""
+    problems = []
+    logged_at: dict[datetime, int] = {}
+    for index, event in enumerate(history):
+        if event.amends is not None:
+            problem = _amends_problem(event.kind, event.amends.isoformat(), logged_at.get(event.amends, 0))
+            if problem is not None:
+                problems.append(SchemaError(("history", index, "amends"), problem))
+        if event.kind == "time":
+            logged_at[event.at] = logged_at.get(event.at, 0) + 1
+    return problems
+
+
+def _amends_problem(kind: str, moment: str, named: int) -> str | None:
+    if kind != "time":
+        return f"only a time entry corrects another, not a '{kind}' event"
+    if named == 0:
+        return f"names no earlier time entry (none was logged at {moment})"
+    if named > 1:
+        return f"names {named} time entries logged at {moment}: it cannot say which it corrects"
+    return None
+
+
 @dataclass(frozen=True)
 class Entry:
-    """One time entry, flattened from its ticket for reporting."""
+    """One time entry (its latest version), flattened from its ticket for reporting."""
 
     ticket: str
     title: str
@@ -71,15 +140,16 @@ class Entry:
     billing: str
     by: str
     note: str | None
-    order: tuple[date, datetime, str, int]  # when the work was done, then when it was logged: allocation order
+    # when the work was done, then when it was first logged (a correction keeps its place): allocation order
+    order: tuple[date, datetime, str, int]
 
 
 def entries(tickets: Iterable[Ticket]) -> list[Entry]:
-    """Every time entry of these tickets (month_report puts them in the order the work was done)."""
+    """Every time entry of these tickets as it stands now (month_report puts them in the order the work was done)."""
     found = []
     for ticket in tickets:
-        for index, event in enumerate(ticket.history):
-            if event.kind != "time" or event.minutes is None or event.on is None:
+        for first, event in latest_versions(ticket.history):
+            if event.minutes is None or event.on is None:
                 continue
             found.append(
                 Entry(
@@ -91,7 +161,7 @@ def entries(tickets: Iterable[Ticket]) -> list[Entry]:
                     billing=event.billing or "covered",
                     by=event.by,
                     note=event.text,
-                    order=(event.on, event.at.astimezone(UTC), ticket.id, index),
+                    order=(event.on, first.event.at.astimezone(UTC), ticket.id, first.number),
                 )
             )
     return found

@@ -1,4 +1,8 @@
-"""How a ticket looks in listings and in `sdesk show` (pure)."""
+"""How a ticket looks in listings and in `sdesk show` (pure).
+
+Text for the terminal shows the control characters a ticket file may hold
+instead of sending them (sdesk.terminal), and keeps the sheet's own lines.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from sdesk import model, satisfaction, timelog
 from sdesk.model import Event, Ticket
 from sdesk.output import Column, truncate
 from sdesk.rules import Rules
+from sdesk.terminal import visible, visible_lines
 from sdesk.words import SCORES
 
 if TYPE_CHECKING:
@@ -124,9 +129,10 @@ def detail_text(ticket: Ticket) -> str:
         if text:
             lines += ["", f"{label}:", *_indented(text)]
     lines += ["", "History:"]
+    numbered = iter(timelog.time_entries(ticket.history))
     for event in ticket.history:
-        lines += _event_lines(event)
-    return "\n".join(lines) + "\n"
+        lines += _event_lines(event, next(numbered) if event.kind == "time" else None)
+    return visible_lines("\n".join(lines) + "\n")
 
 
 def commits_text(attributed: Sequence[tuple[Commit | None, Sequence[Event]]]) -> str:
@@ -139,7 +145,7 @@ def commits_text(attributed: Sequence[tuple[Commit | None, Sequence[Event]]]) ->
             committed = _when(datetime.fromisoformat(commit.date))
             lines.append(f"  {commit.sha[:10]}  {committed}  {commit.author} <{commit.email}>  {commit.subject}")
         lines += [f"    {_event_head(event)}" for event in events]
-    return "\n".join(lines) + "\n"
+    return visible_lines("\n".join(lines) + "\n")
 
 
 def commits_data(attributed: Sequence[tuple[Commit | None, Sequence[Event]]]) -> list[dict[str, Any]]:
@@ -154,24 +160,24 @@ def commits_data(attributed: Sequence[tuple[Commit | None, Sequence[Event]]]) ->
     ]
 
 
-def _event_head(event: Event) -> str:
-    return f"  {_when(event.at)}  {event.by}  {_what(event)}"
+def _event_head(event: Event, entry: timelog.TimeEntry | None = None) -> str:
+    return f"  {_when(event.at)}  {event.by}  {_what(event, entry)}"
 
 
-def _event_lines(event: Event) -> list[str]:
-    lines = [_event_head(event)]
+def _event_lines(event: Event, entry: timelog.TimeEntry | None) -> list[str]:
+    lines = [_event_head(event, entry)]
     lines += [f"      {change.field}: {_short(change.old)} → {_short(change.new)}" for change in event.changes]
     if event.text:
         lines += _indented(event.text, "      ")
     return lines
 
 
-def _what(event: Event) -> str:
+def _what(event: Event, entry: timelog.TimeEntry | None = None) -> str:
     what = {
         "comment": f"{event.visibility} comment",
         "priority": "priority set by hand",
         "breach": f"SLA breach ({event.clock})",
-        "time": _time_entry(event),
+        "time": _time_entry(event, entry),
         "survey": f"survey answered: {event.score} of {SCORES[1]}",
     }.get(event.kind, event.kind)
     if event.from_customer:
@@ -194,9 +200,8 @@ def _cooperation(ticket: Ticket) -> str | None:
 
 def _time_logged(ticket: Ticket) -> str | None:
     minutes = {"covered": 0, "billable": 0}
-    for event in ticket.history:
-        if event.kind == "time" and event.minutes:
-            minutes[event.billing or "covered"] += event.minutes
+    for _, event in timelog.latest_versions(ticket.history):
+        minutes[event.billing or "covered"] += event.minutes or 0
     total = sum(minutes.values())
     if not total:
         return None
@@ -211,16 +216,28 @@ def _survey(ticket: Ticket) -> str | None:
     return f"{answer.score} of {SCORES[1]}" + (f": {' '.join(answer.text.split())}" if answer.text else "")
 
 
-def _time_entry(event: Event) -> str:
-    return f"logged {timelog.hours_minutes(event.minutes or 0)} on {event.on}, {event.billing}"
+def _time_entry(event: Event, entry: timelog.TimeEntry | None) -> str:
+    """In show numbered, as `sdesk log --correct N` takes it; a command's one-line summary has no number yet."""
+    amount = f"{timelog.hours_minutes(event.minutes or 0)} on {event.on}, {event.billing}"
+    if entry is None:
+        if event.amends is None:
+            return f"logged {amount}"
+        replaced = f"time entry logged {_when(event.amends)}"
+        return f"{replaced} withdrawn" if event.minutes == 0 else f"{replaced} corrected to {amount}"
+    head = f"time entry #{entry.number}: "
+    if event.amends is None:
+        return f"{head}logged {amount}"
+    named = f"#{entry.corrects}" if entry.corrects is not None else f"an entry logged {_when(event.amends)} (not found)"
+    return f"{head}withdraws {named}" if event.minutes == 0 else f"{head}corrects {named}: logged {amount}"
 
 
 def _indented(text: str, prefix: str = "  ") -> list[str]:
-    return [f"{prefix}{line}" if line else "" for line in text.splitlines()]
+    """Escaped first, so only the text's newlines break it: a carriage return or U+2028 is shown, not obeyed."""
+    return [f"{prefix}{line}" if line else "" for line in visible_lines(text).splitlines()]
 
 
 def _short(value: str | None, width: int = 60) -> str:
-    return "(none)" if value is None else truncate(" ".join(value.split()), width)
+    return "(none)" if value is None else truncate(visible(" ".join(value.split())), width)
 
 
 def change_summary(ticket_id: str, event: Event) -> str:

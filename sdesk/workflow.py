@@ -296,23 +296,51 @@ def log_time(
     now: datetime,
     on: date | None = None,
     billing: str | None = None,
+    correct: int | None = None,
 ) -> Event:
-    """A time entry; also on a closed ticket, since work is often registered after the fact."""
+    """A time entry; also on a closed ticket, since work is often registered after the fact.
+
+    With ``correct`` it replaces entry number ``correct`` (0 minutes withdraws it) as a new event naming
+    that entry's moment in ``amends``: history stays append-only, so a correction merges like any other work.
+    Unless told otherwise it keeps the corrected entry's day and billing class.
+    """
     text = _clean(note)
     if text is None:
         raise Refused("a time entry needs a note: say what was done (--note TEXT)")
-    if not 0 < minutes <= MAX_ENTRY_MINUTES:
+    replaced = _entry_to_correct(ticket, correct) if correct is not None else None
+    if minutes == 0 and replaced is None:
+        raise Refused(f"a duration of 0 withdraws a time entry: say which with --correct N (sdesk show {ticket.id})")
+    if not 0 <= minutes <= MAX_ENTRY_MINUTES:
         raise Refused(f"log at most {MAX_ENTRY_MINUTES // 60}h in one entry: one entry per day of work")
     today = now.astimezone(rules.timezone).date()
-    day = on or today
+    day = on or (replaced.on if replaced is not None and replaced.on is not None else today)
     if day > today:
         raise Refused(f"--on {day} is in the future: log work once it is done")
     opened = ticket.created.astimezone(rules.timezone).date()
     if day < opened:
         raise Refused(f"--on {day} is before {ticket.id} was opened ({opened})")
+    if billing is None and replaced is not None:
+        billing = replaced.billing
     if billing is None:
         billing, _ = timelog.default_billing(ticket, rules.customers.get(ticket.customer))
-    return Event(now, actor, "time", on=day, minutes=minutes, billing=billing, text=text)
+    amends = replaced.at if replaced is not None else None
+    return Event(now, actor, "time", on=day, minutes=minutes, billing=billing, text=text, amends=amends)
+
+
+def _entry_to_correct(ticket: Ticket, number: int) -> Event:
+    """Time entry ``number`` as `sdesk show` numbers them; a correction names it by its moment: that must be its own."""
+    entries = timelog.time_entries(ticket.history)
+    if not 1 <= number <= len(entries):
+        has = {0: "none", 1: "#1 only"}.get(len(entries), f"#1 to #{len(entries)}")
+        raise Refused(f"{ticket.id} has no time entry #{number}: it has {has} (sdesk show {ticket.id} numbers them)")
+    event = entries[number - 1].event
+    alike = [f"#{entry.number}" for entry in entries if entry.event.at == event.at and entry.number != number]
+    if alike:
+        raise Refused(
+            f"time entry #{number} was logged at the same moment as {', '.join(alike)} ({event.at.isoformat()}): "
+            "a correction names its entry by that moment, so it cannot say which one it replaces"
+        )
+    return event
 
 
 def survey(ticket: Ticket, rules: Rules, score: int, remark: str | None, actor: str, now: datetime) -> Event:

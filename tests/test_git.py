@@ -1,14 +1,17 @@
 """Working in several clones, with real git repositories: ticket numbers, the merge driver, show --history.
 
 Every test builds its own bare "origin" and clones in tmp_path; git runs as a
-subprocess, so a merge runs the driver as git does (`python -m sdesk
-merge-ticket %O %A %B %P`). Ticket commands run in-process through the `run`
-fixture, in the clone named by SDESK_DIR.
+subprocess, so a merge runs the driver as git does: the `sdesk` found on PATH
+(this virtualenv's, put first on PATH), with git's line merge when it cannot
+run. Ticket commands run in-process through the `run` fixture, in the clone
+named by SDESK_DIR.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,6 +26,7 @@ from click.testing import Result
 
 from sdesk import merge
 from sdesk.model import Change, Event, Ticket
+from sdesk.store import read_ticket, render
 from tests.conftest import REPO, TICKET_DEFAULTS, Run
 
 AN = "an.wouters@caresolutions.example"
@@ -113,9 +117,19 @@ class Clones:
     b: Path  # Bo's clone: cloned it
 
 
+def path_without_sdesk() -> str:
+    """PATH as it is, less every folder that holds an `sdesk` (git and sh stay)."""
+    folders = os.environ["PATH"].split(os.pathsep)
+    return os.pathsep.join(folder for folder in folders if not (Path(folder) / "sdesk").exists())
+
+
 @pytest.fixture
-def clones(tmp_path: Path, run: Run) -> Clones:
-    """A bare origin with a desk on main (the example desk's rules), cloned by An (a) and Bo (b)."""
+def clones(tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch) -> Clones:
+    """A bare origin with a desk on main (the example desk's rules), cloned by An (a) and Bo (b).
+
+    This virtualenv's `sdesk` is on PATH, as it is for an agent who installed sdesk, so git finds the driver.
+    """
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{path_without_sdesk()}")
     origin, a, b = tmp_path / "origin.git", tmp_path / "a", tmp_path / "b"
     git(tmp_path, "init", "-q", "--bare", "--initial-branch=main", str(origin))
     git(tmp_path, "init", "-q", "--initial-branch=main", str(a))
@@ -355,6 +369,53 @@ def test_pull_with_rebase_replays_each_commit_through_the_driver(clones, run, sh
     sdesk(run, a, "18:00", "check")
 
 
+def test_an_entry_corrected_and_a_comment_removed_in_one_clone_stay_so_after_a_merge(clones, run, shared):
+    """Bo's unrelated work must not bring back what An corrected or removed (the base says what changed)."""
+    a, b, ticket_id = clones.a, clones.b, shared
+    sdesk(run, a, "10:10", "log", ticket_id, "1h", "--note", "An: analyse")
+    sdesk(run, a, "10:20", "comment", ticket_id, "An: oeps, dit hoort bij een ander ticket")
+    commit(a, "An works")
+    push(a)
+    pull(b)
+    path = a / "tickets" / f"{ticket_id}.yaml"
+    ticket = read_ticket(path)
+    created, logged, _ = ticket.history
+    path.write_text(render(replace(ticket, history=[created, replace(logged, minutes=30)])), encoding="utf-8")
+    commit(a, "An corrects the entry and removes the comment by hand")
+    sdesk(run, b, "10:30", "comment", ticket_id, "Bo: we bekijken het", user=BO)
+    commit(b, "Bo comments")
+    push(b)
+
+    pull(a)
+    assert status(a) == ""
+    ticket_data = shown(run, a, ticket_id)
+    assert [(event["event"], event.get("minutes"), event.get("text")) for event in ticket_data["history"]] == [
+        ("created", None, None),
+        ("time", 30, "An: analyse"),
+        ("comment", None, "Bo: we bekijken het"),
+    ]
+    push(a)
+    pull(b)
+    assert ticket_files(b) == ticket_files(a)
+
+
+def test_a_hand_written_comment_survives_a_merge_the_driver_leaves_to_git(clones, run, shared):
+    """The driver writes a ticket from its data, which has no place for `# comments`: git's line merge keeps them."""
+    a, b, ticket_id = clones.a, clones.b, shared
+    path = a / "tickets" / f"{ticket_id}.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("\ntype: ", "\n# belt vrijdag terug\ntype: ", 1), encoding="utf-8")
+    commit(a, "An notes something in the file")
+    push(a)
+    sdesk(run, b, "10:30", "comment", ticket_id, "Bo: we bekijken het", user=BO)
+    commit(b, "Bo comments")
+    pulled = pull(b)
+    assert "holds hand-written comments; left to git's line merge" in pulled.stderr
+    text = (b / "tickets" / f"{ticket_id}.yaml").read_text(encoding="utf-8")
+    assert "# belt vrijdag terug" in text and "Bo: we bekijken het" in text
+    assert status(b) == ""
+
+
 # --- what the driver cannot decide: git's own conflict -----------------------------------------
 
 
@@ -405,27 +466,51 @@ def test_a_field_both_clones_edited_by_hand_is_a_normal_conflict(clones, run, sh
     pulled = pull(a, check=False)
     assert pulled.returncode != 0
     assert "both sides changed title without a recorded event; left to git's line merge" in pulled.stderr
-    merged = (a / "tickets" / f"{ticket_id}.yaml").read_text(encoding="utf-8")
+    path = a / "tickets" / f"{ticket_id}.yaml"
+    merged = path.read_text(encoding="utf-8")
     assert "Zorgdossier opent traag" in merged and "Zorgdossier opent nooit" in merged
     assert "<<<<<<<" in merged
     assert "Bo: titel verduidelijkt" in merged
 
+    # sdesk check (CI) refuses the file until the conflict is resolved and git add-ed
+    markers = f"tickets/{ticket_id}.yaml:{merged.splitlines().index('<<<<<<< ours') + 1}:1: conflict markers"
+    unmerged = f"tickets/{ticket_id}.yaml: git still has this file as unmerged"
+    result = run("check", env={"SDESK_DIR": str(a)})
+    assert result.exit_code == 1
+    assert markers in result.stdout and unmerged in result.stdout
+    git(a, "add", "-A")  # recorded as resolved with the markers still in it
+    result = run("check", env={"SDESK_DIR": str(a)})
+    assert result.exit_code == 1
+    assert markers in result.stdout and unmerged not in result.stdout
+    path.write_text(keep_theirs(merged), encoding="utf-8")
+    assert "<<<<<<<" not in path.read_text(encoding="utf-8")
+    git(a, "add", "-A")
+    assert "0 problems" in sdesk(run, a, "18:00", "check").stderr
 
-def test_a_broken_file_whose_lines_do_not_overlap_merges_by_line_and_check_still_refuses_it(clones, run, shared):
-    """The fallback is git's line merge: separate lines merge cleanly, both kept, and CI catches the file."""
+
+def keep_theirs(text: str) -> str:
+    """Resolve every conflict block in favour of the other side."""
+    return re.sub(r"<<<<<<< ours\n.*?=======\n(.*?)>>>>>>> theirs\n", r"\1", text, flags=re.DOTALL)
+
+
+def test_a_side_that_is_no_ticket_is_a_conflict_even_when_its_lines_do_not_overlap(clones, run, shared):
+    """git's line merge would merge these separate lines cleanly into a broken ticket nobody is told about."""
     a, b, ticket_id = clones.a, clones.b, shared
     path = a / "tickets" / f"{ticket_id}.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("\ntitle: ", "\ntitle: [", 1), encoding="utf-8")
     commit(a, "An breaks the title by hand")
+    ours = path.read_text(encoding="utf-8")
     sdesk(run, b, "10:30", "comment", ticket_id, "Bo: gezien", user=BO)
     commit(b, "Bo")
     push(b)
+    theirs = (b / "tickets" / f"{ticket_id}.yaml").read_text(encoding="utf-8")
 
-    pulled = pull(a)
-    assert "left to git's line merge" in pulled.stderr
-    merged = path.read_text(encoding="utf-8")
-    assert "\ntitle: [Zorgdossier opent niet\n" in merged
-    assert "Bo: gezien" in merged
+    pulled = pull(a, check=False)
+    assert pulled.returncode != 0
+    assert "CONFLICT" in pulled.stdout
+    assert "invalid YAML" in pulled.stderr and "left to git's line merge" in pulled.stderr
+    assert f"UU tickets/{ticket_id}.yaml" in status(a).splitlines()
+    assert path.read_text(encoding="utf-8") == f"<<<<<<< ours\n{ours}=======\n{theirs}>>>>>>> theirs\n"
     result = run("check", env={"SDESK_DIR": str(a)})
     assert result.exit_code == 1
     assert f"{ticket_id}.yaml" in result.output
@@ -439,7 +524,9 @@ def test_git_setup_is_idempotent(clones, run):
         sdesk(run, clones.b, "09:00", "git", "setup")
     assert (clones.b / ".gitattributes").read_text(encoding="utf-8").splitlines().count(ATTRIBUTE_LINE) == 1
     driver = git(clones.b, "config", "merge.sdesk-ticket.driver").stdout.strip()
-    assert driver.endswith("-m sdesk merge-ticket %O %A %B %P")
+    assert driver.startswith("sdesk merge-ticket %O %A %B %P;")  # the sdesk on PATH, not this interpreter
+    assert sys.executable not in driver
+    assert "git merge-file -L ours -L base -L theirs %A %O %B" in driver
     assert status(clones.b) == ""
 
 
@@ -479,6 +566,182 @@ def test_init_outside_a_git_repository_says_to_run_git_init_and_git_setup(tmp_pa
     assert (folder / "rules.yaml").is_file()
     assert not (folder / ".gitattributes").exists()
     assert "git init" in result.stderr and "sdesk git setup" in result.stderr
+
+
+# --- a merge driver that cannot run ------------------------------------------------------------
+
+
+def comments_on_both_sides(run: Run, clones: Clones, ticket_id: str) -> None:
+    """An (not pushed) and Bo (pushed) each add a comment at the end of the history: overlapping lines."""
+    sdesk(run, clones.a, "10:30", "comment", ticket_id, "An: gezien")
+    commit(clones.a, "An")
+    sdesk(run, clones.b, "10:40", "comment", ticket_id, "Bo: gezien", user=BO)
+    commit(clones.b, "Bo")
+    push(clones.b)
+
+
+def test_the_driver_keeps_working_after_the_virtualenv_it_was_registered_from_moved(
+    clones, run, shared, monkeypatch, tmp_path
+):
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "moved-away" / "bin" / "python3"))
+    sdesk(run, clones.a, "09:00", "git", "setup")  # run from a virtualenv that is gone by the time git merges
+    comments_on_both_sides(run, clones, shared)
+    pull(clones.a)
+    assert status(clones.a) == ""
+    texts = [event["text"] for event in events(shown(run, clones.a, shared), "comment")]
+    assert texts == ["An: gezien", "Bo: gezien"]
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        pytest.param(None, id="not-on-path"),
+        pytest.param("#!/moved-away/bin/python3\n", id="bad-interpreter"),
+        pytest.param("#!/bin/sh\necho 'ImportError: no module named click' >&2\nexit 1\n", id="crashes"),
+    ],
+)
+def test_a_driver_that_cannot_run_leaves_conflict_markers_with_both_sides(
+    clones, run, shared, monkeypatch, tmp_path, script
+):
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    if script is not None:
+        (folder / "sdesk").write_text(script, encoding="utf-8")
+        (folder / "sdesk").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{path_without_sdesk()}")
+    comments_on_both_sides(run, clones, shared)
+
+    pulled = pull(clones.a, check=False)
+    assert pulled.returncode != 0
+    assert "CONFLICT" in pulled.stdout
+    assert f"UU tickets/{shared}.yaml" in status(clones.a).splitlines()
+    merged = (clones.a / "tickets" / f"{shared}.yaml").read_text(encoding="utf-8")
+    assert "<<<<<<< ours" in merged and "=======" in merged and ">>>>>>> theirs" in merged
+    assert "An: gezien" in merged and "Bo: gezien" in merged
+
+
+def driver_files(folder: Path, base: Ticket | str, ours: Ticket, theirs: Ticket) -> list[str]:
+    """The three files git hands the driver: base, ours (the driver writes the result here), theirs."""
+    paths = []
+    for name, side in (("base", base), ("ours", ours), ("theirs", theirs)):
+        path = folder / f"{name}.yaml"
+        path.write_text(side if isinstance(side, str) else render(side), encoding="utf-8")
+        paths.append(str(path))
+    return paths
+
+
+def test_an_unexpected_error_in_the_driver_falls_back_to_git_line_merge(tmp_path, run, monkeypatch):
+    def broken(*sides: Ticket) -> None:
+        raise RuntimeError("a bug in sdesk")
+
+    monkeypatch.setattr(merge, "merge", broken)
+    ours = changed(BASE, event("10:30", AN, text="An: gezien"))
+    theirs = changed(BASE, event("10:40", BO, text="Bo: gezien"))
+    base_file, ours_file, theirs_file = driver_files(tmp_path, BASE, ours, theirs)
+    result = run("merge-ticket", base_file, ours_file, theirs_file, "tickets/2Q400G-30YPD.yaml")
+    assert result.exit_code == 1
+    assert "a bug in sdesk; left to git's line merge" in result.stderr
+    merged = Path(ours_file).read_text(encoding="utf-8")
+    assert "<<<<<<< ours" in merged and ">>>>>>> theirs" in merged
+    assert "An: gezien" in merged and "Bo: gezien" in merged
+
+
+@pytest.mark.parametrize("base", ["", "title: [\n"], ids=["no-common-version", "base-is-no-ticket"])
+def test_the_driver_merges_by_meaning_when_only_the_base_is_no_ticket(tmp_path, run, base):
+    ours = changed(BASE, event("10:30", AN, "updated", ("status", "open", "in-progress")), status="in-progress")
+    theirs = changed(BASE, event("10:40", BO, text="Bo: gezien"))
+    base_file, ours_file, theirs_file = driver_files(tmp_path, base, ours, theirs)
+    result = run("merge-ticket", base_file, ours_file, theirs_file)
+    assert result.exit_code == 0, result.output
+    merged = read_ticket(Path(ours_file), named_after_id=False)
+    assert [(event.kind, event.text) for event in merged.history] == [
+        ("created", None),
+        ("updated", None),
+        ("comment", "Bo: gezien"),
+    ]
+    assert merged.status == "in-progress"
+
+
+# --- sdesk check in a clone ------------------------------------------------------------------
+
+
+def line_of(path: Path, text: str) -> int:
+    return path.read_text(encoding="utf-8").splitlines().index(text) + 1
+
+
+def test_check_flags_committed_events_edited_or_removed_by_hand(clones, run, shared):
+    a, ticket_id = clones.a, shared
+    sdesk(run, a, "10:10", "log", ticket_id, "1h", "--note", "An: analyse")
+    sdesk(run, a, "10:20", "comment", ticket_id, "An: verkeerd ticket")
+    commit(a, "An works")
+    push(a)
+    path = a / "tickets" / f"{ticket_id}.yaml"
+    ticket = read_ticket(path)
+    created, logged, _ = ticket.history
+    path.write_text(render(replace(ticket, history=[created, replace(logged, minutes=30)])), encoding="utf-8")
+    logged_line = line_of(path, f"- at: {at('10:10')}")
+    edited = (
+        f"a/tickets/{ticket_id}.yaml:{logged_line}:3: "
+        f"history.1: a committed event was edited by hand (time entry of {AN} at {at('10:10')}): "
+        f"record a correction instead (sdesk log {ticket_id} DURATION --correct 1 --note WHY)"
+    )
+    removed = (
+        f"a/tickets/{ticket_id}.yaml:{line_of(path, 'history:')}:1: history: a committed event was removed by hand "
+        f"(public comment of {AN} at {at('10:20')}): history is append-only: put it back (git diff HEAD shows it)"
+    )
+    result = run("check", env={"SDESK_DIR": str(a)})
+    assert result.exit_code == 1
+    assert edited in result.stdout.splitlines() and removed in result.stdout.splitlines()
+
+    commit(a, "An edits the history by hand")
+    assert "0 problems" in sdesk(run, a, "18:00", "check").stderr  # nothing differs from the last commit
+    result = run("check", "--since", "origin/main", env={"SDESK_DIR": str(a)})  # what CI runs on a push
+    assert result.exit_code == 1
+    assert edited in result.stdout.splitlines()
+    assert removed.replace("git diff HEAD", "git diff origin/main") in result.stdout.splitlines()
+
+    result = run("check", "--since", "no-such-branch", env={"SDESK_DIR": str(a)})
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "no-such-branch" in result.stderr
+
+
+def test_check_outside_git_or_before_the_first_commit_has_nothing_to_compare(tmp_path, run, desk, new_ticket):
+    new_ticket()
+    for _ in range(2):
+        result = run("check")
+        assert result.exit_code == 0, result.output
+        assert "Warning" not in result.stderr
+        git(tmp_path, "init", "-q", "--initial-branch=main", str(desk))
+
+
+def test_check_warns_when_this_clones_merge_driver_is_missing_or_cannot_run(clones, run, monkeypatch, tmp_path):
+    b = clones.b
+
+    def warnings() -> list[str]:
+        result = run("check", env={"SDESK_DIR": str(b)})
+        assert result.exit_code == 0, result.output  # a warning, not a problem: CI clones have no driver
+        return [line for line in result.stderr.splitlines() if line.startswith("Warning")]
+
+    assert warnings() == []
+    git(b, "config", "--unset", "merge.sdesk-ticket.driver")  # a fresh clone, as in CI
+    assert warnings() == [
+        "Warning: this clone has no merge driver for ticket files, so git merges them by line: run sdesk git setup"
+    ]
+    moved = tmp_path / "moved-away" / "bin" / "python3"
+    git(b, "config", "merge.sdesk-ticket.driver", f"{moved} -m sdesk merge-ticket %O %A %B %P")
+    assert warnings() == [
+        f"Warning: this clone's merge driver runs {moved}, which no longer exists, so git would leave "
+        "ticket conflicts without markers: run sdesk git setup"
+    ]
+    git(b, "config", "merge.sdesk-ticket.driver", f"{sys.executable} -m sdesk merge-ticket %O %A %B %P")
+    assert warnings() == ["Warning: this clone's merge driver is registered in an old form: run sdesk git setup"]
+    sdesk(run, b, "09:00", "git", "setup")
+    assert warnings() == []
+    monkeypatch.setenv("PATH", path_without_sdesk())
+    assert warnings() == [
+        "Warning: sdesk is not on PATH, so git cannot run the merge driver and merges ticket files by line: "
+        "put sdesk on PATH"
+    ]
 
 
 # --- sdesk show --history ------------------------------------------------------------------
@@ -610,19 +873,30 @@ def changed(ticket: Ticket, *added: Event, **values: Any) -> Ticket:
     return replace(ticket, history=[*ticket.history, *added], **values)
 
 
-def test_union_keeps_shared_events_once_and_interleaves_the_rest_by_time():
+def test_histories_keep_shared_events_once_and_interleave_the_rest_by_time():
     shared = [event("10:00", AN, "created"), event("10:05", AN, text="gedeeld")]
     ours = [*shared, event("10:10", AN, text="a1"), event("10:30", AN, text="a2")]
     theirs = [*shared, event("10:20", BO, text="b1"), event("10:40", BO, text="b2")]
-    assert [e.text for e in merge.union(ours, theirs)] == [None, "gedeeld", "a1", "b1", "a2", "b2"]
-    assert merge.union(ours, theirs) == merge.union(theirs, ours)
+    assert [e.text for e in merge.histories(shared, ours, theirs)] == [None, "gedeeld", "a1", "b1", "a2", "b2"]
+    assert merge.histories(shared, ours, theirs) == merge.histories(shared, theirs, ours)
 
 
-def test_union_keeps_an_event_both_sides_got_from_a_third_clone_once():
+def test_histories_keep_an_event_both_sides_got_from_a_third_clone_once():
     third = event("10:15", "cy@caresolutions.example", text="c")
     ours = [event("10:00", AN, "created"), event("10:10", AN, text="a"), third]
     theirs = [event("10:00", AN, "created"), third, event("10:20", BO, text="b")]
-    assert [e.text for e in merge.union(ours, theirs)] == [None, "a", "c", "b"]
+    assert [e.text for e in merge.histories(ours[:1], ours, theirs)] == [None, "a", "c", "b"]
+
+
+def test_an_events_identity_is_when_who_what_and_its_place_among_events_alike():
+    twice = [event("10:00", AN, "created"), event("10:10", AN, text="een"), event("10:10", AN, text="twee")]
+    assert list(merge.identities(twice)) == [
+        (moment("10:00"), AN, "created", 0),
+        (moment("10:10"), AN, "comment", 0),
+        (moment("10:10"), AN, "comment", 1),
+    ]
+    edited = [twice[0], replace(twice[1], text="een, verbeterd"), twice[2]]
+    assert list(merge.identities(edited)) == list(merge.identities(twice))  # an edit keeps the identity
 
 
 def test_merge_takes_one_sided_changes_and_the_latest_event_for_a_field_both_changed():
@@ -683,3 +957,68 @@ def test_merge_refuses_what_time_cannot_decide():
         merge.merge(BASE, replace(BASE, title="traag"), replace(BASE, title="nooit"))
     with pytest.raises(merge.Undecidable, match="id"):
         merge.merge(BASE, BASE, replace(BASE, id="2Q400G-AAAAA"))
+
+
+def time_entry(clock: str, by: str, minutes: int) -> Event:
+    return Event(moment(clock), by, "time", on=moment(clock).date(), minutes=minutes, billing="covered", text="Werk")
+
+
+LOGGED = changed(BASE, time_entry("10:10", AN, 60), event("10:20", AN, text="Verkeerd ticket"))
+CORRECTED = replace(LOGGED, history=[LOGGED.history[0], time_entry("10:10", AN, 30), LOGGED.history[2]])
+REMOVED = replace(LOGGED, history=LOGGED.history[:2])
+
+
+@pytest.mark.parametrize("edited", [CORRECTED, REMOVED], ids=["corrected", "removed"])
+def test_an_event_one_side_corrected_or_removed_stays_so_beside_the_other_sides_new_work(edited):
+    theirs = changed(LOGGED, event("10:30", BO, text="Bo: gezien"))
+    result, decisions = merge.merge(LOGGED, edited, theirs)
+    assert result.history == [*edited.history, theirs.history[-1]]
+    assert decisions == []
+    assert merge.merge(LOGGED, theirs, edited)[0] == result
+
+
+def test_an_event_both_sides_changed_differently_is_undecidable_and_the_same_change_is_kept_once():
+    created, _, remark = LOGGED.history
+    other_correction = replace(LOGGED, history=[created, time_entry("10:10", AN, 45), remark])
+    entry_removed = replace(LOGGED, history=[created, remark])
+    for ours, theirs in ((CORRECTED, other_correction), (CORRECTED, entry_removed), (entry_removed, CORRECTED)):
+        with pytest.raises(merge.Undecidable, match=re.escape(f"time event of {AN} at {at('10:10')}")):
+            merge.merge(LOGGED, ours, theirs)
+    for both in (CORRECTED, REMOVED, entry_removed):
+        assert merge.merge(LOGGED, both, both) == (both, [])
+    assert merge.merge(LOGGED, CORRECTED, REMOVED)[0].history == [created, CORRECTED.history[1]]  # two different events
+
+
+def test_an_event_added_on_both_sides_is_kept_once_and_two_different_ones_alike_are_undecidable():
+    same = changed(BASE, event("10:30", AN, text="Zelfde"))
+    assert merge.merge(BASE, same, same) == (same, [])
+    with pytest.raises(merge.Undecidable, match=re.escape(f"comment event of {AN} at {at('10:30')}")):
+        merge.merge(BASE, same, changed(BASE, event("10:30", AN, text="Anders")))
+
+
+def test_a_field_set_and_cleared_on_one_side_takes_the_later_clear_over_the_other_sides_value():
+    ours = changed(
+        BASE,
+        event("10:10", AN, "updated", ("assignee", None, AN)),
+        event("10:40", AN, "updated", ("assignee", AN, None)),  # back to nobody, as in the base
+    )
+    theirs = changed(BASE, event("10:20", BO, "updated", ("assignee", None, BO)), assignee=BO)
+    result, [decision] = merge.merge(BASE, ours, theirs)
+    assert result.assignee is None
+    assert decision.changes == (Change("assignee", BO, None),)
+    assert "kept assignee (none)" in decision.text and f"over '{BO}'" in decision.text
+    assert merge.merge(BASE, theirs, ours)[0] == result
+    later = changed(BASE, event("10:50", BO, "updated", ("assignee", None, BO)), assignee=BO)
+    assert merge.merge(BASE, ours, later)[0].assignee == BO  # the set is later than the clear
+
+
+def test_without_a_common_version_a_field_goes_to_the_side_whose_event_changed_it():
+    ours = changed(BASE, event("10:30", AN, "updated", ("status", "open", "in-progress")), status="in-progress")
+    theirs = changed(BASE, event("10:40", BO, text="Bo: gezien"))
+    for first, second in ((ours, theirs), (theirs, ours)):
+        result, decisions = merge.merge(None, first, second)
+        assert result.status == "in-progress"
+        assert [e.text or e.kind for e in result.history] == ["created", "updated", "Bo: gezien"]
+        assert decisions == []
+    with pytest.raises(merge.Undecidable, match="title"):
+        merge.merge(None, replace(BASE, title="traag"), replace(BASE, title="nooit"))

@@ -29,6 +29,7 @@ import pytest
 from sdesk import rules, satisfaction, timelog, workflow, yamlio
 from sdesk.errors import Refused
 from sdesk.model import Event, Ticket
+from sdesk.website import dashboard
 from tests.conftest import AGENT, REPO, ok
 
 FOD = {
@@ -577,6 +578,145 @@ def test_time_can_be_logged_on_a_closed_ticket(desk, run, new_ticket, at):
     entry = log(run, ticket_id, "2h", "--on", "2026-11-05", "--note", "Analyse en oplossing")
     assert (entry["on"], entry["minutes"], entry["billing"]) == ("2026-11-05", 120, "covered")
     assert show_json(run, ticket_id)["status"] == "closed"
+
+
+# --- corrections: sdesk log --correct ------------------------------------------------------
+
+
+def test_a_correction_replaces_its_entry_in_show_and_in_every_total(desk, run, new_ticket, at):
+    ticket_id = new_ticket()["id"]  # opened 2026-11-23 10:00
+    log(run, ticket_id, "1h", "--note", "Analyse")  # entry #1, logged at 10:00
+    at("2026-11-23 11:00")
+    log(run, ticket_id, "30m", "--note", "Telefoon met de klant")  # #2
+    at("2026-11-23 12:00")
+    result = run("log", ticket_id, "30m", "--correct", "1", "--note", "De analyse duurde een halfuur")
+    assert ok(result) == (
+        f"{ticket_id}: time entry logged 2026-11-23 10:00+01:00 corrected to 0:30 on 2026-11-23, covered\n"
+    )
+    assert events(run, ticket_id, "time")[-1] == {
+        "at": "2026-11-23T12:00:00+01:00",
+        "by": AGENT,
+        "event": "time",
+        "on": "2026-11-23",
+        "minutes": 30,
+        "billing": "covered",
+        "amends": "2026-11-23T10:00:00+01:00",
+        "text": "De analyse duurde een halfuur",
+    }
+    written = (desk / "tickets" / f"{ticket_id}.yaml").read_text(encoding="utf-8")
+    assert "  billing: covered\n  amends: 2026-11-23T10:00:00+01:00\n  text: De analyse" in written
+
+    def totals() -> tuple[str, str, str, int, str]:
+        table = ok(run("show", ticket_id))
+        [logged] = re.findall(r"^Time logged +(.*)$", table, flags=re.MULTILINE)
+        [customer, _] = report_time(run)
+        [csv_row, _] = csv.DictReader(io.StringIO(ok(run("report", "time", "--format", "csv"))))
+        return (
+            table,
+            logged,
+            table_rows(ok(run("report", "time")))[0]["Logged"],
+            customer["logged_minutes"],
+            csv_row["logged_minutes"],
+        )
+
+    table, *figures_now = totals()
+    assert figures_now == ["1:00 (1:00 covered)", "1:00", 60, "60"]
+    assert "time entry #1: logged 1:00 on 2026-11-23, covered" in table
+    assert "time entry #2: logged 0:30 on 2026-11-23, covered" in table
+    assert "time entry #3: corrects #1: logged 0:30 on 2026-11-23, covered" in table
+
+    at("2026-11-23 13:00")
+    log(run, ticket_id, "45m", "--correct", "3", "--note", "Toch drie kwartier")  # #4: a correction corrected
+    at("2026-11-23 14:00")
+    result = run("log", ticket_id, "0", "--correct", "2", "--note", "Dubbel geboekt")  # #5: withdraws #2
+    assert ok(result) == f"{ticket_id}: time entry logged 2026-11-23 11:00+01:00 withdrawn\n"
+    table, *figures_now = totals()
+    assert figures_now == ["0:45 (0:45 covered)", "0:45", 45, "45"]
+    assert "time entry #4: corrects #3: logged 0:45 on 2026-11-23, covered" in table
+    assert "time entry #5: withdraws #2" in table
+    assert events(run, ticket_id, "time")[-1]["minutes"] == 0
+    ok(run("check"))
+
+
+def test_a_correction_names_one_existing_entry_and_only_a_correction_may_be_zero(desk, run, new_ticket, at):
+    ticket_id = new_ticket()["id"]
+    log(run, ticket_id, "1h")
+    line = refused(run("log", ticket_id, "30m", "--correct", "2", "--note", "Werk"))
+    assert f"{ticket_id} has no time entry #2" in line and "#1" in line
+    line = refused(run("log", ticket_id, "0", "--note", "Niets"))
+    assert "0" in line and "--correct N" in line
+    log(run, ticket_id, "15m")  # #2, logged at the very same moment as #1 (the clock is pinned)
+    line = refused(run("log", ticket_id, "30m", "--correct", "1", "--note", "Werk"))
+    assert "#1" in line and "#2" in line and "same moment" in line
+    assert [entry["minutes"] for entry in events(run, ticket_id, "time")] == [60, 15]
+
+
+def test_a_correction_keeps_the_day_and_class_of_its_entry_unless_told_otherwise(desk, run, new_ticket, at):
+    at("2026-11-05 10:00")
+    ticket_id = new_ticket()["id"]
+    at("2026-11-10 10:00")
+    log(run, ticket_id, "2h", "--on", "2026-11-06", "--billable")
+    at("2026-11-10 11:00")
+    entry = log(run, ticket_id, "1h", "--correct", "1")
+    assert (entry["on"], entry["billing"], entry["minutes"]) == ("2026-11-06", "billable", 60)
+    at("2026-11-10 12:00")
+    entry = log(run, ticket_id, "1h", "--correct", "1", "--on", "2026-11-07", "--covered")
+    assert (entry["on"], entry["billing"]) == ("2026-11-07", "covered")
+    line = refused(run("log", ticket_id, "1h", "--correct", "1", "--on", "2026-11-04", "--note", "Werk"))
+    assert "before" in line
+
+
+def test_check_reports_an_amends_that_names_no_earlier_time_entry(desk, run, new_ticket, at):
+    ticket_id = new_ticket()["id"]
+    log(run, ticket_id, "1h")
+    at("2026-11-23 11:00")
+    log(run, ticket_id, "30m", "--correct", "1")
+    path = desk / "tickets" / f"{ticket_id}.yaml"
+    text = path.read_text(encoding="utf-8").replace(
+        "amends: 2026-11-23T10:00:00+01:00", "amends: 2026-11-23T09:00:00+01:00"
+    )
+    path.write_text(text, encoding="utf-8")
+    result = run("check")
+    assert result.exit_code == 1
+    line = text.splitlines().index("  amends: 2026-11-23T09:00:00+01:00") + 1
+    assert (
+        f"tickets/{ticket_id}.yaml:{line}:3: history.2.amends: "
+        "names no earlier time entry (none was logged at 2026-11-23T09:00:00+01:00)"
+    ) in result.stdout
+
+
+def test_every_total_counts_the_latest_version_of_each_entry_and_keeps_its_place_in_the_budget(example_rules):
+    # fod-digitaal, 960 included minutes. A's 600 (logged 11-02 10:00) is corrected to 700 on 11-04; B's 600
+    # (logged 11-02 11:00) keeps its place after A: A 700 included; B 260 included, 340 surplus.
+    first = ticket("A", "fod-digitaal", ("2026-11-02 10:00", "2026-11-02", 600, "covered"))
+    second = ticket("B", "fod-digitaal", ("2026-11-02 11:00", "2026-11-02", 600, "covered"))
+    logged = first.history[1]
+    first.history.append(
+        dataclasses.replace(
+            logged, at=datetime.fromisoformat("2026-11-04T09:00:00+01:00"), minutes=700, amends=logged.at
+        )
+    )
+    withdrawn = ticket("C", "fod-digitaal", ("2026-11-02 12:00", "2026-11-02", 60, "covered"))
+    withdrawn.history.append(
+        dataclasses.replace(
+            withdrawn.history[1],
+            at=datetime.fromisoformat("2026-11-03T09:00:00+01:00"),
+            minutes=0,
+            amends=withdrawn.history[1].at,
+        )
+    )
+    tickets = [first, second, withdrawn]
+    assert [(entry.ticket, entry.minutes) for entry in timelog.entries(tickets)] == [("A", 700), ("B", 600)]
+    found = by_key(month_rows(example_rules, tickets, "2026-11"))
+    assert found[("ticket", "A")] == minutes(700, 700, None, 700, 0, 0, 0)
+    assert found[("ticket", "B")] == minutes(600, 600, None, 260, 340, 0, 340)
+    assert ("ticket", "C") not in found
+    collector = dashboard.Collector(example_rules, datetime.fromisoformat("2026-11-05T10:00:00+01:00"))
+    for each in tickets:
+        collector.add(each)
+    assert [(row.customer, row.covered, row.billable) for row in collector.dashboard().time] == [
+        ("fod-digitaal", 1300, 0)
+    ]
 
 
 # --- sdesk report time: the month of two customers -----------------------------------------

@@ -41,18 +41,27 @@ def init(folder: Path, name: str) -> None:
 
 
 @click.command()
+@click.option(
+    "--since",
+    metavar="REF",
+    help="Compare the tickets' committed history with this commit instead of the last one (HEAD): in CI, "
+    "--since origin/main refuses a push that edited or removed an event by hand.",
+)
 @format_option
 @desk_options()
-def check(fmt: str) -> None:
+def check(since: str | None, fmt: str) -> None:
     """Validate rules.yaml, every ticket and announcement file and the desk's templates (for CI).
 
+    In a git repository also: tickets with an unresolved merge conflict, and
+    committed events edited or removed by hand since the last commit (or
+    --since REF). Warns when this clone cannot run the ticket merge driver.
     Exits 1 if anything is wrong.
     """
-    from sdesk import parallel
+    from sdesk import gitrepo, parallel
 
     desk = context.desk()
     rules = desk.rules
-    problems: list[SdeskError] = []
+    problems: list[SdeskError] = desk.strays()
     announced = set()
     for number in desk.announcement_ids():
         try:
@@ -69,6 +78,10 @@ def check(fmt: str) -> None:
 
     problems += mail.Templates(desk.root, rules.timezone).check()
     problems += pages.Templates(desk.root).check()
+    in_git = gitrepo.check(desk.root, desk.tickets_dir, since)
+    problems += in_git.problems
+    for warning in in_git.warnings:
+        click.echo(f"Warning: {warning}", err=True)
     rows = [
         {"file": display_path(p.path) if p.path else "", "line": p.line, "column": p.column, "problem": p.message}
         for p in problems
@@ -87,15 +100,20 @@ def check(fmt: str) -> None:
 def _file_problems(checking: tuple[Desk, frozenset[str]], path: Path) -> list[SdeskError]:
     """Everything wrong with one ticket file, located; runs in worker processes on a large desk."""
     from sdesk.checks import ticket_problems
+    from sdesk.files import read_text
     from sdesk.schema import SchemaError, located
-    from sdesk.store import read_ticket
+    from sdesk.store import parse_ticket
+    from sdesk.timelog import amends_problems
 
     desk, announced = checking
     try:
-        ticket = read_ticket(path)
+        text = read_text(path, desk.root)
+        ticket = parse_ticket(text, path)
     except SdeskError as error:
-        return [error]
-    found = ticket_problems(ticket, desk.rules)
+        from sdesk.gitrepo import unresolved_conflict
+
+        return [unresolved_conflict(path, desk.root) or error]
+    found = ticket_problems(ticket, desk.rules) + amends_problems(ticket.history)
     if ticket.outage and ticket.outage not in announced:
         found.append(SchemaError(("outage",), f"no announcement {ticket.outage} in {desk.announcements_dir.name}/"))
-    return list(located(found, path, path.read_text(encoding="utf-8"))) if found else []
+    return list(located(found, path, text)) if found else []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import click
@@ -24,7 +23,9 @@ def setup() -> None:
 
     Writes .gitattributes (commit it) and this clone's git config, so that
     concurrent comments, time entries and status changes on one ticket merge
-    without conflict markers.
+    without conflict markers. Git runs the sdesk it finds on PATH, so a
+    reinstalled sdesk needs no new setup; when none runs, git's own line merge
+    marks the conflict.
     """
     from sdesk import gitrepo
 
@@ -40,26 +41,43 @@ def setup() -> None:
 def merge_ticket(base: Path, ours: Path, theirs: Path, name: str) -> None:
     """Git's merge driver for ticket files: merge THEIRS into OURS, BASE being their common version.
 
-    Histories are unioned and fields take the value of their latest event;
-    what cannot be decided is left to git's own line merge, as a conflict.
+    Histories merge event by event and fields take the value of their latest
+    event; what cannot be decided is left to git's own line merge, as a
+    conflict with markers. Exits 0 when merged, 1 on a conflict.
     """
-    from sdesk import merge
-    from sdesk.store import read_ticket, render, write_atomic
+    from sdesk import gitrepo
 
     try:
-        merged, decisions = merge.merge(*(read_ticket(path, named_after_id=False) for path in (base, ours, theirs)))
-    except (SdeskError, merge.Undecidable) as why:
+        status = _merge_by_meaning(base, ours, theirs, name)
+    except Exception as error:  # a bug must not cost the other side its work: git's line merge marks the conflict
+        click.echo(f"sdesk merge-ticket: {name}: {type(error).__name__}: {error}; left to git's line merge", err=True)
+        status = gitrepo.line_merge(base, ours, theirs)
+    raise SystemExit(status)
+
+
+def _merge_by_meaning(base: Path, ours: Path, theirs: Path, name: str) -> int:
+    from sdesk import files, gitrepo, merge, yamlio
+    from sdesk.store import SCHEMA_COMMENT, parse_ticket, read_ticket, render, write_atomic
+
+    try:
+        texts = [files.read_text(ours), files.read_text(theirs)]
+        mine, other = parse_ticket(texts[0], ours, named_after_id=False), parse_ticket(texts[1], theirs, False)
+    except SdeskError as why:  # a side that is no ticket is a conflict, even where its lines merge cleanly
+        click.echo(f"sdesk merge-ticket: {name}: {why}; left to git's line merge, as a conflict", err=True)
+        return gitrepo.line_merge(base, ours, theirs, conflict=True)
+    if any(yamlio.comments(text, SCHEMA_COMMENT) for text in texts):  # rewriting from data would drop them
+        click.echo(f"sdesk merge-ticket: {name}: holds hand-written comments; left to git's line merge", err=True)
+        return gitrepo.line_merge(base, ours, theirs)
+    try:
+        common = read_ticket(base, named_after_id=False)
+    except SdeskError:
+        common = None  # no common version (both added the file) or a broken one: the shared events stand in
+    try:
+        merged, decisions = merge.merge(common, mine, other)
+    except merge.Undecidable as why:
         click.echo(f"sdesk merge-ticket: {name}: {why}; left to git's line merge", err=True)
-        raise SystemExit(_line_merge(base, ours, theirs)) from None
-    write_atomic(ours, render(merged))
+        return gitrepo.line_merge(base, ours, theirs)
     for decision in decisions:
         click.echo(f"sdesk merge-ticket: {name}: {decision.text}", err=True)
-
-
-def _line_merge(base: Path, ours: Path, theirs: Path) -> int:
-    """What git does without a driver: a line merge into OURS, conflict markers where both sides differ."""
-    done = subprocess.run(
-        ["git", "merge-file", "-L", "ours", "-L", "base", "-L", "theirs", str(ours), str(base), str(theirs)],
-        check=False,
-    )
-    return 0 if done.returncode == 0 else 1
+    write_atomic(ours, render(merged))
+    return 0

@@ -24,18 +24,33 @@ if TYPE_CHECKING:
     "billable",
     default=None,
     help="Bill it, or count it as covered by the contract (default: billable when the ticket "
-    "is outside the contract, else covered).",
+    "is outside the contract, else covered; a correction keeps its entry's class).",
+)
+@click.option(
+    "--correct",
+    type=int,
+    metavar="N",
+    help="Correct time entry N (as sdesk show numbers them) instead of adding one: DURATION replaces it "
+    "in every total, 0 withdraws it. It keeps the entry's day and class unless --on or --billable/--covered say "
+    "otherwise.",
 )
 @format_option
 @desk_options()
-def log(ticket_ref: str, duration: str, note: str, day: str | None, billable: bool | None, fmt: str) -> None:
-    """Register DURATION of work on a ticket (45m, 1h30m, 1.5h or 1:30), also after it closed."""
+def log(
+    ticket_ref: str, duration: str, note: str, day: str | None, billable: bool | None, correct: int | None, fmt: str
+) -> None:
+    """Register DURATION of work on a ticket (45m, 1h30m, 1.5h or 1:30), also after it closed.
+
+    A wrong entry is corrected with --correct N, not by editing the file: the
+    correction is a new entry in the history, so it merges between clones like
+    any other work and the history keeps who corrected what.
+    """
     from sdesk import timelog, workflow
     from sdesk.cli.tickets import change
     from sdesk.model import MAX_ENTRY_MINUTES
 
     try:
-        minutes = timelog.parse_minutes(duration)
+        minutes = 0 if duration.strip() == "0" else timelog.parse_minutes(duration)  # 0 withdraws (--correct)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="DURATION") from None
     if minutes > MAX_ENTRY_MINUTES:
@@ -49,7 +64,9 @@ def log(ticket_ref: str, duration: str, note: str, day: str | None, billable: bo
         desk,
         ticket_ref,
         fmt,
-        lambda ticket, agent, moment: workflow.log_time(ticket, desk.rules, minutes, note, agent, moment, on, billing),
+        lambda ticket, agent, moment: workflow.log_time(
+            ticket, desk.rules, minutes, note, agent, moment, on, billing, correct
+        ),
     )
 
 

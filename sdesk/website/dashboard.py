@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sdesk import sla, slareport
+from sdesk import sla, slareport, timelog
 from sdesk.model import Ticket
 from sdesk.rules import Rules
 from sdesk.spoken import duration, moment
@@ -117,8 +117,8 @@ class Collector:
         self._opened += ticket.created >= self._week_ago
         closing = [event.at for event in ticket.history if event.kind in ("closed", "auto-closed")]
         self._closed += not is_open and bool(closing) and closing[-1] >= self._week_ago
-        for event in ticket.history:
-            if event.kind == "time" and event.on is not None and event.minutes and event.on >= self._time_from:
+        for _, event in timelog.latest_versions(ticket.history):  # a corrected entry counts as corrected
+            if event.on is not None and event.minutes and event.on >= self._time_from:
                 minutes = self._time.setdefault(ticket.customer, [0, 0])
                 minutes[event.billing == "billable"] += event.minutes
         if not is_open:
