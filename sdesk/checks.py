@@ -37,12 +37,25 @@ def ticket_problems(ticket: Ticket, rules: Rules) -> list[SchemaError]:
         if name not in exclusions:
             problems.append(SchemaError(("exclusions", index), schema.unknown("exclusion", name, exclusions)))
     problems += _sla_problems(ticket, rules)
+    problems += _move_problems(ticket, rules)
     for index, event in enumerate(ticket.history):
         if index and event.at < ticket.history[index - 1].at:
             problems.append(SchemaError(("history", index, "at"), "event is older than the one before it"))
     if not ticket.history or ticket.history[0].kind != "created":
         problems.append(SchemaError(("history",), "history must start with the 'created' event"))
     return problems
+
+
+def _move_problems(ticket: Ticket, rules: Rules) -> list[SchemaError]:
+    """A ticket moved to another customer must have one of that customer's people as requester."""
+    moved = any(change.field == "customer" for event in ticket.history for change in event.changes)
+    customer = rules.customers.get(ticket.customer)
+    if not moved or customer is None or not rules.eligibility.reference_persons_only:
+        return []
+    if customer.contact(ticket.requester) is not None:
+        return []
+    message = f"{ticket.requester} is not a reference person of {customer.name}, the customer the ticket moved to"
+    return [SchemaError(("requester",), message)]
 
 
 def _sla_problems(ticket: Ticket, rules: Rules) -> list[SchemaError]:

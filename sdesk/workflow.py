@@ -170,6 +170,8 @@ def update(
         if new != ticket.value(name):
             changes.append(Change(name, ticket.value(name), new))
     changed = {change.field for change in changes}
+    if "customer" in changed:
+        _check_move(ticket, rules, {**ticket.fields(), **{change.field: change.new for change in changes}})
     if changed & rules.priority.inputs and not ticket.priority_set_by_hand:
         merged = {**ticket.fields(), **{change.field: change.new for change in changes}}
         level = policy.priority(rules, merged, policy.facts(rules, merged)).level
@@ -182,6 +184,28 @@ def update(
     if not changes:
         raise Refused(f"nothing to change: {ticket.id} already has those values")
     return Event(now, actor, "updated", tuple(changes), text=_clean(note), from_customer=from_customer)
+
+
+def _check_move(ticket: Ticket, rules: Rules, moved: Mapping[str, str | None]) -> None:
+    """A ticket moves to another customer only with that customer's requester and site.
+
+    The requester and the site are the old customer's people and places: on the
+    new customer's portal and in its mail they would be a stranger's. (The new
+    portal shows only what happened after the move, see website/portal.py.)
+    """
+    customer = rules.customers[str(moved["customer"])]
+    requester = str(moved["requester"])
+    if rules.eligibility.reference_persons_only and customer.contact(requester) is None:
+        raise Refused(
+            f"cannot move {ticket.id} to {customer.key}: its requester {requester} is not a reference person of "
+            f"{customer.name} (name one in the same command: --requester EMAIL)"
+        )
+    site = moved.get("site")
+    if site and site not in customer.sites:
+        raise Refused(
+            f"cannot move {ticket.id} to {customer.key}: site {site} is not one of {customer.name}'s "
+            "(give theirs with --site ID, or clear it with --site '')"
+        )
 
 
 def set_priority(ticket: Ticket, rules: Rules, level: str, reason: str, actor: str, now: datetime) -> Event:

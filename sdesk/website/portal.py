@@ -9,6 +9,11 @@ a page, whatever a template does.
 An event is public when it mailed the customer (see :mod:`sdesk.notifications`)
 or came from the customer: the ticket's registration, status changes and
 their note, public comments, reminders, closing and reopening.
+
+A ticket moved from another customer shows only what happened since the
+move: the earlier history, and what the first customer reported (the
+description, error message, URL, site, their own ticket number), belong to
+that customer and reach the new portal only if they were set again since.
 """
 
 from __future__ import annotations
@@ -154,9 +159,16 @@ def public_ticket(ticket: Ticket, rules: Rules, language: str, now: datetime) ->
     closed = closed_at(ticket, rules)
     exclusions = {exclusion.name: exclusion.message for exclusion in rules.exclusions}
     clocks = sla.clocks(ticket, rules, now) if closed is None else []
-    history = _public_events(ticket, rules, language, when)
+    move = _last_change(ticket, "customer")
+    history = _public_events(ticket, rules, language, when, 0 if move is None else move + 1)
     # The customer's last news, not the desk's: an internal note or a time entry is no update to them.
-    updated = history[-1].at if history else ticket.created
+    updated = history[-1].at if history else ticket.created if move is None else ticket.history[move].at
+
+    def theirs(name: str) -> str | None:
+        """A field's value when this customer may read it: always if the ticket never moved, else if set since."""
+        last = _last_change(ticket, name)
+        return ticket.value(name) if move is None or (last is not None and last >= move) else None
+
     return PublicTicket(
         id=ticket.id,
         title=ticket.title,
@@ -165,16 +177,16 @@ def public_ticket(ticket: Ticket, rules: Rules, language: str, now: datetime) ->
         final=closed is not None,
         priority=ticket.priority,
         product=product.name if product else ticket.product,
-        site=f"{site.name} ({ticket.site})" if site else ticket.site,
+        site=(f"{site.name} ({ticket.site})" if site else ticket.site) if theirs("site") else None,
         requester=person(ticket, rules),
         opened=when(ticket.created),
         last_update=when(updated),
         updated_at=updated,
         closed=when(closed) if closed is not None else None,
-        reference=ticket.cooperation_ticket,
-        description=ticket.description,
-        error_message=ticket.error_message,
-        url=ticket.url,
+        reference=theirs("cooperation_ticket"),
+        description=theirs("description"),
+        error_message=theirs("error_message"),
+        url=theirs("url"),
         outside_contract=tuple(exclusions.get(name, name) for name in ticket.exclusions),
         resolution=None if _auto_closed(ticket) else ticket.resolution,
         next_step=next_step(ticket, rules, clocks, closed, words, when),
@@ -236,13 +248,19 @@ def clock_line(clock: sla.Clock, ticket: Ticket, rules: Rules, words: Words, whe
     return words[f"{prefix}_{state}"].format(when=when(clock.due))
 
 
-def _public_events(ticket: Ticket, rules: Rules, language: str, when: Speak) -> list[PublicEvent]:
+def _last_change(ticket: Ticket, name: str) -> int | None:
+    """The place in the history of the last event that changed field ``name`` (None: it kept its first value)."""
+    changed = [index for index, event in enumerate(ticket.history) if any(c.field == name for c in event.changes)]
+    return changed[-1] if changed else None
+
+
+def _public_events(ticket: Ticket, rules: Rules, language: str, when: Speak, since: int) -> list[PublicEvent]:
     words = phrases(language)
     team = rules.teams.get(ticket.team)
     desk = team.name if team is not None else rules.desk_name
     customer_person = person(ticket, rules)
     found = []
-    for event in ticket.history:
+    for event in ticket.history[since:]:
         shown_as = _public_what(event, rules, words)
         if shown_as is None:
             continue

@@ -1,0 +1,672 @@
+"""Desk files as an attacker or a clumsy colleague leaves them: sdesk reads, refuses, never leaks or hangs.
+
+Every file in a desk arrives by `git pull`, a pull request or mail, and CI
+runs `sdesk check` on it. Each test here reproduces one way in (a symbolic
+link to a private key, a FIFO, an alias bomb, a catastrophic pattern, a
+template that reaches for Python's internals …) and asserts what a user
+sees: a clear one-line error naming the file, or a correct result; never a
+traceback, a hang, a disclosure or a lost change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO, Run, ok
+from tests.test_store import assert_one_line_error, good_text, ticket_path, write_broken
+
+NewTicket = Callable[..., dict[str, Any]]
+KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n"
+SECRET_PART = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUA"
+OTHER_ID = "2Q3ZZZ-AAAAA"
+
+
+@pytest.fixture
+def in_desk(desk: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(desk)
+    return desk
+
+
+def sdesk(desk: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """sdesk as a real process (a hang fails the test at ``timeout`` instead of stalling the suite)."""
+    return subprocess.run(
+        [sys.executable, "-m", "sdesk", *args],
+        cwd=desk,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def no_traceback(result: Any) -> None:
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+
+
+# --- symbolic links, FIFOs, devices, huge files ---------------------------------------------------------
+
+
+def test_a_ticket_linked_to_a_private_key_is_refused_without_showing_the_key(
+    in_desk: Path, tmp_path: Path, run: Run, new_ticket: NewTicket
+) -> None:
+    good = new_ticket()["id"]
+    key = tmp_path / "id_ed25519"
+    key.write_text(KEY)
+    ticket_path(in_desk, OTHER_ID).symlink_to(key)
+
+    checked = run("check")
+    assert checked.exit_code == 1
+    assert f"tickets/{OTHER_ID}.yaml: is a symbolic link that leads outside the desk: refused" in checked.stdout
+    assert SECRET_PART not in checked.output and "BEGIN" not in checked.output
+    assert str(key) not in checked.output  # not even where it points
+
+    listed = run("list", "--format", "json")
+    assert listed.exit_code == 0
+    assert [row["id"] for row in json.loads(listed.stdout)] == [good]
+    assert "leads outside the desk" in listed.stderr and SECRET_PART not in listed.output
+    assert_one_line_error(run("show", OTHER_ID), "leads outside the desk")
+    assert key.read_text() == KEY
+
+
+def test_a_link_that_stays_inside_the_desk_is_followed(in_desk: Path, run: Run) -> None:
+    policy = in_desk / "policy"
+    policy.mkdir()
+    (in_desk / "rules.yaml").rename(policy / "rules.yaml")
+    (in_desk / "rules.yaml").symlink_to(Path("policy") / "rules.yaml")
+    assert "OK" in ok(run("rules", "check"))
+
+
+def test_rules_linked_out_of_the_desk_are_refused(in_desk: Path, tmp_path: Path, run: Run) -> None:
+    outside = tmp_path / "elsewhere.yaml"
+    shutil.copy(REPO / "rules.yaml", outside)
+    (in_desk / "rules.yaml").unlink()
+    (in_desk / "rules.yaml").symlink_to(outside)
+    assert_one_line_error(run("list"), "rules.yaml: is a symbolic link that leads outside the desk")
+    # Named on the command line, a file is the user's own choice.
+    assert "OK" in ok(run("rules", "check", str(in_desk / "rules.yaml")))
+
+
+def test_a_fifo_or_a_device_never_hangs_a_listing(in_desk: Path, new_ticket: NewTicket) -> None:
+    good = new_ticket()["id"]
+    os.mkfifo(ticket_path(in_desk, OTHER_ID))
+    ticket_path(in_desk, "2Q3ZZZ-BBBBB").symlink_to("/dev/zero")
+
+    listed = sdesk(in_desk, "list", "--format", "json")
+    no_traceback(listed)
+    assert listed.returncode == 0
+    assert [row["id"] for row in json.loads(listed.stdout)] == [good]
+    assert f"tickets/{OTHER_ID}.yaml: is a FIFO (named pipe), not a regular file" in listed.stderr
+    assert "tickets/2Q3ZZZ-BBBBB.yaml: is a symbolic link that leads outside the desk" in listed.stderr
+
+    checked = sdesk(in_desk, "check")
+    no_traceback(checked)
+    assert checked.returncode == 1
+    assert "FIFO" in checked.stdout and "leads outside the desk" in checked.stdout
+
+
+def test_a_huge_file_is_refused_before_it_is_read(in_desk: Path, run: Run, new_ticket: NewTicket) -> None:
+    new_ticket()
+    with open(ticket_path(in_desk, OTHER_ID), "wb") as huge:
+        huge.truncate(600 * 1024 * 1024)  # sparse: 600 MB on paper, nothing on disk
+    listed = run("list")
+    assert listed.exit_code == 0
+    assert f"tickets/{OTHER_ID}.yaml: is 629,145,600 bytes, more than sdesk reads" in listed.stderr
+    assert_one_line_error(run("show", OTHER_ID), "more than sdesk reads")
+
+
+def test_a_dangling_link_is_one_broken_file_not_a_missing_folder(
+    in_desk: Path, run: Run, new_ticket: NewTicket
+) -> None:
+    good = new_ticket()["id"]
+    ticket_path(in_desk, OTHER_ID).symlink_to(in_desk / "tickets" / "gone.yaml")
+    listed = run("list", "--format", "json")
+    assert listed.exit_code == 0, listed.output
+    assert [row["id"] for row in json.loads(listed.stdout)] == [good]
+    assert f"tickets/{OTHER_ID}.yaml: is a symbolic link to a file that does not exist" in listed.stderr
+    checked = run("check")
+    assert checked.exit_code == 1 and "does not exist" in checked.stdout
+
+
+# --- files sdesk would silently stop seeing --------------------------------------------------------------
+
+
+def test_check_names_every_ticket_that_dropped_out_of_sight(in_desk: Path, run: Run, new_ticket: NewTicket) -> None:
+    numbers = [new_ticket(title=f"Ticket {n}")["id"] for n in range(4)]
+    tickets = in_desk / "tickets"
+    lower = tickets / f"{numbers[0]}.yaml"
+    lower.rename(tickets / f"{numbers[0].lower()}.yaml")
+    (tickets / f"{numbers[1]}.yaml").rename(tickets / f"{numbers[1]}.yml")
+    (tickets / "archive").mkdir()
+    (tickets / f"{numbers[2]}.yaml").rename(tickets / "archive" / f"{numbers[2]}.yaml")
+    (in_desk / "announcements").mkdir()
+    (in_desk / "announcements" / "maintenance.yml").write_text("title: x\n")
+
+    listed = run("list", "--format", "json")
+    assert [row["id"] for row in json.loads(listed.stdout)] == [numbers[3]]
+
+    checked = run("check")
+    assert checked.exit_code == 1
+    assert sorted(checked.stdout.splitlines()) == sorted(
+        [
+            f"tickets/{numbers[0].lower()}.yaml: not a name sdesk reads, so it is never listed "
+            f"(did you mean {numbers[0]}.yaml?)",
+            f"tickets/{numbers[1]}.yml: not a name sdesk reads, so it is never listed "
+            f"(did you mean {numbers[1]}.yaml?)",
+            "tickets/archive: a folder: sdesk reads only the files directly in tickets/",
+            "announcements/maintenance.yml: not a name sdesk reads, so it is never listed "
+            "(expected announcements/<NUMBER>.yaml)",
+        ]
+    )
+
+
+def test_a_missing_or_misplaced_tickets_folder_is_one_line(tmp_path: Path, run: Run) -> None:
+    root = tmp_path / "bare"
+    root.mkdir()
+    shutil.copy(REPO / "rules.yaml", root / "rules.yaml")
+    assert_one_line_error(run("--desk", str(root), "list"), "tickets", "is missing")
+    assert_one_line_error(run("--desk", str(root), "check"), "is missing")
+    (root / "tickets").write_text("not a folder\n")
+    assert_one_line_error(run("--desk", str(root), "list"), "tickets", "is a file, not a folder")
+
+
+@pytest.fixture
+def immutable() -> Iterator[Callable[[Path], None]]:
+    """Make folders read-only even for root (chattr +i), and writable again afterwards."""
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr is not installed: no way to make a folder read-only for root")
+    frozen: list[Path] = []
+
+    def freeze(folder: Path) -> None:
+        done = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            pytest.skip(f"this file system has no immutable flag: {done.stderr.strip()}")
+        frozen.append(folder)
+
+    yield freeze
+    for folder in frozen:
+        subprocess.run(["chattr", "-i", str(folder)], check=False)
+
+
+def test_read_only_folders_give_one_line_errors(
+    in_desk: Path, run: Run, new_ticket: NewTicket, immutable: Callable[[Path], None]
+) -> None:
+    ticket = new_ticket()["id"]
+    shutil.rmtree(in_desk / ".sdesk", ignore_errors=True)
+    before = ticket_path(in_desk, ticket).read_bytes()
+    immutable(in_desk)
+    immutable(in_desk / "tickets")
+    for args in (
+        ["comment", ticket, "Hallo"],
+        [
+            "new",
+            "--title",
+            "x",
+            "--type",
+            "question",
+            "--customer",
+            "vandijk",
+            "--product",
+            "fleet-telemetry",
+            "--requester",
+            "j.bakker@vandijk.example",
+        ],
+        ["announce", "new", "--kind", "outage", "--title", "Storing", "--start", "2026-11-22T18:00"],
+        ["export", "html", "site"],
+    ):
+        result = sdesk(in_desk, *args)
+        no_traceback(result)
+        assert result.returncode == 1, (args, result.stderr)
+        assert result.stderr.startswith("Error: ") and "Operation not permitted" in result.stderr, result.stderr
+    assert ticket_path(in_desk, ticket).read_bytes() == before
+    listed = sdesk(in_desk, "list")  # reading needs no writable folder: the index falls back to memory
+    assert listed.returncode == 0 and ticket in listed.stdout
+
+
+def test_bytes_that_are_not_utf8_never_reach_a_file(in_desk: Path, new_ticket: NewTicket) -> None:
+    ticket = new_ticket()["id"]
+    before = ticket_path(in_desk, ticket).read_bytes()
+    argument = subprocess.run(
+        [sys.executable, "-m", "sdesk", "comment", ticket, os.fsdecode(b"hallo \x9b\xff")],
+        cwd=in_desk,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert argument.returncode == 2
+    assert argument.stderr == "Error: an argument is not UTF-8 text (is the terminal set to UTF-8?)\n"
+    piped = subprocess.run(
+        [sys.executable, "-m", "sdesk", "comment", ticket, "-"],
+        cwd=in_desk,
+        input=b"hallo \xff\n",
+        capture_output=True,
+        check=False,
+    )
+    assert piped.returncode == 1
+    assert piped.stderr == b"Error: the comment on standard input is not UTF-8 text\n"
+    assert ticket_path(in_desk, ticket).read_bytes() == before
+
+
+# --- the index sees every edit ---------------------------------------------------------------------------
+
+
+def test_an_edit_that_keeps_size_and_restores_mtime_is_still_seen(
+    in_desk: Path, run: Run, new_ticket: NewTicket
+) -> None:
+    ticket = new_ticket(title="Zebra hapert")["id"]
+    ok(run("list"))  # the index now holds the ticket
+    path = ticket_path(in_desk, ticket)
+    stat = path.stat()
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("Zebra hapert", "Zwaan hapert"), encoding="utf-8")  # same size
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert path.stat().st_size == stat.st_size and path.stat().st_mtime_ns == stat.st_mtime_ns
+
+    assert ticket in ok(run("list", "--search", "zwaan"))
+    assert ok(run("list", "--search", "zebra")) == ""
+
+
+# --- what a rewrite would lose ---------------------------------------------------------------------------
+
+
+def test_a_hand_written_comment_is_never_silently_dropped(in_desk: Path, run: Run, new_ticket: NewTicket) -> None:
+    ticket = new_ticket()["id"]
+    path = ticket_path(in_desk, ticket)
+    text = path.read_text(encoding="utf-8").replace("status: open\n", "status: open  # klant belt vrijdag terug\n")
+    path.write_text(text, encoding="utf-8")
+    line = text.splitlines().index("status: open  # klant belt vrijdag terug") + 1
+
+    for args in (["comment", ticket, "Hallo"], ["update", ticket, "--status", "in-progress"]):
+        assert_one_line_error(
+            run(*args),
+            f"tickets/{ticket}.yaml:{line}:15: holds a hand-written comment that rewriting the file would lose",
+        )
+    assert path.read_text(encoding="utf-8") == text
+    # A '#' inside a value is no comment.
+    path.write_text(text.replace("  # klant belt vrijdag terug", ""), encoding="utf-8")
+    ok(run("comment", ticket, "Zie ticket #12 van vorige week # en url http://x/#a"))
+    ok(run("comment", ticket, "Nog eens"))
+
+
+def test_a_read_only_ticket_is_refused_and_a_file_keeps_its_permissions(
+    in_desk: Path, run: Run, new_ticket: NewTicket
+) -> None:
+    ticket = new_ticket()["id"]
+    path = ticket_path(in_desk, ticket)
+    path.chmod(0o444)
+    assert_one_line_error(run("comment", ticket, "Hallo"), "is read-only (-r--r--r--): make it writable (chmod u+w)")
+    path.chmod(0o640)
+    ok(run("comment", ticket, "Hallo"))
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
+# --- YAML that expands, overflows or hides ---------------------------------------------------------------
+
+BOMB = "".join(f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]\n" for n in range(1, 10))
+
+
+def test_an_alias_bomb_in_rules_is_refused_at_once(in_desk: Path, run: Run) -> None:
+    rules = in_desk / "rules.yaml"
+    rules.write_text("l0: &l0 [lol]\n" + BOMB + rules.read_text(encoding="utf-8"), encoding="utf-8")
+    message = "rules.yaml:1:5: YAML anchors and aliases (&name, *name) are not allowed in desk files"
+    assert_one_line_error(run("list"), message)
+    checked = run("rules", "check")
+    assert checked.exit_code == 1 and message in checked.stdout
+
+
+def test_an_anchored_text_reused_in_a_ticket_is_refused(in_desk: Path, run: Run, new_ticket: NewTicket) -> None:
+    good = new_ticket()["id"]
+    text = good_text(in_desk, good).replace(good, OTHER_ID)
+    text = text.replace("description: ", "description: &big ", 1) + "".join(
+        f"- at: 2026-11-23T10:0{n}:00+01:00\n  by: agent@caresolutions.example\n  event: comment\n  text: *big\n"
+        for n in range(3)
+    )
+    write_broken(in_desk, text, OTHER_ID)
+    listed = run("list", "--format", "json")
+    assert [row["id"] for row in json.loads(listed.stdout)] == [good]
+    assert f"tickets/{OTHER_ID}.yaml:" in listed.stderr and "anchors and aliases" in listed.stderr
+    assert (in_desk / ".sdesk" / "cache" / "index.sqlite3").stat().st_size < 1_000_000
+
+
+@pytest.mark.parametrize("where", ["ticket", "rules"])
+def test_a_number_of_thousands_of_digits_is_a_located_error(
+    where: str, in_desk: Path, run: Run, new_ticket: NewTicket
+) -> None:
+    good = new_ticket()["id"]
+    if where == "ticket":
+        write_broken(in_desk, good_text(in_desk, good).replace(good, OTHER_ID) + "  minutes: " + "9" * 5000, OTHER_ID)
+        checked = run("check")
+        assert checked.exit_code == 1
+        assert re.search(
+            rf"tickets/{OTHER_ID}\.yaml:\d+:\d+: invalid YAML: a number of 5,000 characters", checked.stdout
+        )
+        assert len(checked.stdout) < 500
+    else:
+        rules = in_desk / "rules.yaml"
+        rules.write_text(rules.read_text(encoding="utf-8") + "extra: " + "9" * 5000 + "\n", encoding="utf-8")
+        assert_one_line_error(run("list"), "rules.yaml:", "a number of 5,000 characters is too long")
+
+
+# --- values that only look valid ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "requester",
+    ["a@x.example,b@y.example", "a@x.example\r\nBcc: all@x.example", "a@x.example\n", "Jan <a@x.example>"],
+)
+def test_a_requester_that_is_not_one_address_is_refused(
+    requester: str, in_desk: Path, run: Run, new_ticket: NewTicket
+) -> None:
+    good = new_ticket()["id"]
+    text = good_text(in_desk, good).replace(good, OTHER_ID)
+    text = re.sub(r"^requester: .*$", f"requester: {json.dumps(requester)}", text, flags=re.MULTILINE)
+    write_broken(in_desk, text, OTHER_ID)
+    checked = run("check")
+    assert checked.exit_code == 1
+    assert re.search(rf"tickets/{OTHER_ID}\.yaml:\d+:\d+: requester: .* is not an email address", checked.stdout)
+    created = run("new", "--title", "x", "--type", "question", "--customer", "zonnebloem", "--requester", requester)
+    assert created.exit_code != 0 and "Traceback" not in created.output
+
+
+def test_a_number_or_key_with_a_trailing_line_break_is_not_taken_for_a_good_one(in_desk: Path, run: Run) -> None:
+    rules = in_desk / "rules.yaml"
+    text = rules.read_text(encoding="utf-8")
+    rules.write_text(text.replace("\n  noc:\n", '\n  "noc\\n":\n', 1), encoding="utf-8")
+    checked = run("rules", "check")
+    assert checked.exit_code == 1
+    assert "teams.noc\n" in checked.stdout or "teams.noc\\n" in checked.stdout
+    assert "Traceback" not in checked.output
+
+
+def test_error_messages_quote_only_a_short_excerpt_of_a_bad_value(
+    in_desk: Path, run: Run, new_ticket: NewTicket
+) -> None:
+    new_ticket()
+    write_broken(in_desk, KEY * 50, OTHER_ID)  # a key pasted (or linked) where a ticket should be
+    checked = run("check")
+    line = next(line for line in checked.stdout.splitlines() if OTHER_ID in line)
+    assert "expected a mapping" in line
+    assert len(line) < 160, line
+    assert KEY.splitlines()[1] not in line
+
+
+# --- patterns that could stall the desk --------------------------------------------------------------------
+
+
+def test_a_catastrophic_pattern_cannot_stall_a_new_ticket(in_desk: Path) -> None:
+    rules = in_desk / "rules.yaml"
+    text = rules.read_text(encoding="utf-8")
+    text = text.replace(
+        "exclusions:\n",
+        "exclusions:\n  - name: herhaling\n    message: x\n    when: {title: {matches: '^(a+)+$'}}\n",
+        1,
+    )
+    rules.write_text(text, encoding="utf-8")
+
+    def excluded(title: str) -> list[str]:
+        result = sdesk(
+            in_desk,
+            "new",
+            "--dry-run",
+            "--format",
+            "json",
+            "--title",
+            title,
+            "--type",
+            "question",
+            "--customer",
+            "zonnebloem",
+            "--requester",
+            "els.vermeulen@zonnebloem.example",
+            "--product",
+            "care-dossier",
+        )
+        no_traceback(result)
+        return list(json.loads(result.stdout)["excluded"])
+
+    assert excluded("a" * 48 + "!") == []  # 2^48 steps for a backtracking engine: here, an answer at once
+    assert excluded("a" * 48) == ["herhaling"]
+
+
+def test_a_pattern_the_linear_engine_cannot_run_is_a_rules_check_error(in_desk: Path, run: Run) -> None:
+    rules = in_desk / "rules.yaml"
+    text = rules.read_text(encoding="utf-8")
+    rules.write_text(
+        text.replace(
+            "exclusions:\n",
+            "exclusions:\n  - name: dubbel\n    message: x\n    when: {title: {matches: '(a)\\1'}}\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    checked = run("rules", "check")
+    assert checked.exit_code == 1
+    assert (
+        "exclusions.0.when.title.matches: bad regular expression /(a)\\1/: invalid escape sequence at position 3"
+        in (checked.stdout)
+    )
+    assert checked.stderr.count("\n") == 1  # no engine log lines on stderr
+
+
+def test_a_condition_nested_to_the_parsers_limit_is_an_error_not_a_crash(in_desk: Path, run: Run) -> None:
+    deep = "{not: " * 990 + "{category: network}" + "}" * 990
+    rules = in_desk / "rules.yaml"
+    text = rules.read_text(encoding="utf-8")
+    rules.write_text(
+        text.replace("exclusions:\n", f"exclusions:\n  - name: diep\n    message: x\n    when: {deep}\n", 1),
+        encoding="utf-8",
+    )
+    checked = run("rules", "check")
+    assert checked.exit_code == 1
+    assert "nested more than 32 levels deep: simplify the condition" in checked.stdout
+    assert_one_line_error(run("list"), "nested more than 32 levels deep")
+
+
+# --- templates are data ------------------------------------------------------------------------------------
+
+ESCAPE = "{{ cycler.__init__.__globals__.os.popen('touch PWNED').read() }}"
+
+
+def override(desk: Path, name: str, text: str) -> Path:
+    path = desk / "templates" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_template_that_reaches_for_python_is_refused_by_check_and_never_runs(
+    in_desk: Path, run: Run, new_ticket: NewTicket
+) -> None:
+    override(
+        in_desk,
+        "mail/nl/created.txt",
+        "{% block subject %}x{% endblock %}{% block body %}\n" + ESCAPE + "\n{% endblock %}\n",
+    )
+    override(in_desk, "html/home.html", "<p>{{ portal['__class__'] }}</p>\n")
+    checked = run("check")
+    assert checked.exit_code == 1
+    assert "templates/mail/nl/created.txt:2: mail template: '__init__' is Python's internals" in checked.stdout
+    assert "templates/mail/nl/created.txt:2: mail template: '__globals__' is Python's internals" in checked.stdout
+    assert "templates/html/home.html:1: html template: '__class__' is Python's internals" in checked.stdout
+
+    created = run(
+        "new",
+        "--title",
+        "x",
+        "--type",
+        "question",
+        "--customer",
+        "zonnebloem",
+        "--requester",
+        "els.vermeulen@zonnebloem.example",
+        "--product",
+        "care-dossier",
+    )
+    assert created.exit_code == 1 and "Traceback" not in created.output
+    assert "not allowed in a desk template" in created.stderr
+    assert not (in_desk / "PWNED").exists() and not Path("PWNED").exists()
+    assert list((in_desk / "tickets").glob("*.yaml")) == []
+
+
+@pytest.mark.parametrize("expression", ["'x' * 10 ** 9", "10 ** 100000", "'ab' * 600000"])
+def test_template_arithmetic_cannot_exhaust_memory(in_desk: Path, run: Run, expression: str) -> None:
+    override(
+        in_desk,
+        "mail/nl/created.txt",
+        "{% block subject %}x{% endblock %}{% block body %}{{ " + expression + " }}{% endblock %}\n",
+    )
+    created = run(
+        "new",
+        "--title",
+        "x",
+        "--type",
+        "question",
+        "--customer",
+        "zonnebloem",
+        "--requester",
+        "els.vermeulen@zonnebloem.example",
+        "--product",
+        "care-dossier",
+    )
+    assert created.exit_code == 1
+    assert "mail/nl/created.txt:1: mail template nl/created.txt: not allowed in a desk template: " in created.stderr
+
+
+def test_a_template_linked_out_of_the_desk_is_refused(in_desk: Path, tmp_path: Path, run: Run) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text(KEY)
+    path = in_desk / "templates" / "mail" / "nl" / "created.txt"
+    path.parent.mkdir(parents=True)
+    path.symlink_to(secret)
+    checked = run("check")
+    assert "templates/mail/nl/created.txt: is a symbolic link that leads outside the desk" in checked.stdout
+    assert SECRET_PART not in checked.output
+
+
+# --- a ticket that moves to another customer ---------------------------------------------------------------
+
+
+def test_moving_a_ticket_needs_the_new_customers_requester(in_desk: Path, run: Run, new_ticket: NewTicket) -> None:
+    ticket = new_ticket()["id"]
+    assert_one_line_error(
+        run("update", ticket, "--customer", "vandijk", "--product", "fleet-telemetry", "--site", ""),
+        f"cannot move {ticket} to vandijk: its requester els.vermeulen@zonnebloem.example is not a reference person",
+    )
+    assert_one_line_error(
+        run(
+            "update",
+            ticket,
+            "--customer",
+            "vandijk",
+            "--product",
+            "fleet-telemetry",
+            "--requester",
+            "j.bakker@vandijk.example",
+        ),
+        "site 2101 is not one of Van Dijk",
+    )
+    ok(
+        run(
+            "update",
+            ticket,
+            "--customer",
+            "vandijk",
+            "--product",
+            "fleet-telemetry",
+            "--requester",
+            "j.bakker@vandijk.example",
+            "--site",
+            "3001",
+        )
+    )
+    assert "0 problems" in run("check").stderr
+
+
+def test_the_new_customers_portal_shows_nothing_from_before_the_move(
+    in_desk: Path, run: Run, new_ticket: NewTicket
+) -> None:
+    ticket = new_ticket(description="Bewoner 1182 van De Zonnebloem")["id"]
+    ok(run("comment", ticket, "Wij bekijken het dossier van bewoner 1182"))
+    ok(
+        run(
+            "update",
+            ticket,
+            "--customer",
+            "vandijk",
+            "--product",
+            "fleet-telemetry",
+            "--requester",
+            "j.bakker@vandijk.example",
+            "--site",
+            "3001",
+        )
+    )
+    ok(run("comment", ticket, "Dit ticket hoort bij Van Dijk"))
+    ok(run("export", "html", "site"))
+    pages = {
+        path.name: path.read_text(encoding="utf-8")
+        for path in (in_desk / "site" / "customers" / "vandijk").glob("*.html")
+    }
+    page = pages[f"{ticket}.html"]
+    assert "Dit ticket hoort bij Van Dijk" in page
+    assert "1182" not in page and "Zonnebloem" not in page and "els.vermeulen" not in page
+    assert not (in_desk / "site" / "customers" / "zonnebloem" / f"{ticket}.html").exists()
+
+
+def test_check_flags_a_moved_ticket_whose_requester_stayed_behind(
+    in_desk: Path, run: Run, new_ticket: NewTicket
+) -> None:
+    ticket = new_ticket()["id"]
+    ok(
+        run(
+            "update",
+            ticket,
+            "--customer",
+            "vandijk",
+            "--product",
+            "fleet-telemetry",
+            "--requester",
+            "j.bakker@vandijk.example",
+            "--site",
+            "3001",
+        )
+    )
+    path = ticket_path(in_desk, ticket)
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "requester: j.bakker@vandijk.example", "requester: els.vermeulen@zonnebloem.example"
+        ),
+        encoding="utf-8",
+    )
+    checked = run("check")
+    assert checked.exit_code == 1
+    assert "requester: els.vermeulen@zonnebloem.example is not a reference person of Van Dijk Logistiek B.V., " in (
+        checked.stdout
+    )
+
+
+# --- derived folders stay out of git -----------------------------------------------------------------------
+
+
+def test_init_ignores_every_folder_sdesk_derives(tmp_path: Path, run: Run) -> None:
+    folder = tmp_path / "newdesk"
+    ok(run("init", str(folder)))
+    ignored = (folder / ".gitignore").read_text(encoding="utf-8").splitlines()
+    for line in (".sdesk/", "outbox/", "tickets/.*.tmp", "announcements/.*.tmp"):
+        assert line in ignored
+    (folder / ".gitignore").write_text("# mine\n.sdesk/\n", encoding="utf-8")
+    shutil.rmtree(folder / "tickets")
+    (folder / "rules.yaml").unlink()
+    ok(run("init", str(folder)))
+    lines = (folder / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert lines[:2] == ["# mine", ".sdesk/"] and lines.count(".sdesk/") == 1 and "outbox/" in lines
