@@ -1,3 +1,3 @@
 """sdesk: a service desk that lives in a git repository."""
 
-__version__ = "0.6.0"
+__version__ = "0.7.0"
