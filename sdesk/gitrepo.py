@@ -120,14 +120,20 @@ def ticket_versions(desk_root: Path, path: Path) -> list[tuple[Commit, list[Even
     commits = [Commit(*line.split(_FIELD_SEPARATOR, 4)) for line in log.splitlines() if line]
     if not commits:
         return []
-    wanted = "".join(f"{commit.sha}:./{relative}\n" for commit in commits).encode()
+    histories = _committed_histories(desk_root, [f"{commit.sha}:./{relative}" for commit in commits], relative)
+    return list(zip(commits, histories, strict=True))
+
+
+def _committed_histories(desk_root: Path, objects: Sequence[str], what: str) -> list[list[Event] | None]:
+    """The histories of ticket files as git has them (``COMMIT:./PATH`` each), read in one `git cat-file`."""
+    wanted = "".join(f"{name}\n" for name in objects).encode()
     try:
         blobs = subprocess.run(
             ["git", "cat-file", "--batch"], cwd=desk_root, input=wanted, capture_output=True, check=True
         ).stdout
     except (OSError, subprocess.CalledProcessError) as error:
-        raise SdeskError(f"cannot read {relative} from git: {error}") from None
-    return list(zip(commits, _histories(blobs, len(commits)), strict=True))
+        raise SdeskError(f"cannot read {what} from git: {error}") from None
+    return _histories(blobs, len(objects))
 
 
 def _histories(data: bytes, count: int) -> list[list[Event] | None]:
@@ -280,15 +286,11 @@ def _hand_edits(desk_root: Path, folder: str, since: str | None) -> list[SdeskEr
     paths = [path for path in paths if path.is_file()]
     if not paths:
         return []
-    wanted = "".join(f"{commit}:./{path.relative_to(desk_root).as_posix()}\n" for path in paths).encode()
-    try:
-        blobs = subprocess.run(
-            ["git", "cat-file", "--batch"], cwd=desk_root, input=wanted, capture_output=True, check=True
-        ).stdout
-    except (OSError, subprocess.CalledProcessError) as error:
-        raise SdeskError(f"cannot read {folder} at {reference} from git: {error}") from None
+    objects = [f"{commit}:./{path.relative_to(desk_root).as_posix()}" for path in paths]
     problems: list[SdeskError] = []
-    for path, committed in zip(paths, _histories(blobs, len(paths)), strict=True):
+    for path, committed in zip(
+        paths, _committed_histories(desk_root, objects, f"{folder} at {reference}"), strict=True
+    ):
         try:
             text = files.read_text(path, desk_root)
         except SdeskError:

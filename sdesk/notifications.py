@@ -19,9 +19,9 @@ from sdesk import sla, sweep
 from sdesk.errors import InvalidData, excerpt
 from sdesk.model import Event, Ticket
 from sdesk.rules import Rules
+from sdesk.terminal import CONTROLS
 
 MAIL_KINDS = ("created", "status", "info-requested", "reminder", "comment", "closed", "auto-closed", "survey")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0 and C1 controls, line and paragraph separators
 _MAILBOX = re.compile(r"[\x21-\x7e]+")  # printable ASCII without spaces: what goes in a header and RCPT TO as it is
 
 
@@ -162,7 +162,7 @@ def _requester_name(ticket: Ticket, rules: Rules) -> str | None:
 
 def one_line(text: str) -> str:
     """Text for a header: a control character (ESC, NUL, CR, LF, tab …) becomes a space, a run of spaces one."""
-    return " ".join(_CONTROL.sub(" ", text).split())
+    return " ".join(CONTROLS.sub(" ", text).split())
 
 
 def is_mailbox(spec: str) -> bool:

@@ -16,14 +16,14 @@ from typing import TextIO
 
 # C0 and C1 controls and DEL; the line and paragraph separators; the bidi marks, embeddings, overrides and isolates.
 _OTHER = "\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069"
-_CONTROLS = re.compile(f"[\x00-\x1f{_OTHER}]")
+CONTROLS = re.compile(f"[\x00-\x1f{_OTHER}]")  # what a terminal or a mail header must never get raw
 _CONTROLS_BUT_LINES = re.compile(f"[\x00-\x08\x0b-\x1f{_OTHER}]")  # newline and tab kept
 _SHORT = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
 
 
 def visible(text: str) -> str:
     """``text`` for one line: every control character escaped, line breaks and tabs too."""
-    return _CONTROLS.sub(_notation, text)
+    return CONTROLS.sub(_notation, text)
 
 
 def visible_lines(text: str) -> str:

@@ -477,6 +477,23 @@ def test_a_condition_nested_to_the_parsers_limit_is_an_error_not_a_crash(in_desk
 ESCAPE = "{{ cycler.__init__.__globals__.os.popen('touch PWNED').read() }}"
 
 
+def new_question(run: Run) -> Any:
+    """`sdesk new` of a question for zonnebloem, whose created mail renders the desk's templates."""
+    return run(
+        "new",
+        "--title",
+        "x",
+        "--type",
+        "question",
+        "--customer",
+        "zonnebloem",
+        "--requester",
+        "els.vermeulen@zonnebloem.example",
+        "--product",
+        "care-dossier",
+    )
+
+
 def override(desk: Path, name: str, text: str) -> Path:
     path = desk / "templates" / name
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -499,19 +516,7 @@ def test_a_template_that_reaches_for_python_is_refused_by_check_and_never_runs(
     assert "templates/mail/nl/created.txt:2: mail template: '__globals__' is Python's internals" in checked.stdout
     assert "templates/html/home.html:1: html template: '__class__' is Python's internals" in checked.stdout
 
-    created = run(
-        "new",
-        "--title",
-        "x",
-        "--type",
-        "question",
-        "--customer",
-        "zonnebloem",
-        "--requester",
-        "els.vermeulen@zonnebloem.example",
-        "--product",
-        "care-dossier",
-    )
+    created = new_question(run)
     assert created.exit_code == 1 and "Traceback" not in created.output
     assert "not allowed in a desk template" in created.stderr
     assert not (in_desk / "PWNED").exists() and not Path("PWNED").exists()
@@ -525,19 +530,7 @@ def test_template_arithmetic_cannot_exhaust_memory(in_desk: Path, run: Run, expr
         "mail/nl/created.txt",
         "{% block subject %}x{% endblock %}{% block body %}{{ " + expression + " }}{% endblock %}\n",
     )
-    created = run(
-        "new",
-        "--title",
-        "x",
-        "--type",
-        "question",
-        "--customer",
-        "zonnebloem",
-        "--requester",
-        "els.vermeulen@zonnebloem.example",
-        "--product",
-        "care-dossier",
-    )
+    created = new_question(run)
     assert created.exit_code == 1
     assert "mail/nl/created.txt:1: mail template nl/created.txt: not allowed in a desk template: " in created.stderr
 
