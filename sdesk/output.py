@@ -60,13 +60,17 @@ def to_csv(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> str:
 
 
 def _csv_cell(value: Any) -> Any:
-    """Numbers stay numbers; text a spreadsheet would run as a formula gets OWASP's leading quote and stays text."""
+    """Numbers stay numbers; text a spreadsheet would run as a formula gets OWASP's leading quote and stays text.
+
+    Control characters are escaped here rather than left to the output stream: Click drops escape
+    sequences from what it prints to a pipe, which would change the data without a word.
+    """
     if value is None:
         return ""
     if isinstance(value, numbers.Number):
         return value
     text = _plain(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+    return visible_lines(f"'{text}" if text.startswith(FORMULA_STARTS) else text)
 
 
 def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column]) -> str:

@@ -99,6 +99,9 @@ def test_a_hand_written_ticket_file_is_shown_escaped(desk, run, new_ticket):
         assert raw_controls(result.output) == [], args
     rest = "schreven \\u001b[2J\\u0007\\u009b31m\\u007f \\u202eraw\\u2066"
     assert ok(run("show", ticket_id)).startswith(f"{ticket_id}  \\rOVER\t{rest}\n")
+    # Escaped, not dropped: Click strips escape sequences it prints to a pipe, which would change the data.
+    csv_title = next(row["title"] for row in csv.DictReader(io.StringIO(ok(run("list", "--all", "--format", "csv")))))
+    assert csv_title == f"'\\rOVER\t{rest}"
     assert f"zonnebloem\\u202e  OVER {rest}\n" in ok(run("list", "--all", env={"COLUMNS": "300"}))
 
 
