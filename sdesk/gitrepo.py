@@ -4,12 +4,13 @@ can run it), who changed a ticket in which commit, and what `sdesk check` finds 
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
 import subprocess
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from sdesk import files, merge, model, yamlio
 from sdesk.errors import InvalidData, SdeskError
 from sdesk.model import Event
 from sdesk.schema import SchemaError, located
+from sdesk.store import OUTBOX_DIR, STATE_DIR, write_atomic
 
 DRIVER = "sdesk-ticket"
 ATTRIBUTES_FILE = ".gitattributes"
@@ -29,7 +31,7 @@ DRIVER_COMMAND = (
     "sdesk merge-ticket %O %A %B %P; s=$?; [ $s = 0 ] || { [ $s = 1 ] && grep -q '^<<<<<<< ' %A; } || "
     f"{{ {LINE_MERGE}; s=$?; }}; [ $s = 0 ]"
 )
-_FIELD_SEPARATOR = "\x1f"
+_FIELD_SEPARATOR = "\x00"  # git keeps NUL out of names, addresses and subjects
 _MARKER = re.compile(r"^(<{7} |={7}$|>{7} )", re.MULTILINE)
 
 
@@ -66,10 +68,10 @@ def setup(desk_root: Path) -> list[str]:
     work_tree(desk_root)
     done = []
     attributes = desk_root / ATTRIBUTES_FILE
-    existing = attributes.read_text(encoding="utf-8") if attributes.exists() else ""
+    existing = files.read_text(attributes, desk_root) if os.path.lexists(attributes) else ""
     if ATTRIBUTE_LINE not in existing.splitlines():
         separator = "\n" if existing and not existing.endswith("\n") else ""
-        attributes.write_text(existing + separator + ATTRIBUTE_LINE + "\n", encoding="utf-8")
+        write_atomic(attributes, existing + separator + ATTRIBUTE_LINE + "\n")
         done.append(f"{attributes}: ticket files merge with the {DRIVER} driver (commit this file)")
     git(desk_root, "config", f"merge.{DRIVER}.name", "sdesk: ticket histories merged event by event")
     git(desk_root, "config", f"merge.{DRIVER}.driver", DRIVER_COMMAND)
@@ -79,11 +81,15 @@ def setup(desk_root: Path) -> list[str]:
     return done
 
 
-def line_merge(base: Path, ours: Path, theirs: Path, conflict: bool = False) -> int:
+def line_merge(
+    base: Path, ours: Path, theirs: Path, conflict: bool = False, valid: Callable[[Path], bool] | None = None
+) -> int:
     """git's own line merge into OURS: 1 with conflict markers, 0 when clean.
 
-    With ``conflict`` (a side is no ticket) a clean result is not trusted: the file becomes one
-    whole-file conflict block, so nobody commits a broken ticket believing git merged it.
+    A clean result is not trusted with ``conflict`` (a side is no ticket, or sdesk found the sides
+    contradict each other) nor when ``valid`` finds it is no ticket (lines that merged into a
+    duplicated key): the file becomes one whole-file conflict block, so nobody commits a broken or
+    silently combined ticket believing git merged it.
     """
     mine, other = ours.read_bytes(), theirs.read_bytes()
     command = ["git", "merge-file", "-L", "ours", "-L", "base", "-L", "theirs", str(ours), str(base), str(theirs)]
@@ -93,7 +99,7 @@ def line_merge(base: Path, ours: Path, theirs: Path, conflict: bool = False) -> 
         status = -1
     if 0 < status < 128:  # the number of conflicts, each marked
         return 1
-    if status == 0 and not conflict:
+    if status == 0 and not conflict and (valid is None or valid(ours)):
         return 0
     ending = b"" if not other or other.endswith(b"\n") else b"\n"
     separator = b"" if not mine or mine.endswith(b"\n") else b"\n"
@@ -113,11 +119,11 @@ def ticket_versions(desk_root: Path, path: Path) -> list[tuple[Commit, list[Even
         "log",
         "--date-order",
         "--reverse",
-        f"--format=%H{_FIELD_SEPARATOR}%an{_FIELD_SEPARATOR}%ae{_FIELD_SEPARATOR}%aI{_FIELD_SEPARATOR}%s",
+        "--format=%H%x00%an%x00%ae%x00%aI%x00%s",
         "--",
         relative,
     )
-    commits = [Commit(*line.split(_FIELD_SEPARATOR, 4)) for line in log.splitlines() if line]
+    commits = [Commit(*line.split(_FIELD_SEPARATOR, 4)) for line in log.split("\n") if line]
     if not commits:
         return []
     histories = _committed_histories(desk_root, [f"{commit.sha}:./{relative}" for commit in commits], relative)
@@ -196,6 +202,8 @@ class Findings:
 def check(desk_root: Path, tickets: Path, since: str | None = None) -> Findings:
     """Unmerged tickets and committed events edited by hand (against ``since``, default HEAD), and whether
     this clone can run the merge driver. Outside a git repository there is nothing to compare."""
+    if since is not None and not since.strip():  # an unset variable in CI must not switch the comparison off
+        raise SdeskError("--since needs a commit to compare with, such as origin/main")
     try:
         work_tree(desk_root)
     except SdeskError:
@@ -203,8 +211,24 @@ def check(desk_root: Path, tickets: Path, since: str | None = None) -> Findings:
             raise SdeskError(f"--since {since}: {desk_root} is not in a git repository") from None
         return Findings()
     folder = tickets.relative_to(desk_root).as_posix()
-    problems = _unmerged(desk_root, folder) + _hand_edits(desk_root, folder, since)
+    problems = _unmerged(desk_root, folder) + _hand_edits(desk_root, folder, since) + committed_clone_files(desk_root)
     return Findings(problems, driver_warnings(desk_root, folder))
+
+
+CLONE_FOLDERS = (STATE_DIR, OUTBOX_DIR)  # each clone's own: git-ignored, so never shared unless forced
+
+
+def committed_clone_files(desk_root: Path) -> list[SdeskError]:
+    """Files of a clone's own folders that git tracks anyway (`git add -f`): a pull would plant them in every clone.
+
+    A planted outbox mail would be sent by whoever runs `notify send`, a planted index could lie to listings.
+    """
+    try:
+        listed = git(desk_root, "ls-files", "-z", "--", *CLONE_FOLDERS)
+    except SdeskError:
+        return []  # not a git work tree
+    message = "is committed to git, but belongs to one clone: git rm --cached it, and commit"
+    return [InvalidData(message, desk_root / name) for name in listed.split("\0") if name]
 
 
 def unresolved_conflict(path: Path, desk_root: Path) -> SdeskError | None:
@@ -226,10 +250,11 @@ def unresolved_conflict(path: Path, desk_root: Path) -> SdeskError | None:
 
 
 def driver_warnings(desk_root: Path, folder: str) -> list[str]:
-    """Why git would not merge this clone's ticket files by their meaning, when .gitattributes asks it to."""
-    attribute = git(desk_root, "check-attr", "merge", "--", f"{folder}/ticket.yaml")
-    if not attribute.rstrip().endswith(f": merge: {DRIVER}"):
-        return []
+    """Why git would not merge this clone's ticket files by their meaning."""
+    attribute = git(desk_root, "check-attr", "merge", "--", f"{folder}/ticket.yaml").rstrip().rpartition(": ")[2]
+    if attribute != DRIVER:  # unset, or another strategy (merge=binary keeps one side without markers)
+        how = "by line" if attribute in ("unspecified", "set", "unset") else f"with git's '{attribute}' strategy"
+        return [f"ticket files merge {how}, not by sdesk's driver: run sdesk git setup and commit .gitattributes"]
     found = []
     command = _config(desk_root, f"merge.{DRIVER}.driver")
     if command is None:
@@ -282,12 +307,20 @@ def _hand_edits(desk_root: Path, folder: str, since: str | None) -> list[SdeskEr
             return []  # no commit yet
         raise SdeskError(f"--since {since}: git knows no such commit") from None
     changed = git(desk_root, "diff", "--name-only", "--relative", "--no-renames", "-z", commit, "--", folder)
-    paths = [desk_root / name for name in changed.split("\0") if name.endswith(".yaml")]
-    paths = [path for path in paths if path.is_file()]
+    named = [desk_root / name for name in changed.split("\0") if name.endswith(".yaml")]
+    # In the commit and changed, but not in the work tree: deleted.
+    removed: list[SdeskError] = [
+        SdeskError(
+            f"a committed ticket was deleted: history is append-only (git checkout {reference} -- restores it)", path
+        )
+        for path in named
+        if not os.path.lexists(path)
+    ]
+    paths = [path for path in named if path.is_file()]
     if not paths:
-        return []
+        return removed
     objects = [f"{commit}:./{path.relative_to(desk_root).as_posix()}" for path in paths]
-    problems: list[SdeskError] = []
+    problems: list[SdeskError] = removed
     for path, committed in zip(
         paths, _committed_histories(desk_root, objects, f"{folder} at {reference}"), strict=True
     ):
@@ -304,7 +337,7 @@ def _hand_edits(desk_root: Path, folder: str, since: str | None) -> list[SdeskEr
 
 def _edits(committed: Sequence[Event], current: Sequence[Event], ticket_id: str, reference: str) -> list[SchemaError]:
     """Each committed event that is now changed (located at it) or missing (at ``history``), by event identity."""
-    before, now = merge.identities(committed), merge.identities(current)
+    before, now = merge.identities(committed), merge.identities(current, committed)
     position = {key: index for index, key in enumerate(now)}
     numbers = {key: number for number, key in enumerate((key for key in before if key[2] == "time"), start=1)}
     found = []

@@ -40,19 +40,44 @@ class Undecidable(Exception):
     """The versions cannot be merged by their meaning; the message says why."""
 
 
-def identities(history: Sequence[Event]) -> dict[Identity, Event]:
-    """Each event by its identity: when, who, what kind, and how many events alike came before it.
+def identities(history: Sequence[Event], base: Sequence[Event] = ()) -> dict[Identity, Event]:
+    """Each event by its identity, in history order: when, who, what kind, and which of the events alike it is.
 
-    An event keeps its identity when its content is edited, so the versions of
-    one event can be compared across clones and commits (the merge, `sdesk check`).
+    An event keeps its identity when its content is edited, so the versions of one event can be
+    compared across clones and commits (the merge, `sdesk check`). Events alike (same moment,
+    agent and kind) are told apart against ``base``: one equal to a base event takes that event's
+    place, the others take the base's remaining places in order, then new places. So removing one
+    of two alike events never makes the other look changed.
     """
-    seen: dict[tuple[datetime, str, str], int] = {}
-    found = {}
-    for event in history:
-        key = (event.at, event.by, event.kind)
-        found[(*key, seen.get(key, 0))] = event
-        seen[key] = seen.get(key, 0) + 1
-    return found
+    earlier: dict[tuple[datetime, str, str], list[Event]] = {}
+    for event in base:
+        earlier.setdefault(_alike(event), []).append(event)
+    groups: dict[tuple[datetime, str, str], list[int]] = {}
+    for index, event in enumerate(history):
+        groups.setdefault(_alike(event), []).append(index)
+    place: dict[int, int] = {}
+    for key, indexes in groups.items():
+        old = earlier.get(key, [])
+        free = list(range(len(old)))
+        for index in indexes:  # an unchanged event keeps its own place
+            same = next((number for number in free if old[number] == history[index]), None)
+            if same is not None:
+                place[index] = same
+                free.remove(same)
+        following = len(old)
+        for index in indexes:  # the others: the places left, in order, then new ones
+            if index in place:
+                continue
+            if free:
+                place[index] = free.pop(0)
+            else:
+                place[index] = following
+                following += 1
+    return {(*_alike(event), place[index]): event for index, event in enumerate(history)}
+
+
+def _alike(event: Event) -> tuple[datetime, str, str]:
+    return event.at, event.by, event.kind
 
 
 def merge(base: Ticket | None, ours: Ticket, theirs: Ticket) -> tuple[Ticket, list[Event]]:
@@ -69,6 +94,12 @@ def merge(base: Ticket | None, ours: Ticket, theirs: Ticket) -> tuple[Ticket, li
     history = histories(base_history, ours.history, theirs.history)
     merged = replace(ours, history=history)
     new_mine, new_other = _new(base_history, ours.history), _new(base_history, theirs.history)
+    for moved, spoke in ((new_mine, new_other), (new_other, new_mine)):
+        if _sets(moved, "customer") and any(_to_the_customer(event) for event in spoke):
+            raise Undecidable(
+                "one clone moved the ticket to another customer while the other wrote to its customer: "
+                "decide which customer that was for"
+            )
     decisions = []
     for name in _DECIDED:
         mine, other = getattr(ours, name), getattr(theirs, name)
@@ -83,9 +114,11 @@ def merge(base: Ticket | None, ours: Ticket, theirs: Ticket) -> tuple[Ticket, li
             continue
         if changed_mine and not changed_other:
             continue
-        kept = _latest_change(history, name)
-        if kept is None:
-            raise Undecidable(f"both sides changed {name} without a recorded event")
+        # Both changed it: the later event wins, so each side's change must be an event (not a hand edit).
+        if not (_sets(new_mine, name) and _sets(new_other, name)):
+            raise Undecidable(f"both sides changed {name}, at least one without a recorded event")
+        kept = _latest_change([*new_mine, *new_other], name)
+        assert kept is not None, "both sides have an event that sets it"
         value = _value(kept, name)
         setattr(merged, name, value)
         decisions.append(_decision(name, kept, value, dropped=other if value == mine else mine))
@@ -97,7 +130,7 @@ def merge(base: Ticket | None, ours: Ticket, theirs: Ticket) -> tuple[Ticket, li
 
 def histories(base: Sequence[Event], ours: Sequence[Event], theirs: Sequence[Event]) -> list[Event]:
     """Both histories as one, event by event against the base: the shared start, then the rest by time."""
-    old, mine, other = identities(base), identities(ours), identities(theirs)
+    old, mine, other = identities(base), identities(ours, base), identities(theirs, base)
     kept = {key: event for key in {**mine, **other} if (event := _resolve(key, old, mine, other)) is not None}
     ours_left = [key for key in mine if key in kept]
     theirs_left = [key for key in other if key in kept]
@@ -141,7 +174,12 @@ def _common(ours: Sequence[Event], theirs: Sequence[Event]) -> list[Event]:
 def _new(base: Sequence[Event], side: Sequence[Event]) -> list[Event]:
     """The events a side added or changed since the base."""
     old = identities(base)
-    return [event for key, event in identities(side).items() if old.get(key) != event]
+    return [event for key, event in identities(side, base).items() if old.get(key) != event]
+
+
+def _to_the_customer(event: Event) -> bool:
+    """An event the customer hears of: a public comment or a change of status (closing and reopening too)."""
+    return (event.kind == "comment" and event.visibility == "public") or _sets([event], "status")
 
 
 def _sets(events: Sequence[Event], name: str) -> bool:

@@ -171,7 +171,7 @@ def update(
             changes.append(Change(name, ticket.value(name), new))
     changed = {change.field for change in changes}
     if "customer" in changed:
-        _check_move(ticket, rules, {**ticket.fields(), **{change.field: change.new for change in changes}})
+        changes += _move(ticket, rules, {**ticket.fields(), **{change.field: change.new for change in changes}}, values)
     if changed & rules.priority.inputs and not ticket.priority_set_by_hand:
         merged = {**ticket.fields(), **{change.field: change.new for change in changes}}
         level = policy.priority(rules, merged, policy.facts(rules, merged)).level
@@ -186,12 +186,15 @@ def update(
     return Event(now, actor, "updated", tuple(changes), text=_clean(note), from_customer=from_customer)
 
 
-def _check_move(ticket: Ticket, rules: Rules, moved: Mapping[str, str | None]) -> None:
-    """A ticket moves to another customer only with that customer's requester and site.
+def _move(
+    ticket: Ticket, rules: Rules, moved: Mapping[str, str | None], given: Mapping[str, str | None]
+) -> list[Change]:
+    """A ticket moves to another customer only with that customer's requester and site; it takes their contact.
 
-    The requester and the site are the old customer's people and places: on the
-    new customer's portal and in its mail they would be a stranger's. (The new
-    portal shows only what happened after the move, see website/portal.py.)
+    The requester, the site and the contact details are the old customer's people
+    and places: on the new customer's portal and in its mail they would be a
+    stranger's. The contact becomes the new requester's, unless given in the same
+    command. (The new portal shows only what happened after the move, see website/portal.py.)
     """
     customer = rules.customers[str(moved["customer"])]
     requester = str(moved["requester"])
@@ -206,6 +209,17 @@ def _check_move(ticket: Ticket, rules: Rules, moved: Mapping[str, str | None]) -
             f"cannot move {ticket.id} to {customer.key}: site {site} is not one of {customer.name}'s "
             "(give theirs with --site ID, or clear it with --site '')"
         )
+    person = customer.contact(requester)
+    contact = {
+        "contact_name": person.name if person else None,
+        "contact_phone": person.phone if person else None,
+        "contact_email": None,
+    }
+    return [
+        Change(name, ticket.value(name), value)
+        for name, value in contact.items()
+        if name not in given and value != ticket.value(name)
+    ]
 
 
 def set_priority(ticket: Ticket, rules: Rules, level: str, reason: str, actor: str, now: datetime) -> Event:

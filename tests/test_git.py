@@ -465,7 +465,10 @@ def test_a_field_both_clones_edited_by_hand_is_a_normal_conflict(clones, run, sh
 
     pulled = pull(a, check=False)
     assert pulled.returncode != 0
-    assert "both sides changed title without a recorded event; left to git's line merge" in pulled.stderr
+    assert (
+        "both sides changed title, at least one without a recorded event; left to git's line merge, as a conflict"
+        in pulled.stderr
+    )
     path = a / "tickets" / f"{ticket_id}.yaml"
     merged = path.read_text(encoding="utf-8")
     assert "Zorgdossier opent traag" in merged and "Zorgdossier opent nooit" in merged
@@ -707,11 +710,15 @@ def test_check_flags_committed_events_edited_or_removed_by_hand(clones, run, sha
 
 def test_check_outside_git_or_before_the_first_commit_has_nothing_to_compare(tmp_path, run, desk, new_ticket):
     new_ticket()
-    for _ in range(2):
-        result = run("check")
-        assert result.exit_code == 0, result.output
-        assert "Warning" not in result.stderr
-        git(tmp_path, "init", "-q", "--initial-branch=main", str(desk))
+    result = run("check")
+    assert result.exit_code == 0, result.output
+    assert "Warning" not in result.stderr
+    git(tmp_path, "init", "-q", "--initial-branch=main", str(desk))
+    result = run("check")
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.stderr.splitlines() if line.startswith("Warning")] == [
+        "Warning: ticket files merge by line, not by sdesk's driver: run sdesk git setup and commit .gitattributes"
+    ]
 
 
 def test_check_warns_when_this_clones_merge_driver_is_missing_or_cannot_run(clones, run, monkeypatch, tmp_path):
@@ -1022,3 +1029,99 @@ def test_without_a_common_version_a_field_goes_to_the_side_whose_event_changed_i
         assert decisions == []
     with pytest.raises(merge.Undecidable, match="title"):
         merge.merge(None, replace(BASE, title="traag"), replace(BASE, title="nooit"))
+
+
+# --- what an attacker or a careless merge tried (issue 15's review) ---------------------------------------
+
+
+def test_each_clone_removing_one_of_two_alike_events_removes_both():
+    """Two comments in the same second: An removes the first, Bo the second; neither may come back."""
+    first, second = event("10:30", AN, text="eerste"), event("10:30", AN, text="tweede")
+    base = changed(BASE, first, second)
+    merged, _ = merge.merge(base, changed(BASE, second), changed(BASE, first))
+    assert [e.text for e in merged.history] == [None]
+
+
+def test_a_field_both_sides_edited_by_hand_is_undecidable_even_when_an_old_event_set_it():
+    base = changed(BASE, event("10:10", AN, "updated", ("status", "open", "on-hold")), status="on-hold")
+    with pytest.raises(merge.Undecidable, match="both sides changed status, at least one without a recorded event"):
+        merge.merge(base, replace(base, status="in-progress"), replace(base, status="open"))
+
+
+def test_a_move_to_another_customer_and_a_message_to_the_old_one_cannot_be_merged_silently():
+    moved = changed(BASE, event("10:10", AN, "updated", ("customer", "zonnebloem", "vandijk")), customer="vandijk")
+    spoke = changed(BASE, event("10:30", BO, text="Beste Els, we bekijken het dossier"))
+    for ours, theirs in ((moved, spoke), (spoke, moved)):
+        with pytest.raises(merge.Undecidable, match="moved the ticket to another customer"):
+            merge.merge(BASE, ours, theirs)
+    internal = changed(BASE, replace(event("10:30", BO, text="intern"), visibility="internal"))
+    assert merge.merge(BASE, moved, internal)[0].customer == "vandijk"  # a note for the desk is no message
+
+
+def test_one_event_changed_on_two_lines_is_a_conflict_although_the_lines_merge(tmp_path, run):
+    entry = Event(moment("10:30"), AN, "time", on=moment("10:30").date(), minutes=60, billing="covered", text="Analyse")
+    base = changed(BASE, entry)
+    ours = changed(BASE, replace(entry, text="Analyse van de koppeling"))
+    theirs = changed(BASE, replace(entry, minutes=90))
+    base_file, ours_file, theirs_file = driver_files(tmp_path, base, ours, theirs)
+    result = run("merge-ticket", base_file, ours_file, theirs_file)
+    assert result.exit_code == 1
+    assert "left to git's line merge, as a conflict" in result.stderr
+    assert "<<<<<<< ours" in Path(ours_file).read_text(encoding="utf-8")
+
+
+def test_a_line_merge_that_makes_no_valid_ticket_is_a_conflict(tmp_path, run):
+    """Hand-written comments send the merge to git; two url lines that merge cleanly make a key twice."""
+    ours = render(changed(BASE, url="https://b.example/")).replace("\ntype: ", "\n# gezien\ntype: ")
+    theirs_ticket = changed(BASE, event("10:30", BO, "updated", ("url", None, "https://a.example/")))
+    theirs = (
+        render(theirs_ticket)
+        .replace("\ntitle: ", "\nurl: https://a.example/\ntitle: ")
+        .replace("\nurl: https://a.example/\nrequester", "\nrequester")
+    )
+    base_file, ours_file, theirs_file = driver_files(tmp_path, BASE, BASE, BASE)
+    Path(ours_file).write_text(ours, encoding="utf-8")
+    Path(theirs_file).write_text(theirs, encoding="utf-8")
+    result = run("merge-ticket", base_file, ours_file, theirs_file)
+    assert result.exit_code == 1, Path(ours_file).read_text(encoding="utf-8")
+    assert "<<<<<<< ours" in Path(ours_file).read_text(encoding="utf-8")
+
+
+def test_check_flags_a_deleted_ticket_a_planted_clone_file_and_an_empty_since(clones, run, shared):
+    a = clones.a
+    (a / ".sdesk" / "cache").mkdir(parents=True, exist_ok=True)
+    (a / ".sdesk" / "cache" / "index.sqlite3").write_bytes(b"")
+    git(a, "add", "-f", ".sdesk/cache/index.sqlite3")
+    git(a, "rm", "-q", f"tickets/{shared}.yaml")
+    result = run("check", env={"SDESK_DIR": str(a)})
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert any(f"{shared}.yaml: a committed ticket was deleted: history is append-only" in line for line in lines)
+    assert any(".sdesk/cache/index.sqlite3: is committed to git, but belongs to one clone" in line for line in lines)
+    empty = run("check", "--since", "", env={"SDESK_DIR": str(a)})
+    assert empty.exit_code == 1 and "--since needs a commit" in empty.stderr
+
+
+def test_a_merge_strategy_that_keeps_one_side_draws_a_warning(clones, run):
+    (clones.b / ".gitattributes").write_text("tickets/*.yaml merge=binary\n", encoding="utf-8")
+    result = run("check", env={"SDESK_DIR": str(clones.b)})
+    assert "Warning: ticket files merge with git's 'binary' strategy, not by sdesk's driver" in result.stderr
+
+
+def test_git_setup_never_writes_through_a_linked_gitattributes(tmp_path, run, desk):
+    git(tmp_path, "init", "-q", "--initial-branch=main", str(desk))
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text("mine\n", encoding="utf-8")
+    (desk / ".gitattributes").symlink_to(outside)
+    result = run("git", "setup")
+    assert result.exit_code == 1 and "symbolic link that leads outside the desk" in result.stderr
+    assert outside.read_text(encoding="utf-8") == "mine\n"
+
+
+def test_show_history_reads_an_author_name_with_odd_characters(clones, run, shared):
+    b = clones.b
+    sdesk(run, b, "10:30", "comment", shared, "Bo: gezien", user=BO)
+    git(b, "add", "-A")
+    git(b, "-c", "user.name=Evil\x1fnot-an-email\x1fnot-a-date", "commit", "-q", "-m", "odd author")
+    history = shown(run, b, shared, "--history")
+    assert history["commits"][-1]["author"] == "Evil\x1fnot-an-email\x1fnot-a-date"

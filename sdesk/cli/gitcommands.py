@@ -51,7 +51,7 @@ def merge_ticket(base: Path, ours: Path, theirs: Path, name: str) -> None:
         status = _merge_by_meaning(base, ours, theirs, name)
     except Exception as error:  # a bug must not cost the other side its work: git's line merge marks the conflict
         click.echo(f"sdesk merge-ticket: {name}: {type(error).__name__}: {error}; left to git's line merge", err=True)
-        status = gitrepo.line_merge(base, ours, theirs)
+        status = gitrepo.line_merge(base, ours, theirs, conflict=True)
     raise SystemExit(status)
 
 
@@ -67,17 +67,28 @@ def _merge_by_meaning(base: Path, ours: Path, theirs: Path, name: str) -> int:
         return gitrepo.line_merge(base, ours, theirs, conflict=True)
     if any(yamlio.comments(text, SCHEMA_COMMENT) for text in texts):  # rewriting from data would drop them
         click.echo(f"sdesk merge-ticket: {name}: holds hand-written comments; left to git's line merge", err=True)
-        return gitrepo.line_merge(base, ours, theirs)
+        return gitrepo.line_merge(base, ours, theirs, valid=_is_ticket)
     try:
         common = read_ticket(base, named_after_id=False)
     except SdeskError:
         common = None  # no common version (both added the file) or a broken one: the shared events stand in
     try:
         merged, decisions = merge.merge(common, mine, other)
-    except merge.Undecidable as why:
-        click.echo(f"sdesk merge-ticket: {name}: {why}; left to git's line merge", err=True)
-        return gitrepo.line_merge(base, ours, theirs)
+    except merge.Undecidable as why:  # a contradiction stays a conflict even where the lines would merge
+        click.echo(f"sdesk merge-ticket: {name}: {why}; left to git's line merge, as a conflict", err=True)
+        return gitrepo.line_merge(base, ours, theirs, conflict=True)
     for decision in decisions:
         click.echo(f"sdesk merge-ticket: {name}: {decision.text}", err=True)
     write_atomic(ours, render(merged))
     return 0
+
+
+def _is_ticket(path: Path) -> bool:
+    """Did git's line merge make a valid ticket (and not, say, a file with one key twice)?"""
+    from sdesk.store import read_ticket
+
+    try:
+        read_ticket(path, named_after_id=False)
+    except SdeskError:
+        return False
+    return True
