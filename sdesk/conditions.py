@@ -39,6 +39,9 @@ TEXT = "text"
 OPERATORS = ("equals", "in", "matches", "set")
 COMBINATORS = ("all", "any", "not")
 MAX_DEPTH = 32
+# Matching costs text length × pattern size: both are bounded, so no rule and no ticket can stall the desk.
+MAX_PROGRAM = 2_000  # RE2's size of a compiled pattern; the example desk's largest is under 100
+MATCHED_CHARS = 100_000  # of each field a pattern looks at
 _PATTERN_OPTIONS = re2.Options()
 _PATTERN_OPTIONS.case_sensitive = False
 _PATTERN_OPTIONS.log_errors = False  # a bad pattern is reported by rules check, not logged on stderr
@@ -96,7 +99,7 @@ class Test:
         found = []
         for source in sources:
             value = facts.get(source)
-            match = pattern.search(value) if isinstance(value, str) else None
+            match = pattern.search(value[:MATCHED_CHARS]) if isinstance(value, str) else None
             if match:
                 found.append(f"{source} contains '{match.group(0)}'")
         if found:
@@ -246,11 +249,20 @@ def _pattern(name: str, operand: Any, keypath: KeyPath, field: Field, problems: 
     if not isinstance(operand, str) or not operand:
         problems.add(keypath, f"'matches' takes a regular expression, got {schema.describe(operand)}")
         return None
+    shown = excerpt(operand, 80)[1:-1]
     try:
-        return Test(name, "matches", pattern=re2.compile(operand, _PATTERN_OPTIONS))
+        pattern = re2.compile(operand, _PATTERN_OPTIONS)
     except re2.error as error:
-        problems.add(keypath, f"bad regular expression /{excerpt(operand, 80)[1:-1]}/: {_reason(error, operand)}")
+        problems.add(keypath, f"bad regular expression /{shown}/: {_reason(error, operand)}")
         return None
+    if pattern.programsize > MAX_PROGRAM:
+        problems.add(
+            keypath,
+            f"regular expression /{shown}/ is too complex ({pattern.programsize:,} steps, at most "
+            f"{MAX_PROGRAM:,}): every ticket would pay for it; write it simpler",
+        )
+        return None
+    return Test(name, "matches", pattern=pattern)
 
 
 def _reason(error: re2.error, pattern: str) -> str:

@@ -29,14 +29,15 @@ class SdeskError(Exception):
         return type(self), (self.message, self.path, self.line, self.column)
 
     def __str__(self) -> str:
+        """One line, always: a file name or a quoted value with a line break cannot forge a second one."""
         if self.path is None:
-            return self.message
+            return visible(self.message)
         where = display_path(self.path)
         if self.line is not None:
             where = f"{where}:{self.line}"
             if self.column is not None:
                 where = f"{where}:{self.column}"
-        return f"{where}: {self.message}"
+        return visible(f"{where}: {self.message}")
 
 
 EXCERPT_CHARS = 40
@@ -48,10 +49,15 @@ def excerpt(value: object, width: int = EXCERPT_CHARS) -> str:
     A bad value may be a whole private key read through a symbolic link or a
     megabyte of garbage: an error shows its start, never all of it.
     """
+    return f"'{shortened(value, width)}'"
+
+
+def shortened(value: object, width: int = EXCERPT_CHARS) -> str:
+    """A value's start, on one line, control characters escaped (a key path's part, an excerpt)."""
     text = str(value)
     if len(text) > width:
         text = text[: width - 1] + "…"
-    return "'" + visible(text) + "'"
+    return visible(text)
 
 
 class NotFound(SdeskError):

@@ -11,6 +11,7 @@ an error in a CI log cannot disclose a private key.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import stat
 from collections.abc import Iterator
@@ -54,8 +55,9 @@ def read_bytes(path: Path, desk_root: Path | None = None, limit: int = MAX_BYTES
         os.close(fd)
 
 
-def scan(folder: Path) -> AbstractContextManager[Iterator[os.DirEntry[str]]]:
-    """The entries of a desk folder; a folder that is missing, a file or unreadable is a one-line error."""
+def scan(folder: Path, desk_root: Path) -> AbstractContextManager[Iterator[os.DirEntry[str]]]:
+    """The entries of a desk folder; a folder that is missing, a file, unreadable or outside the desk is one line."""
+    require_inside(folder, desk_root)
     try:
         return os.scandir(folder)
     except FileNotFoundError:
@@ -87,7 +89,21 @@ def inside(path: Path | str, desk_root: Path) -> bool:
     return os.path.commonpath([real, root]) == root
 
 
+def require_inside(folder: Path, desk_root: Path) -> None:
+    """Refuses a desk folder that a symbolic link (``tickets``, ``templates/html/inc`` …) takes out of the desk."""
+    if not _folder_inside(os.fspath(folder), os.fspath(desk_root)):
+        raise InvalidData("is a folder that a symbolic link takes outside the desk: refused", folder)
+
+
+@functools.lru_cache(maxsize=256)
+def _folder_inside(folder: str, desk_root: str) -> bool:
+    """Once per folder and command: a desk of 100,000 tickets has them all in one folder."""
+    return inside(folder, Path(desk_root))
+
+
 def _open(path: Path, desk_root: Path | None) -> int:
+    if desk_root is not None:
+        require_inside(path.parent, desk_root)  # O_NOFOLLOW guards the last part of the path only
     try:
         return os.open(path, _FLAGS)
     except FileNotFoundError:

@@ -29,7 +29,7 @@ from typing import Any
 
 from sdesk import ids, model, parallel, query, views
 from sdesk.errors import SdeskError
-from sdesk.files import scan
+from sdesk.files import inside, scan
 from sdesk.model import Ticket
 from sdesk.store import BrokenFile, read_ticket
 
@@ -64,7 +64,7 @@ class Index:
     def __init__(self, tickets_dir: Path, state_dir: Path):
         self.tickets_dir = tickets_dir
         self.path = state_dir / CACHE_DIR / INDEX_FILE
-        self.db = _open(self.path)
+        self.db = _open(self.path) if inside(state_dir, tickets_dir.parent) else _in_memory()
 
     def refresh(self) -> list[BrokenFile]:
         """Re-read what changed on disk since the rows were written; returns the files that do not read."""
@@ -76,7 +76,7 @@ class Index:
 
     def _refresh(self) -> list[BrokenFile]:
         started = time.time_ns()
-        on_disk = _signatures(self.tickets_dir)
+        on_disk = _signatures(self.tickets_dir, self.tickets_dir.parent)
         known = {
             row[0]: tuple(row[1:]) for row in self.db.execute("SELECT id, size, mtime_ns, ctime_ns, inode FROM tickets")
         }
@@ -135,16 +135,31 @@ class Index:
 
 
 def _open(path: Path) -> sqlite3.Connection:
-    """The index on disk, (re)created when missing, of an older format or damaged; else one in memory."""
+    """The index on disk, (re)created when missing, of an older format, damaged or not sdesk's own; else in memory.
+
+    The index is git-ignored, but a clone may still receive one (`git add -f`): it is used only when it
+    holds sdesk's table and nothing else (a trigger could rewrite every row sdesk writes), and never
+    through a symbolic link.
+    """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            return _prepared(sqlite3.connect(path, timeout=LOCK_WAIT_MS / 1000))
+            return _prepared(_connect(path))
         except sqlite3.DatabaseError:
-            path.unlink(missing_ok=True)  # damaged: it is only a cache, start it again
-            return _prepared(sqlite3.connect(path, timeout=LOCK_WAIT_MS / 1000))
+            path.unlink(missing_ok=True)  # damaged or foreign: it is only a cache, start it again
+            return _prepared(_connect(path))
     except (sqlite3.Error, OSError):
         return _in_memory()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(f"{path.absolute().as_uri()}?nofollow=1", uri=True, timeout=LOCK_WAIT_MS / 1000)
+    db.execute("PRAGMA trusted_schema = OFF")
+    objects = db.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
+    if objects and objects != _in_memory().execute("SELECT type, name, sql FROM sqlite_master").fetchall():
+        db.close()
+        raise sqlite3.DatabaseError("not sdesk's index")
+    return db
 
 
 def _prepared(db: sqlite3.Connection) -> sqlite3.Connection:
@@ -164,14 +179,14 @@ def _in_memory() -> sqlite3.Connection:
     return db
 
 
-def _signatures(folder: Path) -> dict[str, Signature]:
+def _signatures(folder: Path, desk_root: Path) -> dict[str, Signature]:
     """Size, modification and status-change times and inode of every ticket file, from one directory scan.
 
     A link is judged by what it leads to; one that leads nowhere gets a
     signature no file has, so it is read, and reported, every time.
     """
     found = {}
-    with scan(folder) as entries:
+    with scan(folder, desk_root) as entries:
         for entry in entries:
             number = entry.name[:-5]
             if entry.name.endswith(".yaml") and ids.is_ticket_id(number):

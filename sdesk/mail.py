@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import email.policy
 from datetime import datetime
+from email.errors import MessageError
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -38,6 +39,7 @@ class Templates:
     """The desk's mail templates over the package's defaults."""
 
     def __init__(self, desk_root: Path, zone: ZoneInfo):
+        self.desk_root = desk_root
         self.desk_folder = desk_root / DESK_TEMPLATES
         self.environment = templating.environment(desk_root, self.desk_folder, PACKAGE_TEMPLATES, autoescape=False)
 
@@ -56,7 +58,7 @@ class Templates:
             raise InvalidData(f"mail template {name} needs a {{% block {missing[0]} %}}", template.filename)
         context = template.new_context({**letter.values, "language": letter.language})
         with templating.reported(self.environment, "mail", name):
-            subject, body = ("".join(template.blocks[block](context)) for block in BLOCKS)
+            subject, body = (templating.collect(template.blocks[block](context)) for block in BLOCKS)
         return one_line(subject), body.strip("\n") + "\n"
 
     def check(self) -> list[SdeskError]:
@@ -67,7 +69,9 @@ class Templates:
             return language in LANGUAGES and file.removesuffix(".txt") in TEMPLATE_NAMES and file.endswith(".txt")
 
         names = f"<{'|'.join(LANGUAGES)}>/<{'|'.join(TEMPLATE_NAMES)}>.txt"
-        return templating.compile_problems(self.environment, self.desk_folder, "*/*.txt", used, names, "mail")
+        return templating.compile_problems(
+            self.environment, self.desk_root, self.desk_folder, "*/*.txt", used, names, "mail"
+        )
 
 
 def message(letter: Letter, templates: Templates) -> EmailMessage:
@@ -92,6 +96,22 @@ def message(letter: Letter, templates: Templates) -> EmailMessage:
             if value is not None:
                 mail[key] = value
         mail.set_content(body, cte="quoted-printable")
-    except (ValueError, TypeError) as error:  # a text email cannot encode (a lone surrogate): one line, not a crash
-        raise InvalidData(f"cannot mail {letter.ticket}: {error}") from None
+        written = email.message_from_bytes(mail.as_bytes(), policy=email.policy.default)
+    except (ValueError, TypeError, MessageError) as error:  # a lone surrogate, a header Python will not write
+        raise InvalidData(f"cannot mail {letter.ticket}: {' '.join(str(error).split())}") from None
+    if _header_names(written) != _header_names(mail) or _recipients(written) != _recipients(mail):
+        raise InvalidData(f"cannot mail {letter.ticket}: a header would not come out as it was written")
     return mail
+
+
+def _header_names(mail: EmailMessage) -> list[str]:
+    return sorted(name.lower() for name in mail.keys())
+
+
+def _recipients(mail: EmailMessage) -> list[str]:
+    return [
+        address.addr_spec
+        for key in ("To", "Cc", "Bcc")
+        for value in mail.get_all(key, [])
+        for address in value.addresses
+    ]

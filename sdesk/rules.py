@@ -418,11 +418,14 @@ def _plans(value: Any, problems: Problems) -> dict[str, PlanTerms]:
     return plans
 
 
+HOURS_IN_A_MONTH = 31 * 24  # the most a plan can include (and no infinity)
+
+
 def _included_minutes(value: Any, keypath: KeyPath) -> int | None:
     """Hours a month as whole minutes: 20 or 7.5 (7h30m)."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= HOURS_IN_A_MONTH:
         raise SchemaError(keypath, f"expected hours a month such as 20 or 7.5, got {schema.describe(value)}")
     minutes = value * 60
     if minutes != int(minutes):

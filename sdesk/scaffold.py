@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 from sdesk import schemas, words
-from sdesk.errors import Refused, SdeskError
+from sdesk.errors import InvalidData, Refused, SdeskError, excerpt
 from sdesk.store import ANNOUNCEMENTS_DIR, OUTBOX_DIR, RULES_FILE, SCHEMAS_DIR, STATE_DIR, TICKETS_DIR
 
 # Every folder sdesk derives or keeps for this clone alone, so no `git add -A` commits it.
@@ -33,6 +33,8 @@ def create_desk(folder: Path, desk_name: str) -> list[Path]:
     """Write rules.yaml, tickets/, the editor schemas and .gitignore; refuses to touch an existing desk."""
     if (folder / RULES_FILE).exists():
         raise Refused(f"{folder / RULES_FILE} already exists: {folder} is a desk already")
+    if not desk_name.strip() or not desk_name.isprintable():
+        raise InvalidData(f"the desk's name {excerpt(desk_name)} must be printable text on one line")
     files = {
         folder / RULES_FILE: starter_rules(desk_name),
         folder / TICKETS_DIR / ".gitkeep": "",

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, overload
 
 from sdesk import yamlio
-from sdesk.errors import InvalidData, excerpt
+from sdesk.errors import InvalidData, excerpt, shortened
 
 KeyPath = tuple[str | int, ...]
 # One plain mailbox, as mail headers and SMTP carry it: ASCII, no spaces or line breaks, nothing that
@@ -35,7 +35,7 @@ class SchemaError(Exception):
         self.follows = follows
 
     def __str__(self) -> str:
-        where = ".".join(str(part) for part in self.keypath)
+        where = ".".join(shortened(part) for part in self.keypath)
         return f"{where}: {self.message}" if where else self.message
 
 
@@ -238,6 +238,7 @@ def timestamp(value: Any, keypath: KeyPath) -> datetime:
         raise SchemaError(keypath, f"expected an ISO-8601 timestamp, got {describe(value)}")
     if value.tzinfo is None:
         raise SchemaError(keypath, "timestamp has no UTC offset")
+    _refuse_out_of_range(value, keypath)
     return value
 
 
@@ -245,7 +246,16 @@ def day(value: Any, keypath: KeyPath) -> date:
     _refuse_impossible(value, keypath)
     if isinstance(value, datetime) or not isinstance(value, date):
         raise SchemaError(keypath, f"expected a date such as 2027-06-30, got {describe(value)}")
+    _refuse_out_of_range(value, keypath)
     return value
+
+
+YEARS = (1970, 2999)  # room to count days and clocks either way without leaving Python's calendar
+
+
+def _refuse_out_of_range(value: date, keypath: KeyPath) -> None:
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise SchemaError(keypath, f"{value.isoformat()} is not a date sdesk works with ({YEARS[0]} to {YEARS[1]})")
 
 
 def integer(value: Any, keypath: KeyPath, low: int, high: int) -> int:

@@ -85,7 +85,7 @@ class Desk:
 
     def ticket_ids(self) -> list[str]:
         """Every ticket number on disk, in creation order, from file names alone."""
-        return _numbers_in(self.tickets_dir)
+        return _numbers_in(self.tickets_dir, self.root)
 
     def path_for(self, ticket_id: str) -> Path:
         if not ids.is_ticket_id(ticket_id):
@@ -94,7 +94,7 @@ class Desk:
 
     def resolve(self, ref: str) -> str:
         """The one ticket a full number, unique prefix or short form names."""
-        return _resolve(ref, self.tickets_dir, "ticket")
+        return _resolve(ref, self.tickets_dir, self.root, "ticket")
 
     # --- reading -------------------------------------------------------------------------
 
@@ -105,6 +105,7 @@ class Desk:
 
     def add(self, make_ticket: Callable[[], Ticket], attempts: int = 5) -> Ticket:
         """Save a new ticket under a number no other file has; draws again on a clash."""
+        files.require_inside(self.tickets_dir, self.root)
         for _ in range(attempts):
             ticket = make_ticket()
             try:
@@ -140,7 +141,7 @@ class Desk:
 
     def find_announcement(self, ref: str) -> Announcement:
         """The one announcement a full number, unique prefix or short form names."""
-        return self.read_announcement(_resolve(ref, self.announcements_dir, "announcement"))
+        return self.read_announcement(_resolve(ref, self.announcements_dir, self.root, "announcement"))
 
     def read_announcement(self, announcement_id: str) -> Announcement:
         path = self.announcements_dir / f"{announcement_id}.yaml"
@@ -154,13 +155,14 @@ class Desk:
         return announcement
 
     def announcement_ids(self) -> list[str]:
-        return _numbers_in(self.announcements_dir) if self.announcements_dir.is_dir() else []
+        return _numbers_in(self.announcements_dir, self.root) if self.announcements_dir.is_dir() else []
 
     def announcements(self) -> list[Announcement]:
         """Every announcement, oldest first; a broken file stops the listing with its location."""
         return [self.read_announcement(number) for number in self.announcement_ids()]
 
     def add_announcement(self, make: Callable[[], Announcement], attempts: int = 5) -> Announcement:
+        files.require_inside(self.announcements_dir, self.root)
         try:
             self.announcements_dir.mkdir(exist_ok=True)
         except OSError as error:
@@ -195,7 +197,7 @@ class Desk:
         found = []
         for folder in (self.tickets_dir, self.announcements_dir):
             if folder.is_dir():
-                found += _strays_in(folder)
+                found += _strays_in(folder, self.root)
         return found
 
     @contextmanager
@@ -204,6 +206,7 @@ class Desk:
         from filelock import FileLock, Timeout
 
         lock_dir = self.state_dir / "locks"
+        files.require_inside(lock_dir, self.root)
         try:
             lock_dir.mkdir(parents=True, exist_ok=True)
             lock = FileLock(str(lock_dir / f"{ticket_id}.lock"), timeout=LOCK_TIMEOUT_SECONDS)
@@ -218,20 +221,22 @@ class Desk:
             lock.release()
 
 
-def _numbers_in(folder: Path) -> list[str]:
+def _numbers_in(folder: Path, desk_root: Path) -> list[str]:
     """The numbers of the files in a folder, in creation order, from file names alone."""
-    with files.scan(folder) as entries:
+    with files.scan(folder, desk_root) as entries:
         names = [entry.name[:-5] for entry in entries if entry.name.endswith(".yaml")]
     return sorted(name for name in names if ids.is_ticket_id(name))
 
 
-def _strays_in(folder: Path) -> list[SdeskError]:
+def _strays_in(folder: Path, desk_root: Path) -> list[SdeskError]:
     found: list[SdeskError] = []
-    with files.scan(folder) as entries:
+    with files.scan(folder, desk_root) as entries:
         for entry in sorted(entries, key=lambda entry: entry.name):
             path = Path(entry.path)
             name, ext = os.path.splitext(entry.name)
-            if entry.name in KEPT_NAMES or (name.startswith(".") and ext == ".tmp"):
+            if (entry.name in KEPT_NAMES or (name.startswith(".") and ext == ".tmp")) and entry.is_file(
+                follow_symlinks=False
+            ):
                 continue  # a placeholder, or an interrupted write's temporary file (git-ignored)
             if entry.is_dir(follow_symlinks=False):
                 found.append(InvalidData(f"a folder: sdesk reads only the files directly in {folder.name}/", path))
@@ -247,14 +252,14 @@ def _meant(name: str) -> str | None:
     return name.upper() if ids.is_ticket_id(name.upper()) else None
 
 
-def _resolve(ref: str, folder: Path, what: str) -> str:
+def _resolve(ref: str, folder: Path, desk_root: Path, what: str) -> str:
     """The one file number a full number, unique prefix or short form names."""
     compact = ids.normalize_ref(ref)
     if len(compact) == ids.TIME_CHARS + ids.RANDOM_CHARS:
         full = f"{compact[: ids.TIME_CHARS]}-{compact[ids.TIME_CHARS :]}"
         if (folder / f"{full}.yaml").exists():
             return full
-    numbers = _numbers_in(folder) if folder.is_dir() else []
+    numbers = _numbers_in(folder, desk_root) if folder.is_dir() else []
     matches = [number for number in numbers if ids.ref_matches(compact, number)]
     if not matches:
         raise NotFound(f"no {what} matches {excerpt(ref)}")

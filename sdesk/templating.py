@@ -17,7 +17,7 @@ from __future__ import annotations
 import signal
 import threading
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -39,8 +39,10 @@ from sdesk import files
 from sdesk.errors import InvalidData, SdeskError, excerpt
 
 RENDER_SECONDS = 20  # a page or mail takes milliseconds; only a runaway loop takes this long
+MAX_OUTPUT = 20_000_000  # characters one page or mail may have
 MAX_PRODUCT = 1_000_000  # characters or items that `text * n` may make
 MAX_EXPONENT = 1_000
+MAX_WIDTH = 10_000  # of a line that center, indent or wordwrap make
 _UNSAFE_NAMES = frozenset(
     {
         "mro",
@@ -54,9 +56,20 @@ _UNSAFE_NAMES = frozenset(
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):
-    """Jinja2's sandbox, with multiplication and powers kept to sizes a page or mail could need."""
+    """Jinja2's sandbox, with multiplication, powers and widths kept to sizes a page or mail could need.
+
+    The sandbox keeps templates from Python's internals; it does not bound the work they do. These
+    limits, the output cap and the time limit bound the common ways; a template can still be made
+    slow within them, so template changes deserve a review like code.
+    """
 
     intercepted_binops = frozenset({"*", "**"})
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.globals.pop("lipsum", None)  # paragraphs of filler on demand: nothing a desk needs
+        for name in ("center", "indent", "wordwrap"):
+            self.filters[name] = _bounded_width(self.filters[name])
 
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" and isinstance(right, int) and abs(right) > MAX_EXPONENT:
@@ -66,6 +79,29 @@ class _Sandbox(ImmutableSandboxedEnvironment):
                 if isinstance(times, int) and hasattr(thing, "__len__") and times * len(thing) > MAX_PRODUCT:
                     raise SecurityError(f"repeating a value {times} times is too much for a template")
         return super().call_binop(context, operator, left, right)
+
+
+def _bounded_width(jinja_filter: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter whose width arguments may not exceed MAX_WIDTH: `""|center(10**9)` would fill memory in C."""
+
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        for value in (*args[1:], *kwargs.values()):
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_WIDTH:
+                raise SecurityError(f"a width of {value} is too large for a template")
+        return jinja_filter(*args, **kwargs)
+
+    return bounded
+
+
+def collect(chunks: Iterable[str]) -> str:
+    """A rendering's pieces joined, stopping at MAX_OUTPUT characters (a loop could make gigabytes)."""
+    pieces, size = [], 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_OUTPUT:
+            raise SecurityError(f"the output grew past {MAX_OUTPUT:,} characters")
+        pieces.append(chunk)
+    return "".join(pieces)
 
 
 class _DeskLoader(jinja2.BaseLoader):
@@ -117,20 +153,35 @@ def reported(env: jinja2.Environment, what: str, name: str) -> Iterator[None]:
     except SecurityError as error:
         filename, line = _template_frame(error, Path(name).suffix)
         raise InvalidData(f"{what} template {name}: not allowed in a desk template: {error}", filename, line) from None
+    except MemoryError:
+        raise InvalidData(f"{what} template {name}: needs more memory than a template may have") from None
     except Exception as error:
         filename, line = _template_frame(error, Path(name).suffix)
-        raise InvalidData(f"{what} template {name}: {error}", filename, line) from None
+        raise InvalidData(f"{what} template {name}: {str(error) or type(error).__name__}", filename, line) from None
 
 
 def compile_problems(
-    env: jinja2.Environment, desk_folder: Path, pattern: str, used: Callable[[str], bool], names: str, what: str
+    env: jinja2.Environment,
+    desk_root: Path,
+    desk_folder: Path,
+    pattern: str,
+    used: Callable[[str], bool],
+    names: str,
+    what: str,
 ) -> list[SdeskError]:
-    """Every desk override (``pattern`` under the desk folder) that sdesk would not use, does not compile,
-    or uses what the sandbox forbids."""
+    """Every desk override (``pattern`` under the desk folder) that sdesk would not use, and every file
+    there (partials in subfolders too) that does not compile, uses what the sandbox forbids or is a
+    link out of the desk."""
     problems: list[SdeskError] = []
-    for path in sorted(desk_folder.glob(pattern)) if desk_folder.is_dir() else []:
+    overrides = set(desk_folder.glob(pattern)) if desk_folder.is_dir() else set()
+    for path in sorted(desk_folder.rglob("*")) if desk_folder.is_dir() else []:
+        if path.is_symlink() and not files.inside(path, desk_root):
+            problems.append(InvalidData("is a symbolic link that leads outside the desk: refused", path))
+            continue
+        if path.is_dir():
+            continue
         name = path.relative_to(desk_folder).as_posix()
-        if not used(name):
+        if path in overrides and not used(name):
             problems.append(InvalidData(f"{what} template sdesk never uses: the names are {names}", path))
             continue
         try:
@@ -138,7 +189,6 @@ def compile_problems(
             problems += [
                 InvalidData(f"{what} template: {message}", path, line) for line, message in forbidden(env, source)
             ]
-            env.get_template(name)
         except jinja2.TemplateSyntaxError as error:
             problems.append(InvalidData(f"{what} template: {error.message}", path, error.lineno))
         except SdeskError as error:
@@ -146,19 +196,57 @@ def compile_problems(
     return problems
 
 
+# Methods that change a list, dict or set in place: the immutable sandbox refuses them at render time.
+_CHANGING = frozenset(
+    {
+        "append",
+        "extend",
+        "insert",
+        "remove",
+        "pop",
+        "popitem",
+        "clear",
+        "sort",
+        "reverse",
+        "update",
+        "setdefault",
+        "add",
+        "discard",
+        "difference_update",
+        "intersection_update",
+        "symmetric_difference_update",
+    }
+)
+
+
 def forbidden(env: jinja2.Environment, source: str) -> list[tuple[int, str]]:
-    """What in a template's source the sandbox would stop at render time: Python's internals."""
-    found = []
-    for node in env.parse(source).find_all((nodes.Getattr, nodes.Getitem)):
-        if isinstance(node, nodes.Getattr):
-            attribute = node.attr
-        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
-            attribute = node.arg.value
-        else:
-            continue
-        if attribute.startswith("_") or attribute in _UNSAFE_NAMES:
-            found.append((node.lineno, f"{excerpt(attribute)} is Python's internals, which desk templates may not use"))
-    return found
+    """What in a template's source the sandbox would stop at render time, as far as reading it can tell.
+
+    Python's internals by name (an attribute, an item, any text holding ``__`` that a filter such as
+    ``attr`` or ``map(attribute=…)`` could use), ``attr`` with a computed name, and changing a value.
+    The sandbox still guards what reading cannot see.
+    """
+    found: dict[tuple[int, str], str] = {}  # (line, what) -> why: one report per thing per line
+    for node in env.parse(source).find_all((nodes.Getattr, nodes.Getitem, nodes.Const, nodes.Filter, nodes.Call)):
+        if isinstance(node, nodes.Getattr) and _internal(node.attr):
+            found.setdefault((node.lineno, node.attr), "is Python's internals, which desk templates may not use")
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and _internal(node.arg.value):
+            found.setdefault((node.lineno, node.arg.value), "is Python's internals, which desk templates may not use")
+        elif isinstance(node, nodes.Const) and isinstance(node.value, str) and "__" in node.value:
+            found.setdefault((node.lineno, node.value), "names Python's internals, which desk templates may not use")
+        elif (
+            isinstance(node, nodes.Filter)
+            and node.name == "attr"
+            and not all(isinstance(argument, nodes.Const) for argument in node.args)
+        ):
+            found.setdefault((node.lineno, "attr"), "with a computed name: name the attribute as it is")
+        elif isinstance(node, nodes.Call) and isinstance(node.node, nodes.Getattr) and node.node.attr in _CHANGING:
+            found.setdefault((node.lineno, node.node.attr), "changes a value, which desk templates may not do")
+    return [(line, f"{excerpt(what)} {why}") for (line, what), why in sorted(found.items())]
+
+
+def _internal(name: object) -> bool:
+    return isinstance(name, str) and (name.startswith("_") or name in _UNSAFE_NAMES)
 
 
 @contextmanager

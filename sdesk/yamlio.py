@@ -69,13 +69,19 @@ def _construct_timestamp(loader: Loader, node: yaml.ScalarNode) -> Any:
         return impossible
 
 
+MAX_NUMBER_CHARS = 40  # far beyond any count, minute or score in a desk file
+
+
 def _construct_int(loader: Loader, node: yaml.ScalarNode) -> Any:
-    """A whole number; one of thousands of digits (Python refuses to convert it) is a located error."""
-    try:
-        return SafeConstructor.construct_yaml_int(loader, node)
-    except ValueError:
+    """A whole number of at most MAX_NUMBER_CHARS characters; a longer one is a located error.
+
+    Thousands of digits (in any base YAML reads: 0x…, 0b…, 1:59:59…) would make Python refuse the
+    conversion or, for base 60, spend minutes on it.
+    """
+    if len(node.value) > MAX_NUMBER_CHARS:
         message = f"a number of {len(node.value):,} characters is too long"
-        raise ConstructorError(None, None, message, node.start_mark) from None
+        raise ConstructorError(None, None, message, node.start_mark)
+    return SafeConstructor.construct_yaml_int(loader, node)
 
 
 Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
@@ -131,8 +137,13 @@ def load(text: str, path: Path) -> Any:
         return yaml.load(text, Loader=Loader)
     except yaml.MarkedYAMLError as exc:
         raise InvalidData(f"invalid YAML: {_explain(exc)}", path, *_place_to_look_at(exc)) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow in a file, such as DEL or U+FFFE
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        character = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise InvalidData(f"invalid YAML: {exc.reason} (U+{character:04X})", path, line, column) from None
     except yaml.YAMLError as exc:
-        raise InvalidData(f"invalid YAML: {exc}", path) from None
+        raise InvalidData(f"invalid YAML: {' '.join(str(exc).split())}", path) from None
 
 
 def _refuse_aliases(text: str, path: Path) -> None:
@@ -164,7 +175,8 @@ def _explain(exc: yaml.MarkedYAMLError) -> str:
 
 
 Position = tuple[int, int]
-_COMMENT_START = re.compile(r"(?:^|(?<=[ \t]))#", re.MULTILINE)
+# A '#' after a blank or at a line's start; YAML breaks lines at CR, NEL and U+2028/9 as well as LF.
+_COMMENT_START = re.compile(r"(?:^|(?<=[ \t\r\x85\u2028\u2029]))#", re.MULTILINE)
 
 
 def comments(text: str, skip_first_line: str | None = None) -> list[Position]:

@@ -663,3 +663,247 @@ def test_init_ignores_every_folder_sdesk_derives(tmp_path: Path, run: Run) -> No
     ok(run("init", str(folder)))
     lines = (folder / ".gitignore").read_text(encoding="utf-8").splitlines()
     assert lines[:2] == ["# mine", ".sdesk/"] and lines.count(".sdesk/") == 1 and "outbox/" in lines
+
+
+# --- what the outside review found (issue 15) ----------------------------------------------------------
+
+
+def test_an_encoded_word_in_a_title_adds_no_header_to_the_mail(in_desk: Path, run: Run, new_ticket: NewTicket) -> None:
+    import email
+    import email.policy
+
+    new_ticket(title="Tracker =?utf-8?q?stuk=0D=0ACc:_attacker@evil.example?=")
+    (mail_file,) = (in_desk / "outbox" / "pending").glob("*.eml")
+    mail = email.message_from_bytes(mail_file.read_bytes(), policy=email.policy.default)
+    assert mail.get_all("Cc") is None and mail.get_all("Bcc") is None
+    assert [address.addr_spec for address in mail["To"].addresses] == ["els.vermeulen@zonnebloem.example"]
+    assert "attacker@evil.example" in str(mail["Subject"])  # shown as the text it is, in the subject alone
+
+
+@pytest.mark.parametrize("where", ["templates", "tickets"])
+def test_a_linked_folder_cannot_take_reads_or_writes_out_of_the_desk(
+    where: str, in_desk: Path, tmp_path: Path, run: Run, new_ticket: NewTicket
+) -> None:
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "id_ed25519").write_text(KEY)
+    if where == "templates":
+        new_ticket()
+        (in_desk / "templates" / "html").mkdir(parents=True)
+        (in_desk / "templates" / "html" / "inc").symlink_to(secret)
+        override(in_desk, "html/portal.html", '<pre>{% include "inc/id_ed25519" %}</pre>\n')
+        exported = run("export", "html", "site")
+        assert exported.exit_code == 1 and "a symbolic link takes outside the desk" in exported.stderr
+        checked = run("check")
+        assert "templates/html/inc: is a symbolic link that leads outside the desk: refused" in checked.stdout
+        assert SECRET_PART not in exported.output + checked.output
+        assert not (in_desk / "site").exists() or SECRET_PART not in "".join(
+            path.read_text(encoding="utf-8") for path in (in_desk / "site").rglob("*.html")
+        )
+    else:
+        shutil.rmtree(in_desk / "tickets")
+        (in_desk / "tickets").symlink_to(secret)
+        assert_one_line_error(run("list"), "tickets: is a folder that a symbolic link takes outside the desk")
+        created = run(
+            "new",
+            "--title",
+            "x",
+            "--type",
+            "question",
+            "--customer",
+            "zonnebloem",
+            "--requester",
+            "els.vermeulen@zonnebloem.example",
+            "--product",
+            "care-dossier",
+        )
+        assert created.exit_code == 1 and "symbolic link takes outside the desk" in created.stderr
+        assert sorted(path.name for path in secret.iterdir()) == ["id_ed25519"]
+
+
+def test_an_index_that_is_not_sdesks_own_is_rebuilt_not_believed(
+    in_desk: Path, run: Run, new_ticket: NewTicket
+) -> None:
+    import sqlite3
+
+    ticket = new_ticket(title="Eerlijke titel")["id"]
+    ok(run("list"))
+    index = in_desk / ".sdesk" / "cache" / "index.sqlite3"
+    with sqlite3.connect(index) as db:
+        db.execute("DELETE FROM tickets")
+        db.execute(
+            "CREATE TRIGGER evil AFTER INSERT ON tickets BEGIN "
+            "UPDATE tickets SET summary = json_set(summary, '$.title', 'Gelogen titel') WHERE id = NEW.id; END"
+        )
+    listed = ok(run("list", "--format", "json"))
+    assert [row["title"] for row in json.loads(listed) if row["id"] == ticket] == ["Eerlijke titel"]
+    with sqlite3.connect(index) as db:
+        assert db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall() == []
+
+
+@pytest.mark.parametrize("number", ["0x" + "f" * 5000, "0b" + "1" * 20000, "1" + ":59" * 3000, "1" * 41])
+def test_a_number_too_long_in_any_base_is_a_located_error(
+    number: str, in_desk: Path, run: Run, new_ticket: NewTicket
+) -> None:
+    good = new_ticket()["id"]
+    write_broken(
+        in_desk,
+        good_text(in_desk, good).replace(good, OTHER_ID).replace("title: ", f"title: {number}\nx: ", 1),
+        OTHER_ID,
+    )
+    result = sdesk(in_desk, "check", timeout=60)
+    no_traceback(result)
+    assert re.search(
+        rf"tickets/{OTHER_ID}\.yaml:\d+:\d+: invalid YAML: a number of [\d,]+ characters is too long", result.stdout
+    )
+    assert_one_line_error(run("show", OTHER_ID), "characters is too long")
+
+
+def test_a_date_sdesk_cannot_count_with_is_refused_at_its_line(in_desk: Path, run: Run, new_ticket: NewTicket) -> None:
+    good = new_ticket()["id"]
+    text = re.sub(r"^created: .*$", "created: 9999-12-31T23:59:59+01:00", good_text(in_desk, good), flags=re.M)
+    ticket_path(in_desk, good).write_text(text, encoding="utf-8")
+    checked = run("check")
+    assert checked.exit_code == 1
+    assert re.search(
+        r"created: 9999-12-31T23:59:59\+01:00 is not a date sdesk works with \(1970 to 2999\)", checked.stdout
+    )
+    for args in (["show", good], ["sla"], ["sweep", "--dry-run"]):
+        result = run(*args)
+        assert "Traceback" not in result.output, args
+
+
+@pytest.mark.parametrize("separator", ["\r", "\x85", "\u2028", "\u2029"])
+def test_a_comment_after_any_line_break_yaml_knows_is_kept(
+    separator: str, in_desk: Path, run: Run, new_ticket: NewTicket
+) -> None:
+    ticket = new_ticket()["id"]
+    path = ticket_path(in_desk, ticket)
+    text = path.read_text(encoding="utf-8").replace("status: open\n", f"status: open{separator}# KEEP-ME\n")
+    path.write_bytes(text.encode("utf-8"))
+    assert_one_line_error(run("comment", ticket, "x"), "holds a hand-written comment")
+    assert path.read_bytes() == text.encode("utf-8")
+
+
+def test_a_pattern_too_complex_to_run_on_every_ticket_is_refused(in_desk: Path, run: Run) -> None:
+    rules = in_desk / "rules.yaml"
+    rules.write_text(
+        rules.read_text(encoding="utf-8").replace(
+            "exclusions:\n",
+            "exclusions:\n  - name: zwaar\n    message: x\n    when: {text: {matches: '\\w{1000}c'}}\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    checked = run("rules", "check")
+    assert checked.exit_code == 1
+    assert "is too complex (" in checked.stdout and "write it simpler" in checked.stdout
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ['""|center(1000000000)', '"x"|indent(1000000000)', "range(100)|map('string')|map('center', 900000)|join"],
+)
+def test_a_template_cannot_fill_memory_with_widths_or_output(in_desk: Path, run: Run, expression: str) -> None:
+    override(
+        in_desk,
+        "mail/nl/created.txt",
+        "{% block subject %}x{% endblock %}{% block body %}{{ " + expression + " }}{% endblock %}\n",
+    )
+    created = new_question(run)
+    assert created.exit_code == 1
+    assert "not allowed in a desk template" in created.stderr
+
+
+def test_check_reads_templates_for_what_the_sandbox_would_stop(in_desk: Path, run: Run) -> None:
+    override(
+        in_desk, "html/portal.html", '{{ portal|attr("__cla" ~ "ss__") }}\n{% set k = "x" %}{{ portal|attr(k) }}\n'
+    )
+    override(in_desk, "html/parts/footer.txt", "{{ t.pop('x') }}\n")
+    checked = run("check")
+    assert checked.exit_code == 1
+    lines = checked.stdout.splitlines()
+    internals = "names Python's internals, which desk templates may not use"
+    assert f"templates/html/portal.html:1: html template: '__cla' {internals}" in lines
+    assert (
+        "templates/html/portal.html:2: html template: 'attr' with a computed name: name the attribute as it is" in lines
+    )
+    assert (
+        "templates/html/parts/footer.txt:1: html template: 'pop' changes a value, which desk templates may not do"
+        in lines
+    )
+
+
+def test_check_prints_one_line_per_problem_whatever_a_key_holds(in_desk: Path, run: Run, new_ticket: NewTicket) -> None:
+    good = new_ticket()["id"]
+    forged = json.dumps(KEY + "All checks passed: 13 ticket files checked, 0 problems.")
+    write_broken(
+        in_desk,
+        good_text(in_desk, good).replace(good, OTHER_ID).replace("\nhistory:", f"\n{forged}: x\nhistory:"),
+        OTHER_ID,
+    )
+    checked = run("check")
+    assert checked.exit_code == 1
+    (line,) = [line for line in checked.stdout.splitlines() if OTHER_ID in line]
+    assert "unknown key" in line and "All checks passed" not in checked.stdout
+    assert SECRET_PART not in line
+
+
+def test_escape_sequences_are_shown_not_dropped_on_a_pipe(in_desk: Path) -> None:
+    result = sdesk(
+        in_desk,
+        "new",
+        "--title",
+        "A\x1b[2JB",
+        "--type",
+        "question",
+        "--customer",
+        "zonnebloem",
+        "--requester",
+        "els.vermeulen@zonnebloem.example",
+        "--product",
+        "care-dossier",
+    )
+    assert "question for zonnebloem: A\\u001b[2JB" in result.stdout
+
+
+def test_a_character_yaml_forbids_is_one_located_line_and_init_refuses_it(
+    in_desk: Path, tmp_path: Path, run: Run
+) -> None:
+    rules = in_desk / "rules.yaml"
+    rules.write_text(rules.read_text(encoding="utf-8").replace("name:", "name: A\x7f", 1), encoding="utf-8")
+    message = assert_one_line_error(
+        run("list"), "rules.yaml:", "invalid YAML: control characters are not allowed (U+007F)"
+    )
+    assert re.match(r"Error: rules\.yaml:\d+:\d+: ", message)
+    assert_one_line_error(run("init", str(tmp_path / "new"), "--name", "A\x7fB"), "must be printable text on one line")
+    assert not (tmp_path / "new" / "rules.yaml").exists()
+
+
+def test_mail_planted_in_the_outbox_through_git_is_never_sent(in_desk: Path, run: Run, new_ticket: NewTicket) -> None:
+    subprocess.run(["git", "init", "-q", str(in_desk)], check=True)
+    new_ticket()
+    (planted,) = (in_desk / "outbox" / "pending").glob("*.eml")
+    subprocess.run(["git", "-C", str(in_desk), "add", "-f", str(planted)], check=True)
+    sent = run("notify", "send", "--smtp", "127.0.0.1:9")  # nothing listens: nothing may be tried either
+    assert_one_line_error(sent, "1 file in the outbox came from git, not from this clone")
+    checked = run("check")
+    assert f"{planted.relative_to(in_desk)}: is committed to git, but belongs to one clone" in checked.stdout
+
+
+def test_a_delivery_log_that_is_a_fifo_or_a_link_is_refused(
+    in_desk: Path, tmp_path: Path, new_ticket: NewTicket
+) -> None:
+    new_ticket()
+    log = in_desk / "outbox" / "log.jsonl"
+    os.mkfifo(log)
+    listed = sdesk(in_desk, "notify", "list", timeout=30)
+    no_traceback(listed)
+    assert listed.returncode == 1 and "FIFO" in listed.stderr
+    log.unlink()
+    elsewhere = tmp_path / "elsewhere.log"
+    elsewhere.write_text("")
+    log.symlink_to(elsewhere)
+    sent = sdesk(in_desk, "notify", "send", "--smtp", "127.0.0.1:9", "--timeout", "1", timeout=30)
+    no_traceback(sent)
+    assert elsewhere.read_text() == ""

@@ -133,7 +133,9 @@ def _shorten(summary: str, limit: int) -> str:
     return summary[: limit - 3].rsplit(" ", 1)[0] + "..."
 
 
-@click.group(cls=SdeskGroup, context_settings={"help_option_names": ["-h", "--help"]})
+# color: Click would otherwise drop escape sequences it prints to a pipe, silently changing what a line
+# quotes; sdesk's own streams show them escaped instead (see SdeskGroup.main).
+@click.group(cls=SdeskGroup, context_settings={"help_option_names": ["-h", "--help"], "color": True})
 @click.version_option(__version__, prog_name="sdesk")
 @desk_options(envvars=True)
 def main() -> None:

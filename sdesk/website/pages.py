@@ -30,6 +30,7 @@ class Templates:
     """The desk's HTML templates over the package's defaults."""
 
     def __init__(self, desk_root: Path):
+        self.desk_root = desk_root
         self.desk_folder = desk_root / DESK_TEMPLATES
         self.environment = templating.environment(desk_root, self.desk_folder, PACKAGE_TEMPLATES, autoescape=True)
         self.environment.filters["hours"] = hours_minutes
@@ -37,7 +38,7 @@ class Templates:
     def render(self, name: str, values: Mapping[str, Any]) -> str:
         template = templating.load(self.environment, name, "html", self.desk_folder)
         with templating.reported(self.environment, "html", name):
-            page = template.render(values)
+            page = templating.collect(template.generate(values))
         return page
 
     def check(self) -> list[SdeskError]:
@@ -47,7 +48,9 @@ class Templates:
             return name.removesuffix(".html") in TEMPLATE_NAMES and name.endswith(".html")
 
         names = f"<{'|'.join(TEMPLATE_NAMES)}>.html"
-        return templating.compile_problems(self.environment, self.desk_folder, "*.html", used, names, "html")
+        return templating.compile_problems(
+            self.environment, self.desk_root, self.desk_folder, "*.html", used, names, "html"
+        )
 
 
 def portal_pages(portal: Portal, templates: Templates) -> dict[str, str]:
