@@ -161,8 +161,12 @@ def _requester_name(ticket: Ticket, rules: Rules) -> str | None:
 
 
 def one_line(text: str) -> str:
-    """Text for a header: a control character (ESC, NUL, CR, LF, tab …) becomes a space, a run of spaces one."""
-    return " ".join(CONTROLS.sub(" ", text).split())
+    """Text for a header: a control character (ESC, NUL, CR, LF, tab …) becomes a space, a run of spaces one.
+
+    "=?" becomes "= ?": Python's email package decodes an RFC 2047 encoded word it is given
+    (``=?utf-8?q?=0D=0ACc:_x@evil.example?=``), which would let a title add a header.
+    """
+    return " ".join(CONTROLS.sub(" ", text).replace("=?", "= ?").split())
 
 
 def is_mailbox(spec: str) -> bool:

@@ -36,6 +36,7 @@ import os
 import re
 import smtplib
 import ssl
+import stat
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -59,6 +60,8 @@ STATE_NAMES = {HELD: "held", PENDING: "pending", SENDING: "interrupted", SENT: "
 PLAIN, STARTTLS, TLS = "plain", "starttls", "tls"
 MAX_SAME_NAME = 100  # copies of one mail name before the outbox gives up
 MAX_MAIL_BYTES = 10 * 1024 * 1024  # far above any mail sdesk writes, far below what hurts to read
+LOG = "log.jsonl"
+MAX_LOG_BYTES = 64 * 1024 * 1024  # years of deliveries
 # 5xx replies about the session (login needed, too weak, encryption needed), not the message: the next run
 # with the right options sends it, so the mail stays pending instead of parked.
 SESSION_REFUSALS = frozenset({530, 534, 538})
@@ -268,8 +271,8 @@ class Outbox:
         for state in STATE_NAMES:
             self.folder(state).mkdir(parents=True, exist_ok=True)
         ignore = self.root / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("# this clone's mail: never committed (sdesk notify)\n*\n", encoding="utf-8")
+        if not ignore.is_file() or ignore.is_symlink():  # written atomically: never half, never through a link
+            write_atomic(ignore, "# this clone's mail: never committed (sdesk notify)\n*\n")
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
@@ -284,17 +287,26 @@ class Outbox:
 
     def _log(self, now: datetime, name: str, outcome: str, detail: str) -> None:
         line = json.dumps({"at": now.isoformat(), "mail": name, "outcome": outcome, "detail": detail})
-        with open(self.root / "log.jsonl", "a", encoding="utf-8") as handle:
+        path = self.root / LOG
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        try:
+            fd = os.open(path, flags, 0o666)
+        except OSError as error:
+            raise SdeskError(f"cannot write the delivery log: {error.strerror}", path) from None
+        with os.fdopen(fd, "a", encoding="utf-8") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise InvalidData("is not a regular file: sdesk logs deliveries only to its own file", path)
             handle.write(line + "\n")
             handle.flush()
             os.fsync(handle.fileno())
 
     def _last_attempts(self) -> dict[str, str]:
-        path = self.root / "log.jsonl"
+        path = self.root / LOG
         attempts: dict[str, str] = {}
         if not path.exists():
             return attempts
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        text = files.read_bytes(path, None, MAX_LOG_BYTES).decode("utf-8", errors="replace")
+        for line in text.splitlines():
             try:
                 entry = json.loads(line)
                 attempts[entry["mail"]] = f"{entry['outcome']} {entry['at']}" + (

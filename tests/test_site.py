@@ -1377,9 +1377,9 @@ def test_a_missing_value_breaks_a_line_in_two():
 
 def test_publish_writes_keeps_and_removes(tmp_path):
     out = tmp_path / "out"
-    assert publish.publish(out, {"index.html": "A", "customers/x/1.html": "B"}) == publish.Published(2, 0, 0)
-    assert read(out / MANIFEST) == "customers/x/1.html\nindex.html\n"
-    assert publish.publish(out, {"index.html": "A", "customers/x/1.html": "B"}) == publish.Published(0, 2, 0)
+    assert publish.publish(out, {"index.html": "A", "customers/x/2Q3XN5-V4T3T.html": "B"}) == publish.Published(2, 0, 0)
+    assert read(out / MANIFEST) == "customers/x/2Q3XN5-V4T3T.html\nindex.html\n"
+    assert publish.publish(out, {"index.html": "A", "customers/x/2Q3XN5-V4T3T.html": "B"}) == publish.Published(0, 2, 0)
     (out / "CNAME").write_text("mine", encoding="utf-8")
     assert publish.publish(out, {"index.html": "A2"}) == publish.Published(1, 0, 1)
     assert tree(out) == {"index.html": b"A2", "CNAME": b"mine", MANIFEST: b"index.html\n"}

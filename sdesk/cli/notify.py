@@ -234,6 +234,18 @@ def send(
     security = TLS if tls else STARTTLS if starttls else PLAIN
     connection = Smtp(host, int(port_text), security, user, password, timeout, insecure_login)
     desk = context.desk()
+    from sdesk.gitrepo import committed_clone_files
+    from sdesk.store import OUTBOX_DIR
+
+    planted = [
+        found.path for found in committed_clone_files(desk.root) if found.path and OUTBOX_DIR in found.path.parts
+    ]
+    if planted:  # mail that came by `git pull` was written in another clone, or by someone else entirely
+        raise SdeskError(
+            f"{plural(len(planted), 'file')} in the outbox came from git, not from this clone: "
+            "nothing is sent until they are removed from git (git rm --cached) and checked",
+            planted[0],
+        )
     settle(desk)
     _report(Outbox(desk.root).send(connection, context.now(desk), resend_interrupted, retry_parked))
 

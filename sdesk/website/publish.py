@@ -31,11 +31,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sdesk.errors import InvalidData, SdeskError
+from sdesk.ids import ID_PATTERN
+from sdesk.rules import SLUG_PATTERN
 
 MANIFEST = ".sdesk-site"
 MAX_MANIFEST_BYTES = 32 * 1024 * 1024  # some 800,000 pages; a huge or endless file is never read
-# Every page the site has, e.g. index.html or customers/KEY/ID.html: plain names, two folders deep at most.
-PAGE = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9_-]*/){0,2}[A-Za-z0-9][A-Za-z0-9_-]*\.html")
+# Exactly the pages an export writes, so a planted manifest line can name nothing else (a user's own
+# about.html or docs/): the team's pages, and a portal's (in customers/KEY/, or in OUT itself with --customer).
+_PORTAL_PAGE = rf"(?:index|{ID_PATTERN.pattern})\.html"
+PAGE = re.compile(
+    rf"dashboard\.html|announcements\.html|{_PORTAL_PAGE}|customers/{SLUG_PATTERN.pattern}/{_PORTAL_PAGE}"
+)
 _FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # a FIFO never blocks the export
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
