@@ -2,7 +2,7 @@
 
 Every ticket is opened and worked through sdesk's own workflow functions
 (``plan_new``, ``create``, ``update``, ``comment``, ``log_time``, ``close`` …)
-with the example desk's rules.yaml, and written with ``sdesk.store.render``:
+with the example desk's rules.yaml, and written with ``sdesk.storage.store.render``:
 priorities, teams, SLA terms, exclusions and billing classes are what sdesk
 itself would record, every transition is one rules.yaml allows, and
 ``sdesk check`` finds nothing to report. Creation times spread over the two
@@ -38,9 +38,11 @@ from zoneinfo import ZoneInfo
 
 import texts
 
-from sdesk import ids, store, workflow
-from sdesk.model import Event, Ticket
-from sdesk.rules import Customer, Rules
+from sdesk.actions import workflow
+from sdesk.policy.rules import Customer, Rules
+from sdesk.storage import store
+from sdesk.tickets import ids
+from sdesk.tickets.model import Event, Ticket
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_RULES = REPO / "rules.yaml"

@@ -35,7 +35,7 @@ import report
 import taskwarrior
 from timing import Outcome, Sample, measure
 
-from sdesk import ids
+from sdesk.tickets import ids
 
 BENCH = Path(__file__).resolve().parent
 DESKS = BENCH / ".desks"

@@ -1,4 +1,4 @@
-"""Business-time arithmetic for the SLA clocks (sdesk.businesstime).
+"""Business-time arithmetic for the SLA clocks (sdesk.calendar.businesstime).
 
 Every expected moment below was worked out by hand, the way a support lead would
 with a wall calendar: the office is open Mon-Fri 09:00-12:00 and 13:00-17:00
@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sdesk.businesstime import (
+from sdesk.calendar.businesstime import (
     Calendar,
     NeverOpen,
     Target,

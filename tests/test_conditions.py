@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from sdesk import conditions, yamlio
-from sdesk.conditions import Field
-from sdesk.schema import Problems
+from sdesk.formats import yamlio
+from sdesk.formats.reader import Problems
+from sdesk.policy import conditions
+from sdesk.policy.conditions import Field
 
 # A small desk of our own, so these tests do not move when the example rules.yaml does.
 FIELDS = {

@@ -24,9 +24,9 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from sdesk import merge
-from sdesk.model import Change, Event, Ticket
-from sdesk.store import read_ticket, render
+from sdesk.storage import merge
+from sdesk.storage.store import read_ticket, render
+from sdesk.tickets.model import Change, Event, Ticket
 from tests.conftest import REPO, TICKET_DEFAULTS, Run
 
 AN = "an.wouters@caresolutions.example"
@@ -844,7 +844,7 @@ def test_the_index_and_locks_are_ignored_by_git_and_rebuilt_the_same(clones, run
     assert status(a) == ""
 
 
-# --- sdesk.merge on hand-built tickets -----------------------------------------------------
+# --- sdesk.storage.merge on hand-built tickets -----------------------------------------------------
 
 
 def moment(clock: str) -> datetime:

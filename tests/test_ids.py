@@ -1,4 +1,4 @@
-"""Ticket numbers (sdesk.ids): format, creation order, references a user types."""
+"""Ticket numbers (sdesk.tickets.ids): format, creation order, references a user types."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from sdesk import ids
 from sdesk.errors import SdeskError
+from sdesk.tickets import ids
 
 UTC = UTC
 BRUSSELS_WINTER = timezone(timedelta(hours=1))

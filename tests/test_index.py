@@ -13,10 +13,11 @@ from pathlib import Path
 import click
 import pytest
 
-from sdesk import parallel, query
 from sdesk.cli import COMMANDS, main
-from sdesk.index import INDEX_FILE, Index
-from sdesk.store import BrokenFile, read_ticket
+from sdesk.storage import parallel
+from sdesk.storage.index import INDEX_FILE, Index
+from sdesk.storage.store import BrokenFile, read_ticket
+from sdesk.tickets import query
 
 
 def listing(run, *args: str) -> list[dict]:
@@ -184,7 +185,7 @@ def test_check_on_every_core_reports_located_problems_in_file_order(desk, run, n
 
 
 def test_a_broken_file_read_in_a_worker_keeps_its_location(tmp_path):
-    from sdesk.index import _row
+    from sdesk.storage.index import _row
 
     path = tmp_path / "0QH7KD-4M2ZP.yaml"
     path.write_text("id: 0QH7KD-4M2ZP\ntitle: [unclosed\n", encoding="utf-8")
@@ -210,11 +211,12 @@ def test_help_and_start_up_do_not_load_the_domain():
         "from sdesk.cli import main\n"
         "result = CliRunner().invoke(main, ['--help'])\n"
         "assert result.exit_code == 0, result.output\n"
-        "heavy = ('yaml', 'sdesk.model', 'sdesk.rules', 'sdesk.store', 'jinja2')\n"
+        "heavy = ('yaml', 'sdesk.tickets.model', 'sdesk.policy.rules', 'sdesk.storage.store', 'jinja2')\n"
         "loaded = sorted(m for m in heavy if m in sys.modules)\n"
         "result = CliRunner().invoke(main, ['list', '--help'])\n"
         "assert result.exit_code == 0, result.output\n"
-        "after_list = sorted(m for m in ('yaml', 'sdesk.rules', 'jinja2', 'sdesk.sla') if m in sys.modules)\n"
+        "domain = ('yaml', 'sdesk.policy.rules', 'jinja2', 'sdesk.clocks.sla')\n"
+        "after_list = sorted(m for m in domain if m in sys.modules)\n"
         "print(loaded, after_list)\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

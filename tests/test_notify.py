@@ -548,8 +548,8 @@ def compose(desk: Path, ticket_id: str, **changes: Any) -> list[bytes]:
     The ticket is changed in memory, not in its file: ticket validation is not what this tests, mail is.
     """
     from sdesk.cli import notify
-    from sdesk.model import Event
-    from sdesk.store import Desk
+    from sdesk.storage.store import Desk
+    from sdesk.tickets.model import Event
 
     store = Desk(desk)
     ticket = dataclasses.replace(store.read(ticket_id), **changes)
@@ -610,9 +610,9 @@ def test_an_address_that_is_not_one_mailbox_stops_the_mail_with_one_clear_line(d
 
 
 def test_a_sender_in_rules_that_is_not_one_mailbox_stops_the_mail_with_one_clear_line(desk, new_ticket):
-    from sdesk import notifications
     from sdesk.errors import InvalidData
-    from sdesk.store import Desk
+    from sdesk.mail import notifications
+    from sdesk.storage.store import Desk
 
     store = Desk(desk)
     ticket = store.read(new_ticket()["id"])

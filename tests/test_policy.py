@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from sdesk import policy, rules, workflow, yamlio
+from sdesk.actions import workflow
 from sdesk.errors import Refused
+from sdesk.formats import yamlio
+from sdesk.policy import decisions, rules
 from tests.conftest import REPO
 
 ON = date(2026, 11, 23)
@@ -60,10 +62,10 @@ def example_rules(example_data: Any) -> rules.Rules:
 
 
 def assess(example_rules: rules.Rules, base: dict[str, str], on: date = ON, **changes: str | None):
-    return policy.assess(example_rules, {**base, **changes}, on)
+    return decisions.assess(example_rules, {**base, **changes}, on)
 
 
-def failed(assessment: policy.Assessment) -> dict[str, str]:
+def failed(assessment: decisions.Assessment) -> dict[str, str]:
     return {check.name: check.detail for check in assessment.failed_eligibility}
 
 
@@ -197,7 +199,7 @@ def test_missing_description_says_the_type_needs_it(example_rules):
 # --- exclusions (seed 004) -------------------------------------------------------------------------
 
 
-def excluded(assessment: policy.Assessment) -> dict[str, tuple[str, ...]]:
+def excluded(assessment: decisions.Assessment) -> dict[str, tuple[str, ...]]:
     return {match.rule: match.reasons for match in assessment.excluded}
 
 
@@ -247,7 +249,7 @@ def test_network_is_excluded_unless_the_customer_pays_for_network_support(exampl
 # --- priority (seeds 000, 001, 002) -----------------------------------------------------------------
 
 
-def steps(assessment: policy.Assessment) -> list[tuple[str, bool, str]]:
+def steps(assessment: decisions.Assessment) -> list[tuple[str, bool, str]]:
     return [(step.rule, step.applied, step.level) for step in assessment.priority.steps]
 
 
@@ -393,14 +395,14 @@ def with_adjustments(example_data: Any, *adjustments: dict[str, Any]) -> rules.R
 def test_adjustment_moves_the_level_and_stops_at_the_ends(example_data, action, operand, start, end):
     custom = with_adjustments(example_data, {"name": "zonnebloem", "when": {"customer": "zonnebloem"}, action: operand})
     impact, urgency = LEVEL[start]
-    assessment = policy.assess(custom, {**ZONNEBLOEM, "impact": impact, "urgency": urgency}, ON)
+    assessment = decisions.assess(custom, {**ZONNEBLOEM, "impact": impact, "urgency": urgency}, ON)
     assert steps(assessment) == [("matrix", True, start), ("zonnebloem", True, end)]
     assert assessment.priority.level == end
 
 
 def test_adjustment_whose_condition_does_not_hold_leaves_the_level(example_data):
     custom = with_adjustments(example_data, {"name": "fod", "when": {"customer": "fod-digitaal"}, "set": "P1"})
-    assessment = policy.assess(custom, {**ZONNEBLOEM, "impact": "department", "urgency": "low"}, ON)
+    assessment = decisions.assess(custom, {**ZONNEBLOEM, "impact": "department", "urgency": "low"}, ON)
     assert steps(assessment) == [("matrix", True, "P4"), ("fod", False, "P4")]
     assert assessment.priority.steps[1].reasons == ("customer is 'zonnebloem', not 'fod-digitaal'",)
 
@@ -417,12 +419,12 @@ def test_adjustments_apply_in_the_order_listed(example_data):
         {"name": "raise", "when": {"customer": "zonnebloem"}, "raise": 2},
     )
     values = {**ZONNEBLOEM, "impact": "company", "urgency": "low"}  # P3
-    assert steps(policy.assess(raise_then_cap, values, ON)) == [
+    assert steps(decisions.assess(raise_then_cap, values, ON)) == [
         ("matrix", True, "P3"),
         ("raise", True, "P1"),
         ("cap", True, "P2"),
     ]
-    assert steps(policy.assess(cap_then_raise, values, ON)) == [
+    assert steps(decisions.assess(cap_then_raise, values, ON)) == [
         ("matrix", True, "P3"),
         ("cap", True, "P3"),
         ("raise", True, "P1"),
@@ -431,7 +433,7 @@ def test_adjustments_apply_in_the_order_listed(example_data):
 
 def test_adjustment_applies_to_the_default_level_too(example_data):
     custom = with_adjustments(example_data, {"name": "zonnebloem", "when": {"customer": "zonnebloem"}, "lower": 1})
-    assessment = policy.assess(custom, ZONNEBLOEM, ON)
+    assessment = decisions.assess(custom, ZONNEBLOEM, ON)
     assert steps(assessment) == [("default", True, "P3"), ("zonnebloem", True, "P4")]
 
 
@@ -549,6 +551,6 @@ def test_changing_to_a_business_critical_product_reapplies_business_critical_dow
     ticket = workflow.create(example_rules, plan, AGENT, NOW, override="pilot installation", random_bits=7)
     assert ticket.priority == "P3"
     ticket.apply(workflow.update(ticket, example_rules, {"product": "care-dossier"}, AGENT, NOW))
-    expected = policy.assess(example_rules, ticket.fields(), ON).priority.level
+    expected = decisions.assess(example_rules, ticket.fields(), ON).priority.level
     assert expected == "P2"
     assert ticket.priority == expected

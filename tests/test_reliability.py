@@ -33,9 +33,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from sdesk import ids, store
 from sdesk.cli import main
-from sdesk.store import read_ticket
+from sdesk.storage import store
+from sdesk.storage.store import read_ticket
+from sdesk.tickets import ids
 from tests.conftest import TICKET_DEFAULTS
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks processes and kills them (Linux)")
@@ -204,7 +205,7 @@ def test_eight_processes_opening_tickets_at_once_get_distinct_numbers(desk, run)
 
 
 class _ClashingDraws:
-    """Stands in for `secrets` in sdesk.ids: each process's k-th ticket first draws k, like every other process."""
+    """Stands in for `secrets` in sdesk.tickets.ids: each process's k-th ticket first draws k, like every other."""
 
     def __init__(self) -> None:
         self.forced: int | None = None

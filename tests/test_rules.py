@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from sdesk import rules, scaffold, yamlio
 from sdesk.errors import InvalidData
-from sdesk.schema import Invalid, located
+from sdesk.formats import yamlio
+from sdesk.formats.reader import Invalid, located
+from sdesk.policy import rules
+from sdesk.storage import scaffold
 from tests.conftest import REPO
 
 EXAMPLE = (REPO / "rules.yaml").read_text(encoding="utf-8")

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from sdesk import scaffold
+from sdesk.storage import scaffold
 from tests.conftest import REPO, TICKET_DEFAULTS, Run
 
 EXAMPLE = (REPO / "rules.yaml").read_text(encoding="utf-8")

@@ -31,9 +31,9 @@ from click.testing import CliRunner, Result
 
 from sdesk.cli import main
 from sdesk.errors import SdeskError
-from sdesk.model import Change, Event
-from sdesk.store import Desk
-from sdesk.timelog import hours_minutes
+from sdesk.service.timelog import hours_minutes
+from sdesk.storage.store import Desk
+from sdesk.tickets.model import Change, Event
 from sdesk.website import charts, dashboard, portal, publish
 from tests.conftest import AGENT, NOW, REPO, TICKET_DEFAULTS, ok
 

@@ -42,8 +42,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sdesk import rules, sla, slareport, sweep, workflow, workqueue, yamlio
-from sdesk.model import Event, Ticket
+from sdesk.actions import workflow
+from sdesk.clocks import sla, slareport, sweep, workqueue
+from sdesk.formats import yamlio
+from sdesk.policy import rules
+from sdesk.tickets.model import Event, Ticket
 from tests.conftest import REPO
 
 BRUSSELS = ZoneInfo("Europe/Brussels")

@@ -1,7 +1,7 @@
-"""The desk on disk (sdesk.store): files a user reads, diffs, breaks and shares.
+"""The desk on disk (sdesk.storage.store): files a user reads, diffs, breaks and shares.
 
 Most tests go through the CLI, because that is where a user sees the store;
-a few call ``sdesk.store`` directly where the CLI cannot reach (a colliding
+a few call ``sdesk.storage.store`` directly where the CLI cannot reach (a colliding
 number draw, a crash in the middle of a write).
 """
 
@@ -22,10 +22,12 @@ from typing import Any
 import pytest
 import yaml
 
-from sdesk import ids, model, store, workflow
-from sdesk.clock import parse_timestamp
+from sdesk.actions import workflow
+from sdesk.calendar.clock import parse_timestamp
 from sdesk.errors import SdeskError
-from sdesk.model import Ticket
+from sdesk.storage import store
+from sdesk.tickets import ids, model
+from sdesk.tickets.model import Ticket
 from tests.conftest import AGENT, NOW, Run
 
 NewTicket = Callable[..., dict[str, Any]]
@@ -863,7 +865,7 @@ def test_a_ticket_locked_by_another_process_is_refused_not_overwritten(
 ) -> None:
     from filelock import FileLock
 
-    from sdesk import store
+    from sdesk.storage import store
 
     ticket_id = new_ticket()["id"]
     before = ticket_path(desk, ticket_id).read_bytes()

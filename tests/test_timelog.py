@@ -26,9 +26,12 @@ from typing import Any
 
 import pytest
 
-from sdesk import rules, satisfaction, timelog, workflow, yamlio
+from sdesk.actions import workflow
 from sdesk.errors import Refused
-from sdesk.model import Event, Ticket
+from sdesk.formats import yamlio
+from sdesk.policy import rules
+from sdesk.service import satisfaction, timelog
+from sdesk.tickets.model import Event, Ticket
 from sdesk.website import dashboard
 from tests.conftest import AGENT, REPO, ok
 

@@ -6,8 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from sdesk import rules, workflow, yamlio
+from sdesk.actions import workflow
 from sdesk.errors import InvalidData, Refused
+from sdesk.formats import yamlio
+from sdesk.policy import rules
 from tests.conftest import REPO
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone(timedelta(hours=1)))

@@ -12,11 +12,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sdesk import ids, policy, satisfaction, schema, sla, timelog
-from sdesk.announcements import Announcement
+from sdesk.clocks import sla
 from sdesk.errors import InvalidData, Refused, excerpt
-from sdesk.model import MAX_ENTRY_MINUTES, Change, Event, Ticket
-from sdesk.rules import SITE_PATTERN, Rules
+from sdesk.formats import reader
+from sdesk.policy import decisions
+from sdesk.policy.rules import SITE_PATTERN, Rules
+from sdesk.service import satisfaction, timelog
+from sdesk.service.announcements import Announcement
+from sdesk.tickets import ids
+from sdesk.tickets.model import MAX_ENTRY_MINUTES, Change, Event, Ticket
 from sdesk.words import IMPACTS, SCORES, URGENCIES
 
 REQUIRED_FIELDS = ("title", "type", "customer", "requester")
@@ -45,8 +49,8 @@ def check_value(rules: Rules, name: str, value: str | None) -> str | None:
     if rules.categories:
         choices["category"] = rules.categories
     if name in choices and value not in choices[name]:
-        raise InvalidData(schema.unknown(name, value, choices[name]))
-    if name in ("requester", "contact_email", "cooperation_email", "assignee") and not schema.EMAIL_PATTERN.fullmatch(
+        raise InvalidData(reader.unknown(name, value, choices[name]))
+    if name in ("requester", "contact_email", "cooperation_email", "assignee") and not reader.EMAIL_PATTERN.fullmatch(
         value
     ):
         raise InvalidData(f"{name.replace('_', ' ')} {excerpt(value)} is not an email address")
@@ -62,7 +66,7 @@ class NewTicket:
     """A ticket about to be opened: its values after defaults, and what the rules decided."""
 
     values: dict[str, str | None]
-    assessment: policy.Assessment
+    assessment: decisions.Assessment
 
     @property
     def refusals(self) -> list[str]:
@@ -75,7 +79,7 @@ class NewTicket:
             return []
         flags = ", ".join(f"--{name.replace('_', '-')}" for name in missing)
         ticket_type = str(self.values["type"])
-        return [f"{policy.with_article(ticket_type)} needs {flags} (rules.yaml: types.{ticket_type}.required)"]
+        return [f"{decisions.with_article(ticket_type)} needs {flags} (rules.yaml: types.{ticket_type}.required)"]
 
     def ineligibility(self) -> list[str]:
         failed = self.assessment.failed_eligibility
@@ -104,7 +108,7 @@ def plan_new(rules: Rules, values: Mapping[str, str | None], now: datetime) -> N
     if person is not None:
         fields["contact_name"] = fields.get("contact_name") or person.name
         fields["contact_phone"] = fields.get("contact_phone") or person.phone
-    return NewTicket(fields, policy.assess(rules, fields, now.date()))
+    return NewTicket(fields, decisions.assess(rules, fields, now.date()))
 
 
 def create(
@@ -174,7 +178,7 @@ def update(
         changes += _move(ticket, rules, {**ticket.fields(), **{change.field: change.new for change in changes}}, values)
     if changed & rules.priority.inputs and not ticket.priority_set_by_hand:
         merged = {**ticket.fields(), **{change.field: change.new for change in changes}}
-        level = policy.priority(rules, merged, policy.facts(rules, merged)).level
+        level = decisions.priority(rules, merged, decisions.facts(rules, merged)).level
         if level != ticket.priority:
             changes.append(Change("priority", ticket.priority, level))
             changes += sla.term_changes(ticket, rules, level)
@@ -227,7 +231,7 @@ def set_priority(ticket: Ticket, rules: Rules, level: str, reason: str, actor: s
     _refuse_if_final(ticket, rules, "change the priority of")
     levels = rules.priority.levels
     if level not in levels:
-        raise InvalidData(schema.unknown("priority", level, levels))
+        raise InvalidData(reader.unknown("priority", level, levels))
     if level == ticket.priority:
         raise Refused(f"{ticket.id} already has priority {level}")
     text = _clean(reason)
@@ -273,7 +277,7 @@ def close(ticket: Ticket, rules: Rules, resolution: str, actor: str, now: dateti
     final = status or rules.final_statuses[0]
     if not rules.is_final(final):
         options = rules.final_statuses
-        raise InvalidData(f"'{final}' is not a final status{schema.one_of(final, options)}")
+        raise InvalidData(f"'{final}' is not a final status{reader.one_of(final, options)}")
     if rules.is_final(ticket.status):
         raise Refused(f"{ticket.id} is already {ticket.status}")
     text = _clean(resolution)
@@ -399,7 +403,7 @@ def survey(ticket: Ticket, rules: Rules, score: int, remark: str | None, actor: 
 def _check_transition(ticket: Ticket, rules: Rules, target: str) -> None:
     """Only the moves rules.yaml allows; a ticket in an undeclared status may move anywhere, to repair it."""
     if target not in rules.statuses:
-        raise InvalidData(schema.unknown("status", target, list(rules.statuses)))
+        raise InvalidData(reader.unknown("status", target, list(rules.statuses)))
     current = rules.statuses.get(ticket.status)
     if current is not None and target not in current.next:
         allowed = ", ".join(current.next)

@@ -14,9 +14,9 @@ from sdesk.output import Column, plural, render_rows
 from sdesk.words import ALL_CUSTOMERS, ANNOUNCEMENT_KINDS
 
 if TYPE_CHECKING:
-    from sdesk.announcements import Announcement
-    from sdesk.rules import Rules
-    from sdesk.store import Desk
+    from sdesk.policy.rules import Rules
+    from sdesk.service.announcements import Announcement
+    from sdesk.storage.store import Desk
 
 FIELDS = (
     "id",
@@ -65,8 +65,9 @@ def announce() -> None:
 @desk_options()
 def new(kind: str, title: str, start: str, end: str | None, customers: str, service: str | None, fmt: str) -> None:
     """Announce maintenance or an outage; warns when maintenance falls in customers' business hours."""
-    from sdesk import announcements, schema
-    from sdesk.announcements import Announcement
+    from sdesk.formats import reader
+    from sdesk.service import announcements
+    from sdesk.service.announcements import Announcement
 
     desk = context.desk()
     rules = desk.rules
@@ -76,7 +77,7 @@ def new(kind: str, title: str, start: str, end: str | None, customers: str, serv
     if ends is not None and ends <= starts:
         raise click.BadParameter(f"{end} is not after --start {start}", param_hint="--end")
     if service is not None and service not in rules.products:
-        raise InvalidData(schema.unknown("service", service, list(rules.products)))
+        raise InvalidData(reader.unknown("service", service, list(rules.products)))
     named = _customers(customers, rules)
     if not title.strip():
         raise click.BadParameter("an announcement needs a title", param_hint="--title")
@@ -118,12 +119,13 @@ def new(kind: str, title: str, start: str, end: str | None, customers: str, serv
 @desk_options()
 def list_announcements(active: bool, everything: bool, customer: str | None, fmt: str) -> None:
     """Announcements: current and upcoming by default, oldest first."""
-    from sdesk import announcements, schema
+    from sdesk.formats import reader
+    from sdesk.service import announcements
 
     desk = context.desk()
     rules, now = desk.rules, context.now(desk)
     if customer is not None and customer not in rules.customers:
-        raise InvalidData(schema.unknown("customer", customer, list(rules.customers)))
+        raise InvalidData(reader.unknown("customer", customer, list(rules.customers)))
     linked = _open_linked(desk, rules)
     states = ("active",) if active else announcements.STATES if everything else announcements.CURRENT_STATES
     shown = [
@@ -147,7 +149,7 @@ def resolve(ref: str, note: str, fmt: str) -> None:
 
     Safe to run again after an interruption: it closes what is still open.
     """
-    from sdesk import workflow
+    from sdesk.actions import workflow
     from sdesk.cli.tickets import change
 
     desk = context.desk()
@@ -186,7 +188,7 @@ def resolve(ref: str, note: str, fmt: str) -> None:
 @desk_options()
 def link(ticket_ref: str, outage_ref: str, fmt: str) -> None:
     """Link a ticket to an outage: resolving the outage closes the ticket."""
-    from sdesk import workflow
+    from sdesk.actions import workflow
     from sdesk.cli.tickets import change
 
     desk = context.desk()
@@ -247,7 +249,7 @@ def _moment(text: str, option: str, rules: Rules) -> datetime:
 
 
 def _customers(text: str, rules: Rules) -> tuple[str, ...]:
-    from sdesk import schema
+    from sdesk.formats import reader
 
     if text.strip() == ALL_CUSTOMERS:
         return ()
@@ -256,5 +258,5 @@ def _customers(text: str, rules: Rules) -> tuple[str, ...]:
         raise click.BadParameter("name customers (a,b) or all", param_hint="--customers")
     for key in keys:
         if key not in rules.customers:
-            raise InvalidData(schema.unknown("customer", key, list(rules.customers)))
+            raise InvalidData(reader.unknown("customer", key, list(rules.customers)))
     return keys

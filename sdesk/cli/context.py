@@ -16,13 +16,13 @@ import click
 from sdesk.errors import SdeskError
 
 if TYPE_CHECKING:
-    from sdesk.index import Index
-    from sdesk.model import Ticket
-    from sdesk.store import Desk
+    from sdesk.storage.index import Index
+    from sdesk.storage.store import Desk
+    from sdesk.tickets.model import Ticket
 
 
 def desk() -> Desk:
-    from sdesk.store import find_desk
+    from sdesk.storage.store import find_desk
 
     ctx = click.get_current_context()
     if "sdesk.desk_obj" not in ctx.meta:
@@ -33,13 +33,13 @@ def desk() -> Desk:
 
 def actor(current: Desk) -> str:
     """The acting agent: --as, else $SDESK_USER, else git config user.email."""
-    from sdesk import schema
+    from sdesk.formats import reader
 
     ctx = click.get_current_context()
     email = ctx.meta.get("sdesk.actor") or _git_email(current.root)
     if not email:
         raise SdeskError("who are you? pass --as EMAIL, set SDESK_USER, or run: git config user.email you@example.com")
-    if not schema.EMAIL_PATTERN.fullmatch(email):
+    if not reader.EMAIL_PATTERN.fullmatch(email):
         raise SdeskError(f"agent '{email}' is not an email address")
     return str(email)
 
@@ -52,7 +52,7 @@ def assignee(current: Desk, value: str) -> str | None:
 
 
 def now(current: Desk) -> datetime:
-    from sdesk import clock
+    from sdesk.calendar import clock
 
     return clock.now(current.rules.timezone)
 
@@ -69,7 +69,7 @@ def _git_email(folder: Path) -> str | None:
 
 def index(current: Desk) -> Index:
     """The desk's ticket index, brought up to date; each file that does not read is named once on stderr."""
-    from sdesk.index import Index
+    from sdesk.storage.index import Index
 
     fresh = Index(current.tickets_dir, current.state_dir)
     for broken in fresh.refresh():

@@ -13,7 +13,7 @@ from sdesk.errors import SdeskError, display_path
 from sdesk.output import Column, plural, render_rows
 
 if TYPE_CHECKING:
-    from sdesk.store import Desk
+    from sdesk.storage.store import Desk
 
 PROBLEM_COLUMNS = (
     Column("file", "File"),
@@ -28,7 +28,7 @@ PROBLEM_COLUMNS = (
 @click.option("--name", default="Service Desk", show_default=True, help="The desk's name, shown to customers.")
 def init(folder: Path, name: str) -> None:
     """Make FOLDER a new desk: a commented rules.yaml, tickets/ and a .gitignore."""
-    from sdesk import gitrepo, scaffold
+    from sdesk.storage import gitrepo, scaffold
 
     for created in scaffold.create_desk(folder, name):
         click.echo(f"created {created}")
@@ -57,7 +57,7 @@ def check(since: str | None, fmt: str) -> None:
     --since REF). Warns when this clone cannot run the ticket merge driver.
     Exits 1 if anything is wrong.
     """
-    from sdesk import gitrepo, parallel
+    from sdesk.storage import gitrepo, parallel
 
     desk = context.desk()
     rules = desk.rules
@@ -73,10 +73,10 @@ def check(since: str | None, fmt: str) -> None:
     for found in parallel.map_files(_file_problems, (desk, frozenset(announced)), paths):
         problems += found
     count = len(paths)
-    from sdesk import mail  # Jinja2 only for commands that need it
+    from sdesk.mail import compose  # Jinja2 only for commands that need it
     from sdesk.website import pages
 
-    problems += mail.Templates(desk.root, rules.timezone).check()
+    problems += compose.Templates(desk.root, rules.timezone).check()
     problems += pages.Templates(desk.root).check()
     in_git = gitrepo.check(desk.root, desk.tickets_dir, since)
     problems += in_git.problems
@@ -99,18 +99,18 @@ def check(since: str | None, fmt: str) -> None:
 
 def _file_problems(checking: tuple[Desk, frozenset[str]], path: Path) -> list[SdeskError]:
     """Everything wrong with one ticket file, located; runs in worker processes on a large desk."""
-    from sdesk.checks import ticket_problems
-    from sdesk.files import read_text
-    from sdesk.schema import SchemaError, located
-    from sdesk.store import parse_ticket
-    from sdesk.timelog import amends_problems
+    from sdesk.formats.files import read_text
+    from sdesk.formats.reader import SchemaError, located
+    from sdesk.policy.checks import ticket_problems
+    from sdesk.service.timelog import amends_problems
+    from sdesk.storage.store import parse_ticket
 
     desk, announced = checking
     try:
         text = read_text(path, desk.root)
         ticket = parse_ticket(text, path)
     except SdeskError as error:
-        from sdesk.gitrepo import unresolved_conflict
+        from sdesk.storage.gitrepo import unresolved_conflict
 
         return [unresolved_conflict(path, desk.root) or error]
     found = ticket_problems(ticket, desk.rules) + amends_problems(ticket.history)

@@ -42,7 +42,7 @@ def export_html(out: Path, customer: str | None, recent_days: int) -> None:
     that does not read stops the export: a site without it would tell its
     customer the ticket is gone.
     """
-    from sdesk.index import Index
+    from sdesk.storage.index import Index
     from sdesk.website import build
     from sdesk.website.pages import Templates
     from sdesk.website.publish import check_folder, publish

@@ -27,7 +27,7 @@ def setup() -> None:
     reinstalled sdesk needs no new setup; when none runs, git's own line merge
     marks the conflict.
     """
-    from sdesk import gitrepo
+    from sdesk.storage import gitrepo
 
     for line in gitrepo.setup(context.desk().root):
         click.echo(line)
@@ -45,7 +45,7 @@ def merge_ticket(base: Path, ours: Path, theirs: Path, name: str) -> None:
     event; what cannot be decided is left to git's own line merge, as a
     conflict with markers. Exits 0 when merged, 1 on a conflict.
     """
-    from sdesk import gitrepo
+    from sdesk.storage import gitrepo
 
     try:
         status = _merge_by_meaning(base, ours, theirs, name)
@@ -56,8 +56,9 @@ def merge_ticket(base: Path, ours: Path, theirs: Path, name: str) -> None:
 
 
 def _merge_by_meaning(base: Path, ours: Path, theirs: Path, name: str) -> int:
-    from sdesk import files, gitrepo, merge, yamlio
-    from sdesk.store import SCHEMA_COMMENT, parse_ticket, read_ticket, render, write_atomic
+    from sdesk.formats import files, yamlio
+    from sdesk.storage import gitrepo, merge
+    from sdesk.storage.store import SCHEMA_COMMENT, parse_ticket, read_ticket, render, write_atomic
 
     try:
         texts = [files.read_text(ours), files.read_text(theirs)]
@@ -85,7 +86,7 @@ def _merge_by_meaning(base: Path, ours: Path, theirs: Path, name: str) -> int:
 
 def _is_ticket(path: Path) -> bool:
     """Did git's line merge make a valid ticket (and not, say, a file with one key twice)?"""
-    from sdesk.store import read_ticket
+    from sdesk.storage.store import read_ticket
 
     try:
         read_ticket(path, named_after_id=False)

@@ -20,10 +20,10 @@ from sdesk.output import Column, plural, render_rows
 if TYPE_CHECKING:
     from email.message import EmailMessage
 
-    from sdesk import notifications
-    from sdesk.model import Event, Ticket
-    from sdesk.outbox import Run
-    from sdesk.store import Desk
+    from sdesk.mail import notifications
+    from sdesk.mail.outbox import Run
+    from sdesk.storage.store import Desk
+    from sdesk.tickets.model import Event, Ticket
 
 PASSWORD_VARIABLE = "SDESK_SMTP_PASSWORD"
 SMTP_TIMEOUT_SECONDS = 30  # a slow but healthy server answers well within this
@@ -47,7 +47,7 @@ def hold(desk: Desk, ticket: Ticket, event: Event, now: datetime) -> Held:
 
     A broken template raises, so the change is not saved either; once it is, release() them.
     """
-    from sdesk.outbox import HELD, Outbox
+    from sdesk.mail.outbox import HELD, Outbox
 
     outbox = Outbox(desk.root)
     return [(letter, outbox.add(letter, message, HELD)) for letter, message in _compose(desk, ticket, event, now)]
@@ -56,7 +56,7 @@ def hold(desk: Desk, ticket: Ticket, event: Event, now: datetime) -> Held:
 def _compose(
     desk: Desk, ticket: Ticket, event: Event, now: datetime
 ) -> list[tuple[notifications.Letter, EmailMessage]]:
-    from sdesk import notifications
+    from sdesk.mail import notifications
 
     rules = desk.rules
     letters = notifications.letters(ticket, event, rules, now)
@@ -67,10 +67,10 @@ def _compose(
                 err=True,
             )
         return []
-    from sdesk import mail  # Jinja2 is loaded only when there is mail to write
+    from sdesk.mail import compose  # Jinja2 is loaded only when there is mail to write
 
-    templates = mail.Templates(desk.root, rules.timezone)
-    return [(letter, mail.message(letter, templates)) for letter in letters]
+    templates = compose.Templates(desk.root, rules.timezone)
+    return [(letter, compose.message(letter, templates)) for letter in letters]
 
 
 @contextmanager
@@ -89,7 +89,7 @@ def release(desk: Desk, held: Held) -> None:
     """The change is saved: its held mails wait to be sent; say so."""
     if not held:
         return
-    from sdesk.outbox import Outbox
+    from sdesk.mail.outbox import Outbox
 
     outbox = Outbox(desk.root)
     for letter, path in held:
@@ -107,7 +107,7 @@ def drop(held: Held) -> None:
 
 def settle(desk: Desk) -> None:
     """Held mail a killed command left: released when its ticket has the event, dropped when it has not."""
-    from sdesk.outbox import Outbox, held_event
+    from sdesk.mail.outbox import Outbox, held_event
 
     outbox = Outbox(desk.root)
     for path in outbox.held():
@@ -147,7 +147,7 @@ def notify() -> None:
 @desk_options()
 def list_mail(only_pending: bool, fmt: str) -> None:
     """The outbox: pending, interrupted, parked and sent mail, oldest first."""
-    from sdesk.outbox import Outbox
+    from sdesk.mail.outbox import Outbox
 
     desk = context.desk()
     settle(desk)
@@ -229,13 +229,13 @@ def send(
     password = os.environ.get(PASSWORD_VARIABLE)
     if user is not None and not password:
         raise SdeskError(f"--user {user} needs the password in ${PASSWORD_VARIABLE}")
-    from sdesk.outbox import PLAIN, STARTTLS, TLS, Outbox, Smtp
+    from sdesk.mail.outbox import PLAIN, STARTTLS, TLS, Outbox, Smtp
 
     security = TLS if tls else STARTTLS if starttls else PLAIN
     connection = Smtp(host, int(port_text), security, user, password, timeout, insecure_login)
     desk = context.desk()
-    from sdesk.gitrepo import committed_clone_files
-    from sdesk.store import OUTBOX_DIR
+    from sdesk.storage.gitrepo import committed_clone_files
+    from sdesk.storage.store import OUTBOX_DIR
 
     planted = [
         found.path for found in committed_clone_files(desk.root) if found.path and OUTBOX_DIR in found.path.parts

@@ -14,8 +14,8 @@ from sdesk.output import plural, render_rows, to_json
 from sdesk.words import SCHEMA_KINDS
 
 if TYPE_CHECKING:
-    from sdesk.policy import Assessment
-    from sdesk.rules import Rules
+    from sdesk.policy.decisions import Assessment
+    from sdesk.policy.rules import Rules
 
 
 @click.group()
@@ -32,7 +32,7 @@ def rules_check(path: Path | None) -> None:
     Exits 1 if there is any problem, so a desk's CI or pre-commit hook can
     keep a broken policy from landing.
     """
-    from sdesk import store
+    from sdesk.storage import store
 
     if path is None:
         desk = context.desk()
@@ -59,13 +59,13 @@ def rules_explain(ticket_ref: str, fmt: str) -> None:
     decided it. The rules are applied as they stand now to the ticket's
     current fields, on the day it was opened.
     """
-    from sdesk import explain, policy
+    from sdesk.policy import decisions, explain
 
     desk = context.desk()
     rules_now = desk.rules
     ticket = desk.read(desk.resolve(ticket_ref))
     values = {**ticket.fields(), "team": None}
-    assessment = policy.assess(rules_now, values, ticket.created.date())
+    assessment = decisions.assess(rules_now, values, ticket.created.date())
     if fmt != "table":
         print_assessment(assessment, ticket.type, fmt)
         return
@@ -92,13 +92,13 @@ def schema(kind: str) -> None:
     Editors with yaml-language-server validate while you type when a file
     starts with: # yaml-language-server: $schema=PATH-TO-SCHEMA
     """
-    from sdesk import scaffold
+    from sdesk.storage import scaffold
 
     click.echo(scaffold.schema_text(kind), nl=False)
 
 
 def print_assessment(assessment: Assessment, ticket_type: str | None, fmt: str) -> None:
-    from sdesk import explain
+    from sdesk.policy import explain
 
     if fmt == "json":
         click.echo(to_json(explain.as_data(assessment)), nl=False)

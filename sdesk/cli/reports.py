@@ -38,7 +38,7 @@ def report_sla(start: str, end: str, fmt: str) -> None:
     clocks (stopped, or already overdue) that met their target, and the
     median and 90th percentile times in business hours.
     """
-    from sdesk import slareport  # statistics is only needed here
+    from sdesk.clocks import slareport  # statistics is only needed here
 
     first, last = _period(start, end)
     desk = context.desk()
@@ -62,8 +62,8 @@ def report_time(month: str | None, customers: tuple[str, ...], by_ticket: bool, 
     rest is surplus. To invoice = surplus + billable. CSV and JSON give exact
     minutes, ready for invoicing.
     """
-    from sdesk import timelog
-    from sdesk.schema import unknown
+    from sdesk.formats.reader import unknown
+    from sdesk.service import timelog
 
     desk = context.desk()
     rules = desk.rules
@@ -95,7 +95,7 @@ def report_csat(start: str | None, end: str | None, fmt: str) -> None:
 
     A survey goes out when an agent closes a ticket; satisfied means a score of 4 or 5.
     """
-    from sdesk import satisfaction
+    from sdesk.service import satisfaction
 
     first, last = _period(start, end)
     desk = context.desk()

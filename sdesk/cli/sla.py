@@ -13,9 +13,9 @@ from sdesk.errors import InvalidData, Refused, SdeskError
 from sdesk.output import plural, render_rows
 
 if TYPE_CHECKING:
-    from sdesk.model import Event, Ticket
-    from sdesk.rules import Rules
-    from sdesk.store import Desk
+    from sdesk.policy.rules import Rules
+    from sdesk.storage.store import Desk
+    from sdesk.tickets.model import Event, Ticket
 
 
 @click.command()
@@ -32,7 +32,7 @@ def queue(teams: tuple[str, ...], assignees: tuple[str, ...], paused: bool, expl
     rules match (business-critical disruptions, managed-services customers);
     then first come, first served.
     """
-    from sdesk import slaviews, workqueue
+    from sdesk.clocks import slaviews, workqueue
 
     desk = context.desk()
     rules = desk.rules
@@ -67,7 +67,8 @@ def sla_command(within: str | None, explain_ref: str | None, teams: tuple[str, .
     Only running clocks of open tickets are listed; paused clocks are listed
     when they are already overdue.
     """
-    from sdesk import businesstime, sla, slaviews
+    from sdesk.calendar import businesstime
+    from sdesk.clocks import sla, slaviews
 
     desk = context.desk()
     if explain_ref is not None:
@@ -97,7 +98,7 @@ def sla_command(within: str | None, explain_ref: str | None, teams: tuple[str, .
 
 
 def _explain(desk: Desk, ticket_ref: str) -> None:
-    from sdesk import sla, slaviews
+    from sdesk.clocks import sla, slaviews
 
     ticket = desk.read(desk.resolve(ticket_ref))
     rules = desk.rules
@@ -127,8 +128,8 @@ def sweep_command(dry_run: bool) -> None:
     Safe to run every minute or once a day (cron, a CI schedule): what was
     done is in the tickets' history, so nothing is done twice.
     """
-    from sdesk import sweep
     from sdesk.cli import notify
+    from sdesk.clocks import sweep
 
     desk = context.desk()
     rules, now, agent = desk.rules, context.now(desk), context.actor(desk)
@@ -167,7 +168,7 @@ class _NothingOwed(SdeskError):
 
 
 def _owed(ticket: Ticket, rules: Rules, now: datetime, agent: str) -> Event:
-    from sdesk import sweep
+    from sdesk.clocks import sweep
 
     event = sweep.next_event(ticket, rules, now, agent)
     if event is None:
@@ -176,8 +177,8 @@ def _owed(ticket: Ticket, rules: Rules, now: datetime, agent: str) -> Event:
 
 
 def _check_teams(rules: Rules, teams: tuple[str, ...]) -> None:
-    from sdesk import schema
+    from sdesk.formats import reader
 
     for team in teams:
         if team not in rules.teams:
-            raise InvalidData(schema.unknown("team", team, list(rules.teams)))
+            raise InvalidData(reader.unknown("team", team, list(rules.teams)))

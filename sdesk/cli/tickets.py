@@ -14,11 +14,12 @@ from sdesk.output import plural, render_rows, to_json
 from sdesk.words import SORT_KEYS
 
 if TYPE_CHECKING:
-    from sdesk import sla, workflow
-    from sdesk.gitrepo import Commit
-    from sdesk.model import Event, Ticket
-    from sdesk.rules import Customer, Rules
-    from sdesk.store import Desk
+    from sdesk.actions import workflow
+    from sdesk.clocks import sla
+    from sdesk.policy.rules import Customer, Rules
+    from sdesk.storage.gitrepo import Commit
+    from sdesk.storage.store import Desk
+    from sdesk.tickets.model import Event, Ticket
 
 COOPERATION_NEEDS = (("--their-ticket", "cooperation_ticket"), ("--their-email", "cooperation_email"))
 EDITOR_TEMPLATE = (
@@ -63,7 +64,7 @@ def new(
     requester may raise it, and flag work outside the contract. On a
     terminal, missing fields are asked for and costs are confirmed.
     """
-    from sdesk import workflow
+    from sdesk.actions import workflow
     from sdesk.cli import notify
     from sdesk.cli.policy import print_assessment
 
@@ -159,7 +160,9 @@ def list_tickets(
     fmt: str,
 ) -> None:
     """List tickets, open ones by default, oldest first."""
-    from sdesk import query, schema, views
+    from sdesk.cli import views
+    from sdesk.formats import reader
+    from sdesk.tickets import query
 
     desk = context.desk()
     rules = desk.rules
@@ -172,7 +175,7 @@ def list_tickets(
     ):
         for value in wanted:
             if value not in options:
-                raise InvalidData(schema.unknown(what, value, list(options)))
+                raise InvalidData(reader.unknown(what, value, list(options)))
     selection = query.Selection(
         final_statuses=frozenset(rules.final_statuses),
         scope=scope or ("all" if statuses else "open"),
@@ -198,7 +201,8 @@ def list_tickets(
 @desk_options()
 def show(ticket_ref: str, in_git: bool, fmt: str) -> None:
     """Everything about one ticket, history included."""
-    from sdesk import slaviews, views
+    from sdesk.cli import views
+    from sdesk.clocks import slaviews
 
     if in_git and fmt == "csv":
         raise click.UsageError("--history prints as a table or as JSON")
@@ -226,7 +230,7 @@ def show(ticket_ref: str, in_git: bool, fmt: str) -> None:
 
 
 def _commits(desk: Desk, ticket: Ticket) -> list[tuple[Commit | None, list[Event]]]:
-    from sdesk import gitrepo
+    from sdesk.storage import gitrepo
 
     gitrepo.work_tree(desk.root)
     return gitrepo.attribute(gitrepo.ticket_versions(desk.root, desk.path_for(ticket.id)), ticket.history)
@@ -234,7 +238,7 @@ def _commits(desk: Desk, ticket: Ticket) -> list[tuple[Commit | None, list[Event
 
 def _clocks(desk: Desk, ticket: Ticket) -> tuple[list[sla.Clock], str | None]:
     """The ticket's clocks; while rules.yaml is broken, show still works and says why there are none."""
-    from sdesk import sla
+    from sdesk.clocks import sla
 
     try:
         rules = desk.rules
@@ -259,7 +263,7 @@ def _clocks(desk: Desk, ticket: Ticket) -> tuple[list[sla.Clock], str | None]:
 @desk_options()
 def update(ticket_ref: str, status: str | None, note: str | None, from_customer: bool, fmt: str, **params: Any) -> None:
     """Change a ticket's status or fields; each change is recorded in its history."""
-    from sdesk import workflow
+    from sdesk.actions import workflow
 
     values = field_values(params)
     if status is not None:
@@ -292,7 +296,7 @@ def update(ticket_ref: str, status: str | None, note: str | None, from_customer:
 @desk_options()
 def comment(ticket_ref: str, text: str | None, internal: bool, from_customer: bool, fmt: str) -> None:
     """Add a comment (public unless --internal). TEXT '-' reads standard input; none opens $EDITOR."""
-    from sdesk import workflow
+    from sdesk.actions import workflow
 
     if text == "-":
         text = sys.stdin.read()
@@ -325,7 +329,8 @@ def priority(ticket_ref: str, level: str, reason: str, fmt: str) -> None:
 
     From then on the rules no longer recompute its priority.
     """
-    from sdesk import sla, slaviews, workflow
+    from sdesk.actions import workflow
+    from sdesk.clocks import sla, slaviews
 
     desk = context.desk()
     ticket = change(
@@ -349,7 +354,7 @@ def priority(ticket_ref: str, level: str, reason: str, fmt: str) -> None:
 @desk_options()
 def close(ticket_ref: str, resolution: str, status: str | None, fmt: str) -> None:
     """Close a ticket with its resolution."""
-    from sdesk import workflow
+    from sdesk.actions import workflow
 
     desk = context.desk()
     change(
@@ -367,7 +372,7 @@ def close(ticket_ref: str, resolution: str, status: str | None, fmt: str) -> Non
 @desk_options()
 def reopen(ticket_ref: str, reason: str, fmt: str) -> None:
     """Reopen a closed ticket; it goes back to open (the status rules.yaml lists after closed)."""
-    from sdesk import workflow
+    from sdesk.actions import workflow
 
     desk = context.desk()
     change(
@@ -380,8 +385,7 @@ def reopen(ticket_ref: str, reason: str, fmt: str) -> None:
 
 def change(desk: Desk, ticket_ref: str, fmt: str, decide: Any) -> Ticket:
     """Resolve the reference, apply one workflow step under the lock with its mail, report it."""
-    from sdesk import views
-    from sdesk.cli import notify
+    from sdesk.cli import notify, views
 
     ticket_id = desk.resolve(ticket_ref)
     agent, moment = context.actor(desk), context.now(desk)
@@ -414,7 +418,7 @@ def _confirm_costs(plan: workflow.NewTicket) -> bool:
 
 
 def _print_ticket(ticket: Ticket, fmt: str, detailed: bool = False) -> None:
-    from sdesk import views
+    from sdesk.cli import views
 
     if fmt == "json":
         click.echo(to_json(views.detail(ticket)), nl=False)

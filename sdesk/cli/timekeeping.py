@@ -45,9 +45,10 @@ def log(
     correction is a new entry in the history, so it merges between clones like
     any other work and the history keeps who corrected what.
     """
-    from sdesk import timelog, workflow
+    from sdesk.actions import workflow
     from sdesk.cli.tickets import change
-    from sdesk.model import MAX_ENTRY_MINUTES
+    from sdesk.service import timelog
+    from sdesk.tickets.model import MAX_ENTRY_MINUTES
 
     try:
         minutes = 0 if duration.strip() == "0" else timelog.parse_minutes(duration)  # 0 withdraws (--correct)
@@ -81,7 +82,7 @@ def survey(ticket_ref: str, score: int, remark: str | None, fmt: str) -> None:
 
     One answer per ticket; `sdesk report csat` sums them up.
     """
-    from sdesk import workflow
+    from sdesk.actions import workflow
     from sdesk.cli.tickets import change
 
     desk = context.desk()

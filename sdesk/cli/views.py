@@ -10,15 +10,16 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sdesk import model, satisfaction, timelog
-from sdesk.model import Event, Ticket
 from sdesk.output import Column, truncate
-from sdesk.rules import Rules
+from sdesk.policy.rules import Rules
+from sdesk.service import satisfaction, timelog
 from sdesk.terminal import visible, visible_lines
+from sdesk.tickets import model
+from sdesk.tickets.model import Event, Ticket
 from sdesk.words import SCORES
 
 if TYPE_CHECKING:
-    from sdesk.gitrepo import Commit
+    from sdesk.storage.gitrepo import Commit
 
 SUMMARY_FIELDS = (
     "id",

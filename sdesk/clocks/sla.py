@@ -25,10 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sdesk import businesstime
-from sdesk.businesstime import Calendar, Target
-from sdesk.model import CLOCK_NAMES, SLA_KEYS, Change, Event, Ticket
-from sdesk.rules import Rules
+from sdesk.calendar import businesstime
+from sdesk.calendar.businesstime import Calendar, Target
+from sdesk.policy.rules import Rules
+from sdesk.tickets.model import CLOCK_NAMES, SLA_KEYS, Change, Event, Ticket
 
 
 @dataclass(frozen=True)

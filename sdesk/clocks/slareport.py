@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sdesk import sla
-from sdesk.model import CLOCK_NAMES, Ticket
+from sdesk.clocks import sla
 from sdesk.output import Column
-from sdesk.rules import Rules
+from sdesk.policy.rules import Rules
+from sdesk.tickets.model import CLOCK_NAMES, Ticket
 
 GROUPINGS = ("priority", "customer")
 FIELDS = (

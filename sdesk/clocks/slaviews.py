@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sdesk.businesstime import words
+from sdesk.calendar.businesstime import words
+from sdesk.clocks.sla import Clock
+from sdesk.clocks.workqueue import Place
 from sdesk.output import Column, truncate
-from sdesk.sla import Clock
-from sdesk.workqueue import Place
 
 AHEAD_WIDTH = 12  # the queue rule's name, cut so the table fits 80 columns (json/csv have it whole)
 QUEUE_COLUMNS = (

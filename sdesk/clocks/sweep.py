@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sdesk import businesstime, sla
-from sdesk.model import Change, Event, Ticket
-from sdesk.rules import Rules
-from sdesk.slaviews import lateness
+from sdesk.calendar import businesstime
+from sdesk.clocks import sla
+from sdesk.clocks.slaviews import lateness
+from sdesk.policy.rules import Rules
+from sdesk.tickets.model import Change, Event, Ticket
 
 
 def next_event(ticket: Ticket, rules: Rules, now: datetime, actor: str) -> Event | None:

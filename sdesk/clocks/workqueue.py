@@ -13,9 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sdesk import policy, sla
-from sdesk.model import Ticket
-from sdesk.rules import Rules
+from sdesk.clocks import sla
+from sdesk.policy import decisions
+from sdesk.policy.rules import Rules
+from sdesk.tickets.model import Ticket
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def queue(tickets: Iterable[Ticket], rules: Rules, now: datetime, paused: bool =
 
 
 def _place(ticket: Ticket, rules: Rules, now: datetime, levels: tuple[str, ...]) -> Place:
-    facts = policy.facts(rules, ticket.fields())
+    facts = decisions.facts(rules, ticket.fields())
     rank = levels.index(ticket.priority) if ticket.priority in levels else len(levels)
     for index, rule in enumerate(rules.service.ahead):
         outcome = rule.when.evaluate(facts)

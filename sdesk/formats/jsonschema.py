@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sdesk import conditions, model, rules, words
+from sdesk import words
+from sdesk.policy import conditions, rules
+from sdesk.tickets import model
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 

@@ -14,8 +14,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar, overload
 
-from sdesk import yamlio
 from sdesk.errors import InvalidData, excerpt, shortened
+from sdesk.formats import yamlio
 
 KeyPath = tuple[str | int, ...]
 # One plain mailbox, as mail headers and SMTP carry it: ASCII, no spaces or line breaks, nothing that

@@ -35,8 +35,8 @@ from jinja2.sandbox import (
     ImmutableSandboxedEnvironment,
 )
 
-from sdesk import files
 from sdesk.errors import InvalidData, SdeskError, excerpt
+from sdesk.formats import files
 
 RENDER_SECONDS = 20  # a page or mail takes milliseconds; only a runaway loop takes this long
 MAX_OUTPUT = 20_000_000  # characters one page or mail may have

@@ -1,7 +1,7 @@
 """Letters become RFC 5322 messages through templates a desk can override.
 
 The package ships a template per mail kind and language
-(``sdesk/templates/mail/<language>/<kind>.txt``); a desk overrides any of them
+(``sdesk/mail/templates/<language>/<kind>.txt``); a desk overrides any of them
 with a file at the same place under its own ``templates/mail/``. A template
 defines a ``subject`` and a ``body`` block (Jinja2). Headers are built from
 objects, never from text pasted together, and a subject or name is folded to
@@ -22,13 +22,13 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from sdesk import templating
+from sdesk.calendar.spoken import moment as spoken_moment
 from sdesk.errors import InvalidData, SdeskError
-from sdesk.notifications import MAIL_KINDS, Letter, one_line
-from sdesk.rules import LANGUAGES
-from sdesk.spoken import moment as spoken_moment
+from sdesk.formats import templating
+from sdesk.mail.notifications import MAIL_KINDS, Letter, one_line
+from sdesk.policy.rules import LANGUAGES
 
-PACKAGE_TEMPLATES = Path(__file__).parent / "templates" / "mail"
+PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
 DESK_TEMPLATES = Path("templates") / "mail"  # inside the desk
 BLOCKS = ("subject", "body")
 # The mails, and the pieces they include.

@@ -15,11 +15,11 @@ from email.errors import MessageError
 from email.headerregistry import Address
 from typing import Any
 
-from sdesk import sla, sweep
+from sdesk.clocks import sla, sweep
 from sdesk.errors import InvalidData, excerpt
-from sdesk.model import Event, Ticket
-from sdesk.rules import Rules
+from sdesk.policy.rules import Rules
 from sdesk.terminal import CONTROLS
+from sdesk.tickets.model import Event, Ticket
 
 MAIL_KINDS = ("created", "status", "info-requested", "reminder", "comment", "closed", "auto-closed", "survey")
 _MAILBOX = re.compile(r"[\x21-\x7e]+")  # printable ASCII without spaces: what goes in a header and RCPT TO as it is

@@ -46,14 +46,15 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sdesk import files, ids
 from sdesk.errors import InvalidData, Refused, SdeskError, excerpt
-from sdesk.notifications import is_mailbox, one_line
-from sdesk.store import write_atomic
+from sdesk.formats import files
+from sdesk.mail.notifications import is_mailbox, one_line
+from sdesk.storage.store import write_atomic
+from sdesk.tickets import ids
 
 FOLDER = "outbox"
 if TYPE_CHECKING:
-    from sdesk.notifications import Letter
+    from sdesk.mail.notifications import Letter
 
 HELD, PENDING, SENDING, SENT, PARKED = "held", "pending", "sending", "sent", "parked"
 STATE_NAMES = {HELD: "held", PENDING: "pending", SENDING: "interrupted", SENT: "sent", PARKED: "parked"}

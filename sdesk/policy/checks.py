@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sdesk import businesstime, schema
-from sdesk.model import Ticket
-from sdesk.policy import with_article
-from sdesk.rules import Rules
-from sdesk.schema import SchemaError
+from sdesk.calendar import businesstime
+from sdesk.formats import reader
+from sdesk.formats.reader import SchemaError
+from sdesk.policy.decisions import with_article
+from sdesk.policy.rules import Rules
+from sdesk.tickets.model import Ticket
 
 
 def ticket_problems(ticket: Ticket, rules: Rules) -> list[SchemaError]:
@@ -26,7 +27,7 @@ def ticket_problems(ticket: Ticket, rules: Rules) -> list[SchemaError]:
         known.append(("category", ticket.category, rules.categories))
     for name, value, options in known:
         if value is not None and value not in options:
-            problems.append(SchemaError((name,), schema.unknown(name, value, options)))
+            problems.append(SchemaError((name,), reader.unknown(name, value, options)))
     ticket_type = rules.types.get(ticket.type)
     for field in ticket_type.required if ticket_type else ():
         if not ticket.value(field):
@@ -35,7 +36,7 @@ def ticket_problems(ticket: Ticket, rules: Rules) -> list[SchemaError]:
     exclusions = [exclusion.name for exclusion in rules.exclusions]
     for index, name in enumerate(ticket.exclusions):
         if name not in exclusions:
-            problems.append(SchemaError(("exclusions", index), schema.unknown("exclusion", name, exclusions)))
+            problems.append(SchemaError(("exclusions", index), reader.unknown("exclusion", name, exclusions)))
     problems += _sla_problems(ticket, rules)
     problems += _move_problems(ticket, rules)
     for index, event in enumerate(ticket.history):
@@ -62,10 +63,10 @@ def _sla_problems(ticket: Ticket, rules: Rules) -> list[SchemaError]:
     """The recorded targets must still make sense: a known plan and calendar, readable targets."""
     problems = []
     if ticket.sla_plan is not None and ticket.sla_plan not in rules.service.plans:
-        problems.append(SchemaError(("sla", "plan"), schema.unknown("plan", ticket.sla_plan, list(rules.plans))))
+        problems.append(SchemaError(("sla", "plan"), reader.unknown("plan", ticket.sla_plan, list(rules.plans))))
     calendars = list(rules.service.calendars)
     if ticket.sla_calendar is not None and ticket.sla_calendar not in calendars:
-        message = schema.unknown("calendar", ticket.sla_calendar, calendars)
+        message = reader.unknown("calendar", ticket.sla_calendar, calendars)
         problems.append(SchemaError(("sla", "calendar"), f"{message}; its clocks run on desk.calendar"))
     for clock in ("response", "resolution"):
         text = ticket.value(f"sla_{clock}")

@@ -29,9 +29,9 @@ from typing import Any
 
 import re2
 
-from sdesk import schema
 from sdesk.errors import excerpt
-from sdesk.schema import KeyPath, Problems
+from sdesk.formats import reader
+from sdesk.formats.reader import KeyPath, Problems
 
 # `text` searches these three fields, the words a customer uses to describe a problem.
 TEXT_SOURCES = ("title", "description", "error_message")
@@ -170,7 +170,7 @@ def _condition(
         return None
     if not isinstance(data, dict) or not data:
         problems.add(
-            keypath, f"expected a condition (a mapping such as {{category: network}}), got {schema.describe(data)}"
+            keypath, f"expected a condition (a mapping such as {{category: network}}), got {reader.describe(data)}"
         )
         return None
     combinators = [key for key in data if key in COMBINATORS]
@@ -187,7 +187,7 @@ def _condition(
             inner = _condition(value, keypath + ("not",), fields, problems, depth + 1)
             return Not(inner) if inner is not None else None
         if not isinstance(value, list) or not value:
-            problems.add(keypath + (key,), f"'{key}' takes a list of conditions, got {schema.describe(value)}")
+            problems.add(keypath + (key,), f"'{key}' takes a list of conditions, got {reader.describe(value)}")
             return None
         parts = [
             _condition(item, keypath + (key, index), fields, problems, depth + 1) for index, item in enumerate(value)
@@ -204,7 +204,7 @@ def _condition(
 def _test(name: str, value: Any, keypath: KeyPath, fields: Mapping[str, Field], problems: Problems) -> Test | None:
     known = [*fields, TEXT, *COMBINATORS]
     if name not in fields and name != TEXT:
-        problems.add(keypath, f"unknown field{schema.one_of(name, known)}")
+        problems.add(keypath, f"unknown field{reader.one_of(name, known)}")
         return None
     field = fields.get(name, Field("text"))
     if isinstance(value, dict):
@@ -214,7 +214,7 @@ def _test(name: str, value: Any, keypath: KeyPath, fields: Mapping[str, Field], 
             return None
         if next(iter(value)) not in OPERATORS:
             operator = next(iter(value))
-            problems.add(keypath + (operator,), f"unknown test{schema.one_of(operator, OPERATORS)}")
+            problems.add(keypath + (operator,), f"unknown test{reader.one_of(operator, OPERATORS)}")
             return None
         operator, operand = next(iter(value.items()))
         keypath = keypath + (operator,)
@@ -227,12 +227,12 @@ def _test(name: str, value: Any, keypath: KeyPath, fields: Mapping[str, Field], 
         return _pattern(name, operand, keypath, field, problems)
     if operator == "set":
         if not isinstance(operand, bool):
-            problems.add(keypath, f"'set' takes true or false, got {schema.describe(operand)}")
+            problems.add(keypath, f"'set' takes true or false, got {reader.describe(operand)}")
             return None
         return Test(name, "set", (operand,))
     operands = operand if operator == "in" else [operand]
     if operator == "in" and (not isinstance(operand, list) or not operand):
-        problems.add(keypath, f"'in' takes a list of values, got {schema.describe(operand)}")
+        problems.add(keypath, f"'in' takes a list of values, got {reader.describe(operand)}")
         return None
     values = [
         _value(item, keypath + ((index,) if operator == "in" else ()), name, field, problems)
@@ -247,7 +247,7 @@ def _pattern(name: str, operand: Any, keypath: KeyPath, field: Field, problems: 
         problems.add(keypath, f"'{name}' is yes or no: compare it with true or false, not a pattern")
         return None
     if not isinstance(operand, str) or not operand:
-        problems.add(keypath, f"'matches' takes a regular expression, got {schema.describe(operand)}")
+        problems.add(keypath, f"'matches' takes a regular expression, got {reader.describe(operand)}")
         return None
     shown = excerpt(operand, 80)[1:-1]
     try:
@@ -282,14 +282,14 @@ def _value(item: Any, keypath: KeyPath, name: str, field: Field, problems: Probl
     if field.kind == "flag":
         if isinstance(item, bool):
             return item
-        problems.add(keypath, f"'{name}' is yes or no: use true or false, got {schema.describe(item)}")
+        problems.add(keypath, f"'{name}' is yes or no: use true or false, got {reader.describe(item)}")
         return None
     if isinstance(item, (bool, dict, list)) or item is None:
-        problems.add(keypath, f"expected a value for '{name}', got {schema.describe(item)}")
+        problems.add(keypath, f"expected a value for '{name}', got {reader.describe(item)}")
         return None
     text = str(item)
     if field.kind == "choice" and text not in field.values:
-        problems.add(keypath, schema.unknown(name, text, field.values))
+        problems.add(keypath, reader.unknown(name, text, field.values))
         return None
     return text
 

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from sdesk.conditions import Facts, Outcome
-from sdesk.rules import CONDITION_FIELDS, DERIVED_FROM, Adjustment, Customer, Rules
+from sdesk.policy.conditions import Facts, Outcome
+from sdesk.policy.rules import CONDITION_FIELDS, DERIVED_FROM, Adjustment, Customer, Rules
 
 Values = Mapping[str, str | None]
 # Ticket fields that conditions may test; the other condition fields follow from these.

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from sdesk.model import Ticket
 from sdesk.output import Column
-from sdesk.policy import Assessment, Check, Match
+from sdesk.policy.decisions import Assessment, Check, Match
+from sdesk.tickets.model import Ticket
 
 APPLIED, FAILED, SKIPPED = "✓", "✗", "·"
 

@@ -15,11 +15,12 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sdesk import conditions, schema, servicelevels
-from sdesk.conditions import Condition, Field
-from sdesk.model import TEXT_FIELDS
-from sdesk.schema import KeyPath, Problems, SchemaError
-from sdesk.servicelevels import ServiceLevels, Sweep
+from sdesk.formats import reader
+from sdesk.formats.reader import KeyPath, Problems, SchemaError
+from sdesk.policy import conditions, servicelevels
+from sdesk.policy.conditions import Condition, Field
+from sdesk.policy.servicelevels import ServiceLevels, Sweep
+from sdesk.tickets.model import TEXT_FIELDS
 from sdesk.words import IMPACTS, URGENCIES
 
 LANGUAGES = ("en", "nl")
@@ -254,7 +255,7 @@ class Rules:
 
 
 def parse(data: Any) -> Rules:
-    """Validate rules.yaml's plain data; raises :class:`schema.Invalid` listing every problem."""
+    """Validate rules.yaml's plain data; raises :class:`reader.Invalid` listing every problem."""
     problems = Problems()
     data = problems.mapping(data, (), allowed=TOP_KEYS, required=("desk", "statuses", "types", "teams", "priority"))
     teams = _teams(data.get("teams"), problems)
@@ -273,7 +274,7 @@ def parse(data: Any) -> Rules:
         required=("name", "timezone", "default_team"),
     )
     timezone = problems.get(ZoneInfo("UTC"), _zone, desk.get("timezone"), ("desk", "timezone"))
-    language = problems.get("en", schema.choice, desk.get("language", "en"), ("desk", "language"), LANGUAGES)
+    language = problems.get("en", reader.choice, desk.get("language", "en"), ("desk", "language"), LANGUAGES)
     priority = _priority(data.get("priority"), fields, problems)
     service = servicelevels.parse(
         data,
@@ -287,11 +288,11 @@ def parse(data: Any) -> Rules:
     )
     _check_auto_close(statuses, service.sweep, problems)
     rules = Rules(
-        desk_name=problems.get("", schema.text, desk.get("name"), ("desk", "name")),
-        desk_email=problems.get(None, schema.email, desk.get("email"), ("desk", "email"), optional=True),
+        desk_name=problems.get("", reader.text, desk.get("name"), ("desk", "name")),
+        desk_email=problems.get(None, reader.email, desk.get("email"), ("desk", "email"), optional=True),
         timezone=timezone,
         language=language,
-        default_team=problems.get("", schema.choice, desk.get("default_team"), ("desk", "default_team"), list(teams)),
+        default_team=problems.get("", reader.choice, desk.get("default_team"), ("desk", "default_team"), list(teams)),
         statuses=statuses,
         types=types,
         categories=categories,
@@ -352,7 +353,7 @@ def _condition_fields(
 
 
 def _zone(value: Any, keypath: KeyPath) -> ZoneInfo:
-    return ZoneInfo(schema.timezone_name(value, keypath))
+    return ZoneInfo(reader.timezone_name(value, keypath))
 
 
 def _entries(value: Any, keypath: KeyPath, problems: Problems, what: str) -> dict[str, Any]:
@@ -367,9 +368,9 @@ def _entries(value: Any, keypath: KeyPath, problems: Problems, what: str) -> dic
 def _labels(value: Any, keypath: KeyPath, problems: Problems) -> dict[str, str]:
     """A label per language; English is required, Dutch falls back to it."""
     entry = problems.mapping(value, keypath, allowed=LANGUAGES, required=("en",))
-    english = problems.get("", schema.text, entry.get("en"), keypath + ("en",)) if "en" in entry else ""
+    english = problems.get("", reader.text, entry.get("en"), keypath + ("en",)) if "en" in entry else ""
     labels = {"en": english}
-    labels["nl"] = problems.get(english, schema.text, entry["nl"], keypath + ("nl",)) if "nl" in entry else english
+    labels["nl"] = problems.get(english, reader.text, entry["nl"], keypath + ("nl",)) if "nl" in entry else english
     return labels
 
 
@@ -377,7 +378,7 @@ def _names(value: Any, keypath: KeyPath, options: list[str], problems: Problems)
     """A list of names, each one of ``options``, none twice."""
     names = []
     for index, item in enumerate(_list(value, keypath, problems)):
-        name = problems.get(None, schema.choice, item, keypath + (index,), options)
+        name = problems.get(None, reader.choice, item, keypath + (index,), options)
         if name in names:
             problems.add(keypath + (index,), f"'{name}' is listed twice")
         elif name is not None:
@@ -395,8 +396,8 @@ def _teams(value: Any, problems: Problems) -> dict[str, Team]:
         entry = problems.mapping(entry, where, allowed=("name", "email"), required=("name",))
         teams[key] = Team(
             key,
-            problems.get(key, schema.text, entry.get("name"), where + ("name",)),
-            problems.get(None, schema.email, entry.get("email"), where + ("email",), optional=True),
+            problems.get(key, reader.text, entry.get("name"), where + ("name",)),
+            problems.get(None, reader.email, entry.get("email"), where + ("email",), optional=True),
         )
     if value is not None and not teams:
         problems.add(("teams",), "declare at least one team")
@@ -412,7 +413,7 @@ def _plans(value: Any, problems: Problems) -> dict[str, PlanTerms]:
         )
         plans[key] = PlanTerms(
             key,
-            problems.get(key, schema.text, entry.get("label"), at + ("label",)),
+            problems.get(key, reader.text, entry.get("label"), at + ("label",)),
             problems.get(None, _included_minutes, entry.get("included_hours"), at + ("included_hours",)),
         )
     return plans
@@ -426,7 +427,7 @@ def _included_minutes(value: Any, keypath: KeyPath) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= HOURS_IN_A_MONTH:
-        raise SchemaError(keypath, f"expected hours a month such as 20 or 7.5, got {schema.describe(value)}")
+        raise SchemaError(keypath, f"expected hours a month such as 20 or 7.5, got {reader.describe(value)}")
     minutes = value * 60
     if minutes != int(minutes):
         raise SchemaError(keypath, f"{value} hours is not a whole number of minutes")
@@ -449,7 +450,7 @@ def _statuses(value: Any, problems: Problems) -> dict[str, Status]:
         statuses[key] = Status(
             key=key,
             labels=labels,
-            short=problems.get(key, schema.text, entry.get("short", key.replace("-", " ")), at + ("short",)),
+            short=problems.get(key, reader.text, entry.get("short", key.replace("-", " ")), at + ("short",)),
             initial=problems.flag(entry.get("initial"), at + ("initial",)),
             final=problems.flag(entry.get("final"), at + ("final",)),
             waiting_on_customer=problems.flag(entry.get("waiting_on_customer"), at + ("waiting_on_customer",)),
@@ -495,7 +496,7 @@ def _types(value: Any, problems: Problems) -> dict[str, TicketType]:
         types[key] = TicketType(
             key=key,
             labels=_labels(entry.get("label"), at + ("label",), problems) if "label" in entry else {"en": key},
-            code=problems.get(key[:3].upper(), schema.text, entry.get("code", key[:3].upper()), at + ("code",)),
+            code=problems.get(key[:3].upper(), reader.text, entry.get("code", key[:3].upper()), at + ("code",)),
             required=_names(entry.get("required"), at + ("required",), list(REQUIRABLE_FIELDS), problems),
         )
     if value is not None and not types:
@@ -506,7 +507,7 @@ def _types(value: Any, problems: Problems) -> dict[str, TicketType]:
 def _categories(value: Any, problems: Problems) -> tuple[str, ...]:
     categories: list[str] = []
     for index, item in enumerate(_list(value, ("categories",), problems)):
-        name = problems.get(None, schema.text, item, ("categories", index))
+        name = problems.get(None, reader.text, item, ("categories", index))
         if name is None:
             continue
         if not SLUG_PATTERN.fullmatch(name):
@@ -525,7 +526,7 @@ def _products(value: Any, problems: Problems) -> dict[str, Product]:
         entry = problems.mapping(entry, at, allowed=("name", "business_critical"), required=("name",))
         products[key] = Product(
             key,
-            problems.get(key, schema.text, entry.get("name"), at + ("name",)),
+            problems.get(key, reader.text, entry.get("name"), at + ("name",)),
             problems.flag(entry.get("business_critical"), at + ("business_critical",)),
         )
     return products
@@ -542,14 +543,14 @@ def _priority(value: Any, fields: dict[str, Field], problems: Problems) -> Prior
         allowed=("levels", "default", "phone", "matrix", "adjustments"),
         required=("levels", "default", "matrix"),
     )
-    listed: list[Any] = problems.get([], schema.sequence, value.get("levels"), where + ("levels",))
+    listed: list[Any] = problems.get([], reader.sequence, value.get("levels"), where + ("levels",))
     levels = tuple(
-        problems.get("", schema.text, level, where + ("levels", index)) for index, level in enumerate(listed)
+        problems.get("", reader.text, level, where + ("levels", index)) for index, level in enumerate(listed)
     )
     if "levels" in value and (len(set(levels)) != len(levels) or not levels):
         problems.add(where + ("levels",), "list each priority level once, most urgent first")
     options = list(levels)
-    default = problems.get("", schema.choice, value.get("default"), where + ("default",), options)
+    default = problems.get("", reader.choice, value.get("default"), where + ("default",), options)
     rows = problems.mapping(value.get("matrix"), where + ("matrix",), allowed=IMPACTS)
     matrix: dict[str, dict[str, str]] = {}
     for impact in IMPACTS:
@@ -560,7 +561,7 @@ def _priority(value: Any, fields: dict[str, Field], problems: Problems) -> Prior
             if rows and impact in rows and urgency not in row:
                 problems.add(at, f"is missing: the matrix needs a level for {impact} impact with {urgency} urgency")
             elif urgency in row:
-                matrix[impact][urgency] = problems.get("", schema.choice, row[urgency], at, options)
+                matrix[impact][urgency] = problems.get("", reader.choice, row[urgency], at, options)
         if rows and impact not in rows:
             problems.add(where + ("matrix", impact), f"is missing: the matrix needs a row for {impact} impact")
     adjustments = []
@@ -596,16 +597,16 @@ def _adjustment(
         operand = entry[action]
         if isinstance(operand, bool) or not isinstance(operand, int) or operand < 1:
             problems.add(
-                at + (action,), f"'{action}' takes a number of levels (1 or more), got {schema.describe(operand)}"
+                at + (action,), f"'{action}' takes a number of levels (1 or more), got {reader.describe(operand)}"
             )
             operand = None
     else:
-        operand = problems.get(None, schema.choice, entry[action], at + (action,), levels)
-    name = problems.get("", schema.text, entry.get("name"), at + ("name",))
+        operand = problems.get(None, reader.choice, entry[action], at + (action,), levels)
+    name = problems.get("", reader.text, entry.get("name"), at + ("name",))
     when = conditions.parse(entry.get("when"), at + ("when",), fields, problems) if "when" in entry else None
     if when is None or operand is None:
         return None
-    description = problems.get(None, schema.text, entry.get("description"), at + ("description",), optional=True)
+    description = problems.get(None, reader.text, entry.get("description"), at + ("description",), optional=True)
     return Adjustment(name, description, when, action, operand)
 
 
@@ -619,7 +620,7 @@ def _eligibility(value: Any, problems: Problems) -> Eligibility:
     editors = entry.get("max_editors_per_site", DEFAULT_MAX_EDITORS)
     if isinstance(editors, bool) or not isinstance(editors, int) or editors < 1:
         problems.add(
-            where + ("max_editors_per_site",), f"expected a number of 1 or more, got {schema.describe(editors)}"
+            where + ("max_editors_per_site",), f"expected a number of 1 or more, got {reader.describe(editors)}"
         )
         editors = DEFAULT_MAX_EDITORS
     return Eligibility(
@@ -636,8 +637,8 @@ def _exclusions(value: Any, fields: dict[str, Field], problems: Problems) -> tup
     for index, entry in enumerate(_list(value, ("exclusions",), problems)):
         at: KeyPath = ("exclusions", index)
         entry = problems.mapping(entry, at, allowed=("name", "message", "when"), required=("name", "message", "when"))
-        name = problems.get("", schema.text, entry.get("name"), at + ("name",))
-        message = problems.get("", schema.text, entry.get("message"), at + ("message",))
+        name = problems.get("", reader.text, entry.get("name"), at + ("name",))
+        message = problems.get("", reader.text, entry.get("message"), at + ("message",))
         when = conditions.parse(entry["when"], at + ("when",), fields, problems) if "when" in entry else None
         if when is not None:
             exclusions.append(Exclusion(name, message, when))
@@ -650,8 +651,8 @@ def _routing(value: Any, fields: dict[str, Field], teams: dict[str, Team], probl
     for index, entry in enumerate(_list(value, ("routing",), problems)):
         at: KeyPath = ("routing", index)
         entry = problems.mapping(entry, at, allowed=("name", "when", "team"), required=("name", "when", "team"))
-        name = problems.get("", schema.text, entry.get("name"), at + ("name",))
-        team = problems.get(None, schema.choice, entry.get("team"), at + ("team",), list(teams))
+        name = problems.get("", reader.text, entry.get("name"), at + ("name",))
+        team = problems.get(None, reader.choice, entry.get("team"), at + ("team",), list(teams))
         when = conditions.parse(entry["when"], at + ("when",), fields, problems) if "when" in entry else None
         if when is not None and team is not None:
             routes.append(Route(name, when, team))
@@ -727,13 +728,13 @@ def _customer(
     )
     customer = Customer(
         key=key,
-        name=problems.get(key, schema.text, value.get("name"), where + ("name",)),
-        language=problems.get("en", schema.choice, value.get("language", "en"), where + ("language",), LANGUAGES),
-        plan=problems.get("", schema.choice, value.get("plan"), where + ("plan",), list(plans))
+        name=problems.get(key, reader.text, value.get("name"), where + ("name",)),
+        language=problems.get("en", reader.choice, value.get("language", "en"), where + ("language",), LANGUAGES),
+        plan=problems.get("", reader.choice, value.get("plan"), where + ("plan",), list(plans))
         if "plan" in value
         else "",
         billing=problems.get(
-            "invoice", schema.choice, value.get("billing", "invoice"), where + ("billing",), BILLING_MODES
+            "invoice", reader.choice, value.get("billing", "invoice"), where + ("billing",), BILLING_MODES
         ),
         packages=_packages(value.get("packages"), where + ("packages",), products, problems),
         sites=sites,
@@ -762,10 +763,10 @@ def _sites(value: Any, where: KeyPath, problems: Problems) -> dict[str, Site]:
             continue
         if isinstance(entry, dict):
             entry = problems.mapping(entry, at, allowed=("name", "campus"), required=("name",))
-            name = problems.get(str(site), schema.text, entry.get("name"), at + ("name",))
-            campus = problems.get(None, schema.text, entry.get("campus"), at + ("campus",), optional=True)
+            name = problems.get(str(site), reader.text, entry.get("name"), at + ("name",))
+            campus = problems.get(None, reader.text, entry.get("campus"), at + ("campus",), optional=True)
         else:
-            name, campus = problems.get(str(site), schema.text, entry, at), None
+            name, campus = problems.get(str(site), reader.text, entry, at), None
         sites[str(site)] = Site(str(site), name, campus)
     return sites
 
@@ -777,8 +778,8 @@ def _packages(value: Any, where: KeyPath, products: dict[str, Product], problems
         item = problems.mapping(
             item, at, allowed=("product", "maintenance_until"), required=("product", "maintenance_until")
         )
-        product = problems.get(None, schema.choice, item.get("product"), at + ("product",), list(products))
-        until = problems.get(None, schema.day, item.get("maintenance_until"), at + ("maintenance_until",))
+        product = problems.get(None, reader.choice, item.get("product"), at + ("product",), list(products))
+        until = problems.get(None, reader.day, item.get("maintenance_until"), at + ("maintenance_until",))
         if product is not None and any(package.product == product for package in packages):
             problems.add(at + ("product",), f"'{product}' is listed twice")
         elif product is not None and until is not None:
@@ -794,14 +795,14 @@ def _reference_person(value: Any, where: KeyPath, sites: dict[str, Site], proble
         required=("name", "email", "role"),
     )
     role = (
-        problems.get("", schema.choice, value.get("role"), where + ("role",), CONTACT_ROLES) if "role" in value else ""
+        problems.get("", reader.choice, value.get("role"), where + ("role",), CONTACT_ROLES) if "role" in value else ""
     )
-    campus = problems.get(None, schema.text, value.get("campus"), where + ("campus",), optional=True)
+    campus = problems.get(None, reader.text, value.get("campus"), where + ("campus",), optional=True)
     campuses = sorted({site.campus for site in sites.values() if site.campus})
     if role == "campus" and campus is None:
         problems.add(where + ("campus",), "a campus reference person names the campus")
     elif campus is not None and campus not in campuses:
-        hint = schema.one_of(campus, campuses) if campuses else " (no site of this customer names a campus)"
+        hint = reader.one_of(campus, campuses) if campuses else " (no site of this customer names a campus)"
         problems.add(where + ("campus",), f"unknown campus '{campus}'{hint}")
     edits = _names(
         [str(site) for site in value["sites"]] if isinstance(value.get("sites"), list) else value.get("sites"),
@@ -810,9 +811,9 @@ def _reference_person(value: Any, where: KeyPath, sites: dict[str, Site], proble
         problems,
     )
     return ReferencePerson(
-        name=problems.get("", schema.text, value.get("name"), where + ("name",)),
-        email=problems.get("", schema.email, value.get("email"), where + ("email",)),
-        phone=problems.get(None, schema.text, value.get("phone"), where + ("phone",), optional=True),
+        name=problems.get("", reader.text, value.get("name"), where + ("name",)),
+        email=problems.get("", reader.email, value.get("email"), where + ("email",)),
+        phone=problems.get(None, reader.text, value.get("phone"), where + ("phone",), optional=True),
         role=role,
         campus=campus,
         sites=edits,

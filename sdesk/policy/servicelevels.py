@@ -1,6 +1,6 @@
 """The service-level part of rules.yaml: calendars, plan targets, the queue order and the sweep.
 
-Read with the same :class:`~sdesk.schema.Problems` collector as the rest of
+Read with the same :class:`~sdesk.formats.reader.Problems` collector as the rest of
 rules.yaml, so `sdesk rules check` lists every problem at once. Pure.
 """
 
@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sdesk import conditions, schema
-from sdesk.businesstime import WEEKDAYS, Calendar, Target, parse_target, supported_country
-from sdesk.conditions import Condition, Field
-from sdesk.schema import KeyPath, Problems
+from sdesk.calendar.businesstime import WEEKDAYS, Calendar, Target, parse_target, supported_country
+from sdesk.formats import reader
+from sdesk.formats.reader import KeyPath, Problems
+from sdesk.policy import conditions
+from sdesk.policy.conditions import Condition, Field
 
 CLOCKS = ("response", "resolution")
 _WINDOW = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})", re.ASCII)
@@ -103,7 +104,7 @@ def _calendars(value: Any, problems: Problems, timezone: str, language: str) -> 
         entry = problems.mapping(entry, at, allowed=("timezone", "hours", "always_open", "holidays", "closed"))
         zone = timezone
         if "timezone" in entry:
-            zone = problems.get(timezone, schema.timezone_name, entry["timezone"], at + ("timezone",))
+            zone = problems.get(timezone, reader.timezone_name, entry["timezone"], at + ("timezone",))
         always = problems.flag(entry.get("always_open"), at + ("always_open",))
         for key_name in ("hours", "holidays", "closed"):
             if always and key_name in entry:
@@ -187,8 +188,8 @@ def _holidays(value: Any, keypath: KeyPath, problems: Problems) -> tuple[str | N
         entry: dict[str, Any] = {"country": value}
     else:
         entry = problems.mapping(value, keypath, allowed=("country", "subdivision"), required=("country",))
-    country = problems.get(None, schema.text, entry.get("country"), keypath)
-    subdivision = problems.get(None, schema.text, entry.get("subdivision"), keypath + ("subdivision",), optional=True)
+    country = problems.get(None, reader.text, entry.get("country"), keypath)
+    subdivision = problems.get(None, reader.text, entry.get("subdivision"), keypath + ("subdivision",), optional=True)
     if country is None:
         return None, None
     reason = supported_country(country, subdivision)
@@ -205,14 +206,14 @@ def _closed(value: Any, keypath: KeyPath, problems: Problems) -> dict[date, str]
     closed: dict[date, str] = {}
     if isinstance(value, list):
         for index, item in enumerate(value):
-            day = problems.get(None, schema.day, item, keypath + (index,))
+            day = problems.get(None, reader.day, item, keypath + (index,))
             if day is not None:
                 closed[day] = "closing day"
         return closed
     for key, reason in problems.mapping(value, keypath).items():
-        day = problems.get(None, schema.day, key, keypath + (key,))
+        day = problems.get(None, reader.day, key, keypath + (key,))
         if day is not None:
-            closed[day] = problems.get("closing day", schema.text, reason, keypath + (key,))
+            closed[day] = problems.get("closing day", reader.text, reason, keypath + (key,))
     return closed
 
 
@@ -220,7 +221,7 @@ def _calendar_name(value: Any, keypath: KeyPath, calendars: dict[str, Calendar],
     if value is None:
         return next(iter(calendars), "")
     if value not in calendars:
-        problems.add(keypath, schema.unknown("calendar", value, list(calendars)))
+        problems.add(keypath, reader.unknown("calendar", value, list(calendars)))
         return ""
     return str(value)
 
@@ -246,7 +247,7 @@ def _plans(
         for level, item in problems.mapping(entry.get("targets") or {}, at + ("targets",)).items():
             where = at + ("targets", level)
             if level not in levels:
-                problems.add(where, schema.unknown("priority level", level, list(levels)))
+                problems.add(where, reader.unknown("priority level", level, list(levels)))
                 continue
             item = problems.mapping(item, where, allowed=("response", "resolution", "calendar"))
             if not (item.keys() & set(CLOCKS)):
@@ -266,9 +267,9 @@ def _target(value: Any, keypath: KeyPath) -> Target | None:
     if value is None:
         return None
     try:
-        return parse_target(schema.text(value, keypath))
+        return parse_target(reader.text(value, keypath))
     except ValueError as error:
-        raise schema.SchemaError(keypath, str(error)) from None
+        raise reader.SchemaError(keypath, str(error)) from None
 
 
 def _ahead(value: Any, fields: dict[str, Field], problems: Problems) -> tuple[Ahead, ...]:
@@ -277,8 +278,8 @@ def _ahead(value: Any, fields: dict[str, Field], problems: Problems) -> tuple[Ah
     for index, item in enumerate(problems.sequence(entry.get("ahead"), ("queue", "ahead"))):
         at: KeyPath = ("queue", "ahead", index)
         item = problems.mapping(item, at, allowed=("name", "description", "when"), required=("name", "when"))
-        name = problems.get("", schema.text, item.get("name"), at + ("name",))
-        description = problems.get(None, schema.text, item.get("description"), at + ("description",), optional=True)
+        name = problems.get("", reader.text, item.get("name"), at + ("name",))
+        description = problems.get(None, reader.text, item.get("description"), at + ("description",), optional=True)
         when = conditions.parse(item["when"], at + ("when",), fields, problems) if "when" in item else None
         if when is not None:
             rules.append(Ahead(name, description, when))
@@ -296,7 +297,7 @@ def _sweep(value: Any, final_statuses: tuple[str, ...], problems: Problems) -> S
         if isinstance(item, bool) or not isinstance(item, int) or item < 1:
             problems.add(
                 ("sweep", "reminders", index),
-                f"expected a number of working days (1 or more), got {schema.describe(item)}",
+                f"expected a number of working days (1 or more), got {reader.describe(item)}",
             )
         elif reminders and item <= reminders[-1]:
             problems.add(("sweep", "reminders", index), "reminders must come in increasing order")
@@ -306,7 +307,7 @@ def _sweep(value: Any, final_statuses: tuple[str, ...], problems: Problems) -> S
     if isinstance(auto_close, bool) or not isinstance(auto_close, int) or auto_close < 0:
         problems.add(
             ("sweep", "auto_close"),
-            f"expected a number of working days (0 turns it off), got {schema.describe(auto_close)}",
+            f"expected a number of working days (0 turns it off), got {reader.describe(auto_close)}",
         )
         auto_close = 0
     elif auto_close and reminders and reminders[-1] >= auto_close:
@@ -315,6 +316,6 @@ def _sweep(value: Any, final_statuses: tuple[str, ...], problems: Problems) -> S
         )
     default = final_statuses[0] if final_statuses else ""
     close_status = problems.get(
-        default, schema.choice, entry.get("close_status", default), ("sweep", "close_status"), list(final_statuses)
+        default, reader.choice, entry.get("close_status", default), ("sweep", "close_status"), list(final_statuses)
     )
     return Sweep(tuple(reminders), auto_close, close_status)

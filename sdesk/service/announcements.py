@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sdesk import businesstime, ids, schema
-from sdesk.rules import Rules
-from sdesk.schema import SchemaError
+from sdesk.calendar import businesstime
+from sdesk.formats import reader
+from sdesk.formats.reader import SchemaError
+from sdesk.policy.rules import Rules
+from sdesk.tickets import ids
 from sdesk.words import ALL_CUSTOMERS, ANNOUNCEMENT_KINDS
 
 STATES = ("planned", "active", "ended", "resolved")
@@ -107,8 +109,8 @@ def to_dict(announcement: Announcement) -> dict[str, Any]:
 
 def from_dict(data: Any) -> Announcement:
     """Strictly read an announcement file's data; raises SchemaError with the key path."""
-    data = schema.mapping(data, (), allowed=KEYS, required=("id", "kind", "title", "start", "created", "by"))
-    announcement_id = schema.text(data["id"], ("id",))
+    data = reader.mapping(data, (), allowed=KEYS, required=("id", "kind", "title", "start", "created", "by"))
+    announcement_id = reader.text(data["id"], ("id",))
     if not ids.is_ticket_id(announcement_id):
         raise SchemaError(("id",), f"'{announcement_id}' is not an announcement number")
     customers = data.get("customers", ALL_CUSTOMERS)
@@ -116,24 +118,24 @@ def from_dict(data: Any) -> Announcement:
         named: tuple[str, ...] = ()
     else:
         named = tuple(
-            schema.text(item, ("customers", index))
-            for index, item in enumerate(schema.sequence(customers, ("customers",)))
+            reader.text(item, ("customers", index))
+            for index, item in enumerate(reader.sequence(customers, ("customers",)))
         )
-    start = schema.timestamp(data["start"], ("start",))
-    end = schema.timestamp(data["end"], ("end",)) if data.get("end") is not None else None
+    start = reader.timestamp(data["start"], ("start",))
+    end = reader.timestamp(data["end"], ("end",)) if data.get("end") is not None else None
     if end is not None and end <= start:
         raise SchemaError(("end",), "ends before it starts")
     return Announcement(
         id=announcement_id,
-        kind=schema.choice(data["kind"], ("kind",), ANNOUNCEMENT_KINDS),
-        title=schema.text(data["title"], ("title",)),
+        kind=reader.choice(data["kind"], ("kind",), ANNOUNCEMENT_KINDS),
+        title=reader.text(data["title"], ("title",)),
         start=start,
         end=end,
         customers=named,
-        service=schema.text(data.get("service"), ("service",), optional=True),
-        created=schema.timestamp(data["created"], ("created",)),
-        by=schema.text(data["by"], ("by",)),
-        resolved=schema.timestamp(data["resolved"], ("resolved",)) if data.get("resolved") is not None else None,
-        resolved_by=schema.text(data.get("resolved_by"), ("resolved_by",), optional=True),
-        resolution=schema.text(data.get("resolution"), ("resolution",), optional=True),
+        service=reader.text(data.get("service"), ("service",), optional=True),
+        created=reader.timestamp(data["created"], ("created",)),
+        by=reader.text(data["by"], ("by",)),
+        resolved=reader.timestamp(data["resolved"], ("resolved",)) if data.get("resolved") is not None else None,
+        resolved_by=reader.text(data.get("resolved_by"), ("resolved_by",), optional=True),
+        resolution=reader.text(data.get("resolution"), ("resolution",), optional=True),
     )

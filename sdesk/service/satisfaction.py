@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sdesk.model import CLOSING_KINDS, Event, Ticket
 from sdesk.output import Column
-from sdesk.rules import Rules
+from sdesk.policy.rules import Rules
+from sdesk.tickets.model import CLOSING_KINDS, Event, Ticket
 from sdesk.words import SCORES
 
 GROUPINGS = ("customer", "team", "agent")

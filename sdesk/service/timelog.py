@@ -20,10 +20,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sdesk.model import Event, Ticket
+from sdesk.formats.reader import SchemaError
 from sdesk.output import Column
-from sdesk.rules import Customer, Rules
-from sdesk.schema import SchemaError
+from sdesk.policy.rules import Customer, Rules
+from sdesk.tickets.model import Event, Ticket
 
 _HOURS_MINUTES = re.compile(r"(?:(\d+(?:[.,]\d+)?)\s*(?:h|u|uur|hours?))?\s*(?:(\d+)\s*(?:m|min|minutes?))?", re.ASCII)
 _CLOCK = re.compile(r"(\d+):([0-5]\d)", re.ASCII)

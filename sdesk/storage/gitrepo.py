@@ -14,11 +14,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sdesk import files, merge, model, yamlio
 from sdesk.errors import InvalidData, SdeskError
-from sdesk.model import Event
-from sdesk.schema import SchemaError, located
-from sdesk.store import OUTBOX_DIR, STATE_DIR, write_atomic
+from sdesk.formats import files, yamlio
+from sdesk.formats.reader import SchemaError, located
+from sdesk.storage import merge
+from sdesk.storage.store import OUTBOX_DIR, STATE_DIR, write_atomic
+from sdesk.tickets import model
+from sdesk.tickets.model import Event
 
 DRIVER = "sdesk-ticket"
 ATTRIBUTES_FILE = ".gitattributes"

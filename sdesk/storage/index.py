@@ -27,11 +27,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sdesk import ids, model, parallel, query, views
+from sdesk.cli import views
 from sdesk.errors import SdeskError
-from sdesk.files import inside, scan
-from sdesk.model import Ticket
-from sdesk.store import BrokenFile, read_ticket
+from sdesk.formats.files import inside, scan
+from sdesk.storage import parallel
+from sdesk.storage.store import BrokenFile, read_ticket
+from sdesk.tickets import ids, model, query
+from sdesk.tickets.model import Ticket
 
 FORMAT = 2  # bump when a row's content changes: older indexes are rebuilt
 CACHE_DIR = "cache"  # under the desk's state folder

@@ -26,8 +26,8 @@ from collections.abc import Sequence
 from dataclasses import fields, replace
 from datetime import datetime
 
-from sdesk import model
-from sdesk.model import Change, Event, Ticket
+from sdesk.tickets import model
+from sdesk.tickets.model import Change, Event, Ticket
 
 MERGER = "sdesk merge-ticket"  # the `by` of the events the merge records
 _SAME_ON_EVERY_SIDE = ("id", "created")

@@ -6,9 +6,10 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from sdesk import schemas, words
+from sdesk import words
 from sdesk.errors import InvalidData, Refused, SdeskError, excerpt
-from sdesk.store import ANNOUNCEMENTS_DIR, OUTBOX_DIR, RULES_FILE, SCHEMAS_DIR, STATE_DIR, TICKETS_DIR
+from sdesk.formats import jsonschema
+from sdesk.storage.store import ANNOUNCEMENTS_DIR, OUTBOX_DIR, RULES_FILE, SCHEMAS_DIR, STATE_DIR, TICKETS_DIR
 
 # Every folder sdesk derives or keeps for this clone alone, so no `git add -A` commits it.
 GITIGNORE_LINES = (
@@ -20,13 +21,13 @@ GITIGNORE_LINES = (
 
 
 def starter_rules(desk_name: str) -> str:
-    template = resources.files("sdesk").joinpath("templates/rules.yaml").read_text(encoding="utf-8")
+    template = resources.files("sdesk.storage").joinpath("starter/rules.yaml").read_text(encoding="utf-8")
     return template.replace('"__DESK_NAME__"', json.dumps(desk_name, ensure_ascii=False))
 
 
 def schema_text(kind: str) -> str:
     """A JSON Schema as committed in a desk (schemas/), for editors; `sdesk schema KIND` prints the same."""
-    return json.dumps(schemas.schema(kind), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(jsonschema.schema(kind), indent=2, ensure_ascii=False) + "\n"
 
 
 def create_desk(folder: Path, desk_name: str) -> list[Path]:

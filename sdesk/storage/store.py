@@ -22,11 +22,14 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from sdesk import announcements, files, ids, model, rules, yamlio
-from sdesk.announcements import Announcement
 from sdesk.errors import InvalidData, NotFound, Refused, SdeskError, excerpt
-from sdesk.model import Event, Ticket
-from sdesk.schema import Invalid, SchemaError, first_located, located
+from sdesk.formats import files, yamlio
+from sdesk.formats.reader import Invalid, SchemaError, first_located, located
+from sdesk.policy import rules
+from sdesk.service import announcements
+from sdesk.service.announcements import Announcement
+from sdesk.tickets import ids, model
+from sdesk.tickets.model import Event, Ticket
 
 RULES_FILE = "rules.yaml"
 TICKETS_DIR = "tickets"
@@ -35,7 +38,7 @@ SCHEMAS_DIR = "schemas"
 # Lets editors with yaml-language-server check a ticket while it is edited by hand.
 SCHEMA_COMMENT = f"# yaml-language-server: $schema=../{SCHEMAS_DIR}/ticket.schema.json\n"
 STATE_DIR = ".sdesk"  # derived, git-ignored: locks and the ticket index
-OUTBOX_DIR = "outbox"  # this clone's mail, git-ignored (sdesk.outbox)
+OUTBOX_DIR = "outbox"  # this clone's mail, git-ignored (sdesk.mail.outbox)
 LOCK_TIMEOUT_SECONDS = 10
 AMBIGUOUS_SHOWN = 10
 KEPT_NAMES = frozenset({".gitkeep"})  # what `sdesk init` puts in an empty tickets/

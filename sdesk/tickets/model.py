@@ -12,9 +12,10 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 
-from sdesk import ids, schema
 from sdesk.errors import excerpt
-from sdesk.schema import KeyPath, SchemaError
+from sdesk.formats import reader
+from sdesk.formats.reader import KeyPath, SchemaError
+from sdesk.tickets import ids
 from sdesk.words import IMPACTS, SCORES, URGENCIES
 
 # Statuses and ticket types are the desk's own, declared in rules.yaml.
@@ -228,20 +229,20 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 
 def from_dict(data: Any) -> Ticket:
     """Strictly read a ticket's plain data; raises SchemaError with the key path."""
-    data = schema.mapping(
+    data = reader.mapping(
         data,
         (),
         allowed=TICKET_KEYS,
         required=("id", "title", "type", "status", "priority", "customer", "requester", "team", "created"),
     )
-    ticket_id = schema.text(data["id"], ("id",))
+    ticket_id = reader.text(data["id"], ("id",))
     if not ids.is_ticket_id(ticket_id):
         raise SchemaError(("id",), f"{excerpt(ticket_id)} is not a ticket number")
-    contact = schema.mapping(data.get("contact") or {}, ("contact",), allowed=CONTACT_KEYS)
-    sla = schema.mapping(data.get("sla") or {}, ("sla",), allowed=SLA_KEYS)
+    contact = reader.mapping(data.get("contact") or {}, ("contact",), allowed=CONTACT_KEYS)
+    sla = reader.mapping(data.get("sla") or {}, ("sla",), allowed=SLA_KEYS)
     cooperation = _cooperation(data.get("cooperation"))
     optional = {
-        name: schema.text(data.get(name), (name,), optional=True)
+        name: reader.text(data.get(name), (name,), optional=True)
         for name in (
             "product",
             "category",
@@ -256,28 +257,28 @@ def from_dict(data: Any) -> Ticket:
     }
     history = [
         _event_from_dict(item, ("history", index))
-        for index, item in enumerate(schema.sequence(data.get("history"), ("history",)))
+        for index, item in enumerate(reader.sequence(data.get("history"), ("history",)))
     ]
     return Ticket(
         id=ticket_id,
-        title=schema.text(data["title"], ("title",)),
-        type=schema.text(data["type"], ("type",)),
-        status=schema.text(data["status"], ("status",)),
-        priority=schema.text(data.get("priority"), ("priority",)),
-        customer=schema.text(data.get("customer"), ("customer",)),
-        requester=schema.email(data.get("requester"), ("requester",)),
-        team=schema.text(data.get("team"), ("team",)),
-        created=schema.timestamp(data["created"], ("created",)),
-        assignee=schema.email(data.get("assignee"), ("assignee",), optional=True),
-        impact=schema.choice(data.get("impact"), ("impact",), IMPACTS, optional=True),
-        urgency=schema.choice(data.get("urgency"), ("urgency",), URGENCIES, optional=True),
-        contact_name=schema.text(contact.get("name"), ("contact", "name"), optional=True),
-        contact_phone=schema.text(contact.get("phone"), ("contact", "phone"), optional=True),
-        contact_email=schema.email(contact.get("email"), ("contact", "email"), optional=True),
-        **{f"sla_{key}": schema.text(sla.get(key), ("sla", key), optional=True) for key in SLA_KEYS},
+        title=reader.text(data["title"], ("title",)),
+        type=reader.text(data["type"], ("type",)),
+        status=reader.text(data["status"], ("status",)),
+        priority=reader.text(data.get("priority"), ("priority",)),
+        customer=reader.text(data.get("customer"), ("customer",)),
+        requester=reader.email(data.get("requester"), ("requester",)),
+        team=reader.text(data.get("team"), ("team",)),
+        created=reader.timestamp(data["created"], ("created",)),
+        assignee=reader.email(data.get("assignee"), ("assignee",), optional=True),
+        impact=reader.choice(data.get("impact"), ("impact",), IMPACTS, optional=True),
+        urgency=reader.choice(data.get("urgency"), ("urgency",), URGENCIES, optional=True),
+        contact_name=reader.text(contact.get("name"), ("contact", "name"), optional=True),
+        contact_phone=reader.text(contact.get("phone"), ("contact", "phone"), optional=True),
+        contact_email=reader.email(contact.get("email"), ("contact", "email"), optional=True),
+        **{f"sla_{key}": reader.text(sla.get(key), ("sla", key), optional=True) for key in SLA_KEYS},
         exclusions=tuple(
-            schema.text(item, ("exclusions", index))
-            for index, item in enumerate(schema.sequence(data.get("exclusions"), ("exclusions",)))
+            reader.text(item, ("exclusions", index))
+            for index, item in enumerate(reader.sequence(data.get("exclusions"), ("exclusions",)))
         ),
         history=history,
         **cooperation,
@@ -287,44 +288,44 @@ def from_dict(data: Any) -> Ticket:
 
 def _cooperation(data: Any) -> dict[str, str | None]:
     where: KeyPath = ("cooperation",)
-    group = schema.mapping(data or {}, where, allowed=COOPERATION_KEYS)
-    values = {key: schema.text(group.get(key), where + (key,), optional=True) for key in COOPERATION_KEYS}
-    values["email"] = schema.email(group.get("email"), where + ("email",), optional=True)
-    values["impact"] = schema.choice(group.get("impact"), where + ("impact",), IMPACTS, optional=True)
-    values["urgency"] = schema.choice(group.get("urgency"), where + ("urgency",), URGENCIES, optional=True)
+    group = reader.mapping(data or {}, where, allowed=COOPERATION_KEYS)
+    values = {key: reader.text(group.get(key), where + (key,), optional=True) for key in COOPERATION_KEYS}
+    values["email"] = reader.email(group.get("email"), where + ("email",), optional=True)
+    values["impact"] = reader.choice(group.get("impact"), where + ("impact",), IMPACTS, optional=True)
+    values["urgency"] = reader.choice(group.get("urgency"), where + ("urgency",), URGENCIES, optional=True)
     return {f"cooperation_{key}": value for key, value in values.items()}
 
 
 def _event_from_dict(data: Any, keypath: KeyPath) -> Event:
-    data = schema.mapping(data, keypath, allowed=EVENT_KEYS, required=("at", "by", "event"))
+    data = reader.mapping(data, keypath, allowed=EVENT_KEYS, required=("at", "by", "event"))
     changes = []
-    for index, item in enumerate(schema.sequence(data.get("changes"), keypath + ("changes",))):
+    for index, item in enumerate(reader.sequence(data.get("changes"), keypath + ("changes",))):
         where = keypath + ("changes", index)
-        item = schema.mapping(item, where, allowed=CHANGE_KEYS, required=("field",))
-        name = schema.choice(item["field"], where + ("field",), FIELD_NAMES)
+        item = reader.mapping(item, where, allowed=CHANGE_KEYS, required=("field",))
+        name = reader.choice(item["field"], where + ("field",), FIELD_NAMES)
         changes.append(
             Change(
                 name,
-                schema.text(item.get("from"), where + ("from",), optional=True),
-                schema.text(item.get("to"), where + ("to",), optional=True),
+                reader.text(item.get("from"), where + ("from",), optional=True),
+                reader.text(item.get("to"), where + ("to",), optional=True),
             )
         )
     return Event(
-        at=schema.timestamp(data["at"], keypath + ("at",)),
-        by=schema.text(data["by"], keypath + ("by",)),
-        kind=schema.choice(data["event"], keypath + ("event",), EVENT_KINDS),
+        at=reader.timestamp(data["at"], keypath + ("at",)),
+        by=reader.text(data["by"], keypath + ("by",)),
+        kind=reader.choice(data["event"], keypath + ("event",), EVENT_KINDS),
         changes=tuple(changes),
-        visibility=schema.choice(data.get("visibility"), keypath + ("visibility",), VISIBILITIES, optional=True),
-        text=schema.text(data.get("text"), keypath + ("text",), optional=True),
+        visibility=reader.choice(data.get("visibility"), keypath + ("visibility",), VISIBILITIES, optional=True),
+        text=reader.text(data.get("text"), keypath + ("text",), optional=True),
         from_customer=data.get("from_customer") is True,
-        clock=schema.choice(data.get("clock"), keypath + ("clock",), CLOCK_NAMES, optional=True),
-        on=schema.day(data["on"], keypath + ("on",)) if "on" in data else None,
+        clock=reader.choice(data.get("clock"), keypath + ("clock",), CLOCK_NAMES, optional=True),
+        on=reader.day(data["on"], keypath + ("on",)) if "on" in data else None,
         minutes=_optional_int(data, "minutes", keypath, 0 if "amends" in data else 1, MAX_ENTRY_MINUTES),
-        billing=schema.choice(data.get("billing"), keypath + ("billing",), BILLING_CLASSES, optional=True),
+        billing=reader.choice(data.get("billing"), keypath + ("billing",), BILLING_CLASSES, optional=True),
         score=_optional_int(data, "score", keypath, *SCORES),
-        amends=schema.timestamp(data["amends"], keypath + ("amends",)) if "amends" in data else None,
+        amends=reader.timestamp(data["amends"], keypath + ("amends",)) if "amends" in data else None,
     )
 
 
 def _optional_int(data: dict[str, Any], key: str, keypath: KeyPath, low: int, high: int) -> int | None:
-    return schema.integer(data[key], keypath + (key,), low, high) if key in data else None
+    return reader.integer(data[key], keypath + (key,), low, high) if key in data else None

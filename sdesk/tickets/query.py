@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sdesk.model import Ticket
+from sdesk.tickets.model import Ticket
 
 
 @dataclass(frozen=True)

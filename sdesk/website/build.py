@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sdesk.announcements import Announcement
-from sdesk.model import Ticket
-from sdesk.rules import Rules
+from sdesk.policy.rules import Rules
+from sdesk.service.announcements import Announcement
+from sdesk.tickets.model import Ticket
 from sdesk.website import noticeboard, portal
 from sdesk.website.dashboard import Collector
 from sdesk.website.pages import PORTALS, Templates, desk_pages, portal_pages

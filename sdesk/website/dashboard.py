@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sdesk import sla, slareport, timelog
-from sdesk.model import Ticket
-from sdesk.rules import Rules
-from sdesk.spoken import duration, moment
+from sdesk.calendar.spoken import duration, moment
+from sdesk.clocks import sla, slareport
+from sdesk.policy.rules import Rules
+from sdesk.service import timelog
+from sdesk.tickets.model import Ticket
 from sdesk.website.phrases import phrases
 
 AT_RISK_WINDOW = timedelta(hours=4)  # of open time: a clock due this soon is "about to breach"

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sdesk.announcements import Announcement, concerned_customers
-from sdesk.rules import Rules
+from sdesk.policy.rules import Rules
+from sdesk.service.announcements import Announcement, concerned_customers
 from sdesk.website.phrases import phrases
 from sdesk.website.portal import PublicAnnouncement, public_announcement
 

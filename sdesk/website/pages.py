@@ -1,6 +1,6 @@
 """The site's pages, rendered from HTML templates a desk can override. No files are written here.
 
-Templates live in ``sdesk/templates/html/``; a desk overrides any of them
+Templates live in ``sdesk/website/templates/``; a desk overrides any of them
 with a file of the same name in its own ``templates/html/``. Jinja2 escapes
 every value, so a ticket title is text on the page, never markup.
 """
@@ -11,16 +11,16 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from sdesk import templating
 from sdesk.errors import SdeskError
-from sdesk.timelog import hours_minutes
+from sdesk.formats import templating
+from sdesk.service.timelog import hours_minutes
 from sdesk.website import charts
 from sdesk.website.dashboard import Dashboard
 from sdesk.website.noticeboard import Notice
 from sdesk.website.phrases import phrases
 from sdesk.website.portal import Portal
 
-PACKAGE_TEMPLATES = Path(__file__).parent.parent / "templates" / "html"
+PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
 DESK_TEMPLATES = Path("templates") / "html"  # inside the desk
 TEMPLATE_NAMES = ("base", "charts", "home", "dashboard", "announcements", "portal", "ticket")
 PORTALS = "customers"  # the folder of the portals in the whole site

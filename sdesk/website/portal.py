@@ -6,7 +6,7 @@ get nothing else: another customer's tickets, internal notes, time entries,
 breaches, priority reasons, merge records and agents' addresses never reach
 a page, whatever a template does.
 
-An event is public when it mailed the customer (see :mod:`sdesk.notifications`)
+An event is public when it mailed the customer (see :mod:`sdesk.mail.notifications`)
 or came from the customer: the ticket's registration, status changes and
 their note, public comments, reminders, closing and reopening.
 
@@ -22,11 +22,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sdesk import sla
-from sdesk.announcements import Announcement
-from sdesk.model import CLOSING_KINDS, Event, Ticket
-from sdesk.rules import Rules
-from sdesk.spoken import moment
+from sdesk.calendar.spoken import moment
+from sdesk.clocks import sla
+from sdesk.policy.rules import Rules
+from sdesk.service.announcements import Announcement
+from sdesk.tickets.model import CLOSING_KINDS, Event, Ticket
 from sdesk.website.phrases import phrases
 
 RECENT_DAYS = 30  # closed tickets, and ended announcements, stay on the portal this long

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sdesk.errors import InvalidData, SdeskError
-from sdesk.ids import ID_PATTERN
-from sdesk.rules import SLUG_PATTERN
+from sdesk.policy.rules import SLUG_PATTERN
+from sdesk.tickets.ids import ID_PATTERN
 
 MANIFEST = ".sdesk-site"
 MAX_MANIFEST_BYTES = 32 * 1024 * 1024  # some 800,000 pages; a huge or endless file is never read
