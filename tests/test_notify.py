@@ -547,7 +547,7 @@ def compose(desk: Path, ticket_id: str, **changes: Any) -> list[bytes]:
 
     The ticket is changed in memory, not in its file: ticket validation is not what this tests, mail is.
     """
-    from sdesk.cli import notify
+    from sdesk.mail.holding import Held, hold
     from sdesk.storage.store import Desk
     from sdesk.tickets.model import Event
 
@@ -555,8 +555,9 @@ def compose(desk: Path, ticket_id: str, **changes: Any) -> list[bytes]:
     ticket = dataclasses.replace(store.read(ticket_id), **changes)
     now = datetime.fromisoformat(NOW)
     ticket.history = [*ticket.history, Event(now, "agent@caresolutions.example", "comment", (), "public", "Bekeken.")]
-    held = notify.hold(store, ticket, ticket.history[-1], now)
-    return [path.read_bytes() for _, path in held]
+    held = Held()
+    hold(store, ticket, ticket.history[-1], now, held)
+    return [path.read_bytes() for _, path in held.mails]
 
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")

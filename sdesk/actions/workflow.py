@@ -15,7 +15,7 @@ from datetime import date, datetime
 from sdesk.clocks import sla
 from sdesk.errors import InvalidData, Refused, excerpt
 from sdesk.formats import reader
-from sdesk.policy import decisions
+from sdesk.policy import decisions, priority
 from sdesk.policy.rules import SITE_PATTERN, Rules
 from sdesk.service import satisfaction, timelog
 from sdesk.service.announcements import Announcement
@@ -178,7 +178,7 @@ def update(
         changes += _move(ticket, rules, {**ticket.fields(), **{change.field: change.new for change in changes}}, values)
     if changed & rules.priority.inputs and not ticket.priority_set_by_hand:
         merged = {**ticket.fields(), **{change.field: change.new for change in changes}}
-        level = decisions.priority(rules, merged, decisions.facts(rules, merged)).level
+        level = priority.decide(rules, merged, decisions.facts(rules, merged)).level
         if level != ticket.priority:
             changes.append(Change("priority", ticket.priority, level))
             changes += sla.term_changes(ticket, rules, level)

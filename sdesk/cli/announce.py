@@ -149,8 +149,8 @@ def resolve(ref: str, note: str, fmt: str) -> None:
 
     Safe to run again after an interruption: it closes what is still open.
     """
-    from sdesk.actions import workflow
-    from sdesk.cli.tickets import change
+    from sdesk.actions import record
+    from sdesk.cli.tickets import report_change
 
     desk = context.desk()
     rules = desk.rules
@@ -161,20 +161,9 @@ def resolve(ref: str, note: str, fmt: str) -> None:
     tickets = _open_linked(desk, rules).get(announcement.id, [])
     if announcement.resolved is not None and not tickets:
         raise Refused(f"{announcement.id} was already resolved on {announcement.resolved:%Y-%m-%d %H:%M}")
-    for ticket_id in tickets:
-        change(
-            desk,
-            ticket_id,
-            fmt,
-            lambda ticket, agent, moment: workflow.close(ticket, rules, text, agent, moment),
-        )
     agent, now = context.actor(desk), context.now(desk)
-
-    def resolved(current: Announcement) -> None:
-        if current.resolved is None:
-            current.resolved, current.resolved_by, current.resolution = now, agent, text
-
-    desk.change_announcement(announcement.id, resolved)
+    for recorded in record.resolve_outage(desk, announcement, text, tickets, agent, now):
+        report_change(recorded, fmt)
     click.echo(
         f"Resolved {announcement.id}: {announcement.title}; closed {plural(len(tickets), 'linked ticket')}.",
         err=fmt != "table",  # JSON and CSV output stays parseable

@@ -8,7 +8,6 @@ import click
 
 from sdesk.cli import context
 from sdesk.cli.options import desk_options
-from sdesk.errors import InvalidData, SdeskError
 
 RECENT_DAYS = 30  # as sdesk.website.portal.RECENT_DAYS, without importing it at start-up
 
@@ -42,31 +41,15 @@ def export_html(out: Path, customer: str | None, recent_days: int) -> None:
     that does not read stops the export: a site without it would tell its
     customer the ticket is gone.
     """
-    from sdesk.storage.index import Index
-    from sdesk.website import build
-    from sdesk.website.pages import Templates
-    from sdesk.website.publish import check_folder, publish
+    from sdesk.website.export import export
 
     desk = context.desk()
-    rules, now = desk.rules, context.now(desk)
-    if customer is not None and customer not in rules.customers:
-        known = ", ".join(sorted(rules.customers)) or "none"
-        raise SdeskError(f"unknown customer '{customer}' (customers in rules.yaml: {known})")
-    check_folder(out)
-    templates, announcements = Templates(desk.root), desk.announcements()
-    index = Index(desk.tickets_dir, desk.state_dir)
-    broken = index.refresh()
-    if broken:  # a published site without a ticket would tell its customer it is gone
-        error = broken[0].error
-        also = f" and {len(broken) - 1} more" if len(broken) > 1 else ""
-        raise InvalidData(
-            f"{error.message}{also}; nothing exported (sdesk check lists them)", error.path, error.line, error.column
-        )
-    pages = build.site(index.tickets(), announcements, rules, now, templates, customer, recent_days)
-    result = publish(out, pages)
+    rules = desk.rules
+    exported = export(desk, out, customer, recent_days, context.now(desk))
+    result = exported.published
     what = f"the portal of {rules.customers[customer].name}" if customer else "the site"
     click.echo(
-        f"Exported {what} to {out}: {len(pages)} pages, {result.written} written, "
+        f"Exported {what} to {out}: {exported.pages} pages, {result.written} written, "
         f"{result.unchanged} unchanged, {result.removed} removed."
     )
     click.echo(f"Open {out / 'index.html'} in a browser.", err=True)

@@ -1,29 +1,20 @@
-"""Mail: composing it with every ticket change, and `sdesk notify list|send`."""
+"""`sdesk notify list|send`: the outbox, and delivering it."""
 
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from sdesk.cli import context
 from sdesk.cli.options import desk_options, format_option
-from sdesk.errors import NotFound, SdeskError
+from sdesk.errors import SdeskError
 from sdesk.output import Column, plural, render_rows
 
 if TYPE_CHECKING:
-    from email.message import EmailMessage
-
-    from sdesk.mail import notifications
     from sdesk.mail.outbox import Run
     from sdesk.storage.store import Desk
-    from sdesk.tickets.model import Event, Ticket
 
 PASSWORD_VARIABLE = "SDESK_SMTP_PASSWORD"
 SMTP_TIMEOUT_SECONDS = 30  # a slow but healthy server answers well within this
@@ -34,106 +25,6 @@ LIST_COLUMNS = (
     Column("subject", "Subject", fill=True),
 )
 LIST_FIELDS = ("state", "name", "ticket", "kind", "to", "subject", "last")
-
-
-HELD_GRACE_SECONDS = 60  # a younger held mail may belong to a command that is still saving
-
-if TYPE_CHECKING:
-    Held = list[tuple[notifications.Letter, Path]]
-
-
-def hold(desk: Desk, ticket: Ticket, event: Event, now: datetime) -> Held:
-    """Write the mails an event sends to the outbox's held/ before the change is saved (``ticket`` as changed).
-
-    A broken template raises, so the change is not saved either; once it is, release() them.
-    """
-    from sdesk.mail.outbox import HELD, Outbox
-
-    outbox = Outbox(desk.root)
-    return [(letter, outbox.add(letter, message, HELD)) for letter, message in _compose(desk, ticket, event, now)]
-
-
-def _compose(
-    desk: Desk, ticket: Ticket, event: Event, now: datetime
-) -> list[tuple[notifications.Letter, EmailMessage]]:
-    from sdesk.mail import notifications
-
-    rules = desk.rules
-    letters = notifications.letters(ticket, event, rules, now)
-    if not letters:
-        if notifications.kinds_for(ticket, event, rules):
-            click.echo(
-                f"Warning: no mail for {ticket.id}: rules.yaml gives team {ticket.team} no email and no desk.email",
-                err=True,
-            )
-        return []
-    from sdesk.mail import compose  # Jinja2 is loaded only when there is mail to write
-
-    templates = compose.Templates(desk.root, rules.timezone)
-    return [(letter, compose.message(letter, templates)) for letter in letters]
-
-
-@contextmanager
-def holding(desk: Desk) -> Iterator[Held]:
-    """Collect the mails held while a change is saved: released when it is, dropped when it fails."""
-    held: Held = []
-    try:
-        yield held
-    except BaseException:
-        drop(held)
-        raise
-    release(desk, held)
-
-
-def release(desk: Desk, held: Held) -> None:
-    """The change is saved: its held mails wait to be sent; say so."""
-    if not held:
-        return
-    from sdesk.mail.outbox import Outbox
-
-    outbox = Outbox(desk.root)
-    for letter, path in held:
-        outbox.release(path)
-        recipients = ", ".join(address.addr_spec for address in (*letter.to, *letter.cc))
-        click.echo(f"Mail queued: {letter.kind} to {recipients} (sdesk notify send delivers it)", err=True)
-
-
-def drop(held: Held) -> None:
-    """Mails held for a change that will not be saved."""
-    for _, path in held:
-        path.unlink(missing_ok=True)
-    held.clear()
-
-
-def settle(desk: Desk) -> None:
-    """Held mail a killed command left: released when its ticket has the event, dropped when it has not."""
-    from sdesk.mail.outbox import Outbox, held_event
-
-    outbox = Outbox(desk.root)
-    for path in outbox.held():
-        if time.time() - path.lstat().st_mtime < HELD_GRACE_SECONDS:
-            continue
-        about = held_event(path)
-        if about is None:  # not a name sdesk gives: no ticket can say whether to send it
-            outbox.park(path, context.now(desk), "held, but its name says no ticket change: not a mail sdesk wrote")
-            click.echo(f"Held mail {path.name} parked: its name says no ticket change", err=True)
-            continue
-        ticket_id, number, at = about
-        with desk.locked(ticket_id):
-            try:
-                history = desk.read(ticket_id).history
-            except NotFound:
-                history = []
-            except SdeskError as error:  # a broken ticket file: decide once it is mended
-                click.echo(f"Warning: held mail {path.name} stays held: {error}", err=True)
-                continue
-            saved = len(history) >= number and history[number - 1].at.replace(microsecond=0) == at
-            if saved:
-                outbox.release(path)
-            else:
-                path.unlink()
-        what = "queued: its change was saved" if saved else "dropped: its change was never saved"
-        click.echo(f"Held mail {path.name} {what}", err=True)
 
 
 @click.group()
@@ -150,7 +41,7 @@ def list_mail(only_pending: bool, fmt: str) -> None:
     from sdesk.mail.outbox import Outbox
 
     desk = context.desk()
-    settle(desk)
+    _settle(desk)
     items = Outbox(desk.root).items()
     if only_pending:
         items = [item for item in items if item.state != "sent"]
@@ -234,19 +125,7 @@ def send(
     security = TLS if tls else STARTTLS if starttls else PLAIN
     connection = Smtp(host, int(port_text), security, user, password, timeout, insecure_login)
     desk = context.desk()
-    from sdesk.storage.gitrepo import committed_clone_files
-    from sdesk.storage.store import OUTBOX_DIR
-
-    planted = [
-        found.path for found in committed_clone_files(desk.root) if found.path and OUTBOX_DIR in found.path.parts
-    ]
-    if planted:  # mail that came by `git pull` was written in another clone, or by someone else entirely
-        raise SdeskError(
-            f"{plural(len(planted), 'file')} in the outbox came from git, not from this clone: "
-            "nothing is sent until they are removed from git (git rm --cached) and checked",
-            planted[0],
-        )
-    settle(desk)
+    _settle(desk)
     _report(Outbox(desk.root).send(connection, context.now(desk), resend_interrupted, retry_parked))
 
 
@@ -289,3 +168,11 @@ def _report(run: Run) -> None:
         problems.append(f"{plural(len(run.unconfirmed), 'mail')} not confirmed by the server")
     if problems:
         raise SdeskError(f"{', '.join(problems)} (kept in the outbox)")
+
+
+def _settle(desk: Desk) -> None:
+    """Held mail a killed command left is released or dropped first; say which."""
+    from sdesk.mail.holding import settle
+
+    for line in settle(desk, context.now(desk)):
+        click.echo(line, err=True)

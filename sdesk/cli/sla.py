@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 import click
@@ -15,7 +14,7 @@ from sdesk.output import plural, render_rows
 if TYPE_CHECKING:
     from sdesk.policy.rules import Rules
     from sdesk.storage.store import Desk
-    from sdesk.tickets.model import Event, Ticket
+    from sdesk.tickets.model import Event
 
 
 @click.command()
@@ -116,9 +115,6 @@ def _explain(desk: Desk, ticket_ref: str) -> None:
             click.echo(f"  {line}")
 
 
-MAX_EVENTS_PER_TICKET = 4  # two breaches, then a reminder or a close
-
-
 @click.command("sweep")
 @click.option("--dry-run", is_flag=True, help="Say what the sweep would do; change nothing.")
 @desk_options()
@@ -128,32 +124,16 @@ def sweep_command(dry_run: bool) -> None:
     Safe to run every minute or once a day (cron, a CI schedule): what was
     done is in the tickets' history, so nothing is done twice.
     """
-    from sdesk.cli import notify
-    from sdesk.clocks import sweep
+    from sdesk.actions import record
+    from sdesk.cli.tickets import report_mail
 
     desk = context.desk()
-    rules, now, agent = desk.rules, context.now(desk), context.actor(desk)
+    now, agent = context.now(desk), context.actor(desk)
     done = 0
-    for ticket in context.tickets(desk, open_only=True):
-        for _ in range(MAX_EVENTS_PER_TICKET):
-            # Decided on the ticket as read, so a ticket that owes nothing costs no lock and no second read.
-            event = sweep.next_event(ticket, rules, now, agent)
-            if event is None:
-                break
-            if dry_run:
-                ticket.apply(event)  # in memory only: the next thing owed follows from it
-            else:
-                try:  # decided again under the lock: another sweep may have just done it
-                    with notify.holding(desk) as held:
-                        ticket, event = desk.change(
-                            ticket.id,
-                            lambda current: _owed(current, rules, now, agent),
-                            lambda changed, event: held.extend(notify.hold(desk, changed, event, now)),
-                        )
-                except _NothingOwed:
-                    break
-            click.echo(f"{ticket.id}: {'would record ' if dry_run else ''}{_described(event)}")
-            done += 1
+    for recorded in record.sweep_tickets(desk, context.tickets(desk, open_only=True), now, agent, dry_run):
+        report_mail(recorded)
+        click.echo(f"{recorded.ticket.id}: {'would record ' if dry_run else ''}{_described(recorded.event)}")
+        done += 1
     verb = "would record" if dry_run else "recorded"
     click.echo(f"Sweep {verb} {plural(done, 'event')}." if done else "Sweep: nothing to do.", err=True)
 
@@ -161,19 +141,6 @@ def sweep_command(dry_run: bool) -> None:
 def _described(event: Event) -> str:
     resolution = next((change.new for change in event.changes if change.field == "resolution"), None)
     return f"{event.kind}: {event.text or resolution or ''}".rstrip()
-
-
-class _NothingOwed(SdeskError):
-    """The ticket owes the sweep nothing (any more): another sweep may have just done it."""
-
-
-def _owed(ticket: Ticket, rules: Rules, now: datetime, agent: str) -> Event:
-    from sdesk.clocks import sweep
-
-    event = sweep.next_event(ticket, rules, now, agent)
-    if event is None:
-        raise _NothingOwed("nothing owed")
-    return event
 
 
 def _check_teams(rules: Rules, teams: tuple[str, ...]) -> None:

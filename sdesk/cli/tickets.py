@@ -15,6 +15,7 @@ from sdesk.words import SORT_KEYS
 
 if TYPE_CHECKING:
     from sdesk.actions import workflow
+    from sdesk.actions.record import Recorded
     from sdesk.clocks import sla
     from sdesk.policy.rules import Customer, Rules
     from sdesk.storage.gitrepo import Commit
@@ -64,8 +65,7 @@ def new(
     requester may raise it, and flag work outside the contract. On a
     terminal, missing fields are asked for and costs are confirmed.
     """
-    from sdesk.actions import workflow
-    from sdesk.cli import notify
+    from sdesk.actions import record, workflow
     from sdesk.cli.policy import print_assessment
 
     desk = context.desk()
@@ -101,15 +101,11 @@ def new(
     if plan.assessment.excluded and not accept_costs and interactive():
         accept_costs = _confirm_costs(plan)
     agent = context.actor(desk)
-    with notify.holding(desk) as held:
-
-        def opened() -> Ticket:
-            notify.drop(held)  # an earlier attempt's number was taken
-            ticket = workflow.create(rules, plan, agent, moment, override, accept_costs)
-            held.extend(notify.hold(desk, ticket, ticket.history[-1], moment))
-            return ticket
-
-        ticket = desk.add(opened)
+    recorded = record.open_ticket(
+        desk, lambda: workflow.create(rules, plan, agent, moment, override, accept_costs), moment
+    )
+    report_mail(recorded)
+    ticket = recorded.ticket
     if fmt == "table":
         click.echo(f"Created {ticket.id}  {ticket.priority} {ticket.type} for {ticket.customer}: {ticket.title}")
         click.echo(f"Quote {ticket.id} in all communication about this ticket.", err=True)
@@ -189,7 +185,7 @@ def list_tickets(
     )
     kept = query.ordered(context.index(desk).summaries(selection), sort, rules.priority.levels)
     rows = [views.summary(fields, rules) for fields in kept]
-    click.echo(render_rows(rows, views.SUMMARY_COLUMNS, fmt, views.SUMMARY_FIELDS), nl=False)
+    click.echo(render_rows(rows, views.SUMMARY_COLUMNS, fmt, query.SUMMARY_FIELDS), nl=False)
     if fmt == "table":
         click.echo(plural(len(rows), "ticket") if rows else "No tickets match.", err=True)
 
@@ -384,22 +380,33 @@ def reopen(ticket_ref: str, reason: str, fmt: str) -> None:
 
 
 def change(desk: Desk, ticket_ref: str, fmt: str, decide: Any) -> Ticket:
-    """Resolve the reference, apply one workflow step under the lock with its mail, report it."""
-    from sdesk.cli import notify, views
+    """Resolve the reference, record one workflow step with its mail, report it."""
+    from sdesk.actions import record
 
     ticket_id = desk.resolve(ticket_ref)
     agent, moment = context.actor(desk), context.now(desk)
-    with notify.holding(desk) as held:
-        ticket, event = desk.change(
-            ticket_id,
-            lambda current: decide(current, agent, moment),
-            lambda changed, event: held.extend(notify.hold(desk, changed, event, moment)),
-        )
+    recorded = record.change(desk, ticket_id, lambda current: decide(current, agent, moment), moment)
+    report_change(recorded, fmt)
+    return recorded.ticket
+
+
+def report_change(recorded: Recorded, fmt: str) -> None:
+    """What a change did, in one line (or the ticket, for scripts), and the mail it queued."""
+    from sdesk.cli import views
+
+    report_mail(recorded)
     if fmt == "table":
-        click.echo(views.change_summary(ticket.id, event))
+        click.echo(views.change_summary(recorded.ticket.id, recorded.event))
     else:
-        _print_ticket(ticket, fmt)
-    return ticket
+        _print_ticket(recorded.ticket, fmt)
+
+
+def report_mail(recorded: Recorded) -> None:
+    for letter in recorded.mails:
+        recipients = ", ".join(address.addr_spec for address in (*letter.to, *letter.cc))
+        click.echo(f"Mail queued: {letter.kind} to {recipients} (sdesk notify send delivers it)", err=True)
+    for warning in recorded.warnings:
+        click.echo(f"Warning: {warning}", err=True)
 
 
 def _phone_reminder(ticket: Ticket) -> None:

@@ -21,20 +21,6 @@ from sdesk.words import SCORES
 if TYPE_CHECKING:
     from sdesk.storage.gitrepo import Commit
 
-SUMMARY_FIELDS = (
-    "id",
-    "title",
-    "type",
-    "status",
-    "priority",
-    "customer",
-    "requester",
-    "team",
-    "assignee",
-    "category",
-    "created",
-    "updated",
-)
 SUMMARY_COLUMNS = (
     Column("id", "ID"),
     Column("priority", "Pri"),
@@ -44,11 +30,6 @@ SUMMARY_COLUMNS = (
     Column("title", "Title", fill=True),
 )
 DETAIL_COLUMNS = (Column("field", "Field"), Column("value", "Value"))
-
-
-def summary_fields(ticket: Ticket) -> dict[str, Any]:
-    """The fields of a listing row, under their stable JSON/CSV names (what the index keeps)."""
-    return {name: getattr(ticket, name) for name in SUMMARY_FIELDS}
 
 
 def summary(fields: Mapping[str, Any], rules: Rules) -> dict[str, Any]:

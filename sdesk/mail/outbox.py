@@ -49,6 +49,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sdesk.errors import InvalidData, Refused, SdeskError, excerpt
 from sdesk.formats import files
 from sdesk.mail.notifications import is_mailbox, one_line
+from sdesk.output import plural
+from sdesk.storage.gitrepo import committed_clone_files
 from sdesk.storage.store import write_atomic
 from sdesk.tickets import ids
 
@@ -206,7 +208,22 @@ class Outbox:
         resend_interrupted: bool = False,
         retry_parked: bool = False,
     ) -> Run:
-        """Deliver every pending message over one connection, entered only when there is something to send."""
+        """Deliver every pending message over one connection, entered only when there is something to send.
+
+        Nothing is sent while the outbox holds files that came from git (`git add -f` in another clone):
+        such mail was written elsewhere, or by someone else entirely.
+        """
+        planted = [
+            found.path
+            for found in committed_clone_files(self.root.parent)
+            if found.path is not None and self.root in found.path.parents
+        ]
+        if planted:
+            raise Refused(
+                f"{plural(len(planted), 'file')} in the outbox came from git, not from this clone: "
+                "nothing is sent until they are removed from git (git rm --cached) and checked",
+                planted[0],
+            )
         with self._exclusive():
             run = Run()
             for path in self._files(PARKED) if retry_parked else []:

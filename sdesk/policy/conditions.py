@@ -47,6 +47,7 @@ _PATTERN_OPTIONS.case_sensitive = False
 _PATTERN_OPTIONS.log_errors = False  # a bad pattern is reported by rules check, not logged on stderr
 
 Facts = Mapping[str, str | bool | None]
+Values = Mapping[str, str | None]  # a ticket's field values, before the facts that follow from them
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """What the desk's rules decide for one ticket, and why.
 
 :func:`assess` applies every rule of rules.yaml to a ticket's field values
+(the priority from :mod:`priority`, who may raise it from :mod:`eligibility`,
+and here the mandatory fields, exclusions and routing)
 and returns the decisions together with the rules that produced them and the
 facts that decided each one: the priority step by step, each eligibility
 check, each mandatory field, each exclusion and routing rule, fired or not.
@@ -10,42 +12,17 @@ check, each mandatory field, each exclusion and routing rule, fired or not.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from sdesk.policy.conditions import Facts, Outcome
-from sdesk.policy.rules import CONDITION_FIELDS, DERIVED_FROM, Adjustment, Customer, Rules
+from sdesk.policy import eligibility, priority
+from sdesk.policy.conditions import Facts, Outcome, Values
+from sdesk.policy.eligibility import Check
+from sdesk.policy.priority import PriorityDecision
+from sdesk.policy.rules import CONDITION_FIELDS, DERIVED_FROM, Rules
 
-Values = Mapping[str, str | None]
 # Ticket fields that conditions may test; the other condition fields follow from these.
 CONDITION_INPUTS = tuple(name for name in CONDITION_FIELDS if name not in DERIVED_FROM)
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step of the priority computation: a rule, whether it applied, and the level after it."""
-
-    rule: str
-    applied: bool
-    reasons: tuple[str, ...]
-    level: str
-
-
-@dataclass(frozen=True)
-class PriorityDecision:
-    level: str
-    steps: tuple[Step, ...]
-    phone: bool  # the desk phones the customer as well (seed 000: P1)
-
-
-@dataclass(frozen=True)
-class Check:
-    """A yes/no requirement: eligibility, or a mandatory field."""
-
-    name: str
-    passed: bool
-    detail: str
 
 
 @dataclass(frozen=True)
@@ -101,8 +78,8 @@ def assess(rules: Rules, values: Values, on: date) -> Assessment:
     known = facts(rules, values)
     team, team_reason, routes = _route(rules, values, known)
     return Assessment(
-        priority=priority(rules, values, known),
-        eligibility=eligibility(rules, values, on),
+        priority=priority.decide(rules, values, known),
+        eligibility=eligibility.checks(rules, values, on),
         required=required(rules, values),
         exclusions=tuple(
             _match(exclusion.name, exclusion.when.evaluate(known), exclusion.message) for exclusion in rules.exclusions
@@ -111,101 +88,6 @@ def assess(rules: Rules, values: Values, on: date) -> Assessment:
         team=team,
         team_reason=team_reason,
     )
-
-
-def priority(rules: Rules, values: Values, known: Facts) -> PriorityDecision:
-    """The matrix level, then each adjustment in the order rules.yaml lists them."""
-    policy = rules.priority
-    impact, urgency = values.get("impact"), values.get("urgency")
-    if impact and urgency:
-        level = policy.matrix[impact][urgency]
-        steps = [Step("matrix", True, (f"impact {impact} × urgency {urgency}",), level)]
-    else:
-        level = policy.default
-        unknown = " and ".join(name for name in ("impact", "urgency") if not values.get(name))
-        steps = [Step("default", True, (f"{unknown} not known yet",), level)]
-    for adjustment in policy.adjustments:
-        outcome = adjustment.when.evaluate(known)
-        if outcome.passed:
-            level = _adjusted(rules, adjustment, level)
-        steps.append(Step(adjustment.name, outcome.passed, outcome.reasons, level))
-    return PriorityDecision(level, tuple(steps), level in policy.phone)
-
-
-def _adjusted(rules: Rules, adjustment: Adjustment, level: str) -> str:
-    levels = rules.priority.levels
-    rank = levels.index(level)
-    operand = adjustment.operand
-    if adjustment.action == "raise" and isinstance(operand, int):
-        return levels[max(rank - operand, 0)]
-    if adjustment.action == "lower" and isinstance(operand, int):
-        return levels[min(rank + operand, len(levels) - 1)]
-    bound = levels.index(str(operand))
-    if adjustment.action == "at_least":
-        return levels[min(rank, bound)]
-    if adjustment.action == "at_most":
-        return levels[max(rank, bound)]
-    return str(operand)
-
-
-def eligibility(rules: Rules, values: Values, on: date) -> tuple[Check, ...]:
-    """Seeds 003/004: a designated reference person, for a site they edit, of a product with maintenance paid."""
-    customer = rules.customers.get(values.get("customer") or "")
-    if customer is None:
-        return (Check("customer", False, f"unknown customer '{values.get('customer')}'"),)
-    return (
-        _reference_person(rules, customer, values.get("requester") or ""),
-        _site(rules, customer, values.get("site"), values.get("requester") or ""),
-        _maintenance(rules, customer, values.get("product"), on),
-    )
-
-
-def _reference_person(rules: Rules, customer: Customer, requester: str) -> Check:
-    name = "reference person"
-    person = customer.contact(requester)
-    if person is not None:
-        role = f"{person.campus} campus" if person.role == "campus" else person.role
-        return Check(name, True, f"{person.name} is {customer.name}'s {role} reference person")
-    if not rules.eligibility.reference_persons_only:
-        return Check(name, True, f"{requester} is not a reference person; not required (eligibility)")
-    return Check(name, False, f"{requester} is not a designated reference person of {customer.name}")
-
-
-def _site(rules: Rules, customer: Customer, site_id: str | None, requester: str) -> Check:
-    name = "site"
-    if not site_id:
-        return Check(name, True, "no site given")
-    site = customer.sites.get(site_id)
-    if site is None:
-        known = ", ".join(customer.sites) or "none"
-        return Check(name, False, f"site {site_id} is not a site of {customer.name} (its sites: {known})")
-    person = customer.contact(requester)
-    if rules.eligibility.reference_persons_only and person is not None and site_id not in person.sites:
-        edits = ", ".join(person.sites) or "no site"
-        return Check(name, False, f"{person.name} is not an editor of site {site_id} (edits: {edits})")
-    return Check(name, True, f"site {site_id} is {customer.name}, {site.name}")
-
-
-def _maintenance(rules: Rules, customer: Customer, product_key: str | None, on: date) -> Check:
-    name = "maintenance"
-    if not rules.eligibility.maintenance_required:
-        return Check(name, True, "not required (eligibility.maintenance_required: false)")
-    if not customer.packages:
-        return Check(name, False, f"{customer.name} has no paid package")
-    if not product_key:
-        offered = ", ".join(package.product for package in customer.packages)
-        return Check(name, False, f"no product given; {customer.name} has packages for {offered} (pass --product)")
-    product = rules.products[product_key].name if product_key in rules.products else product_key
-    package = customer.package(product_key)
-    if package is None:
-        return Check(name, False, f"{customer.name} has no package for {product}")
-    if package.maintenance_until < on:
-        return Check(
-            name,
-            False,
-            f"maintenance of {product} was paid until {package.maintenance_until.isoformat()}: it has ended",
-        )
-    return Check(name, True, f"maintenance of {product} is paid until {package.maintenance_until.isoformat()}")
 
 
 def with_article(noun: str) -> str:

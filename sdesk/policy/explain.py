@@ -11,7 +11,8 @@ from dataclasses import asdict
 from typing import Any
 
 from sdesk.output import Column
-from sdesk.policy.decisions import Assessment, Check, Match
+from sdesk.policy.decisions import Assessment, Match
+from sdesk.policy.eligibility import Check
 from sdesk.tickets.model import Ticket
 
 APPLIED, FAILED, SKIPPED = "✓", "✗", "·"

@@ -1,38 +1,25 @@
-"""The desk's git repository: the merge driver (registering it, its line-merge fallback, whether this clone
-can run it), who changed a ticket in which commit, and what `sdesk check` finds in git.
+"""The desk's git repository: who changed a ticket in which commit, and what `sdesk check` finds in git
+(unmerged files, committed events edited by hand, a clone's own files committed).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shlex
-import shutil
 import subprocess
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from sdesk.errors import InvalidData, SdeskError
 from sdesk.formats import files, yamlio
 from sdesk.formats.reader import SchemaError, located
 from sdesk.storage import merge
-from sdesk.storage.store import OUTBOX_DIR, STATE_DIR, write_atomic
+from sdesk.storage.store import OUTBOX_DIR, STATE_DIR
 from sdesk.tickets import model
 from sdesk.tickets.model import Event
 
-DRIVER = "sdesk-ticket"
-ATTRIBUTES_FILE = ".gitattributes"
-ATTRIBUTE_LINE = f"tickets/*.yaml merge={DRIVER}"
-# The `sdesk` on PATH when git merges, so a reinstalled or moved virtualenv changes nothing. If it cannot run
-# (not found, a bad interpreter, a crash that left no conflict markers), git's own line merge runs instead and
-# marks the conflict: git would otherwise keep our side alone, and `git add` would drop the other side's work.
-LINE_MERGE = "git merge-file -L ours -L base -L theirs %A %O %B"
-DRIVER_COMMAND = (
-    "sdesk merge-ticket %O %A %B %P; s=$?; [ $s = 0 ] || { [ $s = 1 ] && grep -q '^<<<<<<< ' %A; } || "
-    f"{{ {LINE_MERGE}; s=$?; }}; [ $s = 0 ]"
-)
 _FIELD_SEPARATOR = "\x00"  # git keeps NUL out of names, addresses and subjects
 _MARKER = re.compile(r"^(<{7} |={7}$|>{7} )", re.MULTILINE)
 
@@ -63,50 +50,6 @@ def work_tree(folder: Path) -> Path:
         return Path(git(folder, "rev-parse", "--show-toplevel").strip())
     except SdeskError:
         raise SdeskError(f"{folder} is not in a git repository (run: git init)") from None
-
-
-def setup(desk_root: Path) -> list[str]:
-    """Register the ticket merge driver: .gitattributes (committed) and this clone's git config."""
-    work_tree(desk_root)
-    done = []
-    attributes = desk_root / ATTRIBUTES_FILE
-    existing = files.read_text(attributes, desk_root) if os.path.lexists(attributes) else ""
-    if ATTRIBUTE_LINE not in existing.splitlines():
-        separator = "\n" if existing and not existing.endswith("\n") else ""
-        write_atomic(attributes, existing + separator + ATTRIBUTE_LINE + "\n")
-        done.append(f"{attributes}: ticket files merge with the {DRIVER} driver (commit this file)")
-    git(desk_root, "config", f"merge.{DRIVER}.name", "sdesk: ticket histories merged event by event")
-    git(desk_root, "config", f"merge.{DRIVER}.driver", DRIVER_COMMAND)
-    done.append(f"git config merge.{DRIVER}.driver: {DRIVER_COMMAND}")
-    if shutil.which("sdesk") is None:
-        done.append("sdesk is not on PATH: until it is, git merges ticket files by line, with conflict markers")
-    return done
-
-
-def line_merge(
-    base: Path, ours: Path, theirs: Path, conflict: bool = False, valid: Callable[[Path], bool] | None = None
-) -> int:
-    """git's own line merge into OURS: 1 with conflict markers, 0 when clean.
-
-    A clean result is not trusted with ``conflict`` (a side is no ticket, or sdesk found the sides
-    contradict each other) nor when ``valid`` finds it is no ticket (lines that merged into a
-    duplicated key): the file becomes one whole-file conflict block, so nobody commits a broken or
-    silently combined ticket believing git merged it.
-    """
-    mine, other = ours.read_bytes(), theirs.read_bytes()
-    command = ["git", "merge-file", "-L", "ours", "-L", "base", "-L", "theirs", str(ours), str(base), str(theirs)]
-    try:
-        status = subprocess.run(command, check=False).returncode
-    except OSError:
-        status = -1
-    if 0 < status < 128:  # the number of conflicts, each marked
-        return 1
-    if status == 0 and not conflict and (valid is None or valid(ours)):
-        return 0
-    ending = b"" if not other or other.endswith(b"\n") else b"\n"
-    separator = b"" if not mine or mine.endswith(b"\n") else b"\n"
-    ours.write_bytes(b"<<<<<<< ours\n" + mine + separator + b"=======\n" + other + ending + b">>>>>>> theirs\n")
-    return 1
 
 
 def ticket_versions(desk_root: Path, path: Path) -> list[tuple[Commit, list[Event] | None]]:
@@ -195,28 +138,6 @@ def attribute(
 # --- what sdesk check finds in git ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Findings:
-    problems: list[SdeskError] = field(default_factory=list)  # exit 1
-    warnings: list[str] = field(default_factory=list)  # said, but CI clones (no driver) still pass
-
-
-def check(desk_root: Path, tickets: Path, since: str | None = None) -> Findings:
-    """Unmerged tickets and committed events edited by hand (against ``since``, default HEAD), and whether
-    this clone can run the merge driver. Outside a git repository there is nothing to compare."""
-    if since is not None and not since.strip():  # an unset variable in CI must not switch the comparison off
-        raise SdeskError("--since needs a commit to compare with, such as origin/main")
-    try:
-        work_tree(desk_root)
-    except SdeskError:
-        if since is not None:
-            raise SdeskError(f"--since {since}: {desk_root} is not in a git repository") from None
-        return Findings()
-    folder = tickets.relative_to(desk_root).as_posix()
-    problems = _unmerged(desk_root, folder) + _hand_edits(desk_root, folder, since) + committed_clone_files(desk_root)
-    return Findings(problems, driver_warnings(desk_root, folder))
-
-
 CLONE_FOLDERS = (STATE_DIR, OUTBOX_DIR)  # each clone's own: git-ignored, so never shared unless forced
 
 
@@ -251,47 +172,7 @@ def unresolved_conflict(path: Path, desk_root: Path) -> SdeskError | None:
     )
 
 
-def driver_warnings(desk_root: Path, folder: str) -> list[str]:
-    """Why git would not merge this clone's ticket files by their meaning."""
-    attribute = git(desk_root, "check-attr", "merge", "--", f"{folder}/ticket.yaml").rstrip().rpartition(": ")[2]
-    if attribute != DRIVER:  # unset, or another strategy (merge=binary keeps one side without markers)
-        how = "by line" if attribute in ("unspecified", "set", "unset") else f"with git's '{attribute}' strategy"
-        return [f"ticket files merge {how}, not by sdesk's driver: run sdesk git setup and commit .gitattributes"]
-    found = []
-    command = _config(desk_root, f"merge.{DRIVER}.driver")
-    if command is None:
-        found.append("this clone has no merge driver for ticket files, so git merges them by line: run sdesk git setup")
-    elif command != DRIVER_COMMAND:
-        program = _program(command)
-        if program is not None and program.is_absolute() and not program.exists():
-            found.append(
-                f"this clone's merge driver runs {program}, which no longer exists, so git would leave ticket "
-                "conflicts without markers: run sdesk git setup"
-            )
-        else:
-            found.append("this clone's merge driver is registered in an old form: run sdesk git setup")
-    if shutil.which("sdesk") is None:
-        found.append(
-            "sdesk is not on PATH, so git cannot run the merge driver and merges ticket files by line: "
-            "put sdesk on PATH"
-        )
-    return found
-
-
-def _config(folder: Path, key: str) -> str | None:
-    done = subprocess.run(["git", "config", "--get", key], cwd=folder, capture_output=True, text=True, check=False)
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
-def _program(command: str) -> Path | None:
-    try:
-        words = shlex.split(command)
-    except ValueError:
-        return None
-    return Path(words[0]) if words else None
-
-
-def _unmerged(desk_root: Path, folder: str) -> list[SdeskError]:
+def unmerged(desk_root: Path, folder: str) -> list[SdeskError]:
     """Ticket files git still has as unmerged (a conflict not yet resolved and added)."""
     listed = git(desk_root, "ls-files", "--unmerged", "-z", "--", folder)
     names = sorted({entry.split("\t", 1)[1] for entry in listed.split("\0") if "\t" in entry})
@@ -299,7 +180,7 @@ def _unmerged(desk_root: Path, folder: str) -> list[SdeskError]:
     return [SdeskError(message, desk_root / name) for name in names]
 
 
-def _hand_edits(desk_root: Path, folder: str, since: str | None) -> list[SdeskError]:
+def hand_edits(desk_root: Path, folder: str, since: str | None) -> list[SdeskError]:
     """Committed events that a ticket file in the work tree no longer has as committed; only files git sees changed."""
     reference = since or "HEAD"
     try:

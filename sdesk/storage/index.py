@@ -27,7 +27,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sdesk.cli import views
 from sdesk.errors import SdeskError
 from sdesk.formats.files import inside, scan
 from sdesk.storage import parallel
@@ -215,7 +214,7 @@ def _row(desk_root: Path, path: Path) -> tuple[Any, ...] | BrokenFile:
         return BrokenFile(path, error)
     if stat is None:
         return BrokenFile(path, SdeskError("file changed while it was read", path))
-    summary = views.summary_fields(ticket)
+    summary = query.summary_fields(ticket)
     return (
         ticket.id,
         *_signature(stat),

@@ -1,7 +1,8 @@
-"""Selecting and ordering tickets for `sdesk list` (pure).
+"""Selecting and ordering tickets for `sdesk list`, and the fields a listing shows (pure).
 
 The selection is answered by the ticket index (SQLite), so it is written
-here once as a WHERE clause over the index's columns.
+here once as a WHERE clause over the index's columns; the index keeps each
+ticket's listing fields, so they are named here too.
 """
 
 from __future__ import annotations
@@ -11,6 +12,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from sdesk.tickets.model import Ticket
+
+SUMMARY_FIELDS = (
+    "id",
+    "title",
+    "type",
+    "status",
+    "priority",
+    "customer",
+    "requester",
+    "team",
+    "assignee",
+    "category",
+    "created",
+    "updated",
+)
+
+
+def summary_fields(ticket: Ticket) -> dict[str, Any]:
+    """The fields of a listing row, under their stable JSON/CSV names (what the index keeps)."""
+    return {name: getattr(ticket, name) for name in SUMMARY_FIELDS}
 
 
 @dataclass(frozen=True)

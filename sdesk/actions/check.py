@@ -1,0 +1,110 @@
+"""Everything wrong with a desk, located, for people and for CI (`sdesk check`).
+
+rules.yaml, every ticket and announcement file (against the rules too),
+every file in their folders that sdesk would not read, the desk's mail and
+HTML templates, the editors' JSON Schemas it committed, and in a git
+repository what git knows: unmerged files, committed events edited by hand,
+whether this clone merges tickets with sdesk's driver. The index is never
+trusted here: every file is read, on every core.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from sdesk.errors import InvalidData, SdeskError
+from sdesk.formats import files
+from sdesk.formats.reader import SchemaError, located
+from sdesk.policy.checks import ticket_problems
+from sdesk.service.timelog import amends_problems
+from sdesk.storage import gitrepo, mergedriver, parallel
+from sdesk.storage.store import SCHEMAS_DIR, Desk, parse_ticket
+from sdesk.words import SCHEMA_KINDS
+
+
+@dataclass(frozen=True)
+class Checked:
+    problems: list[SdeskError]  # each one located where a file is at fault
+    warnings: list[str]  # said, but no reason to fail (a CI clone has no merge driver)
+    tickets: int  # ticket files read
+
+
+def check_desk(desk: Desk, since: str | None = None) -> Checked:
+    """Every problem of the desk; ``since`` is the commit committed history is compared with (default HEAD)."""
+    rules = desk.rules  # an invalid rules.yaml stops here, at its first problem
+    problems: list[SdeskError] = desk.strays()
+    announced = set()
+    for number in desk.announcement_ids():
+        try:
+            desk.read_announcement(number)
+            announced.add(number)
+        except SdeskError as error:
+            problems.append(error)
+    paths = [desk.path_for(number) for number in desk.ticket_ids()]
+    for found in parallel.map_files(_file_problems, (desk, frozenset(announced)), paths):
+        problems += found
+    from sdesk.mail import compose  # Jinja2 only for commands that need it
+    from sdesk.website import pages
+
+    problems += compose.Templates(desk.root, rules.timezone).check()
+    problems += pages.Templates(desk.root).check()
+    problems += schema_problems(desk)
+    problems += gitrepo.committed_clone_files(desk.root)
+    warnings: list[str] = []
+    if _in_git(desk, since):
+        folder = desk.tickets_dir.relative_to(desk.root).as_posix()
+        problems += gitrepo.unmerged(desk.root, folder) + gitrepo.hand_edits(desk.root, folder, since)
+        warnings += mergedriver.driver_warnings(desk.root, folder)
+    return Checked(problems, warnings, len(paths))
+
+
+def _in_git(desk: Desk, since: str | None) -> bool:
+    """Is there git history to compare with? Outside git, ``--since`` is a mistake; without it, nothing to do."""
+    if since is not None and not since.strip():  # an unset variable in CI must not switch the comparison off
+        raise SdeskError("--since needs a commit to compare with, such as origin/main")
+    try:
+        gitrepo.work_tree(desk.root)
+    except SdeskError:
+        if since is not None:
+            raise SdeskError(f"--since {since}: {desk.root} is not in a git repository") from None
+        return False
+    return True
+
+
+def schema_problems(desk: Desk) -> list[SdeskError]:
+    """The editors' schemas in schemas/ must be what this sdesk makes: an edited or emptied one would mislead."""
+    from sdesk.formats import jsonschema
+
+    folder = desk.root / SCHEMAS_DIR
+    if not folder.is_dir():
+        return []  # a desk without editor support
+    found: list[SdeskError] = []
+    for kind in SCHEMA_KINDS:
+        path = folder / f"{kind}.schema.json"
+        fix = f"write it anew: sdesk schema {kind} > {SCHEMAS_DIR}/{path.name}"
+        try:
+            committed = json.loads(files.read_text(path, desk.root))
+        except ValueError:
+            committed = None
+        except SdeskError as error:
+            found.append(InvalidData(f"{error.message}; {fix}", path))
+            continue
+        if committed != jsonschema.schema(kind):
+            found.append(InvalidData(f"is not the schema this sdesk makes for {kind} files: {fix}", path))
+    return found
+
+
+def _file_problems(checking: tuple[Desk, frozenset[str]], path: Path) -> list[SdeskError]:
+    """Everything wrong with one ticket file, located; runs in worker processes on a large desk."""
+    desk, announced = checking
+    try:
+        text = files.read_text(path, desk.root)
+        ticket = parse_ticket(text, path)
+    except SdeskError as error:
+        return [gitrepo.unresolved_conflict(path, desk.root) or error]
+    found = ticket_problems(ticket, desk.rules) + amends_problems(ticket.history)
+    if ticket.outage and ticket.outage not in announced:
+        found.append(SchemaError(("outage",), f"no announcement {ticket.outage} in {desk.announcements_dir.name}/"))
+    return list(located(found, path, text)) if found else []
