@@ -11,4 +11,4 @@ SORT_KEYS = ("created", "updated", "priority")  # orders of `sdesk list`
 SCORES = (1, 5)  # a satisfaction score is a whole number in this range
 ANNOUNCEMENT_KINDS = ("maintenance", "outage")
 ALL_CUSTOMERS = "all"  # an announcement for every customer (of its service)
-SCHEMA_KINDS = ("rules", "ticket")  # the files `sdesk schema` describes
+SCHEMA_KINDS = ("rules", "ticket", "announcement")  # the files `sdesk schema` describes

@@ -435,9 +435,9 @@ def test_an_unresolved_outage_past_its_expected_end_stays_in_the_default_list(de
 @pytest.mark.parametrize(
     ("broken", "line", "words"),
     [
-        (lambda text: text.replace("title: Storing", "title: [Storing"), 3, "invalid YAML"),
-        (lambda text: text.replace("kind: outage", "kind: party"), 2, "party"),
-        (lambda text: "\n".join(line for line in text.splitlines() if not line.startswith("title:")), 1, "title"),
+        (lambda text: text.replace("title: Storing", "title: [Storing"), 4, "invalid YAML"),
+        (lambda text: text.replace("kind: outage", "kind: party"), 3, "party"),
+        (lambda text: "\n".join(line for line in text.splitlines() if not line.startswith("title:")), 2, "title"),
     ],
     ids=["bad-yaml", "bad-kind", "missing-title"],
 )
@@ -445,7 +445,12 @@ def test_a_broken_announcement_file_stops_list_with_its_location(desk, run, brok
     announcement_id = announce(run, "outage", "2026-11-23T09:30", title="Storing")
     path = desk / "announcements" / f"{announcement_id}.yaml"
     text = path.read_text("utf-8")
-    assert text.splitlines()[1:3] == ["kind: outage", "title: Storing"]
+    assert text.splitlines()[:4] == [
+        "# yaml-language-server: $schema=../schemas/announcement.schema.json",
+        f"id: {announcement_id}",
+        "kind: outage",
+        "title: Storing",
+    ]
     path.write_text(broken(text), "utf-8")
     result = run("announce", "list")
     assert result.exit_code == 1

@@ -652,7 +652,7 @@ def test_a_broken_ticket_fails_the_ticket_schema(run: Run) -> None:
     assert list(check.iter_errors({key: value for key, value in data.items() if key != "created"}))
 
 
-@pytest.mark.parametrize("kind", ["rules", "ticket"])
+@pytest.mark.parametrize("kind", ["rules", "ticket", "announcement"])
 def test_committed_schemas_match_sdesk_schema(run: Run, kind: str) -> None:
     committed = REPO / "schemas" / f"{kind}.schema.json"
     if not committed.exists():

@@ -19,7 +19,7 @@ from sdesk.formats import files
 from sdesk.formats.reader import SchemaError, located
 from sdesk.policy.checks import ticket_problems
 from sdesk.service.timelog import amends_problems
-from sdesk.storage import gitrepo, mergedriver, parallel
+from sdesk.storage import gitrepo, mergedriver, parallel, schemas
 from sdesk.storage.store import SCHEMAS_DIR, Desk, parse_ticket
 from sdesk.words import SCHEMA_KINDS
 
@@ -75,8 +75,6 @@ def _in_git(desk: Desk, since: str | None) -> bool:
 
 def schema_problems(desk: Desk) -> list[SdeskError]:
     """The editors' schemas in schemas/ must be what this sdesk makes: an edited or emptied one would mislead."""
-    from sdesk.formats import jsonschema
-
     folder = desk.root / SCHEMAS_DIR
     if not folder.is_dir():
         return []  # a desk without editor support
@@ -91,7 +89,7 @@ def schema_problems(desk: Desk) -> list[SdeskError]:
         except SdeskError as error:
             found.append(InvalidData(f"{error.message}; {fix}", path))
             continue
-        if committed != jsonschema.schema(kind):
+        if committed != schemas.schema(kind):
             found.append(InvalidData(f"is not the schema this sdesk makes for {kind} files: {fix}", path))
     return found
 

@@ -25,6 +25,8 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from sdesk.formats.patterns import SPACE, caseless
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MINUTES_PER_DAY = 24 * 60
 # A calendar that stays closed this long has run out of opening days (closing days piled up by hand).
@@ -201,8 +203,25 @@ def open_days_later(calendar: Calendar, start: datetime, days: int) -> datetime:
 
 # --- targets -----------------------------------------------------------------------------
 
-_DAYS = re.compile(r"(\d+)\s*(?:d|days?|business\s+days?|working\s+days?)", re.IGNORECASE | re.ASCII)
-_CLOCK = re.compile(r"(?:(\d+)\s*h(?:ours?|rs?)?)?\s*(?:(\d+)\s*m(?:ins?|inutes?)?)?", re.IGNORECASE | re.ASCII)
+TARGET_EXAMPLES = "write e.g. 30m, 4h, 1h30m or 1 business day (more than zero)"
+_HOURS = "h(?:ours?|rs?)?"
+_MINUTES = "m(?:ins?|inutes?)?"
+_CLOCK = re.compile(rf"(?:(\d+)\s*{_HOURS})?\s*(?:(\d+)\s*{_MINUTES})?", re.IGNORECASE | re.ASCII)  # --within 2h
+_MORE_THAN_ZERO = "0*[1-9][0-9]*"
+_DAY_WORDS = (
+    f"{caseless('d')}|{caseless('days?')}|(?:{caseless('business')}|{caseless('working')}){SPACE}+{caseless('days?')}"
+)
+# The grammar of a target, matched against the whole value: rules.yaml's reader and its JSON Schema both
+# use it, so it is written in what Python and ECMA-262 read alike (sdesk.formats.patterns). White space
+# anywhere a word may end, any case, and more than zero: days (group 1), or hours (2) with optional
+# minutes (3), or minutes (5) after optional zero hours (4).
+TARGET_PATTERN = re.compile(
+    f"{SPACE}*(?:"
+    f"({_MORE_THAN_ZERO}){SPACE}*(?:{_DAY_WORDS})"
+    f"|({_MORE_THAN_ZERO}){SPACE}*{caseless(_HOURS)}(?:{SPACE}*([0-9]+){SPACE}*{caseless(_MINUTES)})?"
+    f"|(?:(0+){SPACE}*{caseless(_HOURS)}{SPACE}*)?({_MORE_THAN_ZERO}){SPACE}*{caseless(_MINUTES)}"
+    f"){SPACE}*"
+)
 
 
 @dataclass(frozen=True)
@@ -225,18 +244,14 @@ class Target:
 
 def parse_target(text: str) -> Target:
     """Read "30m", "4h", "1h30m", "8 hours", "1 business day", "2 days"; raises ValueError."""
+    found = TARGET_PATTERN.fullmatch(str(text))
+    if found is None:
+        raise ValueError(f"'{text}' is not a target: {TARGET_EXAMPLES}")
+    days, hours, minutes, _zero_hours, only_minutes = found.groups()
     cleaned = " ".join(str(text).split())
-    days = _DAYS.fullmatch(cleaned)
     if days:
-        count = int(days.group(1))
-        if count:
-            return Target(cleaned, days=count)
-    clock = _CLOCK.fullmatch(cleaned)
-    if clock and any(clock.groups()):
-        minutes = int(clock.group(1) or 0) * 60 + int(clock.group(2) or 0)
-        if minutes:
-            return Target(cleaned, minutes=minutes)
-    raise ValueError(f"'{text}' is not a target: write e.g. 30m, 4h, 1h30m or 1 business day (more than zero)")
+        return Target(cleaned, days=int(days))
+    return Target(cleaned, minutes=int(hours or 0) * 60 + int(minutes or only_minutes or 0))
 
 
 def parse_duration(text: str) -> timedelta:

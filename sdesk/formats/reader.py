@@ -1,8 +1,11 @@
-"""Strict reading of plain YAML data into typed values.
+"""Strict reading of plain YAML data: problems with their key paths, and the values they concern.
 
 Every failure names the full key path (``customers.acme.plan``) and suggests
-the closest valid word, so a typo in a hand-edited file explains itself. The
-loader then adds the file and line (see :func:`located`).
+the closest valid word, so a typo in a hand-edited file explains itself; a
+:class:`Problems` collects them all, so one check can list every one. The
+loader then adds the file and line (see :func:`located`). The shape of each
+file is declared in :mod:`sdesk.formats.declare`, whose nodes read with the
+helpers here: dates, timestamps, a word of a vocabulary, a time zone.
 """
 
 from __future__ import annotations
@@ -10,9 +13,9 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, TypeVar
 
 from sdesk.errors import InvalidData, excerpt, shortened
 from sdesk.formats import yamlio
@@ -93,45 +96,22 @@ class Problems:
                 self.found.append(error)
             return default
 
-    def mapping(
-        self, value: Any, keypath: KeyPath, *, allowed: Iterable[str] | None = None, required: Iterable[str] = ()
-    ) -> dict[str, Any]:
-        """The known keys of a mapping; every unknown or missing key is recorded."""
-        if not isinstance(value, dict):
-            self.add(keypath, f"expected a mapping, got {describe(value)}")
-            return {}
-        known = value
-        if allowed is not None:
-            allowed = list(allowed)
-            known = {}
-            for key, item in value.items():
-                if key in allowed:
-                    known[key] = item
-                else:
-                    self.add(keypath + (key,), f"unknown key{one_of(key, allowed)}")
-                    meant = closest(key, allowed)
-                    if meant is not None:
-                        self._suggested.add(keypath + (meant,))
-        for key in required:
-            if value.get(key) in (None, ""):
-                if not self.suggested(keypath + (key,)):
-                    self.add(keypath + (key,), "is required")
-                self._missing.add(keypath + (key,))
-        return known
+    def unknown_key(self, keypath: KeyPath, key: Any, allowed: Sequence[str]) -> None:
+        """A key the mapping at ``keypath`` does not have, with the one it probably meant."""
+        self.add(keypath + (key,), f"unknown key{one_of(key, allowed)}")
+        meant = closest(key, allowed)
+        if meant is not None:
+            self._suggested.add(keypath + (meant,))
 
-    def flag(self, value: Any, keypath: KeyPath, default: bool = False) -> bool:
-        """true or false; anything else is recorded and read as the default."""
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            self.add(keypath, f"expected true or false, got {describe(value)}")
-            return default
-        return value
+    def missing(self, keypath: KeyPath, message: str = "is required") -> None:
+        """A required key without a value: said once, and not when a did-you-mean already pointed to it."""
+        if not self.suggested(keypath):
+            self.add(keypath, message)
+        self._missing.add(keypath)
 
-    def sequence(self, value: Any, keypath: KeyPath) -> list[Any]:
-        """The items of a list (none, with the problem recorded, when it is not a list)."""
-        items: list[Any] = self.get([], sequence, value, keypath)
-        return items
+    def reported(self, keypath: KeyPath) -> bool:
+        """Is a problem at or under ``keypath`` recorded (so a problem that follows from it would only repeat it)?"""
+        return any(problem.keypath[: len(keypath)] == keypath for problem in self.found)
 
     def suggested(self, keypath: KeyPath) -> bool:
         """Did a did-you-mean already point the user to this key (so "it is missing" would repeat it)?"""
@@ -170,70 +150,17 @@ def one_of(word: object, options: Sequence[str]) -> str:
     return hint or f" (expected one of: {', '.join(options)})"
 
 
-def mapping(
-    value: Any, keypath: KeyPath, *, allowed: Iterable[str] | None = None, required: Iterable[str] = ()
-) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise SchemaError(keypath, f"expected a mapping, got {describe(value)}")
-    if allowed is not None:
-        allowed = list(allowed)
-        for key in value:
-            if key not in allowed:
-                raise SchemaError(keypath + (key,), f"unknown key{one_of(key, allowed)}")
-    for key in required:
-        if value.get(key) in (None, ""):
-            raise SchemaError(keypath + (key,), "is required")
-    return value
-
-
-def sequence(value: Any, keypath: KeyPath) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise SchemaError(keypath, f"expected a list, got {describe(value)}")
-    return value
-
-
-@overload
-def text(value: Any, keypath: KeyPath, *, optional: Literal[False] = False) -> str: ...
-@overload
-def text(value: Any, keypath: KeyPath, *, optional: bool) -> str | None: ...
-def text(value: Any, keypath: KeyPath, *, optional: bool = False) -> str | None:
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise SchemaError(keypath, f"expected text, got {describe(value)}")
-    result = str(value)
-    if not result.strip() and not optional:
-        raise SchemaError(keypath, "must not be empty")
-    return result or None
-
-
-@overload
-def choice(value: Any, keypath: KeyPath, options: Sequence[str], *, optional: Literal[False] = False) -> str: ...
-@overload
-def choice(value: Any, keypath: KeyPath, options: Sequence[str], *, optional: bool) -> str | None: ...
-def choice(value: Any, keypath: KeyPath, options: Sequence[str], *, optional: bool = False) -> str | None:
-    if value is None and optional:
-        return None
+def choice(value: Any, keypath: KeyPath, options: Sequence[str]) -> str:
+    """One of ``options``: a team a rule names must be one the file declares."""
     if value not in options:
         raise SchemaError(keypath, f"{excerpt(value)} is not valid{one_of(value, options)}", follows=not options)
     return str(value)
 
 
-@overload
-def email(value: Any, keypath: KeyPath, *, optional: Literal[False] = False) -> str: ...
-@overload
-def email(value: Any, keypath: KeyPath, *, optional: bool) -> str | None: ...
-def email(value: Any, keypath: KeyPath, *, optional: bool = False) -> str | None:
-    result = text(value, keypath, optional=optional)
-    if result is not None and not EMAIL_PATTERN.fullmatch(result):
-        raise SchemaError(keypath, f"{excerpt(result)} is not an email address")
-    return result
-
-
 def timestamp(value: Any, keypath: KeyPath) -> datetime:
     _refuse_impossible(value, keypath)
+    if isinstance(value, str) and TIMESTAMP_PATTERN.fullmatch(value):  # quoted: what YAML would have read
+        value = _moment(value)
     if not isinstance(value, datetime):
         raise SchemaError(keypath, f"expected an ISO-8601 timestamp, got {describe(value)}")
     if value.tzinfo is None:
@@ -244,6 +171,8 @@ def timestamp(value: Any, keypath: KeyPath) -> datetime:
 
 def day(value: Any, keypath: KeyPath) -> date:
     _refuse_impossible(value, keypath)
+    if isinstance(value, str) and DATE_PATTERN.fullmatch(value):  # quoted: what YAML would have read
+        value = date.fromisoformat(value)
     if isinstance(value, datetime) or not isinstance(value, date):
         raise SchemaError(keypath, f"expected a date such as 2027-06-30, got {describe(value)}")
     _refuse_out_of_range(value, keypath)
@@ -251,6 +180,42 @@ def day(value: Any, keypath: KeyPath) -> date:
 
 
 YEARS = (1970, 2999)  # room to count days and clocks either way without leaving Python's calendar
+# Dates and timestamps as YAML writes them, real ones within YEARS (leap days included), so the JSON
+# Schema refuses what day() and timestamp() refuse. A timestamp is YAML's: one-digit month, day, hour
+# and offset hour, a space for the T, a fraction of any length; sdesk requires the UTC offset.
+_YEAR = "(?:19[7-9][0-9]|2[0-9]{3})"
+_LEAP_YEAR = "(?:19(?:7[26]|8[048]|9[26])|2[0-9](?:0[48]|[2468][048]|[13579][26])|2[048]00)"
+
+
+def _calendar_day(zero: str) -> str:
+    """A real date's year, month and day; ``zero`` is "0" for two-digit months and days, "0?" for YAML's looser."""
+    return (
+        f"(?:{_YEAR}-(?:(?:{zero}[1-9]|1[0-2])-(?:{zero}[1-9]|1[0-9]|2[0-8])"
+        f"|(?:{zero}[13-9]|1[0-2])-(?:29|30)|(?:{zero}[13578]|1[02])-31)|{_LEAP_YEAR}-{zero}2-29)"
+    )
+
+
+_HOUR = "(?:[01]?[0-9]|2[0-3])"
+DATE_PATTERN = re.compile(_calendar_day("0"))
+TIMESTAMP_PATTERN = re.compile(
+    f"{_calendar_day('0?')}(?:[Tt]|[ \\t]+){_HOUR}:[0-5][0-9]:[0-5][0-9](?:\\.[0-9]*)?"
+    f"[ \\t]*(?:Z|[-+]{_HOUR}(?::[0-5][0-9])?)"
+)
+_MOMENT = re.compile(
+    r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[Tt]|[ \t]+)([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]*))?"
+    r"[ \t]*(?:Z|([-+])([0-9]{1,2})(?::([0-9]{2}))?)"
+)
+
+
+def _moment(text: str) -> datetime:
+    """A timestamp that matched TIMESTAMP_PATTERN, as YAML reads one written without quotes."""
+    parts = _MOMENT.fullmatch(text)
+    assert parts is not None  # TIMESTAMP_PATTERN matched
+    year, month, day_, hour, minute, second, fraction, sign, offset_hours, offset_minutes = parts.groups()
+    offset = timedelta(hours=int(offset_hours or 0), minutes=int(offset_minutes or 0))
+    zone = timezone(-offset if sign == "-" else offset)
+    micro = int((fraction or "")[:6].ljust(6, "0"))
+    return datetime(int(year), int(month), int(day_), int(hour), int(minute), int(second), micro, zone)
 
 
 def _refuse_out_of_range(value: date, keypath: KeyPath) -> None:
@@ -258,20 +223,11 @@ def _refuse_out_of_range(value: date, keypath: KeyPath) -> None:
         raise SchemaError(keypath, f"{value.isoformat()} is not a date sdesk works with ({YEARS[0]} to {YEARS[1]})")
 
 
-def integer(value: Any, keypath: KeyPath, low: int, high: int) -> int:
-    """A whole number within [low, high] (YAML's true/false are not numbers)."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise SchemaError(keypath, f"expected a whole number, got {describe(value)}")
-    if not low <= value <= high:
-        raise SchemaError(keypath, f"{value} is out of range ({low} to {high})")
-    return value
-
-
 def timezone_name(value: Any, keypath: KeyPath) -> str:
-    """An IANA time zone name such as Europe/Brussels."""
+    """An IANA time zone name such as Europe/Brussels (text, as the declaration read it)."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    name = text(value, keypath)
+    name = str(value)
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

@@ -60,8 +60,15 @@ class ImpossibleDate(str):
     reason: str
 
 
+# PyYAML adds an offset's minutes to its hours (+05:75 is +06:15); reader.TIMESTAMP_PATTERN refuses them.
+_OFFSET_MINUTES = re.compile(r".*[-+][0-9][0-9]?:([0-9][0-9])", re.DOTALL)
+
+
 def _construct_timestamp(loader: Loader, node: yaml.ScalarNode) -> Any:
     try:
+        offset = _OFFSET_MINUTES.fullmatch(node.value)
+        if offset and int(offset.group(1)) > 59:
+            raise ValueError("UTC offset minute must be in 0..59")
         return SafeConstructor.construct_yaml_timestamp(loader, node)
     except ValueError as exc:
         impossible = ImpossibleDate(node.value)

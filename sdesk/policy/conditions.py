@@ -23,6 +23,7 @@ decided the outcome, so every decision can explain itself. Pure: no I/O.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +31,8 @@ from typing import Any
 import re2
 
 from sdesk.errors import excerpt
-from sdesk.formats import reader
+from sdesk.formats import declare, reader
+from sdesk.formats.patterns import anchored
 from sdesk.formats.reader import KeyPath, Problems
 
 # `text` searches these three fields, the words a customer uses to describe a problem.
@@ -301,3 +303,79 @@ def _show(value: str | bool | None) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return f"'{value}'"
+
+
+# --- the language in a file's declaration -------------------------------------------------------
+
+
+class Language(declare.Node):
+    """Conditions in the declaration of rules.yaml.
+
+    :func:`parse` reads a condition once the desk's vocabulary is known (the
+    categories, products … its tests may name), so the shape pass hands it on
+    untouched. The schema comes from the tables parse() reads by: COMBINATORS,
+    OPERATORS, TEXT and each field's kind. ``fields`` gives every field's kind
+    with its fixed vocabulary, or none where the desk declares the values
+    (names of the form ``names``). A condition holds conditions: ``whole``
+    is the definition the schema refers back to.
+    """
+
+    def __init__(self, whole: declare.Definition, fields: Mapping[str, Field], names: re.Pattern[str]) -> None:
+        self.whole = whole
+        self.fields = dict(fields)
+        self.names = names
+
+    def claims(self, value: Any) -> bool:
+        return isinstance(value, dict)
+
+    def read(self, value: Any, keypath: KeyPath, problems: Problems) -> Any:
+        return value
+
+    def schema(self, defs: declare.Definitions) -> declare.Schema:
+        conditions = {"type": "array", "items": self.whole.ref, "minItems": 1}
+        tests = {name: self._test(name, field, defs) for name, field in self.fields.items()}
+        tests[TEXT] = _alone("matches", _PATTERN_SCHEMA)
+        return {
+            "description": "Tests on fields (all must hold), or one of all / any / not.",
+            "anyOf": [
+                _alone("all", conditions),
+                _alone("any", conditions),
+                _alone("not", self.whole.ref),
+                {"type": "object", "properties": tests, "additionalProperties": False, "minProperties": 1},
+            ],
+        }
+
+    def _test(self, name: str, field: Field, defs: declare.Definitions) -> declare.Schema:
+        """A reference to the test of fields of ``field``'s kind (kept once under $defs)."""
+        kind = f"{name}-test" if field.values else f"{field.kind}-test"
+        defs.setdefault(kind, self._operators(field))
+        return {"$ref": f"#/$defs/{kind}"}
+
+    def _operators(self, field: Field) -> declare.Schema:
+        """A value (equals), or a mapping with one operator."""
+        value: declare.Schema
+        if field.kind == "flag":
+            value = {"type": "boolean"}
+        elif field.kind == "choice" and field.values:
+            value = {"enum": list(field.values)}
+        elif field.kind == "choice":
+            value = {"type": ["string", "number"], "pattern": anchored(self.names)}
+        else:
+            value = {"type": ["string", "number"]}
+        operands = {
+            "equals": value,
+            "in": {"type": "array", "items": value, "minItems": 1},
+            "matches": _PATTERN_SCHEMA,
+            "set": {"type": "boolean"},
+        }
+        if field.kind == "flag":
+            del operands["matches"]
+        one = {"type": "object", "properties": operands, "additionalProperties": False}
+        return {"anyOf": [value, {**one, "minProperties": 1, "maxProperties": 1}]}
+
+
+_PATTERN_SCHEMA = {"type": "string", "minLength": 1}  # whether RE2 compiles it is for parse() to say
+
+
+def _alone(key: str, schema: declare.Schema) -> declare.Schema:
+    return {"type": "object", "properties": {key: schema}, "required": [key], "additionalProperties": False}

@@ -1,50 +1,57 @@
 """The desk's policy from rules.yaml, read strictly into typed objects.
 
-Reading validates everything and records every problem before giving up, so
-`sdesk rules check` can list them all at once and later code can rely on the
-objects (a known plan, a reachable status, a complete priority matrix)
-instead of re-checking mid-command. What the policy decides for a ticket is
-in :mod:`sdesk.policy`. Pure: the caller reads the file.
+rules.yaml is declared once, below (:data:`RULES`, with the service-level
+sections from :mod:`sdesk.policy.servicelevels` and conditions from
+:mod:`sdesk.policy.conditions`): its shape pass checks every key, type,
+vocabulary and form, and `sdesk schema rules` prints the same declaration
+as JSON Schema. What needs the whole file follows here as code (a plan that
+exists, a reachable status, a matrix level that is a level, a customer's
+reference persons …). Every problem is recorded before giving up, so
+`sdesk rules check` can list them all at once and later code can rely on
+the objects instead of re-checking mid-command. What the policy decides
+for a ticket is in :mod:`sdesk.policy`. Pure: the caller reads the file.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sdesk.errors import excerpt
 from sdesk.formats import reader
-from sdesk.formats.reader import KeyPath, Problems, SchemaError
+from sdesk.formats.declare import (
+    Among,
+    Day,
+    Definition,
+    Email,
+    Flag,
+    Integer,
+    List,
+    MappingOf,
+    Name,
+    Node,
+    Number,
+    OneOf,
+    Pattern,
+    Record,
+    Text,
+    Words,
+)
+from sdesk.formats.reader import KeyPath, Problems
 from sdesk.policy import conditions, servicelevels
 from sdesk.policy.conditions import Condition, Field
 from sdesk.policy.servicelevels import ServiceLevels, Sweep
+from sdesk.tickets.model import SITE_PATTERN as SITE_PATTERN  # names and site IDs look alike here and there
+from sdesk.tickets.model import SLUG_PATTERN as SLUG_PATTERN
 from sdesk.tickets.model import TEXT_FIELDS
 from sdesk.words import IMPACTS, URGENCIES
 
 LANGUAGES = ("en", "nl")
 BILLING_MODES = ("invoice", "sla-hours", "included")
 CONTACT_ROLES = ("general", "technical", "campus")
-SITE_PATTERN = re.compile(r"[0-9]{4}")
-SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
-TOP_KEYS = (
-    "desk",
-    "statuses",
-    "types",
-    "categories",
-    "products",
-    "teams",
-    "plans",
-    "calendars",
-    "priority",
-    "eligibility",
-    "exclusions",
-    "routing",
-    "queue",
-    "sweep",
-    "customers",
-)
 # Ticket fields a ticket type may make mandatory: those an agent fills in when opening it.
 REQUIRABLE_FIELDS = tuple(
     name
@@ -53,29 +60,197 @@ REQUIRABLE_FIELDS = tuple(
     not in ("id", "title", "type", "status", "priority", "customer", "requester", "team", "assignee", "resolution")
     and not name.startswith(("sla_", "cooperation_", "outage"))
 )
-# What conditions may test: the ticket's fields and facts about its customer and product.
-CONDITION_FIELDS = (
-    "type",
-    "category",
-    "product",
-    "business_critical",
-    "impact",
-    "urgency",
-    "customer",
-    "plan",
-    "billing",
-    "site",
-    "requester",
-    "title",
-    "description",
-    "error_message",
-    "url",
-)
+# What conditions may test: the ticket's fields and facts about its customer and product, each with its
+# vocabulary when that is fixed, or none where the desk declares the values (its types, categories …).
+CONDITION_KINDS = {
+    "type": Field("choice"),
+    "category": Field("choice"),
+    "product": Field("choice"),
+    "business_critical": Field("flag"),
+    "impact": Field("choice", IMPACTS),
+    "urgency": Field("choice", URGENCIES),
+    "customer": Field("choice"),
+    "plan": Field("choice"),
+    "billing": Field("choice", BILLING_MODES),
+    "site": Field("text"),
+    "requester": Field("text"),
+    "title": Field("text"),
+    "description": Field("text"),
+    "error_message": Field("text"),
+    "url": Field("text"),
+}
+CONDITION_FIELDS = tuple(CONDITION_KINDS)
 # Facts conditions may test that follow from a ticket field.
 DERIVED_FROM = {"plan": "customer", "billing": "customer", "business_critical": "product"}
 # How a priority adjustment moves the level: by steps, or to a bound.
 ADJUSTMENTS = ("raise", "lower", "at_least", "at_most", "set")
 DEFAULT_MAX_EDITORS = 3
+HOURS_IN_A_MONTH = 31 * 24  # the most a plan can include (and no infinity)
+
+# --- the declaration of rules.yaml ----------------------------------------------------------------------
+
+NAME = Name(SLUG_PATTERN)  # a team, plan, status, product or customer declared elsewhere in the file
+LEVEL = Name()  # a priority level: any text priority.levels lists
+CONDITION = Definition("condition")
+CONDITION.define(conditions.Language(CONDITION, CONDITION_KINDS, SLUG_PATTERN))
+LABEL = Definition("label", Record({language: Text() for language in LANGUAGES}, required=("en",)))
+
+
+def _named(what: str, entry: Node, nonempty: str | None = None) -> MappingOf:
+    """Entries named by slugs (lowercase letters, digits, dashes): rules.yaml and tickets refer to them by name."""
+    name = Pattern(
+        SLUG_PATTERN, f"{what} name '{{value}}' must be lowercase letters, digits and dashes", numbers=(0, None)
+    )
+    return MappingOf(entry, key=name, keep_bad_names=True, nonempty=nonempty)
+
+
+def _rule(fields: dict[str, Node], required: tuple[str, ...], among: Among | None = None) -> List:
+    """A list of named rules (exclusions, routing, adjustments), applied in their order."""
+    return List(Record({"name": Text(), **fields}, required=("name", *required), among=among))
+
+
+_SITE_ID = Pattern(
+    SITE_PATTERN,
+    "site ID '{value}' must be 4 digits",
+    numbers=(1000, 9999),
+    number_refusal='site ID must be 4 digits in quotes, e.g. "0420" (YAML read the number {value})',
+)
+_CONTACT = Record(
+    {
+        "name": Text(),
+        "email": Email(),
+        "phone": Text(),
+        "role": Words(CONTACT_ROLES),
+        "campus": Text(),
+        "sites": List(Name(SITE_PATTERN), unique=True),
+    },
+    required=("name", "email", "role"),
+)
+_CUSTOMER = Record(
+    {
+        "name": Text(),
+        "language": Words(LANGUAGES),
+        "plan": NAME,
+        "billing": Words(BILLING_MODES),
+        "packages": List(
+            Record({"product": NAME, "maintenance_until": Day()}, required=("product", "maintenance_until"))
+        ),
+        "sites": MappingOf(OneOf(Record({"name": Text(), "campus": Text()}, required=("name",)), Text()), key=_SITE_ID),
+        "contacts": List(_CONTACT),
+    },
+    required=("name", "plan"),
+    defaults={"language": "en", "billing": "invoice"},
+)
+_MATRIX = Record(
+    {
+        impact: Record(
+            {urgency: LEVEL for urgency in URGENCIES},
+            required=URGENCIES,
+            missing=f"is missing: the matrix needs a level for {impact} impact with {{key}} urgency",
+        )
+        for impact in IMPACTS
+    },
+    required=IMPACTS,
+    missing="is missing: the matrix needs a row for {key} impact",
+)
+_STEPS = {
+    action: Integer(1, refusal=f"'{action}' takes a number of levels (1 or more), got {{got}}")
+    for action in ("raise", "lower")
+}
+_PRIORITY = Record(
+    {
+        "levels": List(Text(), unique=True, nonempty=True, refusal="list each priority level once, most urgent first"),
+        "default": LEVEL,
+        "phone": List(LEVEL, unique=True),
+        "matrix": _MATRIX,
+        "adjustments": _rule(
+            {"description": Text(), "when": CONDITION, **_STEPS, "at_least": LEVEL, "at_most": LEVEL, "set": LEVEL},
+            ("when",),
+            Among(ADJUSTMENTS, f"give exactly one of {', '.join(ADJUSTMENTS)} (found {{found}})"),
+        ),
+    },
+    required=("levels", "default", "matrix"),
+)
+_FLAGS = ("initial", "final", "waiting_on_customer", "pauses_clock")
+_SERVICE = servicelevels.sections(CONDITION, NAME)
+RULES = Record(
+    {
+        "desk": Record(
+            {
+                "name": Text(),
+                "email": Email(),
+                "timezone": Text(),
+                "language": Words(LANGUAGES),
+                "default_team": NAME,
+                "calendar": Name(),
+            },
+            required=("name", "timezone", "default_team"),
+            defaults={"language": "en"},
+        ),
+        "statuses": _named(
+            "status",
+            Record(
+                {"label": LABEL, "short": Text(), **{flag: Flag() for flag in _FLAGS}, "next": List(NAME, unique=True)},
+                required=("label",),
+                defaults={flag: False for flag in _FLAGS},
+            ),
+        ),
+        "types": _named(
+            "type",
+            Record(
+                {"label": LABEL, "code": Text(), "required": List(Words(REQUIRABLE_FIELDS), unique=True)},
+                required=("label",),
+            ),
+            "declare at least one ticket type",
+        ),
+        "categories": List(
+            Pattern(SLUG_PATTERN, "category '{value}' must be lowercase letters, digits and dashes", numbers=(0, None)),
+            unique=True,
+        ),
+        "products": _named(
+            "product",
+            Record(
+                {"name": Text(), "business_critical": Flag()}, required=("name",), defaults={"business_critical": False}
+            ),
+        ),
+        "teams": _named(
+            "team", Record({"name": Text(), "email": Email()}, required=("name",)), "declare at least one team"
+        ),
+        "plans": _named(
+            "plan",
+            Record(
+                {
+                    "label": Text(),
+                    **servicelevels.PLAN_FIELDS,
+                    "included_hours": Number(
+                        0, HOURS_IN_A_MONTH, refusal="expected hours a month such as 20 or 7.5, got {got}"
+                    ),
+                },
+                required=("label",),
+            ),
+        ),
+        "calendars": _SERVICE["calendars"],
+        "priority": _PRIORITY,
+        "eligibility": Record(
+            {
+                "reference_persons_only": Flag(),
+                "maintenance_required": Flag(),
+                "max_editors_per_site": Integer(1, refusal="expected a number of 1 or more, got {got}"),
+            },
+            defaults={
+                "reference_persons_only": True,
+                "maintenance_required": True,
+                "max_editors_per_site": DEFAULT_MAX_EDITORS,
+            },
+        ),
+        "exclusions": _rule({"message": Text(), "when": CONDITION}, ("message", "when")),
+        "routing": _rule({"when": CONDITION, "team": NAME}, ("when", "team")),
+        "queue": _SERVICE["queue"],
+        "sweep": _SERVICE["sweep"],
+        "customers": _named("customer", _CUSTOMER),
+    },
+    required=("desk", "statuses", "types", "teams", "priority"),
+)
 
 
 @dataclass(frozen=True)
@@ -257,30 +432,26 @@ class Rules:
 def parse(data: Any) -> Rules:
     """Validate rules.yaml's plain data; raises :class:`reader.Invalid` listing every problem."""
     problems = Problems()
-    data = problems.mapping(data, (), allowed=TOP_KEYS, required=("desk", "statuses", "types", "teams", "priority"))
-    teams = _teams(data.get("teams"), problems)
-    plans = _plans(data.get("plans"), problems)
-    statuses = _statuses(data.get("statuses"), problems)
-    categories = _categories(data.get("categories"), problems)
-    products = _products(data.get("products"), problems)
-    types = _types(data.get("types"), problems)
-    eligibility = _eligibility(data.get("eligibility"), problems)
-    customers = _customers(data.get("customers"), plans, products, eligibility, problems)
+    data = RULES.read(data, (), problems)  # the shape: what follows may rely on it
+    teams = _teams(data.get("teams", {}))
+    plans = _plans(data.get("plans", {}), problems)
+    statuses = _statuses(data.get("statuses", {}), problems)
+    categories = tuple(name for name in data.get("categories", ()) if name is not None)
+    products = _products(data.get("products", {}))
+    types = _types(data.get("types", {}))
+    eligibility = Eligibility(**data["eligibility"])
+    customers = _customers(data.get("customers", {}), plans, products, eligibility, problems)
     fields = _condition_fields(types, categories, products, customers, plans)
-    desk = problems.mapping(
-        data.get("desk"),
-        ("desk",),
-        allowed=("name", "email", "timezone", "language", "default_team", "calendar"),
-        required=("name", "timezone", "default_team"),
-    )
-    timezone = problems.get(ZoneInfo("UTC"), _zone, desk.get("timezone"), ("desk", "timezone"))
-    language = problems.get("en", reader.choice, desk.get("language", "en"), ("desk", "language"), LANGUAGES)
-    priority = _priority(data.get("priority"), fields, problems)
+    desk = data.get("desk", {})
+    timezone = ZoneInfo("UTC")
+    if "timezone" in desk:
+        timezone = problems.get(timezone, _zone, desk["timezone"], ("desk", "timezone"))
+    priority = _priority(data.get("priority", {}), fields, problems)
     service = servicelevels.parse(
         data,
         problems,
         timezone=str(timezone),
-        language=language,
+        language=desk["language"],
         levels=priority.levels,
         pausing=frozenset(status.key for status in statuses.values() if status.pauses_clock),
         final_statuses=tuple(status.key for status in statuses.values() if status.final),
@@ -288,11 +459,11 @@ def parse(data: Any) -> Rules:
     )
     _check_auto_close(statuses, service.sweep, problems)
     rules = Rules(
-        desk_name=problems.get("", reader.text, desk.get("name"), ("desk", "name")),
-        desk_email=problems.get(None, reader.email, desk.get("email"), ("desk", "email"), optional=True),
+        desk_name=desk.get("name", ""),
+        desk_email=desk.get("email"),
         timezone=timezone,
-        language=language,
-        default_team=problems.get("", reader.choice, desk.get("default_team"), ("desk", "default_team"), list(teams)),
+        language=desk["language"],
+        default_team=_declared(desk, "default_team", ("desk",), list(teams), problems) or "",
         statuses=statuses,
         types=types,
         categories=categories,
@@ -301,8 +472,8 @@ def parse(data: Any) -> Rules:
         plans=plans,
         priority=priority,
         eligibility=eligibility,
-        exclusions=_exclusions(data.get("exclusions"), fields, problems),
-        routing=_routing(data.get("routing"), fields, teams, problems),
+        exclusions=_exclusions(data.get("exclusions", []), fields, problems),
+        routing=_routing(data.get("routing", []), fields, teams, problems),
         customers=customers,
         service=service,
     )
@@ -330,137 +501,85 @@ def _condition_fields(
     customers: dict[str, Customer],
     plans: dict[str, PlanTerms],
 ) -> dict[str, Field]:
-    """Each of CONDITION_FIELDS with the values this desk allows for it."""
-    text = Field("text")
-    kinds = {
-        "type": Field("choice", tuple(types)),
-        "category": Field("choice", categories),
-        "product": Field("choice", tuple(products)),
-        "business_critical": Field("flag"),
-        "impact": Field("choice", IMPACTS),
-        "urgency": Field("choice", URGENCIES),
-        "customer": Field("choice", tuple(customers)),
-        "plan": Field("choice", tuple(plans)),
-        "billing": Field("choice", BILLING_MODES),
-        "site": text,
-        "requester": text,
-        "title": text,
-        "description": text,
-        "error_message": text,
-        "url": text,
+    """Each of CONDITION_KINDS with the values this desk allows for it."""
+    declared = {
+        "type": tuple(types),
+        "category": categories,
+        "product": tuple(products),
+        "customer": tuple(customers),
+        "plan": tuple(plans),
     }
-    return {name: kinds[name] for name in CONDITION_FIELDS}
+    return {
+        name: Field("choice", declared[name]) if kind.kind == "choice" and not kind.values else kind
+        for name, kind in CONDITION_KINDS.items()
+    }
 
 
 def _zone(value: Any, keypath: KeyPath) -> ZoneInfo:
     return ZoneInfo(reader.timezone_name(value, keypath))
 
 
-def _entries(value: Any, keypath: KeyPath, problems: Problems, what: str) -> dict[str, Any]:
-    """A mapping of named entries whose names are slugs (lowercase, digits, dashes)."""
-    entries = problems.mapping(value if value is not None else {}, keypath)
-    for key in entries:
-        if not SLUG_PATTERN.fullmatch(str(key)):
-            problems.add(keypath + (key,), f"{what} name '{key}' must be lowercase letters, digits and dashes")
-    return {str(key): item for key, item in entries.items()}
+def _declared(entry: dict[str, Any], key: str, at: KeyPath, options: Sequence[str], problems: Problems) -> str | None:
+    """The name ``entry`` holds at ``key`` when it is one of ``options``, those declared; else None."""
+    if key not in entry:
+        return None
+    name: str | None = problems.get(None, reader.choice, entry[key], at + (key,), options)
+    return name
 
 
-def _labels(value: Any, keypath: KeyPath, problems: Problems) -> dict[str, str]:
-    """A label per language; English is required, Dutch falls back to it."""
-    entry = problems.mapping(value, keypath, allowed=LANGUAGES, required=("en",))
-    english = problems.get("", reader.text, entry.get("en"), keypath + ("en",)) if "en" in entry else ""
-    labels = {"en": english}
-    labels["nl"] = problems.get(english, reader.text, entry["nl"], keypath + ("nl",)) if "nl" in entry else english
-    return labels
-
-
-def _names(value: Any, keypath: KeyPath, options: list[str], problems: Problems) -> tuple[str, ...]:
-    """A list of names, each one of ``options``, none twice."""
+def _names(
+    items: Sequence[str | None], keypath: KeyPath, options: Sequence[str], problems: Problems
+) -> tuple[str, ...]:
+    """The names of a list that are declared (``options``)."""
     names = []
-    for index, item in enumerate(_list(value, keypath, problems)):
-        name = problems.get(None, reader.choice, item, keypath + (index,), options)
-        if name in names:
-            problems.add(keypath + (index,), f"'{name}' is listed twice")
-        elif name is not None:
+    for index, item in enumerate(items):
+        name = problems.get(None, reader.choice, item, keypath + (index,), options) if item is not None else None
+        if name is not None:
             names.append(name)
     return tuple(names)
 
 
-# --- vocabulary: teams, plans, statuses, types, categories, products ---------------------
+def _labels(label: dict[str, str] | None, key: str) -> dict[str, str]:
+    """A label per language; Dutch falls back to English, a missing label to the key."""
+    english = label.get("en", key) if label is not None else key
+    return {"en": english, "nl": label.get("nl", english) if label is not None else english}
 
 
-def _teams(value: Any, problems: Problems) -> dict[str, Team]:
-    teams = {}
-    for key, entry in _entries(value, ("teams",), problems, "team").items():
-        where = ("teams", key)
-        entry = problems.mapping(entry, where, allowed=("name", "email"), required=("name",))
-        teams[key] = Team(
-            key,
-            problems.get(key, reader.text, entry.get("name"), where + ("name",)),
-            problems.get(None, reader.email, entry.get("email"), where + ("email",), optional=True),
-        )
-    if value is not None and not teams:
-        problems.add(("teams",), "declare at least one team")
-    return teams
+# --- vocabulary: teams, plans, statuses, types, products ----------------------------------
 
 
-def _plans(value: Any, problems: Problems) -> dict[str, PlanTerms]:
+def _teams(entries: dict[str, Any]) -> dict[str, Team]:
+    return {key: Team(key, entry.get("name", key), entry.get("email")) for key, entry in entries.items()}
+
+
+def _plans(entries: dict[str, Any], problems: Problems) -> dict[str, PlanTerms]:
     plans = {}
-    for key, entry in _entries(value, ("plans",), problems, "plan").items():
-        at = ("plans", key)
-        entry = problems.mapping(
-            entry, at, allowed=("label", "calendar", "targets", "included_hours"), required=("label",)
-        )
-        plans[key] = PlanTerms(
-            key,
-            problems.get(key, reader.text, entry.get("label"), at + ("label",)),
-            problems.get(None, _included_minutes, entry.get("included_hours"), at + ("included_hours",)),
-        )
+    for key, entry in entries.items():
+        hours = entry.get("included_hours")
+        minutes = None if hours is None else hours * 60
+        if minutes is not None and minutes != int(minutes):
+            problems.add(("plans", key, "included_hours"), f"{hours} hours is not a whole number of minutes")
+        plans[key] = PlanTerms(key, entry.get("label", key), None if minutes is None else int(minutes))
     return plans
 
 
-HOURS_IN_A_MONTH = 31 * 24  # the most a plan can include (and no infinity)
-
-
-def _included_minutes(value: Any, keypath: KeyPath) -> int | None:
-    """Hours a month as whole minutes: 20 or 7.5 (7h30m)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= HOURS_IN_A_MONTH:
-        raise SchemaError(keypath, f"expected hours a month such as 20 or 7.5, got {reader.describe(value)}")
-    minutes = value * 60
-    if minutes != int(minutes):
-        raise SchemaError(keypath, f"{value} hours is not a whole number of minutes")
-    return int(minutes)
-
-
-def _statuses(value: Any, problems: Problems) -> dict[str, Status]:
-    where: KeyPath = ("statuses",)
-    declared = _entries(value, where, problems, "status")
-    statuses = {}
-    for key, entry in declared.items():
-        at = where + (key,)
-        entry = problems.mapping(
-            entry,
-            at,
-            allowed=("label", "short", "initial", "final", "waiting_on_customer", "pauses_clock", "next"),
-            required=("label",),
-        )
-        labels = _labels(entry.get("label"), at + ("label",), problems) if "label" in entry else {"en": key, "nl": key}
-        statuses[key] = Status(
+def _statuses(entries: dict[str, Any], problems: Problems) -> dict[str, Status]:
+    statuses = {
+        key: Status(
             key=key,
-            labels=labels,
-            short=problems.get(key, reader.text, entry.get("short", key.replace("-", " ")), at + ("short",)),
-            initial=problems.flag(entry.get("initial"), at + ("initial",)),
-            final=problems.flag(entry.get("final"), at + ("final",)),
-            waiting_on_customer=problems.flag(entry.get("waiting_on_customer"), at + ("waiting_on_customer",)),
-            pauses_clock=problems.flag(entry.get("pauses_clock"), at + ("pauses_clock",)),
-            next=_names(entry.get("next"), at + ("next",), list(declared), problems),
+            labels=_labels(entry.get("label"), key),
+            short=entry.get("short", key.replace("-", " ")),
+            initial=entry["initial"],
+            final=entry["final"],
+            waiting_on_customer=entry["waiting_on_customer"],
+            pauses_clock=entry["pauses_clock"],
+            next=_names(entry.get("next", ()), ("statuses", key, "next"), list(entries), problems),
         )
-    if value is not None and declared:
-        # A `next` that is not even a list is reported as such, not also as a dead end.
-        unreadable = {key for key, entry in declared.items() if isinstance(entry, dict) and "next" in entry}
-        unreadable = {key for key in unreadable if not isinstance(declared[key]["next"], list)}
+        for key, entry in entries.items()
+    }
+    if statuses:
+        # A `next` that is already reported is not reported again as a dead end.
+        unreadable = {key for key in statuses if problems.reported(("statuses", key, "next"))}
         _check_workflow(statuses, unreadable, problems)
     return statuses
 
@@ -488,180 +607,91 @@ def _check_workflow(statuses: dict[str, Status], unreadable: set[str], problems:
                 problems.add(("statuses", key), f"is unreachable: no path of 'next' leads to it from '{initial[0]}'")
 
 
-def _types(value: Any, problems: Problems) -> dict[str, TicketType]:
-    types = {}
-    for key, entry in _entries(value, ("types",), problems, "type").items():
-        at: KeyPath = ("types", key)
-        entry = problems.mapping(entry, at, allowed=("label", "code", "required"), required=("label",))
-        types[key] = TicketType(
+def _types(entries: dict[str, Any]) -> dict[str, TicketType]:
+    return {
+        key: TicketType(
             key=key,
-            labels=_labels(entry.get("label"), at + ("label",), problems) if "label" in entry else {"en": key},
-            code=problems.get(key[:3].upper(), reader.text, entry.get("code", key[:3].upper()), at + ("code",)),
-            required=_names(entry.get("required"), at + ("required",), list(REQUIRABLE_FIELDS), problems),
+            labels=_labels(entry.get("label"), key),
+            code=entry.get("code", key[:3].upper()),
+            required=tuple(name for name in entry.get("required", ()) if name is not None),
         )
-    if value is not None and not types:
-        problems.add(("types",), "declare at least one ticket type")
-    return types
+        for key, entry in entries.items()
+    }
 
 
-def _categories(value: Any, problems: Problems) -> tuple[str, ...]:
-    categories: list[str] = []
-    for index, item in enumerate(_list(value, ("categories",), problems)):
-        name = problems.get(None, reader.text, item, ("categories", index))
-        if name is None:
-            continue
-        if not SLUG_PATTERN.fullmatch(name):
-            problems.add(("categories", index), f"category '{name}' must be lowercase letters, digits and dashes")
-        elif name in categories:
-            problems.add(("categories", index), f"'{name}' is listed twice")
-        else:
-            categories.append(name)
-    return tuple(categories)
+def _products(entries: dict[str, Any]) -> dict[str, Product]:
+    return {key: Product(key, entry.get("name", key), entry["business_critical"]) for key, entry in entries.items()}
 
 
-def _products(value: Any, problems: Problems) -> dict[str, Product]:
-    products = {}
-    for key, entry in _entries(value, ("products",), problems, "product").items():
-        at: KeyPath = ("products", key)
-        entry = problems.mapping(entry, at, allowed=("name", "business_critical"), required=("name",))
-        products[key] = Product(
-            key,
-            problems.get(key, reader.text, entry.get("name"), at + ("name",)),
-            problems.flag(entry.get("business_critical"), at + ("business_critical",)),
-        )
-    return products
+# --- priority, exclusions, routing --------------------------------------------------------
 
 
-# --- priority, eligibility, exclusions, routing -------------------------------------------
-
-
-def _priority(value: Any, fields: dict[str, Field], problems: Problems) -> Priority:
+def _priority(value: dict[str, Any], fields: dict[str, Field], problems: Problems) -> Priority:
     where: KeyPath = ("priority",)
-    value = problems.mapping(
-        value,
-        where,
-        allowed=("levels", "default", "phone", "matrix", "adjustments"),
-        required=("levels", "default", "matrix"),
-    )
-    listed: list[Any] = problems.get([], reader.sequence, value.get("levels"), where + ("levels",))
-    levels = tuple(
-        problems.get("", reader.text, level, where + ("levels", index)) for index, level in enumerate(listed)
-    )
-    if "levels" in value and (len(set(levels)) != len(levels) or not levels):
-        problems.add(where + ("levels",), "list each priority level once, most urgent first")
+    levels = tuple(level for level in value.get("levels", ()) if level is not None)
     options = list(levels)
-    default = problems.get("", reader.choice, value.get("default"), where + ("default",), options)
-    rows = problems.mapping(value.get("matrix"), where + ("matrix",), allowed=IMPACTS)
-    matrix: dict[str, dict[str, str]] = {}
-    for impact in IMPACTS:
-        row = problems.mapping(rows[impact], where + ("matrix", impact), allowed=URGENCIES) if impact in rows else {}
-        matrix[impact] = {}
-        for urgency in URGENCIES:
-            at = where + ("matrix", impact, urgency)
-            if rows and impact in rows and urgency not in row:
-                problems.add(at, f"is missing: the matrix needs a level for {impact} impact with {urgency} urgency")
-            elif urgency in row:
-                matrix[impact][urgency] = problems.get("", reader.choice, row[urgency], at, options)
-        if rows and impact not in rows:
-            problems.add(where + ("matrix", impact), f"is missing: the matrix needs a row for {impact} impact")
+    rows = value.get("matrix", {})
+    matrix = {
+        impact: {
+            urgency: problems.get("", reader.choice, level, where + ("matrix", impact, urgency), options)
+            for urgency, level in rows.get(impact, {}).items()
+        }
+        for impact in IMPACTS
+    }
     adjustments = []
-    for index, entry in enumerate(_list(value.get("adjustments"), where + ("adjustments",), problems)):
+    for index, entry in enumerate(value.get("adjustments", [])):
         adjustment = _adjustment(entry, where + ("adjustments", index), options, fields, problems)
         if adjustment is not None:
             adjustments.append(adjustment)
-    _unique_names(value.get("adjustments"), where + ("adjustments",), problems)
+    _unique_names(value.get("adjustments", []), where + ("adjustments",), problems)
     return Priority(
         levels=levels,
-        default=default,
+        default=_declared(value, "default", where, options, problems) or "",
         matrix=matrix,
-        phone=_names(value.get("phone"), where + ("phone",), options, problems),
+        phone=_names(value.get("phone", ()), where + ("phone",), options, problems),
         adjustments=tuple(adjustments),
     )
 
 
 def _adjustment(
-    entry: Any, at: KeyPath, levels: list[str], fields: dict[str, Field], problems: Problems
+    entry: dict[str, Any], at: KeyPath, levels: list[str], fields: dict[str, Field], problems: Problems
 ) -> Adjustment | None:
-    entry = problems.mapping(
-        entry, at, allowed=("name", "description", "when", *ADJUSTMENTS), required=("name", "when")
-    )
     actions = [key for key in ADJUSTMENTS if key in entry]
-    misspelt = any(problems.suggested(at + (action,)) for action in ADJUSTMENTS)
-    if len(actions) != 1 and not (misspelt and not actions):
-        problems.add(at, f"give exactly one of {', '.join(ADJUSTMENTS)} (found {len(actions)})")
     if len(actions) != 1:
-        return None
+        return None  # the shape pass said why
     action = actions[0]
-    operand: int | str | None
-    if action in ("raise", "lower"):
-        operand = entry[action]
-        if isinstance(operand, bool) or not isinstance(operand, int) or operand < 1:
-            problems.add(
-                at + (action,), f"'{action}' takes a number of levels (1 or more), got {reader.describe(operand)}"
-            )
-            operand = None
-    else:
-        operand = problems.get(None, reader.choice, entry[action], at + (action,), levels)
-    name = problems.get("", reader.text, entry.get("name"), at + ("name",))
-    when = conditions.parse(entry.get("when"), at + ("when",), fields, problems) if "when" in entry else None
+    operand: int | str | None = entry[action]
+    if action not in ("raise", "lower"):
+        operand = _declared(entry, action, at, levels, problems)
+    when = conditions.parse(entry["when"], at + ("when",), fields, problems) if "when" in entry else None
     if when is None or operand is None:
         return None
-    description = problems.get(None, reader.text, entry.get("description"), at + ("description",), optional=True)
-    return Adjustment(name, description, when, action, operand)
+    return Adjustment(entry.get("name", ""), entry.get("description"), when, action, operand)
 
 
-def _eligibility(value: Any, problems: Problems) -> Eligibility:
-    where: KeyPath = ("eligibility",)
-    entry = problems.mapping(
-        value if value is not None else {},
-        where,
-        allowed=("reference_persons_only", "maintenance_required", "max_editors_per_site"),
-    )
-    editors = entry.get("max_editors_per_site", DEFAULT_MAX_EDITORS)
-    if isinstance(editors, bool) or not isinstance(editors, int) or editors < 1:
-        problems.add(
-            where + ("max_editors_per_site",), f"expected a number of 1 or more, got {reader.describe(editors)}"
-        )
-        editors = DEFAULT_MAX_EDITORS
-    return Eligibility(
-        reference_persons_only=problems.flag(
-            entry.get("reference_persons_only"), where + ("reference_persons_only",), True
-        ),
-        maintenance_required=problems.flag(entry.get("maintenance_required"), where + ("maintenance_required",), True),
-        max_editors_per_site=editors,
-    )
-
-
-def _exclusions(value: Any, fields: dict[str, Field], problems: Problems) -> tuple[Exclusion, ...]:
+def _exclusions(value: list[Any], fields: dict[str, Field], problems: Problems) -> tuple[Exclusion, ...]:
     exclusions = []
-    for index, entry in enumerate(_list(value, ("exclusions",), problems)):
+    for index, entry in enumerate(value):
         at: KeyPath = ("exclusions", index)
-        entry = problems.mapping(entry, at, allowed=("name", "message", "when"), required=("name", "message", "when"))
-        name = problems.get("", reader.text, entry.get("name"), at + ("name",))
-        message = problems.get("", reader.text, entry.get("message"), at + ("message",))
         when = conditions.parse(entry["when"], at + ("when",), fields, problems) if "when" in entry else None
         if when is not None:
-            exclusions.append(Exclusion(name, message, when))
+            exclusions.append(Exclusion(entry.get("name", ""), entry.get("message", ""), when))
     _unique_names(value, ("exclusions",), problems)
     return tuple(exclusions)
 
 
-def _routing(value: Any, fields: dict[str, Field], teams: dict[str, Team], problems: Problems) -> tuple[Route, ...]:
+def _routing(
+    value: list[Any], fields: dict[str, Field], teams: dict[str, Team], problems: Problems
+) -> tuple[Route, ...]:
     routes = []
-    for index, entry in enumerate(_list(value, ("routing",), problems)):
+    for index, entry in enumerate(value):
         at: KeyPath = ("routing", index)
-        entry = problems.mapping(entry, at, allowed=("name", "when", "team"), required=("name", "when", "team"))
-        name = problems.get("", reader.text, entry.get("name"), at + ("name",))
-        team = problems.get(None, reader.choice, entry.get("team"), at + ("team",), list(teams))
+        team = _declared(entry, "team", at, list(teams), problems)
         when = conditions.parse(entry["when"], at + ("when",), fields, problems) if "when" in entry else None
         if when is not None and team is not None:
-            routes.append(Route(name, when, team))
+            routes.append(Route(entry.get("name", ""), when, team))
     _unique_names(value, ("routing",), problems)
     return tuple(routes)
-
-
-def _list(value: Any, keypath: KeyPath, problems: Problems) -> list[Any]:
-    return problems.sequence(value, keypath)
 
 
 def _unique_names(value: Any, keypath: KeyPath, problems: Problems) -> None:
@@ -682,61 +712,48 @@ def _unique_names(value: Any, keypath: KeyPath, problems: Problems) -> None:
 
 
 def _customers(
-    value: Any,
+    entries: dict[str, Any],
     plans: dict[str, PlanTerms],
     products: dict[str, Product],
     eligibility: Eligibility,
     problems: Problems,
 ) -> dict[str, Customer]:
-    customers = {
-        key: _customer(key, entry, plans, products, eligibility, problems)
-        for key, entry in _entries(value, ("customers",), problems, "customer").items()
-    }
+    customers = {key: _customer(key, entry, plans, products, eligibility, problems) for key, entry in entries.items()}
     first_seen: dict[str, str] = {}
     for customer in customers.values():
         for index, person in enumerate(customer.contacts):
             email = person.email.lower()
-            if email in first_seen:
+            if email and email in first_seen:
                 problems.add(
                     ("customers", customer.key, "contacts", index, "email"),
                     f"{person.email} is listed twice (first at {first_seen[email]})",
                 )
-            else:
+            elif email:
                 first_seen[email] = f"customers.{customer.key}.contacts.{index}"
     return customers
 
 
 def _customer(
     key: str,
-    value: Any,
+    entry: dict[str, Any],
     plans: dict[str, PlanTerms],
     products: dict[str, Product],
     eligibility: Eligibility,
     problems: Problems,
 ) -> Customer:
     where: KeyPath = ("customers", key)
-    value = problems.mapping(
-        value,
-        where,
-        allowed=("name", "language", "plan", "billing", "packages", "sites", "contacts"),
-        required=("name", "plan"),
-    )
-    sites = _sites(value.get("sites"), where + ("sites",), problems)
+    sites = {site: _site(site, item) for site, item in entry.get("sites", {}).items()}
     contacts = tuple(
         _reference_person(item, where + ("contacts", index), sites, problems)
-        for index, item in enumerate(_list(value.get("contacts"), where + ("contacts",), problems))
+        for index, item in enumerate(entry.get("contacts", []))
     )
     customer = Customer(
         key=key,
-        name=problems.get(key, reader.text, value.get("name"), where + ("name",)),
-        language=problems.get("en", reader.choice, value.get("language", "en"), where + ("language",), LANGUAGES),
-        plan=problems.get("", reader.choice, value.get("plan"), where + ("plan",), list(plans))
-        if "plan" in value
-        else "",
-        billing=problems.get(
-            "invoice", reader.choice, value.get("billing", "invoice"), where + ("billing",), BILLING_MODES
-        ),
-        packages=_packages(value.get("packages"), where + ("packages",), products, problems),
+        name=entry.get("name", key),
+        language=entry["language"],
+        plan=_declared(entry, "plan", where, list(plans), problems) or "",
+        billing=entry["billing"],
+        packages=_packages(entry.get("packages", []), where + ("packages",), products, problems),
         sites=sites,
         contacts=contacts,
     )
@@ -751,72 +768,46 @@ def _customer(
     return customer
 
 
-def _sites(value: Any, where: KeyPath, problems: Problems) -> dict[str, Site]:
-    sites = {}
-    for site, entry in problems.mapping(value if value is not None else {}, where).items():
-        at = where + (site,)
-        if isinstance(site, int) and not SITE_PATTERN.fullmatch(str(site)):
-            problems.add(at, f'site ID must be 4 digits in quotes, e.g. "0420" (YAML read the number {site})')
-            continue
-        if not SITE_PATTERN.fullmatch(str(site)):
-            problems.add(at, f"site ID '{site}' must be 4 digits")
-            continue
-        if isinstance(entry, dict):
-            entry = problems.mapping(entry, at, allowed=("name", "campus"), required=("name",))
-            name = problems.get(str(site), reader.text, entry.get("name"), at + ("name",))
-            campus = problems.get(None, reader.text, entry.get("campus"), at + ("campus",), optional=True)
-        else:
-            name, campus = problems.get(str(site), reader.text, entry, at), None
-        sites[str(site)] = Site(str(site), name, campus)
-    return sites
+def _site(site: str, entry: dict[str, str] | str | None) -> Site:
+    """A site is a name, or a name and the campus it belongs to."""
+    if isinstance(entry, dict):
+        return Site(site, entry.get("name", site), entry.get("campus"))
+    return Site(site, entry or site, None)
 
 
-def _packages(value: Any, where: KeyPath, products: dict[str, Product], problems: Problems) -> tuple[Package, ...]:
+def _packages(
+    items: list[dict[str, Any]], where: KeyPath, products: dict[str, Product], problems: Problems
+) -> tuple[Package, ...]:
     packages: list[Package] = []
-    for index, item in enumerate(_list(value, where, problems)):
+    for index, item in enumerate(items):
         at = where + (index,)
-        item = problems.mapping(
-            item, at, allowed=("product", "maintenance_until"), required=("product", "maintenance_until")
-        )
-        product = problems.get(None, reader.choice, item.get("product"), at + ("product",), list(products))
-        until = problems.get(None, reader.day, item.get("maintenance_until"), at + ("maintenance_until",))
+        product = _declared(item, "product", at, list(products), problems)
+        until = item.get("maintenance_until")
         if product is not None and any(package.product == product for package in packages):
-            problems.add(at + ("product",), f"'{product}' is listed twice")
+            problems.add(at + ("product",), f"{excerpt(product)} is listed twice")
         elif product is not None and until is not None:
             packages.append(Package(product, until))
     return tuple(packages)
 
 
-def _reference_person(value: Any, where: KeyPath, sites: dict[str, Site], problems: Problems) -> ReferencePerson:
-    value = problems.mapping(
-        value,
-        where,
-        allowed=("name", "email", "phone", "role", "campus", "sites"),
-        required=("name", "email", "role"),
-    )
-    role = (
-        problems.get("", reader.choice, value.get("role"), where + ("role",), CONTACT_ROLES) if "role" in value else ""
-    )
-    campus = problems.get(None, reader.text, value.get("campus"), where + ("campus",), optional=True)
+def _reference_person(
+    entry: dict[str, Any], where: KeyPath, sites: dict[str, Site], problems: Problems
+) -> ReferencePerson:
+    role = entry.get("role", "")
+    campus = entry.get("campus")
     campuses = sorted({site.campus for site in sites.values() if site.campus})
-    if role == "campus" and campus is None:
+    if role == "campus" and campus is None and not problems.reported(where + ("campus",)):
         problems.add(where + ("campus",), "a campus reference person names the campus")
     elif campus is not None and campus not in campuses:
         hint = reader.one_of(campus, campuses) if campuses else " (no site of this customer names a campus)"
         problems.add(where + ("campus",), f"unknown campus '{campus}'{hint}")
-    edits = _names(
-        [str(site) for site in value["sites"]] if isinstance(value.get("sites"), list) else value.get("sites"),
-        where + ("sites",),
-        list(sites),
-        problems,
-    )
     return ReferencePerson(
-        name=problems.get("", reader.text, value.get("name"), where + ("name",)),
-        email=problems.get("", reader.email, value.get("email"), where + ("email",)),
-        phone=problems.get(None, reader.text, value.get("phone"), where + ("phone",), optional=True),
+        name=entry.get("name", ""),
+        email=entry.get("email", ""),
+        phone=entry.get("phone"),
         role=role,
         campus=campus,
-        sites=edits,
+        sites=_names(entry.get("sites", ()), where + ("sites",), list(sites), problems),
     )
 
 

@@ -1,7 +1,9 @@
 """The service-level part of rules.yaml: calendars, plan targets, the queue order and the sweep.
 
-Read with the same :class:`~sdesk.formats.reader.Problems` collector as the rest of
-rules.yaml, so `sdesk rules check` lists every problem at once. Pure.
+Declared here (:mod:`sdesk.formats.declare`) for rules.py's declaration of
+the whole file; read after its shape pass with the same
+:class:`~sdesk.formats.reader.Problems` collector, so `sdesk rules check`
+lists every problem at once. Pure.
 """
 
 from __future__ import annotations
@@ -11,17 +13,76 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sdesk.calendar.businesstime import WEEKDAYS, Calendar, Target, parse_target, supported_country
+from sdesk.calendar.businesstime import (
+    TARGET_EXAMPLES,
+    TARGET_PATTERN,
+    WEEKDAYS,
+    Calendar,
+    Target,
+    parse_target,
+    supported_country,
+)
 from sdesk.formats import reader
+from sdesk.formats.declare import Among, Day, Flag, Integer, List, MappingOf, Name, Node, OneOf, Pattern, Record, Text
+from sdesk.formats.patterns import ASCII_SPACE, SPACE, caseless
 from sdesk.formats.reader import KeyPath, Problems
 from sdesk.policy import conditions
 from sdesk.policy.conditions import Condition, Field
 
 CLOCKS = ("response", "resolution")
-_WINDOW = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})", re.ASCII)
-_DAYS = re.compile(r"([a-z]{3})(?:\s*-\s*([a-z]{3}))?")
 DEFAULT_REMINDERS = (2, 4)
 DEFAULT_AUTO_CLOSE = 5
+_TIME = "([01]?[0-9]|2[0-3]):([0-5][0-9])"
+# An opening window, HH:MM-HH:MM, its end at most 24:00 (groups: start hour and minute, end hour and minute),
+# blanks around it and around the dash. That it starts before it ends is checked once it is read.
+WINDOW_PATTERN = re.compile(f"{SPACE}*{_TIME}{ASCII_SPACE}*-{ASCII_SPACE}*(?:{_TIME}|(24):(00)){SPACE}*")
+# A weekday or a span of weekdays in week order (mon, sat, mon-fri), in any case.
+WEEKDAYS_PATTERN = re.compile(
+    "|".join(
+        f"{caseless(day)}(?:{SPACE}*-{SPACE}*(?:{'|'.join(caseless(last) for last in WEEKDAYS[index:])}))?"
+        for index, day in enumerate(WEEKDAYS)
+    )
+)
+
+NOT_A_WINDOW = "'{value}' is not an opening window (write HH:MM-HH:MM, e.g. 09:00-12:00)"
+TARGET = Pattern(TARGET_PATTERN, "'{value}' is not a target: " + TARGET_EXAMPLES)
+TARGETS = Record(
+    {"response": TARGET, "resolution": TARGET, "calendar": Name()},
+    among=Among(CLOCKS, "give a response and/or a resolution target", several=True),
+)
+PLAN_FIELDS: dict[str, Node] = {"calendar": Name(), "targets": MappingOf(TARGETS, key=Name())}
+CALENDAR = Record(
+    {
+        "timezone": Text(),
+        "hours": MappingOf(
+            List(Pattern(WINDOW_PATTERN, NOT_A_WINDOW)),
+            key=Pattern(WEEKDAYS_PATTERN, "'{value}' is not a day or range of days (write mon, sat or mon-fri)"),
+        ),
+        "always_open": Flag(),
+        "holidays": OneOf(
+            Text(numbers=False), Record({"country": Text(), "subdivision": Text()}, required=("country",))
+        ),
+        "closed": OneOf(List(Day()), MappingOf(Text(), key=Day())),
+    },
+    defaults={"always_open": False},
+)
+
+
+def sections(when: Node, status: Node) -> dict[str, Node]:
+    """The sections of rules.yaml read here, whose conditions are ``when`` and statuses ``status``."""
+    ahead = Record({"name": Text(), "description": Text(), "when": when}, required=("name", "when"))
+    return {
+        "calendars": MappingOf(CALENDAR),
+        "queue": Record({"ahead": List(ahead)}),
+        "sweep": Record(
+            {
+                "reminders": List(Integer(1, refusal="expected a number of working days (1 or more), got {got}")),
+                "auto_close": Integer(0, refusal="expected a number of working days (0 turns it off), got {got}"),
+                "close_status": status,
+            },
+            defaults={"reminders": list(DEFAULT_REMINDERS), "auto_close": DEFAULT_AUTO_CLOSE},
+        ),
+    }
 
 
 @dataclass(frozen=True)
@@ -80,15 +141,16 @@ def parse(
     final_statuses: tuple[str, ...],
     fields: dict[str, Field],
 ) -> ServiceLevels:
-    calendars = _calendars(data.get("calendars"), problems, timezone, language)
-    desk: dict[str, Any] = data["desk"] if isinstance(data.get("desk"), dict) else {}
+    """The service levels from rules.yaml's data as its shape pass read it (rules.RULES)."""
+    calendars = _calendars(data.get("calendars", {}), problems, timezone, language)
+    desk = data.get("desk", {})
     desk_calendar = _calendar_name(desk.get("calendar"), ("desk", "calendar"), calendars, problems)
     return ServiceLevels(
         calendars=calendars,
         desk_calendar=desk_calendar,
-        plans=_plans(data.get("plans"), calendars, desk_calendar, levels, problems),
-        ahead=_ahead(data.get("queue"), fields, problems),
-        sweep=_sweep(data.get("sweep"), final_statuses, problems),
+        plans=_plans(data.get("plans", {}), calendars, desk_calendar, levels, problems),
+        ahead=_ahead(data.get("queue", {}), fields, problems),
+        sweep=_sweep(data["sweep"], final_statuses, problems),
         pausing=pausing,
     )
 
@@ -96,100 +158,83 @@ def parse(
 # --- calendars -----------------------------------------------------------------------------
 
 
-def _calendars(value: Any, problems: Problems, timezone: str, language: str) -> dict[str, Calendar]:
+def _calendars(entries: dict[str, Any], problems: Problems, timezone: str, language: str) -> dict[str, Calendar]:
     calendars = {}
-    entries = problems.mapping(value if value is not None else {}, ("calendars",))
     for key, entry in entries.items():
         at: KeyPath = ("calendars", key)
-        entry = problems.mapping(entry, at, allowed=("timezone", "hours", "always_open", "holidays", "closed"))
         zone = timezone
         if "timezone" in entry:
             zone = problems.get(timezone, reader.timezone_name, entry["timezone"], at + ("timezone",))
-        always = problems.flag(entry.get("always_open"), at + ("always_open",))
+        always = entry["always_open"]
         for key_name in ("hours", "holidays", "closed"):
             if always and key_name in entry:
                 problems.add(at + (key_name,), f"an always-open calendar has no {key_name}: drop one of the two")
-        hours = {} if always else _hours(entry.get("hours"), at + ("hours",), problems)
+        hours = {} if always else _hours(entry.get("hours", {}), at + ("hours",), problems)
         country, subdivision = _holidays(entry.get("holidays"), at + ("holidays",), problems)
         calendar = Calendar(
-            name=str(key),
+            name=key,
             timezone=zone,
             hours=hours,
             country=country,
             subdivision=subdivision,
-            closed=_closed(entry.get("closed"), at + ("closed",), problems),
+            closed=_closed(entry.get("closed")),
             always_open=always,
             language=language,
         )
         if always or "hours" not in entry:
-            if not always:
+            if not always and not problems.reported(at + ("hours",)):
                 problems.add(at, "give opening 'hours' (e.g. mon-fri: [09:00-17:00]) or 'always_open: true'")
-        elif not any(hours.values()) and not _malformed(problems, at + ("hours",)):
+        elif not any(hours.values()) and not problems.reported(at + ("hours",)):
             problems.add(at + ("hours",), "the calendar never opens: give at least one opening window")
-        calendars[str(key)] = calendar
+        calendars[key] = calendar
     return calendars
 
 
-def _hours(value: Any, keypath: KeyPath, problems: Problems) -> dict[int, tuple[tuple[int, int], ...]]:
+def _hours(
+    value: dict[str, list[str | None]], keypath: KeyPath, problems: Problems
+) -> dict[int, tuple[tuple[int, int], ...]]:
     """`mon-fri: [09:00-12:00, 13:00-17:00]`, `sat: [10:00-14:00]`: windows per weekday."""
     hours: dict[int, tuple[tuple[int, int], ...]] = {}
-    for key, spans in problems.mapping(value, keypath).items():
+    for key, spans in value.items():
         at = keypath + (key,)
-        days = _weekdays(str(key))
-        if days is None:
-            problems.add(at, f"'{key}' is not a day or range of days (write mon, sat or mon-fri)")
-            continue
         windows: list[tuple[int, int]] = []
-        for index, span in enumerate(problems.sequence(spans, at)):
+        for index, span in enumerate(spans):
+            if span is None:
+                continue
             window = _window(span)
             if window is None:
-                problems.add(at + (index,), f"'{span}' is not an opening window (write HH:MM-HH:MM, e.g. 09:00-12:00)")
+                problems.add(at + (index,), NOT_A_WINDOW.format(value=span))
             elif windows and window[0] < windows[-1][1]:
                 problems.add(at + (index,), f"'{span}' overlaps or comes before the window before it")
             else:
                 windows.append(window)
-        for day in days:
+        for day in _weekdays(key):
             if day in hours:
                 problems.add(at, f"{WEEKDAYS[day]} already has hours")
             hours[day] = tuple(windows)
     return hours
 
 
-def _malformed(problems: Problems, keypath: KeyPath) -> bool:
-    """A window or day under keypath is already reported: "never opens" would only repeat it."""
-    return any(problem.keypath[: len(keypath)] == keypath for problem in problems.found)
+def _weekdays(span: str) -> list[int]:
+    """The days of a span that matched WEEKDAYS_PATTERN."""
+    first, _, last = "".join(span.split()).lower().partition("-")
+    return list(range(WEEKDAYS.index(first), WEEKDAYS.index(last or first) + 1))
 
 
-def _weekdays(text: str) -> list[int] | None:
-    found = _DAYS.fullmatch(text.lower())
-    if not found or found.group(1) not in WEEKDAYS or (found.group(2) and found.group(2) not in WEEKDAYS):
-        return None
-    first = WEEKDAYS.index(found.group(1))
-    last = WEEKDAYS.index(found.group(2)) if found.group(2) else first
-    return list(range(first, last + 1)) if first <= last else None
-
-
-def _window(span: Any) -> tuple[int, int] | None:
-    found = _WINDOW.fullmatch(str(span).strip()) if isinstance(span, str) else None
-    if not found:
-        return None
-    start_h, start_m, end_h, end_m = (int(part) for part in found.groups())
-    start, end = start_h * 60 + start_m, end_h * 60 + end_m
-    if start_m > 59 or end_m > 59 or end > 24 * 60 or start >= end:
-        return None
-    return start, end
+def _window(span: str) -> tuple[int, int] | None:
+    """A window that matched WINDOW_PATTERN in minutes after midnight; None when it does not start before it ends."""
+    found = WINDOW_PATTERN.fullmatch(span)
+    assert found is not None
+    start_h, start_m, end_h, end_m, midnight_h, midnight_m = found.groups()
+    start = int(start_h) * 60 + int(start_m)
+    end = int(end_h or midnight_h) * 60 + int(end_m or midnight_m)
+    return (start, end) if start < end else None
 
 
 def _holidays(value: Any, keypath: KeyPath, problems: Problems) -> tuple[str | None, str | None]:
     """`holidays: BE` or `holidays: {country: NL, subdivision: ...}`."""
-    if value is None:
-        return None, None
-    if isinstance(value, str):
-        entry: dict[str, Any] = {"country": value}
-    else:
-        entry = problems.mapping(value, keypath, allowed=("country", "subdivision"), required=("country",))
-    country = problems.get(None, reader.text, entry.get("country"), keypath)
-    subdivision = problems.get(None, reader.text, entry.get("subdivision"), keypath + ("subdivision",), optional=True)
+    entry: dict[str, Any] = {"country": value} if isinstance(value, str) else value or {}
+    country, subdivision = entry.get("country"), entry.get("subdivision")
     if country is None:
         return None, None
     reason = supported_country(country, subdivision)
@@ -199,22 +244,11 @@ def _holidays(value: Any, keypath: KeyPath, problems: Problems) -> tuple[str | N
     return country, subdivision
 
 
-def _closed(value: Any, keypath: KeyPath, problems: Problems) -> dict[date, str]:
+def _closed(value: Any) -> dict[date, str]:
     """The desk's own closing days: a list of dates, or dates with the reason."""
-    if value is None:
-        return {}
-    closed: dict[date, str] = {}
     if isinstance(value, list):
-        for index, item in enumerate(value):
-            day = problems.get(None, reader.day, item, keypath + (index,))
-            if day is not None:
-                closed[day] = "closing day"
-        return closed
-    for key, reason in problems.mapping(value, keypath).items():
-        day = problems.get(None, reader.day, key, keypath + (key,))
-        if day is not None:
-            closed[day] = problems.get("closing day", reader.text, reason, keypath + (key,))
-    return closed
+        return {day: "closing day" for day in value if day is not None}
+    return {day: reason or "closing day" for day, reason in (value or {}).items()}
 
 
 def _calendar_name(value: Any, keypath: KeyPath, calendars: dict[str, Calendar], problems: Problems) -> str:
@@ -230,13 +264,14 @@ def _calendar_name(value: Any, keypath: KeyPath, calendars: dict[str, Calendar],
 
 
 def _plans(
-    value: Any, calendars: dict[str, Calendar], desk_calendar: str, levels: tuple[str, ...], problems: Problems
+    entries: dict[str, Any],
+    calendars: dict[str, Calendar],
+    desk_calendar: str,
+    levels: tuple[str, ...],
+    problems: Problems,
 ) -> dict[str, Plan]:
     plans = {}
-    entries = value if isinstance(value, dict) else {}  # rules.py reports the plans' shape
     for key, entry in entries.items():
-        if not isinstance(entry, dict):
-            continue
         at: KeyPath = ("plans", key)
         calendar = desk_calendar
         if "calendar" in entry:
@@ -244,73 +279,43 @@ def _plans(
         elif "targets" in entry and not calendars:
             problems.add(at + ("targets",), "targets need a calendar: declare one under 'calendars'")
         targets = {}
-        for level, item in problems.mapping(entry.get("targets") or {}, at + ("targets",)).items():
+        for level, item in entry.get("targets", {}).items():
             where = at + ("targets", level)
             if level not in levels:
                 problems.add(where, reader.unknown("priority level", level, list(levels)))
                 continue
-            item = problems.mapping(item, where, allowed=("response", "resolution", "calendar"))
-            if not (item.keys() & set(CLOCKS)):
-                problems.add(where, "give a response and/or a resolution target")
-            targets[str(level)] = Targets(
+            targets[level] = Targets(
                 calendar=_calendar_name(item["calendar"], where + ("calendar",), calendars, problems)
                 if "calendar" in item
                 else calendar,
-                response=problems.get(None, _target, item.get("response"), where + ("response",)),
-                resolution=problems.get(None, _target, item.get("resolution"), where + ("resolution",)),
+                response=parse_target(item["response"]) if "response" in item else None,
+                resolution=parse_target(item["resolution"]) if "resolution" in item else None,
             )
-        plans[str(key)] = Plan(str(key), targets)
+        plans[key] = Plan(key, targets)
     return plans
 
 
-def _target(value: Any, keypath: KeyPath) -> Target | None:
-    if value is None:
-        return None
-    try:
-        return parse_target(reader.text(value, keypath))
-    except ValueError as error:
-        raise reader.SchemaError(keypath, str(error)) from None
-
-
-def _ahead(value: Any, fields: dict[str, Field], problems: Problems) -> tuple[Ahead, ...]:
-    entry = problems.mapping(value if value is not None else {}, ("queue",), allowed=("ahead",))
+def _ahead(entry: dict[str, Any], fields: dict[str, Field], problems: Problems) -> tuple[Ahead, ...]:
     rules = []
-    for index, item in enumerate(problems.sequence(entry.get("ahead"), ("queue", "ahead"))):
+    for index, item in enumerate(entry.get("ahead", [])):
         at: KeyPath = ("queue", "ahead", index)
-        item = problems.mapping(item, at, allowed=("name", "description", "when"), required=("name", "when"))
-        name = problems.get("", reader.text, item.get("name"), at + ("name",))
-        description = problems.get(None, reader.text, item.get("description"), at + ("description",), optional=True)
         when = conditions.parse(item["when"], at + ("when",), fields, problems) if "when" in item else None
         if when is not None:
-            rules.append(Ahead(name, description, when))
+            rules.append(Ahead(item.get("name", ""), item.get("description"), when))
     return tuple(rules)
 
 
-def _sweep(value: Any, final_statuses: tuple[str, ...], problems: Problems) -> Sweep:
-    entry = problems.mapping(
-        value if value is not None else {}, ("sweep",), allowed=("reminders", "auto_close", "close_status")
-    )
+def _sweep(entry: dict[str, Any], final_statuses: tuple[str, ...], problems: Problems) -> Sweep:
     reminders: list[int] = []
-    for index, item in enumerate(
-        problems.sequence(entry.get("reminders", list(DEFAULT_REMINDERS)), ("sweep", "reminders"))
-    ):
-        if isinstance(item, bool) or not isinstance(item, int) or item < 1:
-            problems.add(
-                ("sweep", "reminders", index),
-                f"expected a number of working days (1 or more), got {reader.describe(item)}",
-            )
-        elif reminders and item <= reminders[-1]:
+    for index, item in enumerate(entry["reminders"]):
+        if item is None:
+            continue
+        if reminders and item <= reminders[-1]:
             problems.add(("sweep", "reminders", index), "reminders must come in increasing order")
         else:
             reminders.append(item)
-    auto_close = entry.get("auto_close", DEFAULT_AUTO_CLOSE)
-    if isinstance(auto_close, bool) or not isinstance(auto_close, int) or auto_close < 0:
-        problems.add(
-            ("sweep", "auto_close"),
-            f"expected a number of working days (0 turns it off), got {reader.describe(auto_close)}",
-        )
-        auto_close = 0
-    elif auto_close and reminders and reminders[-1] >= auto_close:
+    auto_close = entry["auto_close"] if not problems.reported(("sweep", "auto_close")) else 0
+    if auto_close and reminders and reminders[-1] >= auto_close:
         problems.add(
             ("sweep", "reminders"), f"every reminder must come before the auto-close after {auto_close} working days"
         )

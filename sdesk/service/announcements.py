@@ -3,7 +3,9 @@
 Seed 000: disruptions that touch several customers, and planned maintenance,
 are announced. Maintenance belongs in evenings and weekends, so maintenance
 that overlaps a customer's business hours is worth a warning. An outage can
-have tickets linked to it; resolving it closes them (the CLI's job).
+have tickets linked to it; resolving it closes them (the CLI's job). The
+file is declared once (:data:`ANNOUNCEMENT`), for the reader and for
+`sdesk schema announcement`.
 """
 
 from __future__ import annotations
@@ -13,28 +15,33 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sdesk.calendar import businesstime
-from sdesk.formats import reader
-from sdesk.formats.reader import SchemaError
+from sdesk.formats.declare import List, OneOf, Pattern, Record, Text, Timestamp, Words
+from sdesk.formats.reader import Problems
 from sdesk.policy.rules import Rules
 from sdesk.tickets import ids
 from sdesk.words import ALL_CUSTOMERS, ANNOUNCEMENT_KINDS
 
 STATES = ("planned", "active", "ended", "resolved")
 CURRENT_STATES = STATES[:2]  # what `announce list` shows by default
-KEYS = (
-    "id",
-    "kind",
-    "title",
-    "start",
-    "end",
-    "customers",
-    "service",
-    "created",
-    "by",
-    "resolved",
-    "resolved_by",
-    "resolution",
+ANNOUNCEMENT = Record(
+    {
+        "id": Pattern(ids.ID_PATTERN, "'{value}' is not an announcement number"),
+        "kind": Words(ANNOUNCEMENT_KINDS),
+        "title": Text(),
+        "start": Timestamp(),
+        "end": Timestamp(),  # an outage's expected end may be unknown
+        "customers": OneOf(Words((ALL_CUSTOMERS,)), List(Text())),  # all: every customer (of the service)
+        "service": Text(),
+        "created": Timestamp(),
+        "by": Text(),
+        "resolved": Timestamp(),
+        "resolved_by": Text(),
+        "resolution": Text(),
+    },
+    required=("id", "kind", "title", "start", "created", "by"),
+    defaults={"customers": ALL_CUSTOMERS},
 )
+KEYS = ANNOUNCEMENT.names
 
 
 @dataclass
@@ -108,34 +115,25 @@ def to_dict(announcement: Announcement) -> dict[str, Any]:
 
 
 def from_dict(data: Any) -> Announcement:
-    """Strictly read an announcement file's data; raises SchemaError with the key path."""
-    data = reader.mapping(data, (), allowed=KEYS, required=("id", "kind", "title", "start", "created", "by"))
-    announcement_id = reader.text(data["id"], ("id",))
-    if not ids.is_ticket_id(announcement_id):
-        raise SchemaError(("id",), f"'{announcement_id}' is not an announcement number")
-    customers = data.get("customers", ALL_CUSTOMERS)
-    if customers == ALL_CUSTOMERS:
-        named: tuple[str, ...] = ()
-    else:
-        named = tuple(
-            reader.text(item, ("customers", index))
-            for index, item in enumerate(reader.sequence(customers, ("customers",)))
-        )
-    start = reader.timestamp(data["start"], ("start",))
-    end = reader.timestamp(data["end"], ("end",)) if data.get("end") is not None else None
-    if end is not None and end <= start:
-        raise SchemaError(("end",), "ends before it starts")
+    """Strictly read an announcement file's data; raises the first SchemaError, with its key path."""
+    problems = Problems()
+    data = ANNOUNCEMENT.read(data, (), problems)
+    if "start" in data and "end" in data and data["end"] <= data["start"]:
+        problems.add(("end",), "ends before it starts")
+    if problems.found:
+        raise problems.found[0]
+    customers = data["customers"]
     return Announcement(
-        id=announcement_id,
-        kind=reader.choice(data["kind"], ("kind",), ANNOUNCEMENT_KINDS),
-        title=reader.text(data["title"], ("title",)),
-        start=start,
-        end=end,
-        customers=named,
-        service=reader.text(data.get("service"), ("service",), optional=True),
-        created=reader.timestamp(data["created"], ("created",)),
-        by=reader.text(data["by"], ("by",)),
-        resolved=reader.timestamp(data["resolved"], ("resolved",)) if data.get("resolved") is not None else None,
-        resolved_by=reader.text(data.get("resolved_by"), ("resolved_by",), optional=True),
-        resolution=reader.text(data.get("resolution"), ("resolution",), optional=True),
+        id=data["id"],
+        kind=data["kind"],
+        title=data["title"],
+        start=data["start"],
+        end=data.get("end"),
+        customers=() if customers == ALL_CUSTOMERS else tuple(customers),
+        service=data.get("service"),
+        created=data["created"],
+        by=data["by"],
+        resolved=data.get("resolved"),
+        resolved_by=data.get("resolved_by"),
+        resolution=data.get("resolution"),
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sdesk import words
 from sdesk.errors import InvalidData, Refused, SdeskError, excerpt
-from sdesk.formats import jsonschema
+from sdesk.storage import schemas
 from sdesk.storage.store import ANNOUNCEMENTS_DIR, OUTBOX_DIR, RULES_FILE, SCHEMAS_DIR, STATE_DIR, TICKETS_DIR
 
 # Every folder sdesk derives or keeps for this clone alone, so no `git add -A` commits it.
@@ -25,11 +25,6 @@ def starter_rules(desk_name: str) -> str:
     return template.replace('"__DESK_NAME__"', json.dumps(desk_name, ensure_ascii=False))
 
 
-def schema_text(kind: str) -> str:
-    """A JSON Schema as committed in a desk (schemas/), for editors; `sdesk schema KIND` prints the same."""
-    return json.dumps(jsonschema.schema(kind), indent=2, ensure_ascii=False) + "\n"
-
-
 def create_desk(folder: Path, desk_name: str) -> list[Path]:
     """Write rules.yaml, tickets/, the editor schemas and .gitignore; refuses to touch an existing desk."""
     if (folder / RULES_FILE).exists():
@@ -39,7 +34,7 @@ def create_desk(folder: Path, desk_name: str) -> list[Path]:
     files = {
         folder / RULES_FILE: starter_rules(desk_name),
         folder / TICKETS_DIR / ".gitkeep": "",
-        **{folder / SCHEMAS_DIR / f"{kind}.schema.json": schema_text(kind) for kind in words.SCHEMA_KINDS},
+        **{folder / SCHEMAS_DIR / f"{kind}.schema.json": schemas.text(kind) for kind in words.SCHEMA_KINDS},
     }
     gitignore = folder / ".gitignore"
     existing = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""

@@ -35,8 +35,9 @@ RULES_FILE = "rules.yaml"
 TICKETS_DIR = "tickets"
 ANNOUNCEMENTS_DIR = "announcements"
 SCHEMAS_DIR = "schemas"
-# Lets editors with yaml-language-server check a ticket while it is edited by hand.
+# Lets editors with yaml-language-server check a ticket, or an announcement, while it is edited by hand.
 SCHEMA_COMMENT = f"# yaml-language-server: $schema=../{SCHEMAS_DIR}/ticket.schema.json\n"
+ANNOUNCEMENT_SCHEMA_COMMENT = f"# yaml-language-server: $schema=../{SCHEMAS_DIR}/announcement.schema.json\n"
 STATE_DIR = ".sdesk"  # derived, git-ignored: locks and the ticket index
 OUTBOX_DIR = "outbox"  # this clone's mail, git-ignored (sdesk.mail.outbox)
 LOCK_TIMEOUT_SECONDS = 10
@@ -183,7 +184,7 @@ class Desk:
         with self.locked(announcement_id):
             announcement = self.read_announcement(announcement_id)
             path = self._announcement_path(announcement)
-            refuse_rewrite(path, files.read_text(path, self.root))
+            refuse_rewrite(path, files.read_text(path, self.root), ANNOUNCEMENT_SCHEMA_COMMENT)
             decide(announcement)
             write_atomic(self._announcement_path(announcement), _render_announcement(announcement))
         return announcement
@@ -274,7 +275,7 @@ def _resolve(ref: str, folder: Path, desk_root: Path, what: str) -> str:
 
 
 def _render_announcement(announcement: Announcement) -> str:
-    return yamlio.dump(announcements.to_dict(announcement))
+    return ANNOUNCEMENT_SCHEMA_COMMENT + yamlio.dump(announcements.to_dict(announcement))
 
 
 def render(ticket: Ticket) -> str:

@@ -2,21 +2,27 @@
 
 A ticket file holds the current value of every field followed by the
 append-only ``history``: each event says when, who, what, and for every
-changed field its value before and after. The serializer, not the caller,
-owns the key order (documented in README, "Ticket files").
+changed field its value before and after. The file is declared once
+(:data:`TICKET`): its order is the order the serializer writes keys in
+(documented in README, "Ticket files"), its shape what the reader checks
+and what `sdesk schema ticket` prints for editors.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 
-from sdesk.errors import excerpt
-from sdesk.formats import reader
-from sdesk.formats.reader import KeyPath, SchemaError
+from sdesk.formats.declare import Day, Email, Flag, Integer, List, Name, Pattern, Record, Text, Timestamp, Words
+from sdesk.formats.reader import Problems
 from sdesk.tickets import ids
 from sdesk.words import IMPACTS, SCORES, URGENCIES
+
+# What the names a desk declares look like (statuses, types, teams, customers …), and a site's ID.
+SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
+SITE_PATTERN = re.compile(r"[0-9]{4}")
 
 # Statuses and ticket types are the desk's own, declared in rules.yaml.
 VISIBILITIES = ("public", "internal")
@@ -43,56 +49,6 @@ CLOCK_NAMES = ("response", "resolution")
 # How a time entry is billed: covered by the contract (plan, warranty, included hours) or billable.
 BILLING_CLASSES = ("covered", "billable")
 MAX_ENTRY_MINUTES = 24 * 60
-
-CONTACT_KEYS = ("name", "phone", "email")
-# A cooperation incident (seed 000): the customer's own desk works on it too.
-COOPERATION_KEYS = ("ticket", "name", "email", "phone", "impact", "urgency")
-# The service-level targets fixed on the ticket when it opens and when its priority changes.
-SLA_KEYS = ("plan", "calendar", "response", "resolution")
-TICKET_KEYS = (
-    "id",
-    "title",
-    "type",
-    "status",
-    "priority",
-    "customer",
-    "product",
-    "requester",
-    "team",
-    "assignee",
-    "category",
-    "exclusions",
-    "impact",
-    "urgency",
-    "site",
-    "url",
-    "error_message",
-    "description",
-    "contact",
-    "external_ref",
-    "cooperation",
-    "outage",
-    "resolution",
-    "sla",
-    "created",
-    "history",
-)
-EVENT_KEYS = (
-    "at",
-    "by",
-    "event",
-    "from_customer",
-    "clock",
-    "visibility",
-    "on",
-    "minutes",
-    "billing",
-    "score",
-    "amends",
-    "changes",
-    "text",
-)
-CHANGE_KEYS = ("field", "from", "to")
 
 
 @dataclass(frozen=True)
@@ -188,6 +144,81 @@ class Ticket:
 FIELD_NAMES = tuple(f.name for f in fields(Ticket))
 TEXT_FIELDS = tuple(name for name in FIELD_NAMES if name not in ("created", "exclusions", "history"))
 
+# --- the declaration of a ticket file --------------------------------------------------
+
+# Names rules.yaml declares: `sdesk check` holds them to it (the reader cannot: a broken policy never hides a ticket).
+_NAME = Name(SLUG_PATTERN)
+CONTACT = Record({"name": Text(), "phone": Text(), "email": Email()})
+# A cooperation incident (seed 000): the customer's own desk works on it too.
+COOPERATION = Record(
+    {
+        "ticket": Text(),
+        "name": Text(),
+        "email": Email(),
+        "phone": Text(),
+        "impact": Words(IMPACTS),
+        "urgency": Words(URGENCIES),
+    }
+)
+# The service-level targets fixed on the ticket when it opens and when its priority changes.
+SLA = Record({"plan": _NAME, "calendar": Name(), "response": Text(), "resolution": Text()})
+CHANGE = Record({"field": Words(FIELD_NAMES), "from": Text(), "to": Text()}, required=("field",))
+EVENT = Record(
+    {
+        "at": Timestamp(),
+        "by": Text(),
+        "event": Words(EVENT_KINDS),
+        "from_customer": Flag(),
+        "clock": Words(CLOCK_NAMES),
+        "visibility": Words(VISIBILITIES),
+        "on": Day(),
+        "minutes": Integer(0, MAX_ENTRY_MINUTES),  # 0 only in a correction: it withdraws the entry
+        "billing": Words(BILLING_CLASSES),
+        "score": Integer(*SCORES),
+        "amends": Timestamp(),
+        "changes": List(CHANGE),
+        "text": Text(),
+    },
+    required=("at", "by", "event"),
+)
+TICKET = Record(
+    {
+        "id": Pattern(ids.ID_PATTERN, "{shown} is not a ticket number"),
+        "title": Text(),
+        "type": _NAME,
+        "status": _NAME,
+        "priority": Name(),
+        "customer": _NAME,
+        "product": _NAME,
+        "requester": Email(),
+        "team": _NAME,
+        "assignee": Email(),
+        "category": Name(),  # free text where the desk declares no categories
+        "exclusions": List(Text()),
+        "impact": Words(IMPACTS),
+        "urgency": Words(URGENCIES),
+        "site": Text(),
+        "url": Text(),
+        "error_message": Text(),
+        "description": Text(),
+        "contact": CONTACT,
+        "external_ref": Text(),
+        "cooperation": COOPERATION,
+        "outage": Name(ids.ID_PATTERN),
+        "resolution": Text(),
+        "sla": SLA,
+        "created": Timestamp(),
+        "history": List(EVENT),
+    },
+    required=("id", "title", "type", "status", "priority", "customer", "requester", "team", "created"),
+)
+TICKET_KEYS = TICKET.names
+CONTACT_KEYS = CONTACT.names
+COOPERATION_KEYS = COOPERATION.names
+SLA_KEYS = SLA.names
+EVENT_KEYS = EVENT.names
+CHANGE_KEYS = CHANGE.names
+
 
 # --- to and from the file's plain data -------------------------------------------------
 
@@ -228,104 +259,36 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 
 
 def from_dict(data: Any) -> Ticket:
-    """Strictly read a ticket's plain data; raises SchemaError with the key path."""
-    data = reader.mapping(
-        data,
-        (),
-        allowed=TICKET_KEYS,
-        required=("id", "title", "type", "status", "priority", "customer", "requester", "team", "created"),
-    )
-    ticket_id = reader.text(data["id"], ("id",))
-    if not ids.is_ticket_id(ticket_id):
-        raise SchemaError(("id",), f"{excerpt(ticket_id)} is not a ticket number")
-    contact = reader.mapping(data.get("contact") or {}, ("contact",), allowed=CONTACT_KEYS)
-    sla = reader.mapping(data.get("sla") or {}, ("sla",), allowed=SLA_KEYS)
-    cooperation = _cooperation(data.get("cooperation"))
-    optional = {
-        name: reader.text(data.get(name), (name,), optional=True)
-        for name in (
-            "product",
-            "category",
-            "site",
-            "url",
-            "error_message",
-            "description",
-            "external_ref",
-            "outage",
-            "resolution",
-        )
-    }
-    history = [
-        _event_from_dict(item, ("history", index))
-        for index, item in enumerate(reader.sequence(data.get("history"), ("history",)))
-    ]
-    return Ticket(
-        id=ticket_id,
-        title=reader.text(data["title"], ("title",)),
-        type=reader.text(data["type"], ("type",)),
-        status=reader.text(data["status"], ("status",)),
-        priority=reader.text(data.get("priority"), ("priority",)),
-        customer=reader.text(data.get("customer"), ("customer",)),
-        requester=reader.email(data.get("requester"), ("requester",)),
-        team=reader.text(data.get("team"), ("team",)),
-        created=reader.timestamp(data["created"], ("created",)),
-        assignee=reader.email(data.get("assignee"), ("assignee",), optional=True),
-        impact=reader.choice(data.get("impact"), ("impact",), IMPACTS, optional=True),
-        urgency=reader.choice(data.get("urgency"), ("urgency",), URGENCIES, optional=True),
-        contact_name=reader.text(contact.get("name"), ("contact", "name"), optional=True),
-        contact_phone=reader.text(contact.get("phone"), ("contact", "phone"), optional=True),
-        contact_email=reader.email(contact.get("email"), ("contact", "email"), optional=True),
-        **{f"sla_{key}": reader.text(sla.get(key), ("sla", key), optional=True) for key in SLA_KEYS},
-        exclusions=tuple(
-            reader.text(item, ("exclusions", index))
-            for index, item in enumerate(reader.sequence(data.get("exclusions"), ("exclusions",)))
-        ),
-        history=history,
-        **cooperation,
-        **optional,
-    )
+    """Strictly read a ticket's plain data; raises the first SchemaError, with its key path."""
+    problems = Problems()
+    data = TICKET.read(data, (), problems)
+    history = data.get("history", [])
+    for index, event in enumerate(history):
+        if event.get("minutes") == 0 and "amends" not in event:
+            problems.add(("history", index, "minutes"), f"0 is out of range (1 to {MAX_ENTRY_MINUTES})")
+    if problems.found:
+        raise problems.found[0]
+    groups = {"contact": CONTACT_KEYS, "sla": SLA_KEYS, "cooperation": COOPERATION_KEYS}
+    flat = {f"{group}_{key}": data[group].get(key) for group, keys in groups.items() if group in data for key in keys}
+    values = {key: data[key] for key in TICKET_KEYS if key in data and key not in groups}
+    values["exclusions"] = tuple(values.get("exclusions", ()))
+    values["history"] = [_event(event) for event in history]
+    return Ticket(**values, **flat)
 
 
-def _cooperation(data: Any) -> dict[str, str | None]:
-    where: KeyPath = ("cooperation",)
-    group = reader.mapping(data or {}, where, allowed=COOPERATION_KEYS)
-    values = {key: reader.text(group.get(key), where + (key,), optional=True) for key in COOPERATION_KEYS}
-    values["email"] = reader.email(group.get("email"), where + ("email",), optional=True)
-    values["impact"] = reader.choice(group.get("impact"), where + ("impact",), IMPACTS, optional=True)
-    values["urgency"] = reader.choice(group.get("urgency"), where + ("urgency",), URGENCIES, optional=True)
-    return {f"cooperation_{key}": value for key, value in values.items()}
-
-
-def _event_from_dict(data: Any, keypath: KeyPath) -> Event:
-    data = reader.mapping(data, keypath, allowed=EVENT_KEYS, required=("at", "by", "event"))
-    changes = []
-    for index, item in enumerate(reader.sequence(data.get("changes"), keypath + ("changes",))):
-        where = keypath + ("changes", index)
-        item = reader.mapping(item, where, allowed=CHANGE_KEYS, required=("field",))
-        name = reader.choice(item["field"], where + ("field",), FIELD_NAMES)
-        changes.append(
-            Change(
-                name,
-                reader.text(item.get("from"), where + ("from",), optional=True),
-                reader.text(item.get("to"), where + ("to",), optional=True),
-            )
-        )
+def _event(data: dict[str, Any]) -> Event:
     return Event(
-        at=reader.timestamp(data["at"], keypath + ("at",)),
-        by=reader.text(data["by"], keypath + ("by",)),
-        kind=reader.choice(data["event"], keypath + ("event",), EVENT_KINDS),
-        changes=tuple(changes),
-        visibility=reader.choice(data.get("visibility"), keypath + ("visibility",), VISIBILITIES, optional=True),
-        text=reader.text(data.get("text"), keypath + ("text",), optional=True),
-        from_customer=data.get("from_customer") is True,
-        clock=reader.choice(data.get("clock"), keypath + ("clock",), CLOCK_NAMES, optional=True),
-        on=reader.day(data["on"], keypath + ("on",)) if "on" in data else None,
-        minutes=_optional_int(data, "minutes", keypath, 0 if "amends" in data else 1, MAX_ENTRY_MINUTES),
-        billing=reader.choice(data.get("billing"), keypath + ("billing",), BILLING_CLASSES, optional=True),
-        score=_optional_int(data, "score", keypath, *SCORES),
-        amends=reader.timestamp(data["amends"], keypath + ("amends",)) if "amends" in data else None,
+        at=data["at"],
+        by=data["by"],
+        kind=data["event"],
+        changes=tuple(Change(item["field"], item.get("from"), item.get("to")) for item in data.get("changes", ())),
+        visibility=data.get("visibility"),
+        text=data.get("text"),
+        from_customer=data.get("from_customer", False),
+        clock=data.get("clock"),
+        on=data.get("on"),
+        minutes=data.get("minutes"),
+        billing=data.get("billing"),
+        score=data.get("score"),
+        amends=data.get("amends"),
     )
-
-
-def _optional_int(data: dict[str, Any], key: str, keypath: KeyPath, low: int, high: int) -> int | None:
-    return reader.integer(data[key], keypath + (key,), low, high) if key in data else None
