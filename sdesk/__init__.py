@@ -1,3 +1,13 @@
-"""sdesk: a service desk that lives in a git repository."""
+"""sdesk: a service desk that lives in a git repository.
+
+The packages, from the bottom up (each may import only those before it):
+``formats`` (reading desk files), ``calendar`` (business time), ``tickets``
+(the ticket), ``policy`` (rules.yaml), ``clocks`` and ``service`` (SLA
+clocks; time, surveys, announcements), ``storage`` (the desk on disk and git),
+``mail``, ``website``, ``actions`` (what a command does) and ``cli``. The
+foundation modules here (``errors``, ``output``, ``terminal``, ``words``)
+may be imported by all and import none of them. tests/test_layout.py holds
+every package to this.
+"""
 
 __version__ = "0.7.0"

@@ -2,6 +2,8 @@
 
 Commands are imported only when they run: `sdesk --help` and every command's
 start-up stay close to the cost of importing Click (bench/RESULTS.md).
+``views`` renders tickets for the terminal. May import everything; no other
+package imports it.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Validate rules.yaml, every ticket and announcement file and the desk's templates (for CI).",
     ),
     "rules": ("policy:rules", "Check the desk's policy in rules.yaml and see how it applies to a ticket."),
-    "schema": ("policy:schema", "Print the JSON Schema of rules.yaml or of a ticket file."),
+    "schema": ("policy:schema", "Print the JSON Schema of rules.yaml, a ticket file or an announcement file."),
     "git": ("gitcommands:git_group", "Work with the desk's git repository: sdesk git setup once per clone."),
     "merge-ticket": (
         "gitcommands:merge_ticket",

@@ -87,14 +87,14 @@ def rules_explain(ticket_ref: str, fmt: str) -> None:
 @click.command()
 @click.argument("kind", type=click.Choice(SCHEMA_KINDS))
 def schema(kind: str) -> None:
-    """Print the JSON Schema of rules.yaml or of a ticket file.
+    """Print the JSON Schema of rules.yaml, a ticket file or an announcement file.
 
     Editors with yaml-language-server validate while you type when a file
     starts with: # yaml-language-server: $schema=PATH-TO-SCHEMA
     """
-    from sdesk.storage import scaffold
+    from sdesk.storage import schemas
 
-    click.echo(scaffold.schema_text(kind), nl=False)
+    click.echo(schemas.text(kind), nl=False)
 
 
 def print_assessment(assessment: Assessment, ticket_type: str | None, fmt: str) -> None:
