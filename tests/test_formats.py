@@ -1315,3 +1315,71 @@ def test_an_announcement_file_points_editors_at_its_schema(desk: Path, run) -> N
     )
     assert run("announce", "resolve", path.stem, "--note", "Hersteld").exit_code == 0  # rewriting keeps the line
     assert path.read_text(encoding="utf-8").startswith("# yaml-language-server: $schema=")
+
+
+def _committed_schemas(desk: Path) -> Path:
+    folder = desk / "schemas"
+    folder.mkdir()
+    for kind in SCHEMA_KINDS:
+        (folder / f"{kind}.schema.json").write_text(schemas.text(kind), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pytest.param(lambda text: "{}\n", id="emptied"),
+        pytest.param(lambda text: text.replace('"uniqueItems": true', '"uniqueItems": 1'), id="true-swapped-for-1"),
+        pytest.param(lambda text: '{"a": ' + "[" * 3000 + "]" * 3000 + "}", id="nested-3000-deep"),
+        pytest.param(lambda text: text.replace('"type"', '"tpye"', 1), id="a-key-misspelt"),
+    ],
+)
+def test_check_refuses_a_committed_schema_that_is_not_what_sdesk_makes(desk: Path, run, edit) -> None:
+    path = _committed_schemas(desk) / "rules.schema.json"
+    assert run("check").exit_code == 0
+    path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+    result = run("check")
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert (
+        f"{path.relative_to(desk)}: is not the schema this sdesk makes for rules files: "
+        "write it anew: sdesk schema rules > schemas/rules.schema.json"
+    ) in result.stdout
+
+
+def test_check_takes_a_committed_schema_checked_out_with_windows_line_ends(desk: Path, run) -> None:
+    path = _committed_schemas(desk) / "ticket.schema.json"
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    assert run("check").exit_code == 0
+
+
+def test_a_whole_number_written_with_a_point_is_that_number_for_the_reader_as_for_the_schema() -> None:
+    text = broken("ticket", "  minutes: 75", "  minutes: 75.0")
+    assert reader_problems("ticket", text) == [] and schema_errors("ticket", text) == []
+    ticket = model.from_dict(yamlio.load(text, Path("ticket.yaml")))
+    assert [event.minutes for event in ticket.history if event.kind == "time"][0] == 75
+    half = broken("ticket", "  minutes: 75", "  minutes: 75.5")
+    assert reader_problems("ticket", half) and schema_errors("ticket", half)
+
+
+def test_an_unquoted_on_key_is_explained_not_called_true(desk: Path, run) -> None:
+    text = TICKET_TEXT.replace("  'on': ", "  on: ", 1)
+    assert text != TICKET_TEXT
+    (desk / "tickets" / TICKET_PATH.name).write_text(text, encoding="utf-8")
+    result = run("show", TICKET_PATH.stem)
+    assert result.exit_code == 1
+    assert "write the key in quotes ('on':): YAML reads it as True" in result.stderr
+    assert ".True" not in result.stderr
+
+
+def test_a_huge_value_in_a_refusal_is_shown_by_its_start(desk: Path, run) -> None:
+    rules_path = desk / "rules.yaml"
+    text = rules_path.read_text(encoding="utf-8")
+    rules_path.write_text(text.replace("  max_editors_per_site: 3", "  max_editors_per_site: 3.0"), encoding="utf-8")
+    assert run("rules", "check").exit_code == 0  # 3.0 is 3
+    category = "Y" * 100_000
+    assert "categories: [" in text
+    rules_path.write_text(text.replace("categories: [", f"categories: [{category}, ", 1), encoding="utf-8")
+    result = run("rules", "check")
+    assert result.exit_code == 1
+    assert max(len(line) for line in result.stderr.splitlines()) < 300

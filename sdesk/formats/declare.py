@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar, Final
 
-from sdesk.errors import excerpt
+from sdesk.errors import excerpt, shortened
 from sdesk.formats import reader
 from sdesk.formats.patterns import NOT_SPACE, anchored
 from sdesk.formats.reader import KeyPath, Problems, SchemaError, describe
@@ -189,7 +189,7 @@ def _or_empty(pattern: re.Pattern[str]) -> str:
 class Pattern(Node):
     """Text of a fixed form, matched whole: a target (4h), an opening window, a site ID, a ticket number.
 
-    ``refusal`` says what is wrong, with ``{value}`` (the value as written)
+    ``refusal`` says what is wrong, with ``{value}`` (the value's start, as written)
     or ``{shown}`` (it quoted and shortened). YAML reads 2101 as a number:
     ``numbers`` is the range of whole numbers taken as their digits (None:
     no upper bound), and ``number_refusal`` what to say of another number.
@@ -217,12 +217,14 @@ class Pattern(Node):
         if isinstance(value, str):
             if self.pattern.fullmatch(value):
                 return value
-            problems.add(keypath, self.refusal.format(value=value, shown=excerpt(value)))
+            problems.add(keypath, self.refusal.format(value=shortened(value), shown=excerpt(value)))
         elif _is_number(value):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)  # 2101.0 is the whole number JSON Schema sees
             digits = str(value)
             if self._counts(value) and self.pattern.fullmatch(digits):
                 return digits
-            problems.add(keypath, self.number_refusal.format(value=digits, shown=excerpt(digits)))
+            problems.add(keypath, self.number_refusal.format(value=shortened(digits), shown=excerpt(digits)))
         else:
             problems.add(keypath, f"expected text, got {describe(value)}")
         return FAILED
@@ -305,9 +307,14 @@ class Integer(Node):
         self.refusal = refusal
 
     def claims(self, value: Any) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, float) and value.is_integer()
+        )
 
     def read(self, value: Any, keypath: KeyPath, problems: Problems) -> Any:
+        """A whole number; 30.0 is 30, as JSON Schema's "integer" counts it."""
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
         if self.claims(value) and self.low <= value and (self.high is None or value <= self.high):
             return value
         if self.refusal is not None:
@@ -315,7 +322,7 @@ class Integer(Node):
         elif not self.claims(value):
             problems.add(keypath, f"expected a whole number, got {describe(value)}")
         else:
-            problems.add(keypath, f"{value} is out of range ({self.low} to {self.high})")
+            problems.add(keypath, f"{shortened(value)} is out of range ({self.low} to {self.high})")
         return FAILED
 
     def schema(self, defs: Definitions) -> Schema:

@@ -70,6 +70,7 @@ def first_located(problems: Invalid, path: Path, text: str, full_check: str) -> 
 
 
 T = TypeVar("T")
+YAML_BOOLEAN_WORDS = {True: ("on", "yes", "y", "true"), False: ("off", "no", "n", "false")}
 
 
 class Problems:
@@ -98,6 +99,11 @@ class Problems:
 
     def unknown_key(self, keypath: KeyPath, key: Any, allowed: Sequence[str]) -> None:
         """A key the mapping at ``keypath`` does not have, with the one it probably meant."""
+        if isinstance(key, bool):  # YAML 1.1 reads on, off, yes, no, y, n unquoted as true or false
+            words = [word for word in allowed if word in YAML_BOOLEAN_WORDS[key]]
+            if words:
+                self.add(keypath + (words[0],), f"write the key in quotes ('{words[0]}':): YAML reads it as {key}")
+                return
         self.add(keypath + (key,), f"unknown key{one_of(key, allowed)}")
         meant = closest(key, allowed)
         if meant is not None:

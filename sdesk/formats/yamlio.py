@@ -228,6 +228,7 @@ def locator(text: str) -> Callable[[Sequence[str | int]], Position | None]:
         root = yaml.compose(text, Loader=Loader)
     except yaml.YAMLError:
         root = None
+    entries: dict[int, dict[str, tuple[yaml.Node, yaml.Node]]] = {}  # each mapping's keys, indexed once
 
     def position(keypath: Sequence[str | int]) -> Position | None:
         if root is None:
@@ -237,10 +238,11 @@ def locator(text: str) -> Callable[[Sequence[str | int]], Position | None]:
         for key in keypath:
             child = None
             if isinstance(node, yaml.MappingNode):
-                for key_node, value_node in node.value:
-                    if _same_key(key_node, key):
-                        child, mark = value_node, key_node.start_mark
-                        break
+                entry = _entries(node, entries).get(str(key)) or next(
+                    ((k, v) for k, v in node.value if isinstance(key, int) and _same_key(k, key)), None
+                )
+                if entry is not None:
+                    child, mark = entry[1], entry[0].start_mark
             elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
                 child = node.value[key]
                 mark = child.start_mark
@@ -250,6 +252,20 @@ def locator(text: str) -> Callable[[Sequence[str | int]], Position | None]:
         return mark.line + 1, mark.column + 1
 
     return position
+
+
+def _entries(
+    node: yaml.MappingNode, index: dict[int, dict[str, tuple[yaml.Node, yaml.Node]]]
+) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    """A mapping's entries by key as written (a key written twice: the first), so errors locate in linear time."""
+    found = index.get(id(node))
+    if found is None:
+        found = {}
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                found.setdefault(key_node.value, (key_node, value_node))
+        index[id(node)] = found
+    return found
 
 
 def _same_key(node: yaml.Node, key: str | int) -> bool:
