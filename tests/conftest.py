@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +40,26 @@ def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "desk"
     (root / "tickets").mkdir(parents=True)
     shutil.copy(REPO / "rules.yaml", root / "rules.yaml")
+    (root / "deliveries").mkdir()  # as sdesk init writes it: every event's mail is owed
+    (root / "deliveries" / "baseline.yaml").write_text("commit: none\n", encoding="utf-8")
     monkeypatch.setenv("SDESK_DIR", str(root))
     return root
 
 
 Run = Callable[..., Result]
+
+
+def owed_mail(desk_root: Path) -> dict[str, EmailMessage]:
+    """Every mail the desk's history owes and the runner has not sent, by its key (TICKET.EVENT.KIND)."""
+    from sdesk.actions.deliver import history_mail
+    from sdesk.mail import compose
+    from sdesk.storage.store import Desk
+
+    found = Desk(desk_root)
+    items, problems = history_mail(found)
+    assert problems == []
+    templates = compose.Templates(found.root, found.rules.timezone)
+    return {item.letter.key: compose.message(item.letter, templates) for item in items if item.state != "sent"}
 
 
 def ok(result: Result) -> str:
@@ -101,3 +117,25 @@ def new_ticket(run: Run) -> Callable[..., dict[str, Any]]:
         return ticket
 
     return create
+
+
+GIT_VARIABLES = (
+    "XDG_CONFIG_HOME",
+    "GIT_CONFIG_GLOBAL",
+    "GIT_CONFIG_SYSTEM",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_COUNT",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_AUTHOR_NAME",
+    "GIT_AUTHOR_EMAIL",
+    "GIT_COMMITTER_NAME",
+    "GIT_COMMITTER_EMAIL",
+)
+
+
+def isolate_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """git never looks above tmp_path and reads no user's config, wherever the tests run."""
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    for name in GIT_VARIABLES:
+        monkeypatch.delenv(name, raising=False)

@@ -7,8 +7,6 @@ open mon-fri 09:00-12:00 and 13:00-17:00, and every plan's targets mostly run on
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 from datetime import datetime
 from email.message import EmailMessage
@@ -19,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from tests.conftest import AGENT, NOW
+from tests.conftest import AGENT, NOW, owed_mail
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 MOMENT = datetime.fromisoformat(NOW)
@@ -77,15 +75,12 @@ def listing(run, *args: str) -> dict[str, dict[str, Any]]:
 
 
 def pending_mail(desk: Path) -> set[str]:
-    folder = desk / "outbox" / "pending"
-    return {path.name for path in folder.glob("*.eml")} if folder.is_dir() else set()
+    """The keys (TICKET.EVENT.KIND) of the mail history owes: what the runner will send."""
+    return set(owed_mail(desk))
 
 
 def read_mail(desk: Path, name: str) -> EmailMessage:
-    raw = (desk / "outbox" / "pending" / name).read_bytes()
-    message = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(message, EmailMessage)
-    return message
+    return owed_mail(desk)[name]
 
 
 def body(message: EmailMessage) -> str:
@@ -612,10 +607,10 @@ def test_resolve_closes_every_open_linked_ticket_and_mails_each_requester(desk, 
     assert untouched["history"] == closed_history
 
     new_mail = pending_mail(desk) - mail_before
-    closed_mail = sorted(name for name in new_mail if name.endswith("-closed.eml"))
-    survey_mail = sorted(name for name in new_mail if name.endswith("-survey.eml"))
+    closed_mail = sorted(name for name in new_mail if name.endswith(".closed"))
+    survey_mail = sorted(name for name in new_mail if name.endswith(".survey"))
     assert len(new_mail) == 4
-    assert {name.split("-", 1)[1][:12] for name in closed_mail} == {first["id"], second["id"]}
+    assert {name.split(".")[0] for name in closed_mail} == {first["id"], second["id"]}
     assert len(survey_mail) == 2
     recipients = {read_mail(desk, name)["To"].addresses[0].addr_spec for name in closed_mail}
     assert recipients == {first["requester"], second["requester"]}
@@ -670,7 +665,7 @@ def test_resolving_again_after_an_interrupted_run_closes_what_is_left(desk, run,
     assert "closed 1 linked ticket." in result.stdout
     saved = ticket_file(desk, left["id"])
     assert (saved["status"], saved["resolution"]) == ("closed", NOTE)
-    assert any(left["id"] in name and name.endswith("-closed.eml") for name in pending_mail(desk))
+    assert any(left["id"] in name and name.endswith(".closed") for name in pending_mail(desk))
     data = announcement_file(desk, outage)
     assert data["resolved"] == moment("2026-11-23T09:45")  # the first run's moment stays
     assert data["resolution"] == NOTE
@@ -731,7 +726,7 @@ def test_show_mentions_their_ticket_and_contact(desk, run, new_ticket):
 
 def test_the_created_mail_copies_their_desk_and_names_both_tickets(desk, new_ticket):
     ticket = new_ticket(*COOPERATION, impact="department", urgency="medium")
-    [name] = [name for name in pending_mail(desk) if name.endswith("-created.eml")]
+    [name] = [name for name in pending_mail(desk) if name.endswith(".created")]
     message = read_mail(desk, name)
     assert [address.addr_spec for address in message["To"].addresses] == ["els.vermeulen@zonnebloem.example"]
     assert [address.addr_spec for address in message["Cc"].addresses] == ["ict@zonnebloem.example"]
@@ -748,8 +743,8 @@ def test_closing_copies_their_desk_but_the_survey_asks_the_requester_alone(desk,
     ticket = new_ticket(*COOPERATION, "--outage", outage)
     assert run("announce", "resolve", outage, "--note", NOTE).exit_code == 0
     names = pending_mail(desk)
-    closed = read_mail(desk, next(name for name in names if name.endswith("-closed.eml")))
-    survey = read_mail(desk, next(name for name in names if name.endswith("-survey.eml")))
+    closed = read_mail(desk, next(name for name in names if name.endswith(".closed")))
+    survey = read_mail(desk, next(name for name in names if name.endswith(".survey")))
     assert closed["Cc"].addresses[0].addr_spec == "ict@zonnebloem.example"
     assert survey["Cc"] is None
     assert ticket_file(desk, ticket["id"])["status"] == "closed"

@@ -27,7 +27,7 @@ from click.testing import Result
 from sdesk.storage import merge
 from sdesk.storage.store import read_ticket, render
 from sdesk.tickets.model import Change, Event, Ticket
-from tests.conftest import REPO, TICKET_DEFAULTS, Run
+from tests.conftest import REPO, TICKET_DEFAULTS, Run, isolate_git
 
 AN = "an.wouters@caresolutions.example"
 BO = "bo.peeters@caresolutions.example"
@@ -39,21 +39,7 @@ TICKET_ARGS = [part for pair in TICKET_DEFAULTS.items() for part in pair]
 @pytest.fixture(autouse=True)
 def outside_any_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """git never looks above tmp_path and reads no user's config, wherever the tests run."""
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    for name in (
-        "XDG_CONFIG_HOME",
-        "GIT_CONFIG_GLOBAL",
-        "GIT_CONFIG_SYSTEM",
-        "GIT_CONFIG_PARAMETERS",
-        "GIT_CONFIG_COUNT",
-        "GIT_WORK_TREE",
-        "GIT_INDEX_FILE",
-        "GIT_AUTHOR_NAME",
-        "GIT_AUTHOR_EMAIL",
-        "GIT_COMMITTER_NAME",
-        "GIT_COMMITTER_EMAIL",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    isolate_git(tmp_path, monkeypatch)
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -539,7 +525,9 @@ def test_git_setup_keeps_other_attributes(tmp_path, run, desk):
     for _ in range(2):
         result = run("git", "setup")
         assert result.exit_code == 0, result.output
-    assert (desk / ".gitattributes").read_text(encoding="utf-8") == f"*.png binary\n{ATTRIBUTE_LINE}\n"
+    assert (desk / ".gitattributes").read_text(encoding="utf-8") == (
+        f"*.png binary\n{ATTRIBUTE_LINE}\ndeliveries/*.jsonl merge=union\n"  # the runner's records: both sides kept
+    )
     assert "merge-ticket %O %A %B %P" in git(desk, "config", "merge.sdesk-ticket.driver").stdout
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO, Run, ok
+from tests.conftest import REPO, Run, ok, owed_mail
 from tests.test_store import assert_one_line_error, good_text, ticket_path, write_broken
 
 NewTicket = Callable[..., dict[str, Any]]
@@ -669,12 +669,8 @@ def test_init_ignores_every_folder_sdesk_derives(tmp_path: Path, run: Run) -> No
 
 
 def test_an_encoded_word_in_a_title_adds_no_header_to_the_mail(in_desk: Path, run: Run, new_ticket: NewTicket) -> None:
-    import email
-    import email.policy
-
     new_ticket(title="Tracker =?utf-8?q?stuk=0D=0ACc:_attacker@evil.example?=")
-    (mail_file,) = (in_desk / "outbox" / "pending").glob("*.eml")
-    mail = email.message_from_bytes(mail_file.read_bytes(), policy=email.policy.default)
+    (mail,) = owed_mail(in_desk).values()
     assert mail.get_all("Cc") is None and mail.get_all("Bcc") is None
     assert [address.addr_spec for address in mail["To"].addresses] == ["els.vermeulen@zonnebloem.example"]
     assert "attacker@evil.example" in str(mail["Subject"])  # shown as the text it is, in the subject alone
@@ -880,30 +876,37 @@ def test_a_character_yaml_forbids_is_one_located_line_and_init_refuses_it(
     assert not (tmp_path / "new" / "rules.yaml").exists()
 
 
-def test_mail_planted_in_the_outbox_through_git_is_never_sent(in_desk: Path, run: Run, new_ticket: NewTicket) -> None:
-    subprocess.run(["git", "init", "-q", str(in_desk)], check=True)
-    new_ticket()
-    (planted,) = (in_desk / "outbox" / "pending").glob("*.eml")
-    subprocess.run(["git", "-C", str(in_desk), "add", "-f", str(planted)], check=True)
-    sent = run("notify", "send", "--smtp", "127.0.0.1:9")  # nothing listens: nothing may be tried either
-    assert_one_line_error(sent, "1 file in the outbox came from git, not from this clone")
-    checked = run("check")
-    assert f"{planted.relative_to(in_desk)}: is committed to git, but belongs to one clone" in checked.stdout
-
-
-def test_a_delivery_log_that_is_a_fifo_or_a_link_is_refused(
-    in_desk: Path, tmp_path: Path, new_ticket: NewTicket
+def test_a_journal_planted_through_git_stops_delivery_and_check_names_it(
+    in_desk: Path, run: Run, new_ticket: NewTicket
 ) -> None:
-    new_ticket()
-    log = in_desk / "outbox" / "log.jsonl"
-    os.mkfifo(log)
+    subprocess.run(["git", "init", "-q", str(in_desk)], check=True)
+    ticket = new_ticket()["id"]
+    journal = in_desk / ".sdesk" / "mail-journal.jsonl"
+    journal.parent.mkdir(exist_ok=True)
+    journal.write_text(json.dumps({"mail": f"{ticket}.x.created", "step": "sent"}) + "\n")
+    subprocess.run(["git", "-C", str(in_desk), "add", "-f", str(journal)], check=True)
+    sent = run("notify", "send", "--smtp", "127.0.0.1:9")  # nothing listens: nothing may be tried either
+    assert_one_line_error(sent, "file(s) of .sdesk/ came from git, not from this clone")
+    checked = run("check")
+    assert ".sdesk/mail-journal.jsonl: is committed to git, but belongs to one clone" in checked.stdout
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link"])
+def test_delivery_records_that_are_a_fifo_or_a_link_hold_the_mail_back_and_say_why(
+    kind: str, in_desk: Path, tmp_path: Path, new_ticket: NewTicket
+) -> None:
+    ticket = new_ticket()["id"]
+    records = in_desk / "deliveries" / f"{ticket}.jsonl"
+    elsewhere = tmp_path / "elsewhere.jsonl"
+    elsewhere.write_text("")
+    if kind == "fifo":
+        os.mkfifo(records)
+    else:
+        records.symlink_to(elsewhere)
     listed = sdesk(in_desk, "notify", "list", timeout=30)
     no_traceback(listed)
-    assert listed.returncode == 1 and "FIFO" in listed.stderr
-    log.unlink()
-    elsewhere = tmp_path / "elsewhere.log"
-    elsewhere.write_text("")
-    log.symlink_to(elsewhere)
+    assert f"Warning: {ticket}: " in listed.stderr and "No mail owed." in listed.stderr
     sent = sdesk(in_desk, "notify", "send", "--smtp", "127.0.0.1:9", "--timeout", "1", timeout=30)
     no_traceback(sent)
+    assert sent.returncode == 0 and "Sent 0 mails" in sent.stderr  # nothing tried: no second copy of sent mail
     assert elsewhere.read_text() == ""

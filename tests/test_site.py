@@ -557,7 +557,7 @@ def test_a_reminder_shows_as_its_phrase_and_a_breach_not_at_all(scenario):
     assert history(waiting) == [
         "Ticket geregistreerd · woensdag 18 november om 10:00 · Business Service Desk",
         "Status: Wacht op reactie klant · woensdag 18 november om 10:30 · Business Service Desk | Welke versie?",
-        "Herinnering: we wachten op uw reactie · vrijdag 20 november om 11:00 · Business Service Desk",
+        "Herinnering: we wachten op uw reactie · vrijdag 20 november om 10:30 · Business Service Desk",
     ]
     assert next_step(waiting) == "Aan u (Wacht op reactie klant): graag een reactie op ons laatste bericht."
     assert page(waiting).items[:2] == [
@@ -579,7 +579,7 @@ def test_a_reminder_shows_as_its_phrase_and_a_breach_not_at_all(scenario):
 def test_a_ticket_the_sweep_closed_and_a_resolved_outage(desk, run):
     ticket = new(run, "2026-11-02T09:00")
     act(run, "2026-11-02T10:00", "update", ticket, "--status", "waiting-for-customer", "--note", "Graag meer info.")
-    for day in ("04", "06", "09"):  # reminders after 2 and 4 working days, closed after 5
+    for day in ("04", "06", "09"):  # reminders after 2 and 4 working days, closed after 5: dated when due
         act(run, f"2026-11-{day}T11:00", "sweep")
     start = ["--kind", "outage", "--title", "Zorgdossier onbereikbaar", "--start", "2026-11-05T08:00"]
     outage = act(run, "2026-11-05T09:00", "announce", "new", *start, "--customers", "zonnebloem").split()[1].rstrip(":")
@@ -589,12 +589,12 @@ def test_a_ticket_the_sweep_closed_and_a_resolved_outage(desk, run):
     assert items[:4] == [
         "Ticket geregistreerd · maandag 2 november om 09:00 · Business Service Desk",
         "Status: Wacht op reactie klant · maandag 2 november om 10:00 · Business Service Desk | Graag meer info.",
-        "Herinnering: we wachten op uw reactie · woensdag 4 november om 11:00 · Business Service Desk",
-        "Herinnering: we wachten op uw reactie · vrijdag 6 november om 11:00 · Business Service Desk",
+        "Herinnering: we wachten op uw reactie · woensdag 4 november om 10:00 · Business Service Desk",
+        "Herinnering: we wachten op uw reactie · vrijdag 6 november om 10:00 · Business Service Desk",
     ]
-    assert items[4].startswith("Gesloten: geen reactie · maandag 9 november om 11:00 · Business Service Desk")
+    assert items[4].startswith("Gesloten: geen reactie · maandag 9 november om 10:00 · Business Service Desk")
     assert len(items) == 5
-    assert next_step(Path(f"site/{ticket}.html")).startswith("Gesloten op maandag 9 november om 11:00.")
+    assert next_step(Path(f"site/{ticket}.html")).startswith("Gesloten op maandag 9 november om 10:00.")
     assert "Reminder 2" not in read(Path(f"site/{ticket}.html"))
     index = page(Path("site/index.html")).text
     assert "Eerdere meldingen Storing: Zorgdossier onbereikbaar" in index

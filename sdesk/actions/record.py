@@ -1,10 +1,12 @@
-"""Recording what agents and the sweep do: a decided event saved under the ticket's lock, with the mail it owes.
+"""Recording what agents and the sweep do: a decided event saved under the ticket's lock.
 
 This is what a command does between parsing and printing, kept out of the
 CLI so the runner, the mail gateway and a portal record changes the same
-way: the decision is made on the ticket as it is under its lock, the mails
-are composed before anything is saved (a broken template saves nothing)
-and queued once it is.
+way: the decision is made on the ticket as it is under its lock. A change
+records its event and nothing else: the mail it owes follows from the
+history and the runner sends it (:mod:`sdesk.actions.deliver`). The mail is
+still composed before anything is saved, so a broken template or address
+stops the change instead of a mail going missing later.
 """
 
 from __future__ import annotations
@@ -16,18 +18,18 @@ from datetime import datetime
 from sdesk.actions import workflow
 from sdesk.clocks import sweep
 from sdesk.errors import SdeskError
-from sdesk.mail.holding import drop, hold, holding
+from sdesk.mail import notifications
 from sdesk.mail.notifications import Letter
 from sdesk.service.announcements import Announcement
 from sdesk.storage.store import Desk
 from sdesk.tickets.model import Event, Ticket
 
-MAX_SWEEP_EVENTS = 4  # per ticket and sweep: two breaches, then a reminder or a close
+MAX_SWEEP_EVENTS = 6  # per ticket and sweep: two warnings, two breaches, then a reminder or a close
 
 
 @dataclass(frozen=True)
 class Recorded:
-    """A saved change, and the mail it queued (or why it could not mail)."""
+    """A saved change, and the mail it owes (or why it cannot mail)."""
 
     ticket: Ticket
     event: Event
@@ -35,36 +37,55 @@ class Recorded:
     warnings: tuple[str, ...] = ()
 
 
-def open_ticket(desk: Desk, make: Callable[[], Ticket], now: datetime) -> Recorded:
-    """Save a new ticket ``make`` builds (again, should its number be taken) with its created mail."""
-    with holding(desk) as held:
+def owed_mail(desk: Desk, ticket: Ticket, event: Event) -> tuple[list[Letter], list[str]]:
+    """The mails ``event`` owes (``ticket`` as changed), each composed once; a broken template raises."""
+    rules = desk.rules
+    letters = notifications.letters(ticket, event, rules)
+    if not letters:
+        if notifications.kinds_for(ticket, event, rules) and notifications.sender(ticket, rules) is None:
+            return [], [f"no mail for {ticket.id}: rules.yaml gives team {ticket.team} no email and no desk.email"]
+        return [], []
+    from sdesk.mail import compose  # Jinja2 is loaded only when there is mail to write
 
-        def opened() -> Ticket:
-            drop(held)  # an earlier attempt's number was taken
-            ticket = make()
-            hold(desk, ticket, ticket.history[-1], now, held)
-            return ticket
-
-        ticket = desk.add(opened)
-    return Recorded(ticket, ticket.history[-1], tuple(held.letters), tuple(held.warnings))
-
-
-def change(desk: Desk, ticket_id: str, decide: Callable[[Ticket], Event], now: datetime) -> Recorded:
-    """Decide one event on the ticket as it is under its lock, and save it with its mail."""
-    with holding(desk) as held:
-        ticket, event = desk.change(ticket_id, decide, lambda changed, event: hold(desk, changed, event, now, held))
-    return Recorded(ticket, event, tuple(held.letters), tuple(held.warnings))
+    templates = compose.Templates(desk.root, rules.timezone)
+    for letter in letters:
+        compose.message(letter, templates)
+    return letters, []
 
 
-def sweep_tickets(
-    desk: Desk, tickets: Iterable[Ticket], now: datetime, agent: str, dry_run: bool = False
-) -> Iterator[Recorded]:
+def open_ticket(desk: Desk, make: Callable[[], Ticket]) -> Recorded:
+    """Save a new ticket ``make`` builds (again, should its number be taken)."""
+    owed: list[tuple[list[Letter], list[str]]] = []
+
+    def opened() -> Ticket:
+        ticket = make()
+        owed[:] = [owed_mail(desk, ticket, ticket.history[-1])]
+        return ticket
+
+    ticket = desk.add(opened)
+    letters, warnings = owed[0]
+    return Recorded(ticket, ticket.history[-1], tuple(letters), tuple(warnings))
+
+
+def change(desk: Desk, ticket_id: str, decide: Callable[[Ticket], Event]) -> Recorded:
+    """Decide one event on the ticket as it is under its lock, and save it."""
+    owed: list[tuple[list[Letter], list[str]]] = []
+
+    def composed(changed: Ticket, event: Event) -> None:
+        owed[:] = [owed_mail(desk, changed, event)]
+
+    ticket, event = desk.change(ticket_id, decide, composed)
+    letters, warnings = owed[0] if owed else ([], [])
+    return Recorded(ticket, event, tuple(letters), tuple(warnings))
+
+
+def sweep_tickets(desk: Desk, tickets: Iterable[Ticket], now: datetime, dry_run: bool = False) -> Iterator[Recorded]:
     """What the sweep owes each ticket, recorded (or, dry, only worked out), one event at a time."""
     rules = desk.rules
     for ticket in tickets:
         for _ in range(MAX_SWEEP_EVENTS):
             # Decided on the ticket as read, so a ticket that owes nothing costs no lock and no second read.
-            event = sweep.next_event(ticket, rules, now, agent)
+            event = sweep.next_event(ticket, rules, now)
             if event is None:
                 break
             if dry_run:
@@ -72,7 +93,7 @@ def sweep_tickets(
                 yield Recorded(ticket, event)
                 continue
             try:  # decided again under the lock: another sweep may have just done it
-                recorded = change(desk, ticket.id, lambda current: _owed(current, desk, now, agent), now)
+                recorded = change(desk, ticket.id, lambda current: _owed(current, desk, now))
             except _NothingOwed:
                 break
             ticket = recorded.ticket
@@ -83,8 +104,8 @@ class _NothingOwed(SdeskError):
     """The ticket owes the sweep nothing (any more): another sweep may have just done it."""
 
 
-def _owed(ticket: Ticket, desk: Desk, now: datetime, agent: str) -> Event:
-    event = sweep.next_event(ticket, desk.rules, now, agent)
+def _owed(ticket: Ticket, desk: Desk, now: datetime) -> Event:
+    event = sweep.next_event(ticket, desk.rules, now)
     if event is None:
         raise _NothingOwed("nothing owed")
     return event
@@ -99,7 +120,7 @@ def resolve_outage(
     """
     rules = desk.rules
     for ticket_id in linked:
-        yield change(desk, ticket_id, lambda ticket: workflow.close(ticket, rules, resolution, agent, now), now)
+        yield change(desk, ticket_id, lambda ticket: workflow.close(ticket, rules, resolution, agent, now))
 
     def resolved(current: Announcement) -> None:
         if current.resolved is None:

@@ -48,7 +48,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "sla:sweep_command",
         "Record SLA breaches, remind customers who do not answer, close what they abandoned.",
     ),
-    "notify": ("notify:notify", "Mail to customers: what waits in the outbox, and delivering it."),
+    "notify": ("notify:notify", "Mail to customers and agents: what history owes, what went out, delivering it."),
+    "run": (
+        "run:run_command",
+        "One cycle of the desk's runner: pull, sweep, commit, push, deliver the mail history owes, export.",
+    ),
     "announce": ("announce:announce", "Announce planned maintenance and outages; resolve an outage and its tickets."),
     "report": ("reports:report", "Reports over a period: SLA compliance, time and billing, satisfaction."),
     "export": ("export:export", "Export the desk for others to read: a static HTML site."),

@@ -24,10 +24,19 @@ PROBLEM_COLUMNS = (
 @click.option("--name", default="Service Desk", show_default=True, help="The desk's name, shown to customers.")
 def init(folder: Path, name: str) -> None:
     """Make FOLDER a new desk: a commented rules.yaml, tickets/ and a .gitignore."""
+    from sdesk.calendar import clock
+    from sdesk.mail import baseline
     from sdesk.storage import mergedriver, scaffold
 
     for created in scaffold.create_desk(folder, name):
         click.echo(f"created {created}")
+    baseline.write(folder, baseline.NONE, clock.now())
+    click.echo(f"created {folder / baseline.FILE}: every event's mail is owed, sent by the runner (sdesk run)")
+    click.echo(
+        "One clone on a server runs the desk (mail, sweep, portal): sdesk run --example cron|systemd|ci "
+        "prints a ready-made set-up.",
+        err=True,
+    )
     try:
         for line in mergedriver.setup(folder):
             click.echo(line)

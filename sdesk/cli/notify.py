@@ -1,9 +1,11 @@
-"""`sdesk notify list|send`: the outbox, and delivering it."""
+"""`sdesk notify list|send|migrate`: the mail history owes, what went out, and delivering it."""
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,105 +15,139 @@ from sdesk.errors import SdeskError
 from sdesk.output import Column, plural, render_rows
 
 if TYPE_CHECKING:
-    from sdesk.mail.outbox import Run
-    from sdesk.storage.store import Desk
+    from sdesk.actions.deliver import Delivery
+    from sdesk.mail.smtp import Transport
 
 PASSWORD_VARIABLE = "SDESK_SMTP_PASSWORD"
 SMTP_TIMEOUT_SECONDS = 30  # a slow but healthy server answers well within this
 LIST_COLUMNS = (
     Column("state", "State"),
+    Column("ticket", "Ticket"),
     Column("kind", "Mail"),
     Column("to_first", "To"),
     Column("subject", "Subject", fill=True),
 )
-LIST_FIELDS = ("state", "name", "ticket", "kind", "to", "subject", "last")
+LIST_FIELDS = ("state", "ticket", "kind", "to", "subject", "at", "detail", "mail")
+RETRY_STATES = {"parked": "parked", "interrupted": "unconfirmed", "claimed": "claimed"}
 
 
 @click.group()
 def notify() -> None:
-    """Mail to customers: what waits in the outbox, and delivering it."""
+    """Mail to customers and agents: what history owes, what went out, delivering it."""
 
 
 @notify.command("list")
-@click.option("--pending", "only_pending", is_flag=True, help="Only mail not sent yet (interrupted and parked too).")
+@click.option("--pending", "only_pending", is_flag=True, help="Only mail not sent yet.")
 @format_option
 @desk_options()
 def list_mail(only_pending: bool, fmt: str) -> None:
-    """The outbox: pending, interrupted, parked and sent mail, oldest first."""
-    from sdesk.mail.outbox import Outbox
+    """The mail history owes since the mail baseline, oldest first: owed, sent, parked or unconfirmed.
+
+    Works in any clone: what is owed follows from the committed history, what
+    went out from the delivery records the runner commits (pull to see them).
+    """
+    from sdesk.actions.deliver import history_mail
+    from sdesk.mail import baseline, compose
 
     desk = context.desk()
-    _settle(desk)
-    items = Outbox(desk.root).items()
-    if only_pending:
-        items = [item for item in items if item.state != "sent"]
-    rows = [item.row() for item in items]
-    for row in rows:  # the table names the requester; JSON and CSV list every recipient
-        first, *others = row["to"].split(", ")
-        row["to_first"] = f"{first} +{len(others)}" if others else first
-    click.echo(render_rows(rows, LIST_COLUMNS, fmt, LIST_FIELDS), nl=False)
-    if fmt == "table":
-        waiting = sum(item.state == "pending" for item in items)
-        parked = [item for item in items if item.state == "parked"]
-        for item in items:  # the table has no room for why; these need an agent
-            if item.state == "parked" or not item.sendable:
-                click.echo(f"{item.name}: {item.last}", err=True)
-        again = f", {len(parked)} parked (notify send --retry-parked tries again once fixed)" if parked else ""
+    if baseline.commit(desk.root) is None:
         click.echo(
-            f"{plural(len(items), 'mail')}, {waiting} pending{again}." if items else "The outbox is empty.", err=True
+            "No mail baseline yet: mail owed by history begins with the runner's first cycle (sdesk run).", err=True
         )
+    items, problems = history_mail(desk)
+    templates = compose.Templates(desk.root, desk.rules.timezone)
+    rows = []
+    for item in items:
+        if only_pending and item.state == "sent":
+            continue
+        standing = item.standing
+        to = ", ".join(address.addr_spec for address in (*item.letter.to, *item.letter.cc))
+        if standing is not None and standing.subject:
+            subject = standing.subject
+        else:
+            try:
+                subject = templates.render(item.letter)[0]
+            except SdeskError as error:
+                subject = f"(cannot be composed: {error.message})"
+        first, *others = to.split(", ")
+        rows.append(
+            {
+                "state": "interrupted" if item.state == "unconfirmed" else item.state,
+                "ticket": item.letter.ticket,
+                "kind": item.letter.kind,
+                "to": to,
+                "to_first": f"{first} +{len(others)}" if others else first,
+                "subject": subject,
+                "at": standing.at if standing is not None else item.letter.at.isoformat(),
+                "detail": standing.detail if standing is not None else "",
+                "mail": item.letter.key,
+            }
+        )
+    click.echo(render_rows(rows, LIST_COLUMNS, fmt, LIST_FIELDS), nl=False)
+    for problem in problems:
+        click.echo(f"Warning: {problem}", err=True)
+    if fmt == "table":
+        for row in rows:  # the table has no room for why; these need an agent
+            if row["state"] in ("parked", "interrupted", "failed"):
+                click.echo(f"{row['ticket']} {row['kind']}: {row['state']}: {row['detail']}", err=True)
+        owed = sum(row["state"] in ("owed", "failed", "retry", "claimed") for row in rows)
+        click.echo(f"{plural(len(rows), 'mail')}, {owed} not sent yet." if rows else "No mail owed.", err=True)
 
 
-@notify.command("send")
-@click.option("--smtp", "server", required=True, metavar="HOST:PORT", help="The mail server to hand the mail to.")
-@click.option(
-    "--starttls",
-    is_flag=True,
-    help="Encrypt with STARTTLS before anything else (port 587); the certificate is verified.",
-)
-@click.option("--tls", is_flag=True, help="Speak TLS from the start (SMTPS, port 465); the certificate is verified.")
-@click.option(
-    "--user",
-    metavar="NAME",
-    help=f"Log in as NAME; the password comes from ${PASSWORD_VARIABLE}. Needs --starttls or --tls.",
-)
-@click.option(
-    "--insecure-login",
-    is_flag=True,
-    help="Allow --user without TLS: anyone on the network path can read the password (and the mail). "
-    "Only for a server on this machine.",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=SMTP_TIMEOUT_SECONDS,
-    show_default=True,
-    metavar="SECONDS",
-    help="How long to wait for the server at each step.",
-)
-@click.option(
-    "--resend-interrupted",
-    is_flag=True,
-    help="Also send mail an interrupted or unconfirmed delivery left behind (it may have arrived already).",
-)
-@click.option("--retry-parked", is_flag=True, help="Also try parked mail again (fix what parked it first).")
-@desk_options()
-def send(
-    server: str,
-    starttls: bool,
-    tls: bool,
-    user: str | None,
-    insecure_login: bool,
-    timeout: float,
-    resend_interrupted: bool,
-    retry_parked: bool,
-) -> None:
-    """Deliver the outbox; each mail is sent once, a failed one is kept for the next run.
+def smtp_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that say how to reach the mail server (`notify send`, `sdesk run`)."""
+    options = [
+        click.option("--smtp", "server", metavar="HOST:PORT", help="The mail server to hand the mail to."),
+        click.option(
+            "--starttls",
+            is_flag=True,
+            help="Encrypt with STARTTLS before anything else (port 587); the certificate is verified.",
+        ),
+        click.option(
+            "--tls", is_flag=True, help="Speak TLS from the start (SMTPS, port 465); the certificate is verified."
+        ),
+        click.option(
+            "--user",
+            metavar="NAME",
+            help=f"Log in as NAME; the password comes from ${PASSWORD_VARIABLE}. Needs --starttls or --tls.",
+        ),
+        click.option(
+            "--insecure-login",
+            is_flag=True,
+            help="Allow --user without TLS: anyone on the network path can read the password (and the mail). "
+            "Only for a server on this machine.",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            default=SMTP_TIMEOUT_SECONDS,
+            show_default=True,
+            metavar="SECONDS",
+            help="How long to wait for the server at each step.",
+        ),
+        click.option(
+            "--retry",
+            "retry",
+            multiple=True,
+            type=click.Choice(sorted(RETRY_STATES)),
+            help="Also try mail in this state again: parked (fix the cause first), interrupted (it may have "
+            "arrived), claimed (by a runner that is gone). Repeatable.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
-    A mail the server refuses for good (5xx), or a file in the outbox sdesk cannot
-    send, is parked with the reason (see notify list). Exits 1 when a mail could
-    not be delivered.
-    """
+
+def connection(
+    server: str | None, starttls: bool, tls: bool, user: str | None, insecure_login: bool, timeout: float
+) -> Callable[[], AbstractContextManager[Transport]] | None:
+    """How to open the SMTP session, checked before anything else happens; None without --smtp."""
+    if server is None:
+        for flag, given in (("--starttls", starttls), ("--tls", tls), ("--user", user)):
+            if given:
+                raise click.UsageError(f"{flag} needs --smtp HOST:PORT")
+        return None
     host, _, port_text = server.rpartition(":")
     if not host or not port_text.isdigit():
         raise click.BadParameter(f"'{server}' is not HOST:PORT, e.g. mail.example.com:587", param_hint="--smtp")
@@ -120,59 +156,111 @@ def send(
     password = os.environ.get(PASSWORD_VARIABLE)
     if user is not None and not password:
         raise SdeskError(f"--user {user} needs the password in ${PASSWORD_VARIABLE}")
-    from sdesk.mail.outbox import PLAIN, STARTTLS, TLS, Outbox, Smtp
+    from sdesk.mail.smtp import PLAIN, STARTTLS, TLS, Smtp
 
     security = TLS if tls else STARTTLS if starttls else PLAIN
-    connection = Smtp(host, int(port_text), security, user, password, timeout, insecure_login)
+    Smtp(host, int(port_text), security, user, password, timeout, insecure_login)  # refuses a clear-text login now
+    return lambda: Smtp(host, int(port_text), security, user, password, timeout, insecure_login)
+
+
+@notify.command("send")
+@smtp_options
+@desk_options()
+def send(
+    server: str | None,
+    starttls: bool,
+    tls: bool,
+    user: str | None,
+    insecure_login: bool,
+    timeout: float,
+    retry: tuple[str, ...],
+) -> None:
+    """Deliver the mail history owes from this clone, each once; records it in deliveries/ (committed in git).
+
+    For a desk one clone runs; a team's runner uses `sdesk run`, which also
+    pulls, sweeps and pushes. A mail the server refuses for good (5xx) is
+    parked with the reason (see notify list). Exits 1 when a mail could not
+    be delivered.
+    """
+    from sdesk.actions import deliver
+    from sdesk.actions.cycle import runner_id
+    from sdesk.mail import baseline
+    from sdesk.storage import sync
+
+    if server is None:
+        raise click.UsageError("Missing option '--smtp'.")
+    opened = connection(server, starttls, tls, user, insecure_login, timeout)
+    assert opened is not None
     desk = context.desk()
-    _settle(desk)
-    _report(Outbox(desk.root).send(connection, context.now(desk), resend_interrupted, retry_parked))
+    now = context.now(desk)
+    in_git = sync.head(desk.root) is not None
+    if baseline.commit(desk.root) is None:
+        baseline.write(desk.root, sync.head(desk.root) or baseline.NONE, now)
+
+    def publish(message: str) -> bool:
+        if in_git:
+            sync.commit(desk.root, ("deliveries",), message)
+        return True
+
+    states = tuple(RETRY_STATES[name] for name in retry)
+    report(deliver.deliver(desk, opened, now, runner_id(desk), publish, states))
 
 
-def _report(run: Run) -> None:
-    """What a run did, a line per mail; exit 1 when a mail was not delivered or not confirmed."""
-    for name in run.sent:
-        click.echo(f"sent {name}")
-    for name, reason in run.failed:
-        click.echo(f"kept {name}: {reason}")
-    for name, reason in run.parked:
-        click.echo(f"parked {name}: {reason}")
-    for name, reasons in run.refused:
-        click.echo(f"Warning: {name} was sent, but the server refused {reasons}", err=True)
-    for name, reason in run.unconfirmed:
+def report(done: Delivery) -> None:
+    """What a delivery did, a line per mail; exit 1 when a mail was not delivered or not confirmed."""
+    for key in done.sent:
+        click.echo(f"sent {key}")
+    for key, reason in done.failed:
+        click.echo(f"kept {key}: {reason}")
+    for key, reason in done.parked:
+        click.echo(f"parked {key}: {reason}")
+    for key, reasons in done.refused:
+        click.echo(f"Warning: {key} was sent, but {reasons}", err=True)
+    for key, reason in done.unconfirmed:
         click.echo(
-            f"Warning: {name}: {reason}; it may have arrived, so it stays in sending/ "
-            "(--resend-interrupted sends it again)",
+            f"Warning: {key}: {reason}; it may have arrived, so it is not sent again (--retry interrupted)", err=True
+        )
+    for problem in done.problems:
+        click.echo(f"Warning: {problem}", err=True)
+    if done.waiting:
+        click.echo(
+            f"Warning: {plural(len(done.waiting), 'mail')} waiting for an agent (parked, interrupted or claimed "
+            "by another runner): sdesk notify list says why; --retry tries again",
             err=True,
         )
-    for name in run.interrupted:
-        click.echo(
-            f"Warning: {name} was being sent when a run was interrupted; it may have arrived "
-            "(--resend-interrupted sends it again)",
-            err=True,
-        )
-    if run.still_parked:
-        click.echo(
-            f"Warning: {plural(len(run.still_parked), 'parked mail')} not tried: sdesk notify list says why; "
-            "--retry-parked tries again once the cause is fixed",
-            err=True,
-        )
-    summary = f"Sent {plural(len(run.sent), 'mail')}; {len(run.failed)} kept for the next run"
-    summary += f"; {len(run.parked)} parked" if run.parked else ""
-    summary += f"; {len(run.unconfirmed)} unconfirmed" if run.unconfirmed else ""
+    summary = f"Sent {plural(len(done.sent), 'mail')}; {len(done.failed)} kept for the next run"
+    summary += f"; {len(done.parked)} parked" if done.parked else ""
+    summary += f"; {len(done.unconfirmed)} unconfirmed" if done.unconfirmed else ""
     click.echo(f"{summary}.", err=True)
     problems = []
-    if run.failed or run.parked:
-        problems.append(f"{plural(len(run.failed) + len(run.parked), 'mail')} not delivered")
-    if run.unconfirmed:
-        problems.append(f"{plural(len(run.unconfirmed), 'mail')} not confirmed by the server")
+    if done.failed or done.parked:
+        problems.append(f"{plural(len(done.failed) + len(done.parked), 'mail')} not delivered")
+    if done.unconfirmed:
+        problems.append(f"{plural(len(done.unconfirmed), 'mail')} not confirmed by the server")
     if problems:
-        raise SdeskError(f"{', '.join(problems)} (kept in the outbox)")
+        raise SdeskError(", ".join(problems))
 
 
-def _settle(desk: Desk) -> None:
-    """Held mail a killed command left is released or dropped first; say which."""
-    from sdesk.mail.holding import settle
+@notify.command("migrate")
+@desk_options()
+def migrate() -> None:
+    """Move this clone's outbox of old (sdesk 0.8) into the delivery records, once; sends nothing.
 
-    for line in settle(desk, context.now(desk)):
-        click.echo(line, err=True)
+    Sent mail is recorded as sent (never sent again), pending mail as owed
+    (the runner sends it). Commit and push deliveries/ afterwards.
+    """
+    from sdesk.actions.cycle import runner_id
+    from sdesk.mail import legacy
+
+    desk = context.desk()
+    if not legacy.has_outbox(desk.root):
+        click.echo("This clone has no outbox of old: nothing to migrate.")
+        return
+    done = legacy.migrate(desk, context.now(desk), runner_id(desk))
+    click.echo(f"Recorded {plural(len(done.recorded), 'mail')} of the old outbox in deliveries/.")
+    for name in done.dropped:
+        click.echo(f"dropped {name}: held for a change that was never saved", err=True)
+    for name, why in done.left:
+        click.echo(f"Warning: {name} left in the outbox: {why}", err=True)
+    if done.moved_to is not None:
+        click.echo(f"The old outbox is kept in {done.moved_to}. Commit and push deliveries/.", err=True)

@@ -128,9 +128,9 @@ def sweep_command(dry_run: bool) -> None:
     from sdesk.cli.tickets import report_mail
 
     desk = context.desk()
-    now, agent = context.now(desk), context.actor(desk)
+    now = context.now(desk)
     done = 0
-    for recorded in record.sweep_tickets(desk, context.tickets(desk, open_only=True), now, agent, dry_run):
+    for recorded in record.sweep_tickets(desk, context.tickets(desk, open_only=True), now, dry_run):
         report_mail(recorded)
         click.echo(f"{recorded.ticket.id}: {'would record ' if dry_run else ''}{_described(recorded.event)}")
         done += 1

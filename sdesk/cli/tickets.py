@@ -15,6 +15,7 @@ from sdesk.words import SORT_KEYS
 
 if TYPE_CHECKING:
     from sdesk.actions import workflow
+    from sdesk.actions.deliver import Owed
     from sdesk.actions.record import Recorded
     from sdesk.clocks import sla
     from sdesk.policy.rules import Customer, Rules
@@ -101,9 +102,7 @@ def new(
     if plan.assessment.excluded and not accept_costs and interactive():
         accept_costs = _confirm_costs(plan)
     agent = context.actor(desk)
-    recorded = record.open_ticket(
-        desk, lambda: workflow.create(rules, plan, agent, moment, override, accept_costs), moment
-    )
+    recorded = record.open_ticket(desk, lambda: workflow.create(rules, plan, agent, moment, override, accept_costs))
     report_mail(recorded)
     ticket = recorded.ticket
     if fmt == "table":
@@ -206,15 +205,29 @@ def show(ticket_ref: str, in_git: bool, fmt: str) -> None:
     ticket = desk.read(desk.resolve(ticket_ref))
     clocks, unavailable = _clocks(desk, ticket)
     commits = _commits(desk, ticket) if in_git else None
+    mail = _mail(desk, ticket)
     if fmt == "json":
         data = {**views.detail(ticket), "clocks": [slaviews.clock_data(clock) for clock in clocks]}
+        data["mail"] = [
+            {
+                "event_at": item.letter.at,
+                "kind": item.letter.kind,
+                "to": [address.addr_spec for address in item.letter.to],
+                "state": item.state,
+                "at": item.standing.at if item.standing is not None else None,
+            }
+            for item in mail
+        ]
         if unavailable:
             data["clocks_unavailable"] = unavailable
         if commits is not None:
             data["commits"] = views.commits_data(commits)
         click.echo(to_json(data), nl=False)
         return
-    _print_ticket(ticket, fmt, detailed=True)
+    if fmt == "table":
+        click.echo(views.detail_text(ticket, views.mail_marks(mail)), nl=False)
+    else:
+        _print_ticket(ticket, fmt, detailed=True)
     if fmt == "table":
         click.echo("\nSLA clocks:")
         for clock in clocks:
@@ -223,6 +236,16 @@ def show(ticket_ref: str, in_git: bool, fmt: str) -> None:
             click.echo(f"  {unavailable or 'none: the plan has no targets for this priority'}")
         if commits is not None:
             click.echo(views.commits_text(commits), nl=False)
+
+
+def _mail(desk: Desk, ticket: Ticket) -> list[Owed]:
+    """The ticket's mail and where it stands; none shown while rules.yaml or git cannot say."""
+    from sdesk.actions.deliver import ticket_mail
+
+    try:
+        return ticket_mail(desk, ticket.id)
+    except SdeskError:
+        return []
 
 
 def _commits(desk: Desk, ticket: Ticket) -> list[tuple[Commit | None, list[Event]]]:
@@ -385,13 +408,13 @@ def change(desk: Desk, ticket_ref: str, fmt: str, decide: Any) -> Ticket:
 
     ticket_id = desk.resolve(ticket_ref)
     agent, moment = context.actor(desk), context.now(desk)
-    recorded = record.change(desk, ticket_id, lambda current: decide(current, agent, moment), moment)
+    recorded = record.change(desk, ticket_id, lambda current: decide(current, agent, moment))
     report_change(recorded, fmt)
     return recorded.ticket
 
 
 def report_change(recorded: Recorded, fmt: str) -> None:
-    """What a change did, in one line (or the ticket, for scripts), and the mail it queued."""
+    """What a change did, in one line (or the ticket, for scripts), and the mail it owes."""
     from sdesk.cli import views
 
     report_mail(recorded)
@@ -404,7 +427,7 @@ def report_change(recorded: Recorded, fmt: str) -> None:
 def report_mail(recorded: Recorded) -> None:
     for letter in recorded.mails:
         recipients = ", ".join(address.addr_spec for address in (*letter.to, *letter.cc))
-        click.echo(f"Mail queued: {letter.kind} to {recipients} (sdesk notify send delivers it)", err=True)
+        click.echo(f"Mail owed: {letter.kind} to {recipients} (the runner sends it: sdesk run)", err=True)
     for warning in recorded.warnings:
         click.echo(f"Warning: {warning}", err=True)
 

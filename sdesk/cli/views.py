@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sdesk.mail import notifications
 from sdesk.output import Column, truncate
 from sdesk.policy.rules import Rules
 from sdesk.service import satisfaction, timelog
@@ -71,8 +72,8 @@ def detail_pairs(ticket: Ticket) -> list[dict[str, Any]]:
     return pairs
 
 
-def detail_text(ticket: Ticket) -> str:
-    """A readable sheet: the fields that are set, the texts, then the history."""
+def detail_text(ticket: Ticket, mail: Mapping[str, Sequence[str]] | None = None) -> str:
+    """A readable sheet: the fields that are set, the texts, then the history (with each event's mail)."""
     lines = [f"{ticket.id}  {ticket.title}", ""]
     facts = [
         ("Status", ticket.status),
@@ -114,7 +115,32 @@ def detail_text(ticket: Ticket) -> str:
     numbered = iter(timelog.time_entries(ticket.history))
     for event in ticket.history:
         lines += _event_lines(event, next(numbered) if event.kind == "time" else None)
+        if mail:
+            lines += [f"      mail: {said}" for said in mail.get(notifications.event_digest(event), ())]
     return visible_lines("\n".join(lines) + "\n")
+
+
+MAIL_WORDS = {
+    "sent": "mailed",
+    "owed": "not yet mailed",
+    "failed": "not yet mailed (the last try failed)",
+    "claimed": "being mailed",
+    "parked": "parked, not mailed",
+    "unconfirmed": "may have been mailed (unconfirmed)",
+}
+
+
+def mail_marks(items: Sequence[Any]) -> dict[str, list[str]]:
+    """Each event's mail in words, by the event's digest: "comment to x@y.example: mailed 2026-12-06 10:02"."""
+    marks: dict[str, list[str]] = {}
+    for item in items:
+        letter, standing = item.letter, item.standing
+        said = MAIL_WORDS.get(item.state, item.state)
+        if standing is not None and item.state in ("sent", "parked", "unconfirmed"):
+            said += f" {standing.at[:16].replace('T', ' ')}"
+        to = ", ".join(address.addr_spec for address in letter.to)
+        marks.setdefault(letter.event, []).append(f"{letter.kind} to {to}: {said}")
+    return marks
 
 
 def commits_text(attributed: Sequence[tuple[Commit | None, Sequence[Event]]]) -> str:

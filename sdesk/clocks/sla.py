@@ -108,6 +108,12 @@ class Clock:
         return "paused" if self.paused else "running"
 
 
+def moment_left(clock: Clock, window: timedelta) -> datetime:
+    """When the clock has ``window`` of open time left (its pauses so far skipped, as for the due moment)."""
+    budget = max(clock.budget - window, timedelta())
+    return _due(clock.calendar, clock.start, budget, list(clock.pauses), at_opening=False)
+
+
 def needs_attention(clock: Clock, window: timedelta | None) -> bool:
     """Running and overdue, or running (not paused) with at most ``window`` of open time left."""
     if clock.stopped is not None:

@@ -91,13 +91,19 @@ def inside(path: Path | str, desk_root: Path) -> bool:
 
 def require_inside(folder: Path, desk_root: Path) -> None:
     """Refuses a desk folder that a symbolic link (``tickets``, ``templates/html/inc`` …) takes out of the desk."""
-    if not _folder_inside(os.fspath(folder), os.fspath(desk_root)):
+    try:
+        found = os.stat(folder)
+        identity = (found.st_dev, found.st_ino)
+    except OSError:
+        identity = (0, 0)
+    if not _folder_inside(os.fspath(folder), os.fspath(desk_root), identity):
         raise InvalidData("is a folder that a symbolic link takes outside the desk: refused", folder)
 
 
 @functools.lru_cache(maxsize=256)
-def _folder_inside(folder: str, desk_root: str) -> bool:
-    """Once per folder and command: a desk of 100,000 tickets has them all in one folder."""
+def _folder_inside(folder: str, desk_root: str, identity: tuple[int, int]) -> bool:
+    """Once per folder as it is: a desk of 100,000 tickets has them all in one folder, and a folder a pull
+    swaps for a link (in a long-running runner) is another folder, judged anew."""
     return inside(folder, Path(desk_root))
 
 

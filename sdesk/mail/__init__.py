@@ -1,6 +1,7 @@
-"""Mail to customers: which events mail whom (``notifications``), the message from its template
-(``compose``, templates in ``templates/``), holding it while a change is saved (``holding``), and the
-outbox delivered over SMTP (``outbox``).
+"""Mail to customers and agents: which events mail whom (``notifications``), what a ticket's history
+owes (``owed``) since the desk's mail baseline (``baseline``), the message from its template
+(``compose``, templates in ``templates/``), the committed delivery records (``records``), the SMTP
+session (``smtp``) and moving a clone's outbox of old into the records (``legacy``).
 
 May import: the foundation modules, sdesk.formats, calendar, tickets, policy, clocks, service and storage.
 """

@@ -1,13 +1,22 @@
-"""Which ticket events mail the customer, to whom, and what the templates get to say. Pure.
+"""Which ticket events mail whom, and what the templates get to say. Pure.
 
-Seeds 000-003: a copy on creation and on every status change, when the desk
-needs information, on news (a public comment), reminders, closing and the
-satisfaction survey. Internal notes, breaches, time entries and priority
-changes never mail. The rendered message is :mod:`sdesk.mail`'s job.
+Seeds 000-003: the customer gets a copy on creation and on every status
+change, when the desk needs information, on news (a public comment),
+reminders, closing and the satisfaction survey. Agents hear where service
+desks tell them: a ticket assigned to them, a customer's reaction on a ticket
+they own, a clock about to breach and a breach (to the assignee, else the
+team's address). Internal notes, time entries and priority changes never
+mail. The rendered message is :mod:`sdesk.mail.compose`'s job.
+
+A mail is known by its ticket, its kind and the event it is about (a digest
+of the event's content, which committed history never changes): every clone
+works out the same mails from the same history, with the same Message-ID.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,18 +28,22 @@ from sdesk.clocks import sla, sweep
 from sdesk.errors import InvalidData, excerpt
 from sdesk.policy.rules import Rules
 from sdesk.terminal import CONTROLS
-from sdesk.tickets.model import Event, Ticket
+from sdesk.tickets.model import Event, Ticket, event_to_dict
 
-MAIL_KINDS = ("created", "status", "info-requested", "reminder", "comment", "closed", "auto-closed", "survey")
+CUSTOMER_KINDS = ("created", "status", "info-requested", "reminder", "comment", "closed", "auto-closed", "survey")
+AGENT_KINDS = ("assigned", "reaction", "warning", "breach")
+MAIL_KINDS = CUSTOMER_KINDS + AGENT_KINDS
 _MAILBOX = re.compile(r"[\x21-\x7e]+")  # printable ASCII without spaces: what goes in a header and RCPT TO as it is
 
 
 def kinds_for(ticket: Ticket, event: Event, rules: Rules) -> tuple[str, ...]:
-    """The mails an event sends; ``ticket`` is as it stands after the event.
+    """The mails an event sends; ``ticket`` is as it stands after the event."""
+    return _customer_kinds(ticket, event, rules) + _agent_kinds(ticket, event)
 
-    The customer's own reaction mails nobody, not even when it moves the
-    ticket back in progress: they know, and auto-replies cannot start a loop.
-    """
+
+def _customer_kinds(ticket: Ticket, event: Event, rules: Rules) -> tuple[str, ...]:
+    """The customer's own reaction mails them nothing, not even when it moves the ticket back in progress:
+    they know, and auto-replies cannot start a loop."""
     if event.from_customer:
         return ()
     if event.kind in ("created", "reminder", "auto-closed"):
@@ -46,13 +59,39 @@ def kinds_for(ticket: Ticket, event: Event, rules: Rules) -> tuple[str, ...]:
     return ()
 
 
+def _agent_kinds(ticket: Ticket, event: Event) -> tuple[str, ...]:
+    if event.kind in ("warning", "breach"):
+        return (event.kind,)
+    kinds: tuple[str, ...] = ()
+    if _assigned_to(ticket, event) is not None:
+        kinds += ("assigned",)
+    if event.from_customer and ticket.assignee is not None:
+        kinds += ("reaction",)
+    return kinds
+
+
+def _assigned_to(ticket: Ticket, event: Event) -> str | None:
+    """Whom the event assigned the ticket to (opening it for them included), unless they took it themselves."""
+    if event.kind == "created":
+        chosen = ticket.assignee
+    else:
+        chosen = next((change.new for change in event.changes if change.field == "assignee"), None)
+    return chosen if chosen and chosen.lower() != event.by.lower() else None
+
+
+def event_digest(event: Event) -> str:
+    """What names an event in its mails' identity: its whole content, which committed history never changes."""
+    content = json.dumps(event_to_dict(event), sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class Letter:
     """One mail to send: who, about which event, and the values its template fills in."""
 
     kind: str
     ticket: str
-    event_number: int  # the event's place in the history, from 1: with the kind, it names the mail
+    event: str  # the digest of the event it is about (event_digest): with ticket and kind, it names the mail
     language: str
     sender: Address
     to: tuple[Address, ...]
@@ -65,8 +104,15 @@ class Letter:
         return self.sender.domain or "sdesk.invalid"
 
     @property
+    def key(self) -> str:
+        """The mail's identity in the delivery records: the same in every clone, whatever the team's address."""
+        return f"{self.ticket}.{self.event}.{self.kind}"
+
+    @property
     def message_id(self) -> str:
-        return f"<{self.ticket}.{self.event_number}.{self.kind}@{self.domain}>"
+        if self.kind == "created":  # every later mail answers it, and replies quote it
+            return self.thread_id
+        return f"<{self.key}@{self.domain}>"
 
     @property
     def thread_id(self) -> str:
@@ -84,31 +130,49 @@ def sender(ticket: Ticket, rules: Rules) -> Address | None:
     return _address(ticket.id, "sender address in rules.yaml", name, email)
 
 
-def letters(ticket: Ticket, event: Event, rules: Rules, now: datetime) -> list[Letter]:
-    """The mails this event sends (``ticket`` after the event, ``event`` the last of its history)."""
+def letters(ticket: Ticket, event: Event, rules: Rules) -> list[Letter]:
+    """The mails this event sends, ``ticket`` as it stood just after it (its history ending with the event)."""
     kinds = kinds_for(ticket, event, rules)
     origin = sender(ticket, rules)
     if not kinds or origin is None:
         return []
     customer = rules.customers.get(ticket.customer)
     language = customer.language if customer is not None else rules.language
-    to = (_address(ticket.id, "requester", _requester_name(ticket, rules), ticket.requester),)
+    requester = (_address(ticket.id, "requester", _requester_name(ticket, rules), ticket.requester),)
     cc = (
         (_address(ticket.id, "cooperation contact", ticket.cooperation_name, ticket.cooperation_email),)
         if ticket.cooperation_email is not None
         else ()
     )
-    values = _values(ticket, event, rules, language, now)
-    number = len(ticket.history)
-    # The survey asks the requester alone: the cooperation contact did not raise the ticket.
-    return [
-        Letter(kind, ticket.id, number, language, origin, to, () if kind == "survey" else cc, event.at, values)
-        for kind in kinds
-    ]
+    digest = event_digest(event)
+    found = []
+    for kind in kinds:
+        if kind in CUSTOMER_KINDS:
+            # The survey asks the requester alone: the cooperation contact did not raise the ticket.
+            to, copy, speaks = requester, () if kind == "survey" else cc, language
+        else:
+            agent = _agent(ticket, event, kind, rules)
+            if agent is None:
+                continue
+            to, copy, speaks = (agent,), (), rules.language
+        values = _values(ticket, event, rules, speaks)
+        found.append(Letter(kind, ticket.id, digest, speaks, origin, to, copy, event.at, values))
+    return found
 
 
-def _values(ticket: Ticket, event: Event, rules: Rules, language: str, now: datetime) -> dict[str, Any]:
-    """What a template may use; documented in README, "Mail templates"."""
+def _agent(ticket: Ticket, event: Event, kind: str, rules: Rules) -> Address | None:
+    """Who hears of it: the new assignee, the owner, else (warnings and breaches) the team's address."""
+    if kind == "assigned":
+        email = _assigned_to(ticket, event)
+    else:
+        team = rules.teams.get(ticket.team)
+        email = ticket.assignee or (team.email if team is not None and kind in ("warning", "breach") else None)
+    return _address(ticket.id, "agent", None, email) if email else None
+
+
+def _values(ticket: Ticket, event: Event, rules: Rules, language: str) -> dict[str, Any]:
+    """What a template may use, as it stood at the event; documented in README, "Mail templates"."""
+    now = event.at
     status = rules.statuses.get(ticket.status)
     ticket_type = rules.types.get(ticket.type)
     customer = rules.customers.get(ticket.customer)

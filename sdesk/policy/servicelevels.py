@@ -79,6 +79,7 @@ def sections(when: Node, status: Node) -> dict[str, Node]:
                 "reminders": List(Integer(1, refusal="expected a number of working days (1 or more), got {got}")),
                 "auto_close": Integer(0, refusal="expected a number of working days (0 turns it off), got {got}"),
                 "close_status": status,
+                "warn_within": TARGET,
             },
             defaults={"reminders": list(DEFAULT_REMINDERS), "auto_close": DEFAULT_AUTO_CLOSE},
         ),
@@ -118,6 +119,7 @@ class Sweep:
     reminders: tuple[int, ...]  # working days of waiting on the customer after which a reminder goes out
     auto_close: int  # working days of waiting after which the ticket is closed; 0: never
     close_status: str
+    warn_within: Target | None = None  # a running clock with this much open time left gets a warning (agents' mail)
 
 
 @dataclass(frozen=True)
@@ -323,4 +325,5 @@ def _sweep(entry: dict[str, Any], final_statuses: tuple[str, ...], problems: Pro
     close_status = problems.get(
         default, reader.choice, entry.get("close_status", default), ("sweep", "close_status"), list(final_statuses)
     )
-    return Sweep(tuple(reminders), auto_close, close_status)
+    warn_within = parse_target(entry["warn_within"]) if "warn_within" in entry else None
+    return Sweep(tuple(reminders), auto_close, close_status, warn_within)

@@ -71,11 +71,11 @@ def ticket_versions(desk_root: Path, path: Path) -> list[tuple[Commit, list[Even
     commits = [Commit(*line.split(_FIELD_SEPARATOR, 4)) for line in log.split("\n") if line]
     if not commits:
         return []
-    histories = _committed_histories(desk_root, [f"{commit.sha}:./{relative}" for commit in commits], relative)
+    histories = committed_histories(desk_root, [f"{commit.sha}:./{relative}" for commit in commits], relative)
     return list(zip(commits, histories, strict=True))
 
 
-def _committed_histories(desk_root: Path, objects: Sequence[str], what: str) -> list[list[Event] | None]:
+def committed_histories(desk_root: Path, objects: Sequence[str], what: str) -> list[list[Event] | None]:
     """The histories of ticket files as git has them (``COMMIT:./PATH`` each), read in one `git cat-file`."""
     wanted = "".join(f"{name}\n" for name in objects).encode()
     try:
@@ -144,7 +144,7 @@ CLONE_FOLDERS = (STATE_DIR, OUTBOX_DIR)  # each clone's own: git-ignored, so nev
 def committed_clone_files(desk_root: Path) -> list[SdeskError]:
     """Files of a clone's own folders that git tracks anyway (`git add -f`): a pull would plant them in every clone.
 
-    A planted outbox mail would be sent by whoever runs `notify send`, a planted index could lie to listings.
+    A planted journal could tell the runner mail went out that never did, a planted index could lie to listings.
     """
     try:
         listed = git(desk_root, "ls-files", "-z", "--", *CLONE_FOLDERS)
@@ -204,9 +204,7 @@ def hand_edits(desk_root: Path, folder: str, since: str | None) -> list[SdeskErr
         return removed
     objects = [f"{commit}:./{path.relative_to(desk_root).as_posix()}" for path in paths]
     problems: list[SdeskError] = removed
-    for path, committed in zip(
-        paths, _committed_histories(desk_root, objects, f"{folder} at {reference}"), strict=True
-    ):
+    for path, committed in zip(paths, committed_histories(desk_root, objects, f"{folder} at {reference}"), strict=True):
         try:
             text = files.read_text(path, desk_root)
         except SdeskError:

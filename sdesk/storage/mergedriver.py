@@ -25,6 +25,7 @@ from sdesk.storage.store import SCHEMA_COMMENT, parse_ticket, read_ticket, rende
 DRIVER = "sdesk-ticket"
 ATTRIBUTES_FILE = ".gitattributes"
 ATTRIBUTE_LINE = f"tickets/*.yaml merge={DRIVER}"
+RECORDS_LINE = "deliveries/*.jsonl merge=union"  # the runner's delivery records: lines from both sides are kept
 # The `sdesk` on PATH when git merges, so a reinstalled or moved virtualenv changes nothing. If it cannot run
 # (not found, a bad interpreter, a crash that left no conflict markers), git's own line merge runs instead and
 # marks the conflict: git would otherwise keep our side alone, and `git add` would drop the other side's work.
@@ -41,10 +42,14 @@ def setup(desk_root: Path) -> list[str]:
     done = []
     attributes = desk_root / ATTRIBUTES_FILE
     existing = files.read_text(attributes, desk_root) if os.path.lexists(attributes) else ""
-    if ATTRIBUTE_LINE not in existing.splitlines():
+    missing = [line for line in (ATTRIBUTE_LINE, RECORDS_LINE) if line not in existing.splitlines()]
+    if missing:
         separator = "\n" if existing and not existing.endswith("\n") else ""
-        write_atomic(attributes, existing + separator + ATTRIBUTE_LINE + "\n")
-        done.append(f"{attributes}: ticket files merge with the {DRIVER} driver (commit this file)")
+        write_atomic(attributes, existing + separator + "".join(f"{line}\n" for line in missing))
+        done.append(
+            f"{attributes}: ticket files merge with the {DRIVER} driver, delivery records line by line "
+            "from both sides (commit this file)"
+        )
     git(desk_root, "config", f"merge.{DRIVER}.name", "sdesk: ticket histories merged event by event")
     git(desk_root, "config", f"merge.{DRIVER}.driver", DRIVER_COMMAND)
     done.append(f"git config merge.{DRIVER}.driver: {DRIVER_COMMAND}")

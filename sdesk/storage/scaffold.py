@@ -14,7 +14,7 @@ from sdesk.storage.store import ANNOUNCEMENTS_DIR, OUTBOX_DIR, RULES_FILE, SCHEM
 # Every folder sdesk derives or keeps for this clone alone, so no `git add -A` commits it.
 GITIGNORE_LINES = (
     ("# Derived by sdesk and rebuilt when missing: never commit it.", f"{STATE_DIR}/"),
-    ("# This clone's mail (sdesk notify): never committed.", f"{OUTBOX_DIR}/"),
+    ("# A clone's own mail before the runner (sdesk 0.8): never committed.", f"{OUTBOX_DIR}/"),
     ("# Temporary files of interrupted writes.", f"{TICKETS_DIR}/.*.tmp"),
     (None, f"{ANNOUNCEMENTS_DIR}/.*.tmp"),
 )

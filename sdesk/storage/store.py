@@ -39,7 +39,7 @@ SCHEMAS_DIR = "schemas"
 SCHEMA_COMMENT = f"# yaml-language-server: $schema=../{SCHEMAS_DIR}/ticket.schema.json\n"
 ANNOUNCEMENT_SCHEMA_COMMENT = f"# yaml-language-server: $schema=../{SCHEMAS_DIR}/announcement.schema.json\n"
 STATE_DIR = ".sdesk"  # derived, git-ignored: locks and the ticket index
-OUTBOX_DIR = "outbox"  # this clone's mail, git-ignored (sdesk.mail.outbox)
+OUTBOX_DIR = "outbox"  # a clone's mail before the runner (sdesk 0.8), git-ignored: sdesk.mail.legacy moves it
 LOCK_TIMEOUT_SECONDS = 10
 AMBIGUOUS_SHOWN = 10
 KEPT_NAMES = frozenset({".gitkeep"})  # what `sdesk init` puts in an empty tickets/

@@ -27,7 +27,7 @@ SITE_PATTERN = re.compile(r"[0-9]{4}")
 # Statuses and ticket types are the desk's own, declared in rules.yaml.
 VISIBILITIES = ("public", "internal")
 # "priority" is an agent escalating or de-escalating by hand, with the reason as text;
-# "reminder", "breach" and "auto-closed" are recorded by `sdesk sweep`; "time" is a
+# "reminder", "breach", "warning" and "auto-closed" are recorded by the sweep; "time" is a
 # time entry (`sdesk log`), "survey" the customer's satisfaction answer (`sdesk survey`);
 # "merged" records what git's merge driver decided when two clones changed one field (merge.py).
 EVENT_KINDS = (
@@ -39,6 +39,7 @@ EVENT_KINDS = (
     "reopened",
     "reminder",
     "breach",
+    "warning",
     "auto-closed",
     "time",
     "survey",

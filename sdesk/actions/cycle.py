@@ -1,0 +1,277 @@
+"""One cycle of the runner (`sdesk run`): pull, sweep, commit, push, deliver the mail history owes, export.
+
+Agents only record; the runner is the one clone that acts (README, "Running
+a desk as a team"). Each step says what it did in one line through ``say``;
+a step that fails says which and why, leaves the clone clean (no half-merged
+tree, no uncommitted sweep) and the next cycle starts over from the shared
+branch. Nothing a cycle does is lost when it is killed: the sweep is worked
+out again from the history, and mail from the history and the journal.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
+
+from sdesk.actions import deliver, record
+from sdesk.errors import Refused, SdeskError
+from sdesk.mail import baseline, legacy
+from sdesk.mail.smtp import Transport
+from sdesk.output import plural
+from sdesk.storage import mergedriver, sync
+from sdesk.storage.index import Index
+from sdesk.storage.store import STATE_DIR, Desk, write_atomic
+from sdesk.tickets.model import Ticket
+
+MAX_PUSHES = 5  # a busy team pushes often; after this many refusals the next cycle tries again
+RUNNER_FILE = "runner"
+EXPORTED_FILE = "exported"
+STEPS = ("prepare", "pull", "sweep", "push", "mail", "export")
+
+
+T = TypeVar("T")
+
+
+class StepFailed(SdeskError):
+    """A step of the cycle failed; the message names the step."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    connection: Callable[[], AbstractContextManager[Transport]] | None  # None: mail is not sent this cycle
+    export_to: Path | None
+    retry: tuple[str, ...] = ()  # waiting mail states an agent asked to try again
+    dry_run: bool = False
+
+
+def runner_id(desk: Desk) -> str:
+    """This clone's runner name, made once: the host and a random part (a re-clone is another runner)."""
+    path = desk.root / STATE_DIR / RUNNER_FILE
+    if path.is_file() and not path.is_symlink():
+        name = path.read_text(encoding="utf-8").strip()
+        if name:
+            return name
+    name = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+    path.parent.mkdir(exist_ok=True)
+    write_atomic(path, name + "\n")
+    return name
+
+
+def run(desk: Desk, now: datetime, settings: Settings, say: Callable[[str], None]) -> None:
+    """One cycle; raises StepFailed naming the step that failed (the clone is clean again by then)."""
+    with _exclusive(desk):
+        if settings.dry_run:
+            _dry_run(desk, now, settings, say)
+            return
+        runner = runner_id(desk)
+        branch = _step("prepare", lambda: _prepare(desk, now, runner, say))
+        email = sync.author_email(desk.root)
+        if branch is not None:
+            _step("pull", lambda: _pull(branch, email, say))
+        else:
+            say("pull: no remote: this clone is the whole desk")
+        _step("sweep", lambda: _sweep(desk, now, say))
+        if branch is not None:
+            _step("push", lambda: _push(branch, say))
+        _step("mail", lambda: _mail(desk, now, runner, settings, branch, email, say))
+        out = settings.export_to
+        if out is not None:
+            _step("export", lambda: _export(desk, now, out, say))
+
+
+def _step(name: str, action: Callable[[], T]) -> T:
+    try:
+        return action()
+    except StepFailed:
+        raise
+    except SdeskError as error:
+        raise StepFailed(f"{name}: {error}") from None
+
+
+def _prepare(desk: Desk, now: datetime, runner: str, say: Callable[[str], None]) -> sync.Branch | None:
+    """A clean clone with the merge driver, this sdesk on PATH for git, an outbox of old migrated."""
+    own = str(Path(sys.executable).parent)  # cron's PATH may not hold sdesk: git must find the driver
+    if own not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([own, os.environ.get("PATH", "")])
+    in_git = sync.in_work_tree(desk.root)
+    if in_git:
+        for line in sync.start_clean(desk.root):
+            say(f"prepare: {line}")
+        if mergedriver.driver_warnings(desk.root, "tickets"):
+            mergedriver.setup(desk.root)
+            if sync.commit(desk.root, (".gitattributes",), "sdesk run: merge ticket files and delivery records"):
+                say("prepare: registered the merge driver and committed .gitattributes")
+    if legacy.has_outbox(desk.root):
+        moved = legacy.migrate(desk, now, runner)
+        say(f"prepare: {plural(len(moved.recorded), 'mail')} of this clone's old outbox moved to the records")
+    return sync.Branch.of(desk.root) if in_git else None
+
+
+def _pull(branch: sync.Branch, email: str, say: Callable[[str], None]) -> None:
+    branch.fetch()
+    dropped = branch.drop_unpushed(email)
+    came = branch.merge()
+    words = f"merged {plural(came, 'commit')} from {branch.upstream}" if came else f"{branch.upstream}: nothing new"
+    if dropped:
+        words += f" (dropped {plural(dropped, 'unpushed commit')} of an interrupted cycle: redone below)"
+    say(f"pull: {words}")
+
+
+def _sweep(desk: Desk, now: datetime, say: Callable[[str], None]) -> None:
+    kinds: dict[str, int] = {}
+    touched = set()
+    for recorded in record.sweep_tickets(desk, _open_tickets(desk, say), now):
+        kinds[recorded.event.kind] = kinds.get(recorded.event.kind, 0) + 1
+        touched.add(recorded.ticket.id)
+    if not kinds:
+        say("sweep: nothing to do")
+        return
+    what = ", ".join(plural(count, kind) for kind, count in sorted(kinds.items()))
+    sha = sync.commit(desk.root, ("tickets",), f"sdesk sweep: {what} on {plural(len(touched), 'ticket')}")
+    say(f"sweep: {what} on {plural(len(touched), 'ticket')}" + (f", committed {sha[:10]}" if sha else ""))
+
+
+def _open_tickets(desk: Desk, say: Callable[[str], None]) -> Iterator[Ticket]:
+    """Every open ticket that reads; one that does not is named (check tells more) and left alone."""
+    index = Index(desk.tickets_dir, desk.state_dir)
+    for broken in index.refresh():
+        say(f"sweep: Warning: {broken.error} (skipped)")
+    return index.tickets(desk.rules.final_statuses)
+
+
+def _push(branch: sync.Branch, say: Callable[[str], None]) -> None:
+    if branch.count(f"{branch.upstream}..HEAD") == 0:
+        say("push: nothing to push")
+        return
+    tries = _publish(branch)
+    say(f"push: pushed to {branch.upstream}" + (f" after {plural(tries - 1, 'refusal')}" if tries > 1 else ""))
+
+
+def _publish(branch: sync.Branch) -> int:
+    """Push; a refusal (someone pushed first) pulls with the merge driver and pushes again. How many tries."""
+    for attempt in range(1, MAX_PUSHES + 1):
+        if branch.push():
+            return attempt
+        branch.fetch()
+        branch.merge()
+    raise SdeskError(f"{branch.upstream} refused {MAX_PUSHES} pushes in a row; the next cycle tries again")
+
+
+def _mail(
+    desk: Desk,
+    now: datetime,
+    runner: str,
+    settings: Settings,
+    branch: sync.Branch | None,
+    email: str,
+    say: Callable[[str], None],
+) -> None:
+    if baseline.commit(desk.root) is None:
+        baseline.write(desk.root, sync.head(desk.root) or baseline.NONE, now)
+        _commit_records(desk, "sdesk run: mail owed by history begins here", branch)
+        say("mail: the mail baseline is set at this commit: later events are mailed from here on")
+    if settings.connection is None:
+        owed, _ = deliver.history_mail(desk)
+        waiting = [item for item in owed if item.state != "sent"]
+        say(f"mail: {plural(len(waiting), 'mail')} owed, none sent (no --smtp given)")
+        return
+
+    lost: list[str] = []
+
+    def publish(message: str) -> bool:
+        if sync.commit(desk.root, ("deliveries",), message) is None or branch is None:
+            return True
+        if branch.push():
+            return True
+        if message.startswith(deliver.CLAIM):  # another runner moved first: drop the claim, start from theirs
+            branch.fetch()
+            branch.drop_unpushed(email)
+            branch.merge()
+            lost.append(message)
+            return False
+        _publish(branch)
+        return True
+
+    for _ in range(MAX_PUSHES):
+        lost.clear()
+        done = deliver.deliver(desk, settings.connection, now, runner, publish, settings.retry)
+        if not lost:
+            break
+        say("mail: another runner claimed mail first: looked again at what is left")
+    for problem in done.problems:
+        say(f"mail: Warning: {problem}")
+    words = f"sent {len(done.sent)}"
+    for label, found in (("kept for the next cycle", done.failed), ("parked", done.parked)):
+        words += f", {len(found)} {label}" if found else ""
+    words += f", {len(done.unconfirmed)} unconfirmed" if done.unconfirmed else ""
+    words += f" ({len(done.settled)} of an interrupted cycle settled from its journal)" if done.settled else ""
+    elsewhere = [item for item in done.waiting if item.state == "claimed"]
+    held = len(done.waiting) - len(elsewhere)
+    words += f"; {plural(len(elsewhere), 'mail')} already in another runner's hands" if elsewhere else ""
+    words += f"; {plural(held, 'mail')} waiting for an agent (notify list)" if held else ""
+    say(f"mail: {words}")
+    if done.failed or done.parked or done.unconfirmed:
+        raise SdeskError(f"{plural(len(done.failed) + len(done.parked) + len(done.unconfirmed), 'mail')} not delivered")
+
+
+def _commit_records(desk: Desk, message: str, branch: sync.Branch | None) -> None:
+    if sync.commit(desk.root, ("deliveries",), message) and branch is not None:
+        _publish(branch)
+
+
+def _export(desk: Desk, now: datetime, out: Path, say: Callable[[str], None]) -> None:
+    from sdesk.website.export import export
+
+    stamp = f"{sync.head(desk.root)} {now.date().isoformat()}"
+    marker = desk.root / STATE_DIR / EXPORTED_FILE
+    if (out / "index.html").exists() and marker.is_file() and marker.read_text(encoding="utf-8").strip() == stamp:
+        say(f"export: {out}: nothing changed")
+        return
+    exported = export(desk, out, None, 30, now)
+    write_atomic(marker, stamp + "\n", durable=False)
+    result = exported.published
+    say(f"export: {out}: {result.written} written, {result.unchanged} unchanged, {result.removed} removed")
+
+
+def _dry_run(desk: Desk, now: datetime, settings: Settings, say: Callable[[str], None]) -> None:
+    branch = sync.Branch.of(desk.root)
+    if branch is not None:
+        branch.fetch()
+        came = branch.count(f"HEAD..{branch.upstream}")
+        say(f"pull: would merge {plural(came, 'commit')} from {branch.upstream} (what follows is before them)")
+    owed_events = list(record.sweep_tickets(desk, _open_tickets(desk, say), now, dry_run=True))
+    for recorded in owed_events:
+        say(f"sweep: would record {recorded.event.kind} on {recorded.ticket.id}")
+    if not owed_events:
+        say("sweep: nothing to do")
+    owed, problems = deliver.history_mail(desk)
+    waiting = [item for item in owed if item.state != "sent"]
+    for item in waiting:
+        to = ", ".join(address.addr_spec for address in item.letter.to)
+        say(f"mail: would send {item.letter.kind} about {item.letter.ticket} to {to} ({item.state})")
+    for problem in problems:
+        say(f"mail: Warning: {problem}")
+    if not waiting:
+        say("mail: nothing owed")
+    if settings.export_to is not None:
+        say(f"export: would export the site to {settings.export_to} if anything changed")
+
+
+@contextmanager
+def _exclusive(desk: Desk) -> Iterator[None]:
+    from filelock import FileLock, Timeout
+
+    desk.state_dir.mkdir(exist_ok=True)
+    try:
+        with FileLock(os.fspath(desk.state_dir / "run.lock"), timeout=0):
+            yield
+    except Timeout:
+        raise Refused("another sdesk run is working in this clone; this cycle leaves it alone") from None

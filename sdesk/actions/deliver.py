@@ -1,0 +1,258 @@
+"""Delivering the mail that committed history owes, exactly once, from whichever clone runs it.
+
+A mail is owed when the history has its event (after the mail baseline) and
+no record says it went out (:mod:`sdesk.mail.records`). A runner first
+*claims* what it will send, in a commit it pushes: the push is the lock, so
+of two runners only one gets a mail (the other's push is refused and it
+starts again from what won). Then it sends, writing each step to a journal
+on its own disk first (``.sdesk/mail-journal.jsonl``), and commits the
+outcomes. A runner killed at any moment finds its claims on the next cycle
+and settles them from the journal: a mail never begun is sent, one killed
+before its final dot is sent (the server threw it away), one killed after
+it may have arrived and is recorded ``unconfirmed``, never sent twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sdesk.errors import NotFound, Refused, SdeskError
+from sdesk.mail import baseline, owed, records
+from sdesk.mail.notifications import Letter
+from sdesk.mail.records import Record
+from sdesk.mail.smtp import DeliveryFailed, DeliveryRefused, DeliveryUncertain, Transport
+from sdesk.storage.gitrepo import committed_clone_files
+from sdesk.storage.store import STATE_DIR, Desk
+
+if TYPE_CHECKING:
+    from sdesk.mail.compose import Templates
+
+JOURNAL = "mail-journal.jsonl"
+START, ENDING = "start", "ending"  # the journal's steps before an outcome
+CLAIM = "sdesk run: claim"  # how a claim commit's message begins
+
+
+@dataclass(frozen=True)
+class Owed:
+    """A mail history owes, with its standing record (None: never tried)."""
+
+    letter: Letter
+    standing: Record | None
+
+    @property
+    def state(self) -> str:
+        return self.standing.state if self.standing is not None else "owed"
+
+
+@dataclass
+class Delivery:
+    """What one mail step did, by mail key."""
+
+    sent: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    parked: list[tuple[str, str]] = field(default_factory=list)
+    unconfirmed: list[tuple[str, str]] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # sent, but some recipients were refused
+    settled: list[str] = field(default_factory=list)  # a killed cycle's mail, recorded from the journal
+    waiting: list[Owed] = field(default_factory=list)  # parked, unconfirmed or claimed elsewhere: for an agent
+    problems: list[str] = field(default_factory=list)  # tickets whose mail cannot be worked out
+
+    @property
+    def done(self) -> int:
+        return len(self.sent) + len(self.failed) + len(self.parked) + len(self.unconfirmed)
+
+
+def history_mail(desk: Desk, only: set[str] | None = None) -> tuple[list[Owed], list[str]]:
+    """Every mail history owes since the baseline, with its standing record; and the tickets that cannot say.
+
+    None when the desk has no baseline yet (the runner's first cycle sets it) is an empty list.
+    """
+    sha = baseline.commit(desk.root)
+    if sha is None:
+        return [], []
+    changed = baseline.changed_since(desk.root, sha)
+    wanted = sorted(changed if changed is not None else desk.ticket_ids())
+    if only is not None:
+        wanted = [ticket_id for ticket_id in wanted if ticket_id in only]
+    before = baseline.known(desk.root, sha, wanted)
+    found: list[Owed] = []
+    problems: list[str] = []
+    for ticket_id in wanted:
+        try:
+            ticket = desk.read(ticket_id)
+            letters = owed.letters(ticket, desk.rules, before[ticket_id])
+            standing = records.states(records.read(desk.root, ticket_id))
+        except NotFound:
+            continue  # deleted since the baseline: check reports that
+        except SdeskError as error:  # its mail waits until the file is mended
+            problems.append(f"{ticket_id}: {error}")
+            continue
+        found.extend(Owed(letter, standing.get(letter.key)) for letter in letters)
+    return found, problems
+
+
+def ticket_mail(desk: Desk, ticket_id: str) -> list[Owed]:
+    """The mail one ticket's history owes since the baseline, with where each stands (`sdesk show`)."""
+    found, _ = history_mail(desk, only={ticket_id})
+    return found
+
+
+class Journal:
+    """This runner's own account of each delivery, on its disk before anything is said to the server."""
+
+    def __init__(self, desk_root: Path):
+        self.path = desk_root / STATE_DIR / JOURNAL
+
+    def write(self, key: str, step: str, detail: str = "") -> None:
+        self.path.parent.mkdir(exist_ok=True)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(self.path, flags, 0o600)
+        try:
+            os.write(fd, (json.dumps({"mail": key, "step": step, "detail": detail}) + "\n").encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def last(self) -> dict[str, tuple[str, str]]:
+        """Each mail's last step and its detail."""
+        steps: dict[str, tuple[str, str]] = {}
+        if not self.path.is_file() or self.path.is_symlink():
+            return steps
+        for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+                steps[str(entry["mail"])] = (str(entry["step"]), str(entry.get("detail", "")))
+            except (ValueError, KeyError, TypeError):
+                continue  # a line torn by a crash: that step did not happen
+        return steps
+
+
+def deliver(
+    desk: Desk,
+    connection: Callable[[], AbstractContextManager[Transport]],
+    now: datetime,
+    runner: str,
+    publish: Callable[[str], bool],
+    retry: tuple[str, ...] = (),
+) -> Delivery:
+    """Claim, send and record what history owes; ``publish(message)`` commits the records (and pushes them).
+
+    ``publish`` returns False when another runner got there first (its push was refused): nothing is
+    sent then, and the caller pulls and calls again. ``retry`` names the waiting states
+    (parked, unconfirmed, claimed) whose mail an agent asked to try again.
+    """
+    from sdesk.mail import compose  # Jinja2 only when there is mail to write
+
+    planted = [found for found in committed_clone_files(desk.root) if found.path and STATE_DIR in found.path.parts]
+    if planted:
+        raise Refused(
+            f"{len(planted)} file(s) of .sdesk/ came from git, not from this clone (a journal could claim mail "
+            "went out): nothing is sent until they are removed from git (git rm --cached)",
+            planted[0].path,
+        )
+    done = Delivery()
+    items, done.problems = history_mail(desk)
+    journal = Journal(desk.root)
+    steps = journal.last()
+    mine, claims, settled = [], [], []
+    for item in items:
+        state, key = item.state, item.letter.key
+        if state == records.SENT:
+            continue
+        if state == records.CLAIMED and item.standing is not None and item.standing.runner == runner:
+            step, detail = steps.get(key, (START, ""))
+            if step == ENDING:  # killed after the final dot: the server may have it
+                step, detail = records.UNCONFIRMED, "interrupted after the message went out"
+            if step in (records.SENT, records.PARKED, records.UNCONFIRMED):
+                settled.append(_record(item, step, now, runner, detail))
+                done.settled.append(key)
+                if step == records.UNCONFIRMED:
+                    done.unconfirmed.append((key, detail))
+            else:
+                mine.append(item)
+        elif state in records.TO_SEND or state in retry:
+            claims.append(item)
+        else:
+            done.waiting.append(item)
+    outcomes = list(settled)
+    if claims or mine:
+        templates = compose.Templates(desk.root, desk.rules.timezone)
+        # Connected before anything is claimed: a server that cannot be reached leaves the mail owed.
+        with connection() as transport:
+            if claims:
+                _append(desk, [_record(item, records.CLAIMED, now, runner) for item in claims])
+                if not publish(f"{CLAIM} {len(claims)} mail{'s' if len(claims) != 1 else ''}"):
+                    return done
+                mine.extend(claims)
+            for item in mine:
+                outcomes.append(_send(item, templates, transport, journal, now, runner, done))
+    if outcomes:
+        _append(desk, outcomes)
+        publish(f"sdesk run: {_summary(done)}")
+    return done
+
+
+def _send(
+    item: Owed, templates: Templates, transport: Transport, journal: Journal, now: datetime, runner: str, done: Delivery
+) -> Record:
+    from sdesk.mail import compose
+
+    letter, key = item.letter, item.letter.key
+    try:
+        message = compose.message(letter, templates)
+    except SdeskError as error:  # a template broken since the change was recorded
+        done.parked.append((key, error.message))
+        return _record(item, records.PARKED, now, runner, error.message)
+    raw = message.as_bytes()
+    recipients = [address.addr_spec for address in (*letter.to, *letter.cc)]
+    journal.write(key, START)
+    try:
+        refused = transport.deliver(raw, letter.sender.addr_spec, recipients, lambda: journal.write(key, ENDING))
+    except DeliveryFailed as failure:
+        journal.write(key, records.FAILED, failure.message)
+        done.failed.append((key, failure.message))
+        return _record(item, records.FAILED, now, runner, failure.message)
+    except DeliveryRefused as refusal:
+        journal.write(key, records.PARKED, refusal.message)
+        done.parked.append((key, refusal.message))
+        return _record(item, records.PARKED, now, runner, refusal.message)
+    except DeliveryUncertain as doubt:
+        journal.write(key, records.UNCONFIRMED, doubt.message)
+        done.unconfirmed.append((key, doubt.message))
+        return _record(item, records.UNCONFIRMED, now, runner, doubt.message)
+    detail = "; ".join(f"refused {address}: {reason}" for address, reason in refused.items())
+    journal.write(key, records.SENT, detail)
+    done.sent.append(key)
+    if refused:
+        done.refused.append((key, detail))
+    return _record(item, records.SENT, now, runner, detail, str(message["Subject"]))
+
+
+def _record(item: Owed, state: str, now: datetime, runner: str, detail: str = "", subject: str = "") -> Record:
+    to = ", ".join(address.addr_spec for address in (*item.letter.to, *item.letter.cc))
+    return Record(item.letter.key, state, now.isoformat(), runner, to, subject, detail)
+
+
+def _append(desk: Desk, new: list[Record]) -> None:
+    by_ticket: dict[str, list[Record]] = {}
+    for record in new:
+        by_ticket.setdefault(record.mail.split(".", 1)[0], []).append(record)
+    for ticket_id, found in by_ticket.items():
+        records.append(desk.root, ticket_id, found)
+
+
+def _summary(done: Delivery) -> str:
+    parts = [f"sent {len(done.sent)} mail{'s' if len(done.sent) != 1 else ''}"]
+    for words, found in (("kept", done.failed), ("parked", done.parked), ("unconfirmed", done.unconfirmed)):
+        if found:
+            parts.append(f"{len(found)} {words}")
+    if done.settled:
+        parts.append(f"{len(done.settled)} settled from the journal")
+    return ", ".join(parts)

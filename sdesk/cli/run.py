@@ -1,0 +1,65 @@
+"""`sdesk run`: one cycle of the desk's runner, and ready-made set-ups to run it on a timer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from sdesk.cli import context
+from sdesk.cli.notify import RETRY_STATES, connection, smtp_options
+from sdesk.cli.options import desk_options
+from sdesk.errors import SdeskError
+
+
+@click.command("run")
+@click.option("--dry-run", is_flag=True, help="Say what a cycle would do (fetches, changes nothing).")
+@click.option(
+    "--export",
+    "export_to",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Re-export the site (portals, dashboard) into DIR when something changed.",
+)
+@click.option(
+    "--example",
+    type=click.Choice(["cron", "systemd", "ci"]),
+    help="Print a ready-made set-up that runs a cycle every few minutes, and exit.",
+)
+@smtp_options
+@desk_options()
+def run_command(
+    dry_run: bool,
+    export_to: Path | None,
+    example: str | None,
+    server: str | None,
+    starttls: bool,
+    tls: bool,
+    user: str | None,
+    insecure_login: bool,
+    timeout: float,
+    retry: tuple[str, ...],
+) -> None:
+    """One cycle of the desk's runner: pull, sweep, commit, push, deliver the mail history owes, export.
+
+    Run it in one clone of the desk on a server (cron, a systemd timer or CI:
+    --example prints each). Agents only record in their clones; this cycle
+    does what must happen once: the sweep's reminders, auto-closes and
+    breaches, every mail to customers and agents, the portal. Each step says
+    what it did in one line; a failing step says which and why, exits 1 and
+    leaves the clone clean for the next cycle. Without --smtp no mail is sent.
+    """
+    if example is not None:
+        from sdesk.actions.runner_examples import example as text
+
+        click.echo(text(example, context.desk().root), nl=False)
+        return
+    from sdesk.actions import cycle
+
+    opened = connection(server, starttls, tls, user, insecure_login, timeout)
+    desk = context.desk()
+    settings = cycle.Settings(opened, export_to, tuple(RETRY_STATES[name] for name in retry), dry_run)
+    try:
+        cycle.run(desk, context.now(desk), settings, click.echo)
+    except cycle.StepFailed as failure:
+        raise SdeskError(f"the cycle stopped at {failure.message}; the next cycle starts over") from None

@@ -1,0 +1,42 @@
+"""The mail a ticket's history owes, worked out from the committed events alone. Pure.
+
+Any clone computes the same list from the same history, so no clone needs a
+private outbox: the runner delivers what the history owes and the delivery
+records do not show as done (:mod:`sdesk.mail.records`). Each mail is
+composed from the ticket as it stood just after its event, so a mail sent
+late says what was true then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from dataclasses import replace
+
+from sdesk.mail import notifications
+from sdesk.mail.notifications import Letter
+from sdesk.policy.rules import Rules
+from sdesk.tickets.model import Event, Ticket
+
+
+def letters(ticket: Ticket, rules: Rules, before: Collection[str] = ()) -> list[Letter]:
+    """Every mail the history owes, oldest event first; events whose digest is in ``before`` owe none.
+
+    ``before`` holds the events of the desk's mail baseline: what the outboxes of
+    old (before the runner) mailed or were to mail.
+    """
+    owed: list[Letter] = []
+    for event, after in reversed(list(_states(ticket))):
+        if notifications.event_digest(event) in before:
+            continue
+        owed.extend(notifications.letters(after, event, rules))
+    return owed
+
+
+def _states(ticket: Ticket) -> Iterator[tuple[Event, Ticket]]:
+    """Each event with the ticket as it stood just after it, latest first (the fields undone event by event)."""
+    current = replace(ticket, history=list(ticket.history))
+    for index in range(len(ticket.history) - 1, -1, -1):
+        event = ticket.history[index]
+        yield event, replace(current, history=ticket.history[: index + 1])
+        for change in reversed(event.changes):
+            setattr(current, change.field, change.old)

@@ -1,0 +1,175 @@
+"""The runner's clone and the shared branch: pull, commit, push, and starting clean after a crash.
+
+The runner's clone is its own: everything it commits (the sweep, delivery
+records) can be worked out again from the shared branch and the runner's
+journal. So a cycle starts from the shared branch itself: a merge a killed
+cycle left is aborted, files it left half-done are put back, and commits of
+its that never reached the remote are dropped (they are redone). Work that
+is not the runner's (another author's commit, a changed rules.yaml) is never
+thrown away: the cycle stops and says so.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from sdesk.errors import SdeskError
+from sdesk.storage.gitrepo import git
+
+RUNNER_PATHS = ("tickets", "deliveries", ".gitattributes")  # what a cycle writes and may put back
+RUNNER_SUBJECT = "sdesk "  # every commit a cycle makes starts so
+
+
+class Conflict(SdeskError):
+    """The shared branch does not merge into this clone."""
+
+
+@dataclass(frozen=True)
+class Branch:
+    """This clone's branch and the remote branch it shares work through."""
+
+    root: Path
+    remote: str
+    name: str
+
+    @property
+    def upstream(self) -> str:
+        return f"{self.remote}/{self.name}"
+
+    @classmethod
+    def of(cls, root: Path) -> Branch | None:
+        """The current branch and its upstream; None when the clone shares with no remote."""
+        name = git(root, "rev-parse", "--abbrev-ref", "HEAD").strip()
+        remote = _quiet(root, "config", f"branch.{name}.remote")
+        if remote is None:
+            remotes = git(root, "remote").split()
+            if not remotes:
+                return None
+            remote = "origin" if "origin" in remotes else remotes[0]
+        return cls(root, remote, name)
+
+    def fetch(self) -> None:
+        git(self.root, "fetch", "--quiet", self.remote, self.name)
+
+    def count(self, spec: str) -> int:
+        return int(git(self.root, "rev-list", "--count", spec).strip() or 0)
+
+    def merge(self) -> int:
+        """Merge the fetched shared branch (ticket files by sdesk's driver); how many commits came in.
+
+        A conflict aborts the merge, so the clone is left as it was.
+        """
+        incoming = self.count(f"HEAD..{self.upstream}")
+        if incoming == 0:
+            return 0
+        done = subprocess.run(
+            ["git", "merge", "--quiet", "-m", f"{RUNNER_SUBJECT}run: merge {self.upstream}", self.upstream],
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            conflicted = git(self.root, "diff", "--name-only", "--diff-filter=U").split()
+            _quiet(self.root, "merge", "--abort")
+            where = ", ".join(conflicted[:3]) or done.stderr.strip().splitlines()[-1:] or "?"
+            raise Conflict(f"{self.upstream} does not merge: conflict in {where}; resolve it in a clone and push")
+        return incoming
+
+    def push(self) -> bool:
+        """Push HEAD to the shared branch; False when it was refused because the branch moved on."""
+        done = subprocess.run(
+            ["git", "push", "--quiet", self.remote, f"HEAD:{self.name}"],
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode == 0:
+            return True
+        words = done.stderr.strip()
+        if "rejected" in words or "fetch first" in words or "non-fast-forward" in words:
+            return False
+        raise SdeskError(f"git push failed: {' '.join(words.split()) or done.returncode}")
+
+    def drop_unpushed(self, runner_email: str) -> int:
+        """Drop this runner's commits the remote never got (a killed cycle's); others' stop the cycle."""
+        ahead = git(self.root, "log", "--format=%ae%x00%s", f"{self.upstream}..HEAD").splitlines()
+        if not ahead:
+            return 0
+        foreign = [line for line in ahead if not _is_runners(line, runner_email)]
+        if foreign:
+            raise SdeskError(
+                f"this clone has {len(foreign)} commit(s) that are not the runner's and not on {self.upstream}: "
+                "the runner's clone must be its own (push them from here, or reset the clone)"
+            )
+        git(self.root, "reset", "--quiet", "--hard", self.upstream)
+        return len(ahead)
+
+
+def _is_runners(line: str, runner_email: str) -> bool:
+    email, _, subject = line.partition("\x00")
+    return email == runner_email and subject.startswith(RUNNER_SUBJECT)
+
+
+def start_clean(root: Path) -> list[str]:
+    """Undo what a killed cycle left in the work tree; refuse to touch what a person changed."""
+    said = []
+    if _quiet(root, "rev-parse", "-q", "--verify", "MERGE_HEAD") is not None:
+        _quiet(root, "merge", "--abort")
+        said.append("aborted a merge a killed cycle left")
+    listed = git(root, "status", "--porcelain", "-z", "--untracked-files=all").split("\0")
+    changed = [(entry[:2], entry[3:]) for entry in listed if len(entry) > 3]
+    theirs = [path for _, path in changed if path.split("/", 1)[0] not in RUNNER_PATHS]
+    if theirs:
+        raise SdeskError(
+            f"the runner's clone has changes a cycle did not make ({', '.join(theirs[:3])}): "
+            "commit and push them from a clone of your own, then git checkout/clean here"
+        )
+    tracked = [path for code, path in changed if code != "??"]
+    untracked = [path for code, path in changed if code == "??"]
+    if tracked:
+        git(root, "reset", "--quiet", "HEAD", "--", *tracked)
+        git(root, "checkout", "--quiet", "HEAD", "--", *[path for path in tracked if _in_head(root, path)])
+    if untracked:
+        git(root, "clean", "--quiet", "-f", "--", *untracked)
+    if changed:
+        said.append(f"put back {len(changed)} file(s) a killed cycle left half-done")
+    return said
+
+
+def _in_head(root: Path, path: str) -> bool:
+    return _quiet(root, "cat-file", "-e", f"HEAD:{path}") is not None
+
+
+def in_work_tree(root: Path) -> bool:
+    return _quiet(root, "rev-parse", "--is-inside-work-tree") == "true"
+
+
+def commit(root: Path, paths: tuple[str, ...], message: str) -> str | None:
+    """Commit the changes under ``paths``; the new commit's id, or None when nothing changed (or no git)."""
+    present = [path for path in paths if os.path.lexists(root / path)]
+    if not present or not in_work_tree(root):
+        return None
+    git(root, "add", "--all", "--", *present)
+    if _quiet(root, "diff", "--cached", "--quiet") is not None:
+        return None
+    git(root, "commit", "--quiet", "-m", message)
+    return git(root, "rev-parse", "HEAD").strip()
+
+
+def head(root: Path) -> str | None:
+    return _quiet(root, "rev-parse", "-q", "--verify", "HEAD")
+
+
+def author_email(root: Path) -> str:
+    return _quiet(root, "config", "user.email") or ""
+
+
+def _quiet(root: Path, *args: str) -> str | None:
+    """git's output, or None when it fails (an unset key, no MERGE_HEAD, changes staged)."""
+    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+    return done.stdout.strip() if done.returncode == 0 else None

@@ -1,0 +1,696 @@
+"""The runner (`sdesk run`) with real parts: a bare origin, agents' clones, server clones, an SMTP server.
+
+Agents record in their own clones (in-process, through the `run` fixture) and
+share through git, the ticket merge driver on (this virtualenv's `sdesk` first
+on PATH). The runner is what cron starts: a real `sdesk run --smtp` process
+in a clone of its own. Mail goes to a real aiosmtpd server on 127.0.0.1, one
+per test module, that keeps each message's envelope and Message-ID. Crashes
+are real SIGKILLs at precise moments, without hooks in sdesk: the SMTP server
+kills the runner while it waits for a reply, or a git hook does when the
+runner commits, merges or pushes a given commit.
+"""
+
+from __future__ import annotations
+
+import email
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from tests.conftest import REPO, TICKET_DEFAULTS, Run, isolate_git
+
+BIN = Path(sys.executable).parent
+SDESK = str(BIN / "sdesk")
+AN = "an.wouters@caresolutions.example"
+BO = "bo.peeters@caresolutions.example"
+CY = "cy.jacobs@caresolutions.example"
+RUNNER = "runner@caresolutions.example"
+ELS = TICKET_DEFAULTS["--requester"]
+TICKET_ARGS = [part for pair in TICKET_DEFAULTS.items() for part in pair]
+AGENT_KINDS = {"assigned", "reaction", "warning", "breach"}
+SLA_KINDS = {"warning", "breach"}  # the sweep's SLA mails: when they fall due is the SLA module's business
+MON, WED, FRI, NEXT_MON = "2026-11-23", "2026-11-25", "2026-11-27", "2026-11-30"  # no Belgian holiday between
+
+
+def moment(day: str, clock: str) -> str:
+    return f"{day}T{clock}:00+01:00"
+
+
+# --- git -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def outside_any_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """git never looks above tmp_path, reads no user's config and finds this virtualenv's sdesk first."""
+    isolate_git(tmp_path, monkeypatch)
+    folders = [folder for folder in os.environ["PATH"].split(os.pathsep) if not (Path(folder) / "sdesk").exists()]
+    monkeypatch.setenv("PATH", os.pathsep.join([str(BIN), *folders]))
+
+
+def git(folder: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, check=False)
+    if check and done.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} in {folder.name} failed:\n{done.stdout}{done.stderr}")
+    return done
+
+
+def identify(clone: Path, email_address: str) -> None:
+    git(clone, "config", "user.name", email_address.split("@")[0])
+    git(clone, "config", "user.email", email_address)
+
+
+def commit(clone: Path, message: str) -> None:
+    git(clone, "add", "-A")
+    git(clone, "commit", "-q", "-m", message)
+
+
+def pull(clone: Path) -> None:
+    done = git(clone, "pull", "--no-rebase", "--no-edit", "origin", "main")
+    assert "CONFLICT" not in done.stdout + done.stderr
+
+
+def share(clone: Path, message: str) -> None:
+    """What an agent does: commit, pull (the merge driver merges ticket files), push."""
+    commit(clone, message)
+    pull(clone)
+    git(clone, "push", "-q", "origin", "main")
+
+
+def head(clone: Path, ref: str = "HEAD") -> str:
+    return git(clone, "rev-parse", ref).stdout.strip()
+
+
+def assert_clean(clone: Path, synced: bool = True) -> None:
+    """No change left in the work tree, no merge half done; with ``synced``, HEAD is what origin has."""
+    assert git(clone, "status", "--porcelain", "--untracked-files=all").stdout == ""
+    assert not (clone / ".git" / "MERGE_HEAD").exists()
+    assert not (clone / ".git" / "index.lock").exists()
+    if synced:
+        git(clone, "fetch", "-q", "origin")
+        assert head(clone) == head(clone, "origin/main")
+
+
+def hook(clone_or_bare: Path, name: str, body: str) -> None:
+    hooks = clone_or_bare / "hooks" if clone_or_bare.suffix == ".git" else clone_or_bare / ".git" / "hooks"
+    path = hooks / name
+    path.write_text("#!/bin/sh\nunset GIT_DIR GIT_INDEX_FILE GIT_WORK_TREE GIT_PREFIX\n" + body, encoding="utf-8")
+    path.chmod(0o755)
+
+
+# --- the desk: an origin, three agents, a runner ---------------------------------------------
+
+
+@dataclass
+class Desk:
+    root: Path
+    origin: Path
+    a: Path  # An's clone: made the desk
+    b: Path  # Bo's
+    c: Path  # Cy's
+    server: Path  # the runner's clone
+    run: Run
+
+    def sdesk(self, clone: Path, when: str, *args: str, user: str = AN) -> str:
+        result = self.run(*args, env={"SDESK_DIR": str(clone), "SDESK_NOW": when, "SDESK_USER": user})
+        assert result.exit_code == 0, result.output
+        return str(result.stdout)
+
+    def new(self, clone: Path, when: str, *extra: str, user: str = AN) -> str:
+        ticket_id: str = json.loads(
+            self.sdesk(clone, when, "new", "--format", "json", *TICKET_ARGS, *extra, user=user)
+        )["id"]
+        return ticket_id
+
+    def history(self, clone: Path, ticket_id: str) -> list[str]:
+        shown = json.loads(self.sdesk(clone, moment(NEXT_MON, "18:00"), "show", ticket_id, "--format", "json"))
+        return [event["event"] for event in shown["history"]]
+
+    def mail(self, clone: Path) -> list[dict[str, Any]]:
+        """`sdesk notify list` in a clone: every mail history owes, with its state in the delivery records."""
+        listed: list[dict[str, Any]] = json.loads(
+            self.sdesk(clone, moment(NEXT_MON, "18:00"), "notify", "list", "--format", "json")
+        )
+        return listed
+
+    def server_clone(self, name: str) -> Path:
+        clone = self.root / name
+        git(self.root, "clone", "-q", "--branch", "main", str(self.origin), str(clone))
+        identify(clone, RUNNER)  # no `sdesk git setup`: the runner registers the driver itself
+        return clone
+
+
+@pytest.fixture
+def desk(tmp_path: Path, run: Run) -> Desk:
+    origin, a = tmp_path / "origin.git", tmp_path / "a"
+    git(tmp_path, "init", "-q", "--bare", "--initial-branch=main", str(origin))
+    git(tmp_path, "init", "-q", "--initial-branch=main", str(a))
+    identify(a, AN)
+    result = run("init", str(a), "--name", "Test desk")
+    assert result.exit_code == 0, result.output
+    shutil.copy(REPO / "rules.yaml", a / "rules.yaml")
+    commit(a, "A new desk")
+    git(a, "remote", "add", "origin", str(origin))
+    git(a, "push", "-q", "-u", "origin", "main")
+    clones = {}
+    for name, who in (("b", BO), ("c", CY)):
+        clone = tmp_path / name
+        git(tmp_path, "clone", "-q", "--branch", "main", str(origin), str(clone))
+        identify(clone, who)
+        result = run("git", "setup", env={"SDESK_DIR": str(clone)})
+        assert result.exit_code == 0, result.output
+        clones[name] = clone
+    made = Desk(tmp_path, origin, a, clones["b"], clones["c"], tmp_path / "server", run)
+    made.server_clone("server")
+    return made
+
+
+# --- the SMTP server ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Arrival:
+    rcpt_tos: tuple[str, ...]
+    message_id: str
+
+    @property
+    def ticket_kind(self) -> tuple[str, str]:
+        """<TICKET.EVENT.KIND@domain>: the ticket and the kind of mail."""
+        ticket, _, rest = self.message_id.strip("<>").partition(".")
+        return ticket, rest.split("@")[0].rsplit(".", 1)[-1]
+
+
+@dataclass
+class Recorder:
+    """Keeps every message that arrived; ``at_rcpt`` / ``at_data`` run when a RCPT / a whole message comes in."""
+
+    arrived: list[Arrival] = field(default_factory=list)
+    at_rcpt: Callable[[], None] | None = None
+    at_data: Callable[[], None] | None = None
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802
+        if self.at_rcpt is not None:
+            self.at_rcpt()
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        message = email.message_from_bytes(envelope.content)
+        self.arrived.append(Arrival(tuple(envelope.rcpt_tos), "".join(str(message["Message-ID"]).split())))
+        if self.at_data is not None:
+            self.at_data()
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture(scope="module")
+def smtp_server() -> Iterator[tuple[Recorder, int]]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = Recorder()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+@dataclass
+class Mailbox:
+    handler: Recorder
+    port: int
+    since: int
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def arrived(self) -> list[Arrival]:
+        return self.handler.arrived[self.since :]
+
+    def ids(self) -> Counter[str]:
+        return Counter(arrival.message_id for arrival in self.arrived)
+
+    def kinds(self) -> Counter[tuple[str, str]]:
+        return Counter(arrival.ticket_kind for arrival in self.arrived)
+
+    def assert_each_once(self) -> None:
+        twice = {message_id: count for message_id, count in self.ids().items() if count > 1}
+        assert not twice, f"mail sent more than once: {twice}"
+
+
+@pytest.fixture
+def smtp(smtp_server: tuple[Recorder, int]) -> Iterator[Mailbox]:
+    """The module's SMTP server, seen from this test: what arrived since it began, no crash planned."""
+    handler, port = smtp_server
+    handler.at_rcpt = handler.at_data = None
+    yield Mailbox(handler, port, len(handler.arrived))
+    handler.at_rcpt = handler.at_data = None
+
+
+# --- the runner ------------------------------------------------------------------------------
+
+
+def runner_env(when: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in ("SDESK_DIR", "SDESK_USER")}
+    env["SDESK_NOW"] = when
+    return env
+
+
+def cycle(clone: Path, smtp: Mailbox, when: str, *extra: str, status: int = 0) -> list[str]:
+    """One `sdesk run` as cron starts it; its stdout lines (stderr must be empty unless it fails)."""
+    done = subprocess.run(
+        [SDESK, "run", "--smtp", smtp.address, *extra],
+        cwd=clone,
+        env=runner_env(when),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == status, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    if status == 0:
+        assert done.stderr == "", done.stderr
+    return done.stdout.splitlines() + done.stderr.splitlines()
+
+
+def start_cycle(clone: Path, smtp: Mailbox, when: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [SDESK, "run", "--smtp", smtp.address],
+        cwd=clone,
+        env=runner_env(when),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def settle(session: int, deadline: float = 15.0) -> None:
+    """Wait until no live process of a killed runner's session is left (git commands it started, their hooks)."""
+    stop = time.monotonic() + deadline
+    while time.monotonic() < stop:
+        alive = False
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[-1].split()
+            if fields[0] != "Z" and int(fields[3]) == session:
+                alive = True
+                break
+        if not alive:
+            return
+        time.sleep(0.05)
+    raise AssertionError("processes of the killed runner are still running")
+
+
+def runner_name(clone: Path) -> str:
+    return (clone / ".sdesk" / "runner").read_text(encoding="utf-8").strip()
+
+
+def step(lines: list[str], name: str) -> str:
+    """The one line a step printed."""
+    found = [line for line in lines if line.startswith(f"{name}: ")]
+    assert len(found) == 1, lines
+    return found[0]
+
+
+def delivered(desk: Desk, clone: Path) -> dict[tuple[str, str], list[str]]:
+    """Every mail history owes, by (ticket, kind): its states in the committed delivery records."""
+    states: dict[tuple[str, str], list[str]] = {}
+    for item in desk.mail(clone):
+        states.setdefault((item["ticket"], item["kind"]), []).append(item["state"])
+    return states
+
+
+# --- 1. a day of work, then a week --------------------------------------------------------------
+
+
+def test_a_day_of_work_in_three_clones_then_a_week_of_sweeps_mails_everything_once(desk, smtp, tmp_path):
+    site = tmp_path / "site"
+    one = desk.new(desk.a, moment(MON, "09:00"), user=AN)
+    share(desk.a, f"New ticket {one}")
+    two = desk.new(desk.b, moment(MON, "09:05"), "--title", "Medicatielijst leeg", user=BO)
+    share(desk.b, f"New ticket {two}")
+
+    lines = cycle(desk.server, smtp, moment(MON, "09:10"))
+    assert [line.split(":")[0] for line in lines] == ["pull", "sweep", "push", "mail"], lines  # one line a step
+    assert git(desk.server, "config", "merge.sdesk-ticket.driver").stdout.strip()  # the runner registered it
+    assert step(lines, "mail") == "mail: sent 2"
+    assert sorted(smtp.kinds()) == sorted([(one, "created"), (two, "created")])
+
+    # Cy comments on An's ticket; An, not pulled yet, asks the customer for information: the driver merges both.
+    pull(desk.c)
+    desk.sdesk(desk.c, moment(MON, "09:30"), "comment", one, "We bekijken het dossier van bewoner 1182.", user=CY)
+    desk.sdesk(desk.a, moment(MON, "09:40"), "update", one, "--status", "waiting-for-customer", user=AN)
+    share(desk.c, "Comment")
+    share(desk.a, "Waiting for Els")
+    # Bo assigns his ticket to Cy and waits for the customer too.
+    desk.sdesk(desk.b, moment(MON, "09:45"), "update", two, "--assignee", CY, user=BO)
+    desk.sdesk(desk.b, moment(MON, "09:46"), "update", two, "--status", "waiting-for-customer", user=BO)
+    share(desk.b, "Assigned to Cy")
+    assert desk.history(desk.b, one).count("comment") == 1
+
+    lines = cycle(desk.server, smtp, moment(MON, "10:00"))
+    assert step(lines, "pull").startswith("pull: merged")
+    assert step(lines, "mail") == "mail: sent 4"
+
+    # The customer answers on Bo's ticket (Cy, not pulled since 09:30, records it): Cy is told, Els is not.
+    desk.sdesk(desk.c, moment(MON, "11:00"), "comment", two, "--from-customer", "Nog steeds leeg.", user=CY)
+    share(desk.c, "Els answered")
+
+    # The week: Els never answers on the first ticket.
+    for day in (WED, FRI):
+        lines = cycle(desk.server, smtp, moment(day, "10:00"))
+        assert "1 reminder" in step(lines, "sweep"), lines
+        assert step(lines, "push") == "push: pushed to origin/main"
+    lines = cycle(desk.server, smtp, moment(NEXT_MON, "10:00"), "--export", str(site))
+    assert "1 auto-closed" in step(lines, "sweep"), lines
+    assert step(lines, "export").startswith(f"export: {site}: ")
+
+    expected = Counter(
+        {
+            (one, "created"): 1,
+            (one, "comment"): 1,
+            (one, "info-requested"): 1,
+            (one, "reminder"): 2,
+            (one, "auto-closed"): 1,
+            (two, "created"): 1,
+            (two, "assigned"): 1,
+            (two, "info-requested"): 1,
+            (two, "reaction"): 1,
+        }
+    )
+    customer_and_agent = Counter({key: n for key, n in smtp.kinds().items() if key[1] not in SLA_KINDS})
+    assert customer_and_agent == expected
+    smtp.assert_each_once()
+    for arrival in smtp.arrived:
+        if arrival.ticket_kind[1] in ("assigned", "reaction"):
+            assert arrival.rcpt_tos == (CY,), arrival
+        elif arrival.ticket_kind[1] not in AGENT_KINDS:
+            assert arrival.rcpt_tos == (ELS,), arrival
+
+    # A cycle with nothing new sends nothing and changes nothing.
+    before, count = head(desk.server), len(smtp.arrived)
+    lines = cycle(desk.server, smtp, moment(NEXT_MON, "10:05"), "--export", str(site))
+    assert step(lines, "sweep") == "sweep: nothing to do"
+    assert step(lines, "push") == "push: nothing to push"
+    assert step(lines, "mail") == "mail: sent 0"
+    assert step(lines, "export") == f"export: {site}: nothing changed"
+    assert (len(smtp.arrived), head(desk.server)) == (count, before)
+    assert_clean(desk.server)
+
+    # What every clone sees after a pull: one reminder per mark, one auto-close, every mail sent.
+    for clone in (desk.a, desk.b, desk.c):
+        pull(clone)
+        history = desk.history(clone, one)
+        assert (history.count("reminder"), history.count("auto-closed")) == (2, 1)
+        assert_clean(clone)
+    states = delivered(desk, desk.a)
+    assert {key for key in states if key[1] not in SLA_KINDS} == set(expected)
+    assert all(found == ["sent"] * len(found) for found in states.values()), states
+    assert Counter({key: len(found) for key, found in states.items()}) == smtp.kinds()
+
+    assert (site / "index.html").is_file()
+    pages = "".join(page.read_text(encoding="utf-8") for page in site.rglob("*.html"))
+    assert one in pages and two in pages
+
+
+# --- 2. two runners by mistake ---------------------------------------------------------------
+
+
+def waiting_tickets(desk: Desk, count: int) -> list[str]:
+    """Tickets An opened on Monday morning and set waiting for the customer, shared."""
+    made = []
+    for number in range(count):
+        ticket_id = desk.new(desk.a, moment(MON, f"09:0{number}"), "--title", f"Ticket {number}")
+        desk.sdesk(desk.a, moment(MON, f"09:1{number}"), "update", ticket_id, "--status", "waiting-for-customer")
+        made.append(ticket_id)
+    share(desk.a, "Tickets waiting for the customer")
+    return made
+
+
+def test_two_runners_started_together_mail_everything_once_and_sweep_once(desk, smtp):
+    made = waiting_tickets(desk, 3)
+    second = desk.server_clone("server2")
+    runners = [start_cycle(clone, smtp, moment(WED, "10:00")) for clone in (desk.server, second)]
+    outputs = [process.communicate(timeout=60) for process in runners]
+    for process, (out, err) in zip(runners, outputs, strict=True):
+        assert process.returncode == 0, out + err
+    for clone in (desk.server, second):  # the next cron runs: nothing left to do
+        assert step(cycle(clone, smtp, moment(WED, "10:05")), "mail").startswith("mail: sent 0")
+
+    smtp.assert_each_once()
+    per_ticket = {(ticket_id, kind): 1 for ticket_id in made for kind in ("created", "info-requested", "reminder")}
+    assert Counter({key: n for key, n in smtp.kinds().items() if key[1] not in SLA_KINDS}) == Counter(per_ticket)
+    pull(desk.b)
+    for ticket_id in made:
+        assert desk.history(desk.b, ticket_id).count("reminder") == 1
+    states = delivered(desk, desk.b)
+    assert all(found == ["sent"] * len(found) for found in states.values()), states
+    assert Counter({key: len(found) for key, found in states.items()}) == smtp.kinds()
+    for clone in (desk.server, second):
+        assert_clean(clone)
+
+
+# --- 3. an agent sweeps too ------------------------------------------------------------------
+
+
+def test_an_agent_sweeping_while_the_runner_sweeps_leaves_one_reminder(desk, smtp):
+    (ticket_id,) = waiting_tickets(desk, 1)
+    for clone in (desk.b, desk.c):
+        pull(clone)
+    # Bo sweeps on Wednesday morning; his push lands just after the runner committed its own sweep.
+    assert "reminder" in desk.sdesk(desk.b, moment(WED, "09:50"), "sweep", user=BO)
+    commit(desk.b, "Swept")
+    hook(
+        desk.server,
+        "post-commit",
+        f'case "$(git log -1 --format=%s)" in "sdesk sweep"*) git -C {desk.b} push -q origin main;; esac\n',
+    )
+    # Cy sweeps later, offline, and merges what both pushed.
+    assert "reminder" in desk.sdesk(desk.c, moment(WED, "11:00"), "sweep", user=CY)
+    commit(desk.c, "Swept too")
+
+    lines = cycle(desk.server, smtp, moment(WED, "10:30"))
+    assert step(lines, "push") == "push: pushed to origin/main after 1 refusal"
+    pull(desk.c)
+    git(desk.c, "push", "-q", "origin", "main")
+    pull(desk.b)
+
+    for clone in (desk.b, desk.c, desk.server):
+        assert desk.history(clone, ticket_id).count("reminder") == 1
+    smtp.assert_each_once()
+    assert smtp.kinds()[(ticket_id, "reminder")] == 1
+    assert_clean(desk.server, synced=False)  # Cy pushed since: the next cycle merges it
+
+
+# --- 4. the runner killed at any moment --------------------------------------------------------
+
+KILL = 'kill -9 "$(cat {pidfile})"\n'
+
+
+def plan_crash(desk: Desk, smtp: Mailbox, where: str, pidfile: Path) -> None:
+    """Arrange for the runner whose pid is in ``pidfile`` to be SIGKILLed at ``where``."""
+    kill = KILL.format(pidfile=pidfile)
+
+    def killer(after: int) -> Callable[[], None]:
+        calls = []
+
+        def maybe_kill() -> None:
+            calls.append(1)
+            if len(calls) == after:
+                os.kill(int(pidfile.read_text()), signal.SIGKILL)
+
+        return maybe_kill
+
+    if where == "smtp: the verdict on the first message":
+        smtp.handler.at_data = killer(1)  # the server has the message; the runner never hears so
+    elif where == "smtp: the recipient of the second message":
+        smtp.handler.at_rcpt = killer(2)  # the first went out, the second never got to its final dot
+    elif where == "git: the sweep commit, staged":
+        hook(
+            desk.server,
+            "pre-commit",
+            f"git diff --cached --name-only | grep -q '^tickets/' && {{ {kill.strip()}; exit 1; }}\nexit 0\n",
+        )
+    elif where == "git: the sweep commit, made":
+        hook(desk.server, "post-commit", f'case "$(git log -1 --format=%s)" in "sdesk sweep"*) {kill.strip()};; esac\n')
+    elif where == "git: the claim commit, made":
+        hook(
+            desk.server,
+            "post-commit",
+            f'case "$(git log -1 --format=%s)" in "sdesk run: claim"*) {kill.strip()};; esac\n',
+        )
+    elif where == "git: the claim, pushed":
+        body = 'while read old new ref; do case "$(git log -1 --format=%s $new)" in "sdesk run: claim"*) '
+        hook(desk.origin, "post-receive", body + kill.strip() + ";; esac; done\n")
+    elif where == "git: the delivery records commit, made":
+        hook(
+            desk.server,
+            "post-commit",
+            f'case "$(git log -1 --format=%s)" in "sdesk run: sent"*) {kill.strip()};; esac\n',
+        )
+    elif where == "git: the merge after a refused push":
+        # An agent pushes the moment the runner commits its sweep, so the runner's push is refused and it merges.
+        hook(
+            desk.server,
+            "post-commit",
+            f'case "$(git log -1 --format=%s)" in "sdesk sweep"*) git -C {desk.b} push -q origin main;; esac\n',
+        )
+        hook(desk.server, "post-merge", f"git rev-parse -q --verify HEAD^2 >/dev/null && {kill.strip()}\nexit 0\n")
+    else:
+        raise AssertionError(where)
+
+
+CRASHES = [
+    "smtp: the verdict on the first message",
+    "smtp: the recipient of the second message",
+    "git: the sweep commit, staged",
+    "git: the sweep commit, made",
+    "git: the claim commit, made",
+    "git: the claim, pushed",
+    "git: the delivery records commit, made",
+    "git: the merge after a refused push",
+]
+
+
+@pytest.mark.parametrize("where", CRASHES)
+def test_a_runner_killed_at_any_moment_is_repaired_by_the_next_cycle(desk, smtp, tmp_path, where):
+    one, two = waiting_tickets(desk, 2)
+    pull(desk.b)
+    desk.sdesk(desk.b, moment(WED, "09:55"), "comment", two, "Wij zoeken verder.", user=BO)
+    commit(desk.b, "A comment")  # pushed by the hook in the merge case, else shared below
+    if where != "git: the merge after a refused push":
+        pull(desk.b)
+        git(desk.b, "push", "-q", "origin", "main")
+    pidfile = tmp_path / "runner.pid"
+    plan_crash(desk, smtp, where, pidfile)
+
+    process = start_cycle(desk.server, smtp, moment(WED, "10:00"))
+    pidfile.write_text(str(process.pid))
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL, f"not killed at {where}:\n{out}{err}"
+    settle(process.pid)
+    smtp.handler.at_rcpt = smtp.handler.at_data = None
+    for name in ("pre-commit", "post-commit", "post-merge"):
+        (desk.server / ".git" / "hooks" / name).unlink(missing_ok=True)
+    (desk.origin / "hooks" / "post-receive").unlink(missing_ok=True)
+
+    unconfirmed = where == "smtp: the verdict on the first message"
+    # a mail that may have arrived fails the repairing cycle, so someone looks: no later cycle sends it
+    lines = cycle(desk.server, smtp, moment(WED, "10:05"), status=1 if unconfirmed else 0)
+    if unconfirmed:
+        assert "1 unconfirmed (1 of an interrupted cycle settled from its journal)" in step(lines, "mail"), lines
+        again = cycle(desk.server, smtp, moment(WED, "10:10"))
+        assert step(again, "mail") == "mail: sent 0; 1 mail waiting for an agent (notify list)", again
+
+    smtp.assert_each_once()
+    pull(desk.a)
+    for ticket_id in (one, two):
+        history = desk.history(desk.a, ticket_id)
+        assert history.count("reminder") == 1, history
+    states = delivered(desk, desk.a)
+    assert Counter({key: len(found) for key, found in states.items()}) == smtp.kinds(), (states, lines)
+    first = smtp.arrived[0]
+    for key, found in states.items():
+        if unconfirmed and key == first.ticket_kind:
+            assert found == ["interrupted"], (key, found)  # `notify list` says so; the record says unconfirmed
+            records = (desk.a / "deliveries" / f"{key[0]}.jsonl").read_text(encoding="utf-8")
+            last = [json.loads(line) for line in records.splitlines() if ".created" in line][-1]
+            assert (last["state"], last["runner"]) == ("unconfirmed", runner_name(desk.server))
+        else:
+            assert found == ["sent"] * len(found), (key, found)
+    for key in [(one, "reminder"), (two, "reminder"), (two, "comment"), (one, "created"), (two, "info-requested")]:
+        assert smtp.kinds()[key] == 1, key
+    assert_clean(desk.server)
+
+
+# --- 5. a dry run --------------------------------------------------------------------------------
+
+
+def test_a_dry_run_says_what_it_would_do_and_does_nothing(desk, smtp, tmp_path):
+    (ticket_id,) = waiting_tickets(desk, 1)
+    git(desk.server, "pull", "-q", "origin", "main")
+    pull(desk.b)
+    other = desk.new(desk.b, moment(WED, "09:00"), "--title", "Nog een", user=BO)
+    share(desk.b, "Another ticket")
+    before, sent, records = head(desk.server), len(smtp.arrived), sorted((desk.server / "deliveries").iterdir())
+
+    lines = cycle(desk.server, smtp, moment(WED, "10:00"), "--dry-run", "--export", str(tmp_path / "site"))
+    assert step(lines, "pull") == "pull: would merge 1 commit from origin/main (what follows is before them)"
+    assert step(lines, "sweep") == f"sweep: would record reminder on {ticket_id}"
+    assert f"mail: would send created about {ticket_id} to {ELS} (owed)" in lines
+    assert f"mail: would send info-requested about {ticket_id} to {ELS} (owed)" in lines
+    assert step(lines, "export").startswith("export: would export the site to ")
+    assert other not in "\n".join(lines)  # not merged: not known yet
+    assert (head(desk.server), len(smtp.arrived)) == (before, sent)
+    assert sorted((desk.server / "deliveries").iterdir()) == records
+    assert not (tmp_path / "site").exists()
+    assert_clean(desk.server, synced=False)
+    assert desk.history(desk.server, ticket_id).count("reminder") == 0
+
+    lines = cycle(desk.server, smtp, moment(WED, "10:00"))
+    assert step(lines, "mail") == "mail: sent 4"
+    assert set(smtp.kinds()) == {
+        (ticket_id, "created"),
+        (ticket_id, "info-requested"),
+        (ticket_id, "reminder"),
+        (other, "created"),
+    }
+
+
+# --- 6. a conflict the merge driver cannot solve ------------------------------------------------
+
+
+def test_a_conflict_the_driver_cannot_solve_stops_the_cycle_clean_and_the_next_one_works(desk, smtp):
+    (ticket_id,) = waiting_tickets(desk, 1)
+    pull(desk.b)
+    # Bo breaks the ticket file by hand; his push lands while the runner has its sweep of that ticket in hand.
+    path = desk.b / "tickets" / f"{ticket_id}.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("history:", "history: [broken", 1), encoding="utf-8")
+    commit(desk.b, "Broken by hand")
+    hook(
+        desk.server,
+        "post-commit",
+        f'case "$(git log -1 --format=%s)" in "sdesk sweep"*) git -C {desk.b} push -q origin main;; esac\n',
+    )
+
+    lines = cycle(desk.server, smtp, moment(WED, "10:00"), status=1)
+    failure = lines[-1]
+    assert failure.startswith("Error: the cycle stopped at "), lines
+    assert "does not merge" in failure and f"tickets/{ticket_id}.yaml" in failure, failure
+    stopped_at = failure.removeprefix("Error: the cycle stopped at ").split(":")[0]
+    assert stopped_at == "push", failure  # the runner drops its own commits before it pulls: a pull is a fast-forward
+    assert_clean(desk.server, synced=False)
+    assert not any(line.startswith("mail:") for line in lines)
+    (desk.server / ".git" / "hooks" / "post-commit").unlink()
+
+    # Bo repairs the file upstream; the next cycle starts over from it.
+    git(desk.b, "revert", "--no-edit", "HEAD")
+    git(desk.b, "push", "-q", "origin", "main")
+    lines = cycle(desk.server, smtp, moment(WED, "10:05"))
+    assert "1 reminder" in step(lines, "sweep")
+    assert step(lines, "mail") == "mail: sent 3"  # created, info-requested and the reminder
+    assert smtp.kinds()[(ticket_id, "reminder")] == 1
+    smtp.assert_each_once()
+    assert_clean(desk.server)

@@ -1,0 +1,55 @@
+"""What a new desk and `sdesk run --example` give a support lead to set the runner up with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import Run, ok
+
+
+def test_init_starts_the_mail_of_every_event_and_points_at_the_runner_set_ups(tmp_path: Path, run: Run) -> None:
+    result = run("init", str(tmp_path / "fresh"), "--name", "Test desk")
+    ok(result)
+    assert (tmp_path / "fresh" / "deliveries" / "baseline.yaml").read_text(encoding="utf-8").count("commit: none") == 1
+    assert "sdesk run --example cron|systemd|ci" in result.stderr
+
+
+def test_the_cron_example_is_one_crontab_line_running_a_cycle_on_this_desk(desk: Path, run: Run) -> None:
+    text = ok(run("run", "--example", "cron"))
+    (line,) = [line for line in text.splitlines() if line and not line.startswith("#")]
+    schedule, command = line.split(" ", 5)[:5], line.split(" ", 5)[5]
+    assert schedule == ["*/5", "*", "*", "*", "*"]
+    assert f"run --desk {desk}" in command and "--smtp " in command and "--export " in command
+    assert "export SDESK_SMTP_PASSWORD" in text  # a sourced file must export it, or sdesk never sees it
+
+
+def test_the_systemd_example_is_a_oneshot_service_and_its_timer(desk: Path, run: Run) -> None:
+    text = ok(run("run", "--example", "systemd"))
+    service, timer = text.split("# /etc/systemd/system/sdesk-run.timer")
+    assert "Type=oneshot" in service and "ExecStart=" in service and f"--desk {desk}" in service
+    assert "EnvironmentFile=" in service
+    assert "OnUnitActiveSec=5min" in timer and "WantedBy=timers.target" in timer
+
+
+def test_the_ci_example_is_a_workflow_that_runs_a_cycle_after_each_push_and_on_a_schedule(desk: Path, run: Run) -> None:
+    workflow = yaml.safe_load(ok(run("run", "--example", "ci")))
+    triggers = workflow[True]  # YAML 1.1 reads the key on as true, as GitHub's own parser does not
+    assert "push" in triggers and triggers["schedule"][0]["cron"] == "*/5 * * * *"
+    assert workflow["concurrency"] == "sdesk-run" and workflow["permissions"] == {"contents": "write"}
+    steps = [step.get("run", "") for step in workflow["jobs"]["run"]["steps"]]
+    assert any(step.startswith("sdesk run --smtp ") for step in steps)
+    checkout = workflow["jobs"]["run"]["steps"][0]
+    assert checkout["uses"].startswith("actions/checkout@") and checkout["with"]["fetch-depth"] == 0
+
+
+def test_a_desk_without_git_runs_a_cycle_that_sweeps_and_counts_the_mail_owed(desk: Path, run: Run, new_ticket) -> None:
+    new_ticket()
+    result = run("run")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "pull: no remote: this clone is the whole desk",
+        "sweep: nothing to do",
+        "mail: 1 mail owed, none sent (no --smtp given)",
+    ]
