@@ -48,7 +48,7 @@ class Owed:
 
     @property
     def state(self) -> str:
-        return self.standing.state if self.standing is not None else "owed"
+        return self.standing.state if self.standing is not None else records.OWED
 
 
 @dataclass

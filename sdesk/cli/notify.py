@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -94,8 +96,33 @@ def list_mail(only_pending: bool, fmt: str) -> None:
         click.echo(f"{plural(len(rows), 'mail')}, {owed} not sent yet." if rows else "No mail owed.", err=True)
 
 
+@dataclass(frozen=True)
+class MailServer:
+    """How to reach the mail server (None: not given) and which waiting mail to try again."""
+
+    connection: Callable[[], AbstractContextManager[Transport]] | None
+    retry: tuple[str, ...]
+
+
 def smtp_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options that say how to reach the mail server (`notify send`, `sdesk run`)."""
+    """The options that say how to reach the mail server, handed to ``command`` as one ``mail`` (MailServer)."""
+
+    @functools.wraps(command)
+    def with_server(
+        *args: Any,
+        server: str | None,
+        starttls: bool,
+        tls: bool,
+        user: str | None,
+        insecure_login: bool,
+        timeout: float,
+        retry: tuple[str, ...],
+        **kwargs: Any,
+    ) -> Any:
+        opened = connection(server, starttls, tls, user, insecure_login, timeout)
+        mail = MailServer(opened, tuple(RETRY_STATES[name] for name in retry))
+        return command(*args, mail=mail, **kwargs)
+
     options = [
         click.option("--smtp", "server", metavar="HOST:PORT", help="The mail server to hand the mail to."),
         click.option(
@@ -134,9 +161,10 @@ def smtp_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "arrived), claimed (by a runner that is gone). Repeatable.",
         ),
     ]
+    decorated: Callable[..., Any] = with_server
     for option in reversed(options):
-        command = option(command)
-    return command
+        decorated = option(decorated)
+    return decorated
 
 
 def connection(
@@ -166,15 +194,7 @@ def connection(
 @notify.command("send")
 @smtp_options
 @desk_options()
-def send(
-    server: str | None,
-    starttls: bool,
-    tls: bool,
-    user: str | None,
-    insecure_login: bool,
-    timeout: float,
-    retry: tuple[str, ...],
-) -> None:
+def send(mail: MailServer) -> None:
     """Deliver the mail history owes from this clone, each once; records it in deliveries/ (committed in git).
 
     For a desk one clone runs; a team's runner uses `sdesk run`, which also
@@ -187,10 +207,8 @@ def send(
     from sdesk.mail import baseline
     from sdesk.storage import sync
 
-    if server is None:
+    if mail.connection is None:
         raise click.UsageError("Missing option '--smtp'.")
-    opened = connection(server, starttls, tls, user, insecure_login, timeout)
-    assert opened is not None
     desk = context.desk()
     now = context.now(desk)
     in_git = sync.head(desk.root) is not None
@@ -202,8 +220,7 @@ def send(
             sync.commit(desk.root, ("deliveries",), message)
         return True
 
-    states = tuple(RETRY_STATES[name] for name in retry)
-    report(deliver.deliver(desk, opened, now, runner_id(desk), publish, states))
+    report(deliver.deliver(desk, mail.connection, now, runner_id(desk), publish, mail.retry))
 
 
 def report(done: Delivery) -> None:

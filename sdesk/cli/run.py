@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from sdesk.cli import context
-from sdesk.cli.notify import RETRY_STATES, connection, smtp_options
+from sdesk.cli.notify import MailServer, smtp_options
 from sdesk.cli.options import desk_options
 from sdesk.errors import SdeskError
 
@@ -28,18 +28,7 @@ from sdesk.errors import SdeskError
 )
 @smtp_options
 @desk_options()
-def run_command(
-    dry_run: bool,
-    export_to: Path | None,
-    example: str | None,
-    server: str | None,
-    starttls: bool,
-    tls: bool,
-    user: str | None,
-    insecure_login: bool,
-    timeout: float,
-    retry: tuple[str, ...],
-) -> None:
+def run_command(dry_run: bool, export_to: Path | None, example: str | None, mail: MailServer) -> None:
     """One cycle of the desk's runner: pull, sweep, commit, push, deliver the mail history owes, export.
 
     Run it in one clone of the desk on a server (cron, a systemd timer or CI:
@@ -56,9 +45,8 @@ def run_command(
         return
     from sdesk.actions import cycle
 
-    opened = connection(server, starttls, tls, user, insecure_login, timeout)
     desk = context.desk()
-    settings = cycle.Settings(opened, export_to, tuple(RETRY_STATES[name] for name in retry), dry_run)
+    settings = cycle.Settings(mail.connection, export_to, mail.retry, dry_run)
     try:
         cycle.run(desk, context.now(desk), settings, click.echo)
     except cycle.StepFailed as failure:
