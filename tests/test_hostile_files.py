@@ -876,19 +876,22 @@ def test_a_character_yaml_forbids_is_one_located_line_and_init_refuses_it(
     assert not (tmp_path / "new" / "rules.yaml").exists()
 
 
-def test_a_journal_planted_through_git_stops_delivery_and_check_names_it(
+def test_a_journal_planted_through_git_is_not_the_runners_and_check_names_it(
     in_desk: Path, run: Run, new_ticket: NewTicket
 ) -> None:
     subprocess.run(["git", "init", "-q", str(in_desk)], check=True)
     ticket = new_ticket()["id"]
-    journal = in_desk / ".sdesk" / "mail-journal.jsonl"
-    journal.parent.mkdir(exist_ok=True)
-    journal.write_text(json.dumps({"mail": f"{ticket}.x.created", "step": "sent"}) + "\n")
-    subprocess.run(["git", "-C", str(in_desk), "add", "-f", str(journal)], check=True)
-    sent = run("notify", "send", "--smtp", "127.0.0.1:9")  # nothing listens: nothing may be tried either
-    assert_one_line_error(sent, "file(s) of .sdesk/ came from git, not from this clone")
+    (key,) = [row["mail"] for row in json.loads(ok(run("notify", "list", "--format", "json")))]
+    planted = in_desk / ".sdesk" / "mail-journal.jsonl"
+    planted.parent.mkdir(exist_ok=True)
+    planted.write_text(json.dumps({"mail": key, "step": "sent"}) + "\n")  # "it went out": it did not
+    subprocess.run(["git", "-C", str(in_desk), "add", "-f", str(planted)], check=True)
+    sent = run("notify", "send", "--smtp", "127.0.0.1:9")  # the runner's journal lives in .git/: it still tries
+    assert_one_line_error(sent, "cannot deliver through 127.0.0.1:9")
+    assert [row["state"] for row in json.loads(ok(run("notify", "list", "--format", "json")))] == ["owed"]
     checked = run("check")
     assert ".sdesk/mail-journal.jsonl: is committed to git, but belongs to one clone" in checked.stdout
+    assert ticket
 
 
 @pytest.mark.parametrize("kind", ["fifo", "link"])

@@ -1826,3 +1826,36 @@ def test_a_broken_ticket_file_is_reported_and_the_other_tickets_mail_still_goes(
     assert "Traceback" not in delivered.output
     assert [str(arrival.message["X-Sdesk-Ticket"]) for arrival in smtp.handler.arrived] == [fine]
     assert any(line.startswith(f"Warning: {broken}") for line in delivered.stderr.splitlines())
+
+
+def test_a_server_that_drips_its_greeting_forever_is_left_within_the_deadline(desk, new_ticket, run):
+    """Each line comes before --timeout runs out, so only the deadline of the whole connection ends the wait."""
+    import socket
+    import threading
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    stop = threading.Event()
+
+    def drip() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            while not stop.is_set():
+                try:
+                    connection.sendall(b"220-still here\r\n")
+                except OSError:
+                    return
+                time.sleep(0.2)
+
+    threading.Thread(target=drip, daemon=True).start()
+    new_ticket()
+    started = time.monotonic()
+    result = run("notify", "send", "--smtp", f"127.0.0.1:{listener.getsockname()[1]}", "--timeout", "0.5")
+    stop.set()
+    listener.close()
+    assert time.monotonic() - started < 10
+    assert result.exit_code == 1
+    assert "the connection took longer than 2 s" in result.stderr
+    assert [row["state"] for row in listed(run)] == ["owed"]

@@ -154,7 +154,14 @@ def test_records_keep_sent_for_good_and_otherwise_the_latest_word(tmp_path: Path
 
 @pytest.mark.parametrize(
     "garbage",
-    ["not json", "[1, 2]", '{"mail": "x", "state": "exploded"}', '{"mail": 7, "state": "sent"}', "{" * 5000],
+    [
+        "not json",
+        "[1, 2]",
+        '{"mail": "x", "state": "exploded"}',
+        '{"mail": 7, "state": "sent"}',
+        "{" * 5000,
+        "[" * 1000,
+    ],
 )
 def test_a_records_line_sdesk_never_writes_is_skipped(tmp_path: Path, garbage: str) -> None:
     ticket_id = "2Q3WG0-RS8EC"

@@ -324,7 +324,7 @@ def settle(session: int, deadline: float = 15.0) -> None:
 
 
 def runner_name(clone: Path) -> str:
-    return (clone / ".sdesk" / "runner").read_text(encoding="utf-8").strip()
+    return (clone / ".git" / "sdesk-runner" / "runner").read_text(encoding="utf-8").strip()  # no pull touches it
 
 
 def step(lines: list[str], name: str) -> str:
@@ -693,4 +693,77 @@ def test_a_conflict_the_driver_cannot_solve_stops_the_cycle_clean_and_the_next_o
     assert step(lines, "mail") == "mail: sent 3"  # created, info-requested and the reminder
     assert smtp.kinds()[(ticket_id, "reminder")] == 1
     smtp.assert_each_once()
+    assert_clean(desk.server)
+
+
+# --- what the outside review found -----------------------------------------------------------------
+
+
+def test_a_clone_file_pushed_to_the_shared_branch_is_never_merged_over_the_runners_own(desk, smtp):
+    (ticket_id,) = waiting_tickets(desk, 1)
+    assert step(cycle(desk.server, smtp, moment(MON, "10:00")), "mail") == "mail: sent 2"
+    planted = desk.a / ".sdesk" / "mail-journal.jsonl"
+    planted.parent.mkdir(exist_ok=True)
+    planted.write_text("", encoding="utf-8")
+    git(desk.a, "add", "-f", str(planted))
+    share(desk.a, "Oops, a clone's own file")
+    lines = cycle(desk.server, smtp, moment(MON, "10:05"), status=1)
+    assert lines[-1].startswith("Error: the cycle stopped at pull: origin/main commits .sdesk/mail-journal.jsonl")
+    assert_clean(desk.server, synced=False)
+    git(desk.a, "rm", "-q", "--cached", str(planted))
+    share(desk.a, "Not ours to share")
+    lines = cycle(desk.server, smtp, moment(WED, "10:05"))
+    assert step(lines, "mail") == "mail: sent 1"  # the reminder; nothing sent before goes again
+    smtp.assert_each_once()
+    assert smtp.kinds()[(ticket_id, "reminder")] == 1
+
+
+def test_records_lost_upstream_never_make_the_runner_mail_again(desk, smtp):
+    waiting_tickets(desk, 1)
+    assert step(cycle(desk.server, smtp, moment(MON, "10:00")), "mail") == "mail: sent 2"
+    pull(desk.a)
+    git(desk.a, "rm", "-q", "-r", "deliveries/")
+    git(desk.a, "checkout", "HEAD", "--", "deliveries/baseline.yaml")
+    share(desk.a, "Records gone")
+    lines = cycle(desk.server, smtp, moment(MON, "10:05"))
+    assert step(lines, "mail") == "mail: sent 0 (2 of an interrupted cycle settled from its journal)"
+    smtp.assert_each_once()
+    assert len(smtp.arrived) == 2
+
+
+def test_the_first_cycle_of_a_desk_of_old_mails_what_its_own_sweep_records(desk, smtp):
+    (ticket_id,) = waiting_tickets(desk, 1)
+    git(desk.a, "rm", "-q", "deliveries/baseline.yaml")  # a desk that mailed from outboxes (sdesk 0.8)
+    share(desk.a, "A desk of old")
+    lines = cycle(desk.server, smtp, moment(WED, "10:05"))
+    assert "1 reminder" in step(lines, "sweep")
+    assert step(lines, "baseline").startswith("baseline: mail owed by history begins at this commit")
+    assert step(lines, "mail") == "mail: sent 1"  # the reminder; the events before the baseline were mailed
+    assert [arrival.ticket_kind for arrival in smtp.arrived] == [(ticket_id, "reminder")]
+
+
+def test_a_missing_baseline_beside_records_stops_the_cycle_instead_of_forgetting_owed_mail(desk, smtp):
+    waiting_tickets(desk, 1)
+    cycle(desk.server, smtp, moment(MON, "10:00"))
+    pull(desk.a)
+    git(desk.a, "rm", "-q", "deliveries/baseline.yaml")
+    share(desk.a, "Baseline gone")
+    lines = cycle(desk.server, smtp, moment(MON, "10:05"), status=1)
+    assert "deliveries/baseline.yaml is missing while deliveries/ holds delivery records" in lines[-1]
+
+
+def test_a_shared_gitignore_without_sdesk_and_a_dead_gits_lock_do_not_stop_the_runner(desk, smtp):
+    waiting_tickets(desk, 1)
+    ignore = desk.a / ".gitignore"
+    ignore.write_text(ignore.read_text(encoding="utf-8").replace(".sdesk/\n", ""), encoding="utf-8")
+    git(desk.a, "commit", "-q", "-m", "Tidy the ignore file", "--", ".gitignore")
+    git(desk.a, "push", "-q", "origin", "main")
+    cycle(desk.server, smtp, moment(MON, "10:00"))
+    lock = desk.server / ".git" / "index.lock"
+    lock.write_text("", encoding="utf-8")
+    old = lock.stat().st_mtime - 120
+    os.utime(lock, (old, old))
+    lines = cycle(desk.server, smtp, moment(WED, "10:05"))
+    assert "prepare: removed index.lock, left by a git that died over a minute ago" in lines
+    assert "1 reminder" in step(lines, "sweep")
     assert_clean(desk.server)

@@ -23,18 +23,18 @@ from typing import TypeVar
 
 from sdesk.actions import deliver, record
 from sdesk.errors import Refused, SdeskError
-from sdesk.mail import baseline, legacy
+from sdesk.mail import baseline, legacy, records
 from sdesk.mail.smtp import Transport
 from sdesk.output import plural
 from sdesk.storage import mergedriver, sync
 from sdesk.storage.index import Index
-from sdesk.storage.store import STATE_DIR, Desk, write_atomic
+from sdesk.storage.store import Desk, write_atomic
 from sdesk.tickets.model import Ticket
 
 MAX_PUSHES = 5  # a busy team pushes often; after this many refusals the next cycle tries again
 RUNNER_FILE = "runner"
 EXPORTED_FILE = "exported"
-STEPS = ("prepare", "pull", "sweep", "push", "mail", "export")
+SWEEP_PLURALS = {"breach": "breaches", "auto-closed": "auto-closed"}
 
 
 T = TypeVar("T")
@@ -54,7 +54,7 @@ class Settings:
 
 def runner_id(desk: Desk) -> str:
     """This clone's runner name, made once: the host and a random part (a re-clone is another runner)."""
-    path = desk.root / STATE_DIR / RUNNER_FILE
+    path = sync.runner_dir(desk.root, desk.state_dir) / RUNNER_FILE
     if path.is_file() and not path.is_symlink():
         name = path.read_text(encoding="utf-8").strip()
         if name:
@@ -78,6 +78,7 @@ def run(desk: Desk, now: datetime, settings: Settings, say: Callable[[str], None
             _step("pull", lambda: _pull(branch, email, say))
         else:
             say("pull: no remote: this clone is the whole desk")
+        _step("baseline", lambda: _baseline(desk, now, branch, say))  # before the sweep: its events owe mail
         _step("sweep", lambda: _sweep(desk, now, say))
         if branch is not None:
             _step("push", lambda: _push(branch, say))
@@ -134,7 +135,7 @@ def _sweep(desk: Desk, now: datetime, say: Callable[[str], None]) -> None:
     if not kinds:
         say("sweep: nothing to do")
         return
-    what = ", ".join(plural(count, kind) for kind, count in sorted(kinds.items()))
+    what = ", ".join(plural(count, kind, SWEEP_PLURALS.get(kind)) for kind, count in sorted(kinds.items()))
     sha = sync.commit(desk.root, ("tickets",), f"sdesk sweep: {what} on {plural(len(touched), 'ticket')}")
     say(f"sweep: {what} on {plural(len(touched), 'ticket')}" + (f", committed {sha[:10]}" if sha else ""))
 
@@ -174,10 +175,6 @@ def _mail(
     email: str,
     say: Callable[[str], None],
 ) -> None:
-    if baseline.commit(desk.root) is None:
-        baseline.write(desk.root, sync.head(desk.root) or baseline.NONE, now)
-        _commit_records(desk, "sdesk run: mail owed by history begins here", branch)
-        say("mail: the mail baseline is set at this commit: later events are mailed from here on")
     if settings.connection is None:
         owed, _ = deliver.history_mail(desk)
         waiting = [item for item in owed if item.state != "sent"]
@@ -222,16 +219,26 @@ def _mail(
         raise SdeskError(f"{plural(len(done.failed) + len(done.parked) + len(done.unconfirmed), 'mail')} not delivered")
 
 
-def _commit_records(desk: Desk, message: str, branch: sync.Branch | None) -> None:
-    if sync.commit(desk.root, ("deliveries",), message) and branch is not None:
+def _baseline(desk: Desk, now: datetime, branch: sync.Branch | None, say: Callable[[str], None]) -> None:
+    """The first cycle of a desk that mailed from outboxes before: mail owed by history starts here."""
+    if baseline.commit(desk.root) is not None:
+        return
+    if records.any_records(desk.root):
+        raise SdeskError(
+            f"{baseline.FILE} is missing while {records.FOLDER}/ holds delivery records: restore it from git "
+            "(a new baseline would forget the mail still owed)"
+        )
+    baseline.write(desk.root, sync.head(desk.root) or baseline.NONE, now)
+    if sync.commit(desk.root, ("deliveries",), "sdesk run: mail owed by history begins here") and branch:
         _publish(branch)
+    say("baseline: mail owed by history begins at this commit (the outboxes of old mailed what came before)")
 
 
 def _export(desk: Desk, now: datetime, out: Path, say: Callable[[str], None]) -> None:
     from sdesk.website.export import export
 
     stamp = f"{sync.head(desk.root)} {now.date().isoformat()}"
-    marker = desk.root / STATE_DIR / EXPORTED_FILE
+    marker = sync.runner_dir(desk.root, desk.state_dir) / EXPORTED_FILE
     if (out / "index.html").exists() and marker.is_file() and marker.read_text(encoding="utf-8").strip() == stamp:
         say(f"export: {out}: nothing changed")
         return
@@ -269,9 +276,8 @@ def _dry_run(desk: Desk, now: datetime, settings: Settings, say: Callable[[str],
 def _exclusive(desk: Desk) -> Iterator[None]:
     from filelock import FileLock, Timeout
 
-    desk.state_dir.mkdir(exist_ok=True)
     try:
-        with FileLock(os.fspath(desk.state_dir / "run.lock"), timeout=0):
+        with FileLock(os.fspath(sync.runner_dir(desk.root, desk.state_dir) / "run.lock"), timeout=0):
             yield
     except Timeout:
         raise Refused("another sdesk run is working in this clone; this cycle leaves it alone") from None

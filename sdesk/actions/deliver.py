@@ -5,7 +5,7 @@ no record says it went out (:mod:`sdesk.mail.records`). A runner first
 *claims* what it will send, in a commit it pushes: the push is the lock, so
 of two runners only one gets a mail (the other's push is refused and it
 starts again from what won). Then it sends, writing each step to a journal
-on its own disk first (``.sdesk/mail-journal.jsonl``), and commits the
+on its own disk first (``.git/sdesk-runner/mail-journal.jsonl``), and commits the
 outcomes. A runner killed at any moment finds its claims on the next cycle
 and settles them from the journal: a mail never begun is sent, one killed
 before its final dot is sent (the server threw it away), one killed after
@@ -23,13 +23,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sdesk.errors import NotFound, Refused, SdeskError
+from sdesk.errors import NotFound, SdeskError
 from sdesk.mail import baseline, owed, records
 from sdesk.mail.notifications import Letter
 from sdesk.mail.records import Record
 from sdesk.mail.smtp import DeliveryFailed, DeliveryRefused, DeliveryUncertain, Transport
-from sdesk.storage.gitrepo import committed_clone_files
-from sdesk.storage.store import STATE_DIR, Desk
+from sdesk.storage import sync
+from sdesk.storage.store import Desk
 
 if TYPE_CHECKING:
     from sdesk.mail.compose import Templates
@@ -77,7 +77,7 @@ def history_mail(desk: Desk, only: set[str] | None = None) -> tuple[list[Owed], 
     sha = baseline.commit(desk.root)
     if sha is None:
         return [], []
-    changed = baseline.changed_since(desk.root, sha)
+    changed = baseline.changed_since(desk.root, sha, only)
     wanted = sorted(changed if changed is not None else desk.ticket_ids())
     if only is not None:
         wanted = [ticket_id for ticket_id in wanted if ticket_id in only]
@@ -107,8 +107,8 @@ def ticket_mail(desk: Desk, ticket_id: str) -> list[Owed]:
 class Journal:
     """This runner's own account of each delivery, on its disk before anything is said to the server."""
 
-    def __init__(self, desk_root: Path):
-        self.path = desk_root / STATE_DIR / JOURNAL
+    def __init__(self, folder: Path):
+        self.path = folder / JOURNAL
 
     def write(self, key: str, step: str, detail: str = "") -> None:
         self.path.parent.mkdir(exist_ok=True)
@@ -129,7 +129,7 @@ class Journal:
             try:
                 entry = json.loads(line)
                 steps[str(entry["mail"])] = (str(entry["step"]), str(entry.get("detail", "")))
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):
                 continue  # a line torn by a crash: that step did not happen
         return steps
 
@@ -150,24 +150,19 @@ def deliver(
     """
     from sdesk.mail import compose  # Jinja2 only when there is mail to write
 
-    planted = [found for found in committed_clone_files(desk.root) if found.path and STATE_DIR in found.path.parts]
-    if planted:
-        raise Refused(
-            f"{len(planted)} file(s) of .sdesk/ came from git, not from this clone (a journal could claim mail "
-            "went out): nothing is sent until they are removed from git (git rm --cached)",
-            planted[0].path,
-        )
     done = Delivery()
     items, done.problems = history_mail(desk)
-    journal = Journal(desk.root)
+    journal = Journal(sync.runner_dir(desk.root, desk.state_dir))
     steps = journal.last()
     mine, claims, settled = [], [], []
     for item in items:
         state, key = item.state, item.letter.key
         if state == records.SENT:
             continue
-        if state == records.CLAIMED and item.standing is not None and item.standing.runner == runner:
-            step, detail = steps.get(key, (START, ""))
+        mine_before = state == records.CLAIMED and item.standing is not None and item.standing.runner == runner
+        step, detail = steps.get(key, (START, ""))
+        if mine_before or (state in records.TO_SEND and step in (ENDING, records.SENT, records.UNCONFIRMED)):
+            # this runner had it in hand (a record lost to a kill, a force-push or a deleted file says nothing)
             if step == ENDING:  # killed after the final dot: the server may have it
                 step, detail = records.UNCONFIRMED, "interrupted after the message went out"
             if step in (records.SENT, records.PARKED, records.UNCONFIRMED):

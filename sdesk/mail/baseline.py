@@ -46,6 +46,8 @@ def write(desk_root: Path, sha: str, now: datetime) -> None:
         f"commit: {sha}\nsince: {now.isoformat()}\n"
     )
     path = desk_root / FILE
+    if path.parent.is_symlink():
+        raise InvalidData("is a symbolic link: sdesk keeps the mail baseline only in the desk itself", path.parent)
     path.parent.mkdir(exist_ok=True)
     write_atomic(path, text)
 
@@ -63,10 +65,12 @@ def known(desk_root: Path, sha: str, ticket_ids: Iterable[str]) -> dict[str, fro
     }
 
 
-def changed_since(desk_root: Path, sha: str) -> set[str] | None:
-    """The tickets whose file changed since the baseline (committed or not); None: every ticket may owe mail."""
+def changed_since(desk_root: Path, sha: str, only: Iterable[str] | None = None) -> set[str] | None:
+    """The tickets (of ``only``, else all) whose file changed since the baseline, committed or not;
+    None: every ticket may owe mail."""
     if sha == NONE:
         return None
-    names = git(desk_root, "diff", "--name-only", "-z", sha, "--", "tickets/")
-    names += git(desk_root, "ls-files", "--others", "--exclude-standard", "-z", "--", "tickets/")
+    paths = [f"tickets/{ticket_id}.yaml" for ticket_id in only] if only is not None else ["tickets/"]
+    names = git(desk_root, "diff", "--name-only", "-z", sha, "--", *paths)
+    names += git(desk_root, "ls-files", "--others", "--exclude-standard", "-z", "--", *paths)
     return {Path(name).stem for name in names.split("\0") if name.endswith(".yaml")}

@@ -9,13 +9,13 @@ late says what was true then.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from dataclasses import replace
 
 from sdesk.mail import notifications
 from sdesk.mail.notifications import Letter
 from sdesk.policy.rules import Rules
-from sdesk.tickets.model import Event, Ticket
+from sdesk.tickets.model import Ticket
 
 
 def letters(ticket: Ticket, rules: Rules, before: Collection[str] = ()) -> list[Letter]:
@@ -24,19 +24,13 @@ def letters(ticket: Ticket, rules: Rules, before: Collection[str] = ()) -> list[
     ``before`` holds the events of the desk's mail baseline: what the outboxes of
     old (before the runner) mailed or were to mail.
     """
-    owed: list[Letter] = []
-    for event, after in reversed(list(_states(ticket))):
-        if notifications.event_digest(event) in before:
-            continue
-        owed.extend(notifications.letters(after, event, rules))
-    return owed
-
-
-def _states(ticket: Ticket) -> Iterator[tuple[Event, Ticket]]:
-    """Each event with the ticket as it stood just after it, latest first (the fields undone event by event)."""
+    owed: list[list[Letter]] = []
     current = replace(ticket, history=list(ticket.history))
-    for index in range(len(ticket.history) - 1, -1, -1):
+    for index in range(len(ticket.history) - 1, -1, -1):  # latest first: each event's changes undone after it
         event = ticket.history[index]
-        yield event, replace(current, history=ticket.history[: index + 1])
+        if notifications.kinds_for(current, event, rules) and notifications.event_digest(event) not in before:
+            # the ticket as it stood just after the event, history and all (copied only for mail)
+            owed.append(notifications.letters(replace(current, history=ticket.history[: index + 1]), event, rules))
         for change in reversed(event.changes):
             setattr(current, change.field, change.old)
+    return [letter for letters in reversed(owed) for letter in letters]

@@ -73,8 +73,8 @@ def _parse(text: str) -> Iterator[Record]:
     for line in text.splitlines():
         try:
             data: Any = json.loads(line)
-        except ValueError:
-            continue  # a line torn by hand or by a conflict says nothing
+        except (ValueError, RecursionError):
+            continue  # a line torn by hand or by a conflict, or nested to exhaust the parser, says nothing
         if not isinstance(data, dict):
             continue
         values = {key: data.get(key, "") for key in ("mail", "state", "at", "runner", "to", "subject", "detail")}
@@ -82,6 +82,11 @@ def _parse(text: str) -> Iterator[Record]:
             continue
         if values["state"] in STATES and values["mail"]:
             yield Record(**values)
+
+
+def any_records(desk_root: Path) -> bool:
+    folder = desk_root / FOLDER
+    return folder.is_dir() and any(folder.glob("*.jsonl"))
 
 
 def append(desk_root: Path, ticket_id: str, new: Iterable[Record]) -> None:

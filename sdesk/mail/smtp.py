@@ -10,9 +10,12 @@ dot that ends the message, the one moment after which the server may have it.
 from __future__ import annotations
 
 import re
+import signal
 import smtplib
 import ssl
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from sdesk.errors import Refused, SdeskError
@@ -22,6 +25,7 @@ PLAIN, STARTTLS, TLS = "plain", "starttls", "tls"
 # 5xx replies about the session (login needed, too weak, encryption needed), not the message: the next run
 # with the right options sends it, so the mail stays owed instead of parked.
 SESSION_REFUSALS = frozenset({530, 534, 538})
+SESSION_WAITS = 4  # a connection, or one message, may take this many --timeout waits in all
 _SSL_SOURCE = re.compile(r"\s*\(_ssl\.c:\d+\)")
 
 
@@ -73,6 +77,10 @@ class Smtp:
         self.connection: smtplib.SMTP | None = None
 
     def __enter__(self) -> Smtp:
+        with _within(SESSION_WAITS * self.timeout, "the connection"):
+            return self._open()
+
+    def _open(self) -> Smtp:
         where = f"{self.host}:{self.port}"
         try:
             context = ssl.create_default_context()  # the system's CAs, or the file SSL_CERT_FILE names
@@ -104,12 +112,20 @@ class Smtp:
     def __exit__(self, *_: object) -> None:
         if self.connection is not None:
             try:
-                self.connection.quit()
+                with _within(SESSION_WAITS * self.timeout, "saying goodbye"):
+                    self.connection.quit()
             except (smtplib.SMTPException, OSError):
                 self.connection.close()
 
     def deliver(self, raw: bytes, sender: str, recipients: list[str], ending: Callable[[], None]) -> dict[str, str]:
-        """MAIL, RCPT and DATA one by one, so a failure is known to come before or after the message went out."""
+        """MAIL, RCPT and DATA one by one, so a failure is known to come before or after the message went out.
+
+        The whole message gets a deadline too: a server that drips a line now and then never times a read out.
+        """
+        with _within(SESSION_WAITS * self.timeout, "the message"):
+            return self._deliver(raw, sender, recipients, ending)
+
+    def _deliver(self, raw: bytes, sender: str, recipients: list[str], ending: Callable[[], None]) -> dict[str, str]:
         connection = self.connection
         assert connection is not None
         if connection.sock is None:
@@ -161,6 +177,25 @@ class Smtp:
     def _close(self) -> None:
         if self.connection is not None:
             self.connection.close()
+
+
+@contextmanager
+def _within(seconds: float, what: str) -> Iterator[None]:
+    """Raise TimeoutError (an OSError, as a socket's own timeout) when the block takes longer than ``seconds``."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only; the per-read timeout still holds
+        return
+
+    def overdue(*_: object) -> None:
+        raise TimeoutError(f"{what} took longer than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, overdue)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _refusal(reason: str, *codes: int) -> DeliveryFailed | DeliveryRefused:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from sdesk.errors import SdeskError
 from sdesk.storage.gitrepo import git
 
 RUNNER_PATHS = ("tickets", "deliveries", ".gitattributes")  # what a cycle writes and may put back
+CLONE_PATHS = (".sdesk", "outbox")  # each clone's own, never committed: a cycle neither cleans nor merges them
+STALE_LOCK_SECONDS = 60  # git's own index.lock older than this, while the runner holds its lock, is a dead git's
 RUNNER_SUBJECT = "sdesk "  # every commit a cycle makes starts so
 
 
@@ -65,6 +68,12 @@ class Branch:
         incoming = self.count(f"HEAD..{self.upstream}")
         if incoming == 0:
             return 0
+        planted = git(self.root, "diff", "--name-only", f"HEAD...{self.upstream}", "--", *CLONE_PATHS).split()
+        if planted:  # a merge would overwrite this clone's own files (git treats ignored files as expendable)
+            raise SdeskError(
+                f"{self.upstream} commits {planted[0]}, a file of one clone's own: not merged until it is "
+                "removed from git (git rm --cached) and pushed"
+            )
         done = subprocess.run(
             ["git", "merge", "--quiet", "-m", f"{RUNNER_SUBJECT}run: merge {self.upstream}", self.upstream],
             cwd=self.root,
@@ -75,7 +84,10 @@ class Branch:
         if done.returncode != 0:
             conflicted = git(self.root, "diff", "--name-only", "--diff-filter=U").split()
             _quiet(self.root, "merge", "--abort")
-            where = ", ".join(conflicted[:3]) or done.stderr.strip().splitlines()[-1:] or "?"
+            if not conflicted:
+                said = (done.stderr.strip().splitlines() or ["?"])[-1]
+                raise SdeskError(f"git merge {self.upstream} failed: {said}")
+            where = ", ".join(conflicted[:3])
             raise Conflict(f"{self.upstream} does not merge: conflict in {where}; resolve it in a clone and push")
         return incoming
 
@@ -117,17 +129,19 @@ def _is_runners(line: str, runner_email: str) -> bool:
 
 def start_clean(root: Path) -> list[str]:
     """Undo what a killed cycle left in the work tree; refuse to touch what a person changed."""
-    said = []
+    said = _stale_index_lock(root)
     if _quiet(root, "rev-parse", "-q", "--verify", "MERGE_HEAD") is not None:
         _quiet(root, "merge", "--abort")
         said.append("aborted a merge a killed cycle left")
+    _exclude_clone_paths(root)
     listed = git(root, "status", "--porcelain", "-z", "--untracked-files=all").split("\0")
     changed = [(entry[:2], entry[3:]) for entry in listed if len(entry) > 3]
+    changed = [(code, path) for code, path in changed if path.split("/", 1)[0] not in CLONE_PATHS]
     theirs = [path for _, path in changed if path.split("/", 1)[0] not in RUNNER_PATHS]
     if theirs:
         raise SdeskError(
             f"the runner's clone has changes a cycle did not make ({', '.join(theirs[:3])}): "
-            "commit and push them from a clone of your own, then git checkout/clean here"
+            "commit and push them from a clone of your own, then undo them here (git checkout -- PATH)"
         )
     tracked = [path for code, path in changed if code != "??"]
     untracked = [path for code, path in changed if code == "??"]
@@ -139,6 +153,32 @@ def start_clean(root: Path) -> list[str]:
     if changed:
         said.append(f"put back {len(changed)} file(s) a killed cycle left half-done")
     return said
+
+
+def _stale_index_lock(root: Path) -> list[str]:
+    """git's index.lock left by a git that died with the cycle (a power cut, the OOM killer) blocks every cycle."""
+    found = _quiet(root, "rev-parse", "--git-path", "index.lock")
+    lock = root / found if found else None
+    if lock is None or not lock.is_file():
+        return []
+    if time.time() - lock.stat().st_mtime < STALE_LOCK_SECONDS:
+        raise SdeskError(f"git is working in this clone ({lock} exists): the next cycle tries again")
+    lock.unlink()
+    return [f"removed {lock.name}, left by a git that died over a minute ago"]
+
+
+def _exclude_clone_paths(root: Path) -> None:
+    """This clone's own folders stay out of git's view whatever the shared .gitignore says."""
+    found = _quiet(root, "rev-parse", "--git-path", "info/exclude")
+    if not found:
+        return
+    exclude = root / found
+    text = exclude.read_text(encoding="utf-8", errors="replace") if exclude.is_file() else ""
+    missing = [f"/{path}/" for path in CLONE_PATHS if f"/{path}/" not in text.splitlines()]
+    if missing:
+        exclude.parent.mkdir(parents=True, exist_ok=True)
+        with exclude.open("a", encoding="utf-8") as handle:
+            handle.write(("" if not text or text.endswith("\n") else "\n") + "".join(f"{line}\n" for line in missing))
 
 
 def _in_head(root: Path, path: str) -> bool:
@@ -159,6 +199,17 @@ def commit(root: Path, paths: tuple[str, ...], message: str) -> str | None:
         return None
     git(root, "commit", "--quiet", "-m", message)
     return git(root, "rev-parse", "HEAD").strip()
+
+
+def runner_dir(root: Path, state_dir: Path) -> Path:
+    """Where a runner keeps its journal, name and lock: inside .git/ (no pull, merge or checkout ever touches
+    it, whatever the shared branch commits), or the desk's own state folder outside git."""
+    found = _quiet(root, "rev-parse", "--git-path", "sdesk-runner") if in_work_tree(root) else None
+    folder = root / found if found else state_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    if folder.is_symlink():
+        raise SdeskError("is a symbolic link: a runner keeps its journal only in its own clone", folder)
+    return folder
 
 
 def head(root: Path) -> str | None:
