@@ -53,3 +53,13 @@ def test_a_desk_without_git_runs_a_cycle_that_sweeps_and_counts_the_mail_owed(de
         "sweep: nothing to do",
         "mail: 1 mail owed, none sent (no --smtp given)",
     ]
+
+
+def test_check_names_a_broken_baseline_and_files_in_deliveries_sdesk_never_reads(desk: Path, run: Run) -> None:
+    assert run("check").exit_code == 0
+    (desk / "deliveries" / "baseline.yaml").write_text("commit: latest\n", encoding="utf-8")
+    (desk / "deliveries" / "notes.txt").write_text("hello\n", encoding="utf-8")
+    result = run("check")
+    assert result.exit_code == 1
+    assert "deliveries/baseline.yaml:1:1: commit: expected a 40-character commit id, or none" in result.stdout
+    assert "deliveries/notes.txt: is not a ticket's delivery records (TICKET.jsonl)" in result.stdout

@@ -20,6 +20,7 @@ from sdesk.policy.checks import ticket_problems
 from sdesk.service.timelog import amends_problems
 from sdesk.storage import gitrepo, mergedriver, parallel, schemas
 from sdesk.storage.store import SCHEMAS_DIR, Desk, parse_ticket
+from sdesk.tickets import ids
 from sdesk.words import SCHEMA_KINDS
 
 
@@ -50,6 +51,7 @@ def check_desk(desk: Desk, since: str | None = None) -> Checked:
     problems += compose.Templates(desk.root, rules.timezone).check()
     problems += pages.Templates(desk.root).check()
     problems += schema_problems(desk)
+    problems += delivery_problems(desk)
     problems += gitrepo.committed_clone_files(desk.root)
     warnings: list[str] = []
     if _in_git(desk, since):
@@ -57,6 +59,28 @@ def check_desk(desk: Desk, since: str | None = None) -> Checked:
         problems += gitrepo.unmerged(desk.root, folder) + gitrepo.hand_edits(desk.root, folder, since)
         warnings += mergedriver.driver_warnings(desk.root, folder)
     return Checked(problems, warnings, len(paths))
+
+
+def delivery_problems(desk: Desk) -> list[SdeskError]:
+    """The mail baseline must read, and deliveries/ hold nothing but it and one records file per ticket."""
+    from sdesk.mail import baseline, records
+
+    found: list[SdeskError] = []
+    try:
+        baseline.commit(desk.root)
+    except SdeskError as error:
+        found.append(error)
+    folder = desk.root / records.FOLDER
+    if not folder.is_dir() or folder.is_symlink():
+        return found
+    for path in sorted(folder.iterdir()):
+        if path.name == baseline.FILE.name:
+            continue
+        if path.suffix != ".jsonl" or not ids.is_ticket_id(path.stem):
+            found.append(InvalidData("is not a ticket's delivery records (TICKET.jsonl): sdesk never reads it", path))
+        elif not path.is_file() or path.is_symlink():
+            found.append(InvalidData("is not a plain file: this ticket's mail waits until it is one", path))
+    return found
 
 
 def _in_git(desk: Desk, since: str | None) -> bool:
