@@ -767,3 +767,13 @@ def test_a_shared_gitignore_without_sdesk_and_a_dead_gits_lock_do_not_stop_the_r
     assert "prepare: removed index.lock, left by a git that died over a minute ago" in lines
     assert "1 reminder" in step(lines, "sweep")
     assert_clean(desk.server)
+
+
+def test_a_shared_attributes_file_that_turns_the_union_merge_off_is_set_right_by_the_runner(desk, smtp):
+    attributes = desk.a / ".gitattributes"
+    attributes.write_text(attributes.read_text(encoding="utf-8") + "*.jsonl -merge\n", encoding="utf-8")
+    share(desk.a, "Binary-ish json")
+    lines = cycle(desk.server, smtp, moment(MON, "10:00"))
+    assert "pull: registered the merge driver and committed .gitattributes" in lines
+    assert git(desk.server, "check-attr", "merge", "--", "deliveries/x.jsonl").stdout.strip().endswith(": union")
+    assert_clean(desk.server)

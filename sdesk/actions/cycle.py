@@ -23,7 +23,7 @@ from typing import TypeVar
 
 from sdesk.actions import deliver, record
 from sdesk.errors import Refused, SdeskError
-from sdesk.mail import baseline, legacy, records
+from sdesk.mail import baseline, legacy, notifications, records
 from sdesk.mail.smtp import Transport
 from sdesk.output import plural
 from sdesk.storage import mergedriver, sync
@@ -75,7 +75,7 @@ def run(desk: Desk, now: datetime, settings: Settings, say: Callable[[str], None
         branch = _step("prepare", lambda: _prepare(desk, now, runner, say))
         email = sync.author_email(desk.root)
         if branch is not None:
-            _step("pull", lambda: _pull(branch, email, say))
+            _step("pull", lambda: _pull(desk, branch, email, say))
         else:
             say("pull: no remote: this clone is the whole desk")
         _step("baseline", lambda: _baseline(desk, now, branch, say))  # before the sweep: its events owe mail
@@ -106,17 +106,22 @@ def _prepare(desk: Desk, now: datetime, runner: str, say: Callable[[str], None])
     if in_git:
         for line in sync.start_clean(desk.root):
             say(f"prepare: {line}")
-        if mergedriver.driver_warnings(desk.root, "tickets"):
-            mergedriver.setup(desk.root)
-            if sync.commit(desk.root, (".gitattributes",), "sdesk run: merge ticket files and delivery records"):
-                say("prepare: registered the merge driver and committed .gitattributes")
+        _merging(desk, "prepare", say)
     if legacy.has_outbox(desk.root):
         moved = legacy.migrate(desk, now, runner)
         say(f"prepare: {plural(len(moved.recorded), 'mail')} of this clone's old outbox moved to the records")
     return sync.Branch.of(desk.root) if in_git else None
 
 
-def _pull(branch: sync.Branch, email: str, say: Callable[[str], None]) -> None:
+def _merging(desk: Desk, step: str, say: Callable[[str], None]) -> None:
+    """Ticket files merge by sdesk's driver and records by union, whatever a pulled .gitattributes says."""
+    if mergedriver.driver_warnings(desk.root, "tickets") or mergedriver.records_merge_warning(desk.root):
+        mergedriver.setup(desk.root)
+        if sync.commit(desk.root, (".gitattributes",), "sdesk run: merge ticket files and delivery records"):
+            say(f"{step}: registered the merge driver and committed .gitattributes")
+
+
+def _pull(desk: Desk, branch: sync.Branch, email: str, say: Callable[[str], None]) -> None:
     branch.fetch()
     dropped = branch.drop_unpushed(email)
     came = branch.merge()
@@ -124,6 +129,8 @@ def _pull(branch: sync.Branch, email: str, say: Callable[[str], None]) -> None:
     if dropped:
         words += f" (dropped {plural(dropped, 'unpushed commit')} of an interrupted cycle: redone below)"
     say(f"pull: {words}")
+    if came:
+        _merging(desk, "pull", say)
 
 
 def _sweep(desk: Desk, now: datetime, say: Callable[[str], None]) -> None:
@@ -254,9 +261,11 @@ def _dry_run(desk: Desk, now: datetime, settings: Settings, say: Callable[[str],
         branch.fetch()
         came = branch.count(f"HEAD..{branch.upstream}")
         say(f"pull: would merge {plural(came, 'commit')} from {branch.upstream} (what follows is before them)")
-    owed_events = list(record.sweep_tickets(desk, _open_tickets(desk, say), now, dry_run=True))
-    for recorded in owed_events:
+    swept_mail, owed_events = [], 0
+    for recorded in record.sweep_tickets(desk, _open_tickets(desk, say), now, dry_run=True):
+        owed_events += 1  # each worked out in turn, so its mail sees the ticket just after it
         say(f"sweep: would record {recorded.event.kind} on {recorded.ticket.id}")
+        swept_mail += notifications.letters(recorded.ticket, recorded.event, desk.rules)
     if not owed_events:
         say("sweep: nothing to do")
     owed, problems = deliver.history_mail(desk)
@@ -266,7 +275,10 @@ def _dry_run(desk: Desk, now: datetime, settings: Settings, say: Callable[[str],
         say(f"mail: would send {item.letter.kind} about {item.letter.ticket} to {to} ({item.state})")
     for problem in problems:
         say(f"mail: Warning: {problem}")
-    if not waiting:
+    for letter in swept_mail:
+        to = ", ".join(address.addr_spec for address in letter.to)
+        say(f"mail: would send {letter.kind} about {letter.ticket} to {to} (owed by the sweep)")
+    if not waiting and not swept_mail:
         say("mail: nothing owed")
     if settings.export_to is not None:
         say(f"export: would export the site to {settings.export_to} if anything changed")

@@ -42,7 +42,15 @@ def setup(desk_root: Path) -> list[str]:
     done = []
     attributes = desk_root / ATTRIBUTES_FILE
     existing = files.read_text(attributes, desk_root) if os.path.lexists(attributes) else ""
-    missing = [line for line in (ATTRIBUTE_LINE, RECORDS_LINE) if line not in existing.splitlines()]
+    # A line that is there but overridden further down (`*.jsonl -merge`) counts as missing: written last, it wins.
+    missing = [
+        line
+        for line, probe, wanted in (
+            (ATTRIBUTE_LINE, "tickets/x.yaml", DRIVER),
+            (RECORDS_LINE, "deliveries/x.jsonl", "union"),
+        )
+        if line not in existing.splitlines() or _merge_attribute(desk_root, probe) != wanted
+    ]
     if missing:
         separator = "\n" if existing and not existing.endswith("\n") else ""
         write_atomic(attributes, existing + separator + "".join(f"{line}\n" for line in missing))
@@ -56,6 +64,15 @@ def setup(desk_root: Path) -> list[str]:
     if shutil.which("sdesk") is None:
         done.append("sdesk is not on PATH: until it is, git merges ticket files by line, with conflict markers")
     return done
+
+
+def _merge_attribute(desk_root: Path, path: str) -> str:
+    return git(desk_root, "check-attr", "merge", "--", path).rstrip().rpartition(": ")[2]
+
+
+def records_merge_warning(desk_root: Path) -> bool:
+    """Do delivery records no longer merge line by line from both sides (a shared .gitattributes changed)?"""
+    return _merge_attribute(desk_root, "deliveries/x.jsonl") != "union"
 
 
 def line_merge(
