@@ -63,3 +63,30 @@ def test_check_names_a_broken_baseline_and_files_in_deliveries_sdesk_never_reads
     assert result.exit_code == 1
     assert "deliveries/baseline.yaml:1:1: commit: expected a 40-character commit id, or none" in result.stdout
     assert "deliveries/notes.txt: is not a ticket's delivery records (TICKET.jsonl)" in result.stdout
+
+
+def test_a_desk_in_a_folder_of_a_larger_repository_gets_a_clean_start_too(
+    tmp_path: Path, run: Run, monkeypatch
+) -> None:
+    import subprocess
+
+    from tests.conftest import isolate_git
+
+    isolate_git(tmp_path, monkeypatch)
+    repository = tmp_path / "repo"
+    desk = repository / "servicedesk"
+    subprocess.run(["git", "init", "-q", str(repository)], check=True)
+    for key, value in (("user.email", "runner@caresolutions.example"), ("user.name", "Runner")):
+        subprocess.run(["git", "-C", str(repository), "config", key, value], check=True)
+    ok(run("init", str(desk), "--name", "Desk"))
+    (repository / "README").write_text("the team's other files\n", encoding="utf-8")
+    subprocess.run(["git", "-C", str(repository), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(repository), "commit", "-q", "-m", "desk"], check=True)
+    monkeypatch.setenv("SDESK_DIR", str(desk))
+    (desk / "tickets" / ".gitkeep").write_text("half written by a killed cycle", encoding="utf-8")
+    lines = ok(run("run")).splitlines()
+    assert "prepare: put back 1 file(s) a killed cycle left half-done" in lines
+    assert (desk / "tickets" / ".gitkeep").read_text(encoding="utf-8") == ""
+    (repository / "README").write_text("edited by a person\n", encoding="utf-8")
+    refused = run("run")
+    assert refused.exit_code == 1 and "changes a cycle did not make (../README)" in refused.stderr

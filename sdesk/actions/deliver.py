@@ -29,7 +29,7 @@ from sdesk.mail.notifications import Letter
 from sdesk.mail.records import Record
 from sdesk.mail.smtp import DeliveryFailed, DeliveryRefused, DeliveryUncertain, Transport
 from sdesk.storage import sync
-from sdesk.storage.store import Desk
+from sdesk.storage.store import Desk, write_atomic
 
 if TYPE_CHECKING:
     from sdesk.mail.compose import Templates
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 JOURNAL = "mail-journal.jsonl"
 START, ENDING = "start", "ending"  # the journal's steps before an outcome
 CLAIM = "sdesk run: claim"  # how a claim commit's message begins
+COMPACT_SLACK = 1000  # journal lines beyond two per mail before it is compacted
 
 
 @dataclass(frozen=True)
@@ -121,16 +122,23 @@ class Journal:
             os.close(fd)
 
     def last(self) -> dict[str, tuple[str, str]]:
-        """Each mail's last step and its detail."""
+        """Each mail's last step and its detail; a journal grown to more than twice that is written anew."""
         steps: dict[str, tuple[str, str]] = {}
         if not self.path.is_file() or self.path.is_symlink():
             return steps
-        for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
+        lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
+        for line in lines:
             try:
                 entry = json.loads(line)
                 steps[str(entry["mail"])] = (str(entry["step"]), str(entry.get("detail", "")))
             except (ValueError, KeyError, TypeError, RecursionError):
                 continue  # a line torn by a crash: that step did not happen
+        if len(lines) > 2 * len(steps) + COMPACT_SLACK:
+            kept = "".join(
+                json.dumps({"mail": key, "step": step, "detail": detail}) + "\n"
+                for key, (step, detail) in steps.items()
+            )
+            write_atomic(self.path, kept)
         return steps
 
 

@@ -134,8 +134,9 @@ def start_clean(root: Path) -> list[str]:
         _quiet(root, "merge", "--abort")
         said.append("aborted a merge a killed cycle left")
     _exclude_clone_paths(root)
+    prefix = git(root, "rev-parse", "--show-prefix").strip()  # the desk may be a folder of a larger repository
     listed = git(root, "status", "--porcelain", "-z", "--untracked-files=all").split("\0")
-    changed = [(entry[:2], entry[3:]) for entry in listed if len(entry) > 3]
+    changed = [(entry[:2], _within_desk(entry[3:], prefix)) for entry in listed if len(entry) > 3]
     changed = [(code, path) for code, path in changed if path.split("/", 1)[0] not in CLONE_PATHS]
     theirs = [path for _, path in changed if path.split("/", 1)[0] not in RUNNER_PATHS]
     if theirs:
@@ -153,6 +154,11 @@ def start_clean(root: Path) -> list[str]:
     if changed:
         said.append(f"put back {len(changed)} file(s) a killed cycle left half-done")
     return said
+
+
+def _within_desk(path: str, prefix: str) -> str:
+    """A path git gives from the repository's top, from the desk's folder (outside it: as it is, so foreign)."""
+    return path[len(prefix) :] if prefix and path.startswith(prefix) else (path if not prefix else f"../{path}")
 
 
 def _stale_index_lock(root: Path) -> list[str]:
@@ -182,7 +188,7 @@ def _exclude_clone_paths(root: Path) -> None:
 
 
 def _in_head(root: Path, path: str) -> bool:
-    return _quiet(root, "cat-file", "-e", f"HEAD:{path}") is not None
+    return _quiet(root, "cat-file", "-e", f"HEAD:./{path}") is not None  # ./: from the desk's folder
 
 
 def in_work_tree(root: Path) -> bool:
