@@ -171,3 +171,16 @@ def test_a_records_line_sdesk_never_writes_is_skipped(tmp_path: Path, garbage: s
     assert records.read(tmp_path, ticket_id) == [good]
     records.append(tmp_path, ticket_id, [good])
     assert records.read(tmp_path, ticket_id) == [good, good]
+
+
+def test_a_journal_keeps_each_mails_last_step_and_is_compacted_once_it_grows(tmp_path: Path) -> None:
+    from sdesk.actions.deliver import COMPACT_SLACK, Journal
+
+    journal = Journal(tmp_path)
+    for round_ in range(COMPACT_SLACK):
+        journal.write(f"mail-{round_ % 10}", "start")
+        journal.write(f"mail-{round_ % 10}", "sent", f"round {round_}")
+    steps = journal.last()
+    assert len(steps) == 10 and steps["mail-9"] == ("sent", f"round {COMPACT_SLACK - 1}")
+    assert len(journal.path.read_text(encoding="utf-8").splitlines()) == 10
+    assert journal.last() == steps
