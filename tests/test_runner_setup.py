@@ -53,6 +53,9 @@ def test_a_desk_without_git_runs_a_cycle_that_sweeps_and_counts_the_mail_owed(de
         "sweep: nothing to do",
         "mail: 1 mail owed, none sent (no --smtp given)",
     ]
+    dry = run("run", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert dry.stdout.splitlines()[-1].startswith("mail: would send created about ")
 
 
 def test_check_names_a_broken_baseline_and_files_in_deliveries_sdesk_never_reads(desk: Path, run: Run) -> None:

@@ -256,7 +256,7 @@ def _export(desk: Desk, now: datetime, out: Path, say: Callable[[str], None]) ->
 
 
 def _dry_run(desk: Desk, now: datetime, settings: Settings, say: Callable[[str], None]) -> None:
-    branch = sync.Branch.of(desk.root)
+    branch = sync.Branch.of(desk.root) if sync.in_work_tree(desk.root) else None
     if branch is not None:
         branch.fetch()
         came = branch.count(f"HEAD..{branch.upstream}")

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 JOURNAL = "mail-journal.jsonl"
 START, ENDING = "start", "ending"  # the journal's steps before an outcome
 CLAIM = "sdesk run: claim"  # how a claim commit's message begins
+SETTLED = "settled"  # the commit at which every mail history owed was settled, in the runner's folder
 COMPACT_SLACK = 1000  # journal lines beyond two per mail before it is compacted
 
 
@@ -70,15 +71,23 @@ class Delivery:
         return len(self.sent) + len(self.failed) + len(self.parked) + len(self.unconfirmed)
 
 
-def history_mail(desk: Desk, only: set[str] | None = None) -> tuple[list[Owed], list[str]]:
-    """Every mail history owes since the baseline, with its standing record; and the tickets that cannot say.
+def history_mail(
+    desk: Desk, only: set[str] | None = None, include_sent: bool = True, since: str | None = None
+) -> tuple[list[Owed], list[str]]:
+    """The mail history owes since the baseline, with its standing record; and the tickets that cannot say.
 
-    None when the desk has no baseline yet (the runner's first cycle sets it) is an empty list.
+    Only the tickets of ``only``, and only those whose file or records changed since the commit ``since``
+    (when everything was settled), are looked at; a mail sent long ago is not composed unless
+    ``include_sent``. A desk without a baseline yet (the runner's first cycle sets it) owes nothing.
     """
     sha = baseline.commit(desk.root)
     if sha is None:
         return [], []
     changed = baseline.changed_since(desk.root, sha, only)
+    if since is not None:
+        recent = baseline.touched_since(desk.root, since)
+        if recent is not None:
+            changed = recent if changed is None else changed & recent
     wanted = sorted(changed if changed is not None else desk.ticket_ids())
     if only is not None:
         wanted = [ticket_id for ticket_id in wanted if ticket_id in only]
@@ -87,9 +96,11 @@ def history_mail(desk: Desk, only: set[str] | None = None) -> tuple[list[Owed], 
     problems: list[str] = []
     for ticket_id in wanted:
         try:
-            ticket = desk.read(ticket_id)
-            letters = owed.letters(ticket, desk.rules, before[ticket_id])
             standing = records.states(records.read(desk.root, ticket_id))
+            sent = (
+                frozenset() if include_sent else {key for key, held in standing.items() if held.state == records.SENT}
+            )
+            letters = owed.letters(desk.read(ticket_id), desk.rules, before[ticket_id], sent.__contains__)
         except NotFound:
             continue  # deleted since the baseline: check reports that
         except SdeskError as error:  # its mail waits until the file is mended
@@ -159,8 +170,11 @@ def deliver(
     from sdesk.mail import compose  # Jinja2 only when there is mail to write
 
     done = Delivery()
-    items, done.problems = history_mail(desk)
-    journal = Journal(sync.runner_dir(desk.root, desk.state_dir))
+    folder = sync.runner_dir(desk.root, desk.state_dir)
+    settled_at = folder / SETTLED
+    since = None if retry or not settled_at.is_file() else settled_at.read_text(encoding="utf-8").strip() or None
+    items, done.problems = history_mail(desk, include_sent=False, since=since)
+    journal = Journal(folder)
     steps = journal.last()
     mine, claims, settled = [], [], []
     for item in items:
@@ -199,6 +213,9 @@ def deliver(
     if outcomes:
         _append(desk, outcomes)
         publish(f"sdesk run: {_summary(done)}")
+    head = sync.head(desk.root)
+    if head is not None and not done.failed and not done.problems:  # all done, or waiting for an agent
+        write_atomic(settled_at, head + "\n")  # the next delivery looks only at what changed since
     return done
 
 

@@ -14,13 +14,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
-from sdesk.errors import InvalidData
+from sdesk.errors import InvalidData, SdeskError
 from sdesk.formats import files, yamlio
 from sdesk.mail import notifications
 from sdesk.storage.gitrepo import committed_histories, git
 from sdesk.storage.store import write_atomic
 
 FILE = Path("deliveries") / "baseline.yaml"
+_POLICY = ("rules.yaml", "templates/")  # what else decides which mail is owed, and what it says
 NONE = "none"
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 
@@ -74,3 +75,21 @@ def changed_since(desk_root: Path, sha: str, only: Iterable[str] | None = None) 
     names = git(desk_root, "diff", "--name-only", "-z", sha, "--", *paths)
     names += git(desk_root, "ls-files", "--others", "--exclude-standard", "-z", "--", *paths)
     return {Path(name).stem for name in names.split("\0") if name.endswith(".yaml")}
+
+
+def touched_since(desk_root: Path, commit: str) -> set[str] | None:
+    """The tickets whose file or delivery records changed since ``commit`` (committed or not); None when
+    that cannot be said (the commit is gone) or rules.yaml or the templates changed (the mail owed may too)."""
+    try:
+        names = git(desk_root, "diff", "--name-only", "-z", commit, "--", "tickets/", "deliveries/", *_POLICY)
+        names += git(desk_root, "ls-files", "--others", "--exclude-standard", "-z", "--", "tickets/", "deliveries/")
+    except SdeskError:
+        return None
+    paths = [Path(name) for name in names.split("\0") if name]
+    if any(path.name == "rules.yaml" or "templates" in path.parts for path in paths):
+        return None
+    return {
+        path.stem
+        for path in paths
+        if (path.parent.name, path.suffix) in (("tickets", ".yaml"), ("deliveries", ".jsonl"))
+    }

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from email.errors import MessageError
@@ -130,9 +131,9 @@ def sender(ticket: Ticket, rules: Rules) -> Address | None:
     return _address(ticket.id, "sender address in rules.yaml", name, email)
 
 
-def letters(ticket: Ticket, event: Event, rules: Rules) -> list[Letter]:
-    """The mails this event sends, ``ticket`` as it stood just after it (its history ending with the event)."""
-    kinds = kinds_for(ticket, event, rules)
+def letters(ticket: Ticket, event: Event, rules: Rules, only: Collection[str] | None = None) -> list[Letter]:
+    """The mails this event sends (of the kinds ``only`` names), ``ticket`` as it stood just after it."""
+    kinds = tuple(kind for kind in kinds_for(ticket, event, rules) if only is None or kind in only)
     origin = sender(ticket, rules)
     if not kinds or origin is None:
         return []

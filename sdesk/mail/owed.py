@@ -9,7 +9,7 @@ late says what was true then.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import replace
 
 from sdesk.mail import notifications
@@ -18,8 +18,11 @@ from sdesk.policy.rules import Rules
 from sdesk.tickets.model import Ticket
 
 
-def letters(ticket: Ticket, rules: Rules, before: Collection[str] = ()) -> list[Letter]:
-    """Every mail the history owes, oldest event first; events whose digest is in ``before`` owe none.
+def letters(
+    ticket: Ticket, rules: Rules, before: Collection[str] = (), skip: Callable[[str], bool] = lambda key: False
+) -> list[Letter]:
+    """Every mail the history owes, oldest event first; events whose digest is in ``before`` owe none, and a
+    mail whose key ``skip`` names (one sent long ago) is not composed at all.
 
     ``before`` holds the events of the desk's mail baseline: what the outboxes of
     old (before the runner) mailed or were to mail.
@@ -28,9 +31,13 @@ def letters(ticket: Ticket, rules: Rules, before: Collection[str] = ()) -> list[
     current = replace(ticket, history=list(ticket.history))
     for index in range(len(ticket.history) - 1, -1, -1):  # latest first: each event's changes undone after it
         event = ticket.history[index]
-        if notifications.kinds_for(current, event, rules) and notifications.event_digest(event) not in before:
+        kinds = notifications.kinds_for(current, event, rules)
+        digest = notifications.event_digest(event) if kinds else ""
+        wanted = [kind for kind in kinds if not skip(f"{ticket.id}.{digest}.{kind}")]
+        if wanted and digest not in before:
             # the ticket as it stood just after the event, history and all (copied only for mail)
-            owed.append(notifications.letters(replace(current, history=ticket.history[: index + 1]), event, rules))
+            just_after = replace(current, history=ticket.history[: index + 1])
+            owed.append(notifications.letters(just_after, event, rules, wanted))
         for change in reversed(event.changes):
             setattr(current, change.field, change.old)
     return [letter for letters in reversed(owed) for letter in letters]
