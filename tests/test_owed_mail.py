@@ -184,3 +184,31 @@ def test_a_journal_keeps_each_mails_last_step_and_is_compacted_once_it_grows(tmp
     assert len(steps) == 10 and steps["mail-9"] == ("sent", f"round {COMPACT_SLACK - 1}")
     assert len(journal.path.read_text(encoding="utf-8").splitlines()) == 10
     assert journal.last() == steps
+
+
+def test_what_changed_since_a_settled_commit_names_tickets_and_records_and_all_after_a_rules_change(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+
+    from sdesk.mail import baseline
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(tmp_path), *args], capture_output=True, text=True, check=True)
+        return done.stdout.strip()
+
+    for folder in ("tickets", "deliveries"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "rules.yaml").write_text("desk: {}\n")
+    (tmp_path / "tickets" / "2Q3WG0-AAAAA.yaml").write_text("a\n")
+    git("init", "-q")
+    git("add", "-A")
+    git("-c", "user.email=a@b.example", "-c", "user.name=A", "commit", "-q", "-m", "x")
+    settled = git("rev-parse", "HEAD")
+    assert baseline.touched_since(tmp_path, settled) == set()
+    (tmp_path / "tickets" / "2Q3WG0-AAAAA.yaml").write_text("changed\n")
+    (tmp_path / "deliveries" / "2Q3WG0-BBBBB.jsonl").write_text("{}\n")  # another runner's records, not committed
+    assert baseline.touched_since(tmp_path, settled) == {"2Q3WG0-AAAAA", "2Q3WG0-BBBBB"}
+    (tmp_path / "rules.yaml").write_text("desk: {name: X}\n")
+    assert baseline.touched_since(tmp_path, settled) is None  # the mail owed may change: look at everything
+    assert baseline.touched_since(tmp_path, "0" * 40) is None  # a commit gone (a force-push, gc)
