@@ -14,8 +14,6 @@ traceback; ``sdesk check`` reports forbidden constructs before anyone renders.
 
 from __future__ import annotations
 
-import signal
-import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -35,6 +33,7 @@ from jinja2.sandbox import (
     ImmutableSandboxedEnvironment,
 )
 
+from sdesk import deadline
 from sdesk.errors import InvalidData, SdeskError, excerpt
 from sdesk.formats import files
 
@@ -146,7 +145,9 @@ def reported(env: jinja2.Environment, what: str, name: str) -> Iterator[None]:
     """Renders within the time limit; an error while rendering is InvalidData naming the template line."""
     try:
         try:
-            with _time_limit():
+            with deadline.within(
+                RENDER_SECONDS, lambda: SecurityError(f"rendering took longer than {RENDER_SECONDS} s")
+            ):
                 yield
         except Exception:
             env.handle_exception()  # re-raises with the template's own lines in the traceback
@@ -247,26 +248,6 @@ def forbidden(env: jinja2.Environment, source: str) -> list[tuple[int, str]]:
 
 def _internal(name: object) -> bool:
     return isinstance(name, str) and (name.startswith("_") or name in _UNSAFE_NAMES)
-
-
-@contextmanager
-def _time_limit() -> Iterator[None]:
-    """Stops a render that runs past RENDER_SECONDS (where a timer can be set: the main thread, none running)."""
-    usable = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
-    if not usable or signal.getitimer(signal.ITIMER_REAL) != (0.0, 0.0):
-        yield
-        return
-
-    def stop(signum: int, frame: object) -> None:
-        raise SecurityError(f"rendering took longer than {RENDER_SECONDS} s")
-
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, RENDER_SECONDS)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _template_frame(error: Exception, suffix: str) -> tuple[Path | None, int | None]:

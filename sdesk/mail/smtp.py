@@ -10,14 +10,13 @@ dot that ends the message, the one moment after which the server may have it.
 from __future__ import annotations
 
 import re
-import signal
 import smtplib
 import ssl
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from sdesk import deadline
 from sdesk.errors import Refused, SdeskError
 from sdesk.mail.notifications import one_line
 
@@ -77,7 +76,7 @@ class Smtp:
         self.connection: smtplib.SMTP | None = None
 
     def __enter__(self) -> Smtp:
-        with _within(SESSION_WAITS * self.timeout, "the connection"):
+        with _within(self.timeout, "the connection"):
             return self._open()
 
     def _open(self) -> Smtp:
@@ -112,7 +111,7 @@ class Smtp:
     def __exit__(self, *_: object) -> None:
         if self.connection is not None:
             try:
-                with _within(SESSION_WAITS * self.timeout, "saying goodbye"):
+                with _within(self.timeout, "saying goodbye"):
                     self.connection.quit()
             except (smtplib.SMTPException, OSError):
                 self.connection.close()
@@ -122,7 +121,7 @@ class Smtp:
 
         The whole message gets a deadline too: a server that drips a line now and then never times a read out.
         """
-        with _within(SESSION_WAITS * self.timeout, "the message"):
+        with _within(self.timeout, "the message"):
             return self._deliver(raw, sender, recipients, ending)
 
     def _deliver(self, raw: bytes, sender: str, recipients: list[str], ending: Callable[[], None]) -> dict[str, str]:
@@ -179,23 +178,10 @@ class Smtp:
             self.connection.close()
 
 
-@contextmanager
-def _within(seconds: float, what: str) -> Iterator[None]:
-    """Raise TimeoutError (an OSError, as a socket's own timeout) when the block takes longer than ``seconds``."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signals reach the main thread only; the per-read timeout still holds
-        return
-
-    def overdue(*_: object) -> None:
-        raise TimeoutError(f"{what} took longer than {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, overdue)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+def _within(timeout: float, what: str) -> AbstractContextManager[None]:
+    """A connection, or one message, may take SESSION_WAITS waits in all: TimeoutError (an OSError) after."""
+    seconds = SESSION_WAITS * timeout
+    return deadline.within(seconds, lambda: TimeoutError(f"{what} took longer than {seconds:g} s"))
 
 
 def _refusal(reason: str, *codes: int) -> DeliveryFailed | DeliveryRefused:
