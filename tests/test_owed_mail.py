@@ -209,6 +209,9 @@ def test_what_changed_since_a_settled_commit_names_tickets_and_records_and_all_a
     (tmp_path / "tickets" / "2Q3WG0-AAAAA.yaml").write_text("changed\n")
     (tmp_path / "deliveries" / "2Q3WG0-BBBBB.jsonl").write_text("{}\n")  # another runner's records, not committed
     assert baseline.touched_since(tmp_path, settled) == {"2Q3WG0-AAAAA", "2Q3WG0-BBBBB"}
-    (tmp_path / "rules.yaml").write_text("desk: {name: X}\n")
+    (tmp_path / "deliveries" / "baseline.yaml").write_text("commit: none\n")
     assert baseline.touched_since(tmp_path, settled) is None  # the mail owed may change: look at everything
+    (tmp_path / "deliveries" / "baseline.yaml").unlink()
+    (tmp_path / "rules.yaml").write_text("desk: {name: X}\n")
+    assert baseline.touched_since(tmp_path, settled) is None
     assert baseline.touched_since(tmp_path, "0" * 40) is None  # a commit gone (a force-push, gc)

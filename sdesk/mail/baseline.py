@@ -79,14 +79,15 @@ def changed_since(desk_root: Path, sha: str, only: Iterable[str] | None = None) 
 
 def touched_since(desk_root: Path, commit: str) -> set[str] | None:
     """The tickets whose file or delivery records changed since ``commit`` (committed or not); None when
-    that cannot be said (the commit is gone) or rules.yaml or the templates changed (the mail owed may too)."""
+    that cannot be said (the commit is gone) or rules.yaml, the templates or the baseline changed (so may
+    the mail owed)."""
     try:
         names = git(desk_root, "diff", "--name-only", "-z", commit, "--", "tickets/", "deliveries/", *_POLICY)
         names += git(desk_root, "ls-files", "--others", "--exclude-standard", "-z", "--", "tickets/", "deliveries/")
     except SdeskError:
         return None
     paths = [Path(name) for name in names.split("\0") if name]
-    if any(path.name == "rules.yaml" or "templates" in path.parts for path in paths):
+    if any(path.name in ("rules.yaml", FILE.name) or "templates" in path.parts for path in paths):
         return None
     return {
         path.stem
