@@ -777,3 +777,45 @@ def test_a_shared_attributes_file_that_turns_the_union_merge_off_is_set_right_by
     assert "pull: registered the merge driver and committed .gitattributes" in lines
     assert git(desk.server, "check-attr", "merge", "--", "deliveries/x.jsonl").stdout.strip().endswith(": union")
     assert_clean(desk.server)
+
+
+def test_a_ticket_merged_while_the_runner_pushes_its_records_is_mailed_by_the_next_cycle(desk, smtp):
+    desk.new(desk.a, moment(MON, "09:00"))
+    share(desk.a, "First")
+    cycle(desk.server, smtp, moment(MON, "09:05"))
+    desk.new(desk.a, moment(MON, "09:10"))
+    share(desk.a, "Second")
+    made: list[str] = []
+
+    def bo_pushes_while_the_runner_sends() -> None:  # the runner's push of its records is refused, so it merges
+        if not made:
+            made.append(desk.new(desk.b, moment(MON, "09:11"), user=BO))
+            share(desk.b, "Third, in between")
+
+    smtp.handler.at_data = bo_pushes_while_the_runner_sends
+    cycle(desk.server, smtp, moment(MON, "09:12"))
+    smtp.handler.at_data = None
+    assert step(cycle(desk.server, smtp, moment(MON, "09:20")), "mail") == "mail: sent 1"
+    assert smtp.kinds()[(made[0], "created")] == 1
+    smtp.assert_each_once()
+
+
+def test_a_ticket_missing_from_the_work_tree_while_mail_is_sent_is_mailed_once_it_is_back(desk, smtp, run):
+    def send() -> str:
+        result = run(
+            "notify", "send", "--smtp", smtp.address, env={"SDESK_DIR": str(desk.a), "SDESK_NOW": moment(MON, "10:00")}
+        )
+        assert result.exit_code == 0, result.output
+        return str(result.stdout)
+
+    desk.new(desk.a, moment(MON, "09:00"))
+    commit(desk.a, "First")
+    send()
+    second = desk.new(desk.a, moment(MON, "09:01"))
+    commit(desk.a, "Second")
+    aside = desk.root / "aside.yaml"
+    (desk.a / "tickets" / f"{second}.yaml").rename(aside)  # moved away while someone edits it
+    send()
+    aside.rename(desk.a / "tickets" / f"{second}.yaml")
+    send()
+    assert smtp.kinds()[(second, "created")] == 1

@@ -173,6 +173,8 @@ def deliver(
     folder = sync.runner_dir(desk.root, desk.state_dir)
     settled_at = folder / SETTLED
     since = None if retry or not settled_at.is_file() else settled_at.read_text(encoding="utf-8").strip() or None
+    # What this delivery looks at: the commit as it is now, if the tree holds nothing else that owes mail.
+    examined = sync.head(desk.root) if sync.unchanged(desk.root, baseline.MAIL_SOURCES) else None
     items, done.problems = history_mail(desk, include_sent=False, since=since)
     journal = Journal(folder)
     steps = journal.last()
@@ -213,9 +215,8 @@ def deliver(
     if outcomes:
         _append(desk, outcomes)
         publish(f"sdesk run: {_summary(done)}")
-    head = sync.head(desk.root)
-    if head is not None and not done.failed and not done.problems:  # all done, or waiting for an agent
-        write_atomic(settled_at, head + "\n")  # the next delivery looks only at what changed since
+    if examined is not None and not done.failed and not done.problems:  # all done, or waiting for an agent
+        write_atomic(settled_at, examined + "\n")  # the next delivery looks only at what changed since
     return done
 
 

@@ -22,6 +22,7 @@ from sdesk.storage.store import write_atomic
 
 FILE = Path("deliveries") / "baseline.yaml"
 _POLICY = ("rules.yaml", "templates/")  # what else decides which mail is owed, and what it says
+MAIL_SOURCES = ("tickets", *_POLICY, str(FILE))  # every file the mail history owes follows from
 NONE = "none"
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 
@@ -83,7 +84,9 @@ def touched_since(desk_root: Path, commit: str) -> set[str] | None:
     the mail owed)."""
     try:
         names = git(desk_root, "diff", "--name-only", "-z", commit, "--", "tickets/", "deliveries/", *_POLICY)
-        names += git(desk_root, "ls-files", "--others", "--exclude-standard", "-z", "--", "tickets/", "deliveries/")
+        names += git(
+            desk_root, "ls-files", "--others", "--exclude-standard", "-z", "--", "tickets/", "deliveries/", *_POLICY
+        )
     except SdeskError:
         return None
     paths = [Path(name) for name in names.split("\0") if name]

@@ -218,6 +218,13 @@ def runner_dir(root: Path, state_dir: Path) -> Path:
     return folder
 
 
+def unchanged(root: Path, paths: tuple[str, ...]) -> bool:
+    """Do these paths in the work tree hold exactly what HEAD has (nothing edited, added or removed)?"""
+    if not in_work_tree(root):
+        return False
+    return _quiet(root, "status", "--porcelain", "--untracked-files=all", "--", *paths) == ""
+
+
 def head(root: Path) -> str | None:
     return _quiet(root, "rev-parse", "-q", "--verify", "HEAD")
 
