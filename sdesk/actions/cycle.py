@@ -190,8 +190,8 @@ def _mail(
 
     lost: list[str] = []
 
-    def publish(message: str) -> bool:
-        if sync.commit(desk.root, ("deliveries",), message) is None or branch is None:
+    def share(message: str) -> bool:
+        if branch is None or branch.count(f"{branch.upstream}..HEAD") == 0:
             return True
         if branch.push():
             return True
@@ -206,7 +206,7 @@ def _mail(
 
     for _ in range(MAX_PUSHES):
         lost.clear()
-        done = deliver.deliver(desk, settings.connection, now, runner, publish, settings.retry)
+        done = deliver.deliver(desk, settings.connection, now, runner, share, settings.retry)
         if not lost:
             break
         say("mail: another runner claimed mail first: looked again at what is left")

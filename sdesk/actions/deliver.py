@@ -158,12 +158,12 @@ def deliver(
     connection: Callable[[], AbstractContextManager[Transport]],
     now: datetime,
     runner: str,
-    publish: Callable[[str], bool],
+    share: Callable[[str], bool],
     retry: tuple[str, ...] = (),
 ) -> Delivery:
-    """Claim, send and record what history owes; ``publish(message)`` commits the records (and pushes them).
+    """Claim, send and record what history owes, committing the records (in git); ``share(message)`` pushes them.
 
-    ``publish`` returns False when another runner got there first (its push was refused): nothing is
+    ``share`` returns False when another runner got there first (its push was refused): nothing is
     sent then, and the caller pulls and calls again. ``retry`` names the waiting states
     (parked, unconfirmed, claimed) whose mail an agent asked to try again.
     """
@@ -207,14 +207,17 @@ def deliver(
         with connection() as transport:
             if claims:
                 _append(desk, [_record(item, records.CLAIMED, now, runner) for item in claims])
-                if not publish(f"{CLAIM} {len(claims)} mail{'s' if len(claims) != 1 else ''}"):
+                if not _publish(desk, f"{CLAIM} {len(claims)} mail{'s' if len(claims) != 1 else ''}", share):
                     return done
                 mine.extend(claims)
             for item in mine:
                 outcomes.append(_send(item, templates, transport, journal, now, runner, done))
     if outcomes:
         _append(desk, outcomes)
-        publish(f"sdesk run: {_summary(done)}")
+        recorded = sync.commit(desk.root, (records.FOLDER,), f"sdesk run: {_summary(done)}")
+        share(f"sdesk run: {_summary(done)}")
+        # Settled at this runner's own records (a refused push may merge others' work on top: not examined).
+        examined = recorded if examined is not None and recorded is not None else examined
     if examined is not None and not done.failed and not done.problems:  # all done, or waiting for an agent
         write_atomic(settled_at, examined + "\n")  # the next delivery looks only at what changed since
     return done
@@ -254,6 +257,11 @@ def _send(
     if refused:
         done.refused.append((key, detail))
     return _record(item, records.SENT, now, runner, detail, str(message["Subject"]))
+
+
+def _publish(desk: Desk, message: str, share: Callable[[str], bool]) -> bool:
+    sync.commit(desk.root, (records.FOLDER,), message)
+    return share(message)
 
 
 def _record(item: Owed, state: str, now: datetime, runner: str, detail: str = "", subject: str = "") -> Record:
