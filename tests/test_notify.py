@@ -1859,3 +1859,18 @@ def test_a_server_that_drips_its_greeting_forever_is_left_within_the_deadline(de
     assert result.exit_code == 1
     assert "the connection took longer than 2 s" in result.stderr
     assert [row["state"] for row in listed(run)] == ["owed"]
+
+
+def test_mail_about_an_event_over_a_week_old_is_parked_for_an_agent_not_sent_on_its_own(desk, new_ticket, run, smtp):
+    """A runner down for weeks, or a desk address added to rules.yaml later, must not flood customers with old news."""
+    new_ticket()
+    (key,) = [row["mail"] for row in listed(run)]  # the created mail of a ticket opened at NOW
+    late = send(run, smtp, at="2026-12-07T10:00:00+01:00")
+    assert late.exit_code == 1 and smtp.handler.arrived == []
+    assert f"parked {key}: not sent: its event is from 2026-11-23 " in late.stdout
+    assert "over 7 days before this delivery (--retry parked sends it)" in late.stdout
+    assert states(run) == {key: "parked"}
+    assert send(run, smtp, at="2026-12-07T10:05:00+01:00").exit_code == 0  # waiting for an agent: left alone
+    retried = send(run, smtp, "--retry", "parked", at="2026-12-07T10:10:00+01:00")
+    assert retried.exit_code == 0 and sent_lines(retried.stdout) == [key]
+    assert len(smtp.handler.arrived) == 1

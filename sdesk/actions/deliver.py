@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 JOURNAL = "mail-journal.jsonl"
 START, ENDING = "start", "ending"  # the journal's steps before an outcome
 CLAIM = "sdesk run: claim"  # how a claim commit's message begins
+STALE_AFTER = timedelta(days=7)  # mail about an older event is parked, not sent on its own
 SETTLED = "settled"  # the commit at which every mail history owed was settled, in the runner's folder
 COMPACT_SLACK = 1000  # journal lines beyond two per mail before it is compacted
 
@@ -196,6 +197,14 @@ def deliver(
                     done.unconfirmed.append((key, detail))
             else:
                 mine.append(item)
+        elif state in records.TO_SEND and now - item.letter.at > STALE_AFTER:
+            # a flood of old news (a runner down for weeks, an address added to rules.yaml) waits for an agent
+            why = (
+                f"not sent: its event is from {item.letter.at:%Y-%m-%d %H:%M}, over {STALE_AFTER.days} days "
+                "before this delivery (--retry parked sends it)"
+            )
+            settled.append(_record(item, records.PARKED, now, runner, why))
+            done.parked.append((key, why))
         elif state in records.TO_SEND or state in retry:
             claims.append(item)
         else:
