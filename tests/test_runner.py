@@ -819,3 +819,20 @@ def test_a_ticket_missing_from_the_work_tree_while_mail_is_sent_is_mailed_once_i
     aside.rename(desk.a / "tickets" / f"{second}.yaml")
     send()
     assert smtp.kinds()[(second, "created")] == 1
+
+
+def test_a_shallow_clone_without_the_baseline_commit_mails_nothing_and_says_why(desk, smtp, tmp_path):
+    waiting_tickets(desk, 1)
+    cycle(desk.server, smtp, moment(MON, "10:00"))  # sets nothing: init wrote commit: none
+    pull(desk.a)
+    sha = head(desk.a)
+    (desk.a / "deliveries" / "baseline.yaml").write_text(f"commit: {sha}\n", encoding="utf-8")
+    share(desk.a, "Mail owed from here")
+    desk.new(desk.a, moment(MON, "11:00"))
+    share(desk.a, "A new ticket")
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{desk.origin}", str(shallow))
+    identify(shallow, RUNNER)
+    lines = cycle(shallow, smtp, moment(MON, "11:05"), status=1)
+    assert "is not in this clone (a shallow clone?): fetch the whole history" in lines[-1], lines
+    assert len(smtp.arrived) == 2  # only what the real runner sent before

@@ -72,6 +72,14 @@ def changed_since(desk_root: Path, sha: str, only: Iterable[str] | None = None) 
     None: every ticket may owe mail."""
     if sha == NONE:
         return None
+    try:
+        git(desk_root, "cat-file", "-e", f"{sha}^{{commit}}")
+    except SdeskError:  # read as "no events then", every old event would owe its mail again
+        raise InvalidData(
+            f"commit: {sha[:12]} is not in this clone (a shallow clone?): fetch the whole history "
+            "(git fetch --unshallow) before mail is worked out",
+            desk_root / FILE,
+        ) from None
     paths = [f"tickets/{ticket_id}.yaml" for ticket_id in only] if only is not None else ["tickets/"]
     names = git(desk_root, "diff", "--name-only", "-z", sha, "--", *paths)
     names += git(desk_root, "ls-files", "--others", "--exclude-standard", "-z", "--", *paths)
