@@ -700,19 +700,7 @@ def test_a_linked_folder_cannot_take_reads_or_writes_out_of_the_desk(
         shutil.rmtree(in_desk / "tickets")
         (in_desk / "tickets").symlink_to(secret)
         assert_one_line_error(run("list"), "tickets: is a folder that a symbolic link takes outside the desk")
-        created = run(
-            "new",
-            "--title",
-            "x",
-            "--type",
-            "question",
-            "--customer",
-            "zonnebloem",
-            "--requester",
-            "els.vermeulen@zonnebloem.example",
-            "--product",
-            "care-dossier",
-        )
+        created = new_question(run)
         assert created.exit_code == 1 and "symbolic link takes outside the desk" in created.stderr
         assert sorted(path.name for path in secret.iterdir()) == ["id_ed25519"]
 

@@ -836,3 +836,14 @@ def test_a_shallow_clone_without_the_baseline_commit_mails_nothing_and_says_why(
     lines = cycle(shallow, smtp, moment(MON, "11:05"), status=1)
     assert "is not in this clone (a shallow clone?): fetch the whole history" in lines[-1], lines
     assert len(smtp.arrived) == 2  # only what the real runner sent before
+
+
+def test_a_commit_of_a_person_in_the_runners_clone_is_never_thrown_away(desk, smtp):
+    waiting_tickets(desk, 1)
+    notes = desk.server / "NOTES"
+    notes.write_text("a person's work\n", encoding="utf-8")
+    git(desk.server, "add", "NOTES")
+    git(desk.server, "-c", "user.email=someone@caresolutions.example", "commit", "-q", "-m", "Notes")
+    lines = cycle(desk.server, smtp, moment(MON, "10:00"), status=1)
+    assert "this clone has 1 commit(s) that are not the runner's and not on origin/main" in lines[-1], lines
+    assert notes.exists() and git(desk.server, "log", "-1", "--format=%s").stdout.strip() == "Notes"

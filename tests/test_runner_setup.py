@@ -93,3 +93,16 @@ def test_a_desk_in_a_folder_of_a_larger_repository_gets_a_clean_start_too(
     (repository / "README").write_text("edited by a person\n", encoding="utf-8")
     refused = run("run")
     assert refused.exit_code == 1 and "changes a cycle did not make (../README)" in refused.stderr
+
+
+def test_a_second_cycle_in_the_same_clone_leaves_the_running_one_alone(desk: Path, run: Run) -> None:
+    from filelock import FileLock
+
+    from sdesk.storage import sync
+
+    lock = sync.runner_dir(desk, desk / ".sdesk") / "run.lock"
+    with FileLock(str(lock)):
+        result = run("run")
+    assert result.exit_code == 1
+    assert result.stderr == "Error: another sdesk run is working in this clone; this cycle leaves it alone\n"
+    ok(run("run"))

@@ -183,9 +183,8 @@ def _mail(
     say: Callable[[str], None],
 ) -> None:
     if settings.connection is None:
-        owed, _ = deliver.history_mail(desk)
-        waiting = [item for item in owed if item.state != "sent"]
-        say(f"mail: {plural(len(waiting), 'mail')} owed, none sent (no --smtp given)")
+        owed, _ = deliver.history_mail(desk, include_sent=False)
+        say(f"mail: {plural(len(owed), 'mail')} owed, none sent (no --smtp given)")
         return
 
     lost: list[str] = []
@@ -268,8 +267,7 @@ def _dry_run(desk: Desk, now: datetime, settings: Settings, say: Callable[[str],
         swept_mail += notifications.letters(recorded.ticket, recorded.event, desk.rules)
     if not owed_events:
         say("sweep: nothing to do")
-    owed, problems = deliver.history_mail(desk)
-    waiting = [item for item in owed if item.state != "sent"]
+    waiting, problems = deliver.history_mail(desk, include_sent=False)
     for item in waiting:
         to = ", ".join(address.addr_spec for address in item.letter.to)
         say(f"mail: would send {item.letter.kind} about {item.letter.ticket} to {to} ({item.state})")

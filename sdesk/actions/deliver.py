@@ -28,6 +28,7 @@ from sdesk.mail import baseline, owed, records
 from sdesk.mail.notifications import Letter
 from sdesk.mail.records import Record
 from sdesk.mail.smtp import DeliveryFailed, DeliveryRefused, DeliveryUncertain, Transport
+from sdesk.output import plural
 from sdesk.storage import sync
 from sdesk.storage.store import Desk, write_atomic
 
@@ -179,11 +180,9 @@ def deliver(
     items, done.problems = history_mail(desk, include_sent=False, since=since)
     journal = Journal(folder)
     steps = journal.last()
-    mine, claims, settled = [], [], []
+    mine, claims, decided = [], [], []  # decided: recorded without a send (from the journal, or too old)
     for item in items:
         state, key = item.state, item.letter.key
-        if state == records.SENT:
-            continue
         mine_before = state == records.CLAIMED and item.standing is not None and item.standing.runner == runner
         step, detail = steps.get(key, (START, ""))
         if mine_before or (state in records.TO_SEND and step in (ENDING, records.SENT, records.UNCONFIRMED)):
@@ -191,7 +190,7 @@ def deliver(
             if step == ENDING:  # killed after the final dot: the server may have it
                 step, detail = records.UNCONFIRMED, "interrupted after the message went out"
             if step in (records.SENT, records.PARKED, records.UNCONFIRMED):
-                settled.append(_record(item, step, now, runner, detail))
+                decided.append(_record(item, step, now, runner, detail))
                 done.settled.append(key)
                 if step == records.UNCONFIRMED:
                     done.unconfirmed.append((key, detail))
@@ -203,28 +202,31 @@ def deliver(
                 f"not sent: its event is from {item.letter.at:%Y-%m-%d %H:%M}, over {STALE_AFTER.days} days "
                 "before this delivery (--retry parked sends it)"
             )
-            settled.append(_record(item, records.PARKED, now, runner, why))
+            decided.append(_record(item, records.PARKED, now, runner, why))
             done.parked.append((key, why))
         elif state in records.TO_SEND or state in retry:
             claims.append(item)
         else:
             done.waiting.append(item)
-    outcomes = list(settled)
+    outcomes = list(decided)
     if claims or mine:
         templates = compose.Templates(desk.root, desk.rules.timezone)
         # Connected before anything is claimed: a server that cannot be reached leaves the mail owed.
         with connection() as transport:
             if claims:
                 _append(desk, [_record(item, records.CLAIMED, now, runner) for item in claims])
-                if not _publish(desk, f"{CLAIM} {len(claims)} mail{'s' if len(claims) != 1 else ''}", share):
+                claim = f"{CLAIM} {plural(len(claims), 'mail')}"
+                sync.commit(desk.root, (records.FOLDER,), claim)
+                if not share(claim):
                     return done
                 mine.extend(claims)
             for item in mine:
                 outcomes.append(_send(item, templates, transport, journal, now, runner, done))
     if outcomes:
         _append(desk, outcomes)
-        recorded = sync.commit(desk.root, (records.FOLDER,), f"sdesk run: {_summary(done)}")
-        share(f"sdesk run: {_summary(done)}")
+        summary = f"sdesk run: {_summary(done)}"
+        recorded = sync.commit(desk.root, (records.FOLDER,), summary)
+        share(summary)
         # Settled at this runner's own records (a refused push may merge others' work on top: not examined).
         examined = recorded if examined is not None and recorded is not None else examined
     if examined is not None and not done.failed and not done.problems:  # all done, or waiting for an agent
@@ -268,11 +270,6 @@ def _send(
     return _record(item, records.SENT, now, runner, detail, str(message["Subject"]))
 
 
-def _publish(desk: Desk, message: str, share: Callable[[str], bool]) -> bool:
-    sync.commit(desk.root, (records.FOLDER,), message)
-    return share(message)
-
-
 def _record(item: Owed, state: str, now: datetime, runner: str, detail: str = "", subject: str = "") -> Record:
     to = ", ".join(address.addr_spec for address in (*item.letter.to, *item.letter.cc))
     return Record(item.letter.key, state, now.isoformat(), runner, to, subject, detail)
@@ -287,7 +284,7 @@ def _append(desk: Desk, new: list[Record]) -> None:
 
 
 def _summary(done: Delivery) -> str:
-    parts = [f"sent {len(done.sent)} mail{'s' if len(done.sent) != 1 else ''}"]
+    parts = [f"sent {plural(len(done.sent), 'mail')}"]
     for words, found in (("kept", done.failed), ("parked", done.parked), ("unconfirmed", done.unconfirmed)):
         if found:
             parts.append(f"{len(found)} {words}")

@@ -26,10 +26,6 @@ STALE_LOCK_SECONDS = 60  # git's own index.lock older than this, while the runne
 RUNNER_SUBJECT = "sdesk "  # every commit a cycle makes starts so
 
 
-class Conflict(SdeskError):
-    """The shared branch does not merge into this clone."""
-
-
 @dataclass(frozen=True)
 class Branch:
     """This clone's branch and the remote branch it shares work through."""
@@ -88,7 +84,7 @@ class Branch:
                 said = (done.stderr.strip().splitlines() or ["?"])[-1]
                 raise SdeskError(f"git merge {self.upstream} failed: {said}")
             where = ", ".join(conflicted[:3])
-            raise Conflict(f"{self.upstream} does not merge: conflict in {where}; resolve it in a clone and push")
+            raise SdeskError(f"{self.upstream} does not merge: conflict in {where}; resolve it in a clone and push")
         return incoming
 
     def push(self) -> bool:
