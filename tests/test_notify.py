@@ -719,6 +719,7 @@ EXPECTED_HEADERS = {
     "from",
     "to",
     "cc",
+    "reply-to",
     "subject",
     "date",
     "message-id",
@@ -1465,7 +1466,7 @@ def test_check_reports_an_override_that_does_not_compile_or_that_sdesk_never_use
     override(desk, BROKEN_TEMPLATES["unknown variable"][0], "fr/closed.txt")  # no French mail
     names = (
         "<en|nl>/<created|status|info-requested|reminder|comment|closed|auto-closed|survey"
-        "|assigned|reaction|warning|breach|greeting|footer>.txt"
+        "|assigned|reaction|warning|breach|refused|greeting|footer>.txt"
     )
     result = run("check")
     assert result.exit_code == 1

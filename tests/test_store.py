@@ -252,7 +252,9 @@ def test_a_fresh_file_has_its_keys_in_the_documented_order(desk: Path, run: Run,
     assert ticket["product"] == "care-dossier" and ticket["exclusions"] == ["operating-system-or-network"]
 
     top_level = [match.group(1) for match in re.finditer(r"^([a-z_]+):", text, flags=re.MULTILINE)]
-    assert top_level == [key for key in model.TICKET_KEYS if key not in ("cooperation", "outage", "resolution")]
+    assert top_level == [
+        key for key in model.TICKET_KEYS if key not in ("cooperation", "outage", "watchers", "resolution")
+    ]
     data = yaml.safe_load(text)
     assert list(data["contact"]) == list(model.CONTACT_KEYS)
     assert list(data["history"][0]) == ["at", "by", "event", "text"]  # the text records the accepted costs
@@ -261,7 +263,7 @@ def test_a_fresh_file_has_its_keys_in_the_documented_order(desk: Path, run: Run,
     assert run("close", ticket["id"], "--resolution", "Sessie-instelling hersteld").exit_code == 0
     text = path.read_text(encoding="utf-8")
     top_level = [match.group(1) for match in re.finditer(r"^([a-z_]+):", text, flags=re.MULTILINE)]
-    assert top_level == [key for key in model.TICKET_KEYS if key not in ("cooperation", "outage")]
+    assert top_level == [key for key in model.TICKET_KEYS if key not in ("cooperation", "outage", "watchers")]
     for event in yaml.safe_load(text)["history"]:
         keys = list(event)
         assert keys == [key for key in model.EVENT_KEYS if key in keys]

@@ -18,9 +18,10 @@ from sdesk.formats import files
 from sdesk.formats.reader import SchemaError, located
 from sdesk.policy.checks import ticket_problems
 from sdesk.service.timelog import amends_problems
-from sdesk.storage import gitrepo, mergedriver, parallel, schemas
+from sdesk.storage import attachments, gitrepo, mergedriver, parallel, schemas
 from sdesk.storage.store import SCHEMAS_DIR, Desk, parse_ticket
 from sdesk.tickets import ids
+from sdesk.tickets.model import Ticket
 from sdesk.words import SCHEMA_KINDS
 
 
@@ -52,6 +53,7 @@ def check_desk(desk: Desk, since: str | None = None) -> Checked:
     problems += pages.Templates(desk.root).check()
     problems += schema_problems(desk)
     problems += delivery_problems(desk)
+    problems += mail_in_problems(desk)
     problems += gitrepo.committed_clone_files(desk.root)
     warnings: list[str] = []
     if _in_git(desk, since):
@@ -59,6 +61,41 @@ def check_desk(desk: Desk, since: str | None = None) -> Checked:
         problems += gitrepo.unmerged(desk.root, folder) + gitrepo.hand_edits(desk.root, folder, since)
         warnings += mergedriver.driver_warnings(desk.root, folder)
     return Checked(problems, warnings, len(paths))
+
+
+def _attachment_problems(desk: Desk, ticket: Ticket) -> list[SchemaError]:
+    found = []
+    for index, event in enumerate(ticket.history):
+        for name in event.attachments:
+            if not attachments.is_stored_name(name):
+                found.append(
+                    SchemaError(("history", index, "attachments"), f"{name!r} is not a kept attachment's name")
+                )
+            elif not (attachments.folder(desk.root, ticket.id) / name).is_file():
+                where = ("history", index, "attachments")
+                found.append(SchemaError(where, f"attachment {name} is missing from attachments/{ticket.id}/"))
+    return found
+
+
+def mail_in_problems(desk: Desk) -> list[SdeskError]:
+    """Received mail's records read, triage names them, and each kept attachment is the one its ticket names."""
+    from sdesk.mail import received
+
+    found = received.problems(desk.root)
+    top = desk.root / attachments.FOLDER
+    referenced: dict[str, set[str]] = {}
+    for folder in sorted(top.iterdir()) if top.is_dir() and not top.is_symlink() else ():
+        try:
+            if ids.is_ticket_id(folder.name):
+                ticket = desk.read(folder.name)
+                referenced[folder.name] = {name for event in ticket.history for name in event.attachments}
+            elif received.ID_PATTERN.fullmatch(folder.name):
+                held = received.read(desk.root, folder.name)
+                if held.pending:
+                    referenced[folder.name] = {entry["file"] for entry in held.attachments if entry.get("file")}
+        except SdeskError:
+            continue  # no such ticket or record: attachments.problems says the folder belongs to nothing
+    return found + attachments.problems(desk.root, referenced)
 
 
 def delivery_problems(desk: Desk) -> list[SdeskError]:
@@ -76,7 +113,7 @@ def delivery_problems(desk: Desk) -> list[SdeskError]:
     for path in sorted(folder.iterdir()):
         if path.name == baseline.FILE.name:
             continue
-        if path.suffix != ".jsonl" or not ids.is_ticket_id(path.stem):
+        if path.suffix != ".jsonl" or not records.is_owner(path.stem):
             found.append(InvalidData("is not a ticket's delivery records (TICKET.jsonl): sdesk never reads it", path))
         elif not path.is_file() or path.is_symlink():
             found.append(InvalidData("is not a plain file: this ticket's mail waits until it is one", path))
@@ -125,6 +162,7 @@ def _file_problems(checking: tuple[Desk, frozenset[str]], path: Path) -> list[Sd
     except SdeskError as error:
         return [gitrepo.unresolved_conflict(path, desk.root) or error]
     found = ticket_problems(ticket, desk.rules) + amends_problems(ticket.history)
+    found += _attachment_problems(desk, ticket)
     if ticket.outage and ticket.outage not in announced:
         found.append(SchemaError(("outage",), f"no announcement {ticket.outage} in {desk.announcements_dir.name}/"))
     return list(located(found, path, text)) if found else []

@@ -21,9 +21,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from sdesk.actions import deliver, record
+from sdesk.actions import deliver, receive, record
 from sdesk.errors import Refused, SdeskError
 from sdesk.mail import baseline, legacy, notifications, records
+from sdesk.mail.mailboxes import Incoming
 from sdesk.mail.smtp import Transport
 from sdesk.output import plural
 from sdesk.storage import mergedriver, sync
@@ -44,12 +45,16 @@ class StepFailed(SdeskError):
     """A step of the cycle failed; the message names the step."""
 
 
+Mailbox = Callable[[], AbstractContextManager[Iterator[Incoming]]]
+
+
 @dataclass(frozen=True)
 class Settings:
     connection: Callable[[], AbstractContextManager[Transport]] | None  # None: mail is not sent this cycle
     export_to: Path | None
     retry: tuple[str, ...] = ()  # waiting mail states an agent asked to try again
     dry_run: bool = False
+    mailbox: Mailbox | None = None  # where received mail comes from; None: no mail is received this cycle
 
 
 def runner_id(desk: Desk) -> str:
@@ -79,6 +84,9 @@ def run(desk: Desk, now: datetime, settings: Settings, say: Callable[[str], None
         else:
             say("pull: no remote: this clone is the whole desk")
         _step("baseline", lambda: _baseline(desk, now, branch, say))  # before the sweep: its events owe mail
+        mailbox = settings.mailbox
+        if mailbox is not None:  # before the sweep: a customer's reply stops its count
+            _step("receive", lambda: _receive(desk, now, mailbox, branch, say))
         _step("sweep", lambda: _sweep(desk, now, say))
         if branch is not None:
             _step("push", lambda: _push(branch, say))
@@ -131,6 +139,53 @@ def _pull(desk: Desk, branch: sync.Branch, email: str, say: Callable[[str], None
     say(f"pull: {words}")
     if came:
         _merging(desk, "pull", say)
+
+
+def receive_now(desk: Desk, mailbox: Mailbox, now: datetime, wait_seconds: float) -> list[str]:
+    """Outside a cycle (an MTA pipe, `sdesk mail receive`): a batch recorded under the run lock, committed in git;
+    the runner pushes it. Waits up to ``wait_seconds`` for a running cycle to finish."""
+    lines: list[str] = []
+    with _exclusive(desk, wait_seconds):
+        _receive(desk, now, mailbox, None, lines.append)
+    return lines
+
+
+def _receive(
+    desk: Desk, now: datetime, mailbox: Mailbox, branch: sync.Branch | None, say: Callable[[str], None]
+) -> None:
+    """Record what the mailbox holds, commit and push it, and only then take it out of the mailbox.
+
+    The push is the lock: when another runner pushed first, this batch is undone and received again on
+    top of theirs, so what they recorded is recognised and recorded once.
+    """
+    folder = sync.runner_dir(desk.root, desk.state_dir)
+    for _ in range(MAX_PUSHES):
+        before = sync.head(desk.root) if branch is not None else None
+        with mailbox() as messages:
+            failure: SdeskError | None = None
+            done: list[tuple[Incoming, receive.Outcome]] = []
+            try:
+                done = receive.receive_all(desk, messages, now, folder)
+            except receive.PartlyReceived as stopped:  # what came before the failure is kept
+                done, failure = stopped.done, stopped.error
+            for _, outcome in done:
+                say(f"receive: {outcome.line}")
+            recorded = any(outcome.recorded for _, outcome in done)
+            sha = sync.commit(desk.root, receive.RECEIVED_PATHS, receive.commit_message(done)) if recorded else None
+            if sha is not None and branch is not None and before is not None and not branch.push():
+                branch.reset_to(before)
+                branch.fetch()
+                branch.merge()
+                say("receive: another runner pushed first: receiving again on top of theirs")
+                continue
+            for message, _ in done:
+                message.done()
+            if not done:
+                say("receive: no new mail")
+            if failure is not None:
+                raise failure
+            return
+    raise SdeskError(f"the shared branch refused {MAX_PUSHES} pushes of received mail; the next cycle tries again")
 
 
 def _sweep(desk: Desk, now: datetime, say: Callable[[str], None]) -> None:
@@ -283,11 +338,11 @@ def _dry_run(desk: Desk, now: datetime, settings: Settings, say: Callable[[str],
 
 
 @contextmanager
-def _exclusive(desk: Desk) -> Iterator[None]:
+def _exclusive(desk: Desk, wait_seconds: float = 0) -> Iterator[None]:
     from filelock import FileLock, Timeout
 
     try:
-        with FileLock(os.fspath(sync.runner_dir(desk.root, desk.state_dir) / "run.lock"), timeout=0):
+        with FileLock(os.fspath(sync.runner_dir(desk.root, desk.state_dir) / "run.lock"), timeout=wait_seconds):
             yield
     except Timeout:
         raise Refused("another sdesk run is working in this clone; this cycle leaves it alone") from None

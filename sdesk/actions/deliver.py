@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sdesk.errors import NotFound, SdeskError
-from sdesk.mail import baseline, owed, records
+from sdesk.mail import baseline, notifications, owed, received, records
 from sdesk.mail.notifications import Letter
 from sdesk.mail.records import Record
 from sdesk.mail.smtp import DeliveryFailed, DeliveryRefused, DeliveryUncertain, Transport
@@ -80,11 +80,14 @@ def history_mail(
 
     Only the tickets of ``only``, and only those whose file or records changed since the commit ``since``
     (when everything was settled), are looked at; a mail sent long ago is not composed unless
-    ``include_sent``. A desk without a baseline yet (the runner's first cycle sets it) owes nothing.
+    ``include_sent``. A desk without a baseline yet (the runner's first cycle sets it) owes tickets' mail
+    only from then on; the gateway's auto-replies are owed from their record.
     """
+    problems: list[str] = []
+    replies = _replies(desk, include_sent, problems) if only is None else []
     sha = baseline.commit(desk.root)
     if sha is None:
-        return [], []
+        return replies, problems
     changed = baseline.changed_since(desk.root, sha, only)
     if since is not None:
         recent = baseline.touched_since(desk.root, since)
@@ -95,7 +98,6 @@ def history_mail(
         wanted = [ticket_id for ticket_id in wanted if ticket_id in only]
     before = baseline.known(desk.root, sha, wanted)
     found: list[Owed] = []
-    problems: list[str] = []
     for ticket_id in wanted:
         try:
             standing = records.states(records.read(desk.root, ticket_id))
@@ -109,7 +111,45 @@ def history_mail(
             problems.append(f"{ticket_id}: {error}")
             continue
         found.extend(Owed(letter, standing.get(letter.key)) for letter in letters)
-    return found, problems
+    return found + replies, problems
+
+
+def _replies(desk: Desk, include_sent: bool, problems: list[str]) -> list[Owed]:
+    """The gateway's auto-replies: owed from the moment it recorded the message it answers."""
+    found = []
+    for record_id in records.owners_of_replies(desk.root):
+        try:
+            standing = records.states(records.read(desk.root, record_id))
+            owed_keys = [key for key, held in standing.items() if include_sent or held.state != records.SENT]
+            if not owed_keys:
+                continue
+            message = received.read(desk.root, record_id)
+        except SdeskError as error:
+            problems.append(f"{record_id}: {error}")
+            continue
+        letter = reply_letter(desk, message)
+        if letter is not None and letter.key in owed_keys:
+            found.append(Owed(letter, standing.get(letter.key)))
+    return found
+
+
+def reply_letter(desk: Desk, message: received.Received) -> Letter | None:
+    """The auto-reply a received message's record says it owes, if any."""
+    if not message.reply or message.sender is None:
+        return None
+    language = message.language or desk.rules.language
+    answers = message.key if message.key.startswith("<") else None
+    return notifications.refusal(
+        message.id,
+        message.sender,
+        message.reply,
+        language,
+        message.subject or "",
+        answers,
+        message.received,
+        message.reply_digest,
+        desk.rules,
+    )
 
 
 def ticket_mail(desk: Desk, ticket_id: str) -> list[Owed]:

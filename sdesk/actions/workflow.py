@@ -119,8 +119,12 @@ def create(
     override: str | None = None,
     accept_costs: bool = False,
     random_bits: int | None = None,
+    costs_note: str = "accepted by the agent",
 ) -> Ticket:
-    """Open the planned ticket; refuses with every reason unless overridden or the costs accepted."""
+    """Open the planned ticket; refuses with every reason unless overridden or the costs accepted.
+
+    ``costs_note`` says how the customer learnt of the costs (the mail gateway: in the created mail).
+    """
     assessment = plan.assessment
     refusals = plan.missing_fields()
     if not (override and override.strip()):
@@ -134,7 +138,7 @@ def create(
         failed = "; ".join(check.detail for check in assessment.failed_eligibility)
         notes.append(f"Opened although not eligible ({failed}). Reason: {_clean(override)}")
     for match in assessment.excluded:
-        notes.append(f"May cost extra ({match.rule}), accepted by the agent: {match.outcome}")
+        notes.append(f"May cost extra ({match.rule}), {costs_note}: {match.outcome}")
     fields = {name: value for name, value in plan.values.items() if name != "team"}
     terms = sla.terms_from_rules(rules, str(fields["customer"]), assessment.priority.level)
     if terms is not None:

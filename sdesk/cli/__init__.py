@@ -48,10 +48,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "sla:sweep_command",
         "Record SLA breaches, remind customers who do not answer, close what they abandoned.",
     ),
+    "mail": ("mailin:mail", "Mail in: receive customers' mail, and decide on what the gateway held in triage."),
     "notify": ("notify:notify", "Mail to customers and agents: what history owes, what went out, delivering it."),
     "run": (
         "run:run_command",
-        "One cycle of the desk's runner: pull, sweep, commit, push, deliver the mail history owes, export.",
+        "One cycle of the desk's runner: pull, receive mail, sweep, push, deliver the mail history owes, export.",
     ),
     "announce": ("announce:announce", "Announce planned maintenance and outages; resolve an outage and its tickets."),
     "report": ("reports:report", "Reports over a period: SLA compliance, time and billing, satisfaction."),

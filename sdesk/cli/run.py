@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from sdesk.cli import context
+from sdesk.cli.mailin import Mailbox, mailbox_options
 from sdesk.cli.notify import MailServer, smtp_options
 from sdesk.cli.options import desk_options
 from sdesk.errors import SdeskError
@@ -26,17 +27,21 @@ from sdesk.errors import SdeskError
     type=click.Choice(["cron", "systemd", "ci"]),
     help="Print a ready-made set-up that runs a cycle every few minutes, and exit.",
 )
+@mailbox_options
 @smtp_options
 @desk_options()
-def run_command(dry_run: bool, export_to: Path | None, example: str | None, mail: MailServer) -> None:
-    """One cycle of the desk's runner: pull, sweep, commit, push, deliver the mail history owes, export.
+def run_command(
+    dry_run: bool, export_to: Path | None, example: str | None, mail: MailServer, mailbox: Mailbox | None
+) -> None:
+    """One cycle of the desk's runner: pull, receive mail, sweep, push, deliver the mail history owes, export.
 
     Run it in one clone of the desk on a server (cron, a systemd timer or CI:
     --example prints each). Agents only record in their clones; this cycle
     does what must happen once: the sweep's reminders, auto-closes and
     breaches, every mail to customers and agents, the portal. Each step says
     what it did in one line; a failing step says which and why, exits 1 and
-    leaves the clone clean for the next cycle. Without --smtp no mail is sent.
+    leaves the clone clean for the next cycle. Without --smtp no mail is sent;
+    with --maildir or --imap the customers' mail is received first.
     """
     if example is not None:
         from sdesk.actions.runner_examples import example as text
@@ -46,7 +51,7 @@ def run_command(dry_run: bool, export_to: Path | None, example: str | None, mail
     from sdesk.actions import cycle
 
     desk = context.desk()
-    settings = cycle.Settings(mail.connection, export_to, mail.retry, dry_run)
+    settings = cycle.Settings(mail.connection, export_to, mail.retry, dry_run, mailbox)
     try:
         cycle.run(desk, context.now(desk), settings, click.echo)
     except cycle.StepFailed as failure:

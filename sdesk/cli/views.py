@@ -97,6 +97,7 @@ def detail_text(ticket: Ticket, mail: Mapping[str, Sequence[str]] | None = None)
         ("External ref", ticket.external_ref),
         ("Cooperation", _cooperation(ticket)),
         ("Outage", ticket.outage),
+        ("Watchers", ticket.watchers),
         ("Time logged", _time_logged(ticket)),
         ("Survey", _survey(ticket)),
         ("Created", _when(ticket.created)),
@@ -114,7 +115,7 @@ def detail_text(ticket: Ticket, mail: Mapping[str, Sequence[str]] | None = None)
     lines += ["", "History:"]
     numbered = iter(timelog.time_entries(ticket.history))
     for event in ticket.history:
-        lines += _event_lines(event, next(numbered) if event.kind == "time" else None)
+        lines += _event_lines(event, next(numbered) if event.kind == "time" else None, ticket.id)
         if mail:
             lines += [f"      mail: {said}" for said in mail.get(notifications.event_digest(event), ())]
     return visible_lines("\n".join(lines) + "\n")
@@ -172,11 +173,14 @@ def _event_head(event: Event, entry: timelog.TimeEntry | None = None) -> str:
     return f"  {_when(event.at)}  {event.by}  {_what(event, entry)}"
 
 
-def _event_lines(event: Event, entry: timelog.TimeEntry | None) -> list[str]:
+def _event_lines(event: Event, entry: timelog.TimeEntry | None, ticket_id: str) -> list[str]:
     lines = [_event_head(event, entry)]
     lines += [f"      {change.field}: {_short(change.old)} → {_short(change.new)}" for change in event.changes]
     if event.text:
         lines += _indented(event.text, "      ")
+    if event.mail:
+        lines.append(f"      by mail: {event.mail} (the whole message: sdesk mail show {event.mail})")
+    lines += [f"      attachment: attachments/{ticket_id}/{name}" for name in event.attachments]
     return lines
 
 

@@ -25,14 +25,14 @@ import jinja2
 from sdesk.calendar.spoken import moment as spoken_moment
 from sdesk.errors import InvalidData, SdeskError
 from sdesk.formats import templating
-from sdesk.mail.notifications import MAIL_KINDS, Letter, one_line
+from sdesk.mail.notifications import MAIL_KINDS, REFUSED, Letter, one_line
 from sdesk.policy.rules import LANGUAGES
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
 DESK_TEMPLATES = Path("templates") / "mail"  # inside the desk
 BLOCKS = ("subject", "body")
 # The mails, and the pieces they include.
-TEMPLATE_NAMES = (*MAIL_KINDS, "greeting", "footer")
+TEMPLATE_NAMES = (*MAIL_KINDS, REFUSED, "greeting", "footer")
 
 
 class Templates:
@@ -78,15 +78,17 @@ def message(letter: Letter, templates: Templates) -> EmailMessage:
     """The letter as an RFC 5322 message with CRLF line ends, ready to store and to send."""
     subject, body = templates.render(letter)
     mail = EmailMessage(policy=email.policy.SMTP)
+    answers = letter.answers or (letter.thread_id if letter.kind != "created" else None)
     headers: dict[str, Any] = {
         "From": letter.sender,
         "To": letter.to,
         "Cc": letter.cc or None,
+        "Reply-To": letter.reply_to,
         "Subject": subject,
         "Date": format_datetime(letter.at),
         "Message-ID": letter.message_id,
-        "In-Reply-To": letter.thread_id if letter.kind != "created" else None,
-        "References": letter.thread_id if letter.kind != "created" else None,
+        "In-Reply-To": answers,
+        "References": answers,
         "Auto-Submitted": "auto-generated",  # RFC 3834: out-of-office replies should stay quiet
         "X-Sdesk-Ticket": letter.ticket,
         "X-Sdesk-Mail": letter.kind,

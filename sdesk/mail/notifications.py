@@ -34,6 +34,7 @@ from sdesk.tickets.model import Event, Ticket, event_to_dict
 CUSTOMER_KINDS = ("created", "status", "info-requested", "reminder", "comment", "closed", "auto-closed", "survey")
 AGENT_KINDS = ("assigned", "reaction", "warning", "breach")
 MAIL_KINDS = CUSTOMER_KINDS + AGENT_KINDS
+REFUSED = "refused"  # the mail gateway's answer to a message it could not take (owed by its record, not a ticket)
 _MAILBOX = re.compile(r"[\x21-\x7e]+")  # printable ASCII without spaces: what goes in a header and RCPT TO as it is
 
 
@@ -99,6 +100,8 @@ class Letter:
     cc: tuple[Address, ...]
     at: datetime
     values: dict[str, Any]
+    reply_to: Address | None = None  # where replies go: the gateway's plus address names the ticket
+    answers: str | None = None  # the Message-ID this mail answers, when it is not the ticket's thread
 
     @property
     def domain(self) -> str:
@@ -140,16 +143,16 @@ def letters(ticket: Ticket, event: Event, rules: Rules, only: Collection[str] | 
     customer = rules.customers.get(ticket.customer)
     language = customer.language if customer is not None else rules.language
     requester = (_address(ticket.id, "requester", _requester_name(ticket, rules), ticket.requester),)
-    cc = (
-        (_address(ticket.id, "cooperation contact", ticket.cooperation_name, ticket.cooperation_email),)
-        if ticket.cooperation_email is not None
-        else ()
-    )
+    cc = tuple(_address(ticket.id, "watcher", None, watcher) for watcher in ticket.watcher_list)
+    if ticket.cooperation_email is not None:
+        cc += (_address(ticket.id, "cooperation contact", ticket.cooperation_name, ticket.cooperation_email),)
+    plus = rules.mail.reply_address(ticket.id)
+    reply_to = _address(ticket.id, "mail.address in rules.yaml", origin.display_name, plus) if plus else None
     digest = event_digest(event)
     found = []
     for kind in kinds:
         if kind in CUSTOMER_KINDS:
-            # The survey asks the requester alone: the cooperation contact did not raise the ticket.
+            # The survey asks the requester alone: watchers and the cooperation contact did not raise the ticket.
             to, copy, speaks = requester, () if kind == "survey" else cc, language
         else:
             agent = _agent(ticket, event, kind, rules)
@@ -157,8 +160,33 @@ def letters(ticket: Ticket, event: Event, rules: Rules, only: Collection[str] | 
                 continue
             to, copy, speaks = (agent,), (), rules.language
         values = _values(ticket, event, rules, speaks)
-        found.append(Letter(kind, ticket.id, digest, speaks, origin, to, copy, event.at, values))
+        found.append(Letter(kind, ticket.id, digest, speaks, origin, to, copy, event.at, values, reply_to))
     return found
+
+
+def refusal(
+    record_id: str,
+    sender: str,
+    notices: list[str],
+    language: str,
+    subject: str,
+    answers: str | None,
+    at: datetime,
+    digest: str,
+    rules: Rules,
+) -> Letter | None:
+    """The gateway's auto-reply to a message it held: why, and what to do (``notices``, see actions/receive.py)."""
+    email = rules.mail.address or rules.desk_email
+    if email is None:
+        return None
+    origin = _address(record_id, "mail.address in rules.yaml", rules.desk_name, email)
+    values = {
+        "desk": {"name": rules.desk_name, "email": email},
+        "subject": subject,
+        "notices": [{"kind": kind, "detail": detail} for kind, _, detail in (n.partition(":") for n in notices)],
+    }
+    to = (_address(record_id, "sender", None, sender),)
+    return Letter(REFUSED, record_id, digest, language, origin, to, (), at, values, None, answers)
 
 
 def _agent(ticket: Ticket, event: Event, kind: str, rules: Rules) -> Address | None:

@@ -20,6 +20,7 @@ writes is skipped, never trusted.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from sdesk.storage.store import write_atomic
 from sdesk.tickets import ids
 
 FOLDER = "deliveries"
+REPLY_OWNER = re.compile(r"m-[0-9a-f]{16}")  # a received mail's id (mail/received.py)
 SENT, UNCONFIRMED, CLAIMED, FAILED, PARKED, OWED = ("sent", "unconfirmed", "claimed", "failed", "parked", "owed")
 TO_SEND = (FAILED, OWED)  # a runner sends these (and a mail without records); the others wait for an agent
 STATES = (SENT, UNCONFIRMED, CLAIMED, FAILED, PARKED, OWED)
@@ -85,13 +87,14 @@ def _parse(text: str) -> Iterator[Record]:
 
 
 def any_records(desk_root: Path) -> bool:
+    """Are there records of tickets' mail (the gateway's auto-replies do not depend on the baseline)?"""
     folder = desk_root / FOLDER
-    return folder.is_dir() and any(folder.glob("*.jsonl"))
+    return folder.is_dir() and any(ids.ID_PATTERN.fullmatch(path.stem) for path in folder.glob("*.jsonl"))
 
 
 def append(desk_root: Path, ticket_id: str, new: Iterable[Record]) -> None:
     """Add records to a ticket's file, whole or not at all (a temporary file renamed into place)."""
-    if not ids.ID_PATTERN.fullmatch(ticket_id):
+    if not is_owner(ticket_id):
         raise SdeskError(f"not a ticket number: {ticket_id!r}")
     where = path(desk_root, ticket_id)
     folder = where.parent
@@ -102,6 +105,19 @@ def append(desk_root: Path, ticket_id: str, new: Iterable[Record]) -> None:
     if old and not old.endswith(b"\n"):
         old += b"\n"
     write_atomic(where, old + "".join(record.line() for record in new).encode("utf-8"))
+
+
+def is_owner(name: str) -> bool:
+    """Mail is owed by a ticket, or by a received mail the gateway answers (its id, m-…)."""
+    return bool(ids.ID_PATTERN.fullmatch(name) or REPLY_OWNER.fullmatch(name))
+
+
+def owners_of_replies(desk_root: Path) -> list[str]:
+    """The received mails with delivery records: the gateway's auto-replies."""
+    folder = desk_root / FOLDER
+    if not folder.is_dir() or folder.is_symlink():
+        return []
+    return sorted(path.stem for path in folder.glob("m-*.jsonl") if REPLY_OWNER.fullmatch(path.stem))
 
 
 def states(records: Iterable[Record]) -> dict[str, Record]:

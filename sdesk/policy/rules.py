@@ -41,8 +41,9 @@ from sdesk.formats.declare import (
     Words,
 )
 from sdesk.formats.reader import KeyPath, Problems
-from sdesk.policy import conditions, servicelevels
+from sdesk.policy import conditions, mailgateway, servicelevels
 from sdesk.policy.conditions import Condition, Field
+from sdesk.policy.mailgateway import MailGateway
 from sdesk.policy.servicelevels import ServiceLevels, Sweep
 from sdesk.tickets.model import SITE_PATTERN as SITE_PATTERN  # names and site IDs look alike here and there
 from sdesk.tickets.model import SLUG_PATTERN as SLUG_PATTERN
@@ -57,7 +58,19 @@ REQUIRABLE_FIELDS = tuple(
     name
     for name in TEXT_FIELDS
     if name
-    not in ("id", "title", "type", "status", "priority", "customer", "requester", "team", "assignee", "resolution")
+    not in (
+        "id",
+        "title",
+        "type",
+        "status",
+        "priority",
+        "customer",
+        "requester",
+        "team",
+        "assignee",
+        "resolution",
+        "watchers",
+    )
     and not name.startswith(("sla_", "cooperation_", "outage"))
 )
 # What conditions may test: the ticket's fields and facts about its customer and product, each with its
@@ -247,6 +260,7 @@ RULES = Record(
         "routing": _rule({"when": CONDITION, "team": NAME}, ("when", "team")),
         "queue": _SERVICE["queue"],
         "sweep": _SERVICE["sweep"],
+        "mail": mailgateway.section(CONDITION),
         "customers": _named("customer", _CUSTOMER),
     },
     required=("desk", "statuses", "types", "teams", "priority"),
@@ -415,6 +429,7 @@ class Rules:
     routing: tuple[Route, ...]
     customers: dict[str, Customer]
     service: ServiceLevels
+    mail: MailGateway = MailGateway()
 
     @property
     def initial_status(self) -> str:
@@ -476,9 +491,24 @@ def parse(data: Any) -> Rules:
         routing=_routing(data.get("routing", []), fields, teams, problems),
         customers=customers,
         service=service,
+        mail=_mail(data.get("mail", {}), fields, types, categories, products, problems),
     )
     problems.check()
     return rules
+
+
+def _mail(
+    entry: dict[str, Any],
+    fields: dict[str, Field],
+    types: dict[str, TicketType],
+    categories: tuple[str, ...],
+    products: dict[str, Product],
+    problems: Problems,
+) -> MailGateway:
+    choices = {"type": list(types), "product": list(products), "impact": list(IMPACTS), "urgency": list(URGENCIES)}
+    if categories:
+        choices["category"] = list(categories)
+    return mailgateway.parse(entry, fields, choices, problems)
 
 
 def _check_auto_close(statuses: dict[str, Status], sweep: Sweep, problems: Problems) -> None:

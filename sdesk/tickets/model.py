@@ -74,6 +74,8 @@ class Event:
     billing: str | None = None  # time entry: covered or billable
     score: int | None = None  # survey: the customer's answer, 1 (bad) to 5 (very good)
     amends: datetime | None = None  # time entry: the `at` of the entry this one corrects (0 minutes withdraws it)
+    mail: str | None = None  # the received mail this event came from (its record under inbox/)
+    attachments: tuple[str, ...] = ()  # files kept under attachments/<ticket>/, as the mail brought them
 
 
 @dataclass
@@ -108,6 +110,7 @@ class Ticket:
     cooperation_impact: str | None = None
     cooperation_urgency: str | None = None
     outage: str | None = None  # the outage announcement this ticket is part of
+    watchers: str | None = None  # people who get the public mails too, comma-separated (Cc'd on the customer's mail)
     resolution: str | None = None
     sla_plan: str | None = None
     sla_calendar: str | None = None
@@ -129,6 +132,15 @@ class Ticket:
 
     def is_requester(self, email: str) -> bool:
         return email.lower() == self.requester.lower()
+
+    @property
+    def watcher_list(self) -> tuple[str, ...]:
+        return tuple(part.strip() for part in (self.watchers or "").split(",") if part.strip())
+
+    def is_participant(self, email: str) -> bool:
+        """The requester, a watcher or the cooperation contact: people whose mail about it is theirs to send."""
+        known = (self.requester, *self.watcher_list, self.cooperation_email or "")
+        return email.lower() in {address.lower() for address in known if address}
 
     @property
     def priority_set_by_hand(self) -> bool:
@@ -177,6 +189,8 @@ EVENT = Record(
         "billing": Words(BILLING_CLASSES),
         "score": Integer(*SCORES),
         "amends": Timestamp(),
+        "mail": Text(),
+        "attachments": List(Text()),
         "changes": List(CHANGE),
         "text": Text(),
     },
@@ -206,6 +220,7 @@ TICKET = Record(
         "external_ref": Text(),
         "cooperation": COOPERATION,
         "outage": Name(ids.ID_PATTERN),
+        "watchers": Text(),
         "resolution": Text(),
         "sla": SLA,
         "created": Timestamp(),
@@ -249,9 +264,11 @@ def event_to_dict(event: Event) -> dict[str, Any]:
         data["clock"] = event.clock
     if event.visibility is not None:
         data["visibility"] = event.visibility
-    for key in ("on", "minutes", "billing", "score", "amends"):
+    for key in ("on", "minutes", "billing", "score", "amends", "mail"):
         if getattr(event, key) is not None:
             data[key] = getattr(event, key)
+    if event.attachments:
+        data["attachments"] = list(event.attachments)
     if event.changes:
         data["changes"] = [{"field": c.field, "from": c.old, "to": c.new} for c in event.changes]
     if event.text is not None:
@@ -292,4 +309,6 @@ def _event(data: dict[str, Any]) -> Event:
         billing=data.get("billing"),
         score=data.get("score"),
         amends=data.get("amends"),
+        mail=data.get("mail"),
+        attachments=tuple(data.get("attachments", ())),
     )

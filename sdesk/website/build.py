@@ -7,7 +7,7 @@ memory of the open ones.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from sdesk.policy.rules import Rules
@@ -26,13 +26,16 @@ def site(
     templates: Templates,
     customer: str | None = None,
     recent_days: int = portal.RECENT_DAYS,
-) -> dict[str, str]:
+    attachment: Callable[[str, str], bytes | None] = lambda ticket, name: None,
+) -> dict[str, str | bytes]:
     """Every page by its path: the desk's pages and each customer's portal in its own folder.
 
     With ``customer``, that customer's portal alone, to publish where that customer reads it.
+    ``attachment(ticket, name)`` gives a file the customer sent (None: not there), which the portal links.
     """
     if customer is not None:
-        return portal_pages(portal.build(customer, tickets, announcements, rules, now, recent_days), templates)
+        alone = portal.build(customer, tickets, announcements, rules, now, recent_days)
+        return {**portal_pages(alone, templates), **_files(alone, attachment, "")}
     collector = Collector(rules, now)
     listed: dict[str, list[Ticket]] = {key: [] for key in rules.customers}
     for ticket in tickets:
@@ -41,8 +44,21 @@ def site(
             listed[ticket.customer].append(ticket)
     portals = [portal.build(key, listed[key], announcements, rules, now, recent_days) for key in sorted(listed)]
     notices = noticeboard.notices(announcements, rules, now)
-    pages = desk_pages(collector.dashboard(), notices, portals, templates, recent_days)
+    pages: dict[str, str | bytes] = {**desk_pages(collector.dashboard(), notices, portals, templates, recent_days)}
     for each in portals:
         for name, page in portal_pages(each, templates).items():
             pages[f"{PORTALS}/{each.customer}/{name}"] = page
+        pages.update(_files(each, attachment, f"{PORTALS}/{each.customer}/"))
     return pages
+
+
+def _files(shown: portal.Portal, attachment: Callable[[str, str], bytes | None], prefix: str) -> dict[str, str | bytes]:
+    """The files a portal's tickets link to, under ``files/<ticket>/`` beside its pages."""
+    found: dict[str, str | bytes] = {}
+    for ticket in (*shown.open, *shown.recently_closed):
+        for event in ticket.history:
+            for name in event.attachments:
+                data = attachment(ticket.id, name)
+                if data is not None:
+                    found[f"{prefix}{portal.FILES}/{ticket.id}/{name}"] = data
+    return found

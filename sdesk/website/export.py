@@ -6,11 +6,14 @@ written: a portal without the ticket would tell its customer it is gone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from sdesk.errors import InvalidData, SdeskError
+from sdesk.formats import files
+from sdesk.storage import attachments
 from sdesk.storage.index import Index
 from sdesk.storage.store import Desk
 from sdesk.website import build
@@ -40,5 +43,19 @@ def export(desk: Desk, out: Path, customer: str | None, recent_days: int, now: d
         raise InvalidData(
             f"{error.message}{also}; nothing exported (sdesk check lists them)", error.path, error.line, error.column
         )
-    pages = build.site(index.tickets(), announcements, rules, now, templates, customer, recent_days)
+    pages = build.site(index.tickets(), announcements, rules, now, templates, customer, recent_days, _reader(desk))
     return Exported(len(pages), publish(out, pages))
+
+
+def _reader(desk: Desk) -> Callable[[str, str], bytes | None]:
+    """A kept attachment's bytes, read as any desk file (no links out, bounded); None when it is not there."""
+
+    def read(ticket_id: str, name: str) -> bytes | None:
+        if not attachments.is_stored_name(name):
+            return None
+        try:
+            return files.read_bytes(attachments.folder(desk.root, ticket_id) / name, desk.root, attachments.MAX_BYTES)
+        except SdeskError:
+            return None  # sdesk check names it
+
+    return read

@@ -26,12 +26,16 @@ from sdesk.calendar.spoken import moment
 from sdesk.clocks import sla
 from sdesk.policy.rules import Rules
 from sdesk.service.announcements import Announcement
+from sdesk.storage import attachments
 from sdesk.tickets.model import CLOSING_KINDS, Event, Ticket
 from sdesk.website.phrases import phrases
 
 RECENT_DAYS = 30  # closed tickets, and ended announcements, stay on the portal this long
 Words = Mapping[str, str]
 Speak = Callable[[datetime], str]  # a moment in the reader's words
+
+
+FILES = "files"  # the folder beside a portal's pages with the files customers sent
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class PublicEvent:
     author: str  # the customer's own person, or the desk's team: never an agent's address
     what: str
     text: str | None
+    attachments: tuple[str, ...] = ()  # files the customer sent with it, as kept under attachments/<ticket>/
 
 
 @dataclass(frozen=True)
@@ -266,7 +271,10 @@ def _public_events(ticket: Ticket, rules: Rules, language: str, when: Speak, sin
             continue
         what, text = shown_as
         author = customer_person if event.from_customer or ticket.is_requester(event.by) else desk
-        found.append(PublicEvent(at=event.at, when=when(event.at), author=author, what=what, text=text))
+        files = tuple(name for name in event.attachments if attachments.is_stored_name(name))
+        found.append(
+            PublicEvent(at=event.at, when=when(event.at), author=author, what=what, text=text, attachments=files)
+        )
     return found
 
 

@@ -25,7 +25,7 @@ import os
 import re
 import secrets
 import stat
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +39,10 @@ MAX_MANIFEST_BYTES = 32 * 1024 * 1024  # some 800,000 pages; a huge or endless f
 # Exactly the pages an export writes, so a planted manifest line can name nothing else (a user's own
 # about.html or docs/): the team's pages, and a portal's (in customers/KEY/, or in OUT itself with --customer).
 _PORTAL_PAGE = rf"(?:index|{ID_PATTERN.pattern})\.html"
+# A file a customer sent, beside their portal's pages (files/TICKET/<digest>-<name>, storage/attachments.py).
+_FILE = rf"files/{ID_PATTERN.pattern}/[0-9a-f]{{12}}-[\w.\- ]{{1,80}}"
 PAGE = re.compile(
-    rf"dashboard\.html|announcements\.html|{_PORTAL_PAGE}|customers/{SLUG_PATTERN.pattern}/{_PORTAL_PAGE}"
+    rf"dashboard\.html|announcements\.html|(?:customers/{SLUG_PATTERN.pattern}/)?(?:{_PORTAL_PAGE}|{_FILE})"
 )
 _FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # a FIFO never blocks the export
@@ -61,7 +63,7 @@ class Published:
     removed: int
 
 
-def publish(out: Path, pages: dict[str, str]) -> Published:
+def publish(out: Path, pages: Mapping[str, str | bytes]) -> Published:
     """Make ``out`` hold exactly ``pages`` (path -> HTML), next to any files sdesk did not write."""
     names = sorted(pages)
     for name in names:
@@ -80,7 +82,8 @@ def publish(out: Path, pages: dict[str, str]) -> Published:
         folder.write(MANIFEST, _listed(sorted(set(previous) | set(names))))
         written = unchanged = 0
         for name in names:
-            content = pages[name].encode("utf-8")
+            page = pages[name]
+            content = page.encode("utf-8") if isinstance(page, str) else page
             if folder.holds(name, content):
                 unchanged += 1
             else:

@@ -1,0 +1,483 @@
+"""The mail gateway: one received message becomes a comment, a survey answer, a new ticket or a triage entry.
+
+What a message becomes is decided from the message and the desk alone, in
+this order: a message already recorded is recognised and left alone; the
+desk's own mail and machine mail (auto-replies, bounces, lists) are recorded
+and never answered; a sender who floods is held in triage; a message that
+names a ticket (our Message-ID in In-Reply-To/References, the plus address
+``desk+TICKET@``, or ``[TICKET]`` in the subject) is a reply, from someone
+on the ticket or of its customer; any other is a new ticket, the rules
+applied exactly as `sdesk new` applies them. What the rules refuse goes to
+triage with an auto-reply that says why and what to do. Every message leaves
+its record (:mod:`sdesk.mail.received`), so nothing is dropped unseen.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sdesk.actions import record, workflow
+from sdesk.errors import NotFound, SdeskError
+from sdesk.mail import inbound, notifications, quoting, received, records
+from sdesk.mail.inbound import Inbound
+from sdesk.mail.mailboxes import Incoming
+from sdesk.mail.received import Received
+from sdesk.output import plural
+from sdesk.policy import decisions
+from sdesk.policy.mailgateway import MAX_WATCHERS
+from sdesk.policy.rules import Customer
+from sdesk.service import satisfaction
+from sdesk.storage import attachments, sync
+from sdesk.storage.store import Desk, write_atomic
+from sdesk.tickets import ids
+from sdesk.tickets.model import CLOSING_KINDS, Event, Ticket
+
+GATEWAY = "sdesk mail"  # who records what a message could not say itself (dismissals are agents')
+_SCORE = re.compile(
+    r"(?:score|cijfer|rating|beoordeling|tevredenheid)?\s*[:=]?\s*([1-5])(?:\s*(?:/|van|of|out of|op)\s*5)?"
+    r"(?![0-9.,])\s*[-–—:.,!)]?\s*(.*)",
+    re.IGNORECASE,
+)
+_SUBJECT_ID = re.compile(r"\[\s*([0-9A-Za-z]{6}-[0-9A-Za-z]{5})\s*\]")
+_OUR_ID = re.compile(r"<([0-9A-Z]{6}-[0-9A-Z]{5})\.[0-9a-f]{1,16}\.[a-z-]+@")
+_THREAD_ID = re.compile(r"<([0-9A-Z]{6}-[0-9A-Z]{5})\.1\.created@")
+# Lines in a new message that give a ticket field, in English and Dutch ("Site: 2101").
+FIELD_LINES = {
+    "site": "site",
+    "vestiging": "site",
+    "locatie": "site",
+    "product": "product",
+    "url": "url",
+    "phone": "contact_phone",
+    "telefoon": "contact_phone",
+    "error": "error_message",
+    "error message": "error_message",
+    "foutmelding": "error_message",
+}
+_FIELD_LINE = re.compile(rf"^\s*({'|'.join(sorted(FIELD_LINES, key=len, reverse=True))})\s*:\s*(\S.*)$", re.I)
+THROTTLE_FILE = "mail-senders.json"
+REPLY_EVERY = timedelta(hours=24)  # at most one auto-reply a day to one sender (RFC 3834)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    record_id: str
+    outcome: str  # what the message became (received.OUTCOMES), or "duplicate"
+    ticket: str | None
+    line: str  # what happened, for the log
+
+    @property
+    def recorded(self) -> bool:
+        return self.outcome != "duplicate"
+
+
+class Senders:
+    """How often each sender wrote lately, and when each was last auto-replied: this runner's own memory."""
+
+    def __init__(self, folder: Path, now: datetime):
+        self.path = folder / THROTTLE_FILE
+        self.now = now
+        self.seen: dict[str, list[str]] = {}
+        self.replied: dict[str, str] = {}
+        if self.path.is_file() and not self.path.is_symlink():
+            try:
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+                self.seen = {str(k): [str(t) for t in v][-1000:] for k, v in dict(data.get("seen", {})).items()}
+                self.replied = {str(k): str(v) for k, v in dict(data.get("replied", {})).items()}
+            except (ValueError, TypeError, AttributeError, RecursionError):
+                pass  # a torn file forgets: at worst one more mail is taken from a flood
+
+    def count(self, sender: str) -> int:
+        """Messages from ``sender`` in the last hour, this one included."""
+        hour_ago = self.now - timedelta(hours=1)
+        recent = [moment for moment in self.seen.get(sender.lower(), []) if _moment(moment) > hour_ago]
+        self.seen[sender.lower()] = [*recent, self.now.isoformat()]
+        return len(recent) + 1
+
+    def may_reply(self, sender: str) -> bool:
+        last = self.replied.get(sender.lower())
+        if last is not None and self.now - _moment(last) < REPLY_EVERY:
+            return False
+        self.replied[sender.lower()] = self.now.isoformat()
+        return True
+
+    def save(self) -> None:
+        hour_ago = self.now - timedelta(hours=1)
+        day_ago = self.now - REPLY_EVERY
+        data = {
+            "seen": {k: v for k, v in self.seen.items() if v and _moment(v[-1]) > hour_ago},
+            "replied": {k: v for k, v in self.replied.items() if _moment(v) > day_ago},
+        }
+        self.path.parent.mkdir(exist_ok=True)
+        write_atomic(self.path, json.dumps(data) + "\n", durable=False)
+
+
+def _moment(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+
+
+def receive(desk: Desk, raw: bytes, now: datetime, senders: Senders, too_large: bool = False) -> Outcome:
+    """Record one message; returns what it became. Raises only when the desk cannot be written."""
+    message = inbound.parse(raw, too_large)
+    record_id = message.record_id
+    if received.exists(desk.root, record_id):
+        try:
+            earlier = received.read(desk.root, record_id)
+            was = earlier.outcome + (f" {earlier.ticket}" if earlier.ticket else "")
+        except SdeskError:
+            was = "a record check names"
+        return Outcome(record_id, "duplicate", None, f"{record_id}: already received ({was}): left alone")
+    base = Received(
+        id=record_id,
+        key=message.key,
+        received=now,
+        outcome="ignored",
+        sender=message.sender,
+        name=message.sender_name or None,
+        to=list(message.to),
+        cc=list(message.cc),
+        subject=message.subject or None,
+        text=message.text or None,
+    )
+    gateway = Gateway(desk, message, base, now, senders)
+    done = gateway.decide()
+    received.write(desk.root, done)
+    if done.reply and done.sender is not None:  # owed from now on: the runner delivers it once
+        key = f"{done.id}.{done.reply_digest}.{notifications.REFUSED}"
+        records.append(desk.root, done.id, [records.Record(key, records.OWED, now.isoformat(), GATEWAY, done.sender)])
+    problems = f" ({'; '.join(message.problems)})" if message.problems else ""
+    about = f" {done.ticket}" if done.ticket else ""
+    why = f": {done.reason}" if done.reason else ""
+    replied = "; auto-reply owed" if done.reply else ""
+    line = f"{record_id} from {message.sender or 'an unknown sender'}: {done.outcome}{about}{why}{replied}{problems}"
+    return Outcome(record_id, done.outcome, done.ticket, line)
+
+
+RECEIVED_PATHS = (received.INBOX, received.TRIAGE, "tickets", attachments.FOLDER, records.FOLDER)
+
+
+def receive_all(
+    desk: Desk, messages: Iterable[Incoming], now: datetime, folder: Path
+) -> list[tuple[Incoming, Outcome]]:
+    """Record each message in turn (the caller commits, then takes them out of the mailbox)."""
+    senders = Senders(folder, now)
+    done: list[tuple[Incoming, Outcome]] = []
+    try:
+        for message in messages:
+            done.append((message, receive(desk, message.raw, now, senders, message.too_large)))
+    except SdeskError as error:  # the mailbox or the desk failed: what was recorded is committed all the same
+        raise PartlyReceived(done, error) from None
+    finally:
+        senders.save()
+    return done
+
+
+class PartlyReceived(SdeskError):
+    """Receiving stopped at a failure; ``done`` holds what was recorded before it."""
+
+    def __init__(self, done: list[tuple[Incoming, Outcome]], error: SdeskError):
+        super().__init__(error.message)
+        self.done, self.error = done, error
+
+
+def commit_message(done: list[tuple[Incoming, Outcome]]) -> str:
+    counts: dict[str, int] = {}
+    for _, outcome in done:
+        if outcome.recorded:
+            counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+    what = ", ".join(f"{count} {kind}" for kind, count in sorted(counts.items()))
+    return f"{sync.RECEIVED_SUBJECT} {plural(sum(counts.values()), 'message')} ({what})"
+
+
+class Gateway:
+    """The decision for one message, step by step; each step returns the record as it ends."""
+
+    def __init__(self, desk: Desk, message: Inbound, base: Received, now: datetime, senders: Senders):
+        self.desk, self.rules, self.message, self.base, self.now, self.senders = (
+            desk,
+            desk.rules,
+            message,
+            base,
+            now,
+            senders,
+        )
+
+    def decide(self) -> Received:
+        message, sender = self.message, self.message.sender
+        if sender is not None and self._is_desk(sender):
+            return self._ignored("sent by the desk itself (never answered)")
+        if message.automatic is not None:
+            return self._ignored(f"machine mail, never answered: {message.automatic}")
+        if sender is None:
+            return self._triage("the sender could not be read (From names no single mailbox)", reply=None)
+        if self.senders.count(sender) > self.rules.mail.per_sender_per_hour:
+            limit = self.rules.mail.per_sender_per_hour
+            return self._triage(f"throttled: more than {limit} mails from {sender} in an hour", reply=None)
+        unverified = self._unverified(sender)
+        if unverified:
+            return self._triage(unverified, reply=None)
+        ticket = self._ticket_named()
+        if ticket is not None:
+            return self._reply(ticket)
+        return self._new()
+
+    # --- what the message is ----------------------------------------------------------------
+
+    def _is_desk(self, address: str) -> bool:
+        own = {self.rules.desk_email, self.rules.mail.address, *(team.email for team in self.rules.teams.values())}
+        local, _, domain = address.lower().partition("@")
+        plain = f"{local.split('+')[0]}@{domain}"
+        return plain in {found.lower() for found in own if found}
+
+    def _unverified(self, sender: str) -> str | None:
+        """With mail.verified_by set, From counts only when that server's Authentication-Results vouch for it."""
+        server = self.rules.mail.verified_by
+        if server is None:
+            return None
+        domain = sender.rpartition("@")[2].lower()
+        for result in self.message.authentication:
+            authserv, _, rest = result.partition(";")
+            if authserv.strip().split()[0:1] != [server]:
+                continue
+            words = rest.lower()
+            if re.search(rf"\bdmarc=pass\b[^;]*header\.from={re.escape(domain)}\b", words) or re.search(
+                rf"\bdkim=pass\b[^;]*header\.d={re.escape(domain)}\b", words
+            ):
+                return None
+        return f"the sender could not be verified: {server} reports no DKIM or DMARC pass for {domain}"
+
+    def _ticket_named(self) -> Ticket | None:
+        """The ticket the message answers: our Message-ID, the plus address or [TICKET] in the subject."""
+        candidates: list[str] = []
+        for answered in self.message.answers:
+            found = _OUR_ID.match(answered) or _THREAD_ID.match(answered)
+            if found:
+                candidates.append(found.group(1))
+        gateway = self.rules.mail.address
+        if gateway is not None:
+            local, _, domain = gateway.lower().partition("@")
+            for address in self.message.to:
+                mine, _, theirs = address.partition("@")
+                if theirs.lower() == domain and mine.lower().startswith(local + "+"):
+                    candidates.append(mine[len(local) + 1 :].upper())
+        candidates += [found.upper() for found in _SUBJECT_ID.findall(self.message.subject)]
+        for candidate in candidates:
+            if ids.ID_PATTERN.fullmatch(candidate):
+                try:
+                    return self.desk.read(candidate)
+                except NotFound:
+                    continue
+                except SdeskError:
+                    continue  # a broken file: check names it; the mail is treated as new
+        return None
+
+    # --- a reply ---------------------------------------------------------------------------
+
+    def _reply(self, ticket: Ticket) -> Received:
+        sender = str(self.message.sender)
+        customer = self.rules.customers.get(ticket.customer)
+        if not ticket.is_participant(sender) and (customer is None or customer.contact(sender) is None):
+            return self._triage(
+                f"{sender} wrote about {ticket.id} but is not on it nor a reference person of its customer",
+                ticket=ticket.id,
+                reply=[f"foreign:{ticket.id}"],
+            )
+        text = quoting.new_text(self.message.text)
+        if self.rules.is_final(ticket.status):
+            survey = self._survey(ticket, text)
+            if survey is not None:
+                return survey
+            closed = next((event.at for event in reversed(ticket.history) if event.kind in CLOSING_KINDS), None)
+            limit = timedelta(days=self.rules.mail.reopen_within_days)
+            if closed is None or self.now - closed > limit:
+                return self._new(follows=ticket)
+            reason = f"The customer replied by mail after it was closed ({self.message.subject or 'no subject'})"
+            reopened = record.change(
+                self.desk,
+                ticket.id,
+                lambda current: replace(
+                    workflow.reopen(current, self.rules, reason, sender, self.now), from_customer=True
+                ),
+            )
+            ticket = reopened.ticket
+            self.base.outcome = "reopened"
+        event = record.change(self.desk, ticket.id, lambda current: self.comment_event(current, text))
+        outcome = self.base.outcome if self.base.outcome == "reopened" else "comment"
+        return self._settled(outcome, event.ticket.id)
+
+    def comment_event(self, ticket: Ticket, text: str) -> Event:
+        kept = self.keep_files(ticket.id)
+        body = text or ("(attachments only)" if kept else "(an empty reply)")
+        notes = [f"[attachment {item.name} not kept: {item.why}]" for item in kept if item.file is None]
+        if notes:
+            body += "\n\n" + "\n".join(notes)
+        event = workflow.comment(ticket, self.rules, body, str(self.message.sender), self.now, from_customer=True)
+        return replace(event, mail=self.base.id, attachments=tuple(item.file for item in kept if item.file))
+
+    def _survey(self, ticket: Ticket, text: str) -> Received | None:
+        """A reply to a closed ticket whose survey waits, starting with a score, is the answer."""
+        if satisfaction.survey_request(ticket) is None or satisfaction.answer(ticket) is not None:
+            return None
+        lines = [line for line in text.splitlines() if line.strip()]
+        found = _SCORE.fullmatch(lines[0].strip()) if lines else None
+        if found is None:
+            return None
+        remark = "\n".join([found.group(2), *lines[1:]]).strip() or None
+        score = int(found.group(1))
+        sender = str(self.message.sender)
+        record.change(
+            self.desk,
+            ticket.id,
+            lambda current: replace(
+                workflow.survey(current, self.rules, score, remark, sender, self.now), mail=self.base.id
+            ),
+        )
+        return self._settled("survey", ticket.id)
+
+    # --- a new ticket -----------------------------------------------------------------------
+
+    def _new(self, follows: Ticket | None = None) -> Received:
+        sender = str(self.message.sender)
+        customer = self.customer_of(sender, follows)
+        if isinstance(customer, str):
+            return self._triage(customer, reply=["unknown-sender"])
+        values = self.ticket_values(customer, follows)
+        if not values.get("type"):
+            return self._triage("rules.yaml gives mail no ticket type (mail.new_tickets.type or a mail route)")
+        try:
+            plan = workflow.plan_new(self.rules, values, self.now)
+        except SdeskError as error:
+            return self._triage(f"cannot open a ticket: {error.message}")
+        refusals = [*plan.missing_fields(), *plan.ineligibility()]
+        if refusals:
+            replies = [f"missing:{','.join(plan.assessment.missing)}"] if plan.assessment.missing else []
+            replies += [f"not-eligible:{check.detail}" for check in plan.assessment.failed_eligibility]
+            return self._triage("; ".join(refusals), reply=replies)
+        watchers = self._watchers(customer)
+        if watchers:
+            plan.values["watchers"] = ", ".join(watchers)
+
+        def make() -> Ticket:
+            ticket = workflow.create(
+                self.rules, plan, sender, self.now, accept_costs=True, costs_note="stated in the created mail"
+            )
+            opened = ticket.history[-1]
+            kept = self.keep_files(ticket.id)
+            notes = [f"[attachment {item.name} not kept: {item.why}]" for item in kept if item.file is None]
+            text = "\n".join(filter(None, [opened.text, *notes])) or None
+            files = tuple(item.file for item in kept if item.file)
+            ticket.history[-1] = replace(opened, mail=self.base.id, attachments=files, text=text)
+            return ticket
+
+        opened = record.open_ticket(self.desk, make)
+        return self._settled("created", opened.ticket.id)
+
+    def customer_of(self, sender: str, follows: Ticket | None) -> Customer | str:
+        """The sender's customer from the reference persons; else why not (a string)."""
+        found = [customer for customer in self.rules.customers.values() if customer.contact(sender) is not None]
+        if follows is not None and follows.customer in self.rules.customers:
+            if not found or follows.customer in (customer.key for customer in found):
+                return self.rules.customers[follows.customer]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            names = ", ".join(customer.key for customer in found)
+            return f"{sender} is a reference person of several customers ({names}): an agent chooses"
+        return f"{sender} is not a designated reference person of any customer"
+
+    def ticket_values(self, customer: Customer, follows: Ticket | None) -> dict[str, str | None]:
+        text = quoting.new_text(self.message.text)
+        sender = str(self.message.sender)
+        values: dict[str, str | None] = {"customer": customer.key, "requester": sender}
+        values.update(self.rules.mail.new_tickets)
+        subject = re.sub(r"^\s*((re|fw|fwd|antw|doorst)\s*:\s*)+", "", self.message.subject, flags=re.I)
+        first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+        values["title"] = (subject or first_line or "(no subject)")[:200]
+        values["description"] = text or None
+        facts_for = {**values, "title": values["title"], "description": text}
+        for route in self.rules.mail.routes:
+            if route.to is not None and route.to.lower() not in (address.lower() for address in self.message.to):
+                continue
+            if route.when is not None:
+                if not route.when.evaluate(decisions.facts(self.rules, facts_for)).passed:
+                    continue
+            values.update(route.values)
+            break
+        if follows is not None:
+            for name in ("type", "product", "site", "category"):
+                values[name] = values.get(name) or follows.value(name)
+            values["description"] = f"Follows up on {follows.id} (closed).\n\n{text}".strip()
+        person = customer.contact(sender)
+        if person is not None and len(person.sites) == 1 and not values.get("site"):
+            values["site"] = person.sites[0]
+        for line in text.splitlines():
+            found = _FIELD_LINE.match(line)
+            if found is None:
+                continue
+            name, value = FIELD_LINES[found.group(1).lower()], found.group(2).strip()
+            try:
+                values[name] = workflow.check_value(self.rules, name, value)
+            except SdeskError:
+                continue  # a value the desk does not know counts as not given: the auto-reply asks for it
+        return values
+
+    def _watchers(self, customer: Customer) -> list[str]:
+        policy = self.rules.mail.watchers
+        if policy == "none":
+            return []
+        sender = str(self.message.sender).lower()
+        found = []
+        for address in self.message.cc:
+            if address.lower() == sender or self._is_desk(address):
+                continue
+            if policy == "contacts" and customer.contact(address) is None:
+                continue
+            found.append(address)
+        return found[:MAX_WATCHERS]
+
+    # --- endings ----------------------------------------------------------------------------
+
+    def keep_files(self, ticket_id: str) -> list[attachments.Kept]:
+        given = [(item.name, item.data) for item in self.message.attachments]
+        kept = attachments.keep(self.desk.root, ticket_id, given, self.rules.mail.max_attachment_bytes)
+        self.base.attachments = [
+            {"name": item.name, "size": item.size, "kept": item.file is not None, "file": item.file, "why": item.why}
+            for item in kept
+        ]
+        for entry in self.base.attachments:
+            for key in ("file", "why"):
+                if entry[key] is None:
+                    del entry[key]
+        return kept
+
+    def _settled(self, outcome: str, ticket_id: str) -> Received:
+        return replace(self.base, outcome=outcome, ticket=ticket_id)
+
+    def _ignored(self, why: str) -> Received:
+        return replace(self.base, outcome="ignored", reason=why)
+
+    def _triage(self, why: str, ticket: str | None = None, reply: Iterable[str] | None = ()) -> Received:
+        """Held for an agent; ``reply`` names what the auto-reply tells the sender (None: no reply at all)."""
+        notices = [] if reply is None else list(reply) or [f"held:{why}"]
+        sender = self.message.sender
+        if notices and (sender is None or not self.senders.may_reply(sender)):
+            notices = []
+        customer = next((c for c in self.rules.customers.values() if sender and c.contact(sender)), None)
+        language = customer.language if customer is not None else self.rules.language
+        self.keep_files(self.base.id)  # kept with the record until an agent decides: accepted, they go to the ticket
+        return replace(
+            self.base,
+            outcome="triage",
+            ticket=ticket,
+            reason=why,
+            reply=notices,
+            language=language if notices else None,
+        )

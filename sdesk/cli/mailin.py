@@ -1,0 +1,280 @@
+"""`sdesk mail receive|triage|accept|dismiss`: the mail gateway, and an agent's decisions on what it held."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from sdesk.cli import context
+from sdesk.cli.options import desk_options, format_option
+from sdesk.errors import SdeskError
+from sdesk.output import Column, render_rows
+
+if TYPE_CHECKING:
+    from sdesk.mail.mailboxes import Incoming
+
+Mailbox = Callable[[], AbstractContextManager[Iterator["Incoming"]]]
+EX_TEMPFAIL = 75  # sendmail's "try again later": an MTA keeps the message and delivers it again
+LOCK_WAIT_SECONDS = 120
+TRIAGE_COLUMNS = (
+    Column("id", "Mail"),
+    Column("received", "Received"),
+    Column("from", "From"),
+    Column("subject", "Subject"),
+    Column("reason", "Why it waits", fill=True),
+)
+TRIAGE_FIELDS = ("id", "received", "from", "subject", "reason", "ticket", "attachments", "reply")
+
+
+def mailbox_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--maildir DIR or --imap HOST:PORT (with --imap-user …): where received mail is taken from."""
+
+    @functools.wraps(command)
+    def with_mailbox(
+        *args: Any,
+        maildir: Path | None,
+        imap: str | None,
+        imap_user: str | None,
+        imap_folder: str,
+        imap_move_to: str | None,
+        imap_cafile: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        return command(
+            *args, mailbox=_mailbox(maildir, imap, imap_user, imap_folder, imap_move_to, imap_cafile), **kwargs
+        )
+
+    options = [
+        click.option(
+            "--maildir",
+            type=click.Path(file_okay=False, path_type=Path),
+            metavar="DIR",
+            help="Take the messages in DIR/new (a Maildir, as fetchmail, getmail or an MTA fill it); each "
+            "moves to DIR/cur once recorded.",
+        ),
+        click.option("--imap", metavar="HOST:PORT", help="Take the unread messages of an IMAP mailbox, over TLS."),
+        click.option("--imap-user", metavar="NAME", help="The IMAP login; the password is in $SDESK_IMAP_PASSWORD."),
+        click.option("--imap-folder", default="INBOX", show_default=True, metavar="FOLDER", help="The folder read."),
+        click.option(
+            "--imap-move-to",
+            metavar="FOLDER",
+            help="Move recorded messages to FOLDER (default: flag them \\Seen and $SdeskRecorded where they are).",
+        ),
+        click.option(
+            "--imap-cafile",
+            type=click.Path(dir_okay=False, exists=True),
+            metavar="FILE",
+            help="Trust the server certificate this CA bundle signs (a server with its own certificate authority).",
+        ),
+    ]
+    decorated: Callable[..., Any] = with_mailbox
+    for option in reversed(options):
+        decorated = option(decorated)
+    return decorated
+
+
+def _mailbox(
+    maildir: Path | None,
+    imap: str | None,
+    user: str | None,
+    folder: str,
+    move_to: str | None,
+    cafile: str | None,
+) -> Mailbox | None:
+    from sdesk.mail import mailboxes
+
+    if maildir is not None and imap is not None:
+        raise click.UsageError("--maildir and --imap exclude each other: one mailbox per gateway")
+    if maildir is not None:
+        found = maildir
+
+        @contextmanager
+        def from_maildir() -> Iterator[Iterator[Incoming]]:
+            yield mailboxes.maildir(found)
+
+        return from_maildir
+    if imap is None:
+        if user is not None or move_to is not None or cafile is not None:
+            raise click.UsageError("--imap-user, --imap-move-to and --imap-cafile need --imap HOST:PORT")
+        return None
+    host, _, port = imap.rpartition(":")
+    if not host or not port.isdigit():
+        raise click.BadParameter(f"'{imap}' is not HOST:PORT, e.g. imap.example.com:993", param_hint="--imap")
+    if user is None:
+        raise click.UsageError("--imap needs --imap-user NAME (the password goes in $SDESK_IMAP_PASSWORD)")
+    account = mailboxes.ImapAccount(host, int(port), user, folder, move_to, cafile)
+    account.password()  # refused now, not after the desk was read
+    return lambda: mailboxes.imap(account)
+
+
+@click.group("mail")
+def mail() -> None:
+    """Mail in: receive customers' mail, and decide on what the gateway held in triage."""
+
+
+@mail.command("receive")
+@mailbox_options
+@desk_options()
+def receive(mailbox: Mailbox | None) -> None:
+    """Record received mail: one message on stdin (an MTA alias or procmail pipe), or a Maildir or IMAP mailbox.
+
+    A reply becomes a comment on its ticket (a waiting ticket resumes), a
+    survey answer is recorded, a reference person's new mail opens a ticket
+    with the rules applied as `sdesk new` applies them; what the rules refuse
+    waits in triage (sdesk mail triage) and its sender gets an auto-reply that
+    the runner sends. The same message received twice is recorded once.
+
+    In git, each batch is committed ("sdesk mail: received …") and the runner
+    pushes it. A message on stdin that cannot be recorded now (the desk is
+    busy or cannot be written) exits 75, so the MTA keeps it and tries again.
+    """
+    from sdesk.actions import cycle
+
+    desk = context.desk()
+    now = context.now(desk)
+    if mailbox is None:
+        raw = sys.stdin.buffer.read()
+        if not raw.strip():
+            raise SdeskError("no message on stdin (or give --maildir DIR or --imap HOST:PORT)")
+        try:
+            lines = cycle.receive_now(desk, _one(raw), now, LOCK_WAIT_SECONDS)
+        except SdeskError as error:
+            click.echo(f"Error: {error} (the message was not recorded: try again later)", err=True)
+            sys.exit(EX_TEMPFAIL)
+    else:
+        lines = cycle.receive_now(desk, mailbox, now, LOCK_WAIT_SECONDS)
+    for line in lines:
+        click.echo(line)
+
+
+def _one(raw: bytes) -> Mailbox:
+    from sdesk.mail.mailboxes import Incoming
+
+    @contextmanager
+    def single() -> Iterator[Iterator[Incoming]]:
+        yield iter([Incoming(raw, "stdin", lambda: None)])
+
+    return single
+
+
+@mail.command("triage")
+@format_option
+@desk_options()
+def triage(fmt: str) -> None:
+    """Mail the gateway could not turn into a ticket or comment, with why: each waits for accept or dismiss."""
+    from sdesk.mail import received
+
+    desk = context.desk()
+    rows = [
+        {
+            "id": item.id,
+            "received": item.received.isoformat(timespec="minutes"),
+            "from": item.sender or "(unreadable)",
+            "subject": item.subject or "",
+            "reason": item.reason or "",
+            "ticket": item.ticket or "",
+            "attachments": len(item.attachments),
+            "reply": "owed" if item.reply else "none",
+        }
+        for item in received.pending(desk.root)
+    ]
+    if fmt == "table" and not rows:
+        click.echo("Nothing waits in triage.")
+        return
+    click.echo(render_rows(rows, TRIAGE_COLUMNS, fmt, TRIAGE_FIELDS))
+
+
+@mail.command("show")
+@click.argument("mail_id", metavar="ID")
+@desk_options()
+def show(mail_id: str) -> None:
+    """A received mail as the gateway kept it: who, to whom, what it became, its whole text and attachments."""
+    from sdesk.mail import received
+
+    desk = context.desk()
+    item = received.read(desk.root, mail_id)
+    facts = [
+        ("From", f"{item.name} <{item.sender}>" if item.name else item.sender),
+        ("To", ", ".join(item.to)),
+        ("Cc", ", ".join(item.cc)),
+        ("Subject", item.subject),
+        ("Received", item.received.isoformat(timespec="minutes")),
+        ("Became", f"{item.outcome} {item.ticket or ''}".strip()),
+        ("Why", item.reason),
+        ("Decision", _decision(item.decision)),
+    ]
+    lines = [f"{label + ':':<10}{value}" for label, value in facts if value]
+    for entry in item.attachments:
+        where = f"kept as {entry['file']}" if entry.get("file") else f"not kept: {entry.get('why', 'held in triage')}"
+        lines.append(f"Attached: {entry['name']} ({entry['size']:,} bytes), {where}")
+    click.echo("\n".join([*lines, "", item.text or "(no text)"]))
+
+
+def _decision(decision: dict[str, Any] | None) -> str | None:
+    if not decision:
+        return None
+    said = f"{decision['action']} by {decision['by']} on {decision['at']:%Y-%m-%d %H:%M}"
+    return said + "".join(f", {key} {decision[key]}" for key in ("ticket", "reason") if decision.get(key))
+
+
+@mail.command("accept")
+@click.argument("mail_id", metavar="ID")
+@click.option("--customer", metavar="KEY", help="The customer the ticket is for (default: the sender's).")
+@click.option("--type", "ticket_type", metavar="TYPE", help="The ticket type (default: as rules.yaml's mail: says).")
+@click.option("--product", metavar="KEY", help="The product concerned.")
+@click.option("--site", metavar="ID", help="The site ID (4 digits).")
+@click.option("--category", metavar="NAME", help="The category.")
+@click.option("--requester", metavar="EMAIL", help="Who the ticket is for (default: the sender).")
+@click.option("--override", metavar="REASON", help="Open it although the rules refuse the sender; the reason is kept.")
+@click.option("--accept-costs", is_flag=True, help="The customer knows the work may cost extra.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", help="json: for scripts.")
+@desk_options()
+def accept(
+    mail_id: str,
+    customer: str | None,
+    ticket_type: str | None,
+    product: str | None,
+    site: str | None,
+    category: str | None,
+    requester: str | None,
+    override: str | None,
+    accept_costs: bool,
+    fmt: str,
+) -> None:
+    """Turn a held mail into a ticket (the rules applied; --override REASON lifts eligibility), or add a held
+    reply to the ticket it named. The decision is kept with the mail."""
+    import json
+
+    from sdesk.actions import triage as decisions
+
+    desk = context.desk()
+    agent = context.actor(desk)
+    held = decisions.waiting(desk, mail_id)
+    values = {"customer": customer, "type": ticket_type, "product": product, "site": site}
+    values |= {"category": category, "requester": requester}
+    outcome, ticket = decisions.accept(desk, held, agent, context.now(desk), values, override, accept_costs)
+    if fmt == "json":
+        click.echo(json.dumps({"mail": held.id, "outcome": outcome, "ticket": ticket}))
+        return
+    said = "opened ticket" if outcome == "created" else "added as a comment to"
+    click.echo(f"Accepted {held.id}: {said} {ticket}")
+
+
+@mail.command("dismiss")
+@click.argument("mail_id", metavar="ID")
+@click.option("--reason", required=True, metavar="TEXT", help="Why no ticket comes of it (kept with the mail).")
+@desk_options()
+def dismiss(mail_id: str, reason: str) -> None:
+    """Settle a held mail without a ticket (spam, a duplicate, sent again by the sender); the reason is kept."""
+    from sdesk.actions import triage as decisions
+
+    desk = context.desk()
+    held = decisions.waiting(desk, mail_id)
+    decisions.dismiss(desk, held, context.actor(desk), context.now(desk), reason)
+    click.echo(f"Dismissed {held.id} from {held.sender or 'an unknown sender'}: {reason}")

@@ -1,0 +1,190 @@
+"""Where received mail comes from: a Maildir on disk, or an IMAP mailbox over TLS.
+
+A message is taken from its mailbox only after the desk recorded it (and,
+in a runner, after that record was pushed): :meth:`Incoming.done` is called
+then. A crash in between leaves the message where it was; the next fetch
+brings it again and the desk recognises it (same Message-ID, same record),
+so it is recorded once. A Maildir message moves from ``new/`` to ``cur/``
+with the Seen flag in one rename; an IMAP message gets the ``\\Seen`` flag
+and the keyword ``$SdeskRecorded`` (the search skips it from then on), or is
+moved to a folder.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import os
+import re
+import ssl
+import stat
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sdesk.errors import SdeskError
+from sdesk.mail.inbound import MAX_MESSAGE_BYTES
+
+RECORDED = "$SdeskRecorded"
+PASSWORD_VARIABLE = "SDESK_IMAP_PASSWORD"
+MAX_PER_FETCH = 200  # a cycle takes at most this many; the rest wait for the next
+IMAP_TIMEOUT = 60.0
+_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+
+
+@dataclass
+class Incoming:
+    raw: bytes
+    where: str  # for the log: the file or the IMAP uid
+    done: Callable[[], None]  # take it out of the mailbox: recorded for good
+    too_large: bool = False  # only its start was read: the message is over inbound.MAX_MESSAGE_BYTES
+
+
+class MailboxError(SdeskError):
+    """The mailbox cannot be read (not a Maildir, the IMAP server refused): nothing was taken from it."""
+
+
+def read_limited(fd: int) -> tuple[bytes, bool]:
+    """A message's bytes, and whether it was too large to read whole (then its first megabyte: the headers)."""
+    chunks, size = [], 0
+    limit = MAX_MESSAGE_BYTES + 1
+    while size < limit and (chunk := os.read(fd, min(1 << 20, limit - size))):
+        chunks.append(chunk)
+        size += len(chunk)
+    data = b"".join(chunks)
+    return (data, False) if size <= MAX_MESSAGE_BYTES else (data[: 1 << 20], True)
+
+
+def maildir(folder: Path) -> Iterator[Incoming]:
+    """The messages in ``folder/new`` (oldest first); done moves each to ``cur`` flagged Seen."""
+    new, cur = folder / "new", folder / "cur"
+    for place in (new, cur):
+        if not place.is_dir() or place.is_symlink():
+            raise MailboxError(f"is not a Maildir (it needs new/, cur/ and tmp/ folders): {place} is missing", folder)
+    entries = []
+    for entry in os.scandir(new):
+        if entry.name.startswith(".") or not entry.is_file(follow_symlinks=False):
+            continue  # a link or a folder in new/ is no message a mail server delivered
+        entries.append((entry.stat(follow_symlinks=False).st_mtime, entry.name))
+    for _, name in sorted(entries)[:MAX_PER_FETCH]:
+        path = new / name
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            continue  # taken by another reader since the listing
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                continue
+            raw, too_large = read_limited(fd)
+        finally:
+            os.close(fd)
+        yield Incoming(raw, str(path), _mover(path, cur / f"{name.split(':')[0]}:2,S"), too_large)
+
+
+def _mover(source: Path, target: Path) -> Callable[[], None]:
+    def move() -> None:
+        try:
+            os.rename(source, target)
+        except FileNotFoundError:
+            pass  # moved already (a second reader): recorded once all the same
+
+    return move
+
+
+@dataclass(frozen=True)
+class ImapAccount:
+    host: str
+    port: int
+    user: str
+    folder: str = "INBOX"
+    move_to: str | None = None  # a folder recorded mail moves to; else it is flagged where it is
+    cafile: str | None = None  # a CA bundle for a server whose certificate is not in the system's store
+
+    def password(self) -> str:
+        found = os.environ.get(PASSWORD_VARIABLE)
+        if not found:
+            raise MailboxError(f"the IMAP password goes in the environment variable {PASSWORD_VARIABLE}")
+        return found
+
+
+@contextmanager
+def imap(account: ImapAccount) -> Iterator[Iterator[Incoming]]:
+    """A session with the mailbox over TLS, yielding its unrecorded messages (oldest first)."""
+    context = ssl.create_default_context(cafile=account.cafile)
+    try:
+        session = imaplib.IMAP4_SSL(account.host, account.port, ssl_context=context, timeout=IMAP_TIMEOUT)
+    except (OSError, ssl.SSLError, imaplib.IMAP4.error) as error:
+        raise MailboxError(f"cannot reach IMAP server {account.host}:{account.port}: {_said(error)}") from None
+    try:
+        try:
+            session.login(account.user, account.password())
+            status, _ = session.select(_quoted(account.folder))
+            if status != "OK":
+                raise MailboxError(f"IMAP folder {account.folder} cannot be opened")
+        except (imaplib.IMAP4.error, OSError) as error:
+            raise MailboxError(f"IMAP {account.host}: {_said(error)}") from None
+        yield _messages(session, account)
+    finally:
+        try:
+            session.logout()
+        except (imaplib.IMAP4.error, OSError):
+            pass
+
+
+def _messages(session: imaplib.IMAP4, account: ImapAccount) -> Iterator[Incoming]:
+    try:
+        status, data = session.uid("SEARCH", "UNKEYWORD", RECORDED, "NOT", "DELETED")
+    except (imaplib.IMAP4.error, OSError) as error:
+        raise MailboxError(f"IMAP search failed: {_said(error)}") from None
+    found = (data[0] or b"").split() if status == "OK" and data else []
+    uids = [uid.decode() for uid in found if uid.isdigit()]
+    for uid in uids[:MAX_PER_FETCH]:
+        try:
+            fetched = _fetch(session, uid)
+        except (imaplib.IMAP4.error, OSError) as error:
+            raise MailboxError(f"IMAP fetch of message {uid} failed: {_said(error)}") from None
+        if fetched is not None:
+            raw, too_large = fetched
+            yield Incoming(raw, f"imap uid {uid}", _recorder(session, uid, account), too_large)
+
+
+def _fetch(session: imaplib.IMAP4, uid: str) -> tuple[bytes, bool] | None:
+    """The message, or only its headers when it is too large to read whole."""
+    _, data = session.uid("FETCH", uid, "(RFC822.SIZE)")
+    sizes = [_SIZE.search(part) for part in data or [] if isinstance(part, bytes)]
+    size = next((int(found.group(1)) for found in sizes if found), 0)
+    too_large = size > MAX_MESSAGE_BYTES
+    status, data = session.uid("FETCH", uid, "(BODY.PEEK[HEADER])" if too_large else "(BODY.PEEK[])")
+    if status != "OK":
+        return None
+    for part in data or []:
+        if isinstance(part, tuple) and len(part) == 2:
+            return bytes(part[1]), too_large
+    return None
+
+
+def _recorder(session: imaplib.IMAP4, uid: str, account: ImapAccount) -> Callable[[], None]:
+    def recorded() -> None:
+        try:
+            session.uid("STORE", uid, "+FLAGS", f"(\\Seen {RECORDED})")
+            if account.move_to:
+                status, _ = session.uid("MOVE", uid, _quoted(account.move_to))
+                if status != "OK":
+                    raise MailboxError(f"IMAP cannot move message {uid} to {account.move_to}")
+        except (imaplib.IMAP4.error, OSError) as error:
+            raise MailboxError(f"IMAP could not mark message {uid} recorded: {_said(error)}") from None
+
+    return recorded
+
+
+def _quoted(folder: str) -> str:
+    if not folder or any(char in folder for char in '"\\\r\n') or not folder.isprintable():
+        raise MailboxError(f"not an IMAP folder name sdesk passes on: {folder!r}")
+    return f'"{folder}"'
+
+
+def _said(error: BaseException) -> str:
+    text = error.args[0] if error.args else error
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return " ".join(str(text).split())[:300] or type(error).__name__
