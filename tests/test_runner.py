@@ -13,6 +13,7 @@ runner commits, merges or pushes a given commit.
 from __future__ import annotations
 
 import email
+import email.message
 import json
 import os
 import shutil
@@ -847,3 +848,70 @@ def test_a_commit_of_a_person_in_the_runners_clone_is_never_thrown_away(desk, sm
     lines = cycle(desk.server, smtp, moment(MON, "10:00"), status=1)
     assert "this clone has 1 commit(s) that are not the runner's and not on origin/main" in lines[-1], lines
     assert notes.exists() and git(desk.server, "log", "-1", "--format=%s").stdout.strip() == "Notes"
+
+
+# --- the mail gateway in the runner's cycle -------------------------------------------------------
+
+
+def maildir(folder: Path, messages: dict[str, bytes]) -> Path:
+    for part in ("new", "cur", "tmp"):
+        (folder / part).mkdir(parents=True, exist_ok=True)
+    for name, raw in messages.items():
+        (folder / "new" / name).write_bytes(raw)
+    return folder
+
+
+def customer_mail(sender: str, subject: str, body: str, message_id: str) -> bytes:
+    message = email.message.EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, "servicedesk@caresolutions.example", subject
+    message["Message-ID"] = message_id
+    message.set_content(body)
+    return message.as_bytes()
+
+
+def test_the_runner_receives_before_the_sweep_and_answers_a_stranger_once(desk, smtp, tmp_path):
+    [waiting] = waiting_tickets(desk, 1)
+    reply = customer_mail(ELS, f"Re: [{waiting}] Ticket 0", "Hier is de informatie.\n", "<r1@zonnebloem.example>")
+    question = customer_mail("jan@zonnebloem.example", "Vraag", "Kan ik ook iets melden?\n", "<j1@x.example>")
+    box = maildir(tmp_path / "Maildir", {"1.host": reply, "2.host": question})
+    lines = cycle(desk.server, smtp, moment(WED, "10:00"), "--maildir", str(box))  # a reminder fell due Wednesday
+    received = [line for line in lines if line.startswith("receive: ")]
+    assert len(received) == 2 and f"comment {waiting}" in received[0] and "triage" in received[1]
+    assert step(lines, "sweep") == "sweep: nothing to do"  # the reply stopped the count: no reminder
+    assert sorted(path.name for path in (box / "cur").iterdir()) == ["1.host:2,S", "2.host:2,S"]
+    refused = [arrival for arrival in smtp.arrived if arrival.ticket_kind[1] == "refused"]
+    assert [arrival.rcpt_tos for arrival in refused] == [("jan@zonnebloem.example",)]
+
+    pull(desk.b)  # what the runner received reached every clone
+    assert desk.history(desk.b, waiting)[-1] == "comment"
+    held = json.loads(desk.sdesk(desk.b, moment(WED, "10:05"), "mail", "triage", "--format", "json"))
+    assert [item["from"] for item in held] == ["jan@zonnebloem.example"]
+    lines = cycle(desk.server, smtp, moment(WED, "10:05"), "--maildir", str(box))
+    assert step(lines, "receive") == "receive: no new mail" and step(lines, "mail").startswith("mail: sent 0")
+    assert_clean(desk.server)
+
+
+def test_two_runners_given_the_same_mail_record_it_once(desk, smtp, tmp_path):
+    body = "Het dossier opent niet.\nProduct: care-dossier\nVestiging: 2101\n"
+    message = customer_mail(ELS, "Dossier opent niet", body, "<n1@x.example>")
+    second = desk.server_clone("server2")
+    boxes = [maildir(tmp_path / name, {"1.host": message}) for name in ("box1", "box2")]
+    runners = [
+        subprocess.Popen(
+            [SDESK, "run", "--smtp", smtp.address, "--maildir", str(box)],
+            cwd=clone,
+            env=runner_env(moment(MON, "10:00")),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for clone, box in zip((desk.server, second), boxes, strict=True)
+    ]
+    for process in runners:
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, out + err
+    pull(desk.b)
+    assert len(list((desk.b / "tickets").glob("*.yaml"))) == 1
+    assert [arrival.ticket_kind[1] for arrival in smtp.arrived] == ["created"]
+    for box in boxes:  # each runner took its copy out of its mailbox: recorded (once) by one of them
+        assert [path.name for path in (box / "cur").iterdir()] == ["1.host:2,S"]

@@ -323,13 +323,20 @@ class Gateway:
         return replace(event, mail=self.base.id, attachments=tuple(item.file for item in kept if item.file))
 
     def _survey(self, ticket: Ticket, text: str) -> Received | None:
-        """A reply to a closed ticket whose survey waits, starting with a score, is the answer."""
-        if satisfaction.survey_request(ticket) is None or satisfaction.answer(ticket) is not None:
+        """A reply to a closed ticket whose survey waits, starting with a score, is the answer (once)."""
+        if satisfaction.survey_request(ticket) is None:
             return None
         lines = [line for line in text.splitlines() if line.strip()]
         found = _SCORE.fullmatch(lines[0].strip()) if lines else None
         if found is None:
             return None
+        answered = satisfaction.answer(ticket)
+        if answered is not None:
+            return self._triage(
+                f"a second survey answer for {ticket.id} (answered {answered.at:%Y-%m-%d} with {answered.score})",
+                ticket=ticket.id,
+                reply=None,
+            )
         remark = "\n".join([found.group(2), *lines[1:]]).strip() or None
         score = int(found.group(1))
         sender = str(self.message.sender)

@@ -20,6 +20,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses
@@ -132,7 +133,7 @@ def _decoded(value: str) -> str:
     """A header's encoded words decoded; what does not decode is kept as it came."""
     try:
         return str(make_header(decode_header(value)))
-    except (ValueError, LookupError, UnicodeError, AssertionError):
+    except (ValueError, LookupError, UnicodeError, AssertionError, MessageError):
         return value
 
 
@@ -143,7 +144,7 @@ def _sender(message: Message, problems: list[str]) -> tuple[str | None, str]:
     try:
         strict = email.policy.default.header_factory("From", raw).addresses
         agreed = [address.addr_spec for address in strict]
-    except (ValueError, TypeError, LookupError, IndexError, AttributeError):
+    except (ValueError, TypeError, LookupError, IndexError, AttributeError, MessageError):
         agreed = []
     if len(found) != 1 or agreed != [found[0][1]] or not is_mailbox(found[0][1]):
         if raw:
@@ -199,7 +200,7 @@ def _read_part(part: Message, texts: list[str], attachments: list[Attachment], p
     content_type = part.get_content_type()
     try:
         name = part.get_filename()
-    except (ValueError, LookupError, UnicodeError, TypeError):
+    except (ValueError, LookupError, UnicodeError, TypeError, MessageError):
         name = "attachment"
     disposition = str(part.get("Content-Disposition", "")).split(";")[0].strip().lower()
     data = _payload(part)

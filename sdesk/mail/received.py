@@ -132,14 +132,17 @@ def write(desk_root: Path, record: Received) -> None:
     for folder in (desk_root / INBOX, where.parent, desk_root / TRIAGE):
         if folder.is_symlink():
             raise SdeskError("is a symbolic link: sdesk keeps received mail only in the desk itself", folder)
-    where.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(where, yamlio.dump(data))
     pointer = desk_root / TRIAGE / record.id
-    if record.pending:
-        pointer.parent.mkdir(exist_ok=True)
-        write_atomic(pointer, f"{record.reason or 'waiting for an agent'}\n")
-    elif pointer.exists() or pointer.is_symlink():
-        pointer.unlink()
+    try:
+        where.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(where, yamlio.dump(data))
+        if record.pending:
+            pointer.parent.mkdir(exist_ok=True)
+            write_atomic(pointer, f"{record.reason or 'waiting for an agent'}\n")
+        elif pointer.exists() or pointer.is_symlink():
+            pointer.unlink()
+    except OSError as error:
+        raise SdeskError(f"cannot record received mail: {error.strerror}", where) from None
 
 
 def pending(desk_root: Path) -> Iterator[Received]:

@@ -100,7 +100,10 @@ def append(desk_root: Path, ticket_id: str, new: Iterable[Record]) -> None:
     folder = where.parent
     if folder.is_symlink():
         raise SdeskError("is a symbolic link: sdesk keeps delivery records only in the desk itself", folder)
-    folder.mkdir(exist_ok=True)
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as error:
+        raise SdeskError(f"cannot keep delivery records: {error.strerror}", folder) from None
     old = files.read_bytes(where, desk_root, MAX_RECORDS_BYTES) if where.exists() else b""
     if old and not old.endswith(b"\n"):
         old += b"\n"

@@ -69,7 +69,10 @@ def keep(desk_root: Path, ticket_id: str, given: Iterable[tuple[str, bytes]], li
             kept.append(Kept(shown, len(data), None, why))
             continue
         digest = hashlib.sha256(data).hexdigest()[:DIGEST_CHARS]
-        where.mkdir(parents=True, exist_ok=True)
+        try:
+            where.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise SdeskError(f"cannot keep attachments: {error.strerror}", where) from None
         existing = next((path.name for path in sorted(where.glob(f"{digest}-*")) if path.is_file()), None)
         stored = existing or f"{digest}-{safe_name(name)}"
         if existing is None:

@@ -20,7 +20,8 @@ from pathlib import Path
 from sdesk.errors import SdeskError
 from sdesk.storage.gitrepo import git
 
-RUNNER_PATHS = ("tickets", "deliveries", ".gitattributes")  # what a cycle writes and may put back
+# What a cycle writes and may put back (received mail too: the mailbox keeps it until it is pushed).
+RUNNER_PATHS = ("tickets", "deliveries", "inbox", "triage", "attachments", ".gitattributes")
 CLONE_PATHS = (".sdesk", "outbox")  # each clone's own, never committed: a cycle neither cleans nor merges them
 STALE_LOCK_SECONDS = 60  # git's own index.lock older than this, while the runner holds its lock, is a dead git's
 RUNNER_SUBJECT = "sdesk "  # every commit a cycle makes starts so

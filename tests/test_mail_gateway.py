@@ -1,0 +1,421 @@
+"""The mail gateway: what a customer's mail becomes, through `sdesk mail receive` (stdin and a Maildir).
+
+The IMAP mailbox, against a real Dovecot, is tests/test_imap.py; the runner
+receiving in a team's clone is tests/test_runner.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from sdesk.mail import inbound, quoting
+from tests.conftest import Run, ok, owed_mail
+
+ELS = "els.vermeulen@zonnebloem.example"  # a reference person of zonnebloem, sites 2101 and 2102
+TOM = "tom.claeys@zonnebloem.example"  # another of zonnebloem
+STRANGER = "jan@zonnebloem.example"
+DESK = "servicedesk@caresolutions.example"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def mail(
+    sender: str = ELS,
+    subject: str = "Dossier opent niet",
+    body: str = "Het dossier van bewoner 12 opent niet.\nProduct: care-dossier\nVestiging: 2101\n",
+    message_id: str | None = "<m1@zonnebloem.example>",
+    to: str = DESK,
+    files: tuple[tuple[str, bytes], ...] = (),
+    **headers: str,
+) -> bytes:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    if message_id:
+        message["Message-ID"] = message_id
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    for name, data in files:
+        message.add_attachment(data, maintype="image", subtype="png", filename=name)
+    return message.as_bytes()
+
+
+@pytest.fixture
+def receive(run: Run, desk: Path) -> Callable[..., Any]:
+    def send(raw: bytes, *args: str) -> Any:
+        return run("mail", "receive", *args, input=raw)  # type: ignore[arg-type]
+
+    return send
+
+
+def tickets(desk: Path) -> list[dict[str, Any]]:
+    return [yaml.safe_load(path.read_text(encoding="utf-8")) for path in sorted((desk / "tickets").glob("*.yaml"))]
+
+
+def triage(run: Run) -> list[dict[str, Any]]:
+    held: list[dict[str, Any]] = json.loads(ok(run("mail", "triage", "--format", "json")))
+    return held
+
+
+# --- reading a message -------------------------------------------------------------------------------
+
+
+def test_the_sender_is_the_address_in_angle_brackets_never_a_display_name_that_looks_like_one() -> None:
+    forged = inbound.parse(f'From: "{ELS}" <mallory@evil.example>\r\nSubject: hi\r\n\r\nhi\r\n'.encode())
+    assert forged.sender == "mallory@evil.example"
+    unquoted = inbound.parse(f"From: {ELS} <mallory@evil.example>\r\n\r\nhi\r\n".encode())
+    assert unquoted.sender in (None, "mallory@evil.example")
+    encoded_word = "=?utf-8?q?els.vermeulen=40zonnebloem.example?="
+    encoded = inbound.parse(f"From: {encoded_word} <mallory@evil.example>\r\n\r\nhi\r\n".encode())
+    assert encoded.sender == "mallory@evil.example"
+    two = inbound.parse(mail(sender=f"{ELS}, mallory@evil.example"))
+    assert two.sender is None and any("From" in problem for problem in two.problems)
+    tricky = inbound.parse(mail(sender=f"{ELS})<mallory@evil.example>"))
+    assert tricky.sender is None
+
+
+def test_a_message_without_message_id_is_named_by_its_content_so_a_redelivery_is_the_same() -> None:
+    first = inbound.parse(mail(message_id=None))
+    again = inbound.parse(b"Received: from relay2.example by mx.example\r\n" + mail(message_id=None))
+    assert first.key.startswith("sha256:") and first.key == again.key
+    assert inbound.parse(mail(message_id=None, body="Iets anders\n")).key != first.key
+
+
+def test_machine_mail_is_recognised_by_its_headers() -> None:
+    assert inbound.parse(mail(Auto_Submitted="auto-replied")).automatic
+    assert inbound.parse(mail(Precedence="bulk")).automatic
+    assert inbound.parse(mail(List_Id="<list.example>")).automatic
+    assert inbound.parse(mail(Return_Path="<>")).automatic
+    assert inbound.parse(mail(sender="MAILER-DAEMON@mx.example")).automatic
+    assert inbound.parse(mail(Auto_Submitted="no")).automatic is None
+    assert inbound.parse(mail()).automatic is None
+
+
+def test_what_the_sender_added_leaves_quotes_signatures_and_html_behind() -> None:
+    assert quoting.new_text("Dank u!\n\nOp 5 dec. 2026 om 10:00 schreef Desk <d@x.example>:\n> oud\n") == "Dank u!"
+    assert quoting.new_text("Yes\nOn Sat, Dec 5, 2026 at 10:00 Desk <d@x.example> wrote:\n> old\n") == "Yes"
+    assert quoting.new_text("Zie bijlage\n-- \nEls Vermeulen\nWZC De Zonnebloem\n") == "Zie bijlage"
+    assert quoting.new_text("Ok\n\n-----Original Message-----\nFrom: desk\n") == "Ok"
+    html = "<html><style>p{}</style><body><p>Hallo <b>daar</b></p><div>Regel 2<br>Regel 3</div>"
+    html += "<blockquote>oud bericht</blockquote><script>alert(1)</script></body></html>"
+    text = quoting.html_to_text(html)
+    assert text == "Hallo daar\n\nRegel 2\nRegel 3\n\n> oud bericht"
+    assert quoting.new_text(text) == "Hallo daar\n\nRegel 2\nRegel 3"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"\xff\xfe\x00garbage without headers",
+        b"From: a@b.example\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n" * 200,
+        b"Content-Type: multipart/mixed; boundary=a\r\n\r\n"
+        + b"--a\r\nContent-Type: multipart/mixed; boundary=a\r\n\r\n" * 3000,
+        b"From: =?utf-8?b?!!!notbase64?= <x@y.example>\r\nSubject: =?x-unknown?q?hi?=\r\n\r\nhi",
+        b"To: " + b", ".join(b"p%d@x.example" % n for n in range(10_000)) + b"\r\nFrom: a@b.example\r\n\r\nhi",
+        b"From: a@b.example\r\nContent-Type: text/plain; charset=no-such-charset\r\n\r\n\xe9\xe9",
+        b"From: a@b.example\r\nContent-Type: text/html\r\n\r\n<p" + b"<" * 100_000,
+    ],
+    ids=["empty", "binary", "many-parts", "deep-nesting", "bad-encoded-words", "10000-recipients", "charset", "html"],
+)
+def test_a_hostile_message_is_read_without_an_exception(raw: bytes) -> None:
+    found = inbound.parse(raw)
+    assert len(found.to) <= inbound.MAX_ADDRESSES
+    assert len(found.text) <= inbound.MAX_TEXT_CHARS
+
+
+# --- a new message -----------------------------------------------------------------------------------
+
+
+def test_a_reference_persons_mail_opens_a_ticket_with_the_rules_applied_and_owes_the_created_mail(
+    receive: Callable[..., Any], desk: Path, run: Run
+) -> None:
+    out = ok(receive(mail(subject="Storing: dossier opent niet", Cc=f"{TOM}, outsider@elsewhere.example")))
+    assert "created" in out
+    [ticket] = tickets(desk)
+    assert (ticket["customer"], ticket["requester"], ticket["type"]) == ("zonnebloem", ELS, "incident")
+    assert (ticket["product"], ticket["site"], ticket["urgency"]) == ("care-dossier", "2101", "high")
+    assert ticket["priority"] == "P2" and ticket["team"] == "servicedesk"  # as `sdesk new` decides
+    assert ticket["contact"]["phone"] == "+32 50 44 12 10"  # the reference person's, from rules.yaml
+    assert ticket["watchers"] == TOM  # a reference person on Cc; the outsider is not one
+    assert ticket["history"][0]["by"] == ELS and ticket["history"][0]["mail"].startswith("m-")
+    created = next(message for key, message in owed_mail(desk).items() if key.endswith(".created"))
+    assert [address.addr_spec for address in created["To"].addresses] == [ELS]
+    assert [address.addr_spec for address in created["Cc"].addresses] == [TOM]
+    assert created["Reply-To"].addresses[0].addr_spec == f"servicedesk+{ticket['id']}@caresolutions.example"
+    assert f"[{ticket['id']}]" in created["Subject"]
+
+
+def test_a_stranger_is_refused_politely_and_kept_in_triage_until_an_agent_decides(
+    receive: Callable[..., Any], desk: Path, run: Run
+) -> None:
+    out = ok(receive(mail(sender=STRANGER, message_id="<s1@zonnebloem.example>")))
+    assert "triage" in out and "not a designated reference person" in out
+    assert tickets(desk) == []
+    [held] = triage(run)
+    assert held["from"] == STRANGER and held["reply"] == "owed"
+    [refusal] = owed_mail(desk).values()
+    assert refusal["To"] == STRANGER and refusal["In-Reply-To"] == "<s1@zonnebloem.example>"
+    body = refusal.get_content()
+    assert "referentiepersonen" in body  # zonnebloem speaks Dutch; the desk does too
+    assert refusal["Auto-Submitted"] == "auto-generated"
+
+    accepted = ok(run("mail", "accept", held["id"][:8], "--customer", "zonnebloem", "--override", "Belde ook"))
+    assert "opened ticket" in accepted
+    [ticket] = tickets(desk)
+    assert ticket["requester"] == STRANGER and "Belde ook" in ticket["history"][0]["text"]
+    assert triage(run) == []
+    shown = ok(run("mail", "show", held["id"]))
+    assert "accepted by agent@caresolutions.example" in shown and ticket["id"] in shown
+
+
+def test_a_held_mail_is_dismissed_only_with_a_reason(receive: Callable[..., Any], run: Run) -> None:
+    ok(receive(mail(sender="spam@elsewhere.example", message_id="<spam@x.example>")))
+    [held] = triage(run)
+    refused = run("mail", "dismiss", held["id"], "--reason", "  ")
+    assert refused.exit_code == 1 and "reason" in refused.output
+    ok(run("mail", "dismiss", held["id"], "--reason", "spam"))
+    assert triage(run) == []
+    unknown = run("mail", "accept", held["id"])
+    assert unknown.exit_code == 1 and "no mail waiting in triage" in unknown.output
+
+
+def test_a_mail_missing_what_the_type_requires_is_answered_with_the_fields_to_send(
+    receive: Callable[..., Any], desk: Path, run: Run
+) -> None:
+    ok(receive(mail(subject="Storing", body="Het werkt niet.\n", message_id="<m9@zonnebloem.example>")))
+    [held] = triage(run)
+    assert "needs --product" in held["reason"]
+    [refusal] = owed_mail(desk).values()
+    assert "Product:" in refusal.get_content()
+
+
+def test_exclusions_flag_the_ticket_and_the_created_mail_states_the_cost(
+    receive: Callable[..., Any], desk: Path
+) -> None:
+    body = "De printer in de verpleegpost drukt niet af.\nProduct: care-dossier\nVestiging: 2101\n"
+    ok(receive(mail(subject="Vraag over printer", body=body)))
+    [ticket] = tickets(desk)
+    assert ticket["exclusions"] == ["hardware"]
+    assert "stated in the created mail" in ticket["history"][0]["text"]
+    created = next(message for key, message in owed_mail(desk).items() if key.endswith(".created"))
+    assert "hardware" in created.get_content()
+
+
+def test_the_same_message_twice_is_recorded_once(receive: Callable[..., Any], desk: Path) -> None:
+    ok(receive(mail()))
+    again = ok(receive(mail()))
+    assert "already received" in again
+    assert len(tickets(desk)) == 1
+
+
+def test_machine_mail_and_the_desks_own_mail_are_recorded_never_answered(
+    receive: Callable[..., Any], desk: Path, run: Run
+) -> None:
+    out = ok(receive(mail(message_id="<ooo@x.example>", Auto_Submitted="auto-replied")))
+    assert "ignored" in out and "Auto-Submitted" in out
+    out = ok(receive(mail(sender=DESK, message_id="<own@x.example>")))
+    assert "ignored" in out and "desk itself" in out
+    assert tickets(desk) == [] and triage(run) == [] and owed_mail(desk) == {}
+    assert len(list((desk / "inbox").glob("*/*.yaml"))) == 2  # logged, not dropped
+
+
+def test_a_flooding_sender_is_held_unanswered(receive: Callable[..., Any], desk: Path, run: Run) -> None:
+    for number in range(22):
+        ok(receive(mail(sender=STRANGER, message_id=f"<flood{number}@x.example>", subject=f"Vraag {number}")))
+    held = triage(run)
+    assert len(held) == 22
+    assert sum("throttled" in item["reason"] for item in held) == 2
+    assert len(owed_mail(desk)) == 1  # one auto-reply a day to one sender
+
+
+def test_a_message_on_stdin_that_cannot_be_recorded_asks_the_mta_to_try_again(
+    receive: Callable[..., Any], desk: Path
+) -> None:
+    (desk / "inbox").write_text("a file where the records go\n", encoding="utf-8")
+    result = receive(mail())
+    assert result.exit_code == 75 and "try again later" in result.output and "Traceback" not in result.output
+    (desk / "inbox").unlink()
+    assert "created" in ok(receive(mail()))
+
+
+# --- replies -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def opened(receive: Callable[..., Any], desk: Path) -> str:
+    ok(receive(mail(message_id="<open@zonnebloem.example>")))
+    [ticket] = tickets(desk)
+    ticket_id: str = ticket["id"]
+    return ticket_id
+
+
+def reply(ticket_id: str, body: str, number: int = 1, **headers: str) -> bytes:
+    quoted = f"{body}\n\nOp 23 nov. 2026 om 10:00 schreef Servicedesk <{DESK}>:\n> Wij hebben uw melding ontvangen\n"
+    headers.setdefault("In_Reply_To", f"<{ticket_id}.1.created@caresolutions.example>")
+    return mail(
+        subject=f"Re: [{ticket_id}] Dossier", body=quoted, message_id=f"<r{number}@zonnebloem.example>", **headers
+    )
+
+
+def test_a_reply_with_a_screenshot_becomes_a_comment_and_a_waiting_ticket_resumes(
+    receive: Callable[..., Any], desk: Path, run: Run, opened: str
+) -> None:
+    ok(run("update", opened, "--status", "waiting-for-customer"))
+    out = ok(receive(reply(opened, "Zie de schermafdruk.", files=(("../../etc/scherm afdruk.png", PNG),))))
+    assert f"comment {opened}" in out
+    [ticket] = tickets(desk)
+    event = ticket["history"][-1]
+    assert (event["event"], event["visibility"], event["from_customer"]) == ("comment", "public", True)
+    assert event["text"] == "Zie de schermafdruk."  # the quote stays in the mail's record
+    assert ticket["status"] == "in-progress"
+    [name] = event["attachments"]
+    assert name.endswith("-scherm afdruk.png") and "/" not in name
+    assert (desk / "attachments" / opened / name).read_bytes() == PNG
+    shown = ok(run("show", opened))
+    assert f"attachment: attachments/{opened}/{name}" in shown and "by mail: m-" in shown
+    assert "Wij hebben uw melding ontvangen" in ok(run("mail", "show", event["mail"]))
+    checked = run("check")
+    assert checked.exit_code == 0 and "0 problems" in checked.output
+
+
+def test_the_same_screenshot_twice_is_kept_once(receive: Callable[..., Any], desk: Path, opened: str) -> None:
+    ok(receive(reply(opened, "Eerste", 1, files=(("a.png", PNG),))))
+    ok(receive(reply(opened, "Nog eens", 2, files=(("b.png", PNG),))))
+    assert len(list((desk / "attachments" / opened).iterdir())) == 1
+
+
+def test_an_attachment_over_the_limit_is_kept_out_and_said(
+    receive: Callable[..., Any], desk: Path, opened: str
+) -> None:
+    rules = (desk / "rules.yaml").read_text(encoding="utf-8").replace("max_attachment_mb: 10", "max_attachment_mb: 1")
+    (desk / "rules.yaml").write_text(rules, encoding="utf-8")
+    ok(receive(reply(opened, "Groot bestand", files=(("groot.png", b"x" * (2 * 1024 * 1024)),))))
+    [ticket] = tickets(desk)
+    assert "not kept" in ticket["history"][-1]["text"] and "attachments" not in ticket["history"][-1]
+    assert not (desk / "attachments" / opened).exists()
+
+
+def test_a_reply_found_by_its_plus_address_alone(receive: Callable[..., Any], desk: Path, opened: str) -> None:
+    raw = mail(
+        subject="Nog iets",
+        body="Extra info\n",
+        message_id="<plus@x.example>",
+        to=f"servicedesk+{opened}@caresolutions.example",
+    )
+    assert f"comment {opened}" in ok(receive(raw))
+
+
+def test_someone_not_on_the_ticket_cannot_add_to_it(
+    receive: Callable[..., Any], desk: Path, run: Run, opened: str
+) -> None:
+    out = ok(receive(reply(opened, "Ik ben niemand", sender="mallory@evil.example")))
+    assert "triage" in out
+    [ticket] = tickets(desk)
+    assert [event["event"] for event in ticket["history"]] == ["created"]
+    [held] = triage(run)
+    assert ok(run("mail", "accept", held["id"])).startswith(f"Accepted {held['id']}: added as a comment to {opened}")
+
+
+def test_a_survey_reply_is_the_answer_once(receive: Callable[..., Any], desk: Path, run: Run, opened: str) -> None:
+    ok(run("close", opened, "--resolution", "Opgelost"))
+    out = ok(
+        receive(reply(opened, "4\nSnel geholpen, dank u.", In_Reply_To=f"<{opened}.abc.survey@caresolutions.example>"))
+    )
+    assert f"survey {opened}" in out
+    [ticket] = tickets(desk)
+    assert ticket["history"][-1]["score"] == 4 and ticket["history"][-1]["text"] == "Snel geholpen, dank u."
+    second = ok(receive(reply(opened, "5", 2)))
+    assert "triage" in second and "second survey answer" in second
+    [ticket] = tickets(desk)
+    assert ticket["status"] == "closed" and ticket["history"][-1]["score"] == 4
+
+
+@pytest.mark.parametrize("line", ["5", "Score: 3", "cijfer 2 van 5", "4/5 prima"])
+def test_survey_scores_are_read_in_either_language(
+    receive: Callable[..., Any], desk: Path, run: Run, opened: str, line: str
+) -> None:
+    ok(run("close", opened, "--resolution", "Opgelost"))
+    assert "survey" in ok(receive(reply(opened, line)))
+
+
+def test_a_reply_soon_after_closing_reopens_later_it_opens_a_follow_up(
+    receive: Callable[..., Any], desk: Path, run: Run, opened: str, at: Callable[[str], None]
+) -> None:
+    ok(run("close", opened, "--resolution", "Opgelost"))
+    at("2026-11-25 09:00")
+    assert f"reopened {opened}" in ok(receive(reply(opened, "Het probleem is terug.")))
+    [ticket] = tickets(desk)
+    assert ticket["status"] == "open" and ticket["history"][-1]["event"] == "comment"
+    ok(run("close", opened, "--resolution", "Echt opgelost"))
+    at("2026-12-20 09:00")
+    out = ok(receive(reply(opened, "Weer hetzelfde probleem.", 2)))
+    assert "created" in out
+    follow = next(ticket for ticket in tickets(desk) if ticket["id"] != opened)
+    assert f"Follows up on {opened}" in follow["description"] and follow["customer"] == "zonnebloem"
+
+
+# --- a Maildir ---------------------------------------------------------------------------------------
+
+
+def maildir(root: Path) -> Path:
+    for part in ("new", "cur", "tmp"):
+        (root / part).mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def test_a_maildir_message_moves_to_cur_once_recorded(run: Run, desk: Path, tmp_path: Path) -> None:
+    box = maildir(tmp_path / "Maildir")
+    (box / "new" / "1.host").write_bytes(mail())
+    (box / "new" / "2.host").write_bytes(mail(sender=STRANGER, message_id="<s@x.example>"))
+    os.symlink(desk / "rules.yaml", box / "new" / "3.host")  # not a delivered message: left alone
+    out = ok(run("mail", "receive", "--maildir", str(box)))
+    assert "created" in out and "triage" in out
+    assert sorted(path.name for path in (box / "cur").iterdir()) == ["1.host:2,S", "2.host:2,S"]
+    assert [path.name for path in (box / "new").iterdir()] == ["3.host"]
+    assert "no new mail" in ok(run("mail", "receive", "--maildir", str(box)))
+    (box / "new" / "4.host").write_bytes(mail())  # delivered again by the MTA
+    assert "already received" in ok(run("mail", "receive", "--maildir", str(box)))
+    assert len(tickets(desk)) == 1
+
+
+def test_a_folder_that_is_no_maildir_is_a_clear_error(run: Run, desk: Path, tmp_path: Path) -> None:
+    result = run("mail", "receive", "--maildir", str(tmp_path))
+    assert result.exit_code == 1 and "is not a Maildir" in result.output
+    both = run("mail", "receive", "--maildir", str(tmp_path), "--imap", "127.0.0.1:993")
+    assert both.exit_code == 2
+
+
+def test_check_names_a_changed_attachment_and_a_broken_record(
+    receive: Callable[..., Any], desk: Path, run: Run, opened: str
+) -> None:
+    ok(receive(reply(opened, "Zie bijlage", files=(("a.png", PNG),))))
+    [stored] = (desk / "attachments" / opened).iterdir()
+    stored.write_bytes(b"changed")
+    (desk / "inbox" / "zz").mkdir()
+    (desk / "inbox" / "zz" / "m-zz00000000000000.yaml").write_text("id: [\n", encoding="utf-8")
+    result = run("check")
+    assert result.exit_code == 1
+    assert "does not hold what its name's digest says" in result.output
+    assert "m-zz00000000000000.yaml" in result.output
+
+
+def test_the_portal_links_the_files_a_customer_sent(
+    receive: Callable[..., Any], desk: Path, run: Run, opened: str, tmp_path: Path
+) -> None:
+    ok(receive(reply(opened, "Zie bijlage", files=(("scherm.png", PNG),))))
+    ok(run("export", "html", str(tmp_path / "site")))
+    portal = tmp_path / "site" / "customers" / "zonnebloem"
+    page = (portal / f"{opened}.html").read_text(encoding="utf-8")
+    [stored] = (desk / "attachments" / opened).iterdir()
+    assert f'href="files/{opened}/{stored.name}"' in page
+    assert (portal / "files" / opened / stored.name).read_bytes() == PNG
