@@ -419,3 +419,22 @@ def test_the_portal_links_the_files_a_customer_sent(
     [stored] = (desk / "attachments" / opened).iterdir()
     assert f'href="files/{opened}/{stored.name}"' in page
     assert (portal / "files" / opened / stored.name).read_bytes() == PNG
+
+
+def test_with_verified_by_only_the_receiving_servers_top_header_vouches_for_the_sender(
+    receive: Callable[..., Any], desk: Path, run: Run
+) -> None:
+    rules = (desk / "rules.yaml").read_text(encoding="utf-8")
+    rules = rules.replace("  address: servicedesk@", "  verified_by: mx.caresolutions.example\n  address: servicedesk@")
+    (desk / "rules.yaml").write_text(rules, encoding="utf-8")
+    passed = "mx.caresolutions.example; dkim=pass header.d=zonnebloem.example; dmarc=pass header.from=zonnebloem.example"
+    forged = "mx.caresolutions.example; dmarc=pass header.from=zonnebloem.example"
+    failed = "mx.caresolutions.example; dkim=none; dmarc=fail header.from=zonnebloem.example"
+    assert "created" in ok(receive(mail(Authentication_Results=passed)))
+    # The receiving server's verdict is on top; a header the sender wrote below it does not count.
+    raw = f"Authentication-Results: {failed}\r\n".encode() + mail(
+        message_id="<m2@zonnebloem.example>", Authentication_Results=forged
+    )
+    out = ok(receive(raw))
+    assert "triage" in out and "could not be verified" in out and "auto-reply" not in out
+    assert len(tickets(desk)) == 1

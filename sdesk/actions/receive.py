@@ -238,21 +238,24 @@ class Gateway:
         return plain in {found.lower() for found in own if found}
 
     def _unverified(self, sender: str) -> str | None:
-        """With mail.verified_by set, From counts only when that server's Authentication-Results vouch for it."""
+        """With mail.verified_by set, From counts only when that server's Authentication-Results vouch for it.
+
+        Only the topmost header counts: the receiving server adds its own on top, and anything below it
+        came with the message, where a sender may write what they like.
+        """
         server = self.rules.mail.verified_by
         if server is None:
             return None
-        domain = sender.rpartition("@")[2].lower()
-        for result in self.message.authentication:
-            authserv, _, rest = result.partition(";")
-            if authserv.strip().split()[0:1] != [server]:
-                continue
-            words = rest.lower()
-            if re.search(rf"\bdmarc=pass\b[^;]*header\.from={re.escape(domain)}\b", words) or re.search(
-                rf"\bdkim=pass\b[^;]*header\.d={re.escape(domain)}\b", words
-            ):
-                return None
-        return f"the sender could not be verified: {server} reports no DKIM or DMARC pass for {domain}"
+        domain = re.escape(sender.rpartition("@")[2].lower())
+        top = self.message.authentication[0] if self.message.authentication else ""
+        authserv, _, results = top.partition(";")
+        words = results.lower()
+        if authserv.split()[:1] == [server] and (
+            re.search(rf"\bdmarc=pass\b[^;]*\bheader\.from={domain}(?![\w.-])", words)
+            or re.search(rf"\bdkim=pass\b[^;]*\bheader\.d={domain}(?![\w.-])", words)
+        ):
+            return None
+        return f"the sender could not be verified: {server} reports no DKIM or DMARC pass for {sender}"
 
     def _ticket_named(self) -> Ticket | None:
         """The ticket the message answers: our Message-ID, the plus address or [TICKET] in the subject."""
