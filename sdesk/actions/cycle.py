@@ -315,6 +315,8 @@ def _dry_run(desk: Desk, now: datetime, settings: Settings, say: Callable[[str],
         branch.fetch()
         came = branch.count(f"HEAD..{branch.upstream}")
         say(f"pull: would merge {plural(came, 'commit')} from {branch.upstream} (what follows is before them)")
+    if settings.mailbox is not None:
+        say("receive: would record the mailbox's new mail (a dry run neither reads nor takes any)")
     swept_mail, owed_events = [], 0
     for recorded in record.sweep_tickets(desk, _open_tickets(desk, say), now, dry_run=True):
         owed_events += 1  # each worked out in turn, so its mail sees the ticket just after it

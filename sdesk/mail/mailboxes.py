@@ -12,6 +12,7 @@ moved to a folder.
 
 from __future__ import annotations
 
+import base64
 import imaplib
 import os
 import re
@@ -117,10 +118,13 @@ def imap(account: ImapAccount) -> Iterator[Iterator[Incoming]]:
         raise MailboxError(f"cannot reach IMAP server {account.host}:{account.port}: {_said(error)}") from None
     try:
         try:
-            session.login(account.user, account.password())
+            _login(session, account.user, account.password())
             status, _ = session.select(_quoted(account.folder))
             if status != "OK":
                 raise MailboxError(f"IMAP folder {account.folder} cannot be opened")
+            # A folder to move to that is not there must stop us before anything is recorded, not after.
+            if account.move_to and session.status(_quoted(account.move_to), "(MESSAGES)")[0] != "OK":
+                raise MailboxError(f"IMAP folder {account.move_to} (--imap-move-to) does not exist: create it first")
         except (imaplib.IMAP4.error, OSError) as error:
             raise MailboxError(f"IMAP {account.host}: {_said(error)}") from None
         yield _messages(session, account)
@@ -129,6 +133,14 @@ def imap(account: ImapAccount) -> Iterator[Iterator[Incoming]]:
             session.logout()
         except (imaplib.IMAP4.error, OSError):
             pass
+
+
+def _login(session: imaplib.IMAP4, user: str, password: str) -> None:
+    """LOGIN for ASCII credentials; AUTHENTICATE PLAIN (UTF-8, RFC 4616) for others, which LOGIN cannot carry."""
+    if user.isascii() and password.isascii():
+        session.login(user, password)
+    else:
+        session.authenticate("PLAIN", lambda _: f"\0{user}\0{password}".encode())
 
 
 def _messages(session: imaplib.IMAP4, account: ImapAccount) -> Iterator[Incoming]:
@@ -178,13 +190,31 @@ def _recorder(session: imaplib.IMAP4, uid: str, account: ImapAccount) -> Callabl
 
 
 def _quoted(folder: str) -> str:
+    """A folder name as IMAP spells it (RFC 3501 5.1.3: modified UTF-7), quoted."""
     if not folder or any(char in folder for char in '"\\\r\n') or not folder.isprintable():
         raise MailboxError(f"not an IMAP folder name sdesk passes on: {folder!r}")
-    return f'"{folder}"'
+    spelt, pending = [], ""
+    for char in folder + "\0":  # the NUL flushes what is pending; it is never written
+        if " " <= char <= "~" or char == "\0":
+            if pending:
+                coded = base64.b64encode(pending.encode("utf-16-be")).decode().rstrip("=").replace("/", ",")
+                spelt.append(f"&{coded}-")
+                pending = ""
+            if char != "\0":
+                spelt.append("&-" if char == "&" else char)
+        else:
+            pending += char
+    return '"' + "".join(spelt) + '"'
 
 
 def _said(error: BaseException) -> str:
-    text = error.args[0] if error.args else error
+    """What went wrong in words: a certificate's verdict or the system's message, not an error number."""
+    if isinstance(error, ssl.SSLCertVerificationError) and error.verify_message:
+        text: object = f"the server's certificate is not trusted ({error.verify_message})"
+    elif isinstance(error, OSError) and error.strerror:
+        text = error.strerror
+    else:
+        text = error.args[0] if len(error.args) == 1 else error
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     return " ".join(str(text).split())[:300] or type(error).__name__
