@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sdesk.formats import reader
 from sdesk.formats.declare import Email, Integer, List, Node, Record, Text, Words
 from sdesk.formats.reader import KeyPath, Problems
 from sdesk.policy import conditions
@@ -112,7 +113,7 @@ def _values(given: dict[str, Any], at: KeyPath, choices: dict[str, list[str]], p
         if value is None:
             continue
         if options is not None and str(value) not in options:
-            problems.add(at + (name,), f"unknown {name} '{value}' (rules.yaml declares: {', '.join(options)})")
+            problems.add(at + (name,), reader.unknown(name, value, options))
             continue
         values[name] = str(value)
     return values
