@@ -427,6 +427,15 @@ def test_a_reference_persons_mail_opens_a_ticket_and_is_flagged_on_the_server(de
     assert mailbox.flags() == {uid: {"\\Seen", RECORDED}}
 
 
+def test_mail_someone_read_before_the_gateway_is_left_alone(desk, run, mailbox):
+    with mailbox.session() as client:  # an old mailbox, connected for the first time: its mail was read
+        status, data = client.append("INBOX", "(\\Seen)", None, letter())
+        assert status == "OK", data
+
+    assert received_ok(receive(run, mailbox)) == ["receive: no new mail"]
+    assert tickets(run) == []
+
+
 def test_a_strangers_mail_waits_in_triage_and_a_refusal_is_owed_to_the_stranger(desk, run, mailbox):
     uid = mailbox.append(letter(sender=STRANGER, subject="Vraag over jullie software", body="Wat kost het?\n"))
 

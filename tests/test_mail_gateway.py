@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
@@ -124,8 +125,29 @@ def test_what_the_sender_added_leaves_quotes_signatures_and_html_behind() -> Non
         b"To: " + b", ".join(b"p%d@x.example" % n for n in range(10_000)) + b"\r\nFrom: a@b.example\r\n\r\nhi",
         b"From: a@b.example\r\nContent-Type: text/plain; charset=no-such-charset\r\n\r\n\xe9\xe9",
         b"From: a@b.example\r\nContent-Type: text/html\r\n\r\n<p" + b"<" * 100_000,
+        b"From: a@b.example\r\nContent-Type: text/html\r\n\r\n" + b"<a " * 200_000,
+        b"From: a@b.example\r\nContent-Type: text/html\r\n\r\n" + b"<!--" * 200_000,
+        b"From: a@b.example\r\nContent-Type: text/plain; charset=idna\r\n\r\nhallo",
+        b"From: a@b.example " + b"(" * 2000 + b"\r\nCc: " + b"g:" * 5000 + b"\r\n\r\nhi",
+        b"From: a@b.example\r\nContent-Type: text/plain" + b"; a=b" * 200_000 + b"\r\n\r\nhi",
+        b"From: a@b.example\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" + b"--b\n\n" * 1_000_000,
     ],
-    ids=["empty", "binary", "many-parts", "deep-nesting", "bad-encoded-words", "10000-recipients", "charset", "html"],
+    ids=[
+        "empty",
+        "binary",
+        "many-parts",
+        "deep-nesting",
+        "bad-encoded-words",
+        "10000-recipients",
+        "charset",
+        "html",
+        "unclosed-tags",
+        "unclosed-comments",
+        "idna-charset",
+        "nested-comments-and-groups",
+        "200000-parameters",
+        "a-million-boundaries",
+    ],
 )
 def test_a_hostile_message_is_read_without_an_exception(raw: bytes) -> None:
     found = inbound.parse(raw)
@@ -438,3 +460,111 @@ def test_with_verified_by_only_the_receiving_servers_top_header_vouches_for_the_
     out = ok(receive(raw))
     assert "triage" in out and "could not be verified" in out and "auto-reply" not in out
     assert len(tickets(desk)) == 1
+
+
+def test_raw_utf8_headers_are_read_as_utf8() -> None:
+    raw = "From: Els <els.vermeulen@zonnebloem.example>\r\nSubject: Café kapot — dringend\r\n\r\nhi\r\n"
+    assert inbound.parse(raw.encode("utf-8")).subject == "Café kapot — dringend"
+
+
+def test_without_message_id_a_copy_with_other_trace_headers_is_the_same_and_another_file_is_not() -> None:
+    raw = mail(message_id=None, files=(("a.png", PNG),))
+    first = inbound.parse(raw)
+    copy = inbound.parse(b"X-Original-To: noc@caresolutions.example\r\nReceived: from mx2\r\n" + raw)
+    other = inbound.parse(raw.replace(b"AAAAAAAA", b"AAAAAAAB", 1))  # another file, the same words
+    assert first.key == copy.key != other.key
+
+
+# --- what the gateway cannot take never blocks what comes after it ------------------------------------
+
+
+def test_a_message_the_desk_cannot_take_waits_in_triage_and_the_next_one_is_recorded(
+    run: Run, desk: Path, tmp_path: Path
+) -> None:
+    rules = (desk / "rules.yaml").read_text(encoding="utf-8")
+    rules = rules.replace(
+        "    next: [open]                                          # reopening starts over", "    next: []"
+    )
+    (desk / "rules.yaml").write_text(rules, encoding="utf-8")
+    ok(run("mail", "receive", input=mail(message_id="<open@x.example>")))  # type: ignore[arg-type]
+    [ticket] = tickets(desk)
+    ok(run("close", ticket["id"], "--resolution", "Geannuleerd"))
+    box = maildir(tmp_path / "Maildir")
+    long_name = "文" * 80 + ".png"
+    (box / "new" / "1").write_bytes(reply(ticket["id"], "Toch nog een vraag"))  # closed allows no way out
+    (box / "new" / "2").write_bytes(mail(message_id="<m2@x.example>", files=((long_name, PNG),)))
+    os.utime(box / "new" / "2", (2_000_000_000, 2_000_000_000))  # after 1
+    out = ok(run("mail", "receive", "--maildir", str(box)))
+    assert "could not be processed" in out and "no way out of closed" in out
+    assert len(tickets(desk)) == 2  # the second message opened its ticket
+    [kept] = next(item for item in tickets(desk) if item["id"] != ticket["id"])["history"][0]["attachments"]
+    assert len(kept.encode("utf-8")) < 255 and kept.endswith(".png")
+    assert sorted(path.name for path in (box / "cur").iterdir()) == ["1:2,S", "2:2,S"]
+    assert [item["reason"].split(":")[0] for item in triage(run)] == ["could not be processed"]
+    assert not any((desk / "attachments").glob(f"{ticket['id']}/*"))  # the failed reply left no file behind
+
+
+def test_a_page_or_script_is_kept_under_a_name_no_browser_runs() -> None:
+    from sdesk.storage.attachments import safe_name
+
+    assert safe_name("evil.html") == "evil.html.txt" and safe_name("x.SVG") == "x.SVG.txt"
+    assert safe_name("rapport.pdf") == "rapport.pdf"
+
+
+def test_a_strangers_attachments_are_named_not_kept(receive: Callable[..., Any], desk: Path, run: Run) -> None:
+    ok(receive(mail(sender="spam@elsewhere.example", message_id="<big@x.example>", files=(("a.png", PNG),))))
+    assert not (desk / "attachments").exists()
+    [held] = triage(run)
+    assert "not kept: the sender is not known" in ok(run("mail", "show", held["id"]))
+
+
+def test_an_attachment_link_planted_by_a_commit_is_never_read_nor_published(
+    receive: Callable[..., Any], desk: Path, run: Run, opened: str, tmp_path: Path
+) -> None:
+    ok(receive(reply(opened, "Zie bijlage", files=(("a.png", PNG),))))
+    [stored] = (desk / "attachments" / opened).iterdir()
+    stored.unlink()
+    stored.symlink_to(desk / "rules.yaml")  # inside the desk, as a colleague's commit could make it
+    ok(run("export", "html", str(tmp_path / "site")))
+    assert not (tmp_path / "site" / "customers" / "zonnebloem" / "files").exists()
+    assert run("check").exit_code == 1
+
+
+def test_a_held_mails_record_naming_another_file_never_copies_it_into_a_ticket(
+    receive: Callable[..., Any], desk: Path, run: Run
+) -> None:
+    body = "Het werkt niet.\n"  # a reference person's incident without product: held, its file kept
+    ok(receive(mail(subject="Storing", body=body, message_id="<h@x.example>", files=(("a.png", PNG),))))
+    [held] = triage(run)
+    record = next((desk / "inbox").glob("*/*.yaml"))
+    text = record.read_text(encoding="utf-8")
+    [stored] = (desk / "attachments" / held["id"]).iterdir()
+    record.write_text(text.replace(stored.name, "../../rules.yaml"), encoding="utf-8")
+    ok(run("mail", "accept", held["id"], "--product", "care-dossier", "--site", "2101"))
+    [ticket] = tickets(desk)
+    assert "attachments" not in ticket["history"][0]
+    assert not (desk / "attachments" / ticket["id"]).exists()
+
+
+def test_a_batch_that_cannot_be_committed_is_undone_and_the_mta_tries_again(
+    run: Run, desk: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import isolate_git
+
+    isolate_git(tmp_path, monkeypatch)
+    for args in (
+        ["init", "-q"],
+        ["config", "user.email", "runner@x.example"],
+        ["add", "-A"],
+        ["commit", "-qm", "desk"],
+    ):
+        assert subprocess.run(["git", *args], cwd=desk, capture_output=True, check=False).returncode == 0
+    lock = desk / ".git" / "index.lock"
+    lock.write_text("")  # a git that is busy (or died) in this clone
+    result = run("mail", "receive", input=mail())  # type: ignore[arg-type]
+    assert result.exit_code == 75 and "try again later" in result.output
+    assert tickets(desk) == [] and not (desk / "inbox").exists()
+    lock.unlink()
+    assert "created" in ok(run("mail", "receive", input=mail()))  # type: ignore[arg-type]
+    log = subprocess.run(["git", "log", "--format=%s", "-1"], cwd=desk, capture_output=True, text=True).stdout
+    assert log.startswith("sdesk mail: received 1 message (1 created)")

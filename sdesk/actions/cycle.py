@@ -142,11 +142,22 @@ def _pull(desk: Desk, branch: sync.Branch, email: str, say: Callable[[str], None
 
 
 def receive_now(desk: Desk, mailbox: Mailbox, now: datetime, wait_seconds: float) -> list[str]:
-    """Outside a cycle (an MTA pipe, `sdesk mail receive`): a batch recorded under the run lock, committed in git;
-    the runner pushes it. Waits up to ``wait_seconds`` for a running cycle to finish."""
+    """Outside a cycle (an MTA pipe, `sdesk mail receive`): the receive step alone, under the run lock.
+
+    In git it is the runner's step: from a clean clone, pulled, and pushed when there is a remote (so a
+    message is recorded once, whichever clone reads it). Waits up to ``wait_seconds`` for a running cycle.
+    """
     lines: list[str] = []
     with _exclusive(desk, wait_seconds):
-        _receive(desk, now, mailbox, None, lines.append)
+        branch = None
+        if sync.in_work_tree(desk.root):
+            lines += [f"prepare: {line}" for line in sync.start_clean(desk.root)]
+            branch = sync.Branch.of(desk.root)
+            if branch is not None:
+                branch.fetch()
+                branch.drop_unpushed(sync.author_email(desk.root))
+                branch.merge()
+        _receive(desk, now, mailbox, branch, lines.append)
     return lines
 
 
@@ -156,28 +167,35 @@ def _receive(
     """Record what the mailbox holds, commit and push it, and only then take it out of the mailbox.
 
     The push is the lock: when another runner pushed first, this batch is undone and received again on
-    top of theirs, so what they recorded is recognised and recorded once.
+    top of theirs, so what they recorded is recognised and recorded once. Whatever fails before the
+    push undoes the batch (the mailbox still has it) and raises.
     """
     folder = sync.runner_dir(desk.root, desk.state_dir)
+    in_git = sync.in_work_tree(desk.root)
     for _ in range(MAX_PUSHES):
-        before = sync.head(desk.root) if branch is not None else None
+        before = sync.head(desk.root) if in_git else None
+        senders = receive.Senders(folder, now)
         with mailbox() as messages:
             failure: SdeskError | None = None
-            done: list[tuple[Incoming, receive.Outcome]] = []
             try:
-                done = receive.receive_all(desk, messages, now, folder)
+                done = receive.receive_all(desk, messages, now, senders)
             except receive.PartlyReceived as stopped:  # what came before the failure is kept
                 done, failure = stopped.done, stopped.error
-            for _, outcome in done:
-                say(f"receive: {outcome.line}")
-            recorded = any(outcome.recorded for _, outcome in done)
-            sha = sync.commit(desk.root, receive.RECEIVED_PATHS, receive.commit_message(done)) if recorded else None
-            if sha is not None and branch is not None and before is not None and not branch.push():
-                branch.reset_to(before)
+            try:
+                shared = _share_received(desk, done, branch, in_git)
+            except SdeskError:
+                _undo(desk, before)
+                raise
+            if not shared:
+                _undo(desk, before)
+                assert branch is not None
                 branch.fetch()
                 branch.merge()
                 say("receive: another runner pushed first: receiving again on top of theirs")
                 continue
+            senders.save()
+            for _, outcome in done:
+                say(f"receive: {outcome.line}")
             for message, _ in done:
                 message.done()
             if not done:
@@ -186,6 +204,25 @@ def _receive(
                 raise failure
             return
     raise SdeskError(f"the shared branch refused {MAX_PUSHES} pushes of received mail; the next cycle tries again")
+
+
+def _share_received(
+    desk: Desk, done: list[tuple[Incoming, receive.Outcome]], branch: sync.Branch | None, in_git: bool
+) -> bool:
+    """Commit the batch and push it; False when another runner pushed first."""
+    if not in_git or not any(outcome.recorded for _, outcome in done):
+        return True
+    if sync.commit(desk.root, receive.RECEIVED_PATHS, receive.commit_message(done)) is None:
+        return True
+    return branch is None or branch.push()
+
+
+def _undo(desk: Desk, before: str | None) -> None:
+    """Back to ``before``, nothing of the batch left in the work tree (outside git: nothing to undo)."""
+    if before is None:
+        return
+    sync.reset_hard(desk.root, before)
+    sync.start_clean(desk.root)
 
 
 def _sweep(desk: Desk, now: datetime, say: Callable[[str], None]) -> None:

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sdesk.actions import record, workflow
-from sdesk.errors import NotFound, SdeskError
+from sdesk.errors import InvalidData, NotFound, Refused, SdeskError
 from sdesk.mail import inbound, notifications, quoting, received, records
 from sdesk.mail.inbound import Inbound
 from sdesk.mail.mailboxes import Incoming
@@ -39,8 +39,8 @@ from sdesk.tickets.model import CLOSING_KINDS, Event, Ticket
 
 GATEWAY = "sdesk mail"  # who records what a message could not say itself (dismissals are agents')
 _SCORE = re.compile(
-    r"(?:score|cijfer|rating|beoordeling|tevredenheid)?\s*[:=]?\s*([1-5])(?:\s*(?:/|van|of|out of|op)\s*5)?"
-    r"(?![0-9.,])\s*[-–—:.,!)]?\s*(.*)",
+    r"(?:(?:score|cijfer|rating|beoordeling|tevredenheid)\s{0,3})?(?:[:=]\s{0,3})?([1-5])"
+    r"(?:\s{0,3}(?:/|van|of|out of|op)\s{0,3}5)?(?![0-9.,])\s{0,3}[-–—:.,!)]?\s*(.*)",
     re.IGNORECASE,
 )
 _SUBJECT_ID = re.compile(r"\[\s*([0-9A-Za-z]{6}-[0-9A-Za-z]{5})\s*\]")
@@ -94,16 +94,16 @@ class Senders:
 
     def count(self, sender: str) -> int:
         """Messages from ``sender`` in the last hour, this one included."""
-        hour_ago = self.now - timedelta(hours=1)
-        recent = [moment for moment in self.seen.get(sender.lower(), []) if _moment(moment) > hour_ago]
-        self.seen[sender.lower()] = [*recent, self.now.isoformat()]
+        hour_ago, who = self.now - timedelta(hours=1), _who(sender)
+        recent = [moment for moment in self.seen.get(who, []) if _moment(moment) > hour_ago]
+        self.seen[who] = [*recent, self.now.isoformat()]
         return len(recent) + 1
 
     def may_reply(self, sender: str) -> bool:
-        last = self.replied.get(sender.lower())
+        last = self.replied.get(_who(sender))
         if last is not None and self.now - _moment(last) < REPLY_EVERY:
             return False
-        self.replied[sender.lower()] = self.now.isoformat()
+        self.replied[_who(sender)] = self.now.isoformat()
         return True
 
     def save(self) -> None:
@@ -115,6 +115,12 @@ class Senders:
         }
         self.path.parent.mkdir(exist_ok=True)
         write_atomic(self.path, json.dumps(data) + "\n", durable=False)
+
+
+def _who(sender: str) -> str:
+    """One mailbox however it is tagged: x+1@… and X+2@… are the same sender to a flood limit."""
+    local, _, domain = sender.lower().partition("@")
+    return f"{local.split('+')[0]}@{domain}"
 
 
 def _moment(text: str) -> datetime:
@@ -148,7 +154,14 @@ def receive(desk: Desk, raw: bytes, now: datetime, senders: Senders, too_large: 
         text=message.text or None,
     )
     gateway = Gateway(desk, message, base, now, senders)
-    done = gateway.decide()
+    try:
+        done = gateway.decide()
+    except Exception as error:  # noqa: BLE001 - one message the desk cannot take must not stop the mail behind it
+        if isinstance(error, SdeskError) and not isinstance(error, (Refused, InvalidData, NotFound)):
+            raise  # the desk cannot be written: the whole batch waits (stdin: the MTA tries again)
+        gateway.undo_files()
+        said = error.message if isinstance(error, SdeskError) else f"{type(error).__name__}: {error}"
+        done = replace(base, outcome="triage", reason=f"could not be processed: {' '.join(said.split())[:300]}")
     received.write(desk.root, done)
     if done.reply and done.sender is not None:  # owed from now on: the runner delivers it once
         key = f"{done.id}.{done.reply_digest}.{notifications.REFUSED}"
@@ -165,18 +178,15 @@ RECEIVED_PATHS = (received.INBOX, received.TRIAGE, "tickets", attachments.FOLDER
 
 
 def receive_all(
-    desk: Desk, messages: Iterable[Incoming], now: datetime, folder: Path
+    desk: Desk, messages: Iterable[Incoming], now: datetime, senders: Senders
 ) -> list[tuple[Incoming, Outcome]]:
-    """Record each message in turn (the caller commits, then takes them out of the mailbox)."""
-    senders = Senders(folder, now)
+    """Record each message in turn (the caller commits, shares, takes them out of the mailbox, saves ``senders``)."""
     done: list[tuple[Incoming, Outcome]] = []
     try:
         for message in messages:
             done.append((message, receive(desk, message.raw, now, senders, message.too_large)))
     except SdeskError as error:  # the mailbox or the desk failed: what was recorded is committed all the same
         raise PartlyReceived(done, error) from None
-    finally:
-        senders.save()
     return done
 
 
@@ -209,6 +219,7 @@ class Gateway:
             now,
             senders,
         )
+        self.written: list[Path] = []  # files kept for this message, removed again when it cannot be taken
 
     def decide(self) -> Received:
         message, sender = self.message, self.message.sender
@@ -330,7 +341,7 @@ class Gateway:
         if satisfaction.survey_request(ticket) is None:
             return None
         lines = [line for line in text.splitlines() if line.strip()]
-        found = _SCORE.fullmatch(lines[0].strip()) if lines else None
+        found = _SCORE.fullmatch(lines[0].strip()[:200]) if lines else None
         if found is None:
             return None
         answered = satisfaction.answer(ticket)
@@ -458,6 +469,8 @@ class Gateway:
     def keep_files(self, ticket_id: str) -> list[attachments.Kept]:
         given = [(item.name, item.data) for item in self.message.attachments]
         kept = attachments.keep(self.desk.root, ticket_id, given, self.rules.mail.max_attachment_bytes)
+        where = attachments.folder(self.desk.root, ticket_id)
+        self.written += [where / item.file for item in kept if item.new and item.file]
         self.base.attachments = [
             {"name": item.name, "size": item.size, "kept": item.file is not None, "file": item.file, "why": item.why}
             for item in kept
@@ -467,6 +480,14 @@ class Gateway:
                 if entry[key] is None:
                     del entry[key]
         return kept
+
+    def undo_files(self) -> None:
+        """Remove the files this message's attempt kept (nothing else refers to them)."""
+        for path in self.written:
+            path.unlink(missing_ok=True)
+            if path.parent.is_dir() and not any(path.parent.iterdir()):
+                path.parent.rmdir()
+        self.written.clear()
 
     def _settled(self, outcome: str, ticket_id: str) -> Received:
         return replace(self.base, outcome=outcome, ticket=ticket_id)
@@ -482,7 +503,14 @@ class Gateway:
             notices = []
         customer = next((c for c in self.rules.customers.values() if sender and c.contact(sender)), None)
         language = customer.language if customer is not None else self.rules.language
-        self.keep_files(self.base.id)  # kept with the record until an agent decides: accepted, they go to the ticket
+        if customer is not None and reply is not None:  # kept until an agent decides: accepted, they go to the ticket
+            self.keep_files(self.base.id)
+        else:  # a stranger's files would grow every clone of the desk for good: named, not kept
+            unkept = "not kept: the sender is not known to the desk (ask for it again once a ticket exists)"
+            self.base.attachments = [
+                {"name": " ".join(item.name.split())[:200], "size": len(item.data), "kept": False, "why": unkept}
+                for item in self.message.attachments
+            ]
         return replace(
             self.base,
             outcome="triage",

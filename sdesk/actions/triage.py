@@ -11,8 +11,7 @@ from datetime import datetime
 
 from sdesk.actions import record, workflow
 from sdesk.actions.receive import Gateway, Senders
-from sdesk.errors import Refused, SdeskError
-from sdesk.formats import files
+from sdesk.errors import Refused
 from sdesk.mail import received
 from sdesk.mail.inbound import Attachment, Inbound
 from sdesk.mail.received import Received
@@ -93,17 +92,11 @@ def dismiss(desk: Desk, held: Received, agent: str, now: datetime, reason: str) 
 
 def _as_inbound(desk: Desk, held: Received) -> Inbound:
     """The held mail as the gateway read it, its attachments from where triage kept them."""
-    folder = attachments.folder(desk.root, held.id)
     found = []
     for entry in held.attachments:
-        name = entry.get("file")
-        if not name:
-            continue
-        try:
-            data = files.read_bytes(folder / name, desk.root, desk.rules.mail.max_attachment_bytes)
-        except SdeskError:
-            continue  # check names it; the ticket notes what is missing
-        found.append(Attachment(str(entry.get("name", name)), "application/octet-stream", data))
+        data = attachments.read(desk.root, held.id, str(entry.get("file", "")))
+        if data is not None:  # a file that is not what triage kept is left out: check names it
+            found.append(Attachment(str(entry.get("name", "attachment")), "application/octet-stream", data))
     return Inbound(
         key=held.key,
         message_id=held.key if held.key.startswith("<") else None,

@@ -35,7 +35,23 @@ MAX_HEADER_CHARS = 16_000  # of one header: 10,000 recipients are not read one b
 MAX_ADDRESSES = 50
 MAX_TEXT_CHARS = 100_000
 MAX_IDS = 30  # message ids read from In-Reply-To and References
+MAX_FROM_CHARS = 1000  # one mailbox and its name: more is a trick on the address parser's recursion
+MAX_PARAMETER_HEADER = 2000  # a Content-Type longer than this is not parsed for parameters (quadratic in Python)
 _MESSAGE_ID = re.compile(r"<([\x21-\x3b\x3d\x3f-\x7e]{1,250})>")  # printable ASCII without < > or space
+MAX_BOUNDARIES = 4 * MAX_PARTS
+# Headers servers add in transit: a message delivered again differs in them alone.
+_TRACE = {
+    b"received",
+    b"return-path",
+    b"delivered-to",
+    b"x-original-to",
+    b"authentication-results",
+    b"arc-seal",
+    b"arc-message-signature",
+    b"arc-authentication-results",
+    b"x-spam-status",
+    b"x-spam-score",
+}
 _AUTOMATIC_PRECEDENCE = ("bulk", "junk", "list", "auto_reply")
 _DAEMONS = ("mailer-daemon", "postmaster")
 
@@ -72,13 +88,25 @@ class Inbound:
 
 def parse(raw: bytes, too_large: bool = False) -> Inbound:
     """Read one RFC 5322 message (``too_large``: only its start came); never raises on what a sender wrote."""
+    try:
+        return _parse(raw, too_large)
+    except Exception as error:  # noqa: BLE001 - a parser's surprise must not stop the mailbox behind this message
+        key = "sha256:" + hashlib.sha256(_without_trace(raw)).hexdigest()
+        problem = f"not a readable message ({type(error).__name__})"
+        return Inbound(key, None, None, "", (), (), "", (), "", (), None, (), (problem,), len(raw))
+
+
+def _parse(raw: bytes, too_large: bool) -> Inbound:
     problems: list[str] = []
     if too_large or len(raw) > MAX_MESSAGE_BYTES:
         problems.append(f"the message is over {MAX_MESSAGE_BYTES // 2**20} MB: only its headers were read")
         raw = _headers_only(raw)
+    elif raw.count(b"\n--") > MAX_BOUNDARIES:  # each boundary costs the parser a part: millions cost gigabytes
+        problems.append(f"the message has over {MAX_BOUNDARIES:,} MIME boundaries: only its headers were read")
+        raw = _headers_only(raw)
     try:
         message = email.message_from_bytes(raw, policy=email.policy.compat32)
-    except (RecursionError, ValueError, TypeError, LookupError) as error:
+    except (RecursionError, ValueError, TypeError, LookupError, MessageError) as error:
         problems.append(f"not a readable message ({type(error).__name__})")
         message = email.message_from_bytes(b"", policy=email.policy.compat32)
     if message.defects:
@@ -93,15 +121,14 @@ def parse(raw: bytes, too_large: bool = False) -> Inbound:
         problems.append(f"the text was cut at {MAX_TEXT_CHARS:,} characters")
         text = text[:MAX_TEXT_CHARS]
     message_id = _ids(_header(message, "Message-ID"))[:1]
-    to = _addresses(message, ("To", "Delivered-To", "X-Original-To"))
     subject = one_line(_decoded(_header(message, "Subject")))[:500]
-    key = f"<{message_id[0]}>" if message_id else _content_key(sender, to, subject, text, _header(message, "Date"))
+    key = f"<{message_id[0]}>" if message_id else "sha256:" + hashlib.sha256(_without_trace(raw)).hexdigest()
     return Inbound(
         key=key,
         message_id=f"<{message_id[0]}>" if message_id else None,
         sender=sender,
         sender_name=sender_name,
-        to=to,
+        to=_addresses(message, ("To", "Delivered-To", "X-Original-To")),
         cc=_addresses(message, ("Cc",)),
         subject=subject,
         answers=tuple(f"<{found}>" for found in _ids(_header(message, "In-Reply-To") + _header(message, "References"))),
@@ -114,6 +141,22 @@ def parse(raw: bytes, too_large: bool = False) -> Inbound:
     )
 
 
+def _without_trace(raw: bytes) -> bytes:
+    """The message without the headers servers add on the way, which a re-delivery changes: what names it
+    when it has no Message-ID."""
+    head, separator, body = raw.partition(b"\n\n") if b"\r\n\r\n" not in raw else raw.partition(b"\r\n\r\n")
+    kept, skipping = [], False
+    for line in head.splitlines():
+        if line[:1] in (b" ", b"\t"):
+            if not skipping:
+                kept.append(line)
+            continue
+        skipping = line.split(b":", 1)[0].strip().lower() in _TRACE
+        if not skipping:
+            kept.append(line)
+    return b"\n".join(kept) + separator + body
+
+
 def _headers_only(raw: bytes) -> bytes:
     head = raw[:1_000_000]
     ends = [found for found in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if found >= 0]
@@ -121,12 +164,27 @@ def _headers_only(raw: bytes) -> bytes:
 
 
 def _header(message: Message, name: str) -> str:
-    value = message.get(name)
-    return str(value)[:MAX_HEADER_CHARS] if value is not None else ""
+    found = _raw_values(message, name, 1)
+    return _text_of(found[0])[:MAX_HEADER_CHARS] if found else ""
 
 
 def _all(message: Message, name: str) -> list[str]:
-    return [" ".join(str(value)[:MAX_HEADER_CHARS].split()) for value in (message.get_all(name) or [])[:10]]
+    return [" ".join(_text_of(value)[:MAX_HEADER_CHARS].split()) for value in _raw_values(message, name, 10)]
+
+
+def _raw_values(message: Message, name: str, most: int) -> list[str]:
+    """A header's values as they came (compat32's get() turns raw UTF-8 into replacement characters)."""
+    wanted = name.lower()
+    return [str(value) for key, value in message.raw_items() if key.lower() == wanted][:most]
+
+
+def _text_of(value: object) -> str:
+    """A header as text: raw UTF-8 in a header (RFC 6532) is read as UTF-8, not as bytes Python could not name."""
+    text = str(value)
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeError:
+        return text
 
 
 def _decoded(value: str) -> str:
@@ -139,13 +197,13 @@ def _decoded(value: str) -> str:
 
 def _sender(message: Message, problems: list[str]) -> tuple[str | None, str]:
     """The one mailbox in From, when both of Python's parsers agree on it; and its display name."""
-    raw = _header(message, "From")
-    found = [(name, spec) for name, spec in getaddresses([raw]) if spec]
+    raw = _header(message, "From")[:MAX_FROM_CHARS]
     try:
+        found = [(name, spec) for name, spec in getaddresses([raw]) if spec]
         strict = email.policy.default.header_factory("From", raw).addresses
         agreed = [address.addr_spec for address in strict]
-    except (ValueError, TypeError, LookupError, IndexError, AttributeError, MessageError):
-        agreed = []
+    except (ValueError, TypeError, LookupError, IndexError, AttributeError, MessageError, RecursionError):
+        found, agreed = [], []
     if len(found) != 1 or agreed != [found[0][1]] or not is_mailbox(found[0][1]):
         if raw:
             problems.append(f"From does not name one plain mailbox: {one_line(raw)[:120]}")
@@ -157,7 +215,11 @@ def _sender(message: Message, problems: list[str]) -> tuple[str | None, str]:
 def _addresses(message: Message, names: tuple[str, ...]) -> tuple[str, ...]:
     found: list[str] = []
     for name in names:
-        for _, spec in getaddresses(_all(message, name)):
+        try:
+            parsed = getaddresses(_all(message, name))
+        except (ValueError, TypeError, IndexError, RecursionError):  # nested groups and comments a sender wrote
+            continue
+        for _, spec in parsed:
             if is_mailbox(spec) and spec.lower() not in (seen.lower() for seen in found):
                 found.append(spec)
             if len(found) >= MAX_ADDRESSES:
@@ -167,12 +229,6 @@ def _addresses(message: Message, names: tuple[str, ...]) -> tuple[str, ...]:
 
 def _ids(value: str) -> list[str]:
     return _MESSAGE_ID.findall(value)[:MAX_IDS]
-
-
-def _content_key(sender: str | None, to: tuple[str, ...], subject: str, text: str, date: str) -> str:
-    """A message without a Message-ID is named by what a re-delivery leaves alone (not its Received lines)."""
-    content = "\n".join((sender or "", ",".join(to), subject, " ".join(date.split()), text))
-    return "sha256:" + hashlib.sha256(content.encode("utf-8", "replace")).hexdigest()
 
 
 def _parts(message: Message, problems: list[str]) -> Iterator[Message]:
@@ -197,10 +253,14 @@ def _parts(message: Message, problems: list[str]) -> Iterator[Message]:
 
 
 def _read_part(part: Message, texts: list[str], attachments: list[Attachment], problems: list[str]) -> None:
+    if any(len(str(part.get(header, ""))) > MAX_PARAMETER_HEADER for header in ("Content-Type", "Content-Disposition")):
+        problems.append("a part with an oversized Content-Type was kept as an unnamed file")
+        attachments.append(Attachment("attachment", "application/octet-stream", _payload(part)))
+        return
     content_type = part.get_content_type()
     try:
         name = part.get_filename()
-    except (ValueError, LookupError, UnicodeError, TypeError, MessageError):
+    except (ValueError, LookupError, UnicodeError, TypeError, MessageError, RecursionError):
         name = "attachment"
     disposition = str(part.get("Content-Disposition", "")).split(";")[0].strip().lower()
     data = _payload(part)
@@ -228,7 +288,7 @@ def _text(part: Message, data: bytes) -> str:
     charset = part.get_content_charset() or "utf-8"
     try:
         text = data.decode(charset, errors="replace")
-    except LookupError:  # a charset Python does not know
+    except (LookupError, UnicodeError, TypeError):  # a charset Python does not know, or one that is no text codec
         text = data.decode("utf-8", errors="replace")
     return text.replace("\r\n", "\n").replace("\r", "\n")
 

@@ -145,11 +145,12 @@ def _login(session: imaplib.IMAP4, user: str, password: str) -> None:
 
 def _messages(session: imaplib.IMAP4, account: ImapAccount) -> Iterator[Incoming]:
     try:
-        status, data = session.uid("SEARCH", "UNKEYWORD", RECORDED, "NOT", "DELETED")
+        status, data = session.uid("SEARCH", "UNSEEN", "UNKEYWORD", RECORDED, "NOT", "DELETED")
     except (imaplib.IMAP4.error, OSError) as error:
         raise MailboxError(f"IMAP search failed: {_said(error)}") from None
     found = (data[0] or b"").split() if status == "OK" and data else []
     uids = [uid.decode() for uid in found if uid.isdigit()]
+    keyword = _keeps_keywords(session)
     for uid in uids[:MAX_PER_FETCH]:
         try:
             fetched = _fetch(session, uid)
@@ -157,7 +158,7 @@ def _messages(session: imaplib.IMAP4, account: ImapAccount) -> Iterator[Incoming
             raise MailboxError(f"IMAP fetch of message {uid} failed: {_said(error)}") from None
         if fetched is not None:
             raw, too_large = fetched
-            yield Incoming(raw, f"imap uid {uid}", _recorder(session, uid, account), too_large)
+            yield Incoming(raw, f"imap uid {uid}", _recorder(session, uid, account, keyword), too_large)
 
 
 def _fetch(session: imaplib.IMAP4, uid: str) -> tuple[bytes, bool] | None:
@@ -175,10 +176,18 @@ def _fetch(session: imaplib.IMAP4, uid: str) -> tuple[bytes, bool] | None:
     return None
 
 
-def _recorder(session: imaplib.IMAP4, uid: str, account: ImapAccount) -> Callable[[], None]:
+def _keeps_keywords(session: imaplib.IMAP4) -> bool:
+    """Does the folder keep a keyword of ours (PERMANENTFLAGS with \\*)? Exchange does not: \\Seen alone then."""
+    flags = b" ".join(part for part in session.untagged_responses.get("PERMANENTFLAGS", []) if isinstance(part, bytes))
+    return b"\\*" in flags or RECORDED.encode() in flags
+
+
+def _recorder(session: imaplib.IMAP4, uid: str, account: ImapAccount, keyword: bool) -> Callable[[], None]:
     def recorded() -> None:
         try:
-            session.uid("STORE", uid, "+FLAGS", f"(\\Seen {RECORDED})")
+            status, _ = session.uid("STORE", uid, "+FLAGS", f"(\\Seen {RECORDED})" if keyword else "(\\Seen)")
+            if status != "OK":
+                raise MailboxError(f"IMAP refused to flag message {uid} as read: it would be fetched again")
             if account.move_to:
                 status, _ = session.uid("MOVE", uid, _quoted(account.move_to))
                 if status != "OK":

@@ -22,7 +22,10 @@ from sdesk.storage.store import write_atomic
 
 FOLDER = "attachments"
 DIGEST_CHARS = 12
-MAX_NAME_CHARS = 80
+MAX_NAME_BYTES = 120  # in UTF-8: with the digest, far below the 255 bytes a file system allows a name
+MAX_PER_MESSAGE = 20
+# Kept under a neutral name: a browser opening one from the portal's site would run it there.
+ACTIVE_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml", ".svg", ".svgz", ".xml", ".xsl", ".js", ".mht", ".mhtml")
 MAX_BYTES = 100 * 1024 * 1024  # the most rules.yaml's mail.max_attachment_mb allows
 _UNSAFE = re.compile(r"[^\w.\- ]+")
 _STORED = re.compile(rf"([0-9a-f]{{{DIGEST_CHARS}}})-(.+)")
@@ -34,21 +37,45 @@ class Kept:
     size: int
     file: str | None  # the stored file's name in the ticket's folder; None: not kept
     why: str | None = None
+    new: bool = False  # written now (not the same content kept before)
 
 
 def safe_name(name: str) -> str:
-    """A file name that stays in its folder: the last path part, letters, digits, dot, dash, space."""
+    """A file name that stays in its folder: the last path part, letters, digits, dot, dash, space.
+
+    At most MAX_NAME_BYTES in UTF-8 (the end kept, with its suffix); a page or script a browser would
+    run gets ``.txt`` added.
+    """
     name = unicodedata.normalize("NFC", name)
     name = re.split(r"[\\/:]", name)[-1]
     name = "".join(char for char in name if unicodedata.category(char)[0] != "C")
     name = " ".join(_UNSAFE.sub("_", name).split()).strip(". ")
-    return name[-MAX_NAME_CHARS:] or "attachment"
+    if name.lower().endswith(ACTIVE_SUFFIXES):
+        name += ".txt"
+    while len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        name = name[1:]
+    return name.strip(". ") or "attachment"
 
 
 def is_stored_name(name: str) -> bool:
     """Is this a name :func:`keep` gives (so it names a file inside the ticket's folder, nothing else)?"""
     found = _STORED.fullmatch(name)
     return found is not None and safe_name(found.group(2)) == found.group(2)
+
+
+def read(desk_root: Path, owner: str, name: str) -> bytes | None:
+    """A kept file's bytes, only when it is what sdesk kept: a name it gives, a plain file in a plain folder
+    (no link anywhere on the way: a colleague's commit could point one at .git/config), and the content
+    its digest names. None otherwise (`sdesk check` says why)."""
+    found = _STORED.fullmatch(name)
+    place = folder(desk_root, owner)
+    if found is None or not is_stored_name(name) or (desk_root / FOLDER).is_symlink() or place.is_symlink():
+        return None
+    try:
+        data = files.read_bytes(place / name, None, MAX_BYTES)
+    except SdeskError:
+        return None
+    return data if hashlib.sha256(data).hexdigest()[:DIGEST_CHARS] == found.group(1) else None
 
 
 def folder(desk_root: Path, ticket_id: str) -> Path:
@@ -62,8 +89,13 @@ def keep(desk_root: Path, ticket_id: str, given: Iterable[tuple[str, bytes]], li
         if place.is_symlink():
             raise SdeskError("is a symbolic link: sdesk keeps attachments only in the desk itself", place)
     kept = []
-    for name, data in given:
+    for number, (name, data) in enumerate(given):
         shown = " ".join(name.split())[:200]
+        if number >= MAX_PER_MESSAGE:
+            kept.append(
+                Kept(shown, len(data), None, f"only the first {MAX_PER_MESSAGE} attachments of a mail are kept")
+            )
+            continue
         if len(data) > limit:
             why = f"{_size(len(data))} is over the desk's limit of {_size(limit)}"
             kept.append(Kept(shown, len(data), None, why))
@@ -73,11 +105,12 @@ def keep(desk_root: Path, ticket_id: str, given: Iterable[tuple[str, bytes]], li
             where.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise SdeskError(f"cannot keep attachments: {error.strerror}", where) from None
-        existing = next((path.name for path in sorted(where.glob(f"{digest}-*")) if path.is_file()), None)
+        found = sorted(where.glob(f"{digest}-*"))
+        existing = next((path.name for path in found if not path.is_symlink() and path.is_file()), None)
         stored = existing or f"{digest}-{safe_name(name)}"
         if existing is None:
             write_atomic(where / stored, data)
-        kept.append(Kept(shown, len(data), stored))
+        kept.append(Kept(shown, len(data), stored, new=existing is None))
     return kept
 
 

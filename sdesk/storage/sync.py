@@ -25,7 +25,7 @@ RUNNER_PATHS = ("tickets", "deliveries", "inbox", "triage", "attachments", ".git
 CLONE_PATHS = (".sdesk", "outbox")  # each clone's own, never committed: a cycle neither cleans nor merges them
 STALE_LOCK_SECONDS = 60  # git's own index.lock older than this, while the runner holds its lock, is a dead git's
 RUNNER_SUBJECT = "sdesk "  # every commit a cycle makes starts so
-RECEIVED_SUBJECT = "sdesk mail: received"  # received mail: the mailbox may no longer have it, so never dropped
+RECEIVED_SUBJECT = "sdesk mail: received"  # a batch of received mail
 
 
 @dataclass(frozen=True)
@@ -116,19 +116,18 @@ class Branch:
                 f"this clone has {len(foreign)} commit(s) that are not the runner's and not on {self.upstream}: "
                 "the runner's clone must be its own (push them from here, or reset the clone)"
             )
-        if any(line.partition("\x00")[2].startswith(RECEIVED_SUBJECT) for line in ahead):
-            return 0  # kept, merged and pushed as they are: what they record may be gone from the mailbox
         git(self.root, "reset", "--quiet", "--hard", self.upstream)
         return len(ahead)
-
-    def reset_to(self, commit: str) -> None:
-        """Undo this clone's commits after ``commit`` (its own, just refused by the shared branch)."""
-        git(self.root, "reset", "--quiet", "--hard", commit)
 
 
 def _is_runners(line: str, runner_email: str) -> bool:
     email, _, subject = line.partition("\x00")
     return email == runner_email and subject.startswith(RUNNER_SUBJECT)
+
+
+def reset_hard(root: Path, commit: str) -> None:
+    """Undo this clone's commits after ``commit`` and what the work tree changed since (its own, refused)."""
+    git(root, "reset", "--quiet", "--hard", commit)
 
 
 def start_clean(root: Path) -> list[str]:

@@ -12,7 +12,6 @@ from datetime import datetime
 from pathlib import Path
 
 from sdesk.errors import InvalidData, SdeskError
-from sdesk.formats import files
 from sdesk.storage import attachments
 from sdesk.storage.index import Index
 from sdesk.storage.store import Desk
@@ -48,14 +47,5 @@ def export(desk: Desk, out: Path, customer: str | None, recent_days: int, now: d
 
 
 def _reader(desk: Desk) -> Callable[[str, str], bytes | None]:
-    """A kept attachment's bytes, read as any desk file (no links out, bounded); None when it is not there."""
-
-    def read(ticket_id: str, name: str) -> bytes | None:
-        if not attachments.is_stored_name(name):
-            return None
-        try:
-            return files.read_bytes(attachments.folder(desk.root, ticket_id) / name, desk.root, attachments.MAX_BYTES)
-        except SdeskError:
-            return None  # sdesk check names it
-
-    return read
+    """A kept attachment's bytes when it is what sdesk kept (see storage.attachments.read); None otherwise."""
+    return lambda ticket_id, name: attachments.read(desk.root, ticket_id, name)
