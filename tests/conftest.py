@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import ssl
+import subprocess
 from collections.abc import Callable
+from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -139,3 +142,34 @@ def isolate_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
     for name in GIT_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+
+
+@dataclass(frozen=True)
+class Certificates:
+    ca: Path  # what sdesk is told to trust (SSL_CERT_FILE, --imap-cafile)
+    certificate: Path  # for 127.0.0.1 (an IP address SAN), signed by the CA
+    key: Path
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.certificate, self.key)
+        return context
+
+
+def make_certificates(folder: Path) -> Certificates:
+    """A private CA and a server certificate for 127.0.0.1, made with the openssl command (for SMTP and IMAP)."""
+    key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes".split()
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True, timeout=60)
+
+    ca_extensions = ["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]
+    openssl(*"req -x509 -days 2 -keyout ca.key -out ca.pem".split(), *key, "-subj", "/CN=sdesk test CA", *ca_extensions)
+    openssl(*"req -new -keyout server.key -out server.csr -subj /CN=127.0.0.1".split(), *key)
+    (folder / "server.ext").write_text(
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+        "extendedKeyUsage=serverAuth\nauthorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n",
+        encoding="utf-8",
+    )
+    openssl(*"x509 -req -days 2 -in server.csr -CA ca.pem -CAkey ca.key -out server.pem -extfile server.ext".split())
+    return Certificates(folder / "ca.pem", folder / "server.pem", folder / "server.key")

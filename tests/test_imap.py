@@ -47,7 +47,7 @@ from typing import Any
 import pytest
 
 from sdesk.mail.inbound import MAX_MESSAGE_BYTES
-from tests.conftest import Run, isolate_git
+from tests.conftest import Certificates, Run, isolate_git, make_certificates
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 if not (os.path.isfile(DOVECOT) and os.access(DOVECOT, os.X_OK)):
@@ -77,32 +77,6 @@ INCIDENT_BODY = (
 
 
 # --- the server --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Certificates:
-    ca: Path  # what --imap-cafile names for sdesk to trust the server
-    certificate: Path  # for 127.0.0.1 (an IP address SAN), signed by the CA
-    key: Path
-
-
-def make_certificates(folder: Path) -> Certificates:
-    """A private CA and a server certificate for 127.0.0.1, made with the openssl command."""
-    key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes".split()
-
-    def openssl(*args: str) -> None:
-        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True, timeout=60)
-
-    ca_extensions = ["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]
-    openssl(*"req -x509 -days 2 -keyout ca.key -out ca.pem".split(), *key, "-subj", "/CN=sdesk test CA", *ca_extensions)
-    openssl(*"req -new -keyout server.key -out server.csr -subj /CN=127.0.0.1".split(), *key)
-    (folder / "server.ext").write_text(
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
-        "extendedKeyUsage=serverAuth\nauthorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n",
-        encoding="utf-8",
-    )
-    openssl(*"x509 -req -days 2 -in server.csr -CA ca.pem -CAkey ca.key -out server.pem -extfile server.ext".split())
-    return Certificates(folder / "ca.pem", folder / "server.pem", folder / "server.key")
 
 
 def free_port() -> int:

@@ -29,7 +29,6 @@ import random
 import re
 import shutil
 import socket
-import ssl
 import subprocess
 import sys
 from collections import Counter
@@ -44,7 +43,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
-from tests.conftest import AGENT, NOW, TICKET_DEFAULTS
+from tests.conftest import AGENT, NOW, TICKET_DEFAULTS, Certificates, make_certificates
 
 ELS = "els.vermeulen@zonnebloem.example"
 TOM = "tom.claeys@zonnebloem.example"
@@ -322,37 +321,10 @@ def smtp_with_login() -> Iterator[Server]:
         controller.stop()
 
 
-@dataclass(frozen=True)
-class Certificates:
-    ca: Path  # what SSL_CERT_FILE names for sdesk to trust the server
-    certificate: Path  # for 127.0.0.1 (an IP address SAN), signed by the CA
-    key: Path
-
-    def server_context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(self.certificate, self.key)
-        return context
-
-
 @pytest.fixture(scope="session")
 def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
-    """A private CA and a server certificate for 127.0.0.1, made with the openssl command once per session."""
-    folder = tmp_path_factory.mktemp("certificates")
-    key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes".split()
-
-    def openssl(*args: str) -> None:
-        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True, timeout=60)
-
-    ca_extensions = ["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]
-    openssl(*"req -x509 -days 2 -keyout ca.key -out ca.pem".split(), *key, "-subj", "/CN=sdesk test CA", *ca_extensions)
-    openssl(*"req -new -keyout server.key -out server.csr -subj /CN=127.0.0.1".split(), *key)
-    (folder / "server.ext").write_text(
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
-        "extendedKeyUsage=serverAuth\nauthorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n",
-        encoding="utf-8",
-    )
-    openssl(*"x509 -req -days 2 -in server.csr -CA ca.pem -CAkey ca.key -out server.pem -extfile server.ext".split())
-    return Certificates(folder / "ca.pem", folder / "server.pem", folder / "server.key")
+    """A private CA and a server certificate for 127.0.0.1, made once per session."""
+    return make_certificates(tmp_path_factory.mktemp("certificates"))
 
 
 @pytest.fixture

@@ -54,24 +54,11 @@ LANGUAGES = ("en", "nl")
 BILLING_MODES = ("invoice", "sla-hours", "included")
 CONTACT_ROLES = ("general", "technical", "campus")
 # Ticket fields a ticket type may make mandatory: those an agent fills in when opening it.
+_NOT_REQUIRABLE = "id title type status priority customer requester team assignee resolution watchers".split()
 REQUIRABLE_FIELDS = tuple(
     name
     for name in TEXT_FIELDS
-    if name
-    not in (
-        "id",
-        "title",
-        "type",
-        "status",
-        "priority",
-        "customer",
-        "requester",
-        "team",
-        "assignee",
-        "resolution",
-        "watchers",
-    )
-    and not name.startswith(("sla_", "cooperation_", "outage"))
+    if name not in _NOT_REQUIRABLE and not name.startswith(("sla_", "cooperation_", "outage"))
 )
 # What conditions may test: the ticket's fields and facts about its customer and product, each with its
 # vocabulary when that is fixed, or none where the desk declares the values (its types, categories …).
