@@ -121,4 +121,6 @@ def _summary(loaded: Rules) -> str:
         plural(len(loaded.exclusions), "exclusion"),
         plural(len(loaded.routing), "routing rule"),
     ]
+    if loaded.mail.address:
+        counts.append(f"mail in at {loaded.mail.address} ({plural(len(loaded.mail.routes), 'mail route')})")
     return ", ".join(counts)
