@@ -137,8 +137,7 @@ def _pull(desk: Desk, branch: sync.Branch, email: str, say: Callable[[str], None
     if dropped:
         words += f" (dropped {plural(dropped, 'unpushed commit')} of an interrupted cycle: redone below)"
     say(f"pull: {words}")
-    if came:
-        _merging(desk, "pull", say)
+    _merging(desk, "pull", say)  # again: dropping an unpushed cycle's commits may have dropped its .gitattributes
 
 
 def receive_now(desk: Desk, mailbox: Mailbox, now: datetime, wait_seconds: float) -> list[str]:

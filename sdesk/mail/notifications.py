@@ -182,7 +182,7 @@ def refusal(
     origin = _address(record_id, "mail.address in rules.yaml", rules.desk_name, email)
     values = {
         "desk": {"name": rules.desk_name, "email": email},
-        "subject": subject,
+        "subject": subject[:80],  # to a sender nobody verified: no room to carry someone's advertisement
         "notices": [{"kind": kind, "detail": detail} for kind, _, detail in (n.partition(":") for n in notices)],
     }
     to = (_address(record_id, "sender", None, sender),)
