@@ -99,11 +99,14 @@ class Senders:
         self.seen[who] = [*recent, self.now.isoformat()]
         return len(recent) + 1
 
-    def may_reply(self, sender: str) -> bool:
-        last = self.replied.get(_who(sender))
+    def may_reply(self, about: str) -> bool:
+        """May ``about`` (a sender, or a sender and a reason) be answered again, a day after the last time?"""
+        who, _, reason = about.partition("#")
+        key = f"{_who(who)}#{reason}" if reason else _who(who)
+        last = self.replied.get(key)
         if last is not None and self.now - _moment(last) < REPLY_EVERY:
             return False
-        self.replied[_who(sender)] = self.now.isoformat()
+        self.replied[key] = self.now.isoformat()
         return True
 
     def save(self) -> None:
@@ -205,6 +208,20 @@ def commit_message(done: list[tuple[Incoming, Outcome]]) -> str:
             counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
     what = ", ".join(f"{count} {kind}" for kind, count in sorted(counts.items()))
     return f"{sync.RECEIVED_SUBJECT} {plural(sum(counts.values()), 'message')} ({what})"
+
+
+def _what_to_send(plan: workflow.NewTicket) -> list[str]:
+    """The auto-reply's notices: the lines to add, and what else keeps the mail from being a ticket.
+
+    Maintenance cannot be judged without a product: the sender is asked for the product, not told
+    that "no product was given" twice.
+    """
+    missing = list(plan.assessment.missing)
+    failed = list(plan.assessment.failed_eligibility)
+    if not plan.values.get("product") and any(check.name == "maintenance" for check in failed):
+        failed = [check for check in failed if check.name != "maintenance"]
+        missing += [] if "product" in missing else ["product"]
+    return ([f"missing:{','.join(missing)}"] if missing else []) + [f"not-eligible:{c.detail}" for c in failed]
 
 
 class Gateway:
@@ -379,9 +396,7 @@ class Gateway:
             return self._triage(f"cannot open a ticket: {error.message}")
         refusals = [*plan.missing_fields(), *plan.ineligibility()]
         if refusals:
-            replies = [f"missing:{','.join(plan.assessment.missing)}"] if plan.assessment.missing else []
-            replies += [f"not-eligible:{check.detail}" for check in plan.assessment.failed_eligibility]
-            return self._triage("; ".join(refusals), reply=replies)
+            return self._triage("; ".join(refusals), reply=_what_to_send(plan))
         watchers = self._watchers(customer)
         if watchers:
             plan.values["watchers"] = ", ".join(watchers)
@@ -499,9 +514,11 @@ class Gateway:
         """Held for an agent; ``reply`` names what the auto-reply tells the sender (None: no reply at all)."""
         notices = [] if reply is None else list(reply) or [f"held:{why}"]
         sender = self.message.sender
-        if notices and (sender is None or not self.senders.may_reply(sender)):
-            notices = []
         customer = next((c for c in self.rules.customers.values() if sender and c.contact(sender)), None)
+        # A stranger hears once a day whatever they send; a reference person once a day for each reason.
+        about = sender if customer is None else f"{sender}#{';'.join(notices)}"
+        if notices and (sender is None or not self.senders.may_reply(str(about))):
+            notices = []
         language = customer.language if customer is not None else self.rules.language
         if customer is not None and reply is not None:  # kept until an agent decides: accepted, they go to the ticket
             self.keep_files(self.base.id)
