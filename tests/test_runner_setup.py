@@ -39,7 +39,7 @@ def test_the_ci_example_is_a_workflow_that_runs_a_cycle_after_each_push_and_on_a
     assert "push" in triggers and triggers["schedule"][0]["cron"] == "*/5 * * * *"
     assert workflow["concurrency"] == "sdesk-run" and workflow["permissions"] == {"contents": "write"}
     steps = [step.get("run", "") for step in workflow["jobs"]["run"]["steps"]]
-    assert any(step.startswith("sdesk run --smtp ") for step in steps)
+    assert any(step.startswith("sdesk run --imap ") and " --smtp " in step for step in steps)
     checkout = workflow["jobs"]["run"]["steps"][0]
     assert checkout["uses"].startswith("actions/checkout@") and checkout["with"]["fetch-depth"] == 0
 

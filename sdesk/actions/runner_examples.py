@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 SMTP = "--smtp mail.example.com:587 --starttls --user servicedesk"
+IMAP = "--imap imap.example.com:993 --imap-user servicedesk"  # customers' mail in (README, "Mail in")
 EVERY_MINUTES = 5
 
 
@@ -15,12 +16,13 @@ def example(kind: str, desk_root: Path) -> str:
     desk = shlex.quote(str(desk_root))
     sdesk = shlex.quote(shutil.which("sdesk") or "sdesk")
     site = shlex.quote(str(desk_root.parent / "site"))
-    command = f"{sdesk} run --desk {desk} {SMTP} --export {site}"
+    command = f"{sdesk} run --desk {desk} {IMAP} {SMTP} --export {site}"
     if kind == "cron":
         return (
-            "# crontab -e on the server, in the runner's own clone of the desk; the password in a file only\n"
-            "# the runner's user reads (chmod 600), as: export SDESK_SMTP_PASSWORD=...\n"
-            f"*/{EVERY_MINUTES} * * * * . $HOME/.sdesk-smtp && {command} >> $HOME/sdesk-run.log 2>&1\n"
+            "# crontab -e on the server, in the runner's own clone of the desk; the passwords in a file only\n"
+            "# the runner's user reads (chmod 600): export SDESK_SMTP_PASSWORD=... SDESK_IMAP_PASSWORD=...\n"
+            "# (without --imap … no mail is received; --maildir DIR reads what fetchmail or an MTA delivers)\n"
+            f"*/{EVERY_MINUTES} * * * * . $HOME/.sdesk-secrets && {command} >> $HOME/sdesk-run.log 2>&1\n"
         )
     if kind == "systemd":
         return (
@@ -28,8 +30,8 @@ def example(kind: str, desk_root: Path) -> str:
             "[Unit]\nDescription=sdesk runner: one cycle (pull, sweep, push, mail, portal)\n"
             "After=network-online.target\nWants=network-online.target\n\n"
             "[Service]\nType=oneshot\nUser=sdesk\n"
-            "# SDESK_SMTP_PASSWORD=... in a file only root and the sdesk user read\n"
-            "EnvironmentFile=/etc/sdesk/smtp.env\n"
+            "# SDESK_SMTP_PASSWORD=... and SDESK_IMAP_PASSWORD=... in a file only root and the sdesk user read\n"
+            "EnvironmentFile=/etc/sdesk/runner.env\n"
             f"ExecStart={command}\n\n"
             "# /etc/systemd/system/sdesk-run.timer\n"
             "[Unit]\nDescription=Run the sdesk cycle every few minutes\n\n"
@@ -39,7 +41,8 @@ def example(kind: str, desk_root: Path) -> str:
         )
     return (
         "# .github/workflows/sdesk-run.yml: the runner as a CI job, after each push and every few minutes.\n"
-        "# Needs the repository secret SDESK_SMTP_PASSWORD, and write access for the job (contents: write).\n"
+        "# Needs the repository secrets SDESK_SMTP_PASSWORD and SDESK_IMAP_PASSWORD, and write access for the\n"
+        "# job (contents: write).\n"
         "name: sdesk run\n"
         "on:\n  push:\n    branches: [main]\n"
         f"  schedule:\n    - cron: '*/{EVERY_MINUTES} * * * *'\n"
@@ -51,8 +54,9 @@ def example(kind: str, desk_root: Path) -> str:
         "      - run: pip install sdesk  # the sdesk the desk uses: a version, a wheel or a git URL\n"
         "      - run: git config user.name 'sdesk runner' && git config user.email runner@servicedesk.example\n"
         "      - run: sdesk git setup\n"
-        f"      - run: sdesk run {SMTP} --export site\n"
+        f"      - run: sdesk run {IMAP} {SMTP} --export site\n"
         "        env:\n          SDESK_SMTP_PASSWORD: ${{ secrets.SDESK_SMTP_PASSWORD }}\n"
+        "          SDESK_IMAP_PASSWORD: ${{ secrets.SDESK_IMAP_PASSWORD }}\n"
         "      # The journal of a CI runner lives only as long as the job: a job killed between sending and\n"
         "      # recording leaves its mail 'claimed', and notify list shows it (sdesk run --retry claimed).\n"
     )
