@@ -25,6 +25,7 @@ from sdesk.actions import deliver, receive, record
 from sdesk.errors import Refused, SdeskError
 from sdesk.mail import baseline, legacy, notifications, records
 from sdesk.mail.mailboxes import Incoming
+from sdesk.mail.senders import Senders
 from sdesk.mail.smtp import Transport
 from sdesk.output import plural
 from sdesk.storage import mergedriver, sync
@@ -173,7 +174,7 @@ def _receive(
     in_git = sync.in_work_tree(desk.root)
     for _ in range(MAX_PUSHES):
         before = sync.head(desk.root) if in_git else None
-        senders = receive.Senders(folder, now)
+        senders = Senders(folder, now)
         with mailbox() as messages:
             failure: SdeskError | None = None
             try:

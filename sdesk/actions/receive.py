@@ -14,11 +14,10 @@ its record (:mod:`sdesk.mail.received`), so nothing is dropped unseen.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sdesk.actions import record, workflow
@@ -27,13 +26,14 @@ from sdesk.mail import inbound, notifications, quoting, received, records
 from sdesk.mail.inbound import Inbound
 from sdesk.mail.mailboxes import Incoming
 from sdesk.mail.received import Received
+from sdesk.mail.senders import Senders
 from sdesk.output import plural
 from sdesk.policy import decisions
 from sdesk.policy.mailgateway import MAX_WATCHERS
 from sdesk.policy.rules import Customer
 from sdesk.service import satisfaction
 from sdesk.storage import attachments, sync
-from sdesk.storage.store import Desk, write_atomic
+from sdesk.storage.store import Desk
 from sdesk.tickets import ids
 from sdesk.tickets.model import CLOSING_KINDS, Event, Ticket
 
@@ -60,8 +60,6 @@ FIELD_LINES = {
     "foutmelding": "error_message",
 }
 _FIELD_LINE = re.compile(rf"^\s*({'|'.join(sorted(FIELD_LINES, key=len, reverse=True))})\s*:\s*(\S.*)$", re.I)
-THROTTLE_FILE = "mail-senders.json"
-REPLY_EVERY = timedelta(hours=24)  # at most one auto-reply a day to one sender (RFC 3834)
 
 
 @dataclass(frozen=True)
@@ -74,63 +72,6 @@ class Outcome:
     @property
     def recorded(self) -> bool:
         return self.outcome != "duplicate"
-
-
-class Senders:
-    """How often each sender wrote lately, and when each was last auto-replied: this runner's own memory."""
-
-    def __init__(self, folder: Path, now: datetime):
-        self.path = folder / THROTTLE_FILE
-        self.now = now
-        self.seen: dict[str, list[str]] = {}
-        self.replied: dict[str, str] = {}
-        if self.path.is_file() and not self.path.is_symlink():
-            try:
-                data = json.loads(self.path.read_text(encoding="utf-8"))
-                self.seen = {str(k): [str(t) for t in v][-1000:] for k, v in dict(data.get("seen", {})).items()}
-                self.replied = {str(k): str(v) for k, v in dict(data.get("replied", {})).items()}
-            except (ValueError, TypeError, AttributeError, RecursionError):
-                pass  # a torn file forgets: at worst one more mail is taken from a flood
-
-    def count(self, sender: str) -> int:
-        """Messages from ``sender`` in the last hour, this one included."""
-        hour_ago, who = self.now - timedelta(hours=1), _who(sender)
-        recent = [moment for moment in self.seen.get(who, []) if _moment(moment) > hour_ago]
-        self.seen[who] = [*recent, self.now.isoformat()]
-        return len(recent) + 1
-
-    def may_reply(self, about: str) -> bool:
-        """May ``about`` (a sender, or a sender and a reason) be answered again, a day after the last time?"""
-        who, _, reason = about.partition("#")
-        key = f"{_who(who)}#{reason}" if reason else _who(who)
-        last = self.replied.get(key)
-        if last is not None and self.now - _moment(last) < REPLY_EVERY:
-            return False
-        self.replied[key] = self.now.isoformat()
-        return True
-
-    def save(self) -> None:
-        hour_ago = self.now - timedelta(hours=1)
-        day_ago = self.now - REPLY_EVERY
-        data = {
-            "seen": {k: v for k, v in self.seen.items() if v and _moment(v[-1]) > hour_ago},
-            "replied": {k: v for k, v in self.replied.items() if _moment(v) > day_ago},
-        }
-        self.path.parent.mkdir(exist_ok=True)
-        write_atomic(self.path, json.dumps(data) + "\n", durable=False)
-
-
-def _who(sender: str) -> str:
-    """One mailbox however it is tagged: x+1@… and X+2@… are the same sender to a flood limit."""
-    local, _, domain = sender.lower().partition("@")
-    return f"{local.split('+')[0]}@{domain}"
-
-
-def _moment(text: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        return datetime.min.replace(tzinfo=UTC)
 
 
 def receive(desk: Desk, raw: bytes, now: datetime, senders: Senders, too_large: bool = False) -> Outcome:

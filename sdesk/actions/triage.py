@@ -10,11 +10,12 @@ from dataclasses import replace
 from datetime import datetime
 
 from sdesk.actions import record, workflow
-from sdesk.actions.receive import Gateway, Senders
+from sdesk.actions.receive import Gateway
 from sdesk.errors import Refused
 from sdesk.mail import received
 from sdesk.mail.inbound import Attachment, Inbound
 from sdesk.mail.received import Received
+from sdesk.mail.senders import Senders
 from sdesk.storage import attachments
 from sdesk.storage.store import Desk
 from sdesk.tickets.model import Ticket
