@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 from collections.abc import Callable
+from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,9 @@ import pytest
 import yaml
 
 from sdesk.mail import inbound, quoting
-from tests.conftest import Run, ok, owed_mail
+from tests.conftest import NOW, Run, ok, owed_mail
 
+NOW_MOMENT = datetime.fromisoformat(NOW)
 ELS = "els.vermeulen@zonnebloem.example"  # a reference person of zonnebloem, sites 2101 and 2102
 TOM = "tom.claeys@zonnebloem.example"  # another of zonnebloem
 STRANGER = "jan@zonnebloem.example"
@@ -563,8 +565,84 @@ def test_a_batch_that_cannot_be_committed_is_undone_and_the_mta_tries_again(
     lock.write_text("")  # a git that is busy (or died) in this clone
     result = run("mail", "receive", input=mail())  # type: ignore[arg-type]
     assert result.exit_code == 75 and "try again later" in result.output
-    assert tickets(desk) == [] and not (desk / "inbox").exists()
+    assert tickets(desk) == [] and not list(desk.glob("inbox/*/*.yaml"))
     lock.unlink()
     assert "created" in ok(run("mail", "receive", input=mail()))  # type: ignore[arg-type]
     log = subprocess.run(["git", "log", "--format=%s", "-1"], cwd=desk, capture_output=True, text=True).stdout
     assert log.startswith("sdesk mail: received 1 message (1 created)")
+
+
+def git_desk(desk: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
+    """The desk committed in a git repository of its own; returns git in the desk's folder."""
+    from tests.conftest import isolate_git
+
+    isolate_git(tmp_path, monkeypatch)
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=desk, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    for args in (
+        ["init", "-q"],
+        ["config", "user.email", "runner@x.example"],
+        ["add", "-A"],
+        ["commit", "-qm", "desk"],
+    ):
+        git(*args)
+    return git
+
+
+def test_receiving_in_a_clone_with_someones_uncommitted_work_is_refused_and_the_work_kept(
+    run: Run, desk: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    git_desk(desk, tmp_path, monkeypatch)
+    (desk / "tickets" / "draft.txt").write_text("an agent's notes\n", encoding="utf-8")
+    result = run("mail", "receive", input=mail())  # type: ignore[arg-type]
+    assert result.exit_code == 75 and "uncommitted changes" in result.output
+    assert (desk / "tickets" / "draft.txt").read_text(encoding="utf-8") == "an agent's notes\n"
+    assert tickets(desk) == []
+
+
+def test_a_message_that_cannot_be_written_leaves_nothing_half_done_and_the_rest_is_committed(
+    run: Run, desk: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    git = git_desk(desk, tmp_path, monkeypatch)
+    box = maildir(tmp_path / "Maildir")
+    first, second = mail(message_id="<a@x.example>"), mail(message_id="<b@x.example>", subject="Tweede")
+    (box / "new" / "1").write_bytes(first)
+    (box / "new" / "2").write_bytes(second)
+    os.utime(box / "new" / "2", (2_000_000_000, 2_000_000_000))
+    blocked = desk / "inbox" / inbound.parse(second).record_id[2:4]
+    blocked.parent.mkdir()
+    blocked.write_text("a file where the second record's folder goes\n", encoding="utf-8")  # a full disk, say
+    git("add", "-A")
+    git("commit", "-qm", "a colleague's mistake")
+    result = run("mail", "receive", "--maildir", str(box))
+    assert result.exit_code == 1 and "cannot record received mail" in result.output
+    assert [ticket["title"] for ticket in tickets(desk)] == ["Dossier opent niet"]  # no ticket without its record
+    assert git("status", "--porcelain") == ""  # the first message committed, nothing of the second left
+    assert [path.name for path in (box / "new").iterdir()] == ["2"]  # the mailbox keeps what was not recorded
+    git("rm", "-q", str(blocked.relative_to(desk)))
+    git("commit", "-qm", "mended")
+    ok(run("mail", "receive", "--maildir", str(box)))
+    assert sorted(ticket["title"] for ticket in tickets(desk)) == ["Dossier opent niet", "Tweede"]
+
+
+def test_a_message_id_used_again_for_other_words_is_another_message(receive: Callable[..., Any], desk: Path) -> None:
+    ok(receive(mail(message_id="<same@monitor.example>")))
+    out = ok(receive(mail(message_id="<same@monitor.example>", subject="Iets anders", body="Ander bericht\n")))
+    assert "already received" not in out
+    assert len(list((desk / "inbox").glob("*/*.yaml"))) == 2
+
+
+def test_a_message_too_large_to_read_is_answered_so(desk: Path) -> None:
+    from sdesk.actions.receive import receive as record
+    from sdesk.mail.senders import Senders
+    from sdesk.storage.store import Desk
+
+    found = Desk(desk)
+    outcome = record(found, mail(), NOW_MOMENT, Senders(desk / ".sdesk", NOW_MOMENT), too_large=True)
+    assert outcome.outcome == "triage" and "over 40 MB" in outcome.line
+    [refusal] = owed_mail(desk).values()
+    assert "groter dan we kunnen ontvangen" in refusal.get_content()

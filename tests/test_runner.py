@@ -915,3 +915,25 @@ def test_two_runners_given_the_same_mail_record_it_once(desk, smtp, tmp_path):
     assert [arrival.ticket_kind[1] for arrival in smtp.arrived] == ["created"]
     for box in boxes:  # each runner took its copy out of its mailbox: recorded (once) by one of them
         assert [path.name for path in (box / "cur").iterdir()] == ["1.host:2,S"]
+
+
+def test_the_runner_receives_by_the_rules_it_just_pulled(desk, smtp, tmp_path):
+    rules = (desk.a / "rules.yaml").read_text(encoding="utf-8")
+    rules = rules.replace("  address: servicedesk@", "  verified_by: mx.caresolutions.example\n  address: servicedesk@")
+    (desk.a / "rules.yaml").write_text(rules, encoding="utf-8")
+    share(desk.a, "Only mail the receiving server vouches for")
+    body = "Het dossier opent niet.\nProduct: care-dossier\nVestiging: 2101\n"
+    box = maildir(tmp_path / "Maildir", {"1.host": customer_mail(ELS, "Storing", body, "<forged@x.example>")})
+    lines = cycle(desk.server, smtp, moment(MON, "10:00"), "--maildir", str(box))
+    [received] = [line for line in lines if line.startswith("receive: ")]
+    assert "triage" in received and "could not be verified" in received
+
+
+def test_a_mailbox_that_cannot_be_read_skips_the_sweep_but_not_the_mail(desk, smtp, tmp_path):
+    [waiting] = waiting_tickets(desk, 1)
+    lines = cycle(desk.server, smtp, moment(WED, "10:00"), "--maildir", str(tmp_path / "gone"), status=1)
+    assert "is not a Maildir" in step(lines, "receive")
+    assert step(lines, "sweep").startswith("sweep: skipped")  # a reply may be waiting: no reminder yet
+    assert step(lines, "mail").startswith("mail: sent 2")  # created and info-requested still went out
+    assert lines[-1].startswith("Error: the cycle stopped at receive")
+    assert "reminder" not in desk.history(desk.server, waiting)

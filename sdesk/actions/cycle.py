@@ -85,16 +85,34 @@ def run(desk: Desk, now: datetime, settings: Settings, say: Callable[[str], None
         else:
             say("pull: no remote: this clone is the whole desk")
         _step("baseline", lambda: _baseline(desk, now, branch, say))  # before the sweep: its events owe mail
-        mailbox = settings.mailbox
-        if mailbox is not None:  # before the sweep: a customer's reply stops its count
-            _step("receive", lambda: _receive(desk, now, mailbox, branch, say))
-        _step("sweep", lambda: _sweep(desk, now, say))
+        unread = _receive_step(desk, now, settings.mailbox, branch, say)
+        if unread is None:
+            _step("sweep", lambda: _sweep(desk, now, say))
+        else:  # a customer's answer may be waiting in the mailbox: no reminder or auto-close until it is read
+            say("sweep: skipped: mail may be waiting unread (the next cycle sweeps)")
         if branch is not None:
             _step("push", lambda: _push(branch, say))
         _step("mail", lambda: _mail(desk, now, runner, settings, branch, email, say))
         out = settings.export_to
         if out is not None:
             _step("export", lambda: _export(desk, now, out, say))
+        if unread is not None:
+            raise unread
+
+
+def _receive_step(
+    desk: Desk, now: datetime, mailbox: Mailbox | None, branch: sync.Branch | None, say: Callable[[str], None]
+) -> StepFailed | None:
+    """Receive before the sweep (a customer's reply stops its count); a failure is said and returned, so
+    the rest of the cycle still pushes and mails, and the cycle ends in it."""
+    if mailbox is None:
+        return None
+    try:
+        _step("receive", lambda: _receive(desk, now, mailbox, branch, say))
+    except StepFailed as failure:
+        say(f"receive: Warning: {failure.message.removeprefix('receive: ')}")
+        return failure
+    return None
 
 
 def _step(name: str, action: Callable[[], T]) -> T:
@@ -134,6 +152,7 @@ def _pull(desk: Desk, branch: sync.Branch, email: str, say: Callable[[str], None
     branch.fetch()
     dropped = branch.drop_unpushed(email)
     came = branch.merge()
+    desk.reload()  # what follows decides by the rules as pulled
     words = f"merged {plural(came, 'commit')} from {branch.upstream}" if came else f"{branch.upstream}: nothing new"
     if dropped:
         words += f" (dropped {plural(dropped, 'unpushed commit')} of an interrupted cycle: redone below)"
@@ -144,19 +163,25 @@ def _pull(desk: Desk, branch: sync.Branch, email: str, say: Callable[[str], None
 def receive_now(desk: Desk, mailbox: Mailbox, now: datetime, wait_seconds: float) -> list[str]:
     """Outside a cycle (an MTA pipe, `sdesk mail receive`): the receive step alone, under the run lock.
 
-    In git it is the runner's step: from a clean clone, pulled, and pushed when there is a remote (so a
-    message is recorded once, whichever clone reads it). Waits up to ``wait_seconds`` for a running cycle.
+    In git it works as the runner's step does, pulled and pushed when there is a remote (so a message is
+    recorded once, whichever clone reads it), but it undoes nothing it did not do: a clone with changes
+    of someone's is refused, not cleaned. Waits up to ``wait_seconds`` for a running cycle.
     """
     lines: list[str] = []
     with _exclusive(desk, wait_seconds):
         branch = None
         if sync.in_work_tree(desk.root):
-            lines += [f"prepare: {line}" for line in sync.start_clean(desk.root)]
+            changed = sync.changed_files(desk.root)
+            if changed:
+                raise SdeskError(
+                    f"this clone has uncommitted changes ({', '.join(changed[:3])}): mail is received in a clean "
+                    "clone, best the runner's own (commit or stash them first)"
+                )
             branch = sync.Branch.of(desk.root)
             if branch is not None:
                 branch.fetch()
-                branch.drop_unpushed(sync.author_email(desk.root))
                 branch.merge()
+                desk.reload()
         _receive(desk, now, mailbox, branch, lines.append)
     return lines
 
@@ -177,10 +202,13 @@ def _receive(
         senders = Senders(folder, now)
         with mailbox() as messages:
             failure: SdeskError | None = None
+            staged = (lambda: sync.stage(desk.root, receive.RECEIVED_PATHS)) if in_git else (lambda: None)
             try:
-                done = receive.receive_all(desk, messages, now, senders)
-            except receive.PartlyReceived as stopped:  # what came before the failure is kept
+                done = receive.receive_all(desk, messages, now, senders, staged)
+            except receive.PartlyReceived as stopped:  # what came before the failure is kept, the rest put back
                 done, failure = stopped.done, stopped.error
+                if in_git:
+                    sync.discard_unstaged(desk.root, receive.RECEIVED_PATHS)
             try:
                 shared = _share_received(desk, done, branch, in_git)
             except SdeskError:
@@ -191,6 +219,7 @@ def _receive(
                 assert branch is not None
                 branch.fetch()
                 branch.merge()
+                desk.reload()
                 say("receive: another runner pushed first: receiving again on top of theirs")
                 continue
             senders.save()
@@ -198,7 +227,7 @@ def _receive(
                 say(f"receive: {outcome.line}")
             for message, _ in done:
                 message.done()
-            if not done:
+            if not done and failure is None:
                 say("receive: no new mail")
             if failure is not None:
                 raise failure

@@ -15,10 +15,11 @@ its record (:mod:`sdesk.mail.received`), so nothing is dropped unseen.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sdesk.actions import record, workflow
 from sdesk.errors import InvalidData, NotFound, Refused, SdeskError
@@ -77,17 +78,23 @@ class Outcome:
 def receive(desk: Desk, raw: bytes, now: datetime, senders: Senders, too_large: bool = False) -> Outcome:
     """Record one message; returns what it became. Raises only when the desk cannot be written."""
     message = inbound.parse(raw, too_large)
-    record_id = message.record_id
-    if received.exists(desk.root, record_id):
+    if received.exists(desk.root, message.record_id):
         try:
-            earlier = received.read(desk.root, record_id)
-            was = earlier.outcome + (f" {earlier.ticket}" if earlier.ticket else "")
+            earlier = received.read(desk.root, message.record_id)
         except SdeskError:
-            was = "a record check names"
-        return Outcome(record_id, "duplicate", None, f"{record_id}: already received ({was}): left alone")
+            return Outcome(message.record_id, "duplicate", None, f"{message.record_id}: already received: left alone")
+        if earlier.digest in (None, message.digest):
+            was = earlier.outcome + (f" {earlier.ticket}" if earlier.ticket else "")
+            return Outcome(earlier.id, "duplicate", None, f"{earlier.id}: already received ({was}): left alone")
+        # The same Message-ID on other words (a careless sender or tool): another message, named by both.
+        message = replace(message, key=f"{message.key} {message.digest}")
+        if received.exists(desk.root, message.record_id):
+            return Outcome(message.record_id, "duplicate", None, f"{message.record_id}: already received: left alone")
+    record_id = message.record_id
     base = Received(
         id=record_id,
         key=message.key,
+        digest=message.digest,
         received=now,
         outcome="ignored",
         sender=message.sender,
@@ -106,6 +113,7 @@ def receive(desk: Desk, raw: bytes, now: datetime, senders: Senders, too_large: 
         gateway.undo_files()
         said = error.message if isinstance(error, SdeskError) else f"{type(error).__name__}: {error}"
         done = replace(base, outcome="triage", reason=f"could not be processed: {' '.join(said.split())[:300]}")
+        done.attachments = gateway.unkept("not kept: the mail could not be processed (ask the sender for it again)")
     received.write(desk.root, done)
     if done.reply and done.sender is not None:  # owed from now on: the runner delivers it once
         key = f"{done.id}.{done.reply_digest}.{notifications.REFUSED}"
@@ -122,13 +130,19 @@ RECEIVED_PATHS = (received.INBOX, received.TRIAGE, "tickets", attachments.FOLDER
 
 
 def receive_all(
-    desk: Desk, messages: Iterable[Incoming], now: datetime, senders: Senders
+    desk: Desk,
+    messages: Iterable[Incoming],
+    now: datetime,
+    senders: Senders,
+    recorded: Callable[[], None] = lambda: None,
 ) -> list[tuple[Incoming, Outcome]]:
-    """Record each message in turn (the caller commits, shares, takes them out of the mailbox, saves ``senders``)."""
+    """Record each message in turn, calling ``recorded`` after each (the caller stages it, commits, shares,
+    takes the messages out of the mailbox and saves ``senders``)."""
     done: list[tuple[Incoming, Outcome]] = []
     try:
         for message in messages:
             done.append((message, receive(desk, message.raw, now, senders, message.too_large)))
+            recorded()
     except SdeskError as error:  # the mailbox or the desk failed: what was recorded is committed all the same
         raise PartlyReceived(done, error) from None
     return done
@@ -193,6 +207,8 @@ class Gateway:
         unverified = self._unverified(sender)
         if unverified:
             return self._triage(unverified, reply=None)
+        if message.truncated:
+            return self._triage(f"the message is over {inbound.MAX_MESSAGE_BYTES // 2**20} MB", reply=["too-large"])
         ticket = self._ticket_named()
         if ticket is not None:
             return self._reply(ticket)
@@ -437,6 +453,13 @@ class Gateway:
                     del entry[key]
         return kept
 
+    def unkept(self, why: str) -> list[dict[str, Any]]:
+        """The message's attachments, named in its record as not kept, and why."""
+        return [
+            {"name": " ".join(item.name.split())[:200], "size": len(item.data), "kept": False, "why": why}
+            for item in self.message.attachments
+        ]
+
     def undo_files(self) -> None:
         """Remove the files this message's attempt kept (nothing else refers to them)."""
         for path in self.written:
@@ -464,11 +487,9 @@ class Gateway:
         if customer is not None and reply is not None:  # kept until an agent decides: accepted, they go to the ticket
             self.keep_files(self.base.id)
         else:  # a stranger's files would grow every clone of the desk for good: named, not kept
-            unkept = "not kept: the sender is not known to the desk (ask for it again once a ticket exists)"
-            self.base.attachments = [
-                {"name": " ".join(item.name.split())[:200], "size": len(item.data), "kept": False, "why": unkept}
-                for item in self.message.attachments
-            ]
+            self.base.attachments = self.unkept(
+                "not kept: the sender is not known to the desk (ask for it again once a ticket exists)"
+            )
         return replace(
             self.base,
             outcome="triage",

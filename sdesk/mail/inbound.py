@@ -85,6 +85,21 @@ class Inbound:
         """The message's name in the desk (inbox/ and triage/): short, and the same in every clone."""
         return "m-" + hashlib.sha256(self.key.encode("utf-8", "replace")).hexdigest()[:16]
 
+    @property
+    def digest(self) -> str:
+        """What the message says, however it travelled (line ends, trace headers): tells a re-delivery from
+        another message under the same Message-ID."""
+        content = hashlib.sha256()
+        for part in (self.sender or "", self.subject, self.text.replace("\r\n", "\n")):
+            content.update(part.encode("utf-8", "replace") + b"\0")
+        for attachment in self.attachments:
+            content.update(hashlib.sha256(attachment.data).digest())
+        return content.hexdigest()[:16]
+
+    @property
+    def truncated(self) -> bool:
+        return any("only its headers were read" in problem for problem in self.problems)
+
 
 def parse(raw: bytes, too_large: bool = False) -> Inbound:
     """Read one RFC 5322 message (``too_large``: only its start came); never raises on what a sender wrote."""

@@ -88,6 +88,8 @@ def _mover(source: Path, target: Path) -> Callable[[], None]:
             os.rename(source, target)
         except FileNotFoundError:
             pass  # moved already (a second reader): recorded once all the same
+        except OSError as error:
+            raise MailboxError(f"cannot move {source.name} to cur/ once recorded: {error.strerror}") from None
 
     return move
 

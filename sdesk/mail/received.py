@@ -49,6 +49,7 @@ RECEIVED = Record(
     {
         "id": Text(),
         "key": Text(),
+        "digest": Text(),
         "received": Timestamp(),
         "from": Text(),
         "name": Text(),
@@ -74,6 +75,7 @@ class Received:
     key: str
     received: datetime
     outcome: str
+    digest: str | None = None  # what the message said (inbound.Inbound.digest)
     sender: str | None = None
     name: str | None = None
     to: list[str] = field(default_factory=list)

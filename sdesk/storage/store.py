@@ -85,6 +85,10 @@ class Desk:
         except Invalid as invalid:
             raise first_located(invalid, self.rules_path, text, "sdesk rules check") from None
 
+    def reload(self) -> None:
+        """Read rules.yaml again when next asked (a pull may have changed it)."""
+        self.__dict__.pop("rules", None)
+
     # --- finding tickets ---------------------------------------------------------------
 
     def ticket_ids(self) -> list[str]:

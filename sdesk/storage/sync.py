@@ -25,6 +25,8 @@ RUNNER_PATHS = ("tickets", "deliveries", "inbox", "triage", "attachments", ".git
 CLONE_PATHS = (".sdesk", "outbox")  # each clone's own, never committed: a cycle neither cleans nor merges them
 STALE_LOCK_SECONDS = 60  # git's own index.lock older than this, while the runner holds its lock, is a dead git's
 RUNNER_SUBJECT = "sdesk "  # every commit a cycle makes starts so
+# What git says when another push got there first (a pushed ref's compare-and-swap lost, on any remote).
+_RACE_SIGNS = ("fetch first", "non-fast-forward", "failed to update ref", "cannot lock ref", "but expected")
 RECEIVED_SUBJECT = "sdesk mail: received"  # a batch of received mail
 
 
@@ -101,7 +103,10 @@ class Branch:
         if done.returncode == 0:
             return True
         words = done.stderr.strip()
-        if "rejected" in words or "fetch first" in words or "non-fast-forward" in words:
+        raced = any(sign in words for sign in _RACE_SIGNS)
+        if "remote rejected" in words and not raced:  # a hook or a protected branch: pushing again will not help
+            raise SdeskError(f"{self.remote} refused the push: {' '.join(words.split())[-300:]}")
+        if "rejected" in words or raced:
             return False
         raise SdeskError(f"git push failed: {' '.join(words.split()) or done.returncode}")
 
@@ -123,6 +128,34 @@ class Branch:
 def _is_runners(line: str, runner_email: str) -> bool:
     email, _, subject = line.partition("\x00")
     return email == runner_email and subject.startswith(RUNNER_SUBJECT)
+
+
+def stage(root: Path, paths: tuple[str, ...]) -> None:
+    """Add what changed under ``paths`` to git's index (a commit later takes it, and nothing else)."""
+    present = [path for path in paths if os.path.lexists(root / path)]
+    if present:
+        git(root, "add", "--all", "--", *present)
+
+
+def discard_unstaged(root: Path, paths: tuple[str, ...]) -> None:
+    """Put back what changed under ``paths`` since it was staged: a half-done piece of work leaves nothing."""
+    present = [path for path in paths if os.path.lexists(root / path)]
+    if not present:
+        return
+    modified = git(root, "ls-files", "-z", "--modified", "--", *present).split("\0")
+    if any(modified):
+        git(root, "checkout", "--quiet", "--", *[path for path in modified if path])
+    for path in git(root, "ls-files", "-z", "--others", "--exclude-standard", "--", *present).split("\0"):
+        if path:  # one by one: `git clean` given a folder that is wholly new removes the folder (tickets/ too)
+            (root / path).unlink(missing_ok=True)
+
+
+def changed_files(root: Path) -> list[str]:
+    """What the work tree changed that git would commit, from the desk's folder (a clone's own folders aside)."""
+    prefix = git(root, "rev-parse", "--show-prefix").strip()
+    listed = git(root, "status", "--porcelain", "-z", "--untracked-files=all").split("\0")
+    paths = [_within_desk(entry[3:], prefix) for entry in listed if len(entry) > 3]
+    return [path for path in paths if path.split("/", 1)[0] not in CLONE_PATHS]
 
 
 def reset_hard(root: Path, commit: str) -> None:
