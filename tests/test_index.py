@@ -113,7 +113,8 @@ def test_an_index_of_another_format_is_rebuilt(desk, run, new_ticket):
 
 def test_an_index_that_cannot_be_written_falls_back_to_the_files(desk, run, new_ticket):
     ticket = new_ticket()
-    (desk / ".sdesk").mkdir(exist_ok=True)
+    shutil.rmtree(desk / ".sdesk", ignore_errors=True)
+    (desk / ".sdesk").mkdir()
     (desk / ".sdesk" / "cache").write_text("a file where the cache folder should be", encoding="utf-8")
     assert [row["id"] for row in listing(run)] == [ticket["id"]]
 

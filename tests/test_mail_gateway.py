@@ -551,16 +551,7 @@ def test_a_held_mails_record_naming_another_file_never_copies_it_into_a_ticket(
 def test_a_batch_that_cannot_be_committed_is_undone_and_the_mta_tries_again(
     run: Run, desk: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.conftest import isolate_git
-
-    isolate_git(tmp_path, monkeypatch)
-    for args in (
-        ["init", "-q"],
-        ["config", "user.email", "runner@x.example"],
-        ["add", "-A"],
-        ["commit", "-qm", "desk"],
-    ):
-        assert subprocess.run(["git", *args], cwd=desk, capture_output=True, check=False).returncode == 0
+    git = git_desk(desk, tmp_path, monkeypatch)
     lock = desk / ".git" / "index.lock"
     lock.write_text("")  # a git that is busy (or died) in this clone
     result = run("mail", "receive", input=mail())  # type: ignore[arg-type]
@@ -568,8 +559,7 @@ def test_a_batch_that_cannot_be_committed_is_undone_and_the_mta_tries_again(
     assert tickets(desk) == [] and not list(desk.glob("inbox/*/*.yaml"))
     lock.unlink()
     assert "created" in ok(run("mail", "receive", input=mail()))  # type: ignore[arg-type]
-    log = subprocess.run(["git", "log", "--format=%s", "-1"], cwd=desk, capture_output=True, text=True).stdout
-    assert log.startswith("sdesk mail: received 1 message (1 created)")
+    assert git("log", "--format=%s", "-1").startswith("sdesk mail: received 1 message (1 created)")
 
 
 def git_desk(desk: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
@@ -583,6 +573,7 @@ def git_desk(desk: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cal
         assert done.returncode == 0, done.stderr
         return done.stdout
 
+    (desk / ".gitignore").write_text("/.sdesk/\n", encoding="utf-8")  # as sdesk init writes it
     for args in (
         ["init", "-q"],
         ["config", "user.email", "runner@x.example"],

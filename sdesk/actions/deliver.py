@@ -27,13 +27,13 @@ from sdesk.errors import NotFound, SdeskError
 from sdesk.mail import baseline, notifications, owed, received, records
 from sdesk.mail.notifications import Letter
 from sdesk.mail.records import Record
-from sdesk.mail.smtp import DeliveryFailed, DeliveryRefused, DeliveryUncertain, Transport
 from sdesk.output import plural
 from sdesk.storage import sync
 from sdesk.storage.store import Desk, write_atomic
 
 if TYPE_CHECKING:
     from sdesk.mail.compose import Templates
+    from sdesk.mail.smtp import Transport
 
 JOURNAL = "mail-journal.jsonl"
 START, ENDING = "start", "ending"  # the journal's steps before an outcome
@@ -278,6 +278,7 @@ def _send(
     item: Owed, templates: Templates, transport: Transport, journal: Journal, now: datetime, runner: str, done: Delivery
 ) -> Record:
     from sdesk.mail import compose
+    from sdesk.mail.smtp import DeliveryFailed, DeliveryRefused, DeliveryUncertain  # ssl and email: only to send
 
     letter, key = item.letter, item.letter.key
     try:

@@ -18,11 +18,13 @@ The fine points (README, "SLA clocks"):
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sdesk.formats.patterns import SPACE, caseless
@@ -53,6 +55,9 @@ class Calendar:
     _days: dict[date, list[tuple[datetime, datetime]]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    # Each year's public holidays, once asked for (and kept with the rules' cache, so a command that finds
+    # them there never imports the holiday library).
+    _holiday_years: dict[int, Mapping[date, str]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for day, windows in self.hours.items():
@@ -73,10 +78,18 @@ class Calendar:
         if day in self.closed:
             return self.closed[day] or "closing day"
         if self.country:
-            name = _holidays(self.country, self.subdivision, day.year, self.language).get(day)
+            name = self.public_holidays(day.year).get(day)
             if name:
                 return f"{name} (public holiday {self.country})"
         return None
+
+    def public_holidays(self, year: int) -> Mapping[date, str]:
+        """The country's public holidays of ``year`` (none without a country)."""
+        if not self.country:
+            return {}
+        if year not in self._holiday_years:
+            self._holiday_years[year] = _holidays(self.country, self.subdivision, year, self.language)
+        return self._holiday_years[year]
 
     def day_windows(self, day: date) -> list[tuple[datetime, datetime]]:
         """The opening windows of one local date as UTC instants (none on closed days)."""
@@ -121,23 +134,31 @@ class Calendar:
 @lru_cache(maxsize=64)
 def _holidays(country: str, subdivision: str | None, year: int, language: str) -> Mapping[date, str]:
     """A country's public holidays of one year; the library is imported only when a calendar needs it."""
-    import holidays
-
     # A language the country has no names in falls back to the library's own names.
-    return dict(holidays.country_holidays(country, subdiv=subdivision, years=year, language=language))
+    return dict(_country_class(country)(subdiv=subdivision, years=year, language=language))
+
+
+@lru_cache(maxsize=8)
+def _country_class(country: str) -> Any:
+    """The holiday library's class for one country, its module alone imported.
+
+    ``holidays.country_holidays`` and ``holidays.XX`` import every country the library knows, a
+    tenth of a second on every command that reads rules.yaml; the registry names each one's module.
+    """
+    from holidays.registry import COUNTRIES
+
+    for module, names in COUNTRIES.items():
+        if country in names[1:]:
+            return getattr(importlib.import_module(f"holidays.countries.{module}"), names[0])
+    raise KeyError(country)
 
 
 def supported_country(country: str, subdivision: str | None) -> str | None:
-    """Why the holiday library cannot serve this country/subdivision, or None when it can.
-
-    Every command parses rules.yaml, so this loads the one country asked for, not the whole list.
-    """
-    import holidays
-    from holidays.registry import EntityLoader
-
-    if country not in EntityLoader.get_country_codes():
+    """Why the holiday library cannot serve this country/subdivision, or None when it can."""
+    try:
+        known = _country_class(country).subdivisions
+    except KeyError:
         return f"no public holidays known for country '{country}' (use an ISO 3166 code such as NL or BE)"
-    known = getattr(holidays, country).subdivisions
     if subdivision is not None and subdivision not in known:
         return f"country {country} has no subdivision '{subdivision}' (known: {', '.join(known)})"
     return None

@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 
@@ -78,12 +79,26 @@ class Desk:
 
     @cached_property
     def rules(self) -> rules.Rules:
-        """The desk's policy; an invalid rules.yaml stops every command at its first problem."""
-        text = files.read_text(self.rules_path, self.root)
+        """The desk's policy; an invalid rules.yaml stops every command at its first problem.
+
+        Checked once and kept in the clone's cache for as long as the file stays the same (rulescache).
+        """
+        from sdesk.storage import rulescache
+
+        source = files.read_bytes(self.rules_path, self.root)
+        cached = rulescache.load(self.state_dir, source)
+        if cached is not None:
+            return cached
         try:
-            return rules.parse(yamlio.load(text, self.rules_path))
+            text = source.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidData(f"not UTF-8 text (byte {exc.start})", self.rules_path) from None
+        try:
+            parsed = rules.parse(yamlio.load(text, self.rules_path))
         except Invalid as invalid:
             raise first_located(invalid, self.rules_path, text, "sdesk rules check") from None
+        rulescache.save(self.state_dir, source, parsed, date.today())
+        return parsed
 
     def reload(self) -> None:
         """Read rules.yaml again when next asked (a pull may have changed it)."""

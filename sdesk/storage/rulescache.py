@@ -1,0 +1,124 @@
+"""rules.yaml parsed once: the checked policy kept in the clone's cache, for every later command.
+
+Reading and checking rules.yaml (and loading the holiday library to check a
+calendar's country) is most of what a one-ticket command costs. The result is
+kept in ``.sdesk/cache/rules.pickle`` with what it was made from: the file's
+exact bytes (a digest), this sdesk and Python, and the modules that define
+the policy's shape. Anything different, and the file is read again; a cache
+that does not read is rebuilt, never trusted.
+
+A pickle runs code when it is loaded, and ``.sdesk/`` could arrive through a
+colleague's ``git add -f``: so the cache is signed with a key that never
+leaves this machine (``$XDG_CACHE_HOME/sdesk/cache-key``, made once, 0600),
+and a file whose signature does not match is not unpickled at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import pickle
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sdesk import __version__
+from sdesk.policy.rules import Rules
+from sdesk.storage.store import write_atomic
+
+FILE = Path("cache") / "rules.pickle"  # in the desk's state folder
+MAGIC = b"sdesk-rules-1\n"
+HOLIDAY_YEARS_BACK, HOLIDAY_YEARS_AHEAD = 10, 3  # kept with the rules: the years clocks usually look at
+_SHAPE_PACKAGES = ("policy", "calendar", "tickets", "formats")  # the modules whose classes the pickle holds
+
+
+def load(state_dir: Path, source: bytes) -> Rules | None:
+    """The rules made from ``source`` (rules.yaml's bytes), when the cache holds them; else None."""
+    key = _key()
+    path = state_dir / FILE
+    if key is None or path.is_symlink() or not path.is_file():
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    signature, payload = data[len(MAGIC) : len(MAGIC) + 32], data[len(MAGIC) + 32 :]
+    if not data.startswith(MAGIC) or not hmac.compare_digest(signature, _sign(key, payload)):
+        return None  # not ours: never unpickled
+    try:
+        made_from, rules = pickle.loads(payload)
+    except Exception:  # noqa: BLE001 - a cache of another version of the classes: rebuilt
+        return None
+    return rules if made_from == _made_from(source) and isinstance(rules, Rules) else None
+
+
+def save(state_dir: Path, source: bytes, rules: Rules, today: date) -> None:
+    """Keep the rules for the next command, with the holidays of the years around ``today``; quietly not
+    when the cache cannot be written (a read-only checkout works, only slower)."""
+    key = _key()
+    if key is None:
+        return
+    for calendar in rules.service.calendars.values():
+        for year in range(today.year - HOLIDAY_YEARS_BACK, today.year + HOLIDAY_YEARS_AHEAD + 1):
+            calendar.public_holidays(year)
+    payload = pickle.dumps((_made_from(source), rules), protocol=pickle.HIGHEST_PROTOCOL)
+    path = state_dir / FILE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent.is_symlink():
+            return
+        write_atomic(path, MAGIC + _sign(key, payload) + payload, durable=False)
+    except Exception:  # noqa: BLE001 - a cache is a convenience: a failure to write it is none
+        return
+
+
+def _made_from(source: bytes) -> tuple[Any, ...]:
+    """What the rules depend on besides the file: this sdesk (its code too, in a checkout) and Python."""
+    package = Path(__file__).resolve().parent.parent
+    shapes = tuple(
+        (path.name, path.stat().st_mtime_ns)
+        for folder in _SHAPE_PACKAGES
+        for path in sorted((package / folder).glob("*.py"))
+    )
+    return (hashlib.sha256(source).hexdigest(), __version__, sys.version, _holidays_version(), shapes)
+
+
+def _holidays_version() -> str | None:
+    """The holiday library's version file, by its place and time (importing the library costs what we save)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("holidays")
+    if spec is None or spec.origin is None:
+        return None
+    version = Path(spec.origin).parent / "version.py"
+    try:
+        return f"{version}:{version.stat().st_mtime_ns}"
+    except OSError:
+        return None
+
+
+def _sign(key: bytes, payload: bytes) -> bytes:
+    return hmac.new(key, payload, hashlib.sha256).digest()
+
+
+def _key() -> bytes | None:
+    """This machine's (this user's) signing key, made once; None when there is nowhere to keep it."""
+    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = Path(home) / "sdesk" / "cache-key"
+    try:
+        if not path.is_symlink() and path.is_file():
+            found = path.read_bytes()
+            if len(found) == 32:
+                return found
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fresh = os.urandom(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        try:
+            os.write(fd, fresh)
+        finally:
+            os.close(fd)
+        return fresh
+    except OSError:
+        return None
