@@ -358,7 +358,6 @@ NEVER_OPEN = [
     pytest.param(
         NEVER, lambda cal, start: parse_target("1 business day").duration(cal, start), id="target-duration-no-hours"
     ),
-    pytest.param(NEVER, lambda cal, start: measure(cal, start, start + hours(1)), id="measure-no-hours"),
     pytest.param(Calendar("empty days", BRUSSELS, {0: (), 3: ()}), next_opening, id="weekdays-without-windows"),
     pytest.param(ALL_MONDAYS_CLOSED, lambda cal, start: add(cal, start, hours(1)), id="every-opening-day-closed"),
 ]
@@ -369,6 +368,11 @@ def test_never_open_raises_quickly(calendar: Calendar, call) -> None:
     with pytest.raises(NeverOpen):
         call(calendar, at("2026-01-01 10:00", calendar))
     assert issubclass(NeverOpen, ValueError)
+
+
+def test_measuring_on_a_calendar_that_never_opens_finds_no_open_time() -> None:
+    start = at("2026-01-01 10:00", NEVER)
+    assert measure(NEVER, start, start + timedelta(days=3 * 366)) == timedelta(0)
 
 
 EMPTY_WINDOWS = [
