@@ -127,6 +127,9 @@ def environment(desk_root: Path, desk_folder: Path, package_folder: Path, autoes
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Compiled once per command: the loader says no file is ever up to date (it reads each as untrusted,
+        # afresh), which with auto_reload compiled every page's template again, 2,000 times in an export.
+        auto_reload=False,
     )
 
 
