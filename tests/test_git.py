@@ -1113,3 +1113,20 @@ def test_show_history_reads_an_author_name_with_odd_characters(clones, run, shar
     git(b, "-c", "user.name=Evil\x1fnot-an-email\x1fnot-a-date", "commit", "-q", "-m", "odd author")
     history = shown(run, b, shared, "--history")
     assert history["commits"][-1]["author"] == "Evil\x1fnot-an-email\x1fnot-a-date"
+
+
+def test_check_changed_reads_only_what_git_sees_changed_for_a_pre_commit_hook(clones, run):
+    first, second = new(run, clones.a, "10:00"), new(run, clones.a, "10:01")
+    commit(clones.a, "Two tickets")
+    committed_bad = clones.a / "tickets" / f"{second}.yaml"
+    committed_bad.write_text(committed_bad.read_text(encoding="utf-8") + "title: [\n", encoding="utf-8")
+    commit(clones.a, "A broken ticket, committed")
+    quick = run("check", "--changed", env={"SDESK_DIR": str(clones.a)})
+    assert quick.exit_code == 0 and "0 ticket files checked" in quick.output  # nothing changed since HEAD
+    sdesk(run, clones.a, "10:05", "comment", first, "Gebeld")  # changed, not committed
+    quick = run("check", "--changed", env={"SDESK_DIR": str(clones.a)})
+    assert quick.exit_code == 0 and "1 ticket file checked" in quick.output
+    since = run("check", "--changed", "--since", "HEAD~1", env={"SDESK_DIR": str(clones.a)})
+    assert since.exit_code == 1 and f"{second}.yaml" in since.output  # the broken one changed since then
+    full = run("check", env={"SDESK_DIR": str(clones.a)})
+    assert full.exit_code == 1 and "2 ticket files checked" in full.output

@@ -180,6 +180,25 @@ def unmerged(desk_root: Path, folder: str) -> list[SdeskError]:
     return [SdeskError(message, desk_root / name) for name in names]
 
 
+def changed_ticket_files(desk_root: Path, folder: str, since: str | None) -> list[Path]:
+    """The ticket files the work tree changed since ``since`` (default HEAD): edited, staged or new."""
+    reference = since or "HEAD"
+    try:
+        commit = git(desk_root, "rev-parse", "--verify", "--quiet", f"{reference}^{{commit}}").strip()
+    except SdeskError:
+        if since is not None:
+            raise SdeskError(f"--since {since}: git knows no such commit") from None
+        commit = None  # no commit yet: every file is new
+    listed = git(desk_root, "ls-files", "-z", "--others", "--exclude-standard", "--", folder).split("\0")
+    if commit is None:
+        listed += git(desk_root, "ls-files", "-z", "--", folder).split("\0")
+    else:
+        listed += git(desk_root, "diff", "--name-only", "--relative", "--no-renames", "-z", commit, "--", folder).split(
+            "\0"
+        )
+    return sorted({desk_root / name for name in listed if name.endswith(".yaml") and os.path.lexists(desk_root / name)})
+
+
 def hand_edits(desk_root: Path, folder: str, since: str | None) -> list[SdeskError]:
     """Committed events that a ticket file in the work tree no longer has as committed; only files git sees changed."""
     reference = since or "HEAD"
