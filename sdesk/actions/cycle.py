@@ -179,9 +179,7 @@ def receive_now(desk: Desk, mailbox: Mailbox, now: datetime, wait_seconds: float
                 )
             branch = sync.Branch.of(desk.root)
             if branch is not None:
-                branch.fetch()
-                branch.merge()
-                desk.reload()
+                _catch_up(desk, branch)
         _receive(desk, now, mailbox, branch, lines.append)
     return lines
 
@@ -217,9 +215,7 @@ def _receive(
             if not shared:
                 _undo(desk, before)
                 assert branch is not None
-                branch.fetch()
-                branch.merge()
-                desk.reload()
+                _catch_up(desk, branch)
                 say("receive: another runner pushed first: receiving again on top of theirs")
                 continue
             senders.save()
@@ -233,6 +229,13 @@ def _receive(
                 raise failure
             return
     raise SdeskError(f"the shared branch refused {MAX_PUSHES} pushes of received mail; the next cycle tries again")
+
+
+def _catch_up(desk: Desk, branch: sync.Branch) -> None:
+    """Fetch and merge the shared branch; what follows decides by the rules as merged."""
+    branch.fetch()
+    branch.merge()
+    desk.reload()
 
 
 def _share_received(

@@ -179,6 +179,15 @@ def _what_to_send(plan: workflow.NewTicket) -> list[str]:
     return ([f"missing:{','.join(missing)}"] if missing else []) + [f"not-eligible:{c.detail}" for c in failed]
 
 
+def _not_kept(kept: list[attachments.Kept]) -> list[str]:
+    """What the ticket says of each attachment left out, so the agent and the customer know."""
+    return [f"[attachment {item.name} not kept: {item.why}]" for item in kept if item.file is None]
+
+
+def _stored(kept: list[attachments.Kept]) -> tuple[str, ...]:
+    return tuple(item.file for item in kept if item.file)
+
+
 class Gateway:
     """The decision for one message, step by step; each step returns the record as it ends."""
 
@@ -261,10 +270,8 @@ class Gateway:
             if ids.ID_PATTERN.fullmatch(candidate):
                 try:
                     return self.desk.read(candidate)
-                except NotFound:
-                    continue
                 except SdeskError:
-                    continue  # a broken file: check names it; the mail is treated as new
+                    continue  # gone, or a broken file (check names it): the mail is treated as new
         return None
 
     # --- a reply ---------------------------------------------------------------------------
@@ -279,6 +286,7 @@ class Gateway:
                 reply=[f"foreign:{ticket.id}"],
             )
         text = quoting.new_text(self.message.text)
+        outcome = "comment"
         if self.rules.is_final(ticket.status):
             survey = self._survey(ticket, text)
             if survey is not None:
@@ -295,20 +303,17 @@ class Gateway:
                     workflow.reopen(current, self.rules, reason, sender, self.now), from_customer=True
                 ),
             )
-            ticket = reopened.ticket
-            self.base.outcome = "reopened"
+            ticket, outcome = reopened.ticket, "reopened"
         event = record.change(self.desk, ticket.id, lambda current: self.comment_event(current, text))
-        outcome = self.base.outcome if self.base.outcome == "reopened" else "comment"
         return self._settled(outcome, event.ticket.id)
 
     def comment_event(self, ticket: Ticket, text: str) -> Event:
         kept = self.keep_files(ticket.id)
         body = text or ("(attachments only)" if kept else "(an empty reply)")
-        notes = [f"[attachment {item.name} not kept: {item.why}]" for item in kept if item.file is None]
-        if notes:
-            body += "\n\n" + "\n".join(notes)
+        if _not_kept(kept):
+            body += "\n\n" + "\n".join(_not_kept(kept))
         event = workflow.comment(ticket, self.rules, body, str(self.message.sender), self.now, from_customer=True)
-        return replace(event, mail=self.base.id, attachments=tuple(item.file for item in kept if item.file))
+        return replace(event, mail=self.base.id, attachments=_stored(kept))
 
     def _survey(self, ticket: Ticket, text: str) -> Received | None:
         """A reply to a closed ticket whose survey waits, starting with a score, is the answer (once)."""
@@ -359,16 +364,8 @@ class Gateway:
             plan.values["watchers"] = ", ".join(watchers)
 
         def make() -> Ticket:
-            ticket = workflow.create(
-                self.rules, plan, sender, self.now, accept_costs=True, costs_note="stated in the created mail"
-            )
-            opened = ticket.history[-1]
-            kept = self.keep_files(ticket.id)
-            notes = [f"[attachment {item.name} not kept: {item.why}]" for item in kept if item.file is None]
-            text = "\n".join(filter(None, [opened.text, *notes])) or None
-            files = tuple(item.file for item in kept if item.file)
-            ticket.history[-1] = replace(opened, mail=self.base.id, attachments=files, text=text)
-            return ticket
+            costs = "stated in the created mail"
+            return self.opened(workflow.create(self.rules, plan, sender, self.now, accept_costs=True, costs_note=costs))
 
         opened = record.open_ticket(self.desk, make)
         return self._settled("created", opened.ticket.id)
@@ -395,13 +392,12 @@ class Gateway:
         first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
         values["title"] = (subject or first_line or "(no subject)")[:200]
         values["description"] = text or None
-        facts_for = {**values, "title": values["title"], "description": text}
+        facts = decisions.facts(self.rules, {**values, "description": text})
         for route in self.rules.mail.routes:
             if route.to is not None and route.to.lower() not in (address.lower() for address in self.message.to):
                 continue
-            if route.when is not None:
-                if not route.when.evaluate(decisions.facts(self.rules, facts_for)).passed:
-                    continue
+            if route.when is not None and not route.when.evaluate(facts).passed:
+                continue
             values.update(route.values)
             break
         if follows is not None:
@@ -443,15 +439,17 @@ class Gateway:
         kept = attachments.keep(self.desk.root, ticket_id, given, self.rules.mail.max_attachment_bytes)
         where = attachments.folder(self.desk.root, ticket_id)
         self.written += [where / item.file for item in kept if item.new and item.file]
-        self.base.attachments = [
-            {"name": item.name, "size": item.size, "kept": item.file is not None, "file": item.file, "why": item.why}
-            for item in kept
-        ]
-        for entry in self.base.attachments:
-            for key in ("file", "why"):
-                if entry[key] is None:
-                    del entry[key]
+        entries = ({"name": i.name, "size": i.size, "kept": bool(i.file), "file": i.file, "why": i.why} for i in kept)
+        self.base.attachments = [{key: value for key, value in entry.items() if value is not None} for entry in entries]
         return kept
+
+    def opened(self, ticket: Ticket, note: str | None = None) -> Ticket:
+        """A ticket just made from this mail: its opening event names the mail and the files kept of it."""
+        first = ticket.history[-1]
+        kept = self.keep_files(ticket.id)
+        text = "\n".join(filter(None, [first.text, note, *_not_kept(kept)])) or None
+        ticket.history[-1] = replace(first, mail=self.base.id, attachments=_stored(kept), text=text)
+        return ticket
 
     def unkept(self, why: str) -> list[dict[str, Any]]:
         """The message's attachments, named in its record as not kept, and why."""

@@ -12,7 +12,7 @@ from datetime import datetime
 from sdesk.actions import record, workflow
 from sdesk.actions.receive import Gateway
 from sdesk.errors import Refused
-from sdesk.mail import received
+from sdesk.mail import quoting, received
 from sdesk.mail.inbound import Attachment, Inbound
 from sdesk.mail.received import Received
 from sdesk.mail.senders import Senders
@@ -47,7 +47,9 @@ def accept(
     given = {name: value for name, value in values.items() if value}
     if held.ticket is not None and not given:
         ticket = desk.read(held.ticket)
-        event = record.change(desk, ticket.id, lambda current: gateway.comment_event(current, _text(held)))
+        event = record.change(
+            desk, ticket.id, lambda current: gateway.comment_event(current, quoting.new_text(held.text or ""))
+        )
         outcome, ticket_id = "comment", event.ticket.id
     else:
         customer = desk.rules.customers.get(str(given.get("customer") or ""))
@@ -60,24 +62,17 @@ def accept(
         plan = workflow.plan_new(desk.rules, planned, now)
 
         def make() -> Ticket:
-            ticket = workflow.create(desk.rules, plan, agent, now, override, accept_costs)
-            opened = ticket.history[-1]
-            kept = gateway.keep_files(ticket.id)
-            files_kept = tuple(item.file for item in kept if item.file)
             note = f"From mail {held.id} ({held.sender}), held in triage: {held.reason}"
-            text = "\n".join(filter(None, [opened.text, note]))
-            ticket.history[-1] = replace(opened, mail=held.id, attachments=files_kept, text=text)
-            return ticket
+            return gateway.opened(workflow.create(desk.rules, plan, agent, now, override, accept_costs), note)
 
         opened = record.open_ticket(desk, make)
         outcome, ticket_id = "created", opened.ticket.id
-    decided = replace(
-        held,
-        attachments=gateway.base.attachments or held.attachments,
-        decision={"action": "accepted", "by": agent, "at": now, "reason": override, "ticket": ticket_id},
+    decision = {"action": "accepted", "by": agent, "at": now, "ticket": ticket_id}
+    if override:
+        decision["reason"] = override
+    received.write(
+        desk.root, replace(held, attachments=gateway.base.attachments or held.attachments, decision=decision)
     )
-    decided.decision = {key: value for key, value in (decided.decision or {}).items() if value is not None}
-    received.write(desk.root, decided)
     _drop_held_files(desk, held.id)
     return outcome, ticket_id
 
@@ -114,12 +109,6 @@ def _as_inbound(desk: Desk, held: Received) -> Inbound:
         problems=(),
         size=0,
     )
-
-
-def _text(held: Received) -> str:
-    from sdesk.mail import quoting
-
-    return quoting.new_text(held.text or "")
 
 
 def _drop_held_files(desk: Desk, record_id: str) -> None:

@@ -130,9 +130,11 @@ def receive(mailbox: Mailbox | None) -> None:
     waits in triage (sdesk mail triage) and its sender gets an auto-reply that
     the runner sends. The same message received twice is recorded once.
 
-    In git, each batch is committed ("sdesk mail: received …") and the runner
-    pushes it. A message on stdin that cannot be recorded now (the desk is
-    busy or cannot be written) exits 75, so the MTA keeps it and tries again.
+    In git, run it in the runner's clone: it pulls, commits each batch
+    ("sdesk mail: received …") and pushes it, and refuses a clone with
+    uncommitted changes. A message on stdin that cannot be recorded now (the
+    desk is busy, the remote cannot be reached, the desk cannot be written)
+    exits 75, so the MTA keeps it and tries again.
     """
     from sdesk.actions import cycle
 

@@ -26,7 +26,11 @@ _FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 
 
 def read_text(path: Path, desk_root: Path | None = None, limit: int = MAX_BYTES) -> str:
     """A desk file's text (UTF-8, line ends kept as written)."""
-    data = read_bytes(path, desk_root, limit)
+    return decode(read_bytes(path, desk_root, limit), path)
+
+
+def decode(data: bytes, path: Path) -> str:
+    """A desk file's bytes as text; not UTF-8 is an error naming the file and the byte."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -89,10 +89,7 @@ class Desk:
         cached = rulescache.load(self.state_dir, source)
         if cached is not None:
             return cached
-        try:
-            text = source.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InvalidData(f"not UTF-8 text (byte {exc.start})", self.rules_path) from None
+        text = files.decode(source, self.rules_path)
         try:
             parsed = rules.parse(yamlio.load(text, self.rules_path))
         except Invalid as invalid:

@@ -152,10 +152,15 @@ def discard_unstaged(root: Path, paths: tuple[str, ...]) -> None:
 
 def changed_files(root: Path) -> list[str]:
     """What the work tree changed that git would commit, from the desk's folder (a clone's own folders aside)."""
-    prefix = git(root, "rev-parse", "--show-prefix").strip()
+    return [path for _, path in _changes(root)]
+
+
+def _changes(root: Path) -> list[tuple[str, str]]:
+    """Each change git's status shows, its two-letter code and its path from the desk's folder."""
+    prefix = git(root, "rev-parse", "--show-prefix").strip()  # the desk may be a folder of a larger repository
     listed = git(root, "status", "--porcelain", "-z", "--untracked-files=all").split("\0")
-    paths = [_within_desk(entry[3:], prefix) for entry in listed if len(entry) > 3]
-    return [path for path in paths if path.split("/", 1)[0] not in CLONE_PATHS]
+    changed = [(entry[:2], _within_desk(entry[3:], prefix)) for entry in listed if len(entry) > 3]
+    return [(code, path) for code, path in changed if path.split("/", 1)[0] not in CLONE_PATHS]
 
 
 def reset_hard(root: Path, commit: str) -> None:
@@ -170,10 +175,7 @@ def start_clean(root: Path) -> list[str]:
         _quiet(root, "merge", "--abort")
         said.append("aborted a merge a killed cycle left")
     _exclude_clone_paths(root)
-    prefix = git(root, "rev-parse", "--show-prefix").strip()  # the desk may be a folder of a larger repository
-    listed = git(root, "status", "--porcelain", "-z", "--untracked-files=all").split("\0")
-    changed = [(entry[:2], _within_desk(entry[3:], prefix)) for entry in listed if len(entry) > 3]
-    changed = [(code, path) for code, path in changed if path.split("/", 1)[0] not in CLONE_PATHS]
+    changed = _changes(root)
     theirs = [path for _, path in changed if path.split("/", 1)[0] not in RUNNER_PATHS]
     if theirs:
         raise SdeskError(
