@@ -14,9 +14,10 @@ import json
 import numbers
 import shutil
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+
+from msgspec import Struct
 
 from sdesk.terminal import visible, visible_lines
 
@@ -26,8 +27,7 @@ COLUMN_GAP = 2  # tabulate's "simple" format puts two spaces between columns
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-@dataclass(frozen=True)
-class Column:
+class Column(Struct, frozen=True):
     key: str
     header: str
     fill: bool = False  # this column takes the width the others leave and is cut to it

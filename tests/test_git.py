@@ -16,13 +16,14 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import Result
+from msgspec.structs import replace
 
 from sdesk.storage import merge
 from sdesk.storage.store import read_ticket, render

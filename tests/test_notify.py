@@ -20,7 +20,6 @@ answering slowly, refusing for now or for good as a test says.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import email
 import email.policy
 import json
@@ -39,6 +38,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
@@ -753,7 +753,7 @@ def compose_comment(desk: Path, ticket_id: str, **changes: Any) -> list[bytes]:
     from sdesk.tickets.model import Event
 
     store = Desk(desk)
-    ticket = dataclasses.replace(store.read(ticket_id), **changes)
+    ticket = msgspec.structs.replace(store.read(ticket_id), **changes)
     now = datetime.fromisoformat(NOW)
     ticket.history = [*ticket.history, Event(now, AGENT, "comment", (), "public", "Bekeken.")]
     letters, warnings = owed_mail(store, ticket, ticket.history[-1])
@@ -833,7 +833,7 @@ def test_a_sender_in_rules_that_is_not_one_mailbox_stops_the_mail_with_one_clear
 
     store = Desk(desk)
     ticket = store.read(new_ticket()["id"])
-    rules = dataclasses.replace(store.rules, teams={}, desk_email="service,desk@caresolutions.example")
+    rules = msgspec.structs.replace(store.rules, teams={}, desk_email="service,desk@caresolutions.example")
     with pytest.raises(InvalidData) as refusal:
         notifications.sender(ticket, rules)
     assert ticket.id in str(refusal.value) and "'service,desk@caresolutions.example'" in str(refusal.value)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from sdesk.actions import workflow
@@ -55,7 +55,7 @@ def test_mail_identity_follows_the_event_not_its_place_in_the_history(example_ru
     keys = {letter.kind: letter for letter in owed.letters(ticket, example_rules)}
     # another clone's internal note merged in before the comment shifts its place, not its identity
     note = workflow.comment(ticket, example_rules, "Intern.", BO, at("2026-11-23 09:30"), internal=True)
-    shifted = dataclasses.replace(ticket, history=[ticket.history[0], note, ticket.history[1]])
+    shifted = msgspec.structs.replace(ticket, history=[ticket.history[0], note, ticket.history[1]])
     again = {letter.kind: letter for letter in owed.letters(shifted, example_rules)}
     assert again["comment"].message_id == keys["comment"].message_id
     assert again["comment"].message_id.startswith(f"<{ticket.id}.") and ".comment@" in again["comment"].message_id
@@ -96,11 +96,11 @@ def test_a_breach_of_an_unassigned_ticket_goes_to_the_team(example_rules) -> Non
 
 
 def warned(example_rules: rules.Rules, within: str) -> rules.Rules:
-    service = dataclasses.replace(
+    service = msgspec.structs.replace(
         example_rules.service,
-        sweep=dataclasses.replace(example_rules.service.sweep, warn_within=_target(within)),
+        sweep=msgspec.structs.replace(example_rules.service.sweep, warn_within=_target(within)),
     )
-    return dataclasses.replace(example_rules, service=service)
+    return msgspec.structs.replace(example_rules, service=service)
 
 
 def _target(text: str):  # noqa: ANN202

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from datetime import date
 from pathlib import Path
 
 from sdesk.storage import rulescache
@@ -26,12 +27,14 @@ def test_the_rules_are_kept_and_read_from_the_cache_until_the_file_changes(run: 
     assert result.exit_code == 1 and "nobody" in result.output  # an invalid file is never hidden by a cache
 
 
-def test_the_cache_keeps_the_holidays_so_a_command_need_not_load_the_library(run: Run, desk: Path) -> None:
+def test_the_cache_keeps_holidays_and_open_time_so_a_command_need_not_work_them_out(run: Run, desk: Path) -> None:
     ok(run("list"))
     cached = rulescache.load(desk / ".sdesk", (desk / "rules.yaml").read_bytes())
     assert cached is not None
     office = cached.service.calendars["office"]
-    assert office._holiday_years  # filled before it was kept
+    this_year = date.today().year
+    assert this_year in office.worked.holiday_years and this_year in office.worked.open_before  # filled when kept
+    assert not office.worked.days  # the day-by-day windows it took are not kept: quick to redo, big to keep
     assert any(name.startswith("Kerstmis") or "Christmas" in name for name in office.public_holidays(2026).values())
 
 

@@ -26,6 +26,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from click.testing import CliRunner, Result
 
@@ -1268,7 +1269,7 @@ def test_public_ticket_holds_nothing_the_customer_may_not_read(scenario):
         visibility="internal",
         text="Changed in two clones at once: kept assignee 'bram@caresolutions.example'",
     )
-    ticket = dataclasses.replace(ticket, history=[*ticket.history, merged])
+    ticket = msgspec.structs.replace(ticket, history=[*ticket.history, merged])
     shown = portal.public_ticket(ticket, desk.rules, "nl", NOW_AT)
     assert [(event.what, event.author, event.text) for event in shown.history] == [
         ("Ticket geregistreerd", "Business Service Desk", None),

@@ -13,7 +13,6 @@ comments next to it.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 import os
@@ -24,6 +23,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from sdesk.actions import workflow
@@ -437,7 +437,7 @@ def test_default_billing_follows_the_contract_and_the_ticket_exclusions(example_
     zonnebloem = example_rules.customers["zonnebloem"]
     assert timelog.default_billing(covered, zonnebloem)[0] == "covered"
     assert timelog.default_billing(excluded, zonnebloem)[0] == "billable"
-    included = dataclasses.replace(zonnebloem, billing="included")
+    included = msgspec.structs.replace(zonnebloem, billing="included")
     assert timelog.default_billing(excluded, included)[0] == "covered"
     assert timelog.default_billing(covered, included)[0] == "covered"
 
@@ -695,13 +695,13 @@ def test_every_total_counts_the_latest_version_of_each_entry_and_keeps_its_place
     second = ticket("B", "fod-digitaal", ("2026-11-02 11:00", "2026-11-02", 600, "covered"))
     logged = first.history[1]
     first.history.append(
-        dataclasses.replace(
+        msgspec.structs.replace(
             logged, at=datetime.fromisoformat("2026-11-04T09:00:00+01:00"), minutes=700, amends=logged.at
         )
     )
     withdrawn = ticket("C", "fod-digitaal", ("2026-11-02 12:00", "2026-11-02", 60, "covered"))
     withdrawn.history.append(
-        dataclasses.replace(
+        msgspec.structs.replace(
             withdrawn.history[1],
             at=datetime.fromisoformat("2026-11-03T09:00:00+01:00"),
             minutes=0,

@@ -10,8 +10,9 @@ trusted here: every file is read, on every core.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from sdesk.errors import InvalidData, SdeskError
 from sdesk.formats import files
@@ -25,8 +26,7 @@ from sdesk.tickets.model import Ticket
 from sdesk.words import SCHEMA_KINDS
 
 
-@dataclass(frozen=True)
-class Checked:
+class Checked(Struct, frozen=True):
     problems: list[SdeskError]  # each one located where a file is at fault
     warnings: list[str]  # said, but no reason to fail (a CI clone has no merge driver)
     tickets: int  # ticket files read

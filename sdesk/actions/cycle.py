@@ -16,10 +16,11 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
+
+from msgspec import Struct
 
 from sdesk.actions import deliver, receive, record
 from sdesk.errors import Refused, SdeskError
@@ -49,8 +50,7 @@ class StepFailed(SdeskError):
 Mailbox = Callable[[], AbstractContextManager[Iterator[Incoming]]]
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(Struct, frozen=True):
     connection: Callable[[], AbstractContextManager[Transport]] | None  # None: mail is not sent this cycle
     export_to: Path | None
     retry: tuple[str, ...] = ()  # waiting mail states an agent asked to try again

@@ -18,10 +18,11 @@ import json
 import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from msgspec import Struct, field
 
 from sdesk.errors import NotFound, SdeskError
 from sdesk.mail import baseline, notifications, owed, received, records
@@ -43,8 +44,7 @@ SETTLED = "settled"  # the commit at which every mail history owed was settled, 
 COMPACT_SLACK = 1000  # journal lines beyond two per mail before it is compacted
 
 
-@dataclass(frozen=True)
-class Owed:
+class Owed(Struct, frozen=True):
     """A mail history owes, with its standing record (None: never tried)."""
 
     letter: Letter
@@ -55,8 +55,7 @@ class Owed:
         return self.standing.state if self.standing is not None else records.OWED
 
 
-@dataclass
-class Delivery:
+class Delivery(Struct):
     """What one mail step did, by mail key."""
 
     sent: list[str] = field(default_factory=list)

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from sdesk.actions import record, workflow
 from sdesk.errors import InvalidData, NotFound, Refused, SdeskError
@@ -63,8 +65,7 @@ FIELD_LINES = {
 _FIELD_LINE = re.compile(rf"^\s*({'|'.join(sorted(FIELD_LINES, key=len, reverse=True))})\s*:\s*(\S.*)$", re.I)
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(Struct, frozen=True):
     record_id: str
     outcome: str  # what the message became (received.OUTCOMES), or "duplicate"
     ticket: str | None

@@ -12,8 +12,9 @@ stops the change instead of a mail going missing later.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from sdesk.actions import workflow
 from sdesk.clocks import sweep
@@ -27,8 +28,7 @@ from sdesk.tickets.model import Event, Ticket
 MAX_SWEEP_EVENTS = 6  # per ticket and sweep: two warnings, two breaches, then a reminder or a close
 
 
-@dataclass(frozen=True)
-class Recorded:
+class Recorded(Struct, frozen=True):
     """A saved change, and the mail it owes (or why it cannot mail)."""
 
     ticket: Ticket

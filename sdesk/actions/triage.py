@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime
+
+from msgspec.structs import replace
 
 from sdesk.actions import record, workflow
 from sdesk.actions.receive import Gateway

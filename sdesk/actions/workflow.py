@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
+
+from msgspec import Struct
 
 from sdesk.clocks import sla
 from sdesk.errors import InvalidData, Refused, excerpt
@@ -61,8 +62,7 @@ def check_value(rules: Rules, name: str, value: str | None) -> str | None:
     return value if name in MULTILINE_FIELDS else " ".join(value.split())
 
 
-@dataclass(frozen=True)
-class NewTicket:
+class NewTicket(Struct, frozen=True):
     """A ticket about to be opened: its values after defaults, and what the rules decided."""
 
     values: dict[str, str | None]

@@ -22,11 +22,12 @@ import importlib
 import re
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from msgspec import Struct, field
 
 from sdesk.formats.patterns import SPACE, caseless
 
@@ -43,8 +44,35 @@ class NeverOpen(ValueError):
     """The calendar has no opening time ahead: a validation error, never an endless loop."""
 
 
-@dataclass(frozen=True)
-class Calendar:
+class WorkedOut:
+    """What a calendar works out as clocks ask, kept with it: not part of its value (equal to any other)."""
+
+    __slots__ = ("days", "holiday_years", "open_before")
+
+    def __init__(self) -> None:
+        # Each day's windows: clocks of long-open tickets walk the same days again and again.
+        self.days: dict[date, list[tuple[datetime, datetime]]] = {}
+        # Each year's public holidays, once asked for (and kept with the rules' cache, so a command that
+        # finds them there never imports the holiday library).
+        self.holiday_years: dict[int, Mapping[date, str]] = {}
+        # Open time (µs) before each local day of a year (the last entry: the year's total): measuring and
+        # adding open time cost the same for a ticket opened yesterday or three years ago.
+        self.open_before: dict[int, list[int]] = {}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, WorkedOut)
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return (self.days, self.holiday_years, self.open_before)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self.days, self.holiday_years, self.open_before = state
+
+
+class Calendar(Struct, frozen=True, repr_omit_defaults=True):
     name: str
     timezone: str
     hours: Mapping[int, Windows] = field(default_factory=dict)  # weekday (0 = Monday) -> windows
@@ -53,16 +81,7 @@ class Calendar:
     closed: Mapping[date, str] = field(default_factory=dict)  # the desk's own closing days and why
     always_open: bool = False
     language: str = "en"
-    # Each day's windows, worked out once: clocks of long-open tickets walk the same days again and again.
-    _days: dict[date, list[tuple[datetime, datetime]]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
-    # Each year's public holidays, once asked for (and kept with the rules' cache, so a command that finds
-    # them there never imports the holiday library).
-    _holiday_years: dict[int, Mapping[date, str]] = field(default_factory=dict, init=False, repr=False, compare=False)
-    # Open time (µs) before each local day of a year (the last entry: the year's total): measuring and adding
-    # open time cost the same for a ticket opened yesterday or three years ago.
-    _open_before: dict[int, list[int]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    worked: WorkedOut = field(default_factory=WorkedOut)
 
     def __post_init__(self) -> None:
         for day, windows in self.hours.items():
@@ -92,17 +111,24 @@ class Calendar:
         """The country's public holidays of ``year`` (none without a country)."""
         if not self.country:
             return {}
-        if year not in self._holiday_years:
-            self._holiday_years[year] = _holidays(self.country, self.subdivision, year, self.language)
-        return self._holiday_years[year]
+        if year not in self.worked.holiday_years:
+            self.worked.holiday_years[year] = _holidays(self.country, self.subdivision, year, self.language)
+        return self.worked.holiday_years[year]
+
+    def prepare(self, years: range) -> None:
+        """Work out the holidays and open-time tables of ``years`` now, to be kept with the rules' cache
+        (the day windows it took are dropped again: any day is quick to work out, a cache of all is not)."""
+        for year in years:
+            self.year_table(year)
+        self.worked.days.clear()
 
     def day_windows(self, day: date) -> list[tuple[datetime, datetime]]:
         """The opening windows of one local date as UTC instants (none on closed days)."""
-        if day not in self._days:
+        if day not in self.worked.days:
             spans: Windows = ((0, MINUTES_PER_DAY),) if self.always_open else self.hours.get(day.weekday(), ())
             closed = not spans or self.closure(day) is not None
-            self._days[day] = [] if closed else [(self._instant(day, s), self._instant(day, e)) for s, e in spans]
-        return self._days[day]
+            self.worked.days[day] = [] if closed else [(self._instant(day, s), self._instant(day, e)) for s, e in spans]
+        return self.worked.days[day]
 
     def windows(self, start: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Opening windows from ``start`` on, the first one clipped to start; raises NeverOpen."""
@@ -122,14 +148,14 @@ class Calendar:
 
     def year_table(self, year: int) -> list[int]:
         """Open time (µs) from 1 January of ``year`` to the start of each of its days, then the year's total."""
-        if year not in self._open_before:
+        if year not in self.worked.open_before:
             table, total, day = [0], 0, date(year, 1, 1)
             while day.year == year:
                 total += sum(_micro(closes - opens) for opens, closes in self.day_windows(day))
                 table.append(total)
                 day += timedelta(days=1)
-            self._open_before[year] = table
-        return self._open_before[year]
+            self.worked.open_before[year] = table
+        return self.worked.open_before[year]
 
     def open_time(self, moment: datetime, since_year: int) -> int:
         """Open time (µs) from 1 January of ``since_year`` (local) up to ``moment``."""
@@ -301,8 +327,7 @@ TARGET_PATTERN = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(Struct, frozen=True):
     """A response or resolution target: business minutes, or business days ("1 business day")."""
 
     text: str

@@ -6,10 +6,10 @@ import functools
 import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import click
+from msgspec import Struct
 
 from sdesk.cli import context
 from sdesk.cli.options import desk_options, format_option
@@ -96,8 +96,7 @@ def list_mail(only_pending: bool, fmt: str) -> None:
         click.echo(f"{plural(len(rows), 'mail')}, {owed} not sent yet." if rows else "No mail owed.", err=True)
 
 
-@dataclass(frozen=True)
-class MailServer:
+class MailServer(Struct, frozen=True):
     """How to reach the mail server (None: not given) and which waiting mail to try again."""
 
     connection: Callable[[], AbstractContextManager[Transport]] | None

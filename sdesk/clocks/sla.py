@@ -22,8 +22,9 @@ The fine points (README, "SLA clocks"):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+
+from msgspec import Struct
 
 from sdesk.calendar import businesstime
 from sdesk.calendar.businesstime import Calendar, Target
@@ -31,8 +32,7 @@ from sdesk.policy.rules import Rules
 from sdesk.tickets.model import CLOCK_NAMES, SLA_KEYS, Change, Event, Ticket
 
 
-@dataclass(frozen=True)
-class Terms:
+class Terms(Struct, frozen=True):
     """The targets a ticket runs on: its plan, calendar and the target of each clock."""
 
     plan: str
@@ -50,16 +50,14 @@ class Terms:
         return {f"sla_{key}": str(value) if value else None for key, value in values.items()}
 
 
-@dataclass(frozen=True)
-class Pause:
+class Pause(Struct, frozen=True):
     start: datetime
     end: datetime  # clipped to the end of what the clock looks at
     status: str
     ongoing: bool  # the ticket is still in the pausing status
 
 
-@dataclass(frozen=True)
-class Clock:
+class Clock(Struct, frozen=True):
     name: str  # response or resolution
     target: Target
     calendar: Calendar

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
+
+from msgspec import Struct, field
 
 from sdesk.clocks import sla
 from sdesk.output import Column
@@ -42,8 +43,7 @@ COLUMNS = (
 )
 
 
-@dataclass
-class Tally:
+class Tally(Struct):
     tickets: int = 0
     met: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CLOCK_NAMES, 0))
     decided: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CLOCK_NAMES, 0))

@@ -10,8 +10,9 @@ the desk's work right now and stay out unless asked for.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from sdesk.clocks import sla
 from sdesk.policy import decisions
@@ -19,8 +20,7 @@ from sdesk.policy.rules import Rules
 from sdesk.tickets.model import Ticket
 
 
-@dataclass(frozen=True)
-class Place:
+class Place(Struct, frozen=True):
     ticket: Ticket
     rank: int  # the priority's position, most urgent first
     ahead: str | None  # the queue rule that moves it ahead

@@ -28,9 +28,10 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar, Final
+
+from msgspec import Struct
 
 from sdesk.errors import excerpt, shortened
 from sdesk.formats import reader
@@ -508,8 +509,7 @@ class MappingOf(_Mapping):
         return (self.value,) if self.key is None else (self.key, self.value)
 
 
-@dataclass(frozen=True)
-class Among:
+class Among(Struct, frozen=True):
     """Keys of a record of which exactly one (or, with ``several``, at least one) must hold a value.
 
     ``message`` is said of the record otherwise, with ``{found}`` for how many do.

@@ -19,11 +19,12 @@ import email.policy
 import hashlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses
+
+from msgspec import Struct
 
 from sdesk.mail import quoting
 from sdesk.mail.notifications import is_mailbox, one_line
@@ -56,15 +57,13 @@ _AUTOMATIC_PRECEDENCE = ("bulk", "junk", "list", "auto_reply")
 _DAEMONS = ("mailer-daemon", "postmaster")
 
 
-@dataclass(frozen=True)
-class Attachment:
+class Attachment(Struct, frozen=True):
     name: str  # as the sender named it (decoded, not yet made safe)
     content_type: str
     data: bytes
 
 
-@dataclass(frozen=True)
-class Inbound:
+class Inbound(Struct, frozen=True):
     key: str  # what names the message however often it arrives: its Message-ID, else a digest of its content
     message_id: str | None
     sender: str | None  # the one mailbox in From, None when there is not exactly one

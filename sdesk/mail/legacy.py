@@ -14,9 +14,10 @@ from __future__ import annotations
 import os
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from sdesk.errors import NotFound, SdeskError
 from sdesk.mail import notifications, records
@@ -34,8 +35,7 @@ STATES = {
 _NAME = re.compile(r"(\d{8}T\d{6}Z)-(\w{6}-\w{5})-(\d{3})-([a-z-]+?)(?:-\d+)?\.eml")
 
 
-@dataclass
-class Migration:
+class Migration(Struct):
     recorded: list[str] = field(default_factory=list)  # mail keys now in the records
     dropped: list[str] = field(default_factory=list)  # held mail of a change never saved
     left: list[tuple[str, str]] = field(default_factory=list)  # files not understood, with why

@@ -20,8 +20,9 @@ import ssl
 import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from sdesk.errors import SdeskError
 from sdesk.mail.inbound import MAX_MESSAGE_BYTES
@@ -33,8 +34,7 @@ IMAP_TIMEOUT = 60.0
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 
 
-@dataclass
-class Incoming:
+class Incoming(Struct):
     raw: bytes
     where: str  # for the log: the file or the IMAP uid
     done: Callable[[], None]  # take it out of the mailbox: recorded for good
@@ -94,8 +94,7 @@ def _mover(source: Path, target: Path) -> Callable[[], None]:
     return move
 
 
-@dataclass(frozen=True)
-class ImapAccount:
+class ImapAccount(Struct, frozen=True):
     host: str
     port: int
     user: str

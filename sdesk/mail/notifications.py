@@ -19,11 +19,12 @@ import hashlib
 import json
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import datetime
 from email.errors import MessageError
 from email.headerregistry import Address
 from typing import Any
+
+from msgspec import Struct
 
 from sdesk.clocks import sla, sweep
 from sdesk.errors import InvalidData, excerpt
@@ -87,8 +88,7 @@ def event_digest(event: Event) -> str:
     return hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-@dataclass(frozen=True)
-class Letter:
+class Letter(Struct, frozen=True):
     """One mail to send: who, about which event, and the values its template fills in."""
 
     kind: str

@@ -10,7 +10,8 @@ late says what was true then.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from sdesk.mail import notifications
 from sdesk.mail.notifications import Letter

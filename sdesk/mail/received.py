@@ -19,10 +19,12 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
+from msgspec.structs import asdict
 
 from sdesk.errors import InvalidData, NotFound, SdeskError
 from sdesk.formats import files, yamlio
@@ -69,8 +71,7 @@ RECEIVED = Record(
 )
 
 
-@dataclass
-class Received:
+class Received(Struct):
     id: str
     key: str
     received: datetime

@@ -22,9 +22,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
+from msgspec.structs import asdict
 
 from sdesk.errors import SdeskError
 from sdesk.formats import files
@@ -40,8 +42,7 @@ MAX_RECORDS_BYTES = 4 * 1024 * 1024  # thousands of mails about one ticket
 MAX_FIELD_CHARS = 2000
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(Struct, frozen=True):
     mail: str  # the mail's key
     state: str
     at: str  # ISO-8601, when the runner wrote it

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import re2
+from msgspec import Struct
 
 from sdesk.errors import excerpt
 from sdesk.formats import declare, reader
@@ -52,22 +52,19 @@ Facts = Mapping[str, str | bool | None]
 Values = Mapping[str, str | None]  # a ticket's field values, before the facts that follow from them
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(Struct, frozen=True):
     """What a condition may say about a field: free text, one of some words, or yes/no."""
 
     kind: str  # "text", "choice" or "flag"
     values: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(Struct, frozen=True):
     passed: bool
     reasons: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Test:
+class Test(Struct, frozen=True):
     """One field compared with the ``operator``'s operand."""
 
     field: str
@@ -111,8 +108,7 @@ class Test:
         return Outcome(False, (f"no match for /{pattern.pattern}/ in {where}",))
 
 
-@dataclass(frozen=True)
-class AllOf:
+class AllOf(Struct, frozen=True):
     parts: tuple[Condition, ...]
 
     @property
@@ -123,8 +119,7 @@ class AllOf:
         return _combined([part.evaluate(facts) for part in self.parts], all)
 
 
-@dataclass(frozen=True)
-class AnyOf:
+class AnyOf(Struct, frozen=True):
     parts: tuple[Condition, ...]
 
     @property
@@ -142,8 +137,7 @@ def _combined(outcomes: list[Outcome], rule: Callable[[Iterable[bool]], bool]) -
     return Outcome(passed, tuple(reason for outcome in deciding for reason in outcome.reasons))
 
 
-@dataclass(frozen=True)
-class Not:
+class Not(Struct, frozen=True):
     part: Condition
 
     @property

@@ -12,8 +12,9 @@ check, each mandatory field, each exclusion and routing rule, fired or not.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
+
+from msgspec import Struct
 
 from sdesk.policy import eligibility, priority
 from sdesk.policy.conditions import Facts, Outcome, Values
@@ -25,8 +26,7 @@ from sdesk.policy.rules import CONDITION_FIELDS, DERIVED_FROM, Rules
 CONDITION_INPUTS = tuple(name for name in CONDITION_FIELDS if name not in DERIVED_FROM)
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(Struct, frozen=True):
     """A named rule with a condition (exclusion or route) and whether it matched."""
 
     rule: str
@@ -35,8 +35,7 @@ class Match:
     outcome: str  # the exclusion's message, or the route's team
 
 
-@dataclass(frozen=True)
-class Assessment:
+class Assessment(Struct, frozen=True):
     priority: PriorityDecision
     eligibility: tuple[Check, ...]
     required: tuple[Check, ...]

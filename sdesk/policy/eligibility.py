@@ -7,15 +7,15 @@ that decided it, so a refusal names every reason at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
+
+from msgspec import Struct
 
 from sdesk.policy.conditions import Values
 from sdesk.policy.rules import Customer, Rules
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(Struct, frozen=True):
     """A yes/no requirement: eligibility, or a mandatory field."""
 
     name: str

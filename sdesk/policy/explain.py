@@ -7,8 +7,9 @@ not apply.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
+
+import msgspec
 
 from sdesk.output import Column
 from sdesk.policy.decisions import Assessment, Match
@@ -44,7 +45,7 @@ def history_notes(ticket: Ticket) -> str:
 
 def as_data(assessment: Assessment) -> dict[str, Any]:
     """The assessment as plain data for --format json, with the same names as above."""
-    data = asdict(assessment)
+    data: dict[str, Any] = msgspec.to_builtins(assessment)
     data["eligible"] = assessment.eligible
     data["missing"] = list(assessment.missing)
     data["excluded"] = [match.rule for match in assessment.excluded]

@@ -11,8 +11,9 @@ text as the rest of rules.yaml writes them).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from sdesk.formats import reader
 from sdesk.formats.declare import Email, Integer, List, Node, Record, Text, Words
@@ -52,8 +53,7 @@ def section(when: Node) -> Record:
     )
 
 
-@dataclass(frozen=True)
-class MailRoute:
+class MailRoute(Struct, frozen=True):
     """Mail to ``to`` (when given) that meets ``when`` (when given) opens tickets with ``values``."""
 
     name: str
@@ -62,8 +62,7 @@ class MailRoute:
     values: dict[str, str]
 
 
-@dataclass(frozen=True)
-class MailGateway:
+class MailGateway(Struct, frozen=True):
     address: str | None = None  # the mailbox the gateway reads: Reply-To is its plus address
     reopen_within_days: int = DEFAULT_REOPEN_DAYS
     max_attachment_bytes: int = DEFAULT_ATTACHMENT_MB * 1024 * 1024

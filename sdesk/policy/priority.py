@@ -7,14 +7,13 @@ the desk's common sense written down as adjustments).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from sdesk.policy.conditions import Facts, Values
 from sdesk.policy.rules import Adjustment, Rules
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(Struct, frozen=True):
     """One step of the priority computation: a rule, whether it applied, and the level after it."""
 
     rule: str
@@ -23,8 +22,7 @@ class Step:
     level: str
 
 
-@dataclass(frozen=True)
-class PriorityDecision:
+class PriorityDecision(Struct, frozen=True):
     level: str
     steps: tuple[Step, ...]
     phone: bool  # the desk phones the customer as well (seed 000: P1)

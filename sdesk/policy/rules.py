@@ -15,10 +15,11 @@ for a ticket is in :mod:`sdesk.policy`. Pure: the caller reads the file.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from msgspec import Struct
 
 from sdesk.errors import excerpt
 from sdesk.formats import reader
@@ -254,8 +255,7 @@ RULES = Record(
 )
 
 
-@dataclass(frozen=True)
-class Status:
+class Status(Struct, frozen=True):
     key: str
     labels: dict[str, str]
     short: str
@@ -266,30 +266,26 @@ class Status:
     next: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class TicketType:
+class TicketType(Struct, frozen=True):
     key: str
     labels: dict[str, str]
     code: str
     required: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Product:
+class Product(Struct, frozen=True):
     key: str
     name: str
     business_critical: bool
 
 
-@dataclass(frozen=True)
-class Team:
+class Team(Struct, frozen=True):
     key: str
     name: str
     email: str | None
 
 
-@dataclass(frozen=True)
-class PlanTerms:
+class PlanTerms(Struct, frozen=True):
     """A service plan's contract terms; its SLA targets live in ServiceLevels."""
 
     key: str
@@ -297,21 +293,18 @@ class PlanTerms:
     included_minutes: int | None  # work covered each calendar month before it becomes billable surplus
 
 
-@dataclass(frozen=True)
-class Package:
+class Package(Struct, frozen=True):
     product: str
     maintenance_until: date
 
 
-@dataclass(frozen=True)
-class Site:
+class Site(Struct, frozen=True):
     id: str
     name: str
     campus: str | None
 
 
-@dataclass(frozen=True)
-class ReferencePerson:
+class ReferencePerson(Struct, frozen=True):
     """A person the customer designated to raise tickets (seed 004)."""
 
     name: str
@@ -322,8 +315,7 @@ class ReferencePerson:
     sites: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Customer:
+class Customer(Struct, frozen=True):
     key: str
     name: str
     language: str
@@ -341,8 +333,7 @@ class Customer:
         return next((package for package in self.packages if package.product == product), None)
 
 
-@dataclass(frozen=True)
-class Adjustment:
+class Adjustment(Struct, frozen=True):
     """A named priority rule: when ``when`` holds, move the level (see ADJUSTMENTS)."""
 
     name: str
@@ -352,8 +343,7 @@ class Adjustment:
     operand: int | str
 
 
-@dataclass(frozen=True)
-class Priority:
+class Priority(Struct, frozen=True):
     levels: tuple[str, ...]  # most urgent first
     default: str
     matrix: dict[str, dict[str, str]]
@@ -374,15 +364,13 @@ class Priority:
         return self.levels.index(level)
 
 
-@dataclass(frozen=True)
-class Eligibility:
+class Eligibility(Struct, frozen=True):
     reference_persons_only: bool
     maintenance_required: bool
     max_editors_per_site: int
 
 
-@dataclass(frozen=True)
-class Exclusion:
+class Exclusion(Struct, frozen=True):
     """Work outside the contract that may cost extra; ``message`` is what the agent and customer read."""
 
     name: str
@@ -390,15 +378,13 @@ class Exclusion:
     when: Condition
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(Struct, frozen=True):
     name: str
     when: Condition
     team: str
 
 
-@dataclass(frozen=True)
-class Rules:
+class Rules(Struct, frozen=True):
     desk_name: str
     desk_email: str | None  # sends the mail of teams without an address of their own
     timezone: ZoneInfo

@@ -9,9 +9,10 @@ lists every problem at once. Pure.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+
+from msgspec import Struct, field
 
 from sdesk.calendar.businesstime import (
     TARGET_EXAMPLES,
@@ -86,8 +87,7 @@ def sections(when: Node, status: Node) -> dict[str, Node]:
     }
 
 
-@dataclass(frozen=True)
-class Targets:
+class Targets(Struct, frozen=True):
     """A plan's targets for one priority level, and the calendar their clocks run on."""
 
     calendar: str
@@ -99,14 +99,12 @@ class Targets:
         return found
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(Struct, frozen=True):
     key: str
     targets: dict[str, Targets]  # priority level -> targets; a level without targets has no clocks
 
 
-@dataclass(frozen=True)
-class Ahead:
+class Ahead(Struct, frozen=True):
     """A queue rule: tickets it matches are taken before others of the same priority."""
 
     name: str
@@ -114,16 +112,14 @@ class Ahead:
     when: Condition
 
 
-@dataclass(frozen=True)
-class Sweep:
+class Sweep(Struct, frozen=True):
     reminders: tuple[int, ...]  # working days of waiting on the customer after which a reminder goes out
     auto_close: int  # working days of waiting after which the ticket is closed; 0: never
     close_status: str
     warn_within: Target | None = None  # a running clock with this much open time left gets a warning (agents' mail)
 
 
-@dataclass(frozen=True)
-class ServiceLevels:
+class ServiceLevels(Struct, frozen=True):
     calendars: dict[str, Calendar]
     desk_calendar: str  # the desk's working days: reminders and auto-close count them
     plans: dict[str, Plan]

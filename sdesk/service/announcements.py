@@ -10,9 +10,10 @@ file is declared once (:data:`ANNOUNCEMENT`), for the reader and for
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from msgspec import Struct
 
 from sdesk.calendar import businesstime
 from sdesk.formats.declare import List, OneOf, Pattern, Record, Text, Timestamp, Words
@@ -44,8 +45,7 @@ ANNOUNCEMENT = Record(
 KEYS = ANNOUNCEMENT.names
 
 
-@dataclass
-class Announcement:
+class Announcement(Struct):
     id: str
     kind: str
     title: str

@@ -8,9 +8,10 @@ period its last close falls in; its answer is the one `sdesk survey` recorded.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+
+from msgspec import Struct, field
 
 from sdesk.output import Column
 from sdesk.policy.rules import Rules
@@ -51,8 +52,7 @@ def answer(ticket: Ticket) -> Event | None:
     return next((event for event in ticket.history if event.kind == "survey"), None)
 
 
-@dataclass
-class _Tally:
+class _Tally(Struct):
     surveys: int = 0
     scores: list[int] = field(default_factory=list)
 

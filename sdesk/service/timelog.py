@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+
+from msgspec import Struct, field
 
 from sdesk.formats.reader import SchemaError
 from sdesk.output import Column
@@ -67,8 +68,7 @@ def default_billing(ticket: Ticket, customer: Customer | None) -> tuple[str, str
 # --- entries and their corrections ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TimeEntry:
+class TimeEntry(Struct, frozen=True):
     """A time event with the number `sdesk show` prints and `sdesk log --correct N` takes."""
 
     number: int  # 1, 2, … in history order, corrections included
@@ -128,8 +128,7 @@ def _amends_problem(kind: str, moment: str, named: int) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(Struct, frozen=True):
     """One time entry (its latest version), flattened from its ticket for reporting."""
 
     ticket: str
@@ -167,8 +166,7 @@ def entries(tickets: Iterable[Ticket]) -> list[Entry]:
     return found
 
 
-@dataclass
-class Tally:
+class Tally(Struct):
     """Minutes of one customer (or one ticket) in a month; logged = covered + billable."""
 
     covered: int = 0
@@ -193,8 +191,7 @@ class Tally:
         return self.surplus + self.billable
 
 
-@dataclass
-class CustomerMonth:
+class CustomerMonth(Struct):
     customer: str
     name: str
     plan: str

@@ -13,8 +13,9 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from sdesk.errors import InvalidData, SdeskError
 from sdesk.formats import files
@@ -31,8 +32,7 @@ _UNSAFE = re.compile(r"[^\w.\- ]+")
 _STORED = re.compile(rf"([0-9a-f]{{{DIGEST_CHARS}}})-(.+)")
 
 
-@dataclass(frozen=True)
-class Kept:
+class Kept(Struct, frozen=True):
     name: str  # as the sender named it, one line
     size: int
     file: str | None  # the stored file's name in the ticket's folder; None: not kept

@@ -9,8 +9,9 @@ import re
 import subprocess
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from sdesk.errors import InvalidData, SdeskError
 from sdesk.formats import files, yamlio
@@ -24,8 +25,7 @@ _FIELD_SEPARATOR = "\x00"  # git keeps NUL out of names, addresses and subjects
 _MARKER = re.compile(r"^(<{7} |={7}$|>{7} )", re.MULTILINE)
 
 
-@dataclass(frozen=True)
-class Commit:
+class Commit(Struct, frozen=True):
     sha: str
     author: str
     email: str

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import fields, replace
 from datetime import datetime
+
+from msgspec.structs import fields, replace
 
 from sdesk.tickets import model
 from sdesk.tickets.model import Change, Event, Ticket

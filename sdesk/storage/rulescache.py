@@ -30,7 +30,10 @@ from sdesk.storage.store import write_atomic
 
 FILE = Path("cache") / "rules.pickle"  # in the desk's state folder
 MAGIC = b"sdesk-rules-1\n"
-HOLIDAY_YEARS_BACK, HOLIDAY_YEARS_AHEAD = 10, 3  # kept with the rules: the years clocks usually look at
+HOLIDAY_YEARS_BACK, HOLIDAY_YEARS_AHEAD = (
+    10,
+    3,
+)  # holidays and open-time tables kept with the rules: the years clocks look at
 _SHAPE_PACKAGES = ("policy", "calendar", "tickets", "formats")  # the modules whose classes the pickle holds
 
 
@@ -61,8 +64,7 @@ def save(state_dir: Path, source: bytes, rules: Rules, today: date) -> None:
     if key is None:
         return
     for calendar in rules.service.calendars.values():
-        for year in range(today.year - HOLIDAY_YEARS_BACK, today.year + HOLIDAY_YEARS_AHEAD + 1):
-            calendar.public_holidays(year)
+        calendar.prepare(range(today.year - HOLIDAY_YEARS_BACK, today.year + HOLIDAY_YEARS_AHEAD + 1))
     payload = pickle.dumps((_made_from(source), rules), protocol=pickle.HIGHEST_PROTOCOL)
     path = state_dir / FILE
     try:

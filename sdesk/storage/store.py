@@ -18,10 +18,11 @@ import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from pathlib import Path
+
+from msgspec import Struct
 
 from sdesk.errors import InvalidData, NotFound, Refused, SdeskError, excerpt
 from sdesk.formats import files, yamlio
@@ -61,8 +62,7 @@ def find_desk(explicit: Path | None, start: Path) -> Desk:
     )
 
 
-@dataclass
-class BrokenFile:
+class BrokenFile(Struct):
     """A ticket file that could not be read, with the error that says why."""
 
     path: Path

@@ -14,8 +14,9 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from sdesk.errors import SdeskError
 from sdesk.storage.gitrepo import git
@@ -30,8 +31,7 @@ _RACE_SIGNS = ("fetch first", "non-fast-forward", "failed to update ref", "canno
 RECEIVED_SUBJECT = "sdesk mail: received"  # a batch of received mail
 
 
-@dataclass(frozen=True)
-class Branch:
+class Branch(Struct, frozen=True):
     """This clone's branch and the remote branch it shares work through."""
 
     root: Path

@@ -11,9 +11,11 @@ and what `sdesk schema ticket` prints for editors.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
+
+from msgspec import Struct, field
+from msgspec.structs import fields
 
 from sdesk.formats.declare import Day, Email, Flag, Integer, List, Name, Pattern, Record, Text, Timestamp, Words
 from sdesk.formats.reader import Problems
@@ -52,15 +54,13 @@ BILLING_CLASSES = ("covered", "billable")
 MAX_ENTRY_MINUTES = 24 * 60
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(Struct, frozen=True):
     field: str
     old: str | None
     new: str | None
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(Struct, frozen=True):
     at: datetime
     by: str
     kind: str
@@ -78,8 +78,7 @@ class Event:
     attachments: tuple[str, ...] = ()  # files kept under attachments/<ticket>/, as the mail brought them
 
 
-@dataclass
-class Ticket:
+class Ticket(Struct):
     id: str
     title: str
     type: str

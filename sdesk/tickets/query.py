@@ -8,8 +8,9 @@ ticket's listing fields, so they are named here too.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from sdesk.tickets.model import Ticket
 
@@ -34,8 +35,7 @@ def summary_fields(ticket: Ticket) -> dict[str, Any]:
     return {name: getattr(ticket, name) for name in SUMMARY_FIELDS}
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(Struct, frozen=True):
     """What `sdesk list` keeps; an empty tuple means "any"."""
 
     final_statuses: frozenset[str]  # what "closed" means on this desk (rules.yaml)
