@@ -54,7 +54,7 @@ Run = Callable[..., Result]
 
 def owed_mail(desk_root: Path) -> dict[str, EmailMessage]:
     """Every mail the desk's history owes and the runner has not sent, by its key (TICKET.EVENT.KIND)."""
-    from sdesk.actions.deliver import history_mail
+    from sdesk.actions.owing import history_mail
     from sdesk.mail import compose
     from sdesk.storage.store import Desk
 

@@ -84,7 +84,7 @@ def parse(raw: bytes) -> EmailMessage:
 
 def composed(desk: Path) -> list[EmailMessage]:
     """Every mail the desk's history owes (sent or not), oldest event first, composed as the runner composes it."""
-    from sdesk.actions.deliver import history_mail
+    from sdesk.actions.owing import history_mail
     from sdesk.mail import compose
     from sdesk.storage.store import Desk
 

@@ -22,7 +22,7 @@ from typing import TypeVar
 
 from msgspec import Struct
 
-from sdesk.actions import deliver, receive, record
+from sdesk.actions import deliver, owing, receive, record
 from sdesk.errors import Refused, SdeskError
 from sdesk.mail import baseline, legacy, notifications, records
 from sdesk.mail.mailboxes import Incoming
@@ -307,7 +307,7 @@ def _mail(
     say: Callable[[str], None],
 ) -> None:
     if settings.connection is None:
-        owed, _ = deliver.history_mail(desk, include_sent=False)
+        owed, _ = owing.history_mail(desk, include_sent=False)
         say(f"mail: {plural(len(owed), 'mail')} owed, none sent (no --smtp given)")
         return
 
@@ -393,7 +393,7 @@ def _dry_run(desk: Desk, now: datetime, settings: Settings, say: Callable[[str],
         swept_mail += notifications.letters(recorded.ticket, recorded.event, desk.rules)
     if not owed_events:
         say("sweep: nothing to do")
-    waiting, problems = deliver.history_mail(desk, include_sent=False)
+    waiting, problems = owing.history_mail(desk, include_sent=False)
     for item in waiting:
         to = ", ".join(address.addr_spec for address in item.letter.to)
         say(f"mail: would send {item.letter.kind} about {item.letter.ticket} to {to} ({item.state})")

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from msgspec import Struct, field
 
-from sdesk.formats.patterns import SPACE, caseless
+from sdesk.formats.patterns import SPACE, Deferred, caseless
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MINUTES_PER_DAY = 24 * 60
@@ -318,7 +318,7 @@ _DAY_WORDS = (
 # use it, so it is written in what Python and ECMA-262 read alike (sdesk.formats.patterns). White space
 # anywhere a word may end, any case, and more than zero: days (group 1), or hours (2) with optional
 # minutes (3), or minutes (5) after optional zero hours (4).
-TARGET_PATTERN = re.compile(
+TARGET_PATTERN = Deferred(
     f"{SPACE}*(?:"
     f"({_MORE_THAN_ZERO}){SPACE}*(?:{_DAY_WORDS})"
     f"|({_MORE_THAN_ZERO}){SPACE}*{caseless(_HOURS)}(?:{SPACE}*([0-9]+){SPACE}*{caseless(_MINUTES)})?"

@@ -48,7 +48,7 @@ def list_mail(only_pending: bool, fmt: str) -> None:
     Works in any clone: what is owed follows from the committed history, what
     went out from the delivery records the runner commits (pull to see them).
     """
-    from sdesk.actions.deliver import history_mail
+    from sdesk.actions.owing import history_mail
     from sdesk.mail import baseline, compose
 
     desk = context.desk()

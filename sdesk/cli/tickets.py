@@ -15,7 +15,7 @@ from sdesk.words import SORT_KEYS
 
 if TYPE_CHECKING:
     from sdesk.actions import workflow
-    from sdesk.actions.deliver import Owed
+    from sdesk.actions.owing import Owed
     from sdesk.actions.record import Recorded
     from sdesk.clocks import sla
     from sdesk.policy.rules import Customer, Rules
@@ -240,7 +240,7 @@ def show(ticket_ref: str, in_git: bool, fmt: str) -> None:
 
 def _mail(desk: Desk, ticket: Ticket) -> list[Owed]:
     """The ticket's mail and where it stands; none shown while rules.yaml or git cannot say."""
-    from sdesk.actions.deliver import ticket_mail
+    from sdesk.actions.owing import ticket_mail
 
     try:
         return ticket_mail(desk, ticket.id)

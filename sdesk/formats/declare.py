@@ -35,7 +35,7 @@ from msgspec import Struct
 
 from sdesk.errors import excerpt, shortened
 from sdesk.formats import reader
-from sdesk.formats.patterns import NOT_SPACE, anchored
+from sdesk.formats.patterns import NOT_SPACE, Grammar, anchored
 from sdesk.formats.reader import KeyPath, Problems, SchemaError, describe
 
 Schema = dict[str, Any]
@@ -183,7 +183,7 @@ class Name(Text):
         return {"pattern": anchored(self.form) if self.form else NOT_SPACE}
 
 
-def _or_empty(pattern: re.Pattern[str]) -> str:
+def _or_empty(pattern: Grammar) -> str:
     return rf"^(?:{pattern.pattern})?(?![\s\S])"
 
 
@@ -200,7 +200,7 @@ class Pattern(Node):
 
     def __init__(
         self,
-        pattern: re.Pattern[str],
+        pattern: Grammar,
         refusal: str,
         *,
         numbers: tuple[int, int | None] | None = None,

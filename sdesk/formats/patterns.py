@@ -30,7 +30,7 @@ def caseless(word: str) -> str:
     return "".join(f"[{char.lower()}{char.upper()}]" if char.isascii() and char.isalpha() else char for char in word)
 
 
-def anchored(pattern: re.Pattern[str]) -> str:
+def anchored(pattern: Grammar) -> str:
     """The JSON Schema ``pattern`` that holds where ``pattern.fullmatch`` does.
 
     JSON Schema searches; ``^`` and a look-ahead for "no character follows"
@@ -38,3 +38,28 @@ def anchored(pattern: re.Pattern[str]) -> str:
     Python it also matches before a final line break).
     """
     return rf"^(?:{pattern.pattern})(?![\s\S])"
+
+
+class Deferred:
+    """A regular expression compiled the first time it matches.
+
+    The long grammars of rules.yaml (targets, opening windows, weekdays) take
+    milliseconds to compile, and a command that finds the policy in the rules'
+    cache never matches them: it need not pay for them.
+    """
+
+    def __init__(self, pattern: str, flags: int = 0):
+        self.pattern = pattern
+        self.flags = flags
+        self._compiled: re.Pattern[str] | None = None
+
+    def compiled(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern, self.flags)
+        return self._compiled
+
+    def fullmatch(self, text: str) -> re.Match[str] | None:
+        return self.compiled().fullmatch(text)
+
+
+Grammar = re.Pattern[str] | Deferred  # what a declared pattern may be

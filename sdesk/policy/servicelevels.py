@@ -8,7 +8,6 @@ lists every problem at once. Pure.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
@@ -25,7 +24,7 @@ from sdesk.calendar.businesstime import (
 )
 from sdesk.formats import reader
 from sdesk.formats.declare import Among, Day, Flag, Integer, List, MappingOf, Name, Node, OneOf, Pattern, Record, Text
-from sdesk.formats.patterns import ASCII_SPACE, SPACE, caseless
+from sdesk.formats.patterns import ASCII_SPACE, SPACE, Deferred, caseless
 from sdesk.formats.reader import KeyPath, Problems
 from sdesk.policy import conditions
 from sdesk.policy.conditions import Condition, Field
@@ -36,9 +35,9 @@ DEFAULT_AUTO_CLOSE = 5
 _TIME = "([01]?[0-9]|2[0-3]):([0-5][0-9])"
 # An opening window, HH:MM-HH:MM, its end at most 24:00 (groups: start hour and minute, end hour and minute),
 # blanks around it and around the dash. That it starts before it ends is checked once it is read.
-WINDOW_PATTERN = re.compile(f"{SPACE}*{_TIME}{ASCII_SPACE}*-{ASCII_SPACE}*(?:{_TIME}|(24):(00)){SPACE}*")
+WINDOW_PATTERN = Deferred(f"{SPACE}*{_TIME}{ASCII_SPACE}*-{ASCII_SPACE}*(?:{_TIME}|(24):(00)){SPACE}*")
 # A weekday or a span of weekdays in week order (mon, sat, mon-fri), in any case.
-WEEKDAYS_PATTERN = re.compile(
+WEEKDAYS_PATTERN = Deferred(
     "|".join(
         f"{caseless(day)}(?:{SPACE}*-{SPACE}*(?:{'|'.join(caseless(last) for last in WEEKDAYS[index:])}))?"
         for index, day in enumerate(WEEKDAYS)
