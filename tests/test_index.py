@@ -129,6 +129,16 @@ def test_rows_from_the_index_rebuild_the_same_tickets(desk, new_ticket, run):
     assert rebuilt == read_ticket(desk / "tickets" / f"{ticket['id']}.yaml")
 
 
+def test_a_row_that_does_not_decode_is_answered_from_its_file(desk, new_ticket, run):
+    ticket = new_ticket(title="Dossier van bewoner 1182 opent niet")
+    listing(run)
+    with sqlite3.connect(cache_file(desk)) as db:  # damaged inside, the file's signature still matching
+        db.execute("UPDATE tickets SET ticket = ?", (b'{"id": 7, "title": [1, 2]',))
+    queue = run("queue", "--format", "json")
+    assert queue.exit_code == 0, queue.output
+    assert [row["id"] for row in json.loads(queue.stdout)] == [ticket["id"]]
+
+
 def test_search_matches_comments_case_insensitively_through_the_index(desk, run, new_ticket):
     quiet, talked = new_ticket(title="Stil"), new_ticket(title="Besproken")
     run("comment", talked["id"], "De PRINTER op de tweede verdieping")

@@ -27,14 +27,16 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from sdesk.errors import SdeskError
 from sdesk.formats.files import inside, scan
 from sdesk.storage import parallel
 from sdesk.storage.store import BrokenFile, read_ticket
-from sdesk.tickets import ids, model, query
+from sdesk.tickets import ids, query
 from sdesk.tickets.model import Ticket
 
-FORMAT = 3  # bump when a row's content changes: older indexes are rebuilt
+FORMAT = 4  # bump when a row's content changes: older indexes are rebuilt
 CACHE_DIR = "cache"  # under the desk's state folder
 INDEX_FILE = "index.sqlite3"
 RECENT_NS = 2_000_000_000  # a file changed this recently is re-checked next time
@@ -42,6 +44,10 @@ LOCK_WAIT_MS = 5000
 BATCH = 500  # rows written or fetched at a time
 
 Signature = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
+# A row's ticket as msgspec's typed JSON: decoded in C, every value checked against its type (a row is used
+# only while its file keeps the signature it was read from, so what it holds was checked when read).
+_encode = msgspec.json.Encoder().encode
+_decode_ticket = msgspec.json.Decoder(Ticket).decode
 
 _COLUMNS = ("status", "type", "priority", "customer", "team", "assignee")
 _SCHEMA = f"""
@@ -54,7 +60,7 @@ CREATE TABLE IF NOT EXISTS tickets (
     {", ".join(f"{column} TEXT" for column in _COLUMNS)},
     summary TEXT NOT NULL,
     search TEXT NOT NULL,
-    ticket TEXT NOT NULL
+    ticket BLOB NOT NULL
 ) WITHOUT ROWID;
 -- What every command compares with the files, in a b-tree of its own: a scan that skips the tickets' data.
 CREATE INDEX IF NOT EXISTS signatures ON tickets (size, mtime_ns, ctime_ns, inode);
@@ -125,10 +131,13 @@ class Index:
     def tickets(self, leave_out_statuses: Sequence[str] = ()) -> Iterator[Ticket]:
         """Every ticket but those in the given statuses, rebuilt from its row, in creation order."""
         marks = ", ".join("?" * len(leave_out_statuses))
-        for (data,) in self._rows(
-            f"SELECT ticket FROM tickets WHERE status NOT IN ({marks}) ORDER BY id", leave_out_statuses
+        for number, data in self._rows(
+            f"SELECT id, ticket FROM tickets WHERE status NOT IN ({marks}) ORDER BY id", leave_out_statuses
         ):
-            yield _ticket(json.loads(data))
+            try:
+                yield _decode_ticket(data)
+            except msgspec.DecodeError:  # a damaged row: the file is read instead
+                yield read_ticket(self.tickets_dir / f"{number}.yaml", self.tickets_dir.parent)
 
     def _rows(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
         """Query results a batch at a time: a listing never holds every ticket at once."""
@@ -223,7 +232,7 @@ def _row(desk_root: Path, path: Path) -> tuple[Any, ...] | BrokenFile:
         *(getattr(ticket, column) for column in _COLUMNS),
         json.dumps(summary, default=_iso, ensure_ascii=False),
         query.searchable_text(ticket),
-        json.dumps(model.to_dict(ticket), default=_iso, ensure_ascii=False),
+        _encode(ticket),
     )
 
 
@@ -238,15 +247,3 @@ def _iso(value: Any) -> str:
     if isinstance(value, date):  # datetime is a date too
         return value.isoformat()
     raise TypeError(f"cannot index {type(value).__name__}")
-
-
-def _ticket(data: dict[str, Any]) -> Ticket:
-    """A ticket from its indexed form: the file's plain data with the timestamps written as text."""
-    data["created"] = datetime.fromisoformat(data["created"])
-    for event in data.get("history", ()):
-        event["at"] = datetime.fromisoformat(event["at"])
-        if "on" in event:
-            event["on"] = date.fromisoformat(event["on"])
-        if "amends" in event:
-            event["amends"] = datetime.fromisoformat(event["amends"])
-    return model.from_dict(data)
