@@ -13,7 +13,7 @@ import io
 import json
 import numbers
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -42,7 +42,26 @@ def render_rows(
         return to_json([{key: row.get(key) for key in keys} for row in rows])
     if fmt == "csv":
         return to_csv(rows, keys)
-    return _table(rows, columns)
+    return table(rows, columns)
+
+
+def stream_rows(
+    rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], fmt: str, fields: Sequence[str] | None = None
+) -> Iterator[str]:
+    """What :func:`render_rows` prints as JSON or CSV, a piece at a time: a script's listing of 100,000
+    tickets is never held whole (a table is, for its column widths)."""
+    keys = list(fields) if fields is not None else [column.key for column in columns]
+    if fmt == "csv":
+        yield to_csv([], keys)
+        for row in rows:
+            yield to_csv([row], keys).partition("\n")[2]
+        return
+    opening = "["
+    for row in rows:
+        item = json.dumps({key: row.get(key) for key in keys}, ensure_ascii=False, indent=2, default=_plain)
+        yield visible_lines(f"{opening}\n  " + item.replace("\n", "\n  "))
+        opening = ","
+    yield "[]\n" if opening == "[" else "\n]\n"
 
 
 def to_json(data: Any) -> str:
@@ -73,13 +92,14 @@ def _csv_cell(value: Any) -> Any:
     return visible_lines(f"'{text}" if text.startswith(FORMULA_STARTS) else text)
 
 
-def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column]) -> str:
+def table(rows: Iterable[Mapping[str, Any]], columns: Sequence[Column]) -> str:
+    """The rows as a table that fits the terminal; the rows themselves are let go as their cells are made."""
     import tabulate as tabulate_module
 
     tabulate_module.MIN_PADDING = 0  # no extra padding around headers: every column counts at 80 columns
-    if not rows:
-        return ""
     cells = [[_cell(row.get(column.key)) for column in columns] for row in rows]
+    if not cells:
+        return ""
     width = shutil.get_terminal_size((80, 24)).columns
     for index, column in enumerate(columns):
         if column.fill:

@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -14,6 +15,7 @@ import pytest
 
 from sdesk.cli import main
 from sdesk.cli import tickets as ticket_commands
+from sdesk.output import Column, render_rows, stream_rows
 from tests.conftest import AGENT, NOW, REPO
 
 
@@ -259,6 +261,25 @@ def test_list_csv_and_json_carry_the_same_stable_fields(three_tickets, run):
 def test_list_sorted_by_priority(three_tickets, run):
     a, b, _ = three_tickets
     assert listed(run, "--sort", "priority") == [a, b]
+
+
+def test_list_sorted_by_last_change_newest_first_in_the_index(three_tickets, run, monkeypatch):
+    a, b, c = three_tickets
+    monkeypatch.setenv("SDESK_NOW", "2030-01-02T09:00:00+05:00")
+    run("comment", b, "--internal", "Nog bezig")
+    assert listed(run, "--all", "--sort", "updated") == [b, a, c]  # a and c changed at the same moment
+    assert listed(run, "--sort", "updated", "--type", "question") == [b]
+
+
+def test_streamed_json_and_csv_are_what_the_whole_listing_renders():
+    rows = [
+        {"id": "A1", "title": "Regel\nmet \x1b[31mkleur\x1b[0m", "n": 3, "when": datetime(2026, 1, 2, tzinfo=UTC)},
+        {"id": "B2", "title": "=SUM(A1)", "n": None, "when": None},
+    ]
+    columns = [Column("id", "ID"), Column("title", "Title"), Column("n", "N"), Column("when", "When")]
+    for fmt in ("json", "csv"):
+        for some in (rows, rows[:1], []):
+            assert "".join(stream_rows(iter(some), columns, fmt)) == render_rows(some, columns, fmt)
 
 
 # --- show, update, comment, close, reopen -------------------------------------------------

@@ -10,7 +10,7 @@ import click
 from sdesk.cli import context, is_text
 from sdesk.cli.options import desk_options, field_options, field_values, format_option
 from sdesk.errors import InvalidData, SdeskError
-from sdesk.output import plural, render_rows, to_json
+from sdesk.output import plural, render_rows, stream_rows, table, to_json
 from sdesk.words import SORT_KEYS
 
 if TYPE_CHECKING:
@@ -182,11 +182,16 @@ def list_tickets(
         assignees=tuple(context.assignee(desk, value) for value in assignees),
         text=text,
     )
-    kept = query.ordered(context.index(desk).summaries(selection), sort, rules.priority.levels)
-    rows = [views.summary(fields, rules) for fields in kept]
-    click.echo(render_rows(rows, views.SUMMARY_COLUMNS, fmt, query.SUMMARY_FIELDS), nl=False)
-    if fmt == "table":
-        click.echo(plural(len(rows), "ticket") if rows else "No tickets match.", err=True)
+    kept = context.index(desk).summaries(selection, sort, rules.priority.levels)
+    rows = (views.summary(fields, rules) for fields in kept)
+    if fmt != "table":
+        for piece in stream_rows(rows, views.SUMMARY_COLUMNS, fmt, query.SUMMARY_FIELDS):
+            click.echo(piece, nl=False)
+        return
+    text = table(rows, views.SUMMARY_COLUMNS)
+    click.echo(text, nl=False)
+    shown = max(text.count("\n") - 2, 0)  # a line per ticket under the header and its rule (cells hold no breaks)
+    click.echo(plural(shown, "ticket") if shown else "No tickets match.", err=True)
 
 
 @click.command()

@@ -23,7 +23,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +36,13 @@ from sdesk.storage.store import BrokenFile, read_ticket
 from sdesk.tickets import ids, query
 from sdesk.tickets.model import Ticket
 
-FORMAT = 4  # bump when a row's content changes: older indexes are rebuilt
+FORMAT = 5  # bump when a row's content changes: older indexes are rebuilt
 CACHE_DIR = "cache"  # under the desk's state folder
 INDEX_FILE = "index.sqlite3"
 RECENT_NS = 2_000_000_000  # a file changed this recently is re-checked next time
 LOCK_WAIT_MS = 5000
 BATCH = 500  # rows written or fetched at a time
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 Signature = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
 # A row's ticket as msgspec's typed JSON: decoded in C, every value checked against its type (a row is used
@@ -58,6 +59,7 @@ CREATE TABLE IF NOT EXISTS tickets (
     ctime_ns INTEGER NOT NULL,
     inode INTEGER NOT NULL,
     {", ".join(f"{column} TEXT" for column in _COLUMNS)},
+    updated_us INTEGER NOT NULL,
     summary TEXT NOT NULL,
     search TEXT NOT NULL,
     ticket BLOB NOT NULL
@@ -119,10 +121,15 @@ class Index:
             self.db.executemany("DELETE FROM tickets WHERE id = ?", [(number,) for number in gone])
         rows.clear()
 
-    def summaries(self, selection: query.Selection) -> Iterator[dict[str, Any]]:
-        """The list fields of the tickets ``selection`` keeps, in creation order."""
+    def summaries(
+        self, selection: query.Selection, sort: str = "created", priority_levels: Sequence[str] = ()
+    ) -> Iterator[dict[str, Any]]:
+        """The list fields of the tickets ``selection`` keeps, in the order ``sort`` names (query.sql_order)."""
         where, params = query.sql_filter(selection)
-        for (summary,) in self._rows(f"SELECT summary FROM tickets WHERE {where} ORDER BY id", params):
+        order, order_params = query.sql_order(sort, priority_levels)
+        for (summary,) in self._rows(
+            f"SELECT summary FROM tickets WHERE {where} ORDER BY {order}", [*params, *order_params]
+        ):
             row = json.loads(summary)
             row["created"] = datetime.fromisoformat(row["created"])
             row["updated"] = datetime.fromisoformat(row["updated"])
@@ -230,6 +237,7 @@ def _row(desk_root: Path, path: Path) -> tuple[Any, ...] | BrokenFile:
         ticket.id,
         *_signature(stat),
         *(getattr(ticket, column) for column in _COLUMNS),
+        _microseconds(ticket.updated),
         json.dumps(summary, default=_iso, ensure_ascii=False),
         query.searchable_text(ticket),
         _encode(ticket),
@@ -241,6 +249,11 @@ def _trusted(row: tuple[Any, ...], started_ns: int) -> tuple[Any, ...]:
     if max(row[2], row[3]) > started_ns - RECENT_NS:
         return (row[0], -1, *row[2:])
     return row
+
+
+def _microseconds(moment: datetime) -> int:
+    """A moment as whole microseconds since 1970 (UTC): ordered as the instants are, whatever their offsets."""
+    return (moment - EPOCH) // timedelta(microseconds=1)
 
 
 def _iso(value: Any) -> str:

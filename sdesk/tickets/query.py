@@ -7,7 +7,7 @@ ticket's listing fields, so they are named here too.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from msgspec import Struct
@@ -106,12 +106,13 @@ def searchable_text(ticket: Ticket) -> str:
     return "\n".join(part for part in parts if part).casefold()
 
 
-def ordered(rows: Iterable[Mapping[str, Any]], sort: str, priority_levels: Sequence[str]) -> list[Mapping[str, Any]]:
-    """Listing rows (in creation order) by creation, by last change (newest first) or by priority."""
-    rows = list(rows)
+def sql_order(sort: str, priority_levels: Sequence[str]) -> tuple[str, list[Any]]:
+    """The ORDER BY clause of a listing: by creation (ticket numbers sort so), by last change (newest first)
+    or by priority; ties keep creation order."""
     if sort == "updated":
-        rows.sort(key=lambda row: row["updated"], reverse=True)
-    elif sort == "priority":
-        rank = {level: index for index, level in enumerate(priority_levels)}
-        rows.sort(key=lambda row: rank.get(row["priority"], len(rank)))
-    return rows
+        return "updated_us DESC, id", []
+    if sort == "priority":
+        ranks = " ".join("WHEN ? THEN ?" for _ in priority_levels)
+        params: list[Any] = [value for rank, level in enumerate(priority_levels) for value in (level, rank)]
+        return f"CASE priority {ranks} ELSE ? END, id", [*params, len(priority_levels)]
+    return "id", []
