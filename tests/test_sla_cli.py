@@ -793,6 +793,18 @@ def test_sweep_records_a_breach_once(desk, run, new_ticket, at):
     assert [event["clock"] for event in events(run, ticket, "breach")] == ["response", "resolution"]
 
 
+def test_a_breach_noticed_after_later_work_is_dated_when_it_fell_due_and_passes_check(desk, run, new_ticket, at):
+    ticket = new_ticket(**P1)["id"]
+    at("2026-11-23 11:30")  # the response clock ran out at 11:00; the sweep has not run since
+    ok(run("comment", ticket, "--internal", "Leverancier gebeld"))
+    at("2026-11-23 12:00")
+    assert run("sweep").stdout == f"{ticket}: breach: Response target of 1h missed: due Mon 2026-11-23 11:00.\n"
+    (breach,) = events(run, ticket, "breach")
+    assert breach["at"] == "2026-11-23T11:00:00+01:00"  # when it fell due, as every clone records it
+    assert run("check").exit_code == 0, run("check").output  # a sweep's own dating is no mistake
+    assert run("sweep").stderr == "Sweep: nothing to do.\n"
+
+
 def test_sweep_reminds_twice_and_closes_after_five_working_days(desk, run, new_ticket, at):
     ticket = new_ticket()["id"]
     at("2026-11-23 11:00")

@@ -20,9 +20,7 @@ from datetime import datetime
 from sdesk.calendar import businesstime
 from sdesk.clocks import sla
 from sdesk.policy.rules import Rules
-from sdesk.tickets.model import Change, Event, Ticket
-
-SWEEPER = "sdesk sweep"  # the `by` of every event the sweep records, whoever ran it
+from sdesk.tickets.model import SWEEPER, Change, Event, Ticket
 
 
 def next_event(ticket: Ticket, rules: Rules, now: datetime) -> Event | None:

@@ -48,6 +48,7 @@ EVENT_KINDS = (
     "merged",
 )
 CLOSING_KINDS = ("closed", "auto-closed")
+SWEEPER = "sdesk sweep"  # the `by` of every event the sweep records, whoever ran it
 CLOCK_NAMES = ("response", "resolution")
 # How a time entry is billed: covered by the contract (plan, warranty, included hours) or billable.
 BILLING_CLASSES = ("covered", "billable")
