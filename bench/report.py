@@ -1,8 +1,10 @@
 """The benchmark's results: the machine, the tables, and whether each performance target holds.
 
 The Markdown has a fixed layout (sections, rows and columns in the same
-order every run) so that two results files diff line by line. Every ratio
-in the targets is computed from figures of one and the same run.
+order every run) so that two results files diff line by line. The targets
+are issue 19's; every ratio in them is computed from figures of one and the
+same run, each against the floor the issue names, and a target whose size
+was not measured says so rather than failing.
 """
 
 from __future__ import annotations
@@ -21,14 +23,44 @@ from timing import MAX_SLOW_RUNS, Sample
 
 PYTHON_FLOOR = 'python -c "pass"'
 CLICK_FLOOR = 'python -c "import click"'
+STARTUP_FLOOR = 'python -c "import click, yaml"'
 STAT_FLOOR = "stat every ticket file"
+VALIDATED_FLOOR = "validated-cache floor: stat every ticket file + import click"  # the sum of two floors
 PARSE_FLOOR = "parse every file, C loader, 1 process"
 PARSE2_FLOOR = "parse every file, C loader, 2 processes"
 TASK_LIST = "task list"
 TASK_ADD = "task add"
 SMALL, MID, LARGE = 1000, 10000, 100000
 MODES = ("cold", "warm")
-STARTUP_LIMIT = 1.5
+MB = 1_000_000  # bytes
+
+# Command names (run.py's) the targets refer to.
+SINGLE_TICKET = ("show ID", "new", "comment ID", "update ID", "close ID", "log ID", "priority ID")
+OLD_OPEN_NAMES = ("list", "queue", "sla")  # timed again on the old-open desk
+OLD_OPEN = "old-open desk"
+EXPORT_CHANGED = "export html (one ticket changed)"
+CHECK_CHANGED = "check --changed (git desk, 3 tickets touched)"
+RUNNER_CYCLE = "run (git desk, 10 tickets changed)"
+RUNNER_MAIL_SENT = "handed to an SMTP server on 127.0.0.1 that accepts every message (aiosmtpd)"
+RUNNER_MAIL_OWED = "not sent: aiosmtpd is not installed, so the cycle ran without --smtp and only counted it"
+
+# Issue 19's limits.
+SINGLE_TICKET_FLOOR_LIMIT = 2.0  # × the start-up floor, warm, at any size
+FLAT_LIMIT = 1.1  # warm at 100,000 over warm at 1,000
+LIST_TASK_LIMIT = 3.0  # warm `list` at 10,000 over `task list`
+LIST_FLOOR_LIMIT = 1.5  # warm `list` at 100,000 over the validated-cache floor
+LIST_SECONDS = 1.0
+QUEUE_SECONDS = 1.5  # warm `queue` and `sla` at 100,000, either desk
+PARSE_LIMIT = 1.3  # cold `list` (the index build) and `check` at 100,000 over the two-core parse floor
+CHECK_CHANGED_SECONDS = 1.0
+EXPORT_SECONDS = 3.0
+RUNNER_SECONDS = 5.0
+MEMORY_LIMIT_MB = 300
+
+
+def on_old_open(name: str) -> str:
+    """The name of a command's figures on the old-open desk."""
+    return f"{name} ({OLD_OPEN})"
 
 
 @dataclass
@@ -39,7 +71,9 @@ class Results:
     runs: int
     slow_seconds: float
     machine: dict[str, str] = field(default_factory=dict)
-    desks: dict[int, generate.DeskInfo] = field(default_factory=dict)
+    desks: dict[tuple[int, str], generate.DeskInfo] = field(default_factory=dict)  # by size and mix
+    git_setups: dict[int, float] = field(default_factory=dict)  # seconds the git desk of a size took to set up
+    runner_mail: str = ""
     startup: dict[str, Sample] = field(default_factory=dict)
     floors: dict[tuple[int, str], Sample] = field(default_factory=dict)
     commands: dict[tuple[int, str, str], Sample] = field(default_factory=dict)
@@ -49,6 +83,9 @@ class Results:
         return _median(self.commands.get((size, name, mode)))
 
     def floor(self, size: int, name: str) -> float | None:
+        if name == VALIDATED_FLOOR:
+            stat, click = self.floor(size, STAT_FLOOR), self.floor(size, CLICK_FLOOR)
+            return stat + click if stat is not None and click is not None else None
         return _median(self.floors.get((size, name)))
 
     def task(self, size: int, name: str) -> float | None:
@@ -120,49 +157,67 @@ def machine_text(machine: dict[str, str]) -> str:
 
 
 def targets(results: Results) -> list[Target]:
-    """Each target of the issue, computed from this run's medians."""
+    """Each target of issue 19, computed from this run's medians (the memory target: from its peaks)."""
     found = []
-    for name in ("new", "show ID", "update ID", "comment ID"):
-        for mode in MODES:
-            found.append(
-                _ratio(
-                    f"`sdesk {name}` {mode} at 100,000 within 1.2× of 1,000",
-                    results.command(LARGE, name, mode),
-                    results.command(SMALL, name, mode),
-                    lambda ratio: ratio <= 1.2,
-                )
+    for name in SINGLE_TICKET:
+        found.append(_single_ticket_target(results, name))
+        found.append(
+            _ratio(
+                f"`sdesk {name}` warm is flat: 100,000 ≤ {FLAT_LIMIT}× 1,000",
+                results.command(LARGE, name, "warm"),
+                results.command(SMALL, name, "warm"),
+                lambda ratio: ratio <= FLAT_LIMIT,
             )
+        )
     found.append(
         _ratio(
-            "`sdesk new` warm faster than `task add` at 10,000 (sdesk ÷ task)",
-            results.command(MID, "new", "warm"),
-            results.task(MID, TASK_ADD),
-            lambda ratio: ratio < 1,
+            f"warm `sdesk list` at 10,000 ≤ {LIST_TASK_LIMIT}× `task list` on the same tasks (sdesk ÷ task)",
+            results.command(MID, "list", "warm"),
+            results.task(MID, TASK_LIST),
+            lambda ratio: ratio <= LIST_TASK_LIMIT,
         )
     )
-    found.append(_startup_target(results))
-    for name in ("list", "queue", "sla"):
-        found.append(
-            _ratio(
-                f"warm `sdesk {name}` at 10,000 at least 3× faster than `task list` (task ÷ sdesk)",
-                results.task(MID, TASK_LIST),
-                results.command(MID, name, "warm"),
-                lambda ratio: ratio >= 3,
-            )
+    found.append(
+        _ratio(
+            f"warm `sdesk list` at 100,000 ≤ {LIST_FLOOR_LIMIT}× the validated-cache floor "
+            "(stat every ticket file + `import click`)",
+            results.command(LARGE, "list", "warm"),
+            results.floor(LARGE, VALIDATED_FLOOR),
+            lambda ratio: ratio <= LIST_FLOOR_LIMIT,
         )
-    stat, click = results.floor(LARGE, STAT_FLOOR), results.floor(LARGE, CLICK_FLOOR)
-    floor = stat + click if stat is not None and click is not None else None
-    for name in ("list", "queue", "sla"):
-        found.append(
-            _ratio(
-                f"warm `sdesk {name}` at 100,000 within 2× of (stat floor + `import click`)",
-                results.command(LARGE, name, "warm"),
-                floor,
-                lambda ratio: ratio <= 2,
-            )
+    )
+    found.append(_under(f"warm `sdesk list` at 100,000 under {LIST_SECONDS:g} s", results, "list", LIST_SECONDS))
+    for name in ("queue", "sla"):
+        for shown, desk in ((name, "realistic desk"), (on_old_open(name), OLD_OPEN)):
+            goal = f"warm `sdesk {name}` at 100,000 under {QUEUE_SECONDS:g} s, {desk}"
+            found.append(_under(goal, results, shown, QUEUE_SECONDS))
+    for name, what in (("list", "(the index build)"), ("check", "")):
+        found.append(_parse_target(results, name, what))
+    found.append(
+        _under(
+            f"`sdesk check --changed`, 3 tickets touched, at 100,000 under {CHECK_CHANGED_SECONDS:g} s",
+            results,
+            CHECK_CHANGED,
+            CHECK_CHANGED_SECONDS,
         )
-    found.append(_parse_target(results))
-    found.append(_cores_target(results))
+    )
+    found.append(
+        _under(
+            f"warm `sdesk export html` again, nothing changed, at 100,000 under {EXPORT_SECONDS:g} s",
+            results,
+            "export html",
+            EXPORT_SECONDS,
+        )
+    )
+    found.append(
+        _under(
+            f"`sdesk run` (the runner's cycle), 10 tickets changed, at 100,000 under {RUNNER_SECONDS:g} s",
+            results,
+            RUNNER_CYCLE,
+            RUNNER_SECONDS,
+        )
+    )
+    found.append(_memory_target(results))
     return found
 
 
@@ -173,34 +228,52 @@ def _ratio(goal: str, numerator: float | None, denominator: float | None, test: 
     return Target(goal, f"{ratio:.2f}× ({_ms(numerator)} / {_ms(denominator)} ms)", test(ratio))
 
 
-def _startup_target(results: Results) -> Target:
-    goal = f"`sdesk --help` and every `sdesk CMD --help` within {STARTUP_LIMIT}× of `{CLICK_FLOOR}`"
-    click = results.startup.get(CLICK_FLOOR)
-    commands = {name: sample for name, sample in results.startup.items() if name != CLICK_FLOOR}
-    if click is None or not commands:
+def _under(goal: str, results: Results, name: str, seconds: float, mode: str = "warm") -> Target:
+    measured = results.command(LARGE, name, mode)
+    if measured is None:
         return Target(goal, "not measured", None)
-    slowest = max(commands, key=lambda name: commands[name].median)
-    ratio = commands[slowest].median / click.median
-    return Target(goal, f"slowest `{slowest}`: {ratio:.2f}×", ratio <= STARTUP_LIMIT)
+    return Target(goal, f"{_ms(measured)} ms", measured < seconds)
 
 
-def _parse_target(results: Results) -> Target:
+def _single_ticket_target(results: Results, name: str) -> Target:
+    """At any size: every size this run measured, each against the start-up floor of the same size."""
+    goal = f"`sdesk {name}` warm ≤ {SINGLE_TICKET_FLOOR_LIMIT:g}× `{STARTUP_FLOOR}` at every size"
+    ratios = []
+    for size in results.sizes:
+        measured, floor = results.command(size, name, "warm"), results.floor(size, STARTUP_FLOOR)
+        if measured is not None and floor is not None:
+            ratios.append((size, measured, floor, measured / floor))
+    if not ratios:
+        return Target(goal, "not measured", None)
+    shown = "; ".join(
+        f"{size:,}: {ratio:.2f}× ({_ms(measured)} / {_ms(floor)} ms)" for size, measured, floor, ratio in ratios
+    )
+    return Target(goal, shown, all(ratio <= SINGLE_TICKET_FLOOR_LIMIT for *_, ratio in ratios))
+
+
+def _parse_target(results: Results, name: str, what: str) -> Target:
     """Against the two-process floor, since sdesk parses on both cores; the one-process ratio for reference."""
-    goal = "cold `sdesk list` at 10,000 within 1.3× of the C-loader parse floor (2 processes)"
-    listing = results.command(MID, "list", "cold")
-    target = _ratio(goal, listing, results.floor(MID, PARSE2_FLOOR), lambda ratio: ratio <= 1.3)
-    single = results.floor(MID, PARSE_FLOOR)
-    if listing is None or single is None:
+    goal = f"cold `sdesk {name}` {what} at 100,000 ≤ {PARSE_LIMIT}× the C-loader parse floor (2 processes)"
+    measured = results.command(LARGE, name, "cold")
+    target = _ratio(" ".join(goal.split()), measured, results.floor(LARGE, PARSE2_FLOOR), lambda r: r <= PARSE_LIMIT)
+    single = results.floor(LARGE, PARSE_FLOOR)
+    if measured is None or single is None:
         return target
-    return Target(goal, f"{target.measured}; 1-process floor: {listing / single:.2f}×", target.holds)
+    return Target(target.goal, f"{target.measured}; 1-process floor: {measured / single:.2f}×", target.holds)
 
 
-def _cores_target(results: Results) -> Target:
-    goal = "cold `sdesk check` at 100,000 uses both cores (CPU time ÷ wall time > 1.3)"
-    sample = results.commands.get((LARGE, "check", "cold"))
-    if sample is None:
+def _memory_target(results: Results) -> Target:
+    """The largest peak of any sdesk command at 100,000, cold or warm, on any desk; else the largest measured."""
+    goal = f"no sdesk command above {MEMORY_LIMIT_MB} MB peak resident memory at 100,000"
+    peaks = {key: sample.peak for key, sample in results.commands.items()}
+    if not peaks:
         return Target(goal, "not measured", None)
-    return Target(goal, f"{sample.cpu_ratio:.2f}", sample.cpu_ratio > 1.3)
+    at_large = {key: peak for key, peak in peaks.items() if key[0] == LARGE}
+    (size, name, mode), peak = max((at_large or peaks).items(), key=lambda item: item[1])
+    shown = f"largest: {label(name)} {mode}, {peak / MB:,.0f} MB"
+    if not at_large:
+        return Target(goal, f"not measured ({shown} at {size:,})", None)
+    return Target(goal, shown, peak <= MEMORY_LIMIT_MB * MB)
 
 
 def targets_text(results: Results) -> str:
@@ -224,6 +297,7 @@ def markdown(results: Results) -> str:
         _desks_section(results),
         _commands_section(results),
         _cpu_section(results),
+        _memory_section(results),
         _floors_section(results),
         _startup_section(results),
         _taskwarrior_section(results),
@@ -234,7 +308,7 @@ def markdown(results: Results) -> str:
 
 def _introduction(results: Results) -> str:
     sizes = ",".join(str(size) for size in results.sizes)
-    return (
+    text = (
         "# sdesk benchmark\n\n"
         f"Measured with `.venv/bin/python bench/run.py --sizes {sizes} --runs {results.runs}`. Every figure is a "
         f"whole process, start-up included: the median wall time in milliseconds of {results.runs} runs (a figure "
@@ -242,9 +316,20 @@ def _introduction(results: Results) -> str:
         "`n=`). **Cold**: the desk's cache folder `.sdesk/cache/` is deleted before each run; **warm**: after one "
         "untimed run. The operating system's page cache is warm in both. Desks come from `bench/generate.py` "
         f"(seed 1, now pinned at {generate.NOW.isoformat()}); the ticket `sdesk new` opens is deleted, and the "
-        "ticket `update` and `comment` change restored, after each run, so the desk keeps its size. `sdesk sla` "
-        "exits 1 when it lists clocks, as on these desks with overdue tickets."
+        "ticket `update`, `comment`, `close`, `log` and `priority` change restored, after each run, so the desk "
+        "keeps its size; `export html (one ticket changed)` has a public comment added to one ticket (untimed) "
+        "before each run. `sdesk sla` exits 1 when it lists clocks, as on these desks with overdue tickets."
+        "\n\n"
+        f"Rows marked *{OLD_OPEN}* ran on the old-open desk of the same size: about 80 % of its tickets open, "
+        "created at any time since 2024-01-01 (the first moment sdesk numbers). Rows marked *git desk* ran in "
+        "clones of the realistic desk in git (`bench/gitdesk.py`): `check --changed` in an agent's clone with 3 "
+        "tickets changed and not committed; `run` in the runner's clone (`sdesk run --smtp … --export DIR`) "
+        "after the agent pulled, commented on 10 tickets, committed and pushed (untimed), so each cycle merges "
+        "one commit, sweeps, pushes, mails and re-exports the site. Both are warm only: those clones live long."
     )
+    if results.runner_mail:
+        text += f" The runner's mail was {results.runner_mail}."
+    return text
 
 
 def _machine_section(results: Results) -> str:
@@ -256,51 +341,82 @@ def _desks_section(results: Results) -> str:
     statuses = list(generate.STATUS_WEIGHTS)
     rows = []
     for size in results.sizes:
-        info = results.desks.get(size)
-        if info is None:
-            continue
-        rows.append(
-            [
-                f"{size:,}",
-                *(f"{info.statuses[status]:,}" for status in statuses),
-                f"{info.events / size:.1f}",
-                f"{info.megabytes:,.1f}",
-                f"{info.seconds:.1f}",
-            ]
-        )
-    header = ["tickets", *statuses, "events per ticket", "MB", "generated in (s)"]
-    return "## Desks\n\n" + _table(header, rows)
+        for mix in generate.MIXES:
+            info = results.desks.get((size, mix))
+            if info is None:
+                continue
+            rows.append(
+                [
+                    f"{size:,}",
+                    mix,
+                    *(f"{info.statuses[status]:,}" for status in statuses),
+                    f"{info.events / size:.1f}",
+                    f"{info.megabytes:,.1f}",
+                    f"{info.seconds:.1f}",
+                ]
+            )
+    header = ["tickets", "mix", *statuses, "events per ticket", "MB", "generated in (s)"]
+    text = "## Desks\n\n" + _table(header, rows)
+    if results.git_setups:
+        setups = ", ".join(f"{size:,}: {seconds:.1f} s" for size, seconds in results.git_setups.items())
+        text += f"\n\nThe git desks (origin, runner's and agent's clones, the first cycle) were set up in {setups}."
+    return text
 
 
 def _size_columns(results: Results) -> list[str]:
     return [f"{size:,} {mode}" for size in results.sizes for mode in MODES]
 
 
-def _commands_section(results: Results) -> str:
+def label(name: str) -> str:
+    """A command's name as the tables show it: `sdesk queue` (old-open desk)."""
+    command, _, note = name.partition(" (")
+    return f"`sdesk {command}`" + (f" ({note}" if note else "")
+
+
+def _per_command(results: Results, cell: Callable[[Sample], str]) -> list[list[str]]:
+    """A row per command measured, a column per size and mode."""
     rows = []
     for name in results.command_names():
         cells = [results.commands.get((size, name, mode)) for size in results.sizes for mode in MODES]
-        rows.append([f"`sdesk {name}`", *(_cell(sample, results.runs) for sample in cells)])
+        rows.append([label(name), *(cell(sample) if sample else "" for sample in cells)])
+    return rows
+
+
+def _commands_section(results: Results) -> str:
+    rows = _per_command(results, lambda sample: _cell(sample, results.runs))
     return "## sdesk commands (ms)\n\n" + _table(["command", *_size_columns(results)], rows)
 
 
 def _cpu_section(results: Results) -> str:
-    rows = []
-    for name in results.command_names():
-        cells = [results.commands.get((size, name, mode)) for size in results.sizes for mode in MODES]
-        rows.append([f"`sdesk {name}`", *(f"{sample.cpu_ratio:.2f}" if sample else "" for sample in cells)])
+    rows = _per_command(results, lambda sample: f"{sample.cpu_ratio:.2f}")
     intro = "User + system CPU time of the process and its children over wall time: above 1, both cores worked.\n\n"
     return "## CPU time ÷ wall time\n\n" + intro + _table(["command", *_size_columns(results)], rows)
 
 
+def _memory_section(results: Results) -> str:
+    rows = _per_command(results, lambda sample: f"{sample.peak / MB:,.0f}")
+    intro = (
+        "Peak resident memory in MB (10⁶ bytes), the most of any run: `ru_maxrss` of the process as `wait4` "
+        "reaped it, which covers the children it waited for (git, a worker of a pool) one process at a time, "
+        "not their sum.\n\n"
+    )
+    return "## Peak memory (MB)\n\n" + intro + _table(["command", *_size_columns(results)], rows)
+
+
 def _floors_section(results: Results) -> str:
-    names = (PYTHON_FLOOR, CLICK_FLOOR, STAT_FLOOR, PARSE_FLOOR, PARSE2_FLOOR)
-    rows = [
-        [name, *(_cell(results.floors.get((size, name)), results.runs) for size in results.sizes)] for name in names
-    ]
+    names = (PYTHON_FLOOR, CLICK_FLOOR, STARTUP_FLOOR, STAT_FLOOR, VALIDATED_FLOOR, PARSE_FLOOR, PARSE2_FLOOR)
+    rows = []
+    for name in names:
+        figures = [results.floor(size, name) for size in results.sizes]
+        if name == VALIDATED_FLOOR:
+            rows.append([f"{name} (sum)", *(_ms(figure) if figure is not None else "" for figure in figures)])
+        else:
+            rows.append([name, *(_cell(results.floors.get((size, name)), results.runs) for size in results.sizes)])
     intro = (
         "What no implementation can beat, measured in the same run: bare `python -c` processes (after one untimed "
-        "run). The two-process parse starts two processes together, each parsing half of the files.\n\n"
+        "run). `import click, yaml` is the start-up floor of a command that reads YAML; the validated-cache floor "
+        "is what a cache checked against every ticket file costs at least. The two-process parse starts two "
+        "processes together, each parsing half of the files.\n\n"
     )
     return "## Floors (ms)\n\n" + intro + _table(["floor", *(f"{size:,}" for size in results.sizes)], rows)
 
@@ -310,10 +426,8 @@ def _startup_section(results: Results) -> str:
     rows = []
     for name, sample in results.startup.items():
         ratio = sample.median / click.median if click else None
-        verdict = "" if ratio is None or name == CLICK_FLOOR else _verdict(ratio <= STARTUP_LIMIT)
-        rows.append([f"`{name}`", _cell(sample, results.runs), f"{ratio:.2f}" if ratio else "", verdict])
-    header = ["command", "ms", "× import click", f"within {STARTUP_LIMIT}×"]
-    return "## Start-up (ms)\n\n" + _table(header, rows)
+        rows.append([f"`{name}`", _cell(sample, results.runs), f"{ratio:.2f}" if ratio else ""])
+    return "## Start-up (ms)\n\n" + _table(["command", "ms", "× import click"], rows)
 
 
 def _taskwarrior_section(results: Results) -> str:

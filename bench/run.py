@@ -1,21 +1,34 @@
-"""The sdesk benchmark: whole-process timings on desks of 1,000, 10,000 and 100,000 tickets.
+"""The sdesk benchmark: whole-process timings and peak memory on desks of 1,000, 10,000 and 100,000 tickets.
 
     .venv/bin/python bench/run.py [--sizes 1000,10000,100000] [--runs 5] [--output bench/RESULTS.md]
+                                  [--no-old-open] [--no-git]
 
 For each size it generates (or reuses) a desk with bench/generate.py and
-times, as whole processes (median of --runs runs), the commands an agent
-types, cold (the desk's cache folder deleted before each run) and warm
-(after one untimed run); then, in the same run on the same machine, the
-floors no implementation can beat: Python's start-up, `import click`, a
-`python -c` that stats every ticket file, and one that parses every file
-with PyYAML's C loader in one process and split over two. Taskwarrior, the
-peer, gets the same number of tasks (up to --taskwarrior-max). It prints
-each figure as it is measured, and writes the tables and the targets (see
-report.py) to --output.
+times, as whole processes (median of --runs runs, with the peak resident
+memory of the worst run), the commands an agent types, cold (the desk's
+cache folder deleted before each run) and warm (after one untimed run);
+then, in the same run on the same machine, the floors no implementation can
+beat: Python's start-up, `import click` (and `import click, yaml`, what any
+command of a YAML desk loads), a `python -c` that stats every ticket file,
+and one that parses every file with PyYAML's C loader in one process and
+split over two. Taskwarrior, the peer, gets the same number of tasks (up to
+--taskwarrior-max).
 
-`sdesk new` tickets are deleted, and the ticket `update` and `comment`
-change is restored, after each run (untimed), so every run sees a desk of
-exactly the size it claims and the cached desk stays as generated.
+Issue 19 adds two kinds of desk beside the realistic one: the old-open
+desk of the same size (80 % of its tickets open, for years), where `list`,
+`queue` and `sla` are timed again (--no-old-open skips it); and the desk in
+git (bench/gitdesk.py: an origin, the runner's clone, an agent's clone),
+where the runner's cycle is timed after an agent pushed changes to 10
+tickets, and `check --changed` with 3 tickets touched (--no-git skips it).
+It prints each figure as it is measured, and writes the tables and the
+targets (see report.py) to --output.
+
+The ticket `sdesk new` opens is deleted, and the ticket `update`, `comment`,
+`close`, `log` and `priority` change is restored, after each run (untimed),
+so every run sees a desk of exactly the size it claims and the cached desk
+stays as generated. The desks are kept out of any enclosing git repository
+(the benchmark's own checkout): the plain desks are not in git, the git desk
+is its own.
 """
 
 from __future__ import annotations
@@ -26,15 +39,18 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import generate
+import gitdesk
 import report
 import taskwarrior
-from timing import Outcome, Sample, measure
+from timing import CommandFailed, Outcome, Sample, measure
 
+from sdesk.storage.index import RECENT_NS
 from sdesk.tickets import ids
 
 BENCH = Path(__file__).resolve().parent
@@ -60,12 +76,14 @@ TASK_ADD = ("add", "Zorgdossier opent niet – fout bij aanmelden", "project:zon
 @dataclass(frozen=True)
 class Command:
     """An sdesk command as the benchmark runs it; ``{id}`` stands for the desk's in-progress target ticket,
-    ``{site}`` for a folder beside the desk that `export html` rewrites."""
+    ``{level}`` for a priority level it does not have, ``{site}`` for a folder beside the desk that
+    `export html` rewrites. ``touch``: the target is changed (untimed) before each run."""
 
     name: str
     args: tuple[str, ...]
     changes_desk: bool = False
     accept: tuple[int, ...] = (0,)
+    touch: bool = False
 
 
 COMMANDS = (
@@ -74,13 +92,19 @@ COMMANDS = (
     Command("show ID", ("show", "{id}")),
     Command("update ID", ("update", "{id}", "--status", "on-hold", "--note", "Wacht op de leverancier."), True),
     Command("comment ID", ("comment", "{id}", "Waarschijnlijk DNS – nagaan bij de provider.", "--internal"), True),
+    Command("close ID", ("close", "{id}", "--resolution", "DNS-record bij de provider gecorrigeerd."), True),
+    Command("log ID", ("log", "{id}", "45m", "--note", "Logbestanden van de aanmeldserver nagekeken."), True),
+    Command("priority ID", ("priority", "{id}", "{level}", "--reason", "De hele afdeling kan niet aanmelden."), True),
     Command("list", ("list",)),
     Command("list --customer --priority", ("list", "--customer", "zonnebloem", "--priority", "P2")),
+    Command("list --all --format json", ("list", "--all", "--format", "json")),
     Command("queue", ("queue",)),
     Command("sla", ("sla",), accept=(0, 1)),  # exit 1 says clocks are listed: a real desk has overdue ones
     Command("check", ("check",)),
     Command("export html", ("export", "html", "{site}")),
+    Command(report.EXPORT_CHANGED, ("export", "html", "{site}"), touch=True),
 )
+OLD_OPEN_COMMANDS = tuple(command for command in COMMANDS if command.name in report.OLD_OPEN_NAMES)
 
 _PARSE = (
     "import os, sys, yaml\n"
@@ -99,6 +123,7 @@ def floor_commands(tickets: str) -> dict[str, list[list[str]]]:
     return {
         report.PYTHON_FLOOR: [[python, "-c", "pass"]],
         report.CLICK_FLOOR: [[python, "-c", "import click"]],
+        report.STARTUP_FLOOR: [[python, "-c", "import click, yaml"]],
         report.STAT_FLOOR: [[python, "-c", _STAT, tickets]],
         report.PARSE_FLOOR: [[python, "-c", _PARSE, tickets, "0", "1"]],
         report.PARSE2_FLOOR: [[python, "-c", _PARSE, tickets, str(part), "2"] for part in range(2)],
@@ -114,14 +139,34 @@ class Desk:
         self.target = info.target
         self.target_path = root / "tickets" / f"{info.target}.yaml"
         self.original = self.target_path.read_bytes()
-        self.env = {**os.environ, "SDESK_DIR": str(root), "SDESK_NOW": NOW, "SDESK_USER": USER}
+        self.level = _other_level(self.original.decode("utf-8"))
+        self.env = {
+            **os.environ,
+            "SDESK_DIR": str(root),
+            "SDESK_NOW": NOW,
+            "SDESK_USER": USER,
+            "GIT_CEILING_DIRECTORIES": str(DESKS),  # not a folder of the benchmark's own checkout
+        }
+        self.touches = 0
 
     def argv(self, command: Command) -> list[str]:
         site = str(self.root.parent / f"{self.root.name}-site")
-        return [str(SDESK), *(arg.replace("{id}", self.target).replace("{site}", site) for arg in command.args)]
+        places = {"{id}": self.target, "{level}": self.level, "{site}": site}
+        return [str(SDESK), *(_fill(arg, places) for arg in command.args)]
 
     def make_cold(self) -> None:
         shutil.rmtree(self.root / CACHE_DIR, ignore_errors=True)
+
+    def touch(self) -> None:
+        """Change the target as an agent would (untimed): a public comment that differs each run, so each
+        export has one ticket's change to publish."""
+        self._restore_target()
+        self.touches += 1
+        text = f"Stand van zaken {self.touches}: de leverancier test de correctie."
+        argv = [str(SDESK), "comment", self.target, text]
+        done = subprocess.run(argv, env=self.env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise CommandFailed(f"benchmark: `{' '.join(argv)}` exited {done.returncode}\n--- stderr:\n{done.stderr}")
 
     def undo(self, outcome: Outcome) -> None:
         """Delete the ticket `sdesk new` created, restore the target, and drop the mail the commands queued."""
@@ -141,8 +186,21 @@ class Desk:
         shutil.rmtree(self.root / OUTBOX_DIR, ignore_errors=True)
 
 
+def _other_level(ticket: str) -> str:
+    """A priority level the ticket does not have, for `sdesk priority` to move it to."""
+    current = re.search(r"^priority: *(\S+)", ticket, re.MULTILINE)
+    return "P2" if current and current.group(1) == "P1" else "P1"
+
+
+def _fill(arg: str, places: dict[str, str]) -> str:
+    for place, value in places.items():
+        arg = arg.replace(place, value)
+    return arg
+
+
 def main() -> None:
     args = _arguments()
+    _compile_sdesk()
     task_version = taskwarrior.version()
     results = report.Results(sizes=args.sizes, runs=args.runs, slow_seconds=args.slow_seconds)
     results.machine = report.describe_machine(str(SDESK), task_version)
@@ -150,8 +208,8 @@ def main() -> None:
     if task_version is None:
         print(f"taskwarrior: `task` is not on PATH, the comparison is skipped (install: {taskwarrior.INSTALL_HINT})")
     for size in args.sizes:
-        desk = _desk(size)
-        results.desks[size] = desk.info
+        desk = _desk(size, generate.REALISTIC)
+        results.desks[size, generate.REALISTIC] = desk.info
         try:
             if size == args.sizes[0]:
                 _startup(desk, results)
@@ -159,12 +217,23 @@ def main() -> None:
             _commands(desk, size, results)
             if task_version is not None:
                 _taskwarrior(desk, size, results, args.taskwarrior_max)
+            if not args.no_git:
+                _git_desk(desk, size, results)
         finally:
             desk.restore()
+        if not args.no_old_open:
+            _old_open(size, results)
         args.output.write_text(report.markdown(results), encoding="utf-8")
     print()
     print(report.targets_text(results))
     print(f"\nWritten: {args.output}")
+
+
+def _compile_sdesk() -> None:
+    """Write sdesk's bytecode first, as installing it does: where PYTHONDONTWRITEBYTECODE is set, an edited
+    module would otherwise be compiled again by every timed process."""
+    package = Path(__file__).resolve().parent.parent / "sdesk"
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], check=True, stdout=subprocess.DEVNULL)
 
 
 def _arguments() -> argparse.Namespace:
@@ -184,6 +253,16 @@ def _arguments() -> argparse.Namespace:
         default=10000,
         help="largest size imported into taskwarrior (importing 100,000 tasks takes long); default 10000",
     )
+    parser.add_argument(
+        "--no-old-open",
+        action="store_true",
+        help="skip the old-open desks (80 %% of the tickets open for years: list, queue and sla again)",
+    )
+    parser.add_argument(
+        "--no-git",
+        action="store_true",
+        help="skip the desks in git (the runner's cycle, check --changed); their first set-up takes long",
+    )
     args = parser.parse_args()
     if not SDESK.exists():
         parser.error(f"{SDESK} not found: run with the Python of sdesk's venv (.venv/bin/python bench/run.py)")
@@ -197,14 +276,25 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
-def _desk(size: int) -> Desk:
-    """The desk of this size, generated unless a complete one is cached."""
-    root = DESKS / str(size)
+def _desk(size: int, mix: str) -> Desk:
+    """The desk of this size and mix, generated unless a complete one is cached."""
+    root = generate.folder(DESKS, size, mix)
     cached = generate.load_marker(root)
-    print(f"\n== {size:,} tickets: {root}", flush=True)
-    info = generate.generate(root, size, SEED)
+    print(f"\n== {size:,} tickets, {mix}: {root}", flush=True)
+    info = generate.generate(root, size, SEED, mix)
     print(f"   desk {'reused' if cached == info else f'generated in {info.seconds:.1f} s'}", flush=True)
+    if cached != info:
+        _settle()
     return Desk(root, info)
+
+
+def _settle() -> None:
+    """Wait until files just written are old enough for sdesk's cache to trust them.
+
+    The cache re-reads a file changed in the last moments (its signature could still change unseen), so
+    warm figures taken right after a desk was written would count re-reading the newest files each run.
+    """
+    time.sleep(RECENT_NS / 1e9 + 0.5)
 
 
 def _startup(desk: Desk, results: report.Results) -> None:
@@ -229,21 +319,88 @@ def _floors(desk: Desk, size: int, results: report.Results) -> None:
         results.floors[size, name] = _timed(f"{size:,}", name, processes, desk, results)
 
 
-def _commands(desk: Desk, size: int, results: report.Results) -> None:
-    for command in COMMANDS:
+def _commands(desk: Desk, size: int, results: report.Results, commands: Sequence[Command] = COMMANDS) -> None:
+    for command in commands:
+        name = command.name if desk.info.mix == generate.REALISTIC else report.on_old_open(command.name)
         for mode in report.MODES:
             sample = measure(
                 [desk.argv(command)],
                 desk.env,
                 results.runs,
                 warm_up=mode == "warm",
-                before=desk.make_cold if mode == "cold" else None,
-                after=desk.undo if command.changes_desk else None,
+                before=_before(desk, command, mode),
+                after=desk.undo if command.changes_desk or command.touch else None,
                 slow_seconds=results.slow_seconds,
                 accept=command.accept,
             )
-            results.commands[size, command.name, mode] = sample
-            _print(f"{size:,}", f"sdesk {command.name}", sample, mode)
+            results.commands[size, name, mode] = sample
+            _print(f"{size:,}", f"sdesk {name}", sample, mode)
+
+
+def _before(desk: Desk, command: Command, mode: str) -> Callable[[], None] | None:
+    """What runs untimed before each run: the ticket's change first (sdesk then finds its cache), then cold."""
+    steps = [step for step, wanted in ((desk.touch, command.touch), (desk.make_cold, mode == "cold")) if wanted]
+    if not steps:
+        return None
+
+    def before() -> None:
+        for step in steps:
+            step()
+
+    return before
+
+
+def _old_open(size: int, results: report.Results) -> None:
+    """`list`, `queue` and `sla` again on the old-open desk of this size, cold and warm."""
+    desk = _desk(size, generate.OLD_OPEN)
+    results.desks[size, generate.OLD_OPEN] = desk.info
+    try:
+        _commands(desk, size, results, OLD_OPEN_COMMANDS)
+    finally:
+        desk.restore()
+
+
+def _git_desk(desk: Desk, size: int, results: report.Results) -> None:
+    """The runner's cycle after an agent pushed changes to 10 tickets, and `check --changed` with 3 touched.
+
+    Warm only: the runner's and the agent's clones are long-lived, their caches as the last command left them.
+    """
+    info = desk.info
+    stamp = f"size {info.size}, seed {info.seed}, generator {info.generator}, mix {info.mix}"
+    folder = DESKS / f"{size}-git"
+    cached = gitdesk.load_marker(folder)
+    print(f"   git desk: {folder}", flush=True)
+    with gitdesk.smtp_server() as smtp:
+        results.runner_mail = report.RUNNER_MAIL_SENT if smtp else report.RUNNER_MAIL_OWED
+        git = gitdesk.prepare(folder, desk.root, stamp, SDESK, NOW, smtp)
+        built = cached is None or cached.stamp != git.setup.stamp
+        print(f"   git desk {f'set up in {git.setup.seconds:.1f} s' if built else 'reused'}", flush=True)
+        if built:
+            _settle()
+        results.git_setups[size] = git.setup.seconds
+        git.tidy()
+        try:
+            _warm(size, report.CHECK_CHANGED, git.check_changed(), git.agent_env, results, git.touch, git.untouch)
+            _warm(size, report.RUNNER_CYCLE, git.cycle(smtp), git.runner_env, results, git.agent_work)
+        finally:
+            git.untouch()
+
+
+def _warm(
+    size: int,
+    name: str,
+    argv: list[str],
+    env: dict[str, str],
+    results: report.Results,
+    before: Callable[[], None],
+    after: Callable[[Outcome], None] | None = None,
+) -> None:
+    """A command of a long-lived clone: timed warm only, ``before`` and ``after`` untimed around each run."""
+    sample = measure(
+        [argv], env, results.runs, warm_up=True, before=before, after=after, slow_seconds=results.slow_seconds
+    )
+    results.commands[size, name, "warm"] = sample
+    _print(f"{size:,}", f"sdesk {name}", sample, "warm")
 
 
 def _taskwarrior(desk: Desk, size: int, results: report.Results, largest: int) -> None:

@@ -1,16 +1,23 @@
-"""Whole-process timings: wall time and the CPU time the processes used, median of several runs.
+"""Whole-process timings: wall time, the CPU time and the peak memory of the processes, over several runs.
 
 What a user waits for is the whole process, interpreter start-up included, so
 every figure is a subprocess from start to exit. CPU time (user + system,
 children included) over wall time says how many cores a command kept busy:
 about 1 for one core, up to 2 on this benchmark's two-core machines.
+
+Each process is reaped with os.wait4, whose resource usage is that process's
+alone (with the children it waited for), so neither the benchmark's own
+helpers nor a process started between runs count. Its ru_maxrss is the
+peak resident memory of the largest single process of that tree (the command
+itself, a git it ran, or one worker of a pool: not their sum), in KiB on Linux.
 """
 
 from __future__ import annotations
 
-import resource
+import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -18,6 +25,7 @@ from dataclasses import dataclass
 from typing import IO
 
 MAX_SLOW_RUNS = 3  # a measurement with a run over the slow limit takes at most this many runs
+MAXRSS_UNIT = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux and the BSDs
 
 
 class CommandFailed(SystemExit):
@@ -30,10 +38,16 @@ class Sample:
 
     walls: tuple[float, ...]  # seconds
     cpus: tuple[float, ...]  # user + system seconds of the processes and their children
+    peaks: tuple[int, ...]  # bytes: the largest process's peak resident memory in each run
 
     @property
     def median(self) -> float:
         return statistics.median(self.walls)
+
+    @property
+    def peak(self) -> int:
+        """Bytes: the most any run's largest process held (a limit is about the worst run, not the typical)."""
+        return max(self.peaks)
 
     @property
     def cpu_ratio(self) -> float:
@@ -49,21 +63,23 @@ class Sample:
 class Outcome:
     wall: float
     cpu: float
+    peak: int  # bytes
     stdout: str
 
 
 def run(commands: Sequence[Sequence[str]], env: Mapping[str, str], accept: Sequence[int] = (0,)) -> Outcome:
     """Start the commands together and wait for all of them; fail loudly on an unexpected exit code."""
     outputs = [(tempfile.TemporaryFile(), tempfile.TemporaryFile()) for _ in commands]
-    before = _children_cpu()
     started = time.perf_counter()
     processes = [
         subprocess.Popen(command, stdout=out, stderr=err, env=dict(env), stdin=subprocess.DEVNULL)
         for command, (out, err) in zip(commands, outputs, strict=True)
     ]
-    codes = [process.wait() for process in processes]
+    reaped = [_reap(process) for process in processes]
     wall = time.perf_counter() - started
-    cpu = _children_cpu() - before
+    codes = [code for code, _, _ in reaped]
+    cpu = sum(cpu for _, cpu, _ in reaped)
+    peak = max(peak for _, _, peak in reaped)
     texts = [(_read(out), _read(err)) for out, err in outputs]
     for command, code, (stdout, stderr) in zip(commands, codes, texts, strict=True):
         if code not in accept:
@@ -71,7 +87,7 @@ def run(commands: Sequence[Sequence[str]], env: Mapping[str, str], accept: Seque
             raise CommandFailed(
                 f"benchmark: `{shown}` exited {code}\n--- stderr:\n{stderr}\n--- stdout:\n{stdout[:2000]}"
             )
-    return Outcome(wall, cpu, texts[0][0])
+    return Outcome(wall, cpu, peak, texts[0][0])
 
 
 def measure(
@@ -101,21 +117,25 @@ def measure(
 
     if warm_up:
         cycle()
-    walls: list[float] = []
-    cpus: list[float] = []
+    outcomes: list[Outcome] = []
     wanted = runs
-    while len(walls) < wanted:
+    while len(outcomes) < wanted:
         outcome = cycle()
-        walls.append(outcome.wall)
-        cpus.append(outcome.cpu)
+        outcomes.append(outcome)
         if outcome.wall > slow_seconds:
             wanted = min(wanted, MAX_SLOW_RUNS)
-    return Sample(tuple(walls), tuple(cpus))
+    return Sample(
+        tuple(outcome.wall for outcome in outcomes),
+        tuple(outcome.cpu for outcome in outcomes),
+        tuple(outcome.peak for outcome in outcomes),
+    )
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+def _reap(process: subprocess.Popen[bytes]) -> tuple[int, float, int]:
+    """Wait for the process with wait4: its exit code, its CPU seconds and its peak memory in bytes."""
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait for it again
+    return process.returncode, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * MAXRSS_UNIT
 
 
 def _read(handle: IO[bytes]) -> str:
