@@ -28,7 +28,7 @@ from jsonschema import Draft202012Validator
 from sdesk.calendar import businesstime
 from sdesk.errors import InvalidData
 from sdesk.formats import declare, jsonschema, reader, yamlio
-from sdesk.formats.patterns import ASCII_SPACE, NOT_SPACE, SPACE, anchored
+from sdesk.formats.patterns import ASCII_SPACE, NOT_SPACE, SPACE, Deferred, anchored
 from sdesk.formats.reader import Invalid, SchemaError
 from sdesk.policy import checks, rules, servicelevels
 from sdesk.service import announcements
@@ -880,12 +880,13 @@ def shared_patterns() -> dict[str, re.Pattern[str]]:
     for root in ROOTS.values():
         for node in declare.walk(root):
             pattern = getattr(node, "pattern", None) or getattr(node, "form", None)
-            if pattern is not None:
-                found.setdefault(_pattern_name(pattern), pattern)
+            if pattern is not None:  # a grammar compiled when first used is judged as what it compiles to
+                compiled = pattern.compiled() if isinstance(pattern, Deferred) else pattern
+                found.setdefault(_pattern_name(pattern), compiled)
     return found
 
 
-def _pattern_name(pattern: re.Pattern[str]) -> str:
+def _pattern_name(pattern: re.Pattern[str] | Deferred) -> str:
     names = {
         id(businesstime.TARGET_PATTERN): "target",
         id(servicelevels.WINDOW_PATTERN): "window",
