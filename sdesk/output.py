@@ -37,12 +37,9 @@ def render_rows(
     rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: str, fields: Sequence[str] | None = None
 ) -> str:
     """Rows as a table (``columns``) or as JSON/CSV (``fields``, default: the columns' keys)."""
-    keys = list(fields) if fields is not None else [column.key for column in columns]
-    if fmt == "json":
-        return to_json([{key: row.get(key) for key in keys} for row in rows])
-    if fmt == "csv":
-        return to_csv(rows, keys)
-    return table(rows, columns)
+    if fmt == "table":
+        return table(rows, columns)
+    return "".join(stream_rows(rows, columns, fmt, fields))
 
 
 def stream_rows(
@@ -52,13 +49,11 @@ def stream_rows(
     tickets is never held whole (a table is, for its column widths)."""
     keys = list(fields) if fields is not None else [column.key for column in columns]
     if fmt == "csv":
-        yield to_csv([], keys)
-        for row in rows:
-            yield to_csv([row], keys).partition("\n")[2]
+        yield from _csv_lines(rows, keys)
         return
     opening = "["
     for row in rows:
-        item = json.dumps({key: row.get(key) for key in keys}, ensure_ascii=False, indent=2, default=_plain)
+        item = _dumps({key: row.get(key) for key in keys})
         yield visible_lines(f"{opening}\n  " + item.replace("\n", "\n  "))
         opening = ","
     yield "[]\n" if opening == "[" else "\n]\n"
@@ -66,16 +61,28 @@ def stream_rows(
 
 def to_json(data: Any) -> str:
     """JSON with the control characters json.dumps leaves raw (DEL, C1, bidi) escaped too: the same data, inert."""
-    return visible_lines(json.dumps(data, ensure_ascii=False, indent=2, default=_plain)) + "\n"
+    return visible_lines(_dumps(data)) + "\n"
 
 
-def to_csv(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> str:
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, default=_plain)
+
+
+def to_csv(rows: Iterable[Mapping[str, Any]], keys: Sequence[str]) -> str:
+    return "".join(_csv_lines(rows, keys))
+
+
+def _csv_lines(rows: Iterable[Mapping[str, Any]], keys: Sequence[str]) -> Iterator[str]:
+    """The header, then one line per row, written by one CSV writer."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(keys)
     for row in rows:
         writer.writerow([_csv_cell(row.get(key)) for key in keys])
-    return buffer.getvalue()
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
 
 
 def _csv_cell(value: Any) -> Any:

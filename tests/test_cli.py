@@ -15,7 +15,7 @@ import pytest
 
 from sdesk.cli import main
 from sdesk.cli import tickets as ticket_commands
-from sdesk.output import Column, render_rows, stream_rows
+from sdesk.output import Column, stream_rows, to_json
 from tests.conftest import AGENT, NOW, REPO
 
 
@@ -271,15 +271,20 @@ def test_list_sorted_by_last_change_newest_first_in_the_index(three_tickets, run
     assert listed(run, "--sort", "updated", "--type", "question") == [b]
 
 
-def test_streamed_json_and_csv_are_what_the_whole_listing_renders():
+def test_streamed_json_is_the_whole_listing_dumped_at_once_and_csv_reads_back():
     rows = [
         {"id": "A1", "title": "Regel\nmet \x1b[31mkleur\x1b[0m", "n": 3, "when": datetime(2026, 1, 2, tzinfo=UTC)},
         {"id": "B2", "title": "=SUM(A1)", "n": None, "when": None},
     ]
     columns = [Column("id", "ID"), Column("title", "Title"), Column("n", "N"), Column("when", "When")]
-    for fmt in ("json", "csv"):
-        for some in (rows, rows[:1], []):
-            assert "".join(stream_rows(iter(some), columns, fmt)) == render_rows(some, columns, fmt)
+    for some in (rows, rows[:1], []):
+        assert "".join(stream_rows(iter(some), columns, "json")) == to_json(some)
+        streamed = "".join(stream_rows(iter(some), columns, "csv"))
+        read_back = [  # line breaks kept, the escape shown, the formula made text
+            ["A1", "Regel\nmet \\u001b[31mkleur\\u001b[0m", "3", "2026-01-02T00:00:00+00:00"],
+            ["B2", "'=SUM(A1)", "", ""],
+        ]
+        assert list(csv.reader(io.StringIO(streamed))) == [["id", "title", "n", "when"], *read_back[: len(some)]]
 
 
 # --- show, update, comment, close, reopen -------------------------------------------------
@@ -432,6 +437,15 @@ def test_sdesk_now_without_offset_is_refused(desk, run, monkeypatch):
         "new", "--title", "t", "--type", "question", "--customer", "vandijk", "--requester", "j.bakker@vandijk.example"
     )
     assert result.exit_code == 1 and "SDESK_NOW '2026-11-23T10:00:00' has no UTC offset" in result.stderr
+
+
+def test_an_sdesk_now_that_is_no_timestamp_is_named(run, desk, monkeypatch):
+    monkeypatch.setenv("SDESK_NOW", "gisteren 10:00")
+    result = run("queue")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: SDESK_NOW 'gisteren 10:00' is not an ISO-8601 timestamp (e.g. 2026-11-23T09:30:00+01:00)\n"
+    )
 
 
 def test_desk_is_found_by_walking_up_or_by_option(desk, run, new_ticket, monkeypatch, tmp_path):

@@ -65,12 +65,6 @@ class WorkedOut:
     def __hash__(self) -> int:
         return 0
 
-    def __getstate__(self) -> tuple[Any, ...]:
-        return (self.days, self.holiday_years, self.open_before)
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        self.days, self.holiday_years, self.open_before = state
-
 
 class Calendar(Struct, frozen=True, repr_omit_defaults=True):
     name: str

@@ -48,14 +48,13 @@ class Deferred:
     cache never matches them: it need not pay for them.
     """
 
-    def __init__(self, pattern: str, flags: int = 0):
+    def __init__(self, pattern: str):
         self.pattern = pattern
-        self.flags = flags
         self._compiled: re.Pattern[str] | None = None
 
     def compiled(self) -> re.Pattern[str]:
         if self._compiled is None:
-            self._compiled = re.compile(self.pattern, self.flags)
+            self._compiled = re.compile(self.pattern)
         return self._compiled
 
     def fullmatch(self, text: str) -> re.Match[str] | None:
