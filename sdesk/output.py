@@ -22,7 +22,7 @@ from msgspec import Struct
 from sdesk.terminal import visible, visible_lines
 
 MIN_FILL_WIDTH = 16
-COLUMN_GAP = 2  # tabulate's "simple" format puts two spaces between columns
+COLUMN_GAP = 2  # spaces between two columns
 # A cell starting with one of these is a formula to a spreadsheet (OWASP, "CSV Injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -101,29 +101,30 @@ def _csv_cell(value: Any) -> Any:
 
 def table(rows: Iterable[Mapping[str, Any]], columns: Sequence[Column]) -> str:
     """The rows as a table that fits the terminal; the rows themselves are let go as their cells are made."""
-    import tabulate as tabulate_module
-
-    tabulate_module.MIN_PADDING = 0  # no extra padding around headers: every column counts at 80 columns
     cells = [[_cell(row.get(column.key)) for column in columns] for row in rows]
     if not cells:
         return ""
-    width = shutil.get_terminal_size((80, 24)).columns
+    headers = [column.header for column in columns]
+    widths = [max(len(header), *(len(line[index]) for line in cells)) for index, header in enumerate(headers)]
+    room = shutil.get_terminal_size((80, 24)).columns
     for index, column in enumerate(columns):
         if column.fill:
-            others = sum(
-                max(len(column.header), *(len(line[i]) for line in cells))
-                for i, column in enumerate(columns)
-                if i != index
-            )
-            room = max(MIN_FILL_WIDTH, width - others - COLUMN_GAP * (len(columns) - 1) - 1)
+            others = sum(width for i, width in enumerate(widths) if i != index)
+            fill = max(MIN_FILL_WIDTH, room - others - COLUMN_GAP * (len(columns) - 1) - 1)
             for line in cells:
-                line[index] = truncate(line[index], room)
-    return (
-        tabulate_module.tabulate(
-            cells, headers=[column.header for column in columns], tablefmt="simple", disable_numparse=True
-        )
-        + "\n"
-    )
+                line[index] = truncate(line[index], fill)
+            widths[index] = max(len(column.header), *(len(line[index]) for line in cells))
+    lines = [_line(headers, widths), _line(["-" * width for width in widths], widths)]
+    lines.extend(_line(line, widths) for line in cells)
+    return "\n".join(lines) + "\n"
+
+
+def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
+    """One line of the table: cells left-aligned in their columns, two spaces apart, no trailing blanks.
+
+    Written here rather than by tabulate, which took 20 µs a cell: seconds on a desk-wide listing.
+    """
+    return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:
