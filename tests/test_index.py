@@ -139,6 +139,48 @@ def test_a_row_that_does_not_decode_is_answered_from_its_file(desk, new_ticket, 
     assert [row["id"] for row in json.loads(queue.stdout)] == [ticket["id"]]
 
 
+def test_derived_data_is_made_once_per_ticket_and_key_and_again_when_either_changes(desk, new_ticket, monkeypatch):
+    monkeypatch.setattr("sdesk.storage.index.RECENT_NS", 0)  # trust the files just written
+    first, second = new_ticket(title="Eerste"), new_ticket(title="Tweede")
+    made: list[str] = []
+
+    def derive(ticket):
+        made.append(ticket.id)
+        return ticket.title.encode()
+
+    def derived(key: str) -> dict[str, bytes]:
+        index = Index(desk / "tickets", desk / ".sdesk")
+        index.refresh()
+        return {ticket.id: data for ticket, data in index.tickets_with((), key, derive)}
+
+    assert derived("rules-1") == {first["id"]: b"Eerste", second["id"]: b"Tweede"}
+    assert derived("rules-1") == {first["id"]: b"Eerste", second["id"]: b"Tweede"}
+    assert sorted(made) == sorted([first["id"], second["id"]])  # the second listing made nothing
+    path = desk / "tickets" / f"{first['id']}.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("Eerste", "Andere"), encoding="utf-8")
+    made.clear()
+    assert derived("rules-1")[first["id"]] == b"Andere" and made == [first["id"]]
+    made.clear()
+    derived("rules-2")
+    assert sorted(made) == sorted([first["id"], second["id"]])
+
+
+def test_derived_data_is_not_kept_for_a_row_whose_file_changed_meanwhile(desk, new_ticket):
+    new_ticket(title="Eerste")
+    index = Index(desk / "tickets", desk / ".sdesk")
+    index.refresh()
+
+    def derive_while_another_command_reads_a_newer_file(ticket):
+        with sqlite3.connect(cache_file(desk)) as db:
+            db.execute("UPDATE tickets SET inode = inode + 1")
+        return b"made from the older file"
+
+    listed = index.tickets_with((), "key", derive_while_another_command_reads_a_newer_file)
+    assert [data for _, data in listed] == [b"made from the older file"]
+    with sqlite3.connect(cache_file(desk)) as db:
+        assert db.execute("SELECT derived_key, derived FROM tickets").fetchall() == [(None, None)]
+
+
 def test_search_matches_comments_case_insensitively_through_the_index(desk, run, new_ticket):
     quiet, talked = new_ticket(title="Stil"), new_ticket(title="Besproken")
     run("comment", talked["id"], "De PRINTER op de tweede verdieping")

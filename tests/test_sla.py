@@ -825,7 +825,7 @@ def test_the_queue_orders_by_priority_then_ahead_rules_then_first_come(example_r
     on_hold = move(make(example_rules, "2026-11-23 06:10", "P1"), example_rules, "on-hold", "2026-11-23 09:00")
     done = close(make(example_rules, "2026-11-23 06:00", "P1"), example_rules, "2026-11-23 09:00")
     tickets = [question, managed, critical_late, critical_early, urgent, low, waiting, on_hold, done]
-    places = workqueue.queue(tickets, example_rules, at("2026-11-23 12:00"))
+    places = workqueue.queue(clocked(tickets, example_rules, "2026-11-23 12:00"), example_rules)
     assert [place.ticket.id for place in places] == [
         t.id for t in (urgent, critical_early, critical_late, managed, question, low)
     ]
@@ -837,16 +837,20 @@ def test_the_queue_orders_by_priority_then_ahead_rules_then_first_come(example_r
         None,
         "business-critical-disruption",  # ahead, but only of other P4s
     ]
-    with_paused = workqueue.queue(tickets, example_rules, at("2026-11-23 12:00"), paused=True)
+    with_paused = workqueue.queue(clocked(tickets, example_rules, "2026-11-23 12:00"), example_rules, paused=True)
     # the paused P1s are business-critical incidents: ahead of the 24x7 P1
     assert [place.ticket.id for place in with_paused][:3] == [waiting.id, on_hold.id, urgent.id]
     assert done.id not in [place.ticket.id for place in with_paused]
 
 
+def clocked(tickets, rules, moment):
+    return [(ticket, sla.clocks(ticket, rules, at(moment))) for ticket in tickets]
+
+
 def test_queue_why_names_the_priority_the_ahead_rule_and_the_arrival(example_rules):
     critical = make(example_rules, "2026-11-23 09:00", "P2")
     question = make(example_rules, "2026-11-23 08:00", "P2", type="question")
-    first, second = workqueue.queue([question, critical], example_rules, at("2026-11-23 12:00"))
+    first, second = workqueue.queue(clocked([question, critical], example_rules, "2026-11-23 12:00"), example_rules)
     assert first.why() == (
         "priority P2"
         " · ahead by business-critical-disruption (business_critical is true; type is 'incident')"

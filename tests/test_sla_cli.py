@@ -607,6 +607,24 @@ def test_sla_within_lists_clocks_due_soon_in_open_time(desk, run, new_ticket, at
     assert run("sla", "--within", "1h59m").stderr == "No clock overdue or due within 1h59m.\n"
 
 
+def test_clocks_kept_in_the_index_follow_an_edited_calendar_at_once(desk, run, new_ticket, at, monkeypatch):
+    monkeypatch.setattr("sdesk.storage.index.RECENT_NS", 0)  # the index trusts the ticket file just written
+    at("2026-11-23 10:00")
+    ticket = new_ticket(**P2)["id"]  # 4h response: 10-12 and 13-15, due 15:00
+
+    def response_due() -> tuple[str, str]:
+        listed = json.loads(run("sla", "--within", "8h", "--format", "json").stdout)
+        queued = json.loads(run("queue", "--format", "json").stdout)
+        return next(row["due"] for row in listed if row["clock"] == "response"), queued[0]["response_due"]
+
+    assert response_due() == ("2026-11-23T15:00:00+01:00",) * 2
+    assert response_due() == ("2026-11-23T15:00:00+01:00",) * 2  # from the index now
+    rules = desk / "rules.yaml"
+    rules.write_text(rules.read_text().replace("mon-fri: [09:00-12:00, 13:00-17:00]", "mon-fri: [09:00-17:00]"))
+    assert response_due() == ("2026-11-23T14:00:00+01:00",) * 2  # no lunch break any more
+    assert ticket in run("sla", "--within", "8h").stdout
+
+
 def test_sla_within_counts_overdue_clocks_and_clocks_due_soon_apart(desk, run, new_ticket, at):
     first = new_ticket(**P1)["id"]  # response due 11:00
     at("2026-11-23 10:30")

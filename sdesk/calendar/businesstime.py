@@ -36,6 +36,7 @@ MINUTES_PER_DAY = 24 * 60
 # A calendar that stays closed this long has run out of opening days (closing days piled up by hand).
 SEARCH_LIMIT_DAYS = 3 * 366
 SEARCH_LIMIT_YEARS = 3  # the same for add(), which searches year by year
+RECENT_MOMENTS = 1024  # open times kept for moments measured again soon
 
 Windows = tuple[tuple[int, int], ...]  # opening windows of one weekday, in minutes after midnight
 
@@ -47,7 +48,7 @@ class NeverOpen(ValueError):
 class WorkedOut:
     """What a calendar works out as clocks ask, kept with it: not part of its value (equal to any other)."""
 
-    __slots__ = ("days", "holiday_years", "open_before")
+    __slots__ = ("days", "holiday_years", "open_before", "recent")
 
     def __init__(self) -> None:
         # Each day's windows: clocks of long-open tickets walk the same days again and again.
@@ -58,6 +59,8 @@ class WorkedOut:
         # Open time (µs) before each local day of a year (the last entry: the year's total): measuring and
         # adding open time cost the same for a ticket opened yesterday or three years ago.
         self.open_before: dict[int, list[int]] = {}
+        # Open time up to moments measured lately: `now`, which every clock of a listing measures to.
+        self.recent: dict[tuple[datetime, int], int] = {}
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, WorkedOut)
@@ -115,6 +118,7 @@ class Calendar(Struct, frozen=True, repr_omit_defaults=True):
         for year in years:
             self.year_table(year)
         self.worked.days.clear()
+        self.worked.recent.clear()
 
     def day_windows(self, day: date) -> list[tuple[datetime, datetime]]:
         """The opening windows of one local date as UTC instants (none on closed days)."""
@@ -145,7 +149,7 @@ class Calendar(Struct, frozen=True, repr_omit_defaults=True):
         if year not in self.worked.open_before:
             table, total, day = [0], 0, date(year, 1, 1)
             while day.year == year:
-                total += sum(_micro(closes - opens) for opens, closes in self.day_windows(day))
+                total += sum(micro(closes - opens) for opens, closes in self.day_windows(day))
                 table.append(total)
                 day += timedelta(days=1)
             self.worked.open_before[year] = table
@@ -153,13 +157,22 @@ class Calendar(Struct, frozen=True, repr_omit_defaults=True):
 
     def open_time(self, moment: datetime, since_year: int) -> int:
         """Open time (µs) from 1 January of ``since_year`` (local) up to ``moment``."""
+        key = (moment.astimezone(UTC), since_year)  # instants: a zone's datetimes compare by wall clock
+        found = self.worked.recent.get(key)
+        if found is None:
+            if len(self.worked.recent) >= RECENT_MOMENTS:
+                self.worked.recent.clear()
+            found = self.worked.recent[key] = self._open_time(moment, since_year)
+        return found
+
+    def _open_time(self, moment: datetime, since_year: int) -> int:
         day = moment.astimezone(self.zone).date()
         total = sum(self.year_table(year)[-1] for year in range(since_year, day.year))
         total += self.year_table(day.year)[day.timetuple().tm_yday - 1]
         instant = moment.astimezone(UTC)
         for opens, closes in self.day_windows(day):
             if opens < instant:
-                total += _micro(min(closes, instant) - opens)
+                total += micro(min(closes, instant) - opens)
         return total
 
     def local(self, moment: datetime) -> datetime:
@@ -234,7 +247,7 @@ def add(calendar: Calendar, start: datetime, duration: timedelta, at_opening: bo
     if duration <= timedelta(0):
         return _add_by_walking(calendar, start, duration, at_opening)
     year = start.astimezone(calendar.zone).year
-    target = calendar.open_time(start, year) + _micro(duration)
+    target = calendar.open_time(start, year) + micro(duration)
     first_year = year
     while target > calendar.year_table(year)[-1]:
         target -= calendar.year_table(year)[-1]
@@ -245,7 +258,7 @@ def add(calendar: Calendar, start: datetime, duration: timedelta, at_opening: bo
     index = bisect_left(table, target) - 1  # the day it falls on: open time before it < target <= after it
     remaining = target - table[index]
     for opens, closes in calendar.day_windows(date(year, 1, 1) + timedelta(days=index)):
-        length = _micro(closes - opens)
+        length = micro(closes - opens)
         if length > remaining:
             return calendar.local(opens + timedelta(microseconds=remaining))
         if length == remaining:
@@ -272,7 +285,7 @@ def measure(calendar: Calendar, start: datetime, end: datetime) -> timedelta:
     return timedelta(microseconds=calendar.open_time(end, year) - calendar.open_time(start, year))
 
 
-def _micro(span: timedelta) -> int:
+def micro(span: timedelta) -> int:
     """A span in whole microseconds: exact, where float seconds would round."""
     return (span.days * 86_400 + span.seconds) * 1_000_000 + span.microseconds
 

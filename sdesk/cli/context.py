@@ -16,6 +16,7 @@ import click
 from sdesk.errors import SdeskError
 
 if TYPE_CHECKING:
+    from sdesk.clocks.sla import Clock
     from sdesk.storage.index import Index
     from sdesk.storage.store import Desk
     from sdesk.tickets.model import Ticket
@@ -80,3 +81,14 @@ def index(current: Desk) -> Index:
 def tickets(current: Desk, open_only: bool = False) -> Iterator[Ticket]:
     """Every ticket that reads (or every open one), oldest first, a batch at a time."""
     return index(current).tickets(current.rules.final_statuses if open_only else ())
+
+
+def open_tickets_with_clocks(current: Desk) -> Iterator[tuple[Ticket, list[Clock]]]:
+    """Every open ticket with its clocks now: their facts come from the index, made again only for tickets
+    or rules that changed."""
+    from sdesk.clocks import sla
+
+    rules, moment = current.rules, now(current)
+    kept = index(current).tickets_with(rules.final_statuses, current.rules_key, lambda ticket: sla.kept(ticket, rules))
+    for ticket, data in kept:
+        yield ticket, sla.clocks_from_kept(data, ticket, rules, moment)

@@ -37,12 +37,12 @@ def queue(teams: tuple[str, ...], assignees: tuple[str, ...], paused: bool, expl
     rules = desk.rules
     _check_teams(rules, teams)
     wanted = {context.assignee(desk, value) for value in assignees}
-    tickets = [
-        ticket
-        for ticket in context.tickets(desk, open_only=True)
+    clocked = (
+        (ticket, clocks)
+        for ticket, clocks in context.open_tickets_with_clocks(desk)
         if (not teams or ticket.team in teams) and (not assignees or ticket.assignee in wanted)
-    ]
-    places = workqueue.queue(tickets, rules, context.now(desk), paused=paused)
+    )
+    places = workqueue.queue(clocked, rules, paused=paused)
     rows = [slaviews.queue_row(position, place) for position, place in enumerate(places, start=1)]
     click.echo(render_rows(rows, slaviews.QUEUE_COLUMNS, fmt, slaviews.QUEUE_FIELDS), nl=False)
     if fmt == "table" and explain and rows:
@@ -77,13 +77,12 @@ def sla_command(within: str | None, explain_ref: str | None, teams: tuple[str, .
         window = businesstime.parse_duration(within) if within else None
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--within") from None
-    rules, now = desk.rules, context.now(desk)
-    _check_teams(rules, teams)
+    _check_teams(desk.rules, teams)
     rows = []
-    for ticket in context.tickets(desk, open_only=True):
+    for ticket, clocks in context.open_tickets_with_clocks(desk):
         if teams and ticket.team not in teams:
             continue
-        for clock in sla.clocks(ticket, rules, now):
+        for clock in clocks:
             if sla.needs_attention(clock, window):
                 rows.append(slaviews.sla_row(clock, ticket))
     rows.sort(key=lambda row: (row["due"], row["id"]))

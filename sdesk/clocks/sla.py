@@ -3,7 +3,10 @@
 Everything here is derived from the ticket's history and the desk's rules;
 nothing is stored but the targets themselves (``sla:`` in the ticket file,
 fixed when the ticket opens and when its priority changes). Pure: the caller
-passes ``now``.
+passes ``now``. What does not depend on ``now`` (:class:`Facts`: the cycles,
+budgets, unpaused due moments, open time up to each status change) is worked
+out apart, so the index can keep it beside the ticket under the rules' key and
+a listing of old open tickets does not walk their calendars again.
 
 The fine points (README, "SLA clocks"):
 
@@ -24,10 +27,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import msgspec
 from msgspec import Struct
 
 from sdesk.calendar import businesstime
-from sdesk.calendar.businesstime import Calendar, Target
+from sdesk.calendar.businesstime import Calendar, Target, micro
 from sdesk.policy.rules import Rules
 from sdesk.tickets.model import CLOCK_NAMES, SLA_KEYS, Change, Event, Ticket
 
@@ -163,11 +167,44 @@ def term_changes(ticket: Ticket, rules: Rules, level: str) -> list[Change]:
 # --- the clocks ---------------------------------------------------------------------------
 
 
+class ClockFacts(Struct, frozen=True, array_like=True):
+    """One clock as far as it does not depend on when it is looked at."""
+
+    name: str
+    target: Target
+    start: datetime
+    start_reason: str
+    stopped: datetime | None
+    stop_reason: str | None
+    budget_us: int  # the open time the target gives (µs)
+    due_unpaused: datetime  # the due moment while the clock has not been paused
+
+
+class Facts(Struct, frozen=True, array_like=True):
+    """A ticket's clocks whatever the time: what `queue` and `sla` keep in the index beside the ticket.
+
+    Made from the ticket and the rules alone (the index keys them by the rules), so a clock
+    looked at later costs a few lookups, not a walk through its calendar.
+    """
+
+    calendar: str
+    statuses: tuple[tuple[datetime, str], ...]  # status_timeline
+    counted_from: int  # the local year open time is counted from, no later than any moment below
+    open_at: tuple[tuple[datetime, int], ...]  # open time (µs) up to each start, stop and status change
+    clocks: tuple[ClockFacts, ...]
+
+
 def clocks(ticket: Ticket, rules: Rules, now: datetime) -> list[Clock]:
     """The ticket's response and resolution clocks (those its plan has targets for)."""
+    known = facts(ticket, rules)
+    return clocks_at(known, rules, now) if known else []
+
+
+def facts(ticket: Ticket, rules: Rules) -> Facts | None:
+    """Everything the ticket's clocks are made of that does not depend on the time; None: no clocks."""
     agreed = terms(ticket, rules)
     if agreed is None:
-        return []
+        return None
     calendar = rules.service.calendars[agreed.calendar]
     statuses = status_timeline(ticket, rules)
     found = []
@@ -180,8 +217,63 @@ def clocks(ticket: Ticket, rules: Rules, now: datetime) -> list[Clock]:
             stopped, stop_reason = first_response(ticket, rules)
         else:
             start, start_reason, stopped, stop_reason = resolution_cycle(ticket, rules, statuses)
-        found.append(_clock(name, target, calendar, start, start_reason, stopped, stop_reason, statuses, rules, now))
-    return found
+        budget = target.duration(calendar, start)
+        due = businesstime.add(calendar, start, budget, at_opening=bool(target.days))
+        found.append(ClockFacts(name, target, start, start_reason, stopped, stop_reason, micro(budget), due))
+    moments = {since for since, _ in statuses} | {c.start for c in found} | {c.stopped for c in found if c.stopped}
+    since_year = min(calendar.local(moment).year for moment in moments)
+    open_at = tuple((moment, calendar.open_time(moment, since_year)) for moment in sorted(moments))
+    return Facts(agreed.calendar, tuple(statuses), since_year, open_at, tuple(found))
+
+
+def kept(ticket: Ticket, rules: Rules) -> bytes:
+    """The ticket's facts as the index keeps them (JSON: every moment keeps its UTC offset)."""
+    return _encode_facts(facts(ticket, rules))
+
+
+def clocks_from_kept(data: bytes, ticket: Ticket, rules: Rules, now: datetime) -> list[Clock]:
+    """The clocks at ``now`` from kept facts; facts that do not read, or name a calendar the rules lack, are
+    made again from the ticket."""
+    try:
+        known = _decode_facts(data)
+    except msgspec.DecodeError:
+        known = facts(ticket, rules)
+    if known is not None and known.calendar not in rules.service.calendars:
+        known = facts(ticket, rules)
+    return clocks_at(known, rules, now) if known else []
+
+
+def clocks_at(known: Facts, rules: Rules, now: datetime) -> list[Clock]:
+    """The clocks as they stand at ``now``."""
+    calendar = rules.service.calendars[known.calendar]
+    meter = _Meter(calendar, known)
+    statuses = list(known.statuses)
+    return [_clock(clock, calendar, statuses, rules.service.pausing, meter, now) for clock in known.clocks]
+
+
+_encode_facts = msgspec.json.Encoder().encode
+_decode_facts = msgspec.json.Decoder(Facts | None).decode
+
+
+class _Meter:
+    """Open time between two moments, from the facts' table where it has them (the calendar's tables else)."""
+
+    def __init__(self, calendar: Calendar, known: Facts):
+        self.calendar = calendar
+        self.since_year = known.counted_from
+        self.known = dict(known.open_at)
+
+    def measure(self, start: datetime, end: datetime) -> timedelta:
+        if end <= start:
+            return timedelta()
+        return timedelta(microseconds=self._open_time(end) - self._open_time(start))
+
+    def _open_time(self, moment: datetime) -> int:
+        found = self.known.get(moment)
+        return self.calendar.open_time(moment, self.since_year) if found is None else found
+
+
+# --- the clocks ---------------------------------------------------------------------------
 
 
 def status_timeline(ticket: Ticket, rules: Rules) -> list[tuple[datetime, str]]:
@@ -230,33 +322,29 @@ def resolution_cycle(
 
 
 def _clock(
-    name: str,
-    target: Target,
+    known: ClockFacts,
     calendar: Calendar,
-    start: datetime,
-    start_reason: str,
-    stopped: datetime | None,
-    stop_reason: str | None,
     statuses: list[tuple[datetime, str]],
-    rules: Rules,
+    pausing: frozenset[str],
+    meter: _Meter,
     now: datetime,
 ) -> Clock:
-    until = stopped or now
-    pauses = _pauses(statuses, rules.service.pausing, start, until)
-    budget = target.duration(calendar, start)
-    paused_time = sum((businesstime.measure(calendar, pause.start, pause.end) for pause in pauses), timedelta())
-    elapsed = businesstime.measure(calendar, start, until) - paused_time
+    until = known.stopped or now
+    pauses = _pauses(statuses, pausing, known.start, until)
+    budget = timedelta(microseconds=known.budget_us)
+    paused_time = sum((meter.measure(pause.start, pause.end) for pause in pauses), timedelta())
+    at_opening = bool(known.target.days)
     return Clock(
-        name=name,
-        target=target,
+        name=known.name,
+        target=known.target,
         calendar=calendar,
-        start=start,
-        start_reason=start_reason,
+        start=known.start,
+        start_reason=known.start_reason,
         budget=budget,
-        due=_due(calendar, start, budget, pauses, at_opening=bool(target.days)),
-        stopped=stopped,
-        stop_reason=stop_reason,
-        elapsed=elapsed,
+        due=_due(calendar, known.start, budget, pauses, at_opening, meter) if pauses else known.due_unpaused,
+        stopped=known.stopped,
+        stop_reason=known.stop_reason,
+        elapsed=meter.measure(known.start, until) - paused_time,
         pauses=tuple(pauses),
         now=now,
     )
@@ -277,7 +365,14 @@ def _pauses(
     return pauses
 
 
-def _due(calendar: Calendar, start: datetime, budget: timedelta, pauses: list[Pause], at_opening: bool) -> datetime:
+def _due(
+    calendar: Calendar,
+    start: datetime,
+    budget: timedelta,
+    pauses: list[Pause],
+    at_opening: bool,
+    meter: _Meter | None = None,
+) -> datetime:
     """When the clock's open time runs out, skipping the pauses (an ongoing one as if it ended now).
 
     Targets in business days fall due at an opening rather than the closing
@@ -285,7 +380,7 @@ def _due(calendar: Calendar, start: datetime, budget: timedelta, pauses: list[Pa
     """
     moment, used = start, timedelta()
     for pause in pauses:
-        running = businesstime.measure(calendar, moment, pause.start)
+        running = meter.measure(moment, pause.start) if meter else businesstime.measure(calendar, moment, pause.start)
         if used + running >= budget:
             break
         used += running

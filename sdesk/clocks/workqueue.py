@@ -9,8 +9,7 @@ the desk's work right now and stay out unless asked for.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Sequence
 
 from msgspec import Struct
 
@@ -37,22 +36,23 @@ class Place(Struct, frozen=True):
         return " · ".join(parts)
 
 
-def queue(tickets: Iterable[Ticket], rules: Rules, now: datetime, paused: bool = False) -> list[Place]:
-    """Open tickets in the order to take them; ``paused`` keeps those waiting on someone else too."""
+def queue(clocked: Iterable[tuple[Ticket, Sequence[sla.Clock]]], rules: Rules, paused: bool = False) -> list[Place]:
+    """Open tickets (each with its clocks now) in the order to take them; ``paused`` keeps those waiting on
+    someone else too."""
     places = []
     levels = rules.priority.levels
-    for ticket in tickets:
+    for ticket, clocks in clocked:
         if rules.is_final(ticket.status) or (not paused and ticket.status in rules.service.pausing):
             continue
-        places.append(_place(ticket, rules, now, levels))
+        places.append(_place(ticket, tuple(clocks), rules, levels))
     return sorted(places, key=lambda place: (place.rank, place.ahead_index, place.ticket.created, place.ticket.id))
 
 
-def _place(ticket: Ticket, rules: Rules, now: datetime, levels: tuple[str, ...]) -> Place:
+def _place(ticket: Ticket, clocks: tuple[sla.Clock, ...], rules: Rules, levels: tuple[str, ...]) -> Place:
     facts = decisions.facts(rules, ticket.fields())
     rank = levels.index(ticket.priority) if ticket.priority in levels else len(levels)
     for index, rule in enumerate(rules.service.ahead):
         outcome = rule.when.evaluate(facts)
         if outcome.passed:
-            return Place(ticket, rank, rule.name, index, outcome.reasons, tuple(sla.clocks(ticket, rules, now)))
-    return Place(ticket, rank, None, len(rules.service.ahead), (), tuple(sla.clocks(ticket, rules, now)))
+            return Place(ticket, rank, rule.name, index, outcome.reasons, clocks)
+    return Place(ticket, rank, None, len(rules.service.ahead), (), clocks)

@@ -10,6 +10,9 @@ It only accelerates; the ticket files always win (README, "Speed and the index")
   edit that keeps the size and restores the modification time is still seen;
 * a file changed in the last moments is read, but its row is checked again
   next time: a second write within the clock's resolution could keep the time;
+* what a command derives from a ticket (its clocks' facts) is kept beside
+  its row under a key (the rules it was derived with) and derived again when
+  the row or the key changes;
 * deleting ``.sdesk/cache/`` loses nothing, the next command rebuilds it;
 * commands share it through SQLite's locking; when it stays locked or is
   damaged, the command works from the files in memory;
@@ -22,7 +25,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,7 +39,7 @@ from sdesk.storage.store import BrokenFile, read_ticket
 from sdesk.tickets import ids, query
 from sdesk.tickets.model import Ticket
 
-FORMAT = 5  # bump when a row's content changes: older indexes are rebuilt
+FORMAT = 6  # bump when a row's content changes: older indexes are rebuilt
 CACHE_DIR = "cache"  # under the desk's state folder
 INDEX_FILE = "index.sqlite3"
 RECENT_NS = 2_000_000_000  # a file changed this recently is re-checked next time
@@ -62,7 +65,9 @@ CREATE TABLE IF NOT EXISTS tickets (
     updated_us INTEGER NOT NULL,
     summary TEXT NOT NULL,
     search TEXT NOT NULL,
-    ticket BLOB NOT NULL
+    ticket BLOB NOT NULL,
+    derived_key TEXT,
+    derived BLOB
 ) WITHOUT ROWID;
 -- What every command compares with the files, in a b-tree of its own: a scan that skips the tickets' data.
 CREATE INDEX IF NOT EXISTS signatures ON tickets (size, mtime_ns, ctime_ns, inode);
@@ -145,6 +150,48 @@ class Index:
                 yield _decode_ticket(data)
             except msgspec.DecodeError:  # a damaged row: the file is read instead
                 yield read_ticket(self.tickets_dir / f"{number}.yaml", self.tickets_dir.parent)
+
+    def tickets_with(
+        self, leave_out_statuses: Sequence[str], key: str, derive: Callable[[Ticket], bytes]
+    ) -> Iterator[tuple[Ticket, bytes]]:
+        """:meth:`tickets`, each with data derived from it, kept beside its row for ``key``.
+
+        What the caller derives from a ticket and whatever ``key`` stands for (the clocks' facts and the
+        rules they came from) is made once: again only when the ticket's row or the key changed. It is
+        written back when the listing ends, and only to rows whose file is still the one it was made from.
+        """
+        marks = ", ".join("?" * len(leave_out_statuses))
+        made: list[tuple[Any, ...]] = []
+        for number, *signature, data, derived_key, derived in self._rows(
+            "SELECT id, size, mtime_ns, ctime_ns, inode, ticket, derived_key, derived FROM tickets "
+            f"WHERE status NOT IN ({marks}) ORDER BY id",
+            leave_out_statuses,
+        ):
+            try:
+                ticket = _decode_ticket(data)
+            except msgspec.DecodeError:  # a damaged row: the file is read instead, and nothing kept for it
+                ticket = read_ticket(self.tickets_dir / f"{number}.yaml", self.tickets_dir.parent)
+                yield ticket, derive(ticket)
+                continue
+            if derived_key != key or derived is None:
+                derived = derive(ticket)
+                made.append((key, derived, number, *signature))
+            yield ticket, derived
+        self._keep(made)
+
+    def _keep(self, made: list[tuple[Any, ...]]) -> None:
+        """Derived data written beside the rows it came from; quietly not when the index is busy or read-only."""
+        if not made:
+            return
+        try:
+            with self.db:
+                self.db.executemany(
+                    "UPDATE tickets SET derived_key = ?, derived = ? "
+                    "WHERE id = ? AND size = ? AND mtime_ns = ? AND ctime_ns = ? AND inode = ?",
+                    made,
+                )
+        except sqlite3.Error:
+            return
 
     def _rows(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
         """Query results a batch at a time: a listing never holds every ticket at once."""
@@ -241,6 +288,8 @@ def _row(desk_root: Path, path: Path) -> tuple[Any, ...] | BrokenFile:
         json.dumps(summary, default=_iso, ensure_ascii=False),
         query.searchable_text(ticket),
         _encode(ticket),
+        None,  # derived_key and derived: made when first asked for (tickets_with)
+        None,
     )
 
 

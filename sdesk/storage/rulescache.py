@@ -34,7 +34,8 @@ HOLIDAY_YEARS_BACK, HOLIDAY_YEARS_AHEAD = (
     10,
     3,
 )  # holidays and open-time tables kept with the rules: the years clocks look at
-_SHAPE_PACKAGES = ("policy", "calendar", "tickets", "formats")  # the modules whose classes the pickle holds
+# The modules whose classes the pickle holds, and those that derive what is kept under the rules' key.
+_SHAPE_PACKAGES = ("policy", "calendar", "tickets", "formats", "clocks")
 
 
 def load(state_dir: Path, source: bytes) -> Rules | None:
@@ -74,6 +75,11 @@ def save(state_dir: Path, source: bytes, rules: Rules, today: date) -> None:
         write_atomic(path, MAGIC + _sign(key, payload) + payload, durable=False)
     except Exception:  # noqa: BLE001 - a cache is a convenience: a failure to write it is none
         return
+
+
+def fingerprint(source: bytes) -> str:
+    """What rules made from ``source`` depend on, as one digest: the key of what is derived from them."""
+    return hashlib.sha256(repr(_made_from(source)).encode()).hexdigest()
 
 
 def _made_from(source: bytes) -> tuple[Any, ...]:

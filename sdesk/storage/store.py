@@ -86,6 +86,7 @@ class Desk:
         from sdesk.storage import rulescache
 
         source = files.read_bytes(self.rules_path, self.root)
+        self.__dict__["rules_key"] = rulescache.fingerprint(source)  # of these very bytes
         cached = rulescache.load(self.state_dir, source)
         if cached is not None:
             return cached
@@ -97,9 +98,17 @@ class Desk:
         rulescache.save(self.state_dir, source, parsed, date.today())
         return parsed
 
+    @cached_property
+    def rules_key(self) -> str:
+        """What the rules were made from (rules.yaml's bytes, this sdesk, Python, the holiday library), as one
+        string: what is derived from the rules is kept under it."""
+        self.rules  # noqa: B018 - reading the rules sets the key of the same bytes
+        return str(self.__dict__["rules_key"])
+
     def reload(self) -> None:
         """Read rules.yaml again when next asked (a pull may have changed it)."""
         self.__dict__.pop("rules", None)
+        self.__dict__.pop("rules_key", None)
 
     # --- finding tickets ---------------------------------------------------------------
 
