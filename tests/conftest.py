@@ -6,7 +6,9 @@ import json
 import shutil
 import ssl
 import subprocess
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -173,3 +175,25 @@ def make_certificates(folder: Path) -> Certificates:
     )
     openssl(*"x509 -req -days 2 -in server.csr -CA ca.pem -CAkey ca.key -out server.pem -extfile server.ext".split())
     return Certificates(folder / "ca.pem", folder / "server.pem", folder / "server.key")
+
+
+@contextmanager
+def held_by_another_process(path: Path) -> Iterator[None]:
+    """The lock as any other program takes it (flock on the file), until the block ends."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        yield
+    finally:
+        holder.communicate("")
+
+
+HOLD_LOCK = (
+    "import fcntl, sys\n"
+    "f = open(sys.argv[1], 'a')\n"
+    "fcntl.flock(f, fcntl.LOCK_EX)\n"
+    "print('held', flush=True)\n"
+    "sys.stdin.read()\n"
+)

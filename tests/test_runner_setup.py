@@ -96,12 +96,11 @@ def test_a_desk_in_a_folder_of_a_larger_repository_gets_a_clean_start_too(
 
 
 def test_a_second_cycle_in_the_same_clone_leaves_the_running_one_alone(desk: Path, run: Run) -> None:
-    from filelock import FileLock
-
     from sdesk.storage import sync
+    from tests.conftest import held_by_another_process
 
     lock = sync.runner_dir(desk, desk / ".sdesk") / "run.lock"
-    with FileLock(str(lock)):
+    with held_by_another_process(lock):
         result = run("run")
     assert result.exit_code == 1
     assert result.stderr == "Error: another sdesk run is working in this clone; this cycle leaves it alone\n"

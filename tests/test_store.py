@@ -28,7 +28,7 @@ from sdesk.errors import SdeskError
 from sdesk.storage import store
 from sdesk.tickets import ids, model
 from sdesk.tickets.model import Ticket
-from tests.conftest import AGENT, NOW, Run, owed_mail
+from tests.conftest import AGENT, NOW, Run, held_by_another_process, owed_mail
 
 NewTicket = Callable[..., dict[str, Any]]
 
@@ -861,11 +861,23 @@ def test_a_duplicated_key_is_reported_not_silently_dropped(in_desk: Path, run: R
     assert path.read_bytes() == before
 
 
+def test_a_lock_file_that_is_a_symbolic_link_is_an_error_not_followed(
+    desk: Path, run: Run, new_ticket: NewTicket, tmp_path: Path
+) -> None:
+    from sdesk.storage import store
+
+    ticket_id = new_ticket()["id"]
+    lock_dir = desk / store.STATE_DIR / "locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    elsewhere = tmp_path / "elsewhere"
+    (lock_dir / f"{ticket_id}.lock").symlink_to(elsewhere)
+    assert_one_line_error(run("comment", ticket_id, "hallo"), f"cannot lock {ticket_id}")
+    assert not elsewhere.exists()
+
+
 def test_a_ticket_locked_by_another_process_is_refused_not_overwritten(
     desk: Path, run: Run, new_ticket: NewTicket, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from filelock import FileLock
-
     from sdesk.storage import store
 
     ticket_id = new_ticket()["id"]
@@ -873,6 +885,6 @@ def test_a_ticket_locked_by_another_process_is_refused_not_overwritten(
     monkeypatch.setattr(store, "LOCK_TIMEOUT_SECONDS", 0.2)
     lock_dir = desk / store.STATE_DIR / "locks"
     lock_dir.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(lock_dir / f"{ticket_id}.lock")):
+    with held_by_another_process(lock_dir / f"{ticket_id}.lock"):
         assert_one_line_error(run("comment", ticket_id, "hallo"), f"{ticket_id} is being changed by another sdesk")
     assert ticket_path(desk, ticket_id).read_bytes() == before

@@ -15,7 +15,7 @@ import socket
 import sys
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
@@ -410,10 +410,14 @@ def _dry_run(desk: Desk, now: datetime, settings: Settings, say: Callable[[str],
 
 @contextmanager
 def _exclusive(desk: Desk, wait_seconds: float = 0) -> Iterator[None]:
-    from filelock import FileLock, Timeout
+    from sdesk.storage.locks import LockTimeout, held
 
-    try:
-        with FileLock(os.fspath(sync.runner_dir(desk.root, desk.state_dir) / "run.lock"), timeout=wait_seconds):
-            yield
-    except Timeout:
-        raise Refused("another sdesk run is working in this clone; this cycle leaves it alone") from None
+    path = sync.runner_dir(desk.root, desk.state_dir) / "run.lock"
+    with ExitStack() as lock:
+        try:
+            lock.enter_context(held(path, wait_seconds))
+        except LockTimeout:
+            raise Refused("another sdesk run is working in this clone; this cycle leaves it alone") from None
+        except OSError as error:
+            raise SdeskError(f"cannot take the runner's lock: {error.strerror}", path) from None
+        yield

@@ -17,7 +17,7 @@ import os
 import stat
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -232,22 +232,19 @@ class Desk:
     @contextmanager
     def locked(self, ticket_id: str) -> Iterator[None]:
         """Hold one ticket's lock: whatever is read and written under it, no other sdesk changes in between."""
-        from filelock import FileLock, Timeout
+        from sdesk.storage.locks import LockTimeout, held
 
         lock_dir = self.state_dir / "locks"
         files.require_inside(lock_dir, self.root)
-        try:
-            lock_dir.mkdir(parents=True, exist_ok=True)
-            lock = FileLock(str(lock_dir / f"{ticket_id}.lock"), timeout=LOCK_TIMEOUT_SECONDS)
-            lock.acquire()
-        except Timeout:
-            raise Refused(f"{ticket_id} is being changed by another sdesk process; try again") from None
-        except OSError as error:
-            raise SdeskError(f"cannot lock {ticket_id}: {error.strerror}", error.filename or lock_dir) from None
-        try:
+        with ExitStack() as lock:
+            try:
+                lock_dir.mkdir(parents=True, exist_ok=True)
+                lock.enter_context(held(lock_dir / f"{ticket_id}.lock", LOCK_TIMEOUT_SECONDS))
+            except LockTimeout:
+                raise Refused(f"{ticket_id} is being changed by another sdesk process; try again") from None
+            except OSError as error:
+                raise SdeskError(f"cannot lock {ticket_id}: {error.strerror}", error.filename or lock_dir) from None
             yield
-        finally:
-            lock.release()
 
 
 def _numbers_in(folder: Path, desk_root: Path) -> list[str]:
