@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sdesk.mail import notifications
 from sdesk.output import Column, truncate
 from sdesk.policy.rules import Rules
 from sdesk.service import satisfaction, timelog
@@ -113,6 +112,8 @@ def detail_text(ticket: Ticket, mail: Mapping[str, Sequence[str]] | None = None)
         if text:
             lines += ["", f"{label}:", *_indented(text)]
     lines += ["", "History:"]
+    from sdesk.mail import notifications  # `show` only: listings start without the mail modules
+
     numbered = iter(timelog.time_entries(ticket.history))
     for event in ticket.history:
         lines += _event_lines(event, next(numbered) if event.kind == "time" else None, ticket.id)
