@@ -1,7 +1,7 @@
 """The sdesk benchmark: whole-process timings and peak memory on desks of 1,000, 10,000 and 100,000 tickets.
 
     .venv/bin/python bench/run.py [--sizes 1000,10000,100000] [--runs 5] [--output bench/RESULTS.md]
-                                  [--no-old-open] [--no-git]
+                                  [--cold-max SIZE] [--no-old-open] [--no-git]
 
 For each size it generates (or reuses) a desk with bench/generate.py and
 times, as whole processes (median of --runs runs, with the peak resident
@@ -202,7 +202,7 @@ def main() -> None:
     args = _arguments()
     _compile_sdesk()
     task_version = taskwarrior.version()
-    results = report.Results(sizes=args.sizes, runs=args.runs, slow_seconds=args.slow_seconds)
+    results = report.Results(sizes=args.sizes, runs=args.runs, slow_seconds=args.slow_seconds, cold_max=args.cold_max)
     results.machine = report.describe_machine(str(SDESK), task_version)
     print(report.machine_text(results.machine), flush=True)
     if task_version is None:
@@ -214,7 +214,7 @@ def main() -> None:
             if size == args.sizes[0]:
                 _startup(desk, results)
             _floors(desk, size, results)
-            _commands(desk, size, results)
+            _commands(desk, size, results, args.cold_max)
             if task_version is not None:
                 _taskwarrior(desk, size, results, args.taskwarrior_max)
             if not args.no_git:
@@ -222,7 +222,7 @@ def main() -> None:
         finally:
             desk.restore()
         if not args.no_old_open:
-            _old_open(size, results)
+            _old_open(size, results, args.cold_max)
         args.output.write_text(report.markdown(results), encoding="utf-8")
     print()
     print(report.targets_text(results))
@@ -252,6 +252,12 @@ def _arguments() -> argparse.Namespace:
         type=int,
         default=10000,
         help="largest size imported into taskwarrior (importing 100,000 tasks takes long); default 10000",
+    )
+    parser.add_argument(
+        "--cold-max",
+        type=int,
+        default=sys.maxsize,
+        help=f"above this size only {', '.join(report.ALWAYS_COLD)} are timed cold (each cold run rebuilds the index)",
     )
     parser.add_argument(
         "--no-old-open",
@@ -319,10 +325,14 @@ def _floors(desk: Desk, size: int, results: report.Results) -> None:
         results.floors[size, name] = _timed(f"{size:,}", name, processes, desk, results)
 
 
-def _commands(desk: Desk, size: int, results: report.Results, commands: Sequence[Command] = COMMANDS) -> None:
+def _commands(
+    desk: Desk, size: int, results: report.Results, cold_max: int, commands: Sequence[Command] = COMMANDS
+) -> None:
     for command in commands:
         name = command.name if desk.info.mix == generate.REALISTIC else report.on_old_open(command.name)
         for mode in report.MODES:
+            if mode == "cold" and size > cold_max and command.name not in report.ALWAYS_COLD:
+                continue
             sample = measure(
                 [desk.argv(command)],
                 desk.env,
@@ -350,12 +360,12 @@ def _before(desk: Desk, command: Command, mode: str) -> Callable[[], None] | Non
     return before
 
 
-def _old_open(size: int, results: report.Results) -> None:
+def _old_open(size: int, results: report.Results, cold_max: int) -> None:
     """`list`, `queue` and `sla` again on the old-open desk of this size, cold and warm."""
     desk = _desk(size, generate.OLD_OPEN)
     results.desks[size, generate.OLD_OPEN] = desk.info
     try:
-        _commands(desk, size, results, OLD_OPEN_COMMANDS)
+        _commands(desk, size, results, cold_max, OLD_OPEN_COMMANDS)
     finally:
         desk.restore()
 
