@@ -785,6 +785,23 @@ def test_a_pattern_too_complex_to_run_on_every_ticket_is_refused(in_desk: Path, 
 
 
 @pytest.mark.parametrize(
+    "reach", ["ticket|attr('__class__')", "(ticket.history|first)|attr('__init__')", "ticket.title|attr('__class__')"]
+)
+def test_a_page_template_reads_the_tickets_fields_but_not_through_them_into_python(
+    in_desk: Path, run: Run, new_ticket: NewTicket, reach: str
+) -> None:
+    new_ticket()
+    override(in_desk, "html/ticket.html", "<h1>{{ ticket.title }} {{ ticket.history[0].what }}</h1>\n")
+    ok(run("export", "html", "site"))
+    (page,) = (in_desk / "site" / "customers" / "zonnebloem").glob("*-*.html")
+    assert page.read_text(encoding="utf-8").startswith("<h1>Zorgdossier opent niet ")
+    override(in_desk, "html/ticket.html", "<h1>{{ " + reach + " }}</h1>\n")
+    exported = run("export", "html", "site2")
+    assert exported.exit_code == 1 and "Traceback" not in exported.output
+    assert "not allowed in a desk template" in exported.stderr
+
+
+@pytest.mark.parametrize(
     "expression",
     ['""|center(1000000000)', '"x"|indent(1000000000)', "range(100)|map('string')|map('center', 900000)|join"],
 )
