@@ -74,7 +74,9 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         """A declared field of one of sdesk's value classes (msgspec Structs, dataclasses) holds data: safe
         without the general checks, which took half the time of rendering a page. The rest is checked as ever."""
         kind = type(obj)
-        fields: Iterable[str] = getattr(kind, "__struct_fields__", None) or getattr(kind, "__dataclass_fields__", ())
+        fields: Iterable[str] = (
+            getattr(kind, "__struct_fields__", None) or getattr(kind, "__dataclass_fields__", None) or ()
+        )
         if attr in fields and not attr.startswith("_"):
             return True
         return bool(super().is_safe_attribute(obj, attr, value))
