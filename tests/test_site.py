@@ -392,6 +392,28 @@ def test_a_customer_export_is_that_customers_folder_of_the_whole_site_byte_for_b
     assert manifest == "".join(f"{name}\n" for name in sorted(folder))
 
 
+def test_clocks_kept_in_the_index_export_what_a_fresh_index_exports_at_another_moment_and_after_a_rules_edit(
+    scenario, copied, monkeypatch
+):
+    monkeypatch.setattr("sdesk.storage.index.RECENT_NS", 0)  # the index trusts the files just copied
+    runner = CliRunner()
+
+    def exported(folder: str, fresh: bool) -> dict[str, bytes]:
+        if fresh:
+            shutil.rmtree(copied / ".sdesk" / "cache", ignore_errors=True)
+        ok(runner.invoke(main, ["export", "html", str(copied.parent / folder)], catch_exceptions=False))
+        return tree(copied.parent / folder)
+
+    exported("warm-up", fresh=False)  # the open tickets' clock facts are kept now
+    monkeypatch.setenv("SDESK_NOW", "2026-11-26T16:30:00+01:00")
+    kept, worked_out = exported("kept", fresh=False), exported("fresh", fresh=True)
+    assert kept == worked_out and kept != tree(scenario.site)
+    rules = copied / "rules.yaml"
+    rules.write_text(rules.read_text().replace("mon-fri: [09:00-12:00, 13:00-17:00]", "mon-fri: [08:00-18:00]"))
+    exported("warm-up-2", fresh=False)
+    assert exported("kept-2", fresh=False) == exported("fresh-2", fresh=True) != worked_out
+
+
 def test_the_customer_export_says_whose_portal_it_wrote(desk, run, new_ticket):
     ticket = new_ticket()["id"]
     result = run("export", "html", "portal", "--customer", "zonnebloem")

@@ -23,6 +23,7 @@ from typing import TypeVar
 from msgspec import Struct
 
 from sdesk.actions import deliver, owing, receive, record
+from sdesk.clocks.sla import Clock
 from sdesk.errors import Refused, SdeskError
 from sdesk.mail import baseline, legacy, notifications, records
 from sdesk.mail.mailboxes import Incoming
@@ -260,7 +261,7 @@ def _undo(desk: Desk, before: str | None) -> None:
 def _sweep(desk: Desk, now: datetime, say: Callable[[str], None]) -> None:
     kinds: dict[str, int] = {}
     touched = set()
-    for recorded in record.sweep_tickets(desk, _open_tickets(desk, say), now):
+    for recorded in record.sweep_tickets(desk, _open_tickets(desk, now, say), now):
         kinds[recorded.event.kind] = kinds.get(recorded.event.kind, 0) + 1
         touched.add(recorded.ticket.id)
     if not kinds:
@@ -271,12 +272,13 @@ def _sweep(desk: Desk, now: datetime, say: Callable[[str], None]) -> None:
     say(f"sweep: {what} on {plural(len(touched), 'ticket')}" + (f", committed {sha[:10]}" if sha else ""))
 
 
-def _open_tickets(desk: Desk, say: Callable[[str], None]) -> Iterator[Ticket]:
-    """Every open ticket that reads; one that does not is named (check tells more) and left alone."""
+def _open_tickets(desk: Desk, now: datetime, say: Callable[[str], None]) -> Iterator[tuple[Ticket, list[Clock]]]:
+    """Every open ticket that reads, with its clocks; one that does not is named (check tells more) and left
+    alone."""
     index = Index(desk.tickets_dir, desk.state_dir)
     for broken in index.refresh():
         say(f"sweep: Warning: {broken.error} (skipped)")
-    return index.tickets(desk.rules.final_statuses)
+    return record.open_with_clocks(desk, index, now)
 
 
 def _push(branch: sync.Branch, say: Callable[[str], None]) -> None:
@@ -387,7 +389,7 @@ def _dry_run(desk: Desk, now: datetime, settings: Settings, say: Callable[[str],
     if settings.mailbox is not None:
         say("receive: would record the mailbox's new mail (a dry run neither reads nor takes any)")
     swept_mail, owed_events = [], 0
-    for recorded in record.sweep_tickets(desk, _open_tickets(desk, say), now, dry_run=True):
+    for recorded in record.sweep_tickets(desk, _open_tickets(desk, now, say), now, dry_run=True):
         owed_events += 1  # each worked out in turn, so its mail sees the ticket just after it
         say(f"sweep: would record {recorded.event.kind} on {recorded.ticket.id}")
         swept_mail += notifications.letters(recorded.ticket, recorded.event, desk.rules)

@@ -13,17 +13,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from msgspec import Struct
 
 from sdesk.actions import workflow
-from sdesk.clocks import sweep
+from sdesk.clocks import sla, sweep
 from sdesk.errors import SdeskError
 from sdesk.mail import notifications
 from sdesk.mail.notifications import Letter
 from sdesk.service.announcements import Announcement
 from sdesk.storage.store import Desk
 from sdesk.tickets.model import Event, Ticket
+
+if TYPE_CHECKING:
+    from sdesk.storage.index import Index  # the index module (and SQLite) loads only where a listing needs it
 
 MAX_SWEEP_EVENTS = 6  # per ticket and sweep: two warnings, two breaches, then a reminder or a close
 
@@ -79,13 +83,27 @@ def change(desk: Desk, ticket_id: str, decide: Callable[[Ticket], Event]) -> Rec
     return Recorded(ticket, event, tuple(letters), tuple(warnings))
 
 
-def sweep_tickets(desk: Desk, tickets: Iterable[Ticket], now: datetime, dry_run: bool = False) -> Iterator[Recorded]:
-    """What the sweep owes each ticket, recorded (or, dry, only worked out), one event at a time."""
+def open_with_clocks(desk: Desk, index: Index, now: datetime) -> Iterator[tuple[Ticket, list[sla.Clock]]]:
+    """Every open ticket in the index with its clocks at ``now``: their facts come from the index, worked
+    out again only for tickets or rules that changed."""
     rules = desk.rules
-    for ticket in tickets:
+    kept = index.tickets_with(rules.final_statuses, desk.rules_key, lambda ticket: sla.kept(ticket, rules))
+    for ticket, data in kept:
+        yield ticket, sla.clocks_from_kept(data, ticket, rules, now)
+
+
+def sweep_tickets(
+    desk: Desk, tickets: Iterable[tuple[Ticket, list[sla.Clock]]], now: datetime, dry_run: bool = False
+) -> Iterator[Recorded]:
+    """What the sweep owes each ticket (given with its clocks at ``now``), recorded (or, dry, only worked
+    out), one event at a time."""
+    rules = desk.rules
+    for ticket, clocks in tickets:
+        known: list[sla.Clock] | None = clocks
         for _ in range(MAX_SWEEP_EVENTS):
             # Decided on the ticket as read, so a ticket that owes nothing costs no lock and no second read.
-            event = sweep.next_event(ticket, rules, now)
+            event = sweep.next_event(ticket, rules, now, known)
+            known = None  # once an event is recorded, the clocks are worked out from the ticket as it is
             if event is None:
                 break
             if dry_run:

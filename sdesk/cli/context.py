@@ -86,9 +86,6 @@ def tickets(current: Desk, open_only: bool = False) -> Iterator[Ticket]:
 def open_tickets_with_clocks(current: Desk) -> Iterator[tuple[Ticket, list[Clock]]]:
     """Every open ticket with its clocks now: their facts come from the index, made again only for tickets
     or rules that changed."""
-    from sdesk.clocks import sla
+    from sdesk.actions import record
 
-    rules, moment = current.rules, now(current)
-    kept = index(current).tickets_with(rules.final_statuses, current.rules_key, lambda ticket: sla.kept(ticket, rules))
-    for ticket, data in kept:
-        yield ticket, sla.clocks_from_kept(data, ticket, rules, moment)
+    return record.open_with_clocks(current, index(current), now(current))

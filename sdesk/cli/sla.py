@@ -129,7 +129,7 @@ def sweep_command(dry_run: bool) -> None:
     desk = context.desk()
     now = context.now(desk)
     done = 0
-    for recorded in record.sweep_tickets(desk, context.tickets(desk, open_only=True), now, dry_run):
+    for recorded in record.sweep_tickets(desk, context.open_tickets_with_clocks(desk), now, dry_run):
         report_mail(recorded)
         click.echo(f"{recorded.ticket.id}: {'would record ' if dry_run else ''}{_described(recorded.event)}")
         done += 1

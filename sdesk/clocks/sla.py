@@ -25,6 +25,7 @@ The fine points (README, "SLA clocks"):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 import msgspec
@@ -226,16 +227,24 @@ def facts(ticket: Ticket, rules: Rules) -> Facts | None:
     return Facts(agreed.calendar, tuple(statuses), since_year, open_at, tuple(found))
 
 
+ClockSource = Callable[[Ticket], list[Clock]]  # where a listing's clocks come from
+
+
+def from_scratch(rules: Rules, now: datetime) -> ClockSource:
+    """Each ticket's clocks at ``now``, worked out from the ticket."""
+    return lambda ticket: clocks(ticket, rules, now)
+
+
 def kept(ticket: Ticket, rules: Rules) -> bytes:
     """The ticket's facts as the index keeps them (JSON: every moment keeps its UTC offset)."""
     return _encode_facts(facts(ticket, rules))
 
 
-def clocks_from_kept(data: bytes, ticket: Ticket, rules: Rules, now: datetime) -> list[Clock]:
-    """The clocks at ``now`` from kept facts; facts that do not read, or name a calendar the rules lack, are
-    made again from the ticket."""
+def clocks_from_kept(data: bytes | None, ticket: Ticket, rules: Rules, now: datetime) -> list[Clock]:
+    """The clocks at ``now`` from kept facts; facts that are missing, do not read, or name a calendar the
+    rules lack are made again from the ticket."""
     try:
-        known = _decode_facts(data)
+        known = facts(ticket, rules) if data is None else _decode_facts(data)
     except msgspec.DecodeError:
         known = facts(ticket, rules)
     if known is not None and known.calendar not in rules.service.calendars:

@@ -23,11 +23,12 @@ from sdesk.policy.rules import Rules
 from sdesk.tickets.model import SWEEPER, Change, Event, Ticket
 
 
-def next_event(ticket: Ticket, rules: Rules, now: datetime) -> Event | None:
-    """The one thing the sweep should record on this ticket now, if any."""
+def next_event(ticket: Ticket, rules: Rules, now: datetime, clocks: list[sla.Clock] | None = None) -> Event | None:
+    """The one thing the sweep should record on this ticket now, if any (``clocks``: the ticket's clocks at
+    ``now`` when the caller has them already)."""
     if rules.is_final(ticket.status):
         return None
-    clocks = sla.clocks(ticket, rules, now)
+    clocks = sla.clocks(ticket, rules, now) if clocks is None else clocks
     return _breach(ticket, clocks) or _warning(ticket, clocks, rules, now) or _waiting(ticket, rules, now)
 
 

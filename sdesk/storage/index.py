@@ -152,13 +152,14 @@ class Index:
                 yield read_ticket(self.tickets_dir / f"{number}.yaml", self.tickets_dir.parent)
 
     def tickets_with(
-        self, leave_out_statuses: Sequence[str], key: str, derive: Callable[[Ticket], bytes]
-    ) -> Iterator[tuple[Ticket, bytes]]:
+        self, leave_out_statuses: Sequence[str], key: str, derive: Callable[[Ticket], bytes | None]
+    ) -> Iterator[tuple[Ticket, bytes | None]]:
         """:meth:`tickets`, each with data derived from it, kept beside its row for ``key``.
 
         What the caller derives from a ticket and whatever ``key`` stands for (the clocks' facts and the
-        rules they came from) is made once: again only when the ticket's row or the key changed. It is
-        written back when the listing ends, and only to rows whose file is still the one it was made from.
+        rules they came from) is made once: again only when the ticket's row or the key changed (None:
+        nothing worth keeping, asked again next time). It is written back when the listing ends, and only
+        to rows whose file is still the one it was made from.
         """
         marks = ", ".join("?" * len(leave_out_statuses))
         made: list[tuple[Any, ...]] = []
@@ -175,7 +176,8 @@ class Index:
                 continue
             if derived_key != key or derived is None:
                 derived = derive(ticket)
-                made.append((key, derived, number, *signature))
+                if derived is not None:
+                    made.append((key, derived, number, *signature))
             yield ticket, derived
         self._keep(made)
 

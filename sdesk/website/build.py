@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from sdesk.clocks import sla
 from sdesk.policy.rules import Rules
 from sdesk.service.announcements import Announcement
 from sdesk.tickets.model import Ticket
@@ -27,22 +28,24 @@ def site(
     customer: str | None = None,
     recent_days: int = portal.RECENT_DAYS,
     attachment: Callable[[str, str], bytes | None] = lambda ticket, name: None,
+    clocks: sla.ClockSource | None = None,
 ) -> dict[str, str | bytes]:
     """Every page by its path: the desk's pages and each customer's portal in its own folder.
 
     With ``customer``, that customer's portal alone, to publish where that customer reads it.
-    ``attachment(ticket, name)`` gives a file the customer sent (None: not there), which the portal links.
+    ``attachment(ticket, name)`` gives a file the customer sent (None: not there), which the portal links;
+    ``clocks`` where the tickets' clocks come from (worked out from each ticket by default).
     """
     if customer is not None:
-        alone = portal.build(customer, tickets, announcements, rules, now, recent_days)
+        alone = portal.build(customer, tickets, announcements, rules, now, recent_days, clocks)
         return {**portal_pages(alone, templates), **_files(alone, attachment, "")}
-    collector = Collector(rules, now)
+    collector = Collector(rules, now, clocks)
     listed: dict[str, list[Ticket]] = {key: [] for key in rules.customers}
     for ticket in tickets:
         collector.add(ticket)
         if ticket.customer in listed and portal.shown(ticket, rules, now, recent_days):
             listed[ticket.customer].append(ticket)
-    portals = [portal.build(key, listed[key], announcements, rules, now, recent_days) for key in sorted(listed)]
+    portals = [portal.build(key, listed[key], announcements, rules, now, recent_days, clocks) for key in sorted(listed)]
     notices = noticeboard.notices(announcements, rules, now)
     pages: dict[str, str | bytes] = {**desk_pages(collector.dashboard(), notices, portals, templates, recent_days)}
     for each in portals:

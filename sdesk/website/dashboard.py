@@ -94,8 +94,9 @@ class Dashboard:
 class Collector:
     """Takes every ticket once (:meth:`add`), keeping counts rather than tickets, then gives the dashboard."""
 
-    def __init__(self, rules: Rules, now: datetime):
+    def __init__(self, rules: Rules, now: datetime, clocks: sla.ClockSource | None = None):
         self.rules, self.now = rules, now
+        self.clocks = clocks or sla.from_scratch(rules, now)
         today = now.astimezone(rules.timezone).date()
         first_monday = today - timedelta(days=today.weekday(), weeks=WEEKS - 1)
         self._weeks = {first_monday + timedelta(weeks=n): slareport.Tally() for n in range(WEEKS)}
@@ -112,7 +113,7 @@ class Collector:
         is_open = not rules.is_final(ticket.status)
         opened = ticket.created.astimezone(rules.timezone).date()
         week = opened - timedelta(days=opened.weekday())
-        clocks = sla.clocks(ticket, rules, self.now) if is_open or week in self._weeks else []
+        clocks = self.clocks(ticket) if is_open or week in self._weeks else []
         if week in self._weeks:
             self._weeks[week].add(clocks)
         self._opened += ticket.created >= self._week_ago

@@ -121,12 +121,13 @@ def build(
     rules: Rules,
     now: datetime,
     recent_days: int = RECENT_DAYS,
+    clocks: sla.ClockSource | None = None,
 ) -> Portal:
     """The portal of one customer; tickets of other customers passed in are left out."""
     customer = rules.customers.get(customer_key)
     language = customer.language if customer is not None else rules.language
     mine = [
-        public_ticket(ticket, rules, language, now)
+        public_ticket(ticket, rules, language, now, clocks)
         for ticket in tickets
         if ticket.customer == customer_key and shown(ticket, rules, now, recent_days)
     ]
@@ -150,8 +151,10 @@ def build(
     )
 
 
-def public_ticket(ticket: Ticket, rules: Rules, language: str, now: datetime) -> PublicTicket:
-    """The customer's view of one ticket."""
+def public_ticket(
+    ticket: Ticket, rules: Rules, language: str, now: datetime, clocks: sla.ClockSource | None = None
+) -> PublicTicket:
+    """The customer's view of one ticket (``clocks``: where its clocks come from; worked out by default)."""
     words = phrases(language)
 
     def when(at: datetime) -> str:
@@ -163,7 +166,7 @@ def public_ticket(ticket: Ticket, rules: Rules, language: str, now: datetime) ->
     site = customer.sites.get(ticket.site or "") if customer is not None else None
     closed = closed_at(ticket, rules)
     exclusions = {exclusion.name: exclusion.message for exclusion in rules.exclusions}
-    clocks = sla.clocks(ticket, rules, now) if closed is None else []
+    running = (clocks or sla.from_scratch(rules, now))(ticket) if closed is None else []
     move = _last_change(ticket, "customer")
     history = _public_events(ticket, rules, language, when, 0 if move is None else move + 1)
     # The customer's last news, not the desk's: an internal note or a time entry is no update to them.
@@ -194,8 +197,8 @@ def public_ticket(ticket: Ticket, rules: Rules, language: str, now: datetime) ->
         url=theirs("url"),
         outside_contract=tuple(exclusions.get(name, name) for name in ticket.exclusions),
         resolution=None if _auto_closed(ticket) else ticket.resolution,
-        next_step=next_step(ticket, rules, clocks, closed, words, when),
-        clocks=tuple(clock_line(clock, ticket, rules, words, when) for clock in clocks),
+        next_step=next_step(ticket, rules, running, closed, words, when),
+        clocks=tuple(clock_line(clock, ticket, rules, words, when) for clock in running),
         history=tuple(history),
     )
 
