@@ -11,11 +11,14 @@ title may read like an escape (only JSON output tells them apart).
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TextIO
 
-# C0 and C1 controls and DEL; the line and paragraph separators; the bidi marks, embeddings, overrides and isolates.
-_OTHER = "\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069"
+# C0 and C1 controls and DEL; the line and paragraph separators; the bidi marks, embeddings, overrides and isolates;
+# the invisible ones that can hide text: zero-width space, word joiner and its kin, deprecated format characters,
+# the byte order mark and the tag characters (zero-width joiner and non-joiner stay: scripts and emoji need them).
+_OTHER = "\x7f-\x9f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\U000e0000-\U000e007f"
 CONTROLS = re.compile(f"[\x00-\x1f{_OTHER}]")  # what a terminal or a mail header must never get raw
 _CONTROLS_BUT_LINES = re.compile(f"[\x00-\x08\x0b-\x1f{_OTHER}]")  # newline and tab kept
 _SHORT = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
@@ -33,7 +36,7 @@ def visible_lines(text: str) -> str:
 
 def _notation(match: re.Match[str]) -> str:
     char = match.group()
-    return _SHORT.get(char) or f"\\u{ord(char):04x}"
+    return _SHORT.get(char) or json.dumps(char)[1:-1]  # a tag character as JSON's surrogate pair
 
 
 class EscapingStream:

@@ -129,11 +129,12 @@ def test_rows_from_the_index_rebuild_the_same_tickets(desk, new_ticket, run):
     assert rebuilt == read_ticket(desk / "tickets" / f"{ticket['id']}.yaml")
 
 
-def test_a_row_that_does_not_decode_is_answered_from_its_file(desk, new_ticket, run):
+@pytest.mark.parametrize("damaged", [b'{"id": 7, "title": [1, 2]', 5])
+def test_a_row_that_does_not_decode_is_answered_from_its_file(desk, new_ticket, run, damaged):
     ticket = new_ticket(title="Dossier van bewoner 1182 opent niet")
     listing(run)
     with sqlite3.connect(cache_file(desk)) as db:  # damaged inside, the file's signature still matching
-        db.execute("UPDATE tickets SET ticket = ?", (b'{"id": 7, "title": [1, 2]',))
+        db.execute("UPDATE tickets SET ticket = ?", (damaged,))
     queue = run("queue", "--format", "json")
     assert queue.exit_code == 0, queue.output
     assert [row["id"] for row in json.loads(queue.stdout)] == [ticket["id"]]

@@ -62,3 +62,18 @@ def test_a_cache_not_signed_on_this_machine_is_never_unpickled(run: Run, desk: P
     (desk / CACHE).write_bytes(rulescache.MAGIC + b"\x00" * 32 + payload)
     ok(run("list"))
     assert not marker.exists()
+
+
+def test_another_time_zone_database_is_another_key_for_the_rules_and_what_is_kept_under_them(tmp_path: Path) -> None:
+    """A tzdata release moves DST rules: the open-time tables and the clocks' facts must be worked out again."""
+    import zoneinfo
+
+    source = b"desk: {name: x}\n"
+    before = rulescache.fingerprint(source)
+    assert rulescache.fingerprint(source) == before
+    try:
+        zoneinfo.reset_tzpath([str(tmp_path)])  # as PYTHONTZPATH=/elsewhere would
+        assert rulescache.fingerprint(source) != before
+    finally:
+        zoneinfo.reset_tzpath()
+    assert rulescache.fingerprint(source) == before

@@ -843,6 +843,34 @@ def test_the_queue_orders_by_priority_then_ahead_rules_then_first_come(example_r
     assert done.id not in [place.ticket.id for place in with_paused]
 
 
+def test_a_mistyped_year_in_the_history_does_not_make_the_facts_work_out_centuries_of_open_time():
+    fresh = rules.parse(yamlio.load((REPO / "rules.yaml").read_text(encoding="utf-8"), REPO / "rules.yaml"))
+    ticket = make(fresh, "2026-11-23 10:00")
+    move(ticket, fresh, "in-progress", "2026-11-23 11:00")
+    move(ticket, fresh, "on-hold", "2926-11-23 11:00")  # 2926 for 2026
+    known = sla.facts(ticket, fresh)
+    assert known is not None and max(fresh.service.calendars["office"].worked.open_before) < 2040
+    now = at("2026-11-24 12:00")
+    assert sla.clocks_at(known, fresh, now) == sla.clocks(ticket, fresh, now)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: 5,
+        lambda data: b"\x00garbage",
+        lambda data: b"null",  # "no clocks" of a ticket that has them
+        lambda data: data.replace(b"office", b"gone"),  # a calendar the rules lack
+        lambda data: data.replace(b'"2026-', b'"0000-', 1),  # no such year
+    ],
+)
+def test_kept_facts_that_are_damaged_are_worked_out_again(example_rules, damage):
+    ticket = move(make(example_rules, "2026-11-23 10:00"), example_rules, "on-hold", "2026-11-23 11:00")
+    now = at("2026-11-25 12:00")
+    kept = sla.clocks_from_kept(damage(sla.kept(ticket, example_rules)), ticket, example_rules, now)
+    assert kept == sla.clocks(ticket, example_rules, now) and len(kept) == 2
+
+
 def clocked(tickets, rules, moment):
     return [(ticket, sla.clocks(ticket, rules, at(moment))) for ticket in tickets]
 

@@ -875,6 +875,28 @@ def test_a_lock_file_that_is_a_symbolic_link_is_an_error_not_followed(
     assert not elsewhere.exists()
 
 
+def test_a_change_whose_lock_file_is_removed_meanwhile_saves_nothing(desk: Path, new_ticket: NewTicket) -> None:
+    """`rm -r .sdesk` while a change is being made: another sdesk could have changed the ticket under a new lock."""
+    import shutil
+
+    from sdesk.errors import Refused
+
+    ticket_id = new_ticket()["id"]
+    before = ticket_path(desk, ticket_id).read_bytes()
+    desk_obj = store.Desk(desk)
+    moment = parse_timestamp(NOW)
+
+    def decide_while_the_state_folder_goes(ticket: Ticket) -> Any:
+        shutil.rmtree(desk / store.STATE_DIR)
+        return workflow.comment(ticket, desk_obj.rules, "half", AGENT, moment)
+
+    with pytest.raises(Refused, match="its lock file was removed during the change; nothing saved"):
+        desk_obj.change(ticket_id, decide_while_the_state_folder_goes)
+    assert ticket_path(desk, ticket_id).read_bytes() == before
+    desk_obj.change(ticket_id, lambda ticket: workflow.comment(ticket, desk_obj.rules, "heel", AGENT, moment))
+    assert "heel" in ticket_path(desk, ticket_id).read_text(encoding="utf-8")
+
+
 def test_a_ticket_locked_by_another_process_is_refused_not_overwritten(
     desk: Path, run: Run, new_ticket: NewTicket, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -26,7 +26,7 @@ The fine points (README, "SLA clocks"):
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import msgspec
 from msgspec import Struct
@@ -168,6 +168,9 @@ def term_changes(ticket: Ticket, rules: Rules, level: str) -> list[Change]:
 # --- the clocks ---------------------------------------------------------------------------
 
 
+TABLE_YEARS = 10  # how far past a ticket's first clock start its facts keep open time
+
+
 class ClockFacts(Struct, frozen=True, array_like=True):
     """One clock as far as it does not depend on when it is looked at."""
 
@@ -178,7 +181,8 @@ class ClockFacts(Struct, frozen=True, array_like=True):
     stopped: datetime | None
     stop_reason: str | None
     budget_us: int  # the open time the target gives (µs)
-    due_unpaused: datetime  # the due moment while the clock has not been paused
+    due_unpaused: datetime  # the due moment while the clock has not been paused, in UTC (kept JSON has no
+    # offsets of seconds, which some zones had before 1972)
 
 
 class Facts(Struct, frozen=True, array_like=True):
@@ -219,11 +223,19 @@ def facts(ticket: Ticket, rules: Rules) -> Facts | None:
         else:
             start, start_reason, stopped, stop_reason = resolution_cycle(ticket, rules, statuses)
         budget = target.duration(calendar, start)
-        due = businesstime.add(calendar, start, budget, at_opening=bool(target.days))
+        due = businesstime.add(calendar, start, budget, at_opening=bool(target.days)).astimezone(UTC)
         found.append(ClockFacts(name, target, start, start_reason, stopped, stop_reason, micro(budget), due))
+    if not found:
+        return Facts(agreed.calendar, tuple(statuses), 0, (), ())
+    # Open time up to the moments the clocks measure from or to: none before the first start (they are
+    # clipped to it) and none years ahead (a mistyped year would build centuries of tables); the meter
+    # works out any other moment, now included, when asked.
+    first = min(clock.start for clock in found)
+    horizon = first + timedelta(days=366 * TABLE_YEARS)
     moments = {since for since, _ in statuses} | {c.start for c in found} | {c.stopped for c in found if c.stopped}
-    since_year = min(calendar.local(moment).year for moment in moments)
-    open_at = tuple((moment, calendar.open_time(moment, since_year)) for moment in sorted(moments))
+    since_year = calendar.local(first).year
+    used = sorted(moment for moment in moments if first <= moment <= horizon)
+    open_at = tuple((moment, calendar.open_time(moment, since_year)) for moment in used)
     return Facts(agreed.calendar, tuple(statuses), since_year, open_at, tuple(found))
 
 
@@ -241,15 +253,19 @@ def kept(ticket: Ticket, rules: Rules) -> bytes:
 
 
 def clocks_from_kept(data: bytes | None, ticket: Ticket, rules: Rules, now: datetime) -> list[Clock]:
-    """The clocks at ``now`` from kept facts; facts that are missing, do not read, or name a calendar the
-    rules lack are made again from the ticket."""
-    try:
-        known = facts(ticket, rules) if data is None else _decode_facts(data)
-    except msgspec.DecodeError:
-        known = facts(ticket, rules)
-    if known is not None and known.calendar not in rules.service.calendars:
-        known = facts(ticket, rules)
-    return clocks_at(known, rules, now) if known else []
+    """The clocks at ``now`` from kept facts. The index is a cache: facts that are missing, do not read,
+    do not fit the rules or say "no clocks" of a ticket that has them are made again from the ticket."""
+    if data is not None:
+        try:
+            known = _decode_facts(data)
+            if known is not None:
+                return clocks_at(known, rules, now)
+            if terms(ticket, rules) is None:
+                return []
+        except (msgspec.DecodeError, TypeError, ValueError, OverflowError, KeyError, IndexError):
+            pass  # damaged: worked out again below
+    worked_out = facts(ticket, rules)
+    return clocks_at(worked_out, rules, now) if worked_out else []
 
 
 def clocks_at(known: Facts, rules: Rules, now: datetime) -> list[Clock]:
@@ -350,7 +366,9 @@ def _clock(
         start=known.start,
         start_reason=known.start_reason,
         budget=budget,
-        due=_due(calendar, known.start, budget, pauses, at_opening, meter) if pauses else known.due_unpaused,
+        due=_due(calendar, known.start, budget, pauses, at_opening, meter)
+        if pauses
+        else calendar.local(known.due_unpaused),
         stopped=known.stopped,
         stop_reason=known.stop_reason,
         elapsed=meter.measure(known.start, until) - paused_time,

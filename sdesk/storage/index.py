@@ -148,7 +148,7 @@ class Index:
         ):
             try:
                 yield _decode_ticket(data)
-            except msgspec.DecodeError:  # a damaged row: the file is read instead
+            except (msgspec.DecodeError, TypeError):  # a damaged row (not even bytes): the file is read instead
                 yield read_ticket(self.tickets_dir / f"{number}.yaml", self.tickets_dir.parent)
 
     def tickets_with(
@@ -170,7 +170,7 @@ class Index:
         ):
             try:
                 ticket = _decode_ticket(data)
-            except msgspec.DecodeError:  # a damaged row: the file is read instead, and nothing kept for it
+            except (msgspec.DecodeError, TypeError):  # a damaged row: the file is read, nothing kept for it
                 ticket = read_ticket(self.tickets_dir / f"{number}.yaml", self.tickets_dir.parent)
                 yield ticket, derive(ticket)
                 continue

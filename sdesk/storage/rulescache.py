@@ -90,7 +90,30 @@ def _made_from(source: bytes) -> tuple[Any, ...]:
         for folder in _SHAPE_PACKAGES
         for path in sorted((package / folder).glob("*.py"))
     )
-    return (hashlib.sha256(source).hexdigest(), __version__, sys.version, _holidays_version(), shapes)
+    return (hashlib.sha256(source).hexdigest(), __version__, sys.version, _holidays_version(), _zones(), shapes)
+
+
+def _zones() -> tuple[Any, ...]:
+    """Where time zones come from, and when each source last changed: a tzdata release moves DST rules, and
+    with them the open-time tables kept with the rules and the clocks' facts kept in the index."""
+    import importlib.util
+    import zoneinfo
+
+    found: list[Any] = []
+    for folder in zoneinfo.TZPATH:
+        marker = Path(folder) / "tzdata.zi"  # the system's database rewrites it with every release
+        try:
+            stat = (marker if marker.is_file() else Path(folder)).stat()
+            found.append((folder, stat.st_mtime_ns, stat.st_size))
+        except OSError:
+            found.append((folder, None))
+    package = importlib.util.find_spec("tzdata")  # where zoneinfo looks when the system has no zone
+    if package is not None and package.origin is not None:
+        try:
+            found.append((package.origin, Path(package.origin).stat().st_mtime_ns))
+        except OSError:
+            found.append((package.origin, None))
+    return tuple(found)
 
 
 def _holidays_version() -> str | None:

@@ -21,6 +21,7 @@ from contextlib import ExitStack, contextmanager
 from datetime import date
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from msgspec import Struct
 
@@ -32,6 +33,9 @@ from sdesk.service import announcements
 from sdesk.service.announcements import Announcement
 from sdesk.tickets import ids, model
 from sdesk.tickets.model import Event, Ticket
+
+if TYPE_CHECKING:
+    from sdesk.storage.locks import Held
 
 RULES_FILE = "rules.yaml"
 TICKETS_DIR = "tickets"
@@ -155,7 +159,7 @@ class Desk:
         ``before_write`` sees the changed ticket before it is saved; raising there saves nothing.
         """
         path = self.path_for(ticket_id)
-        with self.locked(ticket_id):
+        with self.locked(ticket_id) as lock:
             text = files.read_text(path, self.root)
             ticket = parse_ticket(text, path)
             refuse_rewrite(path, text, SCHEMA_COMMENT)
@@ -163,6 +167,7 @@ class Desk:
             ticket.apply(event)
             if before_write is not None:
                 before_write(ticket, event)
+            _still_held(lock, ticket_id)
             write_atomic(path, render(ticket))
         return ticket, event
 
@@ -206,11 +211,12 @@ class Desk:
         raise SdeskError(f"could not find a free announcement number in {attempts} attempts")
 
     def change_announcement(self, announcement_id: str, decide: Callable[[Announcement], None]) -> Announcement:
-        with self.locked(announcement_id):
+        with self.locked(announcement_id) as lock:
             announcement = self.read_announcement(announcement_id)
             path = self._announcement_path(announcement)
             refuse_rewrite(path, files.read_text(path, self.root), ANNOUNCEMENT_SCHEMA_COMMENT)
             decide(announcement)
+            _still_held(lock, announcement_id)
             write_atomic(self._announcement_path(announcement), _render_announcement(announcement))
         return announcement
 
@@ -230,21 +236,28 @@ class Desk:
         return found
 
     @contextmanager
-    def locked(self, ticket_id: str) -> Iterator[None]:
+    def locked(self, ticket_id: str) -> Iterator[Held]:
         """Hold one ticket's lock: whatever is read and written under it, no other sdesk changes in between."""
         from sdesk.storage.locks import LockTimeout, held
 
         lock_dir = self.state_dir / "locks"
         files.require_inside(lock_dir, self.root)
-        with ExitStack() as lock:
+        with ExitStack() as stack:
             try:
                 lock_dir.mkdir(parents=True, exist_ok=True)
-                lock.enter_context(held(lock_dir / f"{ticket_id}.lock", LOCK_TIMEOUT_SECONDS))
+                lock = stack.enter_context(held(lock_dir / f"{ticket_id}.lock", LOCK_TIMEOUT_SECONDS))
             except LockTimeout:
                 raise Refused(f"{ticket_id} is being changed by another sdesk process; try again") from None
             except OSError as error:
                 raise SdeskError(f"cannot lock {ticket_id}: {error.strerror}", error.filename or lock_dir) from None
-            yield
+            yield lock
+
+
+def _still_held(lock: Held, name: str) -> None:
+    """Refuse to write when the lock file was removed meanwhile: another sdesk may have changed the file
+    under a new one (``rm -r .sdesk`` during a change)."""
+    if lock.lost():
+        raise Refused(f"{name}: its lock file was removed during the change; nothing saved, try again")
 
 
 def _numbers_in(folder: Path, desk_root: Path) -> list[str]:
