@@ -271,18 +271,20 @@ def _strays_in(folder: Path, desk_root: Path) -> list[SdeskError]:
     found: list[SdeskError] = []
     with files.scan(folder, desk_root) as entries:
         for entry in sorted(entries, key=lambda entry: entry.name):
-            path = Path(entry.path)
             name, ext = os.path.splitext(entry.name)
             if (entry.name in KEPT_NAMES or (name.startswith(".") and ext == ".tmp")) and entry.is_file(
                 follow_symlinks=False
             ):
                 continue  # a placeholder, or an interrupted write's temporary file (git-ignored)
-            if entry.is_dir(follow_symlinks=False):
-                found.append(InvalidData(f"a folder: sdesk reads only the files directly in {folder.name}/", path))
+            if entry.is_dir(follow_symlinks=False):  # the directory entry says so: no system call per file
+                found.append(
+                    InvalidData(f"a folder: sdesk reads only the files directly in {folder.name}/", Path(entry.path))
+                )
             elif not (ext == ".yaml" and ids.is_ticket_id(name)):
                 meant = _meant(name)
                 hint = f" (did you mean {meant}.yaml?)" if meant else f" (expected {folder.name}/<NUMBER>.yaml)"
-                found.append(InvalidData(f"not a name sdesk reads, so it is never listed{hint}", path))
+                message = f"not a name sdesk reads, so it is never listed{hint}"
+                found.append(InvalidData(message, Path(entry.path)))
     return found
 
 
