@@ -186,7 +186,8 @@ class ClockFacts(Struct, frozen=True, array_like=True):
 
 
 class Facts(Struct, frozen=True, array_like=True):
-    """A ticket's clocks whatever the time: what `queue` and `sla` keep in the index beside the ticket.
+    """A ticket's clocks whatever the time: what the index keeps beside an open ticket for `queue`, `sla`,
+    the sweep and the site's export.
 
     Made from the ticket and the rules alone (the index keys them by the rules), so a clock
     looked at later costs a few lookups, not a walk through its calendar.
@@ -194,7 +195,7 @@ class Facts(Struct, frozen=True, array_like=True):
 
     calendar: str
     statuses: tuple[tuple[datetime, str], ...]  # status_timeline
-    counted_from: int  # the local year open time is counted from, no later than any moment below
+    counted_from: int  # the local year open time is counted from: that of the first clock start
     open_at: tuple[tuple[datetime, int], ...]  # open time (µs) up to each start, stop and status change
     clocks: tuple[ClockFacts, ...]
 
@@ -298,7 +299,7 @@ class _Meter:
         return self.calendar.open_time(moment, self.since_year) if found is None else found
 
 
-# --- the clocks ---------------------------------------------------------------------------
+# --- cycles, first responses and pauses ---------------------------------------------------
 
 
 def status_timeline(ticket: Ticket, rules: Rules) -> list[tuple[datetime, str]]:
