@@ -20,6 +20,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import jinja2
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -1384,3 +1386,16 @@ def test_a_huge_value_in_a_refusal_is_shown_by_its_start(desk: Path, run) -> Non
     result = run("rules", "check")
     assert result.exit_code == 1
     assert max(len(line) for line in result.stderr.splitlines()) < 300
+
+
+def test_the_sandbox_reads_fields_of_value_classes_and_still_checks_classes_and_internals():
+    from sdesk.formats.templating import _Sandbox
+
+    class Value(msgspec.Struct):
+        text: str
+
+    sandbox = _Sandbox()
+    assert sandbox.from_string("{{ v.text }}").render(v=Value("x")) == "x"
+    assert sandbox.from_string("{{ k.text }}").render(k=Value) != ""  # a class: checked the general way
+    with pytest.raises(jinja2.exceptions.SecurityError):
+        sandbox.from_string("{{ v.text.format.__self__.__class__.__mro__ }}").render(v=Value("x"))

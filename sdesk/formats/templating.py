@@ -73,12 +73,13 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         """A declared field of one of sdesk's value classes (msgspec Structs, dataclasses) holds data: safe
         without the general checks, which took half the time of rendering a page. The rest is checked as ever."""
-        kind = type(obj)
-        fields: Iterable[str] = (
-            getattr(kind, "__struct_fields__", None) or getattr(kind, "__dataclass_fields__", None) or ()
-        )
-        if attr in fields and not attr.startswith("_"):
-            return True
+        if not isinstance(obj, type) and not attr.startswith("_"):  # an instance, not a class
+            kind = type(obj)
+            fields: Iterable[str] = (
+                getattr(kind, "__struct_fields__", None) or getattr(kind, "__dataclass_fields__", None) or ()
+            )
+            if attr in fields:
+                return True
         return bool(super().is_safe_attribute(obj, attr, value))
 
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:

@@ -49,6 +49,8 @@ def held(path: Path, timeout: float) -> Iterator[Held]:
             _acquire(fd, path, deadline)
             lock = Held(path, fd)
             if lock.lost():  # deleted or replaced while we waited: lock the file there now
+                if time.monotonic() >= deadline:
+                    raise LockTimeout(str(path))
                 continue
             yield lock
             return

@@ -104,8 +104,8 @@ class Desk:
 
     @cached_property
     def rules_key(self) -> str:
-        """What the rules were made from (rules.yaml's bytes, this sdesk, Python, the holiday library), as one
-        string: what is derived from the rules is kept under it."""
+        """What the rules were made from (rules.yaml's bytes, this sdesk, Python, the holiday library, the
+        time-zone database), as one string: what is derived from the rules is kept under it."""
         self.rules  # noqa: B018 - reading the rules sets the key of the same bytes
         return str(self.__dict__["rules_key"])
 
