@@ -166,6 +166,26 @@ def test_derived_data_is_made_once_per_ticket_and_key_and_again_when_either_chan
     assert sorted(made) == sorted([first["id"], second["id"]])
 
 
+def test_derived_data_is_kept_a_batch_at_a_time_while_the_listing_goes_on(desk, new_ticket, monkeypatch):
+    monkeypatch.setattr("sdesk.storage.index.RECENT_NS", 0)
+    monkeypatch.setattr("sdesk.storage.index.BATCH", 2)
+    for title in ("Een", "Twee", "Drie", "Vier", "Vijf"):
+        new_ticket(title=title)
+    index = Index(desk / "tickets", desk / ".sdesk")
+    index.refresh()
+    listing = index.tickets_with((), "key", lambda ticket: ticket.title.encode())
+
+    def kept() -> int:
+        with sqlite3.connect(cache_file(desk)) as db:
+            return db.execute("SELECT count(*) FROM tickets WHERE derived_key = 'key'").fetchone()[0]
+
+    first = [next(listing) for _ in range(3)]
+    assert kept() == 2  # the first batch is in the index while the listing goes on
+    rest = list(listing)
+    assert kept() == 5
+    assert sorted(data for _, data in first + rest) == sorted([b"Een", b"Twee", b"Drie", b"Vier", b"Vijf"])
+
+
 def test_derived_data_is_not_kept_for_a_row_whose_file_changed_meanwhile(desk, new_ticket):
     new_ticket(title="Eerste")
     index = Index(desk / "tickets", desk / ".sdesk")

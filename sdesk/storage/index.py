@@ -158,8 +158,8 @@ class Index:
 
         What the caller derives from a ticket and whatever ``key`` stands for (the clocks' facts and the
         rules they came from) is made once: again only when the ticket's row or the key changed (None:
-        nothing worth keeping, asked again next time). It is written back when the listing ends, and only
-        to rows whose file is still the one it was made from.
+        nothing worth keeping, asked again next time). It is written back a batch at a time, and only to
+        rows whose file is still the one it was made from.
         """
         marks = ", ".join("?" * len(leave_out_statuses))
         made: list[tuple[Any, ...]] = []
@@ -178,11 +178,14 @@ class Index:
                 derived = derive(ticket)
                 if derived is not None:
                     made.append((key, derived, number, *signature))
+                if len(made) >= BATCH:  # kept as they come: all open tickets' facts are made after a rules edit
+                    self._keep(made)
             yield ticket, derived
         self._keep(made)
 
     def _keep(self, made: list[tuple[Any, ...]]) -> None:
-        """Derived data written beside the rows it came from; quietly not when the index is busy or read-only."""
+        """Derived data written beside the rows it came from (the list is emptied); quietly not when the index
+        is busy or read-only."""
         if not made:
             return
         try:
@@ -193,7 +196,8 @@ class Index:
                     made,
                 )
         except sqlite3.Error:
-            return
+            pass
+        made.clear()
 
     def _rows(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
         """Query results a batch at a time: a listing never holds every ticket at once."""
