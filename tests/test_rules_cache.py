@@ -29,7 +29,7 @@ def test_the_rules_are_kept_and_read_from_the_cache_until_the_file_changes(run: 
 
 def test_the_cache_keeps_holidays_and_open_time_so_a_command_need_not_work_them_out(run: Run, desk: Path) -> None:
     ok(run("list"))
-    cached = rulescache.load(desk / ".sdesk", (desk / "rules.yaml").read_bytes())
+    cached = rulescache.load(desk / ".sdesk", rulescache.fingerprint((desk / "rules.yaml").read_bytes()))
     assert cached is not None
     office = cached.service.calendars["office"]
     this_year = date.today().year
@@ -42,7 +42,7 @@ def test_a_cache_that_does_not_read_is_rebuilt(run: Run, desk: Path) -> None:
     ok(run("list"))
     (desk / CACHE).write_bytes(rulescache.MAGIC + b"\0" * 40)
     ok(run("list"))
-    assert rulescache.load(desk / ".sdesk", (desk / "rules.yaml").read_bytes()) is not None
+    assert rulescache.load(desk / ".sdesk", rulescache.fingerprint((desk / "rules.yaml").read_bytes())) is not None
 
 
 class _Planted:

@@ -114,7 +114,8 @@ class Clock(Struct, frozen=True):
 def moment_left(clock: Clock, window: timedelta) -> datetime:
     """When the clock has ``window`` of open time left (its pauses so far skipped, as for the due moment)."""
     budget = max(clock.budget - window, timedelta())
-    return _due(clock.calendar, clock.start, budget, list(clock.pauses), at_opening=False)
+    meter = _Meter(clock.calendar, clock.calendar.local(clock.start).year, {})  # pauses start at the start or later
+    return _due(clock.calendar, clock.start, budget, list(clock.pauses), False, meter)
 
 
 def needs_attention(clock: Clock, window: timedelta | None) -> bool:
@@ -272,7 +273,7 @@ def clocks_from_kept(data: bytes | None, ticket: Ticket, rules: Rules, now: date
 def clocks_at(known: Facts, rules: Rules, now: datetime) -> list[Clock]:
     """The clocks as they stand at ``now``."""
     calendar = rules.service.calendars[known.calendar]
-    meter = _Meter(calendar, known)
+    meter = _Meter(calendar, known.counted_from, dict(known.open_at))
     statuses = list(known.statuses)
     return [_clock(clock, calendar, statuses, rules.service.pausing, meter, now) for clock in known.clocks]
 
@@ -284,10 +285,10 @@ _decode_facts = msgspec.json.Decoder(Facts | None).decode
 class _Meter:
     """Open time between two moments, from the facts' table where it has them (the calendar's tables else)."""
 
-    def __init__(self, calendar: Calendar, known: Facts):
+    def __init__(self, calendar: Calendar, since_year: int, known: dict[datetime, int]):
         self.calendar = calendar
-        self.since_year = known.counted_from
-        self.known = dict(known.open_at)
+        self.since_year = since_year  # no later than the year of any moment measured from
+        self.known = known
 
     def measure(self, start: datetime, end: datetime) -> timedelta:
         if end <= start:
@@ -399,7 +400,7 @@ def _due(
     budget: timedelta,
     pauses: list[Pause],
     at_opening: bool,
-    meter: _Meter | None = None,
+    meter: _Meter,
 ) -> datetime:
     """When the clock's open time runs out, skipping the pauses (an ongoing one as if it ended now).
 
@@ -408,7 +409,7 @@ def _due(
     """
     moment, used = start, timedelta()
     for pause in pauses:
-        running = meter.measure(moment, pause.start) if meter else businesstime.measure(calendar, moment, pause.start)
+        running = meter.measure(moment, pause.start)
         if used + running >= budget:
             break
         used += running

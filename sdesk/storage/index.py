@@ -146,10 +146,7 @@ class Index:
         for number, data in self._rows(
             f"SELECT id, ticket FROM tickets WHERE status NOT IN ({marks}) ORDER BY id", leave_out_statuses
         ):
-            try:
-                yield _decode_ticket(data)
-            except (msgspec.DecodeError, TypeError):  # a damaged row (not even bytes): the file is read instead
-                yield read_ticket(self.tickets_dir / f"{number}.yaml", self.tickets_dir.parent)
+            yield _decoded(data) or self._read(number)
 
     def tickets_with(
         self, leave_out_statuses: Sequence[str], key: str, derive: Callable[[Ticket], bytes | None]
@@ -168,10 +165,9 @@ class Index:
             f"WHERE status NOT IN ({marks}) ORDER BY id",
             leave_out_statuses,
         ):
-            try:
-                ticket = _decode_ticket(data)
-            except (msgspec.DecodeError, TypeError):  # a damaged row: the file is read, nothing kept for it
-                ticket = read_ticket(self.tickets_dir / f"{number}.yaml", self.tickets_dir.parent)
+            ticket = _decoded(data)
+            if ticket is None:  # nothing is kept beside a damaged row
+                ticket = self._read(number)
                 yield ticket, derive(ticket)
                 continue
             if derived_key != key or derived is None:
@@ -182,6 +178,10 @@ class Index:
                     self._keep(made)
             yield ticket, derived
         self._keep(made)
+
+    def _read(self, number: str) -> Ticket:
+        """The ticket from its file, for a row that does not decode."""
+        return read_ticket(self.tickets_dir / f"{number}.yaml", self.tickets_dir.parent)
 
     def _keep(self, made: list[tuple[Any, ...]]) -> None:
         """Derived data written beside the rows it came from (the list is emptied); quietly not when the index
@@ -304,6 +304,14 @@ def _trusted(row: tuple[Any, ...], started_ns: int) -> tuple[Any, ...]:
     if max(row[2], row[3]) > started_ns - RECENT_NS:
         return (row[0], -1, *row[2:])
     return row
+
+
+def _decoded(data: Any) -> Ticket | None:
+    """The ticket a row holds; None when the row is damaged (not even bytes, or not a ticket)."""
+    try:
+        return _decode_ticket(data)
+    except (msgspec.DecodeError, TypeError):
+        return None
 
 
 def _microseconds(moment: datetime) -> int:

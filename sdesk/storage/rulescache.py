@@ -2,10 +2,11 @@
 
 Reading and checking rules.yaml (and loading the holiday library to check a
 calendar's country) is most of what a one-ticket command costs. The result is
-kept in ``.sdesk/cache/rules.pickle`` with what it was made from: the file's
-exact bytes (a digest), this sdesk and Python, and the modules that define
-the policy's shape. Anything different, and the file is read again; a cache
-that does not read is rebuilt, never trusted.
+kept in ``.sdesk/cache/rules.pickle`` under a fingerprint of what it was
+made from: the file's exact bytes, this sdesk and Python, the holiday library,
+the time-zone database and the modules that define the policy's shape
+(worked out once per command). Anything different, and the file is read
+again; a cache that does not read is rebuilt, never trusted.
 
 A pickle runs code when it is loaded, and ``.sdesk/`` could arrive through a
 colleague's ``git add -f``: so the cache is signed with a key that never
@@ -30,16 +31,14 @@ from sdesk.storage.store import write_atomic
 
 FILE = Path("cache") / "rules.pickle"  # in the desk's state folder
 MAGIC = b"sdesk-rules-1\n"
-HOLIDAY_YEARS_BACK, HOLIDAY_YEARS_AHEAD = (
-    10,
-    3,
-)  # holidays and open-time tables kept with the rules: the years clocks look at
+# Holidays and open-time tables kept with the rules: the years clocks look at.
+HOLIDAY_YEARS_BACK, HOLIDAY_YEARS_AHEAD = 10, 3
 # The modules whose classes the pickle holds, and those that derive what is kept under the rules' key.
 _SHAPE_PACKAGES = ("policy", "calendar", "tickets", "formats", "clocks")
 
 
-def load(state_dir: Path, source: bytes) -> Rules | None:
-    """The rules made from ``source`` (rules.yaml's bytes), when the cache holds them; else None."""
+def load(state_dir: Path, made_from: str) -> Rules | None:
+    """The rules with this :func:`fingerprint`, when the cache holds them; else None."""
     key = _key()
     path = state_dir / FILE
     if key is None or path.is_symlink() or not path.is_file():
@@ -52,21 +51,22 @@ def load(state_dir: Path, source: bytes) -> Rules | None:
     if not data.startswith(MAGIC) or not hmac.compare_digest(signature, _sign(key, payload)):
         return None  # not ours: never unpickled
     try:
-        made_from, rules = pickle.loads(payload)
+        kept_from, rules = pickle.loads(payload)
     except Exception:  # noqa: BLE001 - a cache of another version of the classes: rebuilt
         return None
-    return rules if made_from == _made_from(source) and isinstance(rules, Rules) else None
+    return rules if kept_from == made_from and isinstance(rules, Rules) else None
 
 
-def save(state_dir: Path, source: bytes, rules: Rules, today: date) -> None:
-    """Keep the rules for the next command, with the holidays of the years around ``today``; quietly not
-    when the cache cannot be written (a read-only checkout works, only slower)."""
+def save(state_dir: Path, made_from: str, rules: Rules, today: date) -> None:
+    """Keep the rules (made as :func:`fingerprint` says) for the next command, with the holidays of the
+    years around ``today``; quietly not when the cache cannot be written (a read-only checkout works, only
+    slower)."""
     key = _key()
     if key is None:
         return
     for calendar in rules.service.calendars.values():
         calendar.prepare(range(today.year - HOLIDAY_YEARS_BACK, today.year + HOLIDAY_YEARS_AHEAD + 1))
-    payload = pickle.dumps((_made_from(source), rules), protocol=pickle.HIGHEST_PROTOCOL)
+    payload = pickle.dumps((made_from, rules), protocol=pickle.HIGHEST_PROTOCOL)
     path = state_dir / FILE
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,19 +78,17 @@ def save(state_dir: Path, source: bytes, rules: Rules, today: date) -> None:
 
 
 def fingerprint(source: bytes) -> str:
-    """What rules made from ``source`` depend on, as one digest: the key of what is derived from them."""
-    return hashlib.sha256(repr(_made_from(source)).encode()).hexdigest()
-
-
-def _made_from(source: bytes) -> tuple[Any, ...]:
-    """What the rules depend on besides the file: this sdesk (its code too, in a checkout) and Python."""
+    """What rules made from ``source`` (rules.yaml's bytes) depend on, as one digest: the file, this sdesk
+    (its code too, in a checkout), Python, the holiday library and the time-zone database. The cache keeps
+    the rules under it, and the index what is derived from them."""
     package = Path(__file__).resolve().parent.parent
     shapes = tuple(
         (path.name, path.stat().st_mtime_ns)
         for folder in _SHAPE_PACKAGES
         for path in sorted((package / folder).glob("*.py"))
     )
-    return (hashlib.sha256(source).hexdigest(), __version__, sys.version, _holidays_version(), _zones(), shapes)
+    made_from = (hashlib.sha256(source).hexdigest(), __version__, sys.version, _holidays_version(), _zones(), shapes)
+    return hashlib.sha256(repr(made_from).encode()).hexdigest()
 
 
 def _zones() -> tuple[Any, ...]:

@@ -90,8 +90,8 @@ class Desk:
         from sdesk.storage import rulescache
 
         source = files.read_bytes(self.rules_path, self.root)
-        self.__dict__["rules_key"] = rulescache.fingerprint(source)  # of these very bytes
-        cached = rulescache.load(self.state_dir, source)
+        made_from = self.__dict__["rules_key"] = rulescache.fingerprint(source)  # of these very bytes
+        cached = rulescache.load(self.state_dir, made_from)
         if cached is not None:
             return cached
         text = files.decode(source, self.rules_path)
@@ -99,7 +99,7 @@ class Desk:
             parsed = rules.parse(yamlio.load(text, self.rules_path))
         except Invalid as invalid:
             raise first_located(invalid, self.rules_path, text, "sdesk rules check") from None
-        rulescache.save(self.state_dir, source, parsed, date.today())
+        rulescache.save(self.state_dir, made_from, parsed, date.today())
         return parsed
 
     @cached_property
