@@ -42,6 +42,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import generate
@@ -77,13 +78,15 @@ TASK_ADD = ("add", "Zorgdossier opent niet – fout bij aanmelden", "project:zon
 class Command:
     """An sdesk command as the benchmark runs it; ``{id}`` stands for the desk's in-progress target ticket,
     ``{level}`` for a priority level it does not have, ``{site}`` for a folder beside the desk that
-    `export html` rewrites. ``touch``: the target is changed (untimed) before each run."""
+    `export html` rewrites. ``touch``: the target is changed (untimed) before each run. ``later``: each run a
+    minute after the one before, as a runner exports: clocks move on between two exports."""
 
     name: str
     args: tuple[str, ...]
     changes_desk: bool = False
     accept: tuple[int, ...] = (0,)
     touch: bool = False
+    later: bool = False
 
 
 COMMANDS = (
@@ -101,8 +104,8 @@ COMMANDS = (
     Command("queue", ("queue",)),
     Command("sla", ("sla",), accept=(0, 1)),  # exit 1 says clocks are listed: a real desk has overdue ones
     Command("check", ("check",)),
-    Command("export html", ("export", "html", "{site}")),
-    Command(report.EXPORT_CHANGED, ("export", "html", "{site}"), touch=True),
+    Command("export html", ("export", "html", "{site}"), later=True),
+    Command(report.EXPORT_CHANGED, ("export", "html", "{site}"), touch=True, later=True),
 )
 OLD_OPEN_COMMANDS = tuple(command for command in COMMANDS if command.name in report.OLD_OPEN_NAMES)
 
@@ -148,11 +151,21 @@ class Desk:
             "GIT_CEILING_DIRECTORIES": str(DESKS),  # not a folder of the benchmark's own checkout
         }
         self.touches = 0
+        self.minutes_later = 0
 
     def argv(self, command: Command) -> list[str]:
         site = str(self.root.parent / f"{self.root.name}-site")
         places = {"{id}": self.target, "{level}": self.level, "{site}": site}
         return [str(SDESK), *(_fill(arg, places) for arg in command.args)]
+
+    def move_on(self) -> None:
+        """A minute later than the last run (untimed)."""
+        self.minutes_later += 1
+        self.env["SDESK_NOW"] = (generate.NOW + timedelta(minutes=self.minutes_later)).isoformat()
+
+    def back_to_now(self) -> None:
+        self.minutes_later = 0
+        self.env["SDESK_NOW"] = NOW
 
     def make_cold(self) -> None:
         shutil.rmtree(self.root / CACHE_DIR, ignore_errors=True)
@@ -343,13 +356,15 @@ def _commands(
                 slow_seconds=results.slow_seconds,
                 accept=command.accept,
             )
+            desk.back_to_now()
             results.commands[size, name, mode] = sample
             _print(f"{size:,}", f"sdesk {name}", sample, mode)
 
 
 def _before(desk: Desk, command: Command, mode: str) -> Callable[[], None] | None:
     """What runs untimed before each run: the ticket's change first (sdesk then finds its cache), then cold."""
-    steps = [step for step, wanted in ((desk.touch, command.touch), (desk.make_cold, mode == "cold")) if wanted]
+    wanted_steps = ((desk.move_on, command.later), (desk.touch, command.touch), (desk.make_cold, mode == "cold"))
+    steps = [step for step, wanted in wanted_steps if wanted]
     if not steps:
         return None
 

@@ -14,6 +14,7 @@ desk work on a copy of it or on a desk of their own.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import re
@@ -21,7 +22,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -29,13 +30,18 @@ from typing import Any
 import msgspec
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sdesk.cli import main
 from sdesk.errors import SdeskError
+from sdesk.formats import yamlio
+from sdesk.policy import rules as policy
 from sdesk.service.timelog import hours_minutes
 from sdesk.storage.store import Desk
 from sdesk.tickets.model import Change, Event
-from sdesk.website import charts, dashboard, portal, publish
+from sdesk.website import charts, dashboard, pages, portal, publish
+from tests import test_sla
 from tests.conftest import AGENT, NOW, REPO, TICKET_DEFAULTS, ok
 
 NOW_AT = datetime.fromisoformat(NOW)
@@ -334,6 +340,11 @@ def copied(scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     return root
 
 
+@functools.cache
+def RULES_AS_SHIPPED() -> policy.Rules:  # noqa: N802 - a constant, made once when first asked for
+    return policy.parse(yamlio.load((REPO / "rules.yaml").read_text(encoding="utf-8"), REPO / "rules.yaml"))
+
+
 def pages_of(scenario: Scenario) -> list[str]:
     """The 17 pages the scenario's site must have, worked out from the tickets above."""
     ids = scenario.ids
@@ -412,6 +423,66 @@ def test_clocks_kept_in_the_index_export_what_a_fresh_index_exports_at_another_m
     rules.write_text(rules.read_text().replace("mon-fri: [09:00-12:00, 13:00-17:00]", "mon-fri: [08:00-18:00]"))
     exported("warm-up-2", fresh=False)
     assert exported("kept-2", fresh=False) == exported("fresh-2", fresh=True) != worked_out
+
+
+def test_a_site_exported_again_into_its_folder_is_what_a_fresh_export_writes_whatever_changed_meanwhile(
+    scenario, copied, monkeypatch
+):
+    """The pages kept from the last export are reused only while they read the same: across clocks turning
+    overdue, a new year, a ticket's change, a desk template, a rules edit and a page edited in the folder."""
+    monkeypatch.setattr("sdesk.storage.index.RECENT_NS", 0)  # the index trusts the files just copied
+    monkeypatch.setattr("sdesk.website.publish.RECENT_NS", -(10**18))  # and the export the pages it just wrote
+    rendered: list[str] = []
+    render = pages.Templates.render
+    monkeypatch.setattr(
+        pages.Templates, "render", lambda self, name, values: rendered.append(name) or render(self, name, values)
+    )
+    runner, site = CliRunner(), copied.parent / "site"
+
+    def ticket_pages() -> int:
+        return sum(1 for name in tree(site) if name.startswith("customers/") and not name.endswith("/index.html"))
+
+    def export_both(moment: str) -> int:
+        """Exports into the site's folder and into a new one; says how many ticket pages were rendered."""
+        monkeypatch.setenv("SDESK_NOW", moment)
+        rendered.clear()
+        ok(runner.invoke(main, ["export", "html", str(site)], catch_exceptions=False))
+        again = rendered.count("ticket.html")
+        fresh = copied.parent / f"fresh-{moment}"
+        ok(runner.invoke(main, ["export", "html", str(fresh)], catch_exceptions=False))
+        assert tree(site) == tree(fresh), moment
+        return again
+
+    assert export_both(NOW) == ticket_pages() == 10
+    assert export_both(NOW) == 0  # nothing changed: no ticket page rendered again
+    listing = runner.invoke(main, ["sla", "--within", "400h", "--format", "json"], catch_exceptions=False)
+    assert listing.exit_code == 1  # some clocks are overdue already
+    clocks = json.loads(listing.stdout)
+    dues = sorted({clock["due"] for clock in clocks if clock["state"] == "running"})
+    assert len(dues) >= 3
+    for due in dues[:3]:  # a clock turns overdue: its ticket's page alone is made again
+        assert export_both(due) == 0, due  # at the due moment itself it is on time
+        just_after = (datetime.fromisoformat(due) + timedelta(seconds=1)).isoformat()
+        assert 0 < export_both(just_after) < ticket_pages(), due
+    assert export_both("2027-01-02T10:00:00+01:00") == ticket_pages()  # a new year: every date says its year
+    act_at = "2027-01-02T10:05"
+    ok(
+        runner.invoke(
+            main, ["comment", scenario.ids["rich"], "Nog even geduld."], env=at(act_at), catch_exceptions=False
+        )
+    )
+    assert export_both("2027-01-02T10:10:00+01:00") == 1
+    write_template(
+        copied, "ticket.html", '{% extends "base.html" %}{% block main %}<h1>{{ ticket.title }}</h1>{% endblock %}'
+    )
+    assert export_both("2027-01-02T10:11:00+01:00") == ticket_pages()
+    rules = copied / "rules.yaml"
+    rules.write_text(rules.read_text().replace("mon-fri: [09:00-12:00, 13:00-17:00]", "mon-fri: [08:00-18:00]"))
+    assert export_both("2027-01-02T10:12:00+01:00") == ticket_pages()
+    edited = site / "customers" / "zonnebloem" / f"{scenario.ids['rich']}.html"
+    edited.write_text("defaced", encoding="utf-8")
+    assert export_both("2027-01-02T10:12:00+01:00") == 1
+    assert "defaced" not in edited.read_text(encoding="utf-8")
 
 
 def test_the_customer_export_says_whose_portal_it_wrote(desk, run, new_ticket):
@@ -1280,6 +1351,24 @@ def test_portal_build_ignores_other_customers_tickets(scenario):
     assert ids["truck"] not in {ticket.id for ticket in (*zonnebloem.open, *zonnebloem.recently_closed)}
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    history=test_sla.histories(),
+    pause=st.booleans(),
+    offsets=st.lists(st.integers(min_value=-20 * 24 * 60, max_value=20 * 24 * 60), min_size=1, max_size=5),
+)
+def test_a_tickets_view_reads_the_same_at_every_moment_of_its_span(history, pause, offsets):
+    """What lets an export keep a ticket's page: inside its span the view is the same, at its edges too."""
+    rules = RULES_AS_SHIPPED()
+    ticket, now = test_sla.build(rules, history, pause)
+    view, span = portal.public_ticket_and_span(ticket, rules, "nl", now)
+    assert span.holds(now)
+    moments = [now + timedelta(minutes=minutes) for minutes in offsets]
+    for moment in [*moments, span.until, span.after + timedelta(microseconds=1)]:
+        if span.holds(moment) and moment.year > 2000:
+            assert portal.public_ticket(ticket, rules, "nl", moment) == view, moment
+
+
 def test_public_ticket_holds_nothing_the_customer_may_not_read(scenario):
     desk = Desk(scenario.desk)
     ticket = desk.read(scenario.ids["rich"])
@@ -1344,6 +1433,20 @@ def test_the_collector_counts_the_dashboard(busy_desk, desk):
     )
 
 
+def test_the_dashboard_lists_the_clocks_due_first_and_counts_the_rest(busy_desk, desk, monkeypatch):
+    monkeypatch.setattr(dashboard, "AT_RISK_LISTED", 1)
+    opened = Desk(desk)
+    collector = dashboard.Collector(opened.rules, NOW_AT)
+    for number in opened.ticket_ids():
+        collector.add(opened.read(number))
+    board = collector.dashboard()
+    assert [(clock.id, clock.late) for clock in board.at_risk] == [(busy_desk["overdue"], True)]
+    assert board.at_risk_unlisted == 1
+    assert [figure.value for figure in board.figures][1:3] == [1, 1]  # overdue, and due within 4 hours: all counted
+    html = pages.desk_pages(board, [], [], pages.Templates(desk), 30)["dashboard.html"]
+    assert "En nog 1, die later aflopen: sdesk sla toont ze allemaal." in html
+
+
 def test_bars_are_as_wide_as_their_values_on_a_whole_scale():
     chart = charts.bars(["a", "bb"], [("P1", [1, 0]), ("P2", [1, 4])])
     # labels of at most 2 characters: 2 * 7 + 8 = 22 wide; the plot is 640 - 22 - 48 = 570 wide, 0 to 4
@@ -1398,15 +1501,39 @@ def test_a_missing_value_breaks_a_line_in_two():
     assert [tick.text for tick in chart.y_ticks] == ["0", "25", "50", "75", "100"]
 
 
+def counted(published: publish.Published) -> tuple[int, int, int]:
+    return published.written, published.unchanged, published.removed
+
+
 def test_publish_writes_keeps_and_removes(tmp_path):
     out = tmp_path / "out"
-    assert publish.publish(out, {"index.html": "A", "customers/x/2Q3XN5-V4T3T.html": "B"}) == publish.Published(2, 0, 0)
+    assert counted(publish.publish(out, {"index.html": "A", "customers/x/2Q3XN5-V4T3T.html": "B"})) == (2, 0, 0)
     assert read(out / MANIFEST) == "customers/x/2Q3XN5-V4T3T.html\nindex.html\n"
-    assert publish.publish(out, {"index.html": "A", "customers/x/2Q3XN5-V4T3T.html": "B"}) == publish.Published(0, 2, 0)
+    assert counted(publish.publish(out, {"index.html": "A", "customers/x/2Q3XN5-V4T3T.html": "B"})) == (0, 2, 0)
     (out / "CNAME").write_text("mine", encoding="utf-8")
-    assert publish.publish(out, {"index.html": "A2"}) == publish.Published(1, 0, 1)
+    assert counted(publish.publish(out, {"index.html": "A2"})) == (1, 0, 1)
     assert tree(out) == {"index.html": b"A2", "CNAME": b"mine", MANIFEST: b"index.html\n"}
     assert not (out / "customers").exists()
+
+
+def test_a_kept_page_is_rendered_only_when_its_file_is_no_longer_what_was_written(tmp_path):
+    out, page = tmp_path / "out", "customers/x/2Q3XN5-V4T3T.html"
+    publish.publish(out, {"index.html": "A", page: "B"})
+    info = (out / page).stat()
+    signature = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+    rendered = []
+
+    def render() -> str:
+        rendered.append(page)
+        return "B"
+
+    published = publish.publish(out, {"index.html": "A", page: publish.LazyPage(render, signature)})
+    assert counted(published) == (0, 2, 0) and rendered == []
+    (out / page).write_text("tampered", encoding="utf-8")
+    published = publish.publish(out, {"index.html": "A", page: publish.LazyPage(render, signature)})
+    assert counted(published) == (1, 1, 0) and rendered == [page]
+    assert read(out / page) == "B"
+    assert published.signatures[page] is None  # written just now: compared again next time, not trusted
 
 
 def test_publish_refuses_a_folder_it_did_not_make(tmp_path):

@@ -39,7 +39,7 @@ from sdesk.storage.store import BrokenFile, read_ticket
 from sdesk.tickets import ids, query
 from sdesk.tickets.model import Ticket
 
-FORMAT = 6  # bump when a row's content changes: older indexes are rebuilt
+FORMAT = 7  # bump when a row's content changes: older indexes are rebuilt
 CACHE_DIR = "cache"  # under the desk's state folder
 INDEX_FILE = "index.sqlite3"
 RECENT_NS = 2_000_000_000  # a file changed this recently is re-checked next time
@@ -63,6 +63,7 @@ CREATE TABLE IF NOT EXISTS tickets (
     inode INTEGER NOT NULL,
     {", ".join(f"{column} TEXT" for column in _COLUMNS)},
     updated_us INTEGER NOT NULL,
+    latest_us INTEGER NOT NULL,
     summary TEXT NOT NULL,
     search TEXT NOT NULL,
     ticket BLOB NOT NULL,
@@ -149,21 +150,27 @@ class Index:
             yield _decoded(data) or self._read(number)
 
     def tickets_with(
-        self, leave_out_statuses: Sequence[str], key: str, derive: Callable[[Ticket], bytes | None]
+        self,
+        leave_out_statuses: Sequence[str],
+        key: str,
+        derive: Callable[[Ticket], bytes | None],
+        quiet: tuple[Sequence[str], datetime] | None = None,
     ) -> Iterator[tuple[Ticket, bytes | None]]:
         """:meth:`tickets`, each with data derived from it, kept beside its row for ``key``.
 
         What the caller derives from a ticket and whatever ``key`` stands for (the clocks' facts and the
         rules they came from) is made once: again only when the ticket's row or the key changed (None:
         nothing worth keeping, asked again next time). It is written back a batch at a time, and only to
-        rows whose file is still the one it was made from.
+        rows whose file is still the one it was made from. ``quiet`` (statuses, moment) leaves out tickets
+        in those statuses that speak of nothing since the moment (:func:`sdesk.tickets.query.latest_moment`).
         """
-        marks = ", ".join("?" * len(leave_out_statuses))
+        statuses, since = quiet or ((), EPOCH)
+        marks, quiet_marks = ", ".join("?" * len(leave_out_statuses)), ", ".join("?" * len(statuses))
         made: list[tuple[Any, ...]] = []
         for number, *signature, data, derived_key, derived in self._rows(
             "SELECT id, size, mtime_ns, ctime_ns, inode, ticket, derived_key, derived FROM tickets "
-            f"WHERE status NOT IN ({marks}) ORDER BY id",
-            leave_out_statuses,
+            f"WHERE status NOT IN ({marks}) AND (status NOT IN ({quiet_marks}) OR latest_us >= ?) ORDER BY id",
+            (*leave_out_statuses, *statuses, _microseconds(since)),
         ):
             ticket = _decoded(data)
             if ticket is None:  # nothing is kept beside a damaged row
@@ -291,6 +298,7 @@ def _row(desk_root: Path, path: Path) -> tuple[Any, ...] | BrokenFile:
         *_signature(stat),
         *(getattr(ticket, column) for column in _COLUMNS),
         _microseconds(ticket.updated),
+        _microseconds(query.latest_moment(ticket)),
         json.dumps(summary, default=_iso, ensure_ascii=False),
         query.searchable_text(ticket),
         _encode(ticket),

@@ -8,6 +8,7 @@ ticket's listing fields, so they are named here too.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, time
 from typing import Any
 
 from msgspec import Struct
@@ -84,6 +85,14 @@ def sql_filter(selection: Selection) -> tuple[str, list[Any]]:
 
 def _marks(values: Sequence[Any]) -> str:
     return ", ".join("?" * len(values))
+
+
+def latest_moment(ticket: Ticket) -> datetime:
+    """The latest moment a ticket speaks of: its last update, any event, any day of work logged (from that
+    day's start in UTC). A closed ticket whose latest moment is long past counts in no recent figure."""
+    moments = [ticket.created, ticket.updated, *(event.at for event in ticket.history)]
+    moments += [datetime.combine(event.on, time(), UTC) for event in ticket.history if event.on is not None]
+    return max(moments)
 
 
 def searchable_text(ticket: Ticket) -> str:

@@ -19,6 +19,7 @@ from sdesk.tickets.model import Ticket
 from sdesk.website.phrases import phrases
 
 AT_RISK_WINDOW = timedelta(hours=4)  # of open time: a clock due this soon is "about to breach"
+AT_RISK_LISTED = 100  # the clocks due first are listed; the figures count them all (`sdesk sla` lists every one)
 WEEKS = 8
 TIME_DAYS = 30
 AGE_BUCKETS = (  # upper bound (exclusive) and its phrase; the last bucket has no bound
@@ -85,7 +86,8 @@ class Dashboard:
     priorities: tuple[str, ...]
     backlog: tuple[tuple[str, tuple[int, ...], int], ...]  # status label, count per priority, total
     backlog_totals: tuple[int, ...]
-    at_risk: tuple[ClockAtRisk, ...]
+    at_risk: tuple[ClockAtRisk, ...]  # the AT_RISK_LISTED due first
+    at_risk_unlisted: int
     weeks: tuple[WeekCompliance, ...]
     ages: tuple[tuple[str, int], ...]
     time: tuple[CustomerTime, ...]
@@ -103,7 +105,8 @@ class Collector:
         self._time_from = today - timedelta(days=TIME_DAYS - 1)
         self._week_ago = now - timedelta(days=7)
         self._backlog: dict[tuple[str, str], int] = {}
-        self._at_risk: list[ClockAtRisk] = []
+        self._attention = self._overdue = 0  # clocks overdue or about to be, of which overdue
+        self._due_first: list[tuple[datetime, str, str, Ticket, sla.Clock]] = []  # due, ticket, clock: a few
         self._ages = [0] * len(AGE_BUCKETS)
         self._time: dict[str, list[int]] = {}  # customer -> [covered, billable] minutes
         self._waiting = self._opened = self._closed = 0
@@ -130,9 +133,13 @@ class Collector:
         status = rules.statuses.get(ticket.status)
         self._waiting += status is not None and status.waiting_on_customer
         self._ages[_age_bucket(self.now - ticket.created)] += 1
-        self._at_risk.extend(
-            self._clock_at_risk(ticket, clock) for clock in clocks if sla.needs_attention(clock, AT_RISK_WINDOW)
-        )
+        for clock in clocks:
+            if sla.needs_attention(clock, AT_RISK_WINDOW):
+                self._attention += 1
+                self._overdue += clock.late
+                self._due_first.append((clock.due, ticket.id, clock.name, ticket, clock))
+        if len(self._due_first) > 2 * AT_RISK_LISTED:  # the rest is counted, never listed: let it go
+            self._due_first = sorted(self._due_first, key=_due_order)[:AT_RISK_LISTED]
 
     def _clock_at_risk(self, ticket: Ticket, clock: sla.Clock) -> ClockAtRisk:
         words = phrases(self.rules.language)
@@ -167,11 +174,11 @@ class Collector:
             backlog.append((known.labels.get(rules.language, status) if known else status, counts, sum(counts)))
         totals = tuple(sum(row[1][index] for row in backlog) for index in range(len(levels)))
         window = duration(AT_RISK_WINDOW, rules.language)
-        overdue = sum(clock.late for clock in self._at_risk)
+        due_first = sorted(self._due_first, key=_due_order)[:AT_RISK_LISTED]
         figures = (
             Figure(words["figure_open"], sum(totals), alert=False),
-            Figure(words["figure_overdue"], overdue, alert=True),
-            Figure(words["figure_at_risk"].format(window=window), len(self._at_risk) - overdue, alert=True),
+            Figure(words["figure_overdue"], self._overdue, alert=True),
+            Figure(words["figure_at_risk"].format(window=window), self._attention - self._overdue, alert=True),
             Figure(words["figure_waiting"], self._waiting, alert=False),
             Figure(words["figure_opened_week"], self._opened, alert=False),
             Figure(words["figure_closed_week"], self._closed, alert=False),
@@ -186,7 +193,8 @@ class Collector:
             priorities=levels,
             backlog=tuple(backlog),
             backlog_totals=totals,
-            at_risk=tuple(sorted(self._at_risk, key=lambda clock: (clock.due_at, clock.id, clock.clock))),
+            at_risk=tuple(self._clock_at_risk(ticket, clock) for *_, ticket, clock in due_first),
+            at_risk_unlisted=self._attention - len(due_first),
             weeks=tuple(_week(monday, tally) for monday, tally in sorted(self._weeks.items())),
             ages=tuple((words[phrase], count) for (_, phrase), count in zip(AGE_BUCKETS, self._ages, strict=True)),
             time=tuple(
@@ -194,6 +202,11 @@ class Collector:
                 for key, (covered, billable) in sorted(self._time.items(), key=lambda item: (-sum(item[1]), item[0]))
             ),
         )
+
+
+def _due_order(item: tuple[datetime, str, str, Ticket, sla.Clock]) -> tuple[datetime, str, str]:
+    due, ticket_id, clock, *_ = item
+    return due, ticket_id, clock
 
 
 def _age_bucket(age: timedelta) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sdesk.clocks import sla
@@ -18,7 +18,7 @@ from sdesk.storage import attachments
 from sdesk.storage.index import Index
 from sdesk.storage.store import Desk
 from sdesk.tickets.model import Ticket
-from sdesk.website import build
+from sdesk.website import build, dashboard, keptpages
 from sdesk.website.pages import Templates
 from sdesk.website.publish import Published, check_folder, publish
 
@@ -45,23 +45,33 @@ def export(desk: Desk, out: Path, customer: str | None, recent_days: int, now: d
         raise InvalidData(
             f"{error.message}{also}; nothing exported (sdesk check lists them)", error.path, error.line, error.column
         )
-    kept = KeptClocks(rules, now)
-    rows = index.tickets_with((), desk.rules_key, kept.derive)
-    tickets = kept.tickets(rows)
-    pages = build.site(tickets, announcements, rules, now, templates, customer, recent_days, _reader(desk), kept)
-    return Exported(len(pages), publish(out, pages))
+    clocks = KeptClocks(rules, now)
+    # A ticket closed long ago and quiet since shows on no page and counts in no figure: left in the index.
+    quiet = (tuple(rules.final_statuses), build.looks_back(now, recent_days))
+    tickets = clocks.tickets(index.tickets_with((), desk.rules_key, clocks.derive, quiet))
+    shared = keptpages.shared_digest(desk.rules_key, templates.desk_folder)
+    kept = keptpages.KeptPages(desk.state_dir, out, customer, shared, now)
+    pages = build.site(
+        tickets, announcements, rules, now, templates, customer, recent_days, _reader(desk), clocks, kept
+    )
+    published = publish(out, pages)
+    kept.save(published.signatures)
+    return Exported(len(pages), published)
 
 
 class KeptClocks:
-    """The open tickets' clocks from the facts the index keeps (sdesk.clocks.sla.Facts), as the site asks
-    for them; a closed ticket's clocks, which only the dashboard's recent weeks need, are worked out."""
+    """The tickets' clocks from the facts the index keeps (sdesk.clocks.sla.Facts), as the site asks for
+    them: of the open tickets, and of the closed ones the dashboard's recent weeks count."""
 
     def __init__(self, rules: Rules, now: datetime):
         self.rules, self.now = rules, now
         self.facts: dict[str, bytes | None] = {}  # of the open tickets, and of the ticket passing by
+        self.counted_since = now - timedelta(weeks=dashboard.WEEKS + 1)
 
     def derive(self, ticket: Ticket) -> bytes | None:
-        return None if self.rules.is_final(ticket.status) else sla.kept(ticket, self.rules)
+        if self.rules.is_final(ticket.status) and ticket.created < self.counted_since:
+            return None  # no page shows its clocks: nothing to keep
+        return sla.kept(ticket, self.rules)
 
     def tickets(self, rows: Iterable[tuple[Ticket, bytes | None]]) -> Iterator[Ticket]:
         for ticket, data in rows:

@@ -7,7 +7,8 @@ every value, so a ticket title is text on the page, never markup.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from sdesk.website.dashboard import Dashboard
 from sdesk.website.noticeboard import Notice
 from sdesk.website.phrases import phrases
 from sdesk.website.portal import Portal
+from sdesk.website.publish import LazyPage, Signature
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
 DESK_TEMPLATES = Path("templates") / "html"  # inside the desk
@@ -53,19 +55,24 @@ class Templates:
         )
 
 
-def portal_pages(portal: Portal, templates: Templates) -> dict[str, str]:
-    """A customer's portal: index.html and a page per ticket, all in one folder, linking only to each other."""
+Reuse = Callable[[str, str], Signature | None]  # ticket, page name: the signature its file was left with
+
+
+def portal_pages(portal: Portal, templates: Templates, reuse: Reuse | None = None) -> dict[str, str | LazyPage]:
+    """A customer's portal: index.html and a page per ticket, all in one folder, linking only to each other.
+
+    Only the portal's own page says when it was made: a ticket's page reads the same until the ticket or
+    its clocks change, so an export can leave it alone (``reuse``, see :mod:`sdesk.website.keptpages`).
+    """
     words = phrases(portal.language)
-    values = {
-        "t": words,
-        "portal": portal,
-        "desk_name": portal.desk_name,
-        "desk_email": portal.desk_email,
-        "updated": portal.updated,
+    values = {"t": words, "portal": portal, "desk_name": portal.desk_name, "desk_email": portal.desk_email}
+    pages: dict[str, str | LazyPage] = {
+        "index.html": templates.render("portal.html", {**values, "updated": portal.updated})
     }
-    pages = {"index.html": templates.render("portal.html", values)}
     for ticket in (*portal.open, *portal.recently_closed):
-        pages[f"{ticket.id}.html"] = templates.render("ticket.html", {**values, "ticket": ticket})
+        name = f"{ticket.id}.html"
+        render = partial(templates.render, "ticket.html", {**values, "updated": None, "ticket": ticket})
+        pages[name] = LazyPage(render, reuse(ticket.id, name) if reuse is not None else None)
     return pages
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sdesk.calendar.spoken import moment
 from sdesk.clocks import sla
@@ -33,6 +34,7 @@ from sdesk.website.phrases import phrases
 RECENT_DAYS = 30  # closed tickets, and ended announcements, stay on the portal this long
 Words = Mapping[str, str]
 Speak = Callable[[datetime], str]  # a moment in the reader's words
+View = Callable[[Ticket, str], "PublicTicket"]  # a ticket as a customer speaking this language reads it
 
 
 FILES = "files"  # the folder beside a portal's pages with the files customers sent
@@ -100,6 +102,46 @@ class Portal:
     announcements: tuple[PublicAnnouncement, ...]
 
 
+@dataclass(frozen=True)
+class Span:
+    """The moments ``t`` with ``after < t <= until``, in which a ticket's view reads as it does at one moment.
+
+    Of everything the view says, only three things move with the time: a running clock turns overdue just
+    after its due moment; the clocks see the history up to the moment, so an event at or after it (a
+    pause that starts then) is a boundary; and a moment's year is written out once the current year is
+    another.
+    """
+
+    after: datetime
+    until: datetime
+
+    @classmethod
+    def around(cls, now: datetime, ticket: Ticket, clocks: Iterable[sla.Clock], zone: ZoneInfo) -> Span:
+        year = now.astimezone(zone).year
+        after = datetime(year, 1, 1, tzinfo=zone) - _INSTANT
+        until = datetime(year + 1, 1, 1, tzinfo=zone) - _INSTANT
+        for clock in clocks:
+            if clock.stopped is None:  # on time up to its due moment itself
+                if clock.due < now:
+                    after = max(after, clock.due)
+                else:
+                    until = min(until, clock.due)
+        for event in (ticket.created, *(event.at for event in ticket.history)):
+            if event < now:  # seen from just after it (at its very moment, a pause it starts has no length)
+                after = max(after, event)
+            elif event == now:
+                after, until = max(after, now - _INSTANT), now
+            else:
+                until = min(until, event - _INSTANT)
+        return cls(after, until)
+
+    def holds(self, moment: datetime) -> bool:
+        return self.after < moment <= self.until
+
+
+_INSTANT = timedelta(microseconds=1)
+
+
 def shown(ticket: Ticket, rules: Rules, now: datetime, recent_days: int = RECENT_DAYS) -> bool:
     """Open, or closed within the last ``recent_days``: the tickets a portal lists."""
     closed = closed_at(ticket, rules)
@@ -122,12 +164,17 @@ def build(
     now: datetime,
     recent_days: int = RECENT_DAYS,
     clocks: sla.ClockSource | None = None,
+    view: View | None = None,
 ) -> Portal:
-    """The portal of one customer; tickets of other customers passed in are left out."""
+    """The portal of one customer; tickets of other customers passed in are left out.
+
+    ``view`` makes the customer's view of a ticket (:func:`public_ticket` with ``clocks`` by default).
+    """
     customer = rules.customers.get(customer_key)
     language = customer.language if customer is not None else rules.language
+    view = view or (lambda ticket, language: public_ticket(ticket, rules, language, now, clocks))
     mine = [
-        public_ticket(ticket, rules, language, now, clocks)
+        view(ticket, language)
         for ticket in tickets
         if ticket.customer == customer_key and shown(ticket, rules, now, recent_days)
     ]
@@ -155,6 +202,14 @@ def public_ticket(
     ticket: Ticket, rules: Rules, language: str, now: datetime, clocks: sla.ClockSource | None = None
 ) -> PublicTicket:
     """The customer's view of one ticket (``clocks``: where its clocks come from; worked out by default)."""
+    return public_ticket_and_span(ticket, rules, language, now, clocks)[0]
+
+
+def public_ticket_and_span(
+    ticket: Ticket, rules: Rules, language: str, now: datetime, clocks: sla.ClockSource | None = None
+) -> tuple[PublicTicket, Span]:
+    """:func:`public_ticket`, and the span of time around ``now`` in which it reads the same (see :class:`Span`),
+    so that an export can keep a ticket's page until the ticket changes or its span ends."""
     words = phrases(language)
 
     def when(at: datetime) -> str:
@@ -177,7 +232,7 @@ def public_ticket(
         last = _last_change(ticket, name)
         return ticket.value(name) if move is None or (last is not None and last >= move) else None
 
-    return PublicTicket(
+    view = PublicTicket(
         id=ticket.id,
         title=ticket.title,
         type=ticket_type.labels.get(language, ticket.type) if ticket_type else ticket.type,
@@ -201,6 +256,7 @@ def public_ticket(
         clocks=tuple(clock_line(clock, ticket, rules, words, when) for clock in running),
         history=tuple(history),
     )
+    return view, Span.around(now, ticket, running, rules.timezone)
 
 
 def _auto_closed(ticket: Ticket) -> bool:

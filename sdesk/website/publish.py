@@ -25,8 +25,10 @@ import os
 import re
 import secrets
 import stat
-from collections.abc import Mapping, Sequence
-from contextlib import suppress
+import time
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,21 +58,42 @@ _KINDS = (
 )
 
 
+Signature = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode of a page file
+RECENT_NS = 2_000_000_000  # a page file changed this recently may change again unseen within its times
+
+
+@dataclass(frozen=True)
+class LazyPage:
+    """A page rendered only when it is written or compared, one at a time: never while its file keeps the
+    ``signature`` the last export left it with (None: rendered)."""
+
+    render: Callable[[], str]
+    signature: Signature | None = None
+
+
 @dataclass(frozen=True)
 class Published:
     written: int
     unchanged: int
     removed: int
+    signatures: dict[str, Signature | None]  # of every page now in the folder (None: changed just now)
 
 
-def publish(out: Path, pages: Mapping[str, str | bytes]) -> Published:
-    """Make ``out`` hold exactly ``pages`` (path -> HTML), next to any files sdesk did not write."""
+def publish(out: Path, pages: Mapping[str, str | bytes | LazyPage]) -> Published:
+    """Make ``out`` hold exactly ``pages`` (path -> HTML), next to any files sdesk did not write.
+
+    Every page is rendered before anything is written, so a page that fails to render changes nothing;
+    the pages to write wait compressed, so a site of 10,000 pages is not held whole in memory.
+    """
     names = sorted(pages)
     for name in names:
         if not PAGE.fullmatch(name):
             raise SdeskError(f"not a page of the site: {name!r}")
     previous = _previous(out)
     gone = sorted(set(previous) - set(names))
+    started = time.time_ns()
+    to_write, signatures = _changed(out, names, pages)
+    written = len(to_write)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -80,19 +103,36 @@ def publish(out: Path, pages: Mapping[str, str | bytes]) -> Published:
             folder.check(name)
         # Listed before writing: a run cut short leaves no page the next run would not know to remove.
         folder.write(MANIFEST, _listed(sorted(set(previous) | set(names))))
-        written = unchanged = 0
         for name in names:
-            page = pages[name]
-            content = page.encode("utf-8") if isinstance(page, str) else page
-            if folder.holds(name, content):
-                unchanged += 1
-            else:
-                folder.write(name, content)
-                written += 1
+            if name in to_write:
+                folder.write(name, zlib.decompress(to_write.pop(name)))
+            if name not in signatures:
+                signature = folder.signature(name)
+                signatures[name] = signature if signature and signature[2] < started - RECENT_NS else None
         for name in gone:
             folder.remove(name)
         folder.write(MANIFEST, _listed(names))
-    return Published(written, unchanged, len(gone))
+    return Published(written, len(names) - written, len(gone), signatures)
+
+
+def _changed(
+    out: Path, names: Sequence[str], pages: Mapping[str, str | bytes | LazyPage]
+) -> tuple[dict[str, bytes], dict[str, Signature | None]]:
+    """The pages whose file must be written (compressed), and the signatures of those left alone unseen."""
+    to_write: dict[str, bytes] = {}
+    left: dict[str, Signature | None] = {}
+    with _Folder(out) if out.is_dir() else nullcontext() as folder:
+        for name in names:
+            page = pages[name]
+            if isinstance(page, LazyPage):
+                if folder is not None and page.signature is not None and folder.signature(name) == page.signature:
+                    left[name] = page.signature
+                    continue
+                page = page.render()
+            content = page.encode("utf-8") if isinstance(page, str) else page
+            if folder is None or not folder.holds(name, content):
+                to_write[name] = zlib.compress(content, 1)
+    return to_write, left
 
 
 def check_folder(out: Path) -> None:
@@ -208,6 +248,22 @@ class _Folder:
             return same_size and _read(page_fd, len(content) + 1) == content
         finally:
             os.close(page_fd)
+
+    def signature(self, name: str) -> Signature | None:
+        """The page file's size, times and inode; None when it is not a plain file."""
+        *parents, page = name.split("/")
+        fd = self._open(parents)
+        if fd is None:
+            return None
+        try:
+            info = os.stat(page, dir_fd=fd, follow_symlinks=False)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
 
     def write(self, name: str, content: bytes) -> None:
         """A temporary file renamed over the page: readers see the old page or the new one, and a link is replaced."""
