@@ -37,7 +37,6 @@ from sdesk.tickets.model import Ticket
 
 MAX_PUSHES = 5  # a busy team pushes often; after this many refusals the next cycle tries again
 RUNNER_FILE = "runner"
-EXPORTED_FILE = "exported"
 SWEEP_PLURALS = {"breach": "breaches", "auto-closed": "auto-closed"}
 
 
@@ -367,16 +366,11 @@ def _baseline(desk: Desk, now: datetime, branch: sync.Branch | None, say: Callab
 
 
 def _export(desk: Desk, now: datetime, out: Path, say: Callable[[str], None]) -> None:
+    """The site, every cycle: a clock that went overdue since the last one shows on its ticket's page even
+    when nothing was committed (the export renders again only the pages that changed)."""
     from sdesk.website.export import export
 
-    stamp = f"{sync.head(desk.root)} {now.date().isoformat()}"
-    marker = sync.runner_dir(desk.root, desk.state_dir) / EXPORTED_FILE
-    if (out / "index.html").exists() and marker.is_file() and marker.read_text(encoding="utf-8").strip() == stamp:
-        say(f"export: {out}: nothing changed")
-        return
-    exported = export(desk, out, None, 30, now)
-    write_atomic(marker, stamp + "\n", durable=False)
-    result = exported.published
+    result = export(desk, out, None, 30, now).published
     say(f"export: {out}: {result.written} written, {result.unchanged} unchanged, {result.removed} removed")
 
 
@@ -407,7 +401,7 @@ def _dry_run(desk: Desk, now: datetime, settings: Settings, say: Callable[[str],
     if not waiting and not swept_mail:
         say("mail: nothing owed")
     if settings.export_to is not None:
-        say(f"export: would export the site to {settings.export_to} if anything changed")
+        say(f"export: would export the site to {settings.export_to}")
 
 
 @contextmanager

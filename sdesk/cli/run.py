@@ -20,7 +20,7 @@ from sdesk.errors import SdeskError
     "export_to",
     type=click.Path(file_okay=False, path_type=Path),
     metavar="DIR",
-    help="Re-export the site (portals, dashboard) into DIR when something changed.",
+    help="Export the site (portals, dashboard) into DIR every cycle; only pages that changed are made again.",
 )
 @click.option(
     "--example",
