@@ -61,17 +61,19 @@ Reuse = Callable[[str, str], Signature | None]  # ticket, page name: the signatu
 def portal_pages(portal: Portal, templates: Templates, reuse: Reuse | None = None) -> dict[str, str | LazyPage]:
     """A customer's portal: index.html and a page per ticket, all in one folder, linking only to each other.
 
-    Only the portal's own page says when it was made: a ticket's page reads the same until the ticket or
-    its clocks change, so an export can leave it alone (``reuse``, see :mod:`sdesk.website.keptpages`).
+    Only the portal's own page says when it was made and lists the tickets. A ticket's page gets the ticket
+    and whose portal it is (:class:`~sdesk.website.portal.PortalHeading`), so it reads the same until the
+    ticket or its clocks change, and an export can leave it alone (``reuse``, see :mod:`.keptpages`).
     """
     words = phrases(portal.language)
-    values = {"t": words, "portal": portal, "desk_name": portal.desk_name, "desk_email": portal.desk_email}
+    values = {"t": words, "desk_name": portal.desk_name, "desk_email": portal.desk_email}
     pages: dict[str, str | LazyPage] = {
-        "index.html": templates.render("portal.html", {**values, "updated": portal.updated})
+        "index.html": templates.render("portal.html", {**values, "portal": portal, "updated": portal.updated})
     }
     for ticket in (*portal.open, *portal.recently_closed):
         name = f"{ticket.id}.html"
-        render = partial(templates.render, "ticket.html", {**values, "updated": None, "ticket": ticket})
+        shown = {**values, "portal": portal.heading, "updated": None, "ticket": ticket}
+        render = partial(templates.render, "ticket.html", shown)
         pages[name] = LazyPage(render, reuse(ticket.id, name) if reuse is not None else None)
     return pages
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from msgspec import Struct
+
 from sdesk.calendar.spoken import moment
 from sdesk.clocks import sla
 from sdesk.policy.rules import Rules
@@ -40,8 +42,7 @@ View = Callable[[Ticket, str], "PublicTicket"]  # a ticket as a customer speakin
 FILES = "files"  # the folder beside a portal's pages with the files customers sent
 
 
-@dataclass(frozen=True)
-class PublicEvent:
+class PublicEvent(Struct, frozen=True):
     at: datetime
     when: str  # at, in words
     author: str  # the customer's own person, or the desk's team: never an agent's address
@@ -50,8 +51,7 @@ class PublicEvent:
     attachments: tuple[str, ...] = ()  # files the customer sent with it, as kept under attachments/<ticket>/
 
 
-@dataclass(frozen=True)
-class PublicTicket:
+class PublicTicket(Struct, frozen=True):
     id: str
     title: str
     type: str
@@ -101,6 +101,22 @@ class Portal:
     recently_closed: tuple[PublicTicket, ...]
     announcements: tuple[PublicAnnouncement, ...]
 
+    @property
+    def heading(self) -> PortalHeading:
+        return PortalHeading(self.customer, self.name, self.language, self.desk_name, self.desk_email)
+
+
+@dataclass(frozen=True)
+class PortalHeading:
+    """What a ticket's page knows of its portal: whose it is. Not its lists or when it was made, which change
+    with every other ticket and every export, while the ticket's page is kept until the ticket changes."""
+
+    customer: str
+    name: str
+    language: str
+    desk_name: str
+    desk_email: str | None
+
 
 @dataclass(frozen=True)
 class Span:
@@ -126,6 +142,8 @@ class Span:
                     after = max(after, clock.due)
                 else:
                     until = min(until, clock.due)
+            if any(pause.end >= now and not pause.ongoing for pause in clock.pauses):
+                return cls(now - _INSTANT, now)  # a pause the history ends later (a clock ahead): due moves with now
         for event in (ticket.created, *(event.at for event in ticket.history)):
             if event < now:  # seen from just after it (at its very moment, a pause it starts has no length)
                 after = max(after, event)
