@@ -207,27 +207,63 @@ def test_a_when_that_is_no_moment_is_refused(desk, run):
 # --- business hours ------------------------------------------------------------------------
 
 
-def test_maintenance_in_business_hours_warns_for_every_concerned_customer(desk, run):
-    result = run(
-        "announce",
-        "new",
-        "--kind",
-        "maintenance",
-        "--title",
-        "Upgrade",
-        "--start",
-        "2026-11-24T11:00",
-        "--end",
-        "2026-11-24T14:00",
-    )
+IN_BUSINESS_HOURS = (
+    "--kind",
+    "maintenance",
+    "--title",
+    "Upgrade",
+    "--start",
+    "2026-11-24T11:00",
+    "--end",
+    "2026-11-24T14:00",
+)
+
+
+def test_maintenance_in_business_hours_is_refused_in_a_script_without_confirm(desk, run):
+    result = run("announce", "new", *IN_BUSINESS_HOURS)
+    assert result.exit_code == 1
+    assert_one_line_error(result, "maintenance during business hours of ", "--confirm")
+    for customer in ("zonnebloem", "fod-digitaal", "vandijk", "brightwave"):
+        assert f"{customer} (2h" in result.stderr
+    assert announcement_files(desk) == []
+
+
+def test_maintenance_in_business_hours_with_confirm_is_announced_with_a_warning(desk, run):
+    result = run("announce", "new", *IN_BUSINESS_HOURS, "--confirm")
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
     assert len(warnings) == 1, result.stderr
     assert warnings[0].startswith("Warning: maintenance during business hours of ")
-    for customer in ("zonnebloem", "fod-digitaal", "vandijk", "brightwave"):
-        assert f"{customer} (2h" in warnings[0]
     assert "Warning" not in result.stdout
-    assert len(announcement_files(desk)) == 1  # still created
+    assert len(announcement_files(desk)) == 1
+
+
+def test_a_window_that_already_ended_is_refused(desk, run):
+    result = run(
+        "announce",
+        "new",
+        "--kind",
+        "outage",
+        "--title",
+        "Storing",
+        "--start",
+        "2026-11-20T09:00",
+        "--end",
+        "2026-11-20T11:00",
+    )
+    assert result.exit_code == 1
+    assert_one_line_error(result, "already ended", "2026-11-20T11:00")
+    assert announcement_files(desk) == []
+
+
+def test_the_same_announcement_twice_is_refused_until_the_first_is_resolved(desk, run):
+    first = announce(run, "outage", "2026-11-23T09:30", title="Storing  bezig")
+    result = run("announce", "new", "--kind", "outage", "--title", "Storing bezig", "--start", "2026-11-23T09:30")
+    assert result.exit_code == 1
+    assert_one_line_error(result, f"already announced as {first}")
+    assert announce(run, "outage", "2026-11-23T09:30", "--customers", "vandijk", title="Storing bezig") != first
+    assert run("announce", "resolve", first, "--note", NOTE).exit_code == 0
+    announce(run, "outage", "2026-11-23T09:30", title="Storing bezig")  # the first is over: a new outage
 
 
 def test_the_warning_names_only_the_customers_of_the_service(desk, run):
@@ -244,6 +280,7 @@ def test_the_warning_names_only_the_customers_of_the_service(desk, run):
         "2026-11-24T14:00",
         "--service",
         "care-dossier",
+        "--confirm",
     )
     assert result.exit_code == 0, result.output
     warning = next(line for line in result.stderr.splitlines() if line.startswith("Warning:"))
@@ -267,6 +304,7 @@ def test_the_warning_counts_only_the_open_hours_overlapped(desk, run):
         "2026-11-25T18:00",
         "--customers",
         "vandijk",
+        "--confirm",
     )
     assert result.exit_code == 0, result.output
     warning = next(line for line in result.stderr.splitlines() if line.startswith("Warning:"))
@@ -343,9 +381,16 @@ def every_state(desk, run) -> dict[str, str]:
         "planned": announce(run, "maintenance", "2026-11-28T22:00", "--end", "2026-11-28T23:59", title="Gepland"),
         "active-outage": announce(run, "outage", "2026-11-23T09:30", title="Storing bezig"),
         "active-maintenance": announce(
-            run, "maintenance", "2026-11-23T06:00", "--end", "2026-11-23T11:00", title="Onderhoud bezig"
+            run, "maintenance", "2026-11-23T06:00", "--end", "2026-11-23T11:00", "--confirm", title="Onderhoud bezig"
         ),
-        "ended": announce(run, "maintenance", "2026-11-21T22:00", "--end", "2026-11-21T23:00", title="Voorbij"),
+        "ended": announce(
+            lambda *args: run(*args, env={"SDESK_NOW": "2026-11-20T10:00:00+01:00"}),  # announced beforehand
+            "maintenance",
+            "2026-11-21T22:00",
+            "--end",
+            "2026-11-21T23:00",
+            title="Voorbij",
+        ),
         "resolved": announce(run, "outage", "2026-11-23T08:00", title="Opgelost"),
     }
     result = run("announce", "resolve", made["resolved"], "--note", NOTE)
@@ -419,7 +464,8 @@ def test_list_without_announcements_says_so(desk, run):
 
 
 def test_an_unresolved_outage_past_its_expected_end_stays_in_the_default_list(desk, run):
-    announcement_id = announce(run, "outage", "2026-11-23T08:00", "--end", "2026-11-23T09:00")
+    announced_early = lambda *args: run(*args, env={"SDESK_NOW": "2026-11-23T08:15:00+01:00"})  # noqa: E731
+    announcement_id = announce(announced_early, "outage", "2026-11-23T08:00", "--end", "2026-11-23T09:00")
     assert listing(run, "--active")[announcement_id]["state"] == "active"
     assert announcement_id in listing(run)
 

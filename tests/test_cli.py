@@ -13,8 +13,7 @@ from pathlib import Path
 import click
 import pytest
 
-from sdesk.cli import main
-from sdesk.cli import tickets as ticket_commands
+from sdesk.cli import context, main
 from sdesk.output import Column, stream_rows, to_json
 from tests.conftest import AGENT, NOW, REPO
 
@@ -102,7 +101,7 @@ def test_new_refuses_unknown_customer_with_a_suggestion(desk, run):
 
 
 def test_new_on_a_terminal_prompts_for_missing_fields(desk, run, monkeypatch):
-    monkeypatch.setattr(ticket_commands, "interactive", lambda: True)
+    monkeypatch.setattr(context, "interactive", lambda: True)
     answers = "\n".join(
         [
             "Zorgdossier op campus Brugge opent niet",
@@ -223,6 +222,16 @@ def test_list_filters(three_tickets, run, args, expected):
     assert listed(run, *args) == [names[expected]]
 
 
+def test_a_cooperation_incident_is_found_and_listed_by_the_customers_own_number(three_tickets, run, new_ticket):
+    their = ("--cooperation", "--their-ticket", "FOD-SD-2026-1187", "--their-email", "ict@zonnebloem.example")
+    shared = new_ticket(*their, title="Koppeling met het eHealth-platform valt weg")["id"]
+    assert listed(run, "--search", "fod-sd-2026-1187") == [shared]
+    line = next(line for line in run("list").stdout.splitlines() if line.startswith(shared))
+    assert "  [FOD-SD-2026-1187] Koppeling met" in line  # their number first: a long title is cut
+    (row,) = [row for row in json.loads(run("list", "--format", "json").stdout) if row["id"] == shared]
+    assert row["cooperation_ticket"] == "FOD-SD-2026-1187" and row["title"].startswith("Koppeling")
+
+
 def test_list_refuses_an_unknown_filter_value(desk, run):
     result = run("list", "--customer", "acme")
     assert result.exit_code == 1
@@ -251,6 +260,7 @@ def test_list_csv_and_json_carry_the_same_stable_fields(three_tickets, run):
         "team",
         "assignee",
         "category",
+        "cooperation_ticket",
         "created",
         "updated",
     ]

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from sdesk.cli import tickets as ticket_commands
+from sdesk.cli import context
 from sdesk.output import to_csv
 from tests.conftest import TICKET_DEFAULTS, ok
 
@@ -159,7 +159,7 @@ def test_a_prompt_shows_a_name_from_rules_yaml_escaped_and_still_reads_the_answe
         ),
         encoding="utf-8",
     )
-    monkeypatch.setattr(ticket_commands, "interactive", lambda: True)
+    monkeypatch.setattr(context, "interactive", lambda: True)
     values = {key: value for key, value in TICKET_DEFAULTS.items() if key != "--site"}
     result = run("new", "--format", "json", *[part for pair in values.items() for part in pair], input="2101\n")
     assert result.exit_code == 0, result.output

@@ -535,6 +535,20 @@ def test_the_survey_after_closing_goes_to_the_requester_only(desk, new_ticket, a
     assert envelopes == {"created": [ELS, JAN], "closed": [ELS, JAN], "survey": [ELS]}
 
 
+def test_closing_again_after_a_reopening_sends_no_second_survey(desk, new_ticket, act, run):
+    ticket = new_ticket()["id"]
+    assert act("close", ticket, "--resolution", "Index hersteld.", at="2026-11-23T15:00:00+01:00") == [
+        "closed",
+        "survey",
+    ]
+    act("reopen", ticket, "--reason", "Het probleem is terug.", at="2026-11-24T09:00:00+01:00")
+    assert act("close", ticket, "--resolution", "Index opnieuw opgebouwd.", at="2026-11-24T11:00:00+01:00") == [
+        "closed"
+    ]
+    report = json.loads(run("report", "csat", "--format", "json").stdout)
+    assert report[-1]["surveys"] == 1  # counted once, on the day it was sent
+
+
 # --- the mail baseline -------------------------------------------------------------------------
 
 

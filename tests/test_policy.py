@@ -118,6 +118,18 @@ def test_maintenance_is_paid_through_its_last_day(example_rules):
     assert not day_after.eligible
 
 
+def test_a_complaint_needs_no_product_or_paid_maintenance_but_still_a_reference_person(example_rules):
+    complaint = {**ZONNEBLOEM, "type": "complaint", "product": None}
+    lapsed = assess(example_rules, complaint, product="medication", on=date(2026, 11, 23))  # maintenance ended
+    assert lapsed.eligible
+    assert lapsed.eligibility[2].detail == "not needed for a complaint: it is about the desk, not a product"
+    assert assess(example_rules, complaint).eligible
+    assert failed(assess(example_rules, complaint, requester=STRANGER)) == {
+        "reference person": f"{STRANGER} is not a designated reference person of WZC De Zonnebloem"
+    }
+    assert assess(example_rules, complaint).team == "service-management"
+
+
 def test_product_without_a_package_is_not_eligible(example_rules):
     assessment = assess(example_rules, ZONNEBLOEM, product="web-platform")
     assert failed(assessment) == {"maintenance": "WZC De Zonnebloem has no package for Web Content Platform"}

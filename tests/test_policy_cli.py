@@ -10,7 +10,7 @@ import sys
 import pytest
 import yaml
 
-from sdesk.cli import tickets as ticket_commands
+from sdesk.cli import context
 from tests.conftest import AGENT, REPO
 
 STRANGER = ("--requester", "jan.janssens@zonnebloem.example")
@@ -95,7 +95,7 @@ def test_a_hardware_request_is_refused_in_scripts_until_the_costs_are_accepted(d
 
 
 def test_on_a_terminal_the_agent_confirms_the_costs_before_the_ticket_is_saved(desk, run, monkeypatch):
-    monkeypatch.setattr(ticket_commands, "interactive", lambda: True)
+    monkeypatch.setattr(context, "interactive", lambda: True)
     args = ["new", "--format", "json", *[part for pair in _defaults().items() for part in pair]]
     args += ["--title", "Laptop van de hoofdverpleegkundige start niet"]
     declined = run(*args, input="n\n")

@@ -242,6 +242,34 @@ def test_a_24x7_emergency_runs_through_the_weekend(desk, run, new_ticket, at):
     assert [(row["clock"], row["left_minutes"]) for row in late] == [("response", -451), ("resolution", -1)]
 
 
+def test_a_night_time_pager_is_woken_only_for_clocks_that_run_at_night(desk, run, new_ticket, at):
+    at("2026-11-23 22:00")  # Monday night: the office is closed
+    night = new_ticket(
+        title="Telemetrie van de vloot valt weg",
+        customer="vandijk",
+        requester="m.devries@vandijk.example",
+        product="fleet-telemetry",
+        site="3001",
+        **P1,
+    )["id"]
+    office = new_ticket(**P1)["id"]
+    # The standard contract's clocks wait for the morning, and say so.
+    assert clock_lines(run, office) == [
+        "  Response    due Tue 24 Nov 10:00, 1h 00m of open time left; it starts counting Tue 24 Nov 09:00",
+        "  Resolution  due Wed 25 Nov 09:00, 7h 00m of open time left; it starts counting Tue 24 Nov 09:00",
+    ]
+    at("2026-11-23 22:45")
+    everything = run("sla", "--within", "2h", "--format", "json")
+    assert {row["id"] for row in json.loads(everything.stdout)} == {night, office}
+    paged = run("sla", "--within", "2h", "--open-now", "--format", "json")
+    assert paged.exit_code == 1
+    assert [(row["id"], row["clock"], row["state"]) for row in json.loads(paged.stdout)] == [
+        (night, "response", "overdue")
+    ]
+    at("2026-11-24 09:30")  # in office hours every calendar is open
+    assert {row["id"] for row in json.loads(run("sla", "--open-now", "--format", "json").stdout)} == {night}
+
+
 def test_show_still_works_while_rules_yaml_is_broken_and_says_the_clocks_are_unavailable(desk, run, new_ticket):
     ticket = new_ticket()
     broken = break_rules(
@@ -310,6 +338,20 @@ def test_reopening_restarts_the_resolution_clock_but_not_the_response(desk, run,
     assert clocks["resolution"]["started"] == "2026-11-24T14:00:00+01:00"
     # 14:00-17:00 Tuesday, 09:00-12:00 Wednesday, 13:00-14:00 Wednesday: 7h
     assert clock_lines(run, ticket["id"])[1] == "  Resolution  due Wed 25 Nov 14:00, 7h 00m of open time left"
+
+
+def test_a_ticket_closed_and_reopened_within_the_same_second_runs_a_new_resolution_clock(desk, run, new_ticket, at):
+    ticket = new_ticket(**P1)
+    at("2026-11-23 10:30")
+    ok(run("close", ticket["id"], "--resolution", "Cache geleegd"))
+    ok(run("reopen", ticket["id"], "--reason", "Toch niet: de melding komt terug"))
+    clocks = clocks_by_name(run, ticket["id"])
+    assert clocks["resolution"]["started"] == "2026-11-23T10:30:00+01:00"
+    assert clocks["resolution"]["state"] == "running"
+    at("2026-11-24 11:00")  # 7h of open time later: overdue, and `sla` says so
+    listing = run("sla", "--format", "json")
+    assert listing.exit_code == 1
+    assert [(row["id"], row["clock"]) for row in json.loads(listing.stdout)] == [(ticket["id"], "resolution")]
 
 
 # --- sdesk priority ----------------------------------------------------------------------

@@ -1052,15 +1052,16 @@ def surveys(reuse, run, new_ticket, at) -> dict[str, str]:
 
 
 def build_surveys(run, new_ticket, at) -> dict[str, str]:
-    """Seven tickets closed in November; five by an agent (surveys sent), two by the sweep (none sent).
+    """Seven tickets closed in November: six by an agent at least once (one survey each, at the first close),
+    one by the sweep alone (none sent).
 
     T1 zonnebloem, assigned to Anna, closed 11-05 by the agent: 5
     T2 zonnebloem, unassigned, closed 11-10 by the agent: 2 ("Duurde te lang")
     T3 fod-digitaal, unassigned, closed 11-12 by Bram: no answer
     T4 vandijk (team noc), assigned to Anna, closed 11-20 by the agent: 4
     T5 zonnebloem, waiting for the customer from 11-02, auto-closed by the sweep 11-16 (an answer is refused)
-    T6 brightwave, closed 11-03, reopened 11-04, closed again 11-25 by the agent: 3
-    T7 zonnebloem, closed 11-03 by the agent, reopened, waiting, auto-closed by the sweep 11-16
+    T6 brightwave, closed 11-03 (the survey), reopened 11-04, closed again 11-25 by the agent (no survey): 3
+    T7 zonnebloem, closed 11-03 by the agent (the survey), reopened, waiting, auto-closed by the sweep 11-16
     """
     at("2026-11-02 09:00")
     t1, t2, t5, t7 = (new_ticket()["id"] for _ in range(4))
@@ -1127,21 +1128,22 @@ def test_csat_counts_surveys_sent_by_an_agents_close_and_their_answers(run):
         csat("customer", "fod-digitaal", 1, 0, 0.0, None, None, 0, 0, 0, 0, 0),
         # vandijk: T4 (4)
         csat("customer", "vandijk", 1, 1, 100.0, 4.0, 100.0, 0, 0, 0, 1, 0),
-        # zonnebloem: T1 (5), T2 (2); T5 and T7 were closed by the sweep: average 7 / 2 = 3.5, satisfied 1 of 2
-        csat("customer", "zonnebloem", 2, 2, 100.0, 3.5, 50.0, 0, 1, 0, 0, 1),
+        # zonnebloem: T1 (5), T2 (2), T7 (its first close by an agent sent one; the sweep closed it at last),
+        # not T5 (closed by the sweep only): 2 of 3 answered, average 7 / 2 = 3.5, satisfied 1 of 2
+        csat("customer", "zonnebloem", 3, 2, 66.7, 3.5, 50.0, 0, 1, 0, 0, 1),
         # noc: T4
         csat("team", "noc", 1, 1, 100.0, 4.0, 100.0, 0, 0, 0, 1, 0),
-        # servicedesk: T1 5, T2 2, T3 -, T6 3: 3 of 4 = 75.0 %, average 10 / 3 = 3.33, satisfied 1 of 3 = 33.3 %
-        csat("team", "servicedesk", 4, 3, 75.0, 3.33, 33.3, 0, 1, 1, 0, 1),
-        # the agent who closed T2 and T6 (unassigned): 2 and 3: average 2.5, none satisfied
-        csat("agent", AGENT, 2, 2, 100.0, 2.5, 0.0, 0, 1, 1, 0, 0),
+        # servicedesk: T1 5, T2 2, T3 -, T6 3, T7 -: 3 of 5 = 60.0 %, average 10 / 3 = 3.33, satisfied 1 of 3
+        csat("team", "servicedesk", 5, 3, 60.0, 3.33, 33.3, 0, 1, 1, 0, 1),
+        # the agent who closed T2, T6 and T7 (unassigned): 2, 3 and -: average 2.5, none satisfied
+        csat("agent", AGENT, 3, 2, 66.7, 2.5, 0.0, 0, 1, 1, 0, 0),
         # Anna (assignee of T1 and T4): 5 and 4: average 4.5, both satisfied
         csat("agent", ASSIGNEE, 2, 2, 100.0, 4.5, 100.0, 0, 0, 0, 1, 1),
         # Bram closed T3: no answer
         csat("agent", OTHER_AGENT, 1, 0, 0.0, None, None, 0, 0, 0, 0, 0),
-        # all: 5 sent (T1, T2, T3, T4, T6), 4 answers = 80.0 %; scores 5, 2, 4, 3: average 14 / 4 = 3.5;
-        # satisfied: 5 and 4, 2 of 4 = 50.0 %
-        csat("all", "all", 5, 4, 80.0, 3.5, 50.0, 0, 1, 1, 1, 1),
+        # all: 6 sent (T1, T2, T3, T4, T6, T7; one per ticket), 4 answers = 66.7 %; scores 5, 2, 4, 3: average
+        # 14 / 4 = 3.5; satisfied: 5 and 4, 2 of 4 = 50.0 %
+        csat("all", "all", 6, 4, 66.7, 3.5, 50.0, 0, 1, 1, 1, 1),
     ]
     assert (
         found[-1]["score_1"] + found[-1]["score_2"] + found[-1]["score_3"] + found[-1]["score_4"] + found[-1]["score_5"]
@@ -1150,9 +1152,9 @@ def test_csat_counts_surveys_sent_by_an_agents_close_and_their_answers(run):
 
 
 @pytest.mark.usefixtures("surveys")
-def test_csat_filters_on_the_date_of_the_last_close(run):
+def test_csat_filters_on_the_date_of_the_close_that_sent_the_survey(run):
     # 11-06 to 11-20 (both included): T2 (11-10, 2), T3 (11-12, -), T4 (11-20, 4).
-    # T1 closed 11-05 and T6 last closed 11-25 (its first close on 11-03 no longer counts) fall outside.
+    # T1 closed 11-05, and T6 and T7 first closed 11-03 (that close sent their survey), fall outside.
     found = json.loads(ok(run("report", "csat", "--from", "2026-11-06", "--to", "2026-11-20", "--format", "json")))
     # all: 3 sent, 2 answers = 66.7 %; average (2 + 4) / 2 = 3.0; satisfied 1 of 2 = 50.0 %
     assert found[-1] == csat("all", "all", 3, 2, 66.7, 3.0, 50.0, 0, 1, 0, 1, 0)
@@ -1166,17 +1168,12 @@ def test_csat_filters_on_the_date_of_the_last_close(run):
         ("agent", ASSIGNEE, 1, 1),
         ("agent", OTHER_AGENT, 1, 0),
     ]
-    # T6 counts on its last close, 11-25 (and its answer 3 with it)
-    late = json.loads(ok(run("report", "csat", "--from", "2026-11-21", "--format", "json")))
-    assert late == [
-        csat("customer", "brightwave", 1, 1, 100.0, 3.0, 0.0, 0, 0, 1, 0, 0),
-        csat("team", "servicedesk", 1, 1, 100.0, 3.0, 0.0, 0, 0, 1, 0, 0),
-        csat("agent", AGENT, 1, 1, 100.0, 3.0, 0.0, 0, 0, 1, 0, 0),
-        csat("all", "all", 1, 1, 100.0, 3.0, 0.0, 0, 0, 1, 0, 0),
-    ]
-    # up to 11-05: only T1 (T6 and T7 were closed on 11-03, but their last close is later)
+    # T6's second close on 11-25 sent no survey: nothing was sent after 11-20
+    late = run("report", "csat", "--from", "2026-11-21")
+    assert (late.exit_code, late.stdout, late.stderr) == (0, "", "No surveys sent in that period.\n")
+    # up to 11-05: T1 (5), and T6 (3) and T7 (-), whose first close on 11-03 sent their survey
     early = json.loads(ok(run("report", "csat", "--to", "2026-11-05", "--format", "json")))
-    assert early[-1] == csat("all", "all", 1, 1, 100.0, 5.0, 100.0, 0, 0, 0, 0, 1)
+    assert early[-1] == csat("all", "all", 3, 2, 66.7, 4.0, 50.0, 0, 0, 1, 0, 1)
     result = run("report", "csat", "--from", "2026-12-01")
     assert (result.exit_code, result.stdout, result.stderr) == (0, "", "No surveys sent in that period.\n")
     bad_usage(run("report", "csat", "--from", "2026-11-20", "--to", "2026-11-06"))
@@ -1189,9 +1186,9 @@ def test_csat_csv_has_the_documented_columns(run):
     assert lines[-1] == {
         "group": "all",
         "key": "all",
-        "surveys": "5",
+        "surveys": "6",
         "answers": "4",
-        "response_rate": "80.0",
+        "response_rate": "66.7",
         "average": "3.5",
         "satisfied": "50.0",
         "score_1": "0",

@@ -234,6 +234,11 @@ def next_opening(calendar: Calendar, moment: datetime) -> datetime:
     raise AssertionError("windows() never ends")  # pragma: no cover
 
 
+def is_open(calendar: Calendar, moment: datetime) -> bool:
+    """Is the desk open at this moment (a window's closing moment itself is not)?"""
+    return next_opening(calendar, moment) == moment
+
+
 def add(calendar: Calendar, start: datetime, duration: timedelta, at_opening: bool = False) -> datetime:
     """The earliest moment at which ``duration`` of open time has passed since ``start``.
 

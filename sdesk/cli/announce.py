@@ -61,10 +61,22 @@ def announce() -> None:
     help="Who it concerns: all (of the service, when given) or customer keys.",
 )
 @click.option("--service", metavar="PRODUCT", help="The product concerned (a product key from rules.yaml).")
+@click.option(
+    "--confirm",
+    is_flag=True,
+    help="Maintenance in customers' business hours is meant (asked at a terminal, refused in scripts without it).",
+)
 @format_option
 @desk_options()
-def new(kind: str, title: str, start: str, end: str | None, customers: str, service: str | None, fmt: str) -> None:
-    """Announce maintenance or an outage; warns when maintenance falls in customers' business hours."""
+def new(
+    kind: str, title: str, start: str, end: str | None, customers: str, service: str | None, confirm: bool, fmt: str
+) -> None:
+    """Announce maintenance or an outage.
+
+    Refused when its window already ended or the same announcement is there; maintenance in customers'
+    business hours (seed 000: maintenance happens in evenings and weekends) needs --confirm, or a yes at a
+    terminal.
+    """
     from sdesk.formats import reader
     from sdesk.service import announcements
     from sdesk.service.announcements import Announcement
@@ -82,8 +94,9 @@ def new(kind: str, title: str, start: str, end: str | None, customers: str, serv
     if not title.strip():
         raise click.BadParameter("an announcement needs a title", param_hint="--title")
     agent, now = context.actor(desk), context.now(desk)
-    announcement = desk.add_announcement(
-        lambda: Announcement(
+
+    def draft() -> Announcement:
+        return Announcement(
             id=announcements.new_id(now),
             kind=kind,
             title=" ".join(title.split()),
@@ -94,21 +107,31 @@ def new(kind: str, title: str, start: str, end: str | None, customers: str, serv
             created=now,
             by=agent,
         )
-    )
+
+    refused = announcements.refusal(draft(), desk.announcements(), now)
+    if refused is not None:
+        raise Refused(refused)
+    overlaps = announcements.business_hours_overlap(draft(), rules)
+    if overlaps and not confirm:
+        _confirm_business_hours(overlaps)
+    announcement = desk.add_announcement(draft)
     concerned = announcements.concerned_customers(announcement, rules)
     if fmt == "table":
         click.echo(f"Announced {announcement.id}: {kind} {_when(announcement, rules)}: {announcement.title}")
         click.echo(f"  for {', '.join(concerned) or 'no customer'}", err=True)
     else:
         click.echo(render_rows([_row(announcement, rules, 0, now)], COLUMNS, fmt, FIELDS), nl=False)
-    overlaps = announcements.business_hours_overlap(announcement, rules)
     if overlaps:
-        click.echo(
-            "Warning: maintenance during business hours of "
-            + "; ".join(overlaps)
-            + " (plan it for evenings and weekends)",
-            err=True,
-        )
+        click.echo(f"Warning: maintenance during business hours of {'; '.join(overlaps)}", err=True)
+
+
+def _confirm_business_hours(overlaps: list[str]) -> None:
+    """Asks at a terminal; a script must say --confirm."""
+    during = f"maintenance during business hours of {'; '.join(overlaps)}"
+    if not context.interactive():
+        raise Refused(f"{during}: plan it for evenings and weekends, or add --confirm")
+    if not click.confirm(f"{during}. Announce it anyway?", err=True):
+        raise Refused("not announced")
 
 
 @announce.command("list")

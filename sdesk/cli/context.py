@@ -6,6 +6,7 @@ The domain is imported when a command asks for it, so start-up and --help stay l
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -89,3 +90,8 @@ def open_tickets_with_clocks(current: Desk) -> Iterator[tuple[Ticket, list[Clock
     from sdesk.actions import record
 
     return record.open_with_clocks(current, index(current), now(current))
+
+
+def interactive() -> bool:
+    """Prompt only when a person is at the terminal, never in scripts or CI."""
+    return sys.stdin.isatty() and sys.stdout.isatty()

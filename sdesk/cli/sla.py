@@ -57,14 +57,21 @@ def queue(teams: tuple[str, ...], assignees: tuple[str, ...], paused: bool, expl
 @click.option("--within", metavar="DURATION", help="Also clocks due within this much open time (e.g. 2h, 30m).")
 @click.option("--explain", "explain_ref", metavar="ID", help="Print the timeline one ticket's due dates come from.")
 @click.option("--team", "teams", multiple=True, metavar="TEAM", help="Only this team's tickets (repeatable).")
+@click.option(
+    "--open-now",
+    is_flag=True,
+    help="Only clocks whose calendar is open now: at night, the 24/7 contracts' (for a pager).",
+)
 @format_option
 @desk_options()
-def sla_command(within: str | None, explain_ref: str | None, teams: tuple[str, ...], fmt: str) -> None:
+def sla_command(within: str | None, explain_ref: str | None, teams: tuple[str, ...], open_now: bool, fmt: str) -> None:
     """Clocks that are overdue, or due within --within; exit code 1 when any is listed.
 
     Meant for scripts and cron: `sdesk sla --within 2h || notify-the-team`.
     Only running clocks of open tickets are listed; paused clocks are listed
-    when they are already overdue.
+    when they are already overdue. A night-time pager adds --open-now, so it
+    wakes the on-call agent only for clocks that run at night (seed 001: only
+    a 24/7 contract gets support outside office hours).
     """
     from sdesk.calendar import businesstime
     from sdesk.clocks import sla, slaviews
@@ -83,6 +90,8 @@ def sla_command(within: str | None, explain_ref: str | None, teams: tuple[str, .
         if teams and ticket.team not in teams:
             continue
         for clock in clocks:
+            if open_now and not businesstime.is_open(clock.calendar, clock.now):
+                continue
             if sla.needs_attention(clock, window):
                 rows.append(slaviews.sla_row(clock, ticket))
     rows.sort(key=lambda row: (row["due"], row["id"]))
@@ -92,7 +101,8 @@ def sla_command(within: str | None, explain_ref: str | None, teams: tuple[str, .
         soon = f", {plural(len(rows) - late, 'clock')} due within {within}" if within else ""
         raise Refused(f"{plural(late, 'clock')} overdue{soon}")
     if fmt == "table":
-        click.echo(f"No clock overdue{' or due within ' + within if within else ''}.", err=True)
+        running = " whose calendar is open now" if open_now else ""
+        click.echo(f"No clock{running} overdue{' or due within ' + within if within else ''}.", err=True)
 
 
 def _explain(desk: Desk, ticket_ref: str) -> None:

@@ -29,11 +29,6 @@ EDITOR_TEMPLATE = (
 )
 
 
-def interactive() -> bool:
-    """Prompt only when a person is at the terminal, never in scripts or CI."""
-    return sys.stdin.isatty() and sys.stdout.isatty()
-
-
 @click.command("new")
 @field_options
 @click.option("--override", metavar="REASON", help="Open it although it is not eligible; the reason is recorded.")
@@ -72,7 +67,7 @@ def new(
     desk = context.desk()
     rules = desk.rules
     values = field_values(params)
-    if interactive():
+    if context.interactive():
         _prompt_missing(values, rules)
     if edit:
         values["description"] = _edit_text(values.get("description"))
@@ -90,7 +85,7 @@ def new(
     plan = workflow.plan_new(rules, values, moment)
     if announcement is not None:
         workflow.check_outage(announcement, values["customer"], rules)
-    if interactive() and plan.assessment.missing:
+    if context.interactive() and plan.assessment.missing:
         _prompt_required(values, plan.assessment.missing, rules.customers[values["customer"]])
         plan = workflow.plan_new(rules, values, moment)
     if dry_run:
@@ -99,7 +94,7 @@ def new(
             raise SdeskError("sdesk new would refuse: " + "; ".join(plan.refusals))
         click.echo(f"sdesk new would open it: {plan.assessment.priority.level}, team {plan.assessment.team}.", err=True)
         return
-    if plan.assessment.excluded and not accept_costs and interactive():
+    if plan.assessment.excluded and not accept_costs and context.interactive():
         accept_costs = _confirm_costs(plan)
     agent = context.actor(desk)
     recorded = record.open_ticket(desk, lambda: workflow.create(rules, plan, agent, moment, override, accept_costs))
@@ -327,7 +322,7 @@ def comment(ticket_ref: str, text: str | None, internal: bool, from_customer: bo
         if not is_text(text):
             raise SdeskError("the comment on standard input is not UTF-8 text")
     elif text is None:
-        if not interactive():
+        if not context.interactive():
             raise click.UsageError("give the comment TEXT, or '-' to read it from standard input")
         text = _edit_text(None)
     body = text or ""

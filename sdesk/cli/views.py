@@ -27,7 +27,7 @@ SUMMARY_COLUMNS = (
     Column("type_code", "Type"),
     Column("status_label", "Status"),
     Column("customer", "Customer"),
-    Column("title", "Title", fill=True),
+    Column("title_shown", "Title", fill=True),  # with the customer's own number of a cooperation incident
 )
 DETAIL_COLUMNS = (Column("field", "Field"), Column("value", "Value"))
 
@@ -36,13 +36,16 @@ def summary(fields: Mapping[str, Any], rules: Rules) -> dict[str, Any]:
     """A listing row: the fields plus the short forms the table shows.
 
     The table shows the short forms rules.yaml declares (``INC``, ``waiting``),
-    so a listing fits 80 columns; JSON and CSV keep the full names.
+    so a listing fits 80 columns; JSON and CSV keep the full names. A
+    cooperation incident's title starts with the customer's own ticket number.
     """
     ticket_type, status = rules.types.get(fields["type"]), rules.statuses.get(fields["status"])
+    theirs = fields.get("cooperation_ticket")
     return {
         **fields,
         "type_code": ticket_type.code if ticket_type else fields["type"],
         "status_label": status.short if status else fields["status"],
+        "title_shown": f"[{theirs}] {fields['title']}" if theirs else fields["title"],
     }
 
 

@@ -337,14 +337,20 @@ def first_response(ticket: Ticket, rules: Rules) -> tuple[datetime | None, str |
 def resolution_cycle(
     ticket: Ticket, rules: Rules, statuses: list[tuple[datetime, str]]
 ) -> tuple[datetime, str, datetime | None, str | None]:
-    """The current resolution cycle: it starts at creation or the last reopening and stops in a final status."""
-    start, start_reason = ticket.created, "ticket created"
-    for event in ticket.history:
+    """The current resolution cycle: it starts at creation or the last reopening and stops at the first final
+    status after that in the history. Places in the history, not moments, say what came after: a ticket
+    closed and reopened within the same second runs a new cycle."""
+    start, start_reason, after = ticket.created, "ticket created", 0
+    for place, event in enumerate(ticket.history):
         if event.kind == "reopened":
-            start, start_reason = event.at, f"reopened by {event.by}"
-    for since, status in statuses:
-        if since >= start and rules.is_final(status):
-            return start, start_reason, since, f"moved to {status}"
+            start, start_reason, after = event.at, f"reopened by {event.by}", place + 1
+    first = statuses[0][1]
+    if after == 0 and rules.is_final(first):  # registered straight into a final status
+        return start, start_reason, ticket.created, f"moved to {first}"
+    for event in ticket.history[after:]:
+        for change in event.changes:
+            if change.field == "status" and change.new and rules.is_final(change.new):
+                return start, start_reason, event.at, f"moved to {change.new}"
     return start, start_reason, None, None
 
 

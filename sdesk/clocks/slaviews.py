@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sdesk.calendar.businesstime import words
+from sdesk.calendar.businesstime import is_open, next_opening, words
 from sdesk.clocks.sla import Clock
 from sdesk.clocks.workqueue import Place
 from sdesk.output import Column, truncate
@@ -84,7 +84,10 @@ def clock_words(clock: Clock) -> str:
     if clock.state == "paused":
         status = next(pause.status for pause in clock.pauses if pause.ongoing)
         return f"paused ({status}), {words(clock.left)} of open time left: due {due} if it resumes now"
-    return f"due {due}, {words(clock.left)} of open time left"
+    running = f"due {due}, {words(clock.left)} of open time left"
+    if not clock.elapsed and not is_open(clock.calendar, clock.now):  # raised outside business hours
+        return f"{running}; it starts counting {when(clock, next_opening(clock.calendar, clock.now))}"
+    return running
 
 
 def clock_data(clock: Clock) -> dict[str, Any]:

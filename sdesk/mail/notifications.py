@@ -51,8 +51,9 @@ def _customer_kinds(ticket: Ticket, event: Event, rules: Rules) -> tuple[str, ..
         return ()
     if event.kind in ("created", "reminder", "auto-closed"):
         return (event.kind,)
-    if event.kind == "closed":
-        return ("closed", "survey")
+    if event.kind == "closed":  # one survey per ticket: the first time an agent closes it
+        first = next((earlier for earlier in ticket.history if earlier.kind == "closed"), event)
+        return ("closed", "survey") if first is event or first == event else ("closed",)
     if event.kind == "comment":
         return ("comment",) if event.visibility == "public" else ()
     moved = any(change.field == "status" for change in event.changes)

@@ -31,7 +31,7 @@ def checks(rules: Rules, values: Values, on: date) -> tuple[Check, ...]:
     return (
         _reference_person(rules, customer, values.get("requester") or ""),
         _site(rules, customer, values.get("site"), values.get("requester") or ""),
-        _maintenance(rules, customer, values.get("product"), on),
+        _maintenance(rules, customer, values, on),
     )
 
 
@@ -61,10 +61,14 @@ def _site(rules: Rules, customer: Customer, site_id: str | None, requester: str)
     return Check(name, True, f"site {site_id} is {customer.name}, {site.name}")
 
 
-def _maintenance(rules: Rules, customer: Customer, product_key: str | None, on: date) -> Check:
+def _maintenance(rules: Rules, customer: Customer, values: Values, on: date) -> Check:
     name = "maintenance"
     if not rules.eligibility.maintenance_required:
         return Check(name, True, "not required (eligibility.maintenance_required: false)")
+    ticket_type = rules.types.get(values.get("type") or "")
+    if ticket_type is not None and ticket_type.about_the_desk:
+        return Check(name, True, f"not needed for a {ticket_type.key}: it is about the desk, not a product")
+    product_key = values.get("product")
     if not customer.packages:
         return Check(name, False, f"{customer.name} has no paid package")
     if not product_key:

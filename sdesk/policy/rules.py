@@ -199,8 +199,14 @@ RULES = Record(
         "types": _named(
             "type",
             Record(
-                {"label": LABEL, "code": Text(), "required": List(Words(REQUIRABLE_FIELDS), unique=True)},
+                {
+                    "label": LABEL,
+                    "code": Text(),
+                    "required": List(Words(REQUIRABLE_FIELDS), unique=True),
+                    "about_the_desk": Flag(),
+                },
                 required=("label",),
+                defaults={"about_the_desk": False},
             ),
             "declare at least one ticket type",
         ),
@@ -271,6 +277,7 @@ class TicketType(Struct, frozen=True):
     labels: dict[str, str]
     code: str
     required: tuple[str, ...]
+    about_the_desk: bool = False  # a complaint: no product or paid maintenance needed (seeds 003, 004)
 
 
 class Product(Struct, frozen=True):
@@ -617,6 +624,7 @@ def _types(entries: dict[str, Any]) -> dict[str, TicketType]:
             labels=_labels(entry.get("label"), key),
             code=entry.get("code", key[:3].upper()),
             required=tuple(name for name in entry.get("required", ()) if name is not None),
+            about_the_desk=entry["about_the_desk"],
         )
         for key, entry in entries.items()
     }

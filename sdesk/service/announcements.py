@@ -10,6 +10,7 @@ file is declared once (:data:`ANNOUNCEMENT`), for the reader and for
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -75,6 +76,18 @@ class Announcement(Struct):
         if self.kind == "maintenance" and self.end is not None and now >= self.end:
             return "ended"
         return "active" if now >= self.start else "planned"
+
+
+def refusal(draft: Announcement, existing: Iterable[Announcement], now: datetime) -> str | None:
+    """Why a new announcement makes no sense (None: it does): its window already ended, or the very same
+    announcement (kind, title, window, customers, service) is already there and not resolved."""
+    if draft.end is not None and draft.end <= now:
+        return f"its window already ended ({draft.end.isoformat(timespec='minutes')}): there is nothing to announce"
+    same = ("kind", "title", "start", "end", "customers", "service")
+    for known in existing:
+        if known.resolved is None and all(getattr(known, name) == getattr(draft, name) for name in same):
+            return f"already announced as {known.id}"
+    return None
 
 
 def concerned_customers(announcement: Announcement, rules: Rules) -> list[str]:

@@ -1,8 +1,9 @@
 """Customer satisfaction (`sdesk report csat`): survey response rate and scores. Pure.
 
-A survey request goes out when an agent closes a ticket (not when the sweep
-auto-closes it: the customer had stopped answering). A ticket counts in the
-period its last close falls in; its answer is the one `sdesk survey` recorded.
+A survey request goes out when an agent first closes a ticket (not when the
+sweep auto-closes it: the customer had stopped answering; and not again after
+a reopening: one ticket, one survey). A ticket counts in the period of that
+close; its answer is the one `sdesk survey` recorded.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from msgspec import Struct, field
 
 from sdesk.output import Column
 from sdesk.policy.rules import Rules
-from sdesk.tickets.model import CLOSING_KINDS, Event, Ticket
+from sdesk.tickets.model import Event, Ticket
 from sdesk.words import SCORES
 
 GROUPINGS = ("customer", "team", "agent")
@@ -43,9 +44,8 @@ COLUMNS = (
 
 
 def survey_request(ticket: Ticket) -> Event | None:
-    """The close that sent the ticket's survey request: its last close, when an agent did it."""
-    closes = [event for event in ticket.history if event.kind in CLOSING_KINDS]
-    return closes[-1] if closes and closes[-1].kind == "closed" else None
+    """The close that sent the ticket's survey request: the first an agent did."""
+    return next((event for event in ticket.history if event.kind == "closed"), None)
 
 
 def answer(ticket: Ticket) -> Event | None:

@@ -26,6 +26,7 @@ SUMMARY_FIELDS = (
     "team",
     "assignee",
     "category",
+    "cooperation_ticket",
     "created",
     "updated",
 )
@@ -107,6 +108,9 @@ def searchable_text(ticket: Ticket) -> str:
         ticket.contact_name,
         ticket.contact_email,
         ticket.external_ref,
+        ticket.cooperation_ticket,
+        ticket.cooperation_name,
+        ticket.cooperation_email,
         ticket.resolution,
         ticket.category,
         ticket.product,
