@@ -270,6 +270,24 @@ def test_a_night_time_pager_is_woken_only_for_clocks_that_run_at_night(desk, run
     assert {row["id"] for row in json.loads(run("sla", "--open-now", "--format", "json").stdout)} == {night}
 
 
+def test_a_complaint_runs_its_own_clock_whatever_the_plan_and_priority(desk, run, new_ticket, at):
+    at("2026-11-23 10:00")
+    # about the medication module, whose maintenance ended: a complaint is about the desk, so it may be raised
+    complaint = new_ticket(type="complaint", title="Al drie keer gebeld zonder antwoord", product="medication", **P1)
+    assert (complaint["priority"], complaint["team"]) == ("P1", "service-management")
+    assert clock_lines(run, complaint["id"]) == [
+        "  Response    due Tue 24 Nov 10:00, 7h 00m of open time left",
+        "  Resolution  due Mon 30 Nov 10:00, 35h 00m of open time left",
+    ]
+    incident = new_ticket(**P1)["id"]  # the plan's P1 targets: 1h and 1 business day
+    ok(run("update", incident, "--type", "complaint", "--note", "Eigenlijk een klacht over de opvolging"))
+    recorded = show_json(run, incident)
+    assert (recorded["sla"]["response"], recorded["sla"]["resolution"]) == ("1 business day", "5 business days")
+    ok(run("update", incident, "--type", "incident", "--note", "Toch een storing"))
+    recorded = show_json(run, incident)
+    assert (recorded["sla"]["response"], recorded["sla"]["resolution"]) == ("1h", "1 business day")
+
+
 def test_show_still_works_while_rules_yaml_is_broken_and_says_the_clocks_are_unavailable(desk, run, new_ticket):
     ticket = new_ticket()
     broken = break_rules(

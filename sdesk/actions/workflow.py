@@ -140,7 +140,7 @@ def create(
     for match in assessment.excluded:
         notes.append(f"May cost extra ({match.rule}), {costs_note}: {match.outcome}")
     fields = {name: value for name, value in plan.values.items() if name != "team"}
-    terms = sla.terms_from_rules(rules, str(fields["customer"]), assessment.priority.level)
+    terms = sla.terms_from_rules(rules, str(fields["customer"]), assessment.priority.level, str(fields["type"]))
     if terms is not None:
         fields.update(terms.as_fields())
     ticket = Ticket(
@@ -180,12 +180,15 @@ def update(
     changed = {change.field for change in changes}
     if "customer" in changed:
         changes += _move(ticket, rules, {**ticket.fields(), **{change.field: change.new for change in changes}}, values)
+    level = ticket.priority
     if changed & rules.priority.inputs and not ticket.priority_set_by_hand:
         merged = {**ticket.fields(), **{change.field: change.new for change in changes}}
         level = priority.decide(rules, merged, decisions.facts(rules, merged)).level
         if level != ticket.priority:
             changes.append(Change("priority", ticket.priority, level))
-            changes += sla.term_changes(ticket, rules, level)
+    new_type = next((change.new for change in changes if change.field == "type"), None) or ticket.type
+    if level != ticket.priority or new_type != ticket.type:  # a complaint runs on its own targets
+        changes += sla.term_changes(ticket, rules, level, new_type)
     from_customer = from_customer or ticket.is_requester(actor)
     if from_customer and "status" not in changed:
         changes += _back_from_customer(ticket, rules)

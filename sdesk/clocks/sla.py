@@ -128,11 +128,13 @@ def needs_attention(clock: Clock, window: timedelta | None) -> bool:
 # --- the terms ----------------------------------------------------------------------------
 
 
-def terms_from_rules(rules: Rules, customer: str, level: str) -> Terms | None:
-    """The targets the customer's plan gives a ticket of this priority, or None (no clocks)."""
+def terms_from_rules(rules: Rules, customer: str, level: str, ticket_type: str | None = None) -> Terms | None:
+    """The targets the customer's plan gives a ticket of this priority, or None (no clocks); a ticket type
+    with targets of its own (a complaint) runs on those, under the customer's plan."""
     known = rules.customers.get(customer)
     plan = rules.service.plans.get(known.plan) if known else None
-    targets = plan.targets.get(level) if plan else None
+    own = rules.service.type_targets.get(ticket_type or "")
+    targets = (own or plan.targets.get(level)) if plan else None
     if plan is None or targets is None or targets.calendar not in rules.service.calendars:
         return None
     return Terms(plan.key, targets.calendar, targets.response, targets.resolution)
@@ -141,7 +143,7 @@ def terms_from_rules(rules: Rules, customer: str, level: str) -> Terms | None:
 def terms(ticket: Ticket, rules: Rules) -> Terms | None:
     """The targets recorded on the ticket; a ticket from before SLA clocks takes today's rules."""
     if ticket.sla_plan is None:
-        return terms_from_rules(rules, ticket.customer, ticket.priority)
+        return terms_from_rules(rules, ticket.customer, ticket.priority, ticket.type)
     calendar = ticket.sla_calendar or ""
     if calendar not in rules.service.calendars:
         calendar = rules.service.desk_calendar  # the calendar was removed from rules.yaml since
@@ -159,9 +161,10 @@ def _target(text: str | None) -> Target | None:
         return None  # `sdesk check` reports it
 
 
-def term_changes(ticket: Ticket, rules: Rules, level: str) -> list[Change]:
-    """The recorded targets a move to ``level`` changes (a priority change recomputes them)."""
-    new = terms_from_rules(rules, ticket.customer, level)
+def term_changes(ticket: Ticket, rules: Rules, level: str, ticket_type: str | None = None) -> list[Change]:
+    """The recorded targets a move to ``level`` (and ``ticket_type``) changes: a change of priority or type
+    recomputes them."""
+    new = terms_from_rules(rules, ticket.customer, level, ticket_type or ticket.type)
     fields = new.as_fields() if new else {f"sla_{key}": None for key in SLA_KEYS}
     return [Change(name, ticket.value(name), value) for name, value in fields.items() if ticket.value(name) != value]
 

@@ -204,6 +204,7 @@ RULES = Record(
                     "code": Text(),
                     "required": List(Words(REQUIRABLE_FIELDS), unique=True),
                     "about_the_desk": Flag(),
+                    "targets": servicelevels.TARGETS,
                 },
                 required=("label",),
                 defaults={"about_the_desk": False},

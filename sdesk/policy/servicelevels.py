@@ -122,6 +122,7 @@ class ServiceLevels(Struct, frozen=True):
     calendars: dict[str, Calendar]
     desk_calendar: str  # the desk's working days: reminders and auto-close count them
     plans: dict[str, Plan]
+    type_targets: dict[str, Targets]  # a ticket type's own clock, whatever the plan (a complaint, seeds 003/004)
     ahead: tuple[Ahead, ...]
     sweep: Sweep
     pausing: frozenset[str] = field(default_factory=frozenset)  # statuses that stop the clocks
@@ -146,6 +147,7 @@ def parse(
         calendars=calendars,
         desk_calendar=desk_calendar,
         plans=_plans(data.get("plans", {}), calendars, desk_calendar, levels, problems),
+        type_targets=_type_targets(data.get("types", {}), calendars, desk_calendar, problems),
         ahead=_ahead(data.get("queue", {}), fields, problems),
         sweep=_sweep(data["sweep"], final_statuses, problems),
         pausing=pausing,
@@ -290,6 +292,26 @@ def _plans(
             )
         plans[key] = Plan(key, targets)
     return plans
+
+
+def _type_targets(
+    entries: dict[str, Any], calendars: dict[str, Calendar], desk_calendar: str, problems: Problems
+) -> dict[str, Targets]:
+    """The targets a ticket type has of its own, on the desk's calendar unless they name one."""
+    found = {}
+    for key, entry in entries.items():
+        item = entry.get("targets")
+        if item is None:
+            continue
+        where: KeyPath = ("types", key, "targets")
+        found[key] = Targets(
+            calendar=_calendar_name(item["calendar"], where + ("calendar",), calendars, problems)
+            if "calendar" in item
+            else desk_calendar,
+            response=parse_target(item["response"]) if "response" in item else None,
+            resolution=parse_target(item["resolution"]) if "resolution" in item else None,
+        )
+    return found
 
 
 def _ahead(entry: dict[str, Any], fields: dict[str, Field], problems: Problems) -> tuple[Ahead, ...]:
