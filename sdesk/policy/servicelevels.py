@@ -283,13 +283,7 @@ def _plans(
             if level not in levels:
                 problems.add(where, reader.unknown("priority level", level, list(levels)))
                 continue
-            targets[level] = Targets(
-                calendar=_calendar_name(item["calendar"], where + ("calendar",), calendars, problems)
-                if "calendar" in item
-                else calendar,
-                response=parse_target(item["response"]) if "response" in item else None,
-                resolution=parse_target(item["resolution"]) if "resolution" in item else None,
-            )
+            targets[level] = _targets(item, where, calendar, calendars, problems)
         plans[key] = Plan(key, targets)
     return plans
 
@@ -303,15 +297,21 @@ def _type_targets(
         item = entry.get("targets")
         if item is None:
             continue
-        where: KeyPath = ("types", key, "targets")
-        found[key] = Targets(
-            calendar=_calendar_name(item["calendar"], where + ("calendar",), calendars, problems)
-            if "calendar" in item
-            else desk_calendar,
-            response=parse_target(item["response"]) if "response" in item else None,
-            resolution=parse_target(item["resolution"]) if "resolution" in item else None,
-        )
+        found[key] = _targets(item, ("types", key, "targets"), desk_calendar, calendars, problems)
     return found
+
+
+def _targets(
+    item: dict[str, Any], where: KeyPath, calendar: str, calendars: dict[str, Calendar], problems: Problems
+) -> Targets:
+    """A response and/or resolution target, on ``calendar`` unless the entry names one."""
+    return Targets(
+        calendar=_calendar_name(item["calendar"], where + ("calendar",), calendars, problems)
+        if "calendar" in item
+        else calendar,
+        response=parse_target(item["response"]) if "response" in item else None,
+        resolution=parse_target(item["resolution"]) if "resolution" in item else None,
+    )
 
 
 def _ahead(entry: dict[str, Any], fields: dict[str, Field], problems: Problems) -> tuple[Ahead, ...]:
