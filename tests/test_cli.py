@@ -41,7 +41,7 @@ def test_new_prints_the_number_and_writes_the_file(desk, run):
         "--site",
         "3001",
         "--description",
-        "Scanners in hal 3 verliezen de verbinding.",
+        "Handterminals in hal 3 verliezen de verbinding.",
         "--impact",
         "company",
         "--urgency",

@@ -37,7 +37,7 @@ DUTCH_DESCRIPTION = (
     "Sinds vanochtend kan één gebruiker op de afdeling geriatrie niet inloggen.\n"
     "De foutmelding verschijnt meteen na het ingeven van het wachtwoord.\n"
     "\n"
-    "Collega's op dezelfde pc hebben geen probleem; zij werken in het zorgdossier.\n"
+    "Collega's op dezelfde werkpost hebben geen probleem; zij werken in het zorgdossier.\n"
     "  Stappen: aanmelden → zorgdossier → cliënt zoeken.\n"
     "Contact: mevrouw Geneviève Maës, café-uitbater naast de ingang."
 )

@@ -30,7 +30,7 @@ def make(example_rules: rules.Rules, **values: str):
         "requester": "j.bakker@vandijk.example",
         "product": "warehouse-network",
         "site": "3001",
-        "description": "Scanners in hal 3 verliezen de verbinding.",
+        "description": "Handterminals in hal 3 verliezen de verbinding.",
         **values,
     }
     plan = workflow.plan_new(example_rules, fields, NOW)
