@@ -256,7 +256,8 @@ def busy(tmp_path_factory: pytest.TempPathFactory) -> Busy:
     sdesk(desk, "log", img, "45m", "--note", "<b>bold</b>")
     sdesk(desk, "close", closed, "--resolution", "<img src=x onerror=alert(5)> replaced the access point")
     customer, product, site, requester = FOD["customer"], FOD["product"], FOD["site"], FOD["requester"]
-    sdesk(desk, "update", moved, "--customer", customer, "--product", product, "--site", site, "--requester", requester)
+    moving = ("--customer", customer, "--product", product, "--site", site, "--requester", requester)
+    sdesk(desk, "update", moved, *moving, "--accept-costs")  # Wi-Fi: the network is not in FOD's contract
     sdesk(desk, "announce", "new", "--kind", "outage", "--title", SCRIPT, "--start", "2026-11-23T08:00")
     single = root / "zonnebloem-only"
     sdesk(desk, "export", "html", str(single), "--customer", "zonnebloem")
@@ -640,7 +641,7 @@ def test_a_ticket_moved_to_another_customer_leaves_the_old_portal_on_re_export(t
     assert export(desk, out).numbers["vandijk"] == {moved, stays}
     assert (out / "customers" / "vandijk" / f"{moved}.html").is_file()
     options = [part for key, value in FOD.items() for part in (f"--{key}", value)]
-    assert run("update", moved, *options).exit_code == 0
+    assert run("update", moved, *options, "--accept-costs").exit_code == 0  # Wi-Fi: not in FOD's contract
     site = export(desk, out)
     assert site.numbers == {"vandijk": {stays}, "fod-digitaal": {moved}}
     assert leaks(tab, site.portal("vandijk"), {stays}, {moved}) == []

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from sdesk.cli import context
-from tests.conftest import AGENT, REPO
+from tests.conftest import AGENT, REPO, ok
 
 STRANGER = ("--requester", "jan.janssens@zonnebloem.example")
 
@@ -92,6 +92,39 @@ def test_a_hardware_request_is_refused_in_scripts_until_the_costs_are_accepted(d
     assert ticket["history"][0]["text"].startswith("May cost extra (hardware), accepted by the agent: Hardware falls")
     shown = run("show", ticket["id"]).stdout
     assert "May cost extra  hardware (outside the contract)" in shown
+
+
+def show_json(run, ticket_id: str) -> dict:
+    return json.loads(ok(run("show", ticket_id, "--format", "json")))
+
+
+def test_an_update_that_makes_a_ticket_fall_outside_the_contract_needs_the_costs_accepted(desk, run, new_ticket):
+    ticket = new_ticket()["id"]
+    refused = run("update", ticket, "--description", "Ook de printers op de afdeling drukken niets meer af.")
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("Error: may cost extra, hardware: Hardware falls outside the contract.")
+    assert "--accept-costs" in refused.stderr and "exclusions" not in show_json(run, ticket)
+    ok(run("update", ticket, "--description", "Ook de printers drukken niets meer af.", "--accept-costs"))
+    flagged = show_json(run, ticket)
+    assert flagged["exclusions"] == ["hardware"]
+    assert flagged["history"][-1]["changes"][-1] == {"field": "exclusions", "from": None, "to": "hardware"}
+    assert "May cost extra (hardware), accepted by the agent" in flagged["history"][-1]["text"]
+    logged = json.loads(ok(run("log", ticket, "30m", "--note", "Printerstuurprogramma nagekeken", "--format", "json")))
+    assert logged["history"][-1]["billing"] == "billable"  # outside the contract: billed unless said otherwise
+    ok(run("update", ticket, "--title", "Printer en scanner op afdeling 2B"))  # already flagged: nothing to accept
+    ok(run("update", ticket, "--status", "in-progress"))  # a status change alone never asks
+
+
+def test_on_a_terminal_an_update_outside_the_contract_is_confirmed_first(desk, run, new_ticket, monkeypatch):
+    ticket = new_ticket()["id"]
+    monkeypatch.setattr(context, "interactive", lambda: True)
+    declined = run("update", ticket, "--title", "Nieuwe medewerkers opleiden in het zorgdossier", input="n\n")
+    assert declined.exit_code == 1
+    assert "Outside the contract (training)" in declined.stderr
+    assert "Error: not changed: the work may cost extra and was not confirmed" in declined.stderr
+    assert show_json(run, ticket)["title"] == "Zorgdossier opent niet"
+    ok(run("update", ticket, "--title", "Nieuwe medewerkers opleiden in het zorgdossier", input="y\n"))
+    assert show_json(run, ticket)["exclusions"] == ["training"]
 
 
 def test_on_a_terminal_the_agent_confirms_the_costs_before_the_ticket_is_saved(desk, run, monkeypatch):

@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from msgspec.structs import replace
 
 from sdesk.actions import workflow
 from sdesk.errors import InvalidData, Refused
 from sdesk.formats import yamlio
 from sdesk.policy import rules
+from sdesk.storage import merge
+from sdesk.tickets import model
 from tests.conftest import REPO
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone(timedelta(hours=1)))
@@ -247,3 +250,23 @@ def test_close_picks_among_several_final_statuses_and_reopen_needs_a_way_out(exa
     with pytest.raises(Refused) as caught:
         workflow.reopen(ticket, desk_rules, "toch nodig", AGENT, LATER)
     assert str(caught.value) == "rules.yaml allows no way out of cancelled (statuses.cancelled.next is empty)"
+
+
+def test_exclusions_flagged_in_two_clones_at_once_merge_into_a_ticket_that_reads_back(example_rules):
+    base = make(example_rules, impact="individual", urgency="low")
+    ours, theirs = (replace(base, history=list(base.history)) for _ in range(2))
+    ours.apply(workflow.update(ours, example_rules, {"title": "Printer kapot"}, AGENT, LATER, accept_costs=True))
+    theirs.apply(
+        workflow.update(
+            theirs,
+            example_rules,
+            {"description": "Back-up terugzetten"},
+            AGENT,
+            LATER + timedelta(minutes=1),
+            accept_costs=True,
+        )
+    )
+    merged, decided = merge.merge(base, ours, theirs)
+    assert merged.exclusions == ("backup", "hardware")  # flags are only added: both clones' stand
+    assert decided == []
+    assert model.from_dict(model.to_dict(merged)) == merged

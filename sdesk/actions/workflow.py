@@ -21,7 +21,7 @@ from sdesk.policy.rules import SITE_PATTERN, Rules
 from sdesk.service import satisfaction, timelog
 from sdesk.service.announcements import Announcement
 from sdesk.tickets import ids
-from sdesk.tickets.model import MAX_ENTRY_MINUTES, Change, Event, Ticket
+from sdesk.tickets.model import MAX_ENTRY_MINUTES, TEXT_FIELDS, Change, Event, Ticket, change_text
 from sdesk.words import IMPACTS, SCORES, URGENCIES
 
 REQUIRED_FIELDS = ("title", "type", "customer", "requester")
@@ -89,10 +89,7 @@ class NewTicket(Struct, frozen=True):
         return [f"not eligible: {reasons} (to open it anyway: --override REASON)"]
 
     def costs(self) -> list[str]:
-        return [
-            f"may cost extra, {match.rule}: {match.outcome} (once the customer knows: --accept-costs)"
-            for match in self.assessment.excluded
-        ]
+        return _costs(self.assessment.excluded)
 
 
 def plan_new(rules: Rules, values: Mapping[str, str | None], now: datetime) -> NewTicket:
@@ -164,8 +161,13 @@ def update(
     now: datetime,
     note: str | None = None,
     from_customer: bool = False,
+    accept_costs: bool = False,
 ) -> Event:
-    """Change fields and/or status; a change to what the priority depends on recomputes it (and its targets)."""
+    """Change fields and/or status; a change to what the priority depends on recomputes it (and its targets).
+
+    A change that makes the ticket match an exclusion it did not match is refused until the costs are
+    accepted, as for a new ticket; then it flags the ticket (so time logged on it is billable by default).
+    """
     _refuse_if_final(ticket, rules, "update")
     status = values.get("status")
     if status is not None and status != ticket.status:
@@ -194,7 +196,33 @@ def update(
         changes += _back_from_customer(ticket, rules)
     if not changes:
         raise Refused(f"nothing to change: {ticket.id} already has those values")
-    return Event(now, actor, "updated", tuple(changes), text=_clean(note), from_customer=from_customer)
+    newly = newly_excluded(ticket, rules, changes)
+    if newly and not accept_costs:
+        raise Refused("; ".join(_costs(newly)))
+    cleaned = _clean(note)
+    notes = [cleaned] if cleaned else []
+    if newly:
+        flagged = (*ticket.exclusions, *(match.rule for match in newly))
+        before, after = change_text("exclusions", ticket.exclusions), change_text("exclusions", flagged)
+        changes.append(Change("exclusions", before, after))
+        notes += [f"May cost extra ({match.rule}), accepted by the agent: {match.outcome}" for match in newly]
+    return Event(now, actor, "updated", tuple(changes), text="\n".join(notes) or None, from_customer=from_customer)
+
+
+def newly_excluded(ticket: Ticket, rules: Rules, changes: Sequence[Change]) -> tuple[decisions.Match, ...]:
+    """The exclusions a change of the ticket's fields makes it match that it did not yet (a status, assignee
+    or team change alone matches none anew: rules.yaml edited since is no reason to refuse moving a ticket)."""
+    fields = {change.field for change in changes} - {"status", "assignee", "team", "priority"}
+    if not fields & set(TEXT_FIELDS):
+        return ()
+    merged = {**ticket.fields(), **{change.field: change.new for change in changes if change.field in TEXT_FIELDS}}
+    return tuple(match for match in decisions.excluded(rules, merged) if match.rule not in ticket.exclusions)
+
+
+def _costs(matches: Sequence[decisions.Match]) -> list[str]:
+    return [
+        f"may cost extra, {match.rule}: {match.outcome} (once the customer knows: --accept-costs)" for match in matches
+    ]
 
 
 def _move(

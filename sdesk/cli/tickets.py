@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from sdesk.actions.owing import Owed
     from sdesk.actions.record import Recorded
     from sdesk.clocks import sla
+    from sdesk.policy.decisions import Match
     from sdesk.policy.rules import Customer, Rules
     from sdesk.storage.gitrepo import Commit
     from sdesk.storage.store import Desk
@@ -278,10 +280,25 @@ def _clocks(desk: Desk, ticket: Ticket) -> tuple[list[sla.Clock], str | None]:
 @click.option(
     "--from-customer", is_flag=True, help="The change is the requester's reaction (stops the sweep's reminders)."
 )
+@click.option(
+    "--accept-costs", is_flag=True, help="Change it although it now falls outside the contract and may cost extra."
+)
 @format_option
 @desk_options()
-def update(ticket_ref: str, status: str | None, note: str | None, from_customer: bool, fmt: str, **params: Any) -> None:
-    """Change a ticket's status or fields; each change is recorded in its history."""
+def update(
+    ticket_ref: str,
+    status: str | None,
+    note: str | None,
+    from_customer: bool,
+    accept_costs: bool,
+    fmt: str,
+    **params: Any,
+) -> None:
+    """Change a ticket's status or fields; each change is recorded in its history.
+
+    A change that makes the ticket fall outside the contract (an exclusion in rules.yaml) is confirmed at a
+    terminal, and needs --accept-costs in a script, as for `sdesk new`; the ticket is then flagged.
+    """
     from sdesk.actions import workflow
 
     values = field_values(params)
@@ -292,14 +309,29 @@ def update(ticket_ref: str, status: str | None, note: str | None, from_customer:
     desk = context.desk()
     if "assignee" in values:
         values["assignee"] = context.assignee(desk, values["assignee"]) or ""
+    if not accept_costs and context.interactive():
+        accept_costs = _confirm_new_costs(desk, ticket_ref, values)
     change(
         desk,
         ticket_ref,
         fmt,
         lambda ticket, agent, moment: workflow.update(
-            ticket, desk.rules, values, agent, moment, note, from_customer=from_customer
+            ticket, desk.rules, values, agent, moment, note, from_customer=from_customer, accept_costs=accept_costs
         ),
     )
+
+
+def _confirm_new_costs(desk: Desk, ticket_ref: str, values: dict[str, str | None]) -> bool:
+    """Asked before the change is made (never while its ticket is locked): does it now fall outside the contract?"""
+    from sdesk.actions import workflow
+    from sdesk.tickets.model import Change
+
+    ticket = desk.read(desk.resolve(ticket_ref))
+    changes = [Change(name, ticket.value(name), value) for name, value in values.items() if name != "status"]
+    newly = workflow.newly_excluded(ticket, desk.rules, changes)
+    if newly:
+        _confirm(newly, "change the ticket", "not changed")
+    return bool(newly)
 
 
 @click.command()
@@ -439,12 +471,16 @@ def _phone_reminder(ticket: Ticket) -> None:
 
 def _confirm_costs(plan: workflow.NewTicket) -> bool:
     """The desk never surprises a customer with costs: the agent confirms they will say so."""
-    for match in plan.assessment.excluded:
+    _confirm(plan.assessment.excluded, "open the ticket", "not opened")
+    return True
+
+
+def _confirm(matches: Sequence[Match], action: str, refusal: str) -> None:
+    for match in matches:
         click.echo(f"Outside the contract ({match.rule}): {match.outcome}", err=True)
         click.echo(f"  because {'; '.join(match.reasons)}", err=True)
-    if not click.confirm("This may cost the customer extra. Tell them, and open the ticket?", err=True):
-        raise SdeskError("not opened: the work may cost extra and was not confirmed")
-    return True
+    if not click.confirm(f"This may cost the customer extra. Tell them, and {action}?", err=True):
+        raise SdeskError(f"{refusal}: the work may cost extra and was not confirmed")
 
 
 def _print_ticket(ticket: Ticket, fmt: str, detailed: bool = False) -> None:

@@ -16,7 +16,7 @@ from msgspec.structs import replace
 from sdesk.mail import notifications
 from sdesk.mail.notifications import Letter
 from sdesk.policy.rules import Rules
-from sdesk.tickets.model import Ticket
+from sdesk.tickets.model import Ticket, field_value
 
 
 def letters(
@@ -40,5 +40,5 @@ def letters(
             just_after = replace(current, history=ticket.history[: index + 1])
             owed.append(notifications.letters(just_after, event, rules, wanted))
         for change in reversed(event.changes):
-            setattr(current, change.field, change.old)
+            setattr(current, change.field, field_value(change.field, change.old))
     return [letter for letters in reversed(owed) for letter in letters]

@@ -80,12 +80,21 @@ def assess(rules: Rules, values: Values, on: date) -> Assessment:
         priority=priority.decide(rules, values, known),
         eligibility=eligibility.checks(rules, values, on),
         required=required(rules, values),
-        exclusions=tuple(
-            _match(exclusion.name, exclusion.when.evaluate(known), exclusion.message) for exclusion in rules.exclusions
-        ),
+        exclusions=_exclusions(rules, known),
         routes=routes,
         team=team,
         team_reason=team_reason,
+    )
+
+
+def excluded(rules: Rules, values: Values) -> tuple[Match, ...]:
+    """The exclusions ``values`` match (seed 004: outside the contract, may cost extra)."""
+    return tuple(match for match in _exclusions(rules, facts(rules, values)) if match.matched)
+
+
+def _exclusions(rules: Rules, known: Facts) -> tuple[Match, ...]:
+    return tuple(
+        _match(exclusion.name, exclusion.when.evaluate(known), exclusion.message) for exclusion in rules.exclusions
     )
 
 

@@ -10,7 +10,8 @@ merges by meaning, not by lines (README, "Working in several clones"):
 * the merged history is the shared start, then the rest by time, each side's
   own order kept; events at the same moment are ordered by their content, so
   every clone that merges the same two versions writes the same file;
-* a field only one side changed takes that side's value; a field both sides
+* a field only one side changed takes that side's value; the exclusions a
+  ticket is flagged with are both sides' together; another field both sides
   changed takes the value of its latest event (a clear included), and a
   ``merged`` event records what was kept and what was dropped, which later
   merges then keep once;
@@ -115,6 +116,9 @@ def merge(base: Ticket | None, ours: Ticket, theirs: Ticket) -> tuple[Ticket, li
             continue
         if changed_mine and not changed_other:
             continue
+        if name == "exclusions":  # flags are only ever added: what both sides flagged stands
+            setattr(merged, name, tuple(sorted({*mine, *other})))
+            continue
         # Both changed it: the later event wins, so each side's change must be an event (not a hand edit).
         if not (_sets(new_mine, name) and _sets(new_other, name)):
             raise Undecidable(f"both sides changed {name}, at least one without a recorded event")
@@ -201,28 +205,25 @@ def _latest_change(history: Sequence[Event], name: str) -> Event | None:
 
 
 def _value(event: Event, name: str) -> object:
-    return next(change.new for change in reversed(event.changes) if change.field == name)
+    return model.field_value(name, next(change.new for change in reversed(event.changes) if change.field == name))
 
 
 def _decision(name: str, kept: Event, value: object, dropped: object) -> Event:
+    kept_text, dropped_text = model.change_text(name, value), model.change_text(name, dropped)
     return Event(
         at=kept.at,
         by=MERGER,
         kind="merged",
-        changes=(Change(name, _text(dropped), _text(value)),),
+        changes=(Change(name, dropped_text, kept_text),),
         visibility="internal",
         text=(
-            f"Changed in two clones at once: kept {name} {_quoted(value)} of {kept.by} at {kept.at.isoformat()}, "
-            f"the later change, over {_quoted(dropped)}."
+            f"Changed in two clones at once: kept {name} {_quoted(kept_text)} of {kept.by} at "
+            f"{kept.at.isoformat()}, the later change, over {_quoted(dropped_text)}."
         ),
     )
 
 
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
-def _quoted(value: object) -> str:
+def _quoted(value: str | None) -> str:
     return "(none)" if value is None else f"'{value}'"
 
 

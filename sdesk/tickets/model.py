@@ -150,8 +150,22 @@ class Ticket(Struct):
     def apply(self, event: Event) -> None:
         """Apply an event's field changes and append it to the history."""
         for change in event.changes:
-            setattr(self, change.field, change.new)
+            setattr(self, change.field, field_value(change.field, change.new))
         self.history.append(event)
+
+
+def change_text(name: str, value: Any) -> str | None:
+    """A field's value as a history change records it: text, the exclusions as comma-separated names."""
+    if name == "exclusions":
+        return ",".join(value) or None
+    return None if value is None else str(value)
+
+
+def field_value(name: str, text: str | None) -> Any:
+    """The value a history change sets (:func:`change_text` read back)."""
+    if name == "exclusions":
+        return tuple(part for part in (text or "").split(",") if part)
+    return text
 
 
 FIELD_NAMES = tuple(f.name for f in fields(Ticket))
