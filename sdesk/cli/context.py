@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sdesk.clocks.sla import Clock
     from sdesk.storage.index import Index
     from sdesk.storage.store import Desk
+    from sdesk.storage.timers import Timer
     from sdesk.tickets.model import Ticket
 
 
@@ -57,6 +58,18 @@ def now(current: Desk) -> datetime:
     from sdesk.calendar import clock
 
     return clock.now(current.rules.timezone)
+
+
+def timer(current: Desk) -> Timer | None:
+    """The acting agent's running timer in this clone, for `show` and `queue`: none while nobody says who acts."""
+    from sdesk.storage import timers
+
+    if not timers.kept_any(current):
+        return None
+    try:
+        return timers.running(current, actor(current))
+    except SdeskError:
+        return None
 
 
 def _git_email(folder: Path) -> str | None:

@@ -43,7 +43,11 @@ def queue(teams: tuple[str, ...], assignees: tuple[str, ...], paused: bool, expl
         if (not teams or ticket.team in teams) and (not assignees or ticket.assignee in wanted)
     )
     places = workqueue.queue(clocked, rules, paused=paused)
-    rows = [slaviews.queue_row(position, place) for position, place in enumerate(places, start=1)]
+    timer = context.timer(desk)
+    timed = timer.ticket if timer else None
+    rows = [
+        slaviews.queue_row(position, place, place.ticket.id == timed) for position, place in enumerate(places, start=1)
+    ]
     click.echo(render_rows(rows, slaviews.QUEUE_COLUMNS, fmt, slaviews.QUEUE_FIELDS), nl=False)
     if fmt == "table" and explain and rows:
         click.echo("\nWhy this order:")

@@ -227,7 +227,7 @@ def show(ticket_ref: str, in_git: bool, fmt: str) -> None:
         click.echo(to_json(data), nl=False)
         return
     if fmt == "table":
-        click.echo(views.detail_text(ticket, views.mail_marks(mail)), nl=False)
+        click.echo(views.detail_text(ticket, views.mail_marks(mail), _timer_on(desk, ticket.id)), nl=False)
     else:
         _print_ticket(ticket, fmt, detailed=True)
     if fmt == "table":
@@ -238,6 +238,16 @@ def show(ticket_ref: str, in_git: bool, fmt: str) -> None:
             click.echo(f"  {unavailable or 'none: the plan has no targets for this priority'}")
         if commits is not None:
             click.echo(views.commits_text(commits), nl=False)
+
+
+def _timer_on(desk: Desk, ticket_id: str) -> str | None:
+    """How the acting agent's timer runs on this ticket, when it does."""
+    from sdesk.cli import views
+
+    timer = context.timer(desk)
+    if timer is None or timer.ticket != ticket_id:
+        return None
+    return views.timer_words(timer, context.now(desk), desk.rules.timezone)
 
 
 def _mail(desk: Desk, ticket: Ticket) -> list[Owed]:

@@ -7,7 +7,7 @@ instead of sending them (sdesk.terminal), and keeps the sheet's own lines.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from sdesk.output import Column, truncate
@@ -20,6 +20,7 @@ from sdesk.words import SCORES
 
 if TYPE_CHECKING:
     from sdesk.storage.gitrepo import Commit
+    from sdesk.storage.timers import Timer
 
 SUMMARY_COLUMNS = (
     Column("id", "ID"),
@@ -74,8 +75,9 @@ def detail_pairs(ticket: Ticket) -> list[dict[str, Any]]:
     return pairs
 
 
-def detail_text(ticket: Ticket, mail: Mapping[str, Sequence[str]] | None = None) -> str:
-    """A readable sheet: the fields that are set, the texts, then the history (with each event's mail)."""
+def detail_text(ticket: Ticket, mail: Mapping[str, Sequence[str]] | None = None, timer: str | None = None) -> str:
+    """A readable sheet: the fields that are set, the texts, then the history (with each event's mail);
+    ``timer`` says how the acting agent's timer on it runs."""
     lines = [f"{ticket.id}  {ticket.title}", ""]
     facts = [
         ("Status", ticket.status),
@@ -101,6 +103,7 @@ def detail_text(ticket: Ticket, mail: Mapping[str, Sequence[str]] | None = None)
         ("Outage", ticket.outage),
         ("Watchers", ticket.watchers),
         ("Time logged", _time_logged(ticket)),
+        ("Timer", timer),
         ("Survey", _survey(ticket)),
         ("Created", _when(ticket.created)),
         ("Updated", _when(ticket.updated)),
@@ -223,6 +226,13 @@ def _time_logged(ticket: Ticket) -> str | None:
         return None
     split = ", ".join(f"{timelog.hours_minutes(value)} {name}" for name, value in minutes.items() if value)
     return f"{timelog.hours_minutes(total)} ({split})"
+
+
+def timer_words(timer: Timer, now: datetime, zone: tzinfo) -> str:
+    """A running timer for `show`: running since Mon 23 Nov 10:05 (an.wouters@…, 1h 20m so far)."""
+    from sdesk.calendar.businesstime import words
+
+    return f"running since {timer.since(zone)} ({timer.by}, {words(timer.so_far(now))} so far)"
 
 
 def _survey(ticket: Ticket) -> str | None:

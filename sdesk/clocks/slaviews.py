@@ -18,7 +18,7 @@ QUEUE_COLUMNS = (
     Column("ahead_short", "Ahead"),
     Column("response", "Response"),
     Column("resolution", "Resolution"),
-    Column("title", "Title", fill=True),
+    Column("title_shown", "Title", fill=True),  # "[timer] " first on the ticket the acting agent's timer runs on
 )
 QUEUE_FIELDS = (
     "position",
@@ -108,7 +108,9 @@ def minutes(clock: Clock) -> int:
     return int(clock.left.total_seconds() // 60)
 
 
-def queue_row(position: int, place: Place) -> dict[str, Any]:
+def queue_row(position: int, place: Place, timed: bool = False) -> dict[str, Any]:
+    """A queue row; ``timed`` marks the ticket the acting agent's timer runs on (in the table only: the
+    timer is this clone's, the JSON and CSV the desk's)."""
     ticket = place.ticket
     row: dict[str, Any] = {
         "position": position,
@@ -122,6 +124,7 @@ def queue_row(position: int, place: Place) -> dict[str, Any]:
         "status": ticket.status,
         "created": ticket.created,
         "title": ticket.title,
+        "title_shown": f"[timer] {ticket.title}" if timed else ticket.title,
         "why": place.why(),
     }
     for clock in place.clocks:
