@@ -196,7 +196,9 @@ def test_priority_by_hand_is_recorded_and_p1_asks_for_a_phone_call(desk, run, ne
         "  Response    due Mon 23 Nov 11:00, 1h 00m of open time left\n"
         "  Resolution  due Tue 24 Nov 10:00, 7h 00m of open time left\n"
     )
-    assert result.stderr == "P1: phone the customer as well: Els Vermeulen, +32 50 44 12 10\n"
+    assert result.stderr == (
+        f"P1: phone the customer as well: Els Vermeulen, +32 50 44 12 10 (then: sdesk call {ticket_id} --note …)\n"
+    )
     shown = json.loads(run("show", ticket_id, "--format", "json").stdout)
     assert shown["history"][-1] == {
         "at": "2026-11-23T10:00:00+01:00",

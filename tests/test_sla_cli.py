@@ -496,6 +496,7 @@ def test_queue_json_and_csv_carry_the_same_stable_fields(queue_tickets, run):
         "resolution_due",
         "resolution_left_minutes",
         "title",
+        "phone_owed",
         "why",
     ]
     assert all(list(row) == fields for row in data)
@@ -1435,3 +1436,40 @@ def test_sla_in_a_real_process_exits_1_when_overdue_and_0_when_not(desk, new_tic
     row = late.stdout.splitlines()[1].split(",")
     assert row[1:5] == ["response", "overdue", "2026-11-23T11:00:00+01:00", "-1"]
     assert late.stderr.startswith("Error: 1 clock overdue")
+
+
+# --- phone calls (seed 000: a P1 is phoned as well) ------------------------------------------------
+
+
+def queue_rows(run) -> dict[str, dict[str, Any]]:
+    return {row["id"]: row for row in json.loads(ok(run("queue", "--format", "json")))}
+
+
+def test_a_p1_is_flagged_to_be_phoned_until_an_agent_records_a_call(desk, run, new_ticket, at):
+    at("2026-11-23 10:00")
+    urgent = new_ticket(**P1)["id"]
+    ordinary = new_ticket()["id"]
+    rows = queue_rows(run)
+    assert (rows[urgent]["phone_owed"], rows[ordinary]["phone_owed"]) == (True, False)
+    assert f"{urgent}" in next(line for line in ok(run("queue")).splitlines() if "[phone] " in line)
+    owed = f"Not phoned yet: a P1 is phoned as well (sdesk call {urgent} --note …)."
+    assert owed in ok(run("rules", "explain", urgent))
+    ok(run("call", urgent, "--note", "Storing bevestigd, we werken eraan", "--from-customer"))
+    assert queue_rows(run)[urgent]["phone_owed"]  # the customer phoning in is not the desk phoning them
+    at("2026-11-23 10:05")
+    ok(run("call", urgent, "--note", "Storing bevestigd, technicus onderweg"))
+    assert not queue_rows(run)[urgent]["phone_owed"]
+    call = show_json(run, urgent)["history"][-1]
+    assert (call["event"], call["visibility"]) == ("call", "internal")
+    assert call["text"] == "Phoned Els Vermeulen: Storing bevestigd, technicus onderweg"
+    assert "Phoned Els Vermeulen: Storing bevestigd" in ok(run("rules", "explain", urgent))
+    # escalated to P1 later: phoned again, whatever calls came before
+    ok(run("call", ordinary, "--note", "Even nagevraagd", "--to", "Tom Claeys"))
+    ok(run("priority", ordinary, "P1", "--reason", "Hele campus getroffen"))
+    assert queue_rows(run)[ordinary]["phone_owed"]
+
+
+def test_a_call_needs_a_note(desk, run, new_ticket):
+    ticket = new_ticket()["id"]
+    result = run("call", ticket, "--note", "  ")
+    assert result.exit_code == 1 and result.stderr == "Error: a call needs a note: what was said (--note TEXT)\n"

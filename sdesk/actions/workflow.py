@@ -298,6 +298,19 @@ def comment(
     return Event(now, actor, "comment", changes, visibility=visibility, text=body, from_customer=from_customer)
 
 
+def call(
+    ticket: Ticket, actor: str, now: datetime, note: str, party: str | None = None, incoming: bool = False
+) -> Event:
+    """A phone call on the record (seed 000: a P1 is phoned as well; seed 002: the call-back service): who
+    was phoned, or who phoned in, and what was said. Desk-internal: the customer was on the line."""
+    said = _clean(note)
+    if said is None:
+        raise Refused("a call needs a note: what was said (--note TEXT)")
+    who = _clean(party) or (ticket.contact_name or ticket.requester)
+    text = f"{'Call from' if incoming else 'Phoned'} {who}: {said}"
+    return Event(now, actor, "call", visibility="internal", text=text, from_customer=incoming)
+
+
 def _back_from_customer(ticket: Ticket, rules: Rules) -> list[Change]:
     """Waiting on the customer and they reacted: move to the first non-final next status (the clock resumes)."""
     status = rules.statuses.get(ticket.status)

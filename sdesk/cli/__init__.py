@@ -37,6 +37,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "timekeeping:log",
         "Register DURATION of work on a ticket (45m, 1h30m, 1.5h or 1:30), also after it closed.",
     ),
+    "call": (
+        "calls:call",
+        "Record a phone call on a ticket: a P1 is phoned as well (seed 000), and the queue says so until then.",
+    ),
     "survey": (
         "timekeeping:survey",
         "Record the customer's satisfaction SCORE for a closed ticket: 1 (very unsatisfied) to 5 (very satisfied).",

@@ -59,7 +59,7 @@ def rules_explain(ticket_ref: str, fmt: str) -> None:
     decided it. The rules are applied as they stand now to the ticket's
     current fields, on the day it was opened.
     """
-    from sdesk.policy import decisions, explain
+    from sdesk.policy import decisions, explain, priority
 
     desk = context.desk()
     rules_now = desk.rules
@@ -77,6 +77,8 @@ def rules_explain(ticket_ref: str, fmt: str) -> None:
         differences.append(f"The ticket has priority {ticket.priority} ({how}).")
     if ticket.team != assessment.team:
         differences.append(f"The ticket is with team {ticket.team}.")
+    if priority.phone_owed(ticket, rules_now):
+        differences.append(f"Not phoned yet: a {ticket.priority} is phoned as well (sdesk call {ticket.id} --note …).")
     if differences:
         click.echo("\n" + "\n".join(differences))
     notes = explain.history_notes(ticket)

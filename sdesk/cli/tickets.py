@@ -392,6 +392,7 @@ def priority(ticket_ref: str, level: str, reason: str, fmt: str) -> None:
     """
     from sdesk.actions import workflow
     from sdesk.clocks import sla, slaviews
+    from sdesk.policy.priority import phone_owed
 
     desk = context.desk()
     ticket = change(
@@ -403,7 +404,7 @@ def priority(ticket_ref: str, level: str, reason: str, fmt: str) -> None:
     if fmt == "table":
         for clock in sla.clocks(ticket, desk.rules, context.now(desk)):
             click.echo(f"  {clock.name.capitalize():<11} {slaviews.clock_words(clock)}")
-    if ticket.priority in desk.rules.priority.phone:
+    if phone_owed(ticket, desk.rules):
         _phone_reminder(ticket)
 
 
@@ -476,7 +477,9 @@ def report_mail(recorded: Recorded) -> None:
 
 def _phone_reminder(ticket: Ticket) -> None:
     contact = ", ".join(part for part in (ticket.contact_name, ticket.contact_phone) if part) or ticket.requester
-    click.echo(f"{ticket.priority}: phone the customer as well: {contact}", err=True)
+    click.echo(
+        f"{ticket.priority}: phone the customer as well: {contact} (then: sdesk call {ticket.id} --note …)", err=True
+    )
 
 
 def _confirm_costs(plan: workflow.NewTicket) -> bool:

@@ -18,7 +18,8 @@ QUEUE_COLUMNS = (
     Column("ahead_short", "Ahead"),
     Column("response", "Response"),
     Column("resolution", "Resolution"),
-    Column("title_shown", "Title", fill=True),  # "[timer] " first on the ticket the acting agent's timer runs on
+    # "[timer] " first on the ticket the acting agent's timer runs on; "[phone] " where a call is owed
+    Column("title_shown", "Title", fill=True),
 )
 QUEUE_FIELDS = (
     "position",
@@ -35,6 +36,7 @@ QUEUE_FIELDS = (
     "resolution_due",
     "resolution_left_minutes",
     "title",
+    "phone_owed",
     "why",
 )
 SLA_COLUMNS = (
@@ -124,7 +126,10 @@ def queue_row(position: int, place: Place, timed: bool = False) -> dict[str, Any
         "status": ticket.status,
         "created": ticket.created,
         "title": ticket.title,
-        "title_shown": f"[timer] {ticket.title}" if timed else ticket.title,
+        "title_shown": "".join(
+            (*(["[timer] "] if timed else []), *(["[phone] "] if ticket.phone_owed else []), ticket.title)
+        ),
+        "phone_owed": ticket.phone_owed,
         "why": place.why(),
     }
     for clock in place.clocks:

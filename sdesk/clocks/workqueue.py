@@ -15,7 +15,7 @@ from datetime import datetime
 from msgspec import Struct
 
 from sdesk.clocks import sla
-from sdesk.policy import decisions
+from sdesk.policy import decisions, priority
 from sdesk.policy.rules import Rules
 from sdesk.tickets.model import Ticket
 
@@ -32,9 +32,10 @@ class Queued(Struct, frozen=True):
     team: str
     assignee: str | None
     created: datetime
+    phone_owed: bool  # to be phoned as well, and no call recorded yet (seed 000)
 
     @classmethod
-    def of(cls, ticket: Ticket) -> Queued:
+    def of(cls, ticket: Ticket, rules: Rules) -> Queued:
         return cls(
             ticket.id,
             ticket.title,
@@ -44,6 +45,7 @@ class Queued(Struct, frozen=True):
             ticket.team,
             ticket.assignee,
             ticket.created,
+            priority.phone_owed(ticket, rules),
         )
 
 
@@ -82,5 +84,5 @@ def _place(ticket: Ticket, clocks: tuple[sla.Clock, ...], rules: Rules, levels: 
     for index, rule in enumerate(rules.service.ahead):
         outcome = rule.when.evaluate(facts)
         if outcome.passed:
-            return Place(Queued.of(ticket), rank, rule.name, index, outcome.reasons, clocks)
-    return Place(Queued.of(ticket), rank, None, len(rules.service.ahead), (), clocks)
+            return Place(Queued.of(ticket, rules), rank, rule.name, index, outcome.reasons, clocks)
+    return Place(Queued.of(ticket, rules), rank, None, len(rules.service.ahead), (), clocks)

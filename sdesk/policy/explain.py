@@ -31,11 +31,12 @@ def explanation(assessment: Assessment, ticket_type: str | None) -> str:
 
 
 def history_notes(ticket: Ticket) -> str:
-    """What was decided by people rather than rules: overrides, accepted costs, priorities set by hand."""
+    """What was decided or done by people rather than rules: overrides, accepted costs, priorities set by
+    hand, phone calls."""
     lines = []
     for event in ticket.history:
         when = event.at.isoformat(sep=" ", timespec="minutes")
-        if event.kind == "created" and event.text:
+        if event.kind in ("created", "call") and event.text:
             lines.append(f"  {when}  {event.by}: {event.text}")
         if event.kind == "priority":
             change = event.changes[0]

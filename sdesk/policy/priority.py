@@ -11,6 +11,7 @@ from msgspec import Struct
 
 from sdesk.policy.conditions import Facts, Values
 from sdesk.policy.rules import Adjustment, Rules
+from sdesk.tickets.model import Ticket
 
 
 class Step(Struct, frozen=True):
@@ -61,3 +62,15 @@ def _adjusted(rules: Rules, adjustment: Adjustment, level: str) -> str:
     if adjustment.action == "at_most":
         return levels[max(rank, bound)]
     return str(operand)
+
+
+def phone_owed(ticket: Ticket, rules: Rules) -> bool:
+    """At a level rules.yaml says is phoned (priority.phone), and no call to the customer since the ticket
+    reached it: the queue and `rules explain` say so until an agent records one (`sdesk call`)."""
+    if ticket.priority not in rules.priority.phone or rules.is_final(ticket.status):
+        return False
+    since = 0
+    for place, event in enumerate(ticket.history):
+        if any(change.field == "priority" for change in event.changes):
+            since = place
+    return not any(event.kind == "call" and not event.from_customer for event in ticket.history[since:])

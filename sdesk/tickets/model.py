@@ -46,6 +46,7 @@ EVENT_KINDS = (
     "time",
     "survey",
     "merged",
+    "call",
 )
 CLOSING_KINDS = ("closed", "auto-closed")
 SWEEPER = "sdesk sweep"  # the `by` of every event the sweep records, whoever ran it

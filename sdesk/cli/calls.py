@@ -1,0 +1,26 @@
+"""`sdesk call`: a phone call on the record, to the customer or from them."""
+
+from __future__ import annotations
+
+import click
+
+from sdesk.cli import context
+from sdesk.cli.options import desk_options, format_option
+
+
+@click.command("call")
+@click.argument("ticket_ref", metavar="ID")
+@click.option("--note", required=True, help="What was said.")
+@click.option("--to", "party", metavar="WHO", help="Who was phoned, or who phoned (default: the ticket's contact).")
+@click.option("--from-customer", "incoming", is_flag=True, help="The customer phoned the desk (default: we phoned).")
+@format_option
+@desk_options()
+def call(ticket_ref: str, note: str, party: str | None, incoming: bool, fmt: str) -> None:
+    """Record a phone call on a ticket: a P1 is phoned as well (seed 000), and the queue says so until then."""
+    from sdesk.actions import workflow
+    from sdesk.cli.tickets import change
+
+    desk = context.desk()
+    change(
+        desk, ticket_ref, fmt, lambda ticket, agent, moment: workflow.call(ticket, agent, moment, note, party, incoming)
+    )
