@@ -261,6 +261,23 @@ def test_the_same_announcement_twice_is_refused_until_the_first_is_resolved(desk
     result = run("announce", "new", "--kind", "outage", "--title", "Storing bezig", "--start", "2026-11-23T09:30")
     assert result.exit_code == 1
     assert_one_line_error(result, f"already announced as {first}")
+    again = run("announce", "new", "--kind", "outage", "--title", "storing BEZIG", "--start", "2026-11-23T09:30")
+    assert again.exit_code == 1  # the same words, whatever their case
+    both = ("--customers", "zonnebloem,vandijk")
+    pair = announce(run, "outage", "2026-11-23T09:30", *both, title="Storing bezig")
+    swapped = run(
+        "announce",
+        "new",
+        "--kind",
+        "outage",
+        "--title",
+        "Storing bezig",
+        "--start",
+        "2026-11-23T09:30",
+        "--customers",
+        "vandijk,zonnebloem",
+    )
+    assert_one_line_error(swapped, f"already announced as {pair}")
     assert announce(run, "outage", "2026-11-23T09:30", "--customers", "vandijk", title="Storing bezig") != first
     assert run("announce", "resolve", first, "--note", NOTE).exit_code == 0
     announce(run, "outage", "2026-11-23T09:30", title="Storing bezig")  # the first is over: a new outage

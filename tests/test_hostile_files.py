@@ -918,3 +918,15 @@ def test_delivery_records_that_are_a_fifo_or_a_link_hold_the_mail_back_and_say_w
     no_traceback(sent)
     assert sent.returncode == 0 and "Sent 0 mails" in sent.stderr  # nothing tried: no second copy of sent mail
     assert elsewhere.read_text() == ""
+
+
+def test_a_history_change_to_the_tickets_number_or_creation_is_refused_where_it_is(
+    in_desk: Path, run: Run, new_ticket: NewTicket
+) -> None:
+    ticket = new_ticket()["id"]
+    ok(run("update", ticket, "--status", "in-progress"))
+    text = good_text(in_desk, ticket)
+    assert "- field: status" in text
+    write_broken(in_desk, text.replace("- field: status", "- field: created", 1), ticket)
+    error = assert_one_line_error(run("show", ticket), "created")
+    assert f"tickets/{ticket}.yaml:" in error  # named with its line, never applied

@@ -251,7 +251,13 @@ def test_ordinary_ticket_matches_no_exclusion_and_says_why_for_each(example_rule
 
 @pytest.mark.parametrize(
     "text",
-    ["Kunnen jullie onze nieuwe medewerkers opleiden?", "Opleiding voor nieuwe collega's", "Training for new staff"],
+    [
+        "Kunnen jullie onze nieuwe medewerkers opleiden?",
+        "Opleiding voor nieuwe collega's",
+        "Nieuwe collega’s inwerken",
+        "Nieuwe collega inwerken in het dossier",
+        "Training for new staff",
+    ],
 )
 def test_training_of_new_staff_is_caught_in_its_common_wordings(example_rules, text):
     assert "training" in excluded(assess(example_rules, ZONNEBLOEM, title=text))

@@ -104,15 +104,28 @@ def test_an_update_that_makes_a_ticket_fall_outside_the_contract_needs_the_costs
     assert refused.exit_code == 1
     assert refused.stderr.startswith("Error: may cost extra, hardware: Hardware falls outside the contract.")
     assert "--accept-costs" in refused.stderr and "exclusions" not in show_json(run, ticket)
-    ok(run("update", ticket, "--description", "Ook de printers drukken niets meer af.", "--accept-costs"))
+    accepted = run("update", ticket, "--description", "Ook de printers drukken niets meer af.", "--accept-costs")
+    assert accepted.exit_code == 0 and "May cost extra (hardware): Hardware falls outside" in accepted.stderr
     flagged = show_json(run, ticket)
     assert flagged["exclusions"] == ["hardware"]
     assert flagged["history"][-1]["changes"][-1] == {"field": "exclusions", "from": None, "to": "hardware"}
-    assert "May cost extra (hardware), accepted by the agent" in flagged["history"][-1]["text"]
+    assert "text" not in flagged["history"][-1]  # no note given: nothing for the customer to read
     logged = json.loads(ok(run("log", ticket, "30m", "--note", "Printerstuurprogramma nagekeken", "--format", "json")))
     assert logged["history"][-1]["billing"] == "billable"  # outside the contract: billed unless said otherwise
     ok(run("update", ticket, "--title", "Printer en scanner op afdeling 2B"))  # already flagged: nothing to accept
     ok(run("update", ticket, "--status", "in-progress"))  # a status change alone never asks
+
+
+def test_an_exclusion_the_ticket_matched_already_never_blocks_an_unrelated_update(desk, run, new_ticket):
+    ticket = new_ticket()["id"]  # "Het zorgdossier van bewoner 1182 opent niet meer."
+    rules = desk / "rules.yaml"
+    added = "  - name: records\n    message: Records work is billed.\n    when: {text: {matches: 'bewoner'}}\n"
+    rules.write_text(rules.read_text().replace("  - name: user-error\n", added + "  - name: user-error\n"))
+    ok(run("rules", "check"))
+    ok(run("update", ticket, "--contact-phone", "+32 50 44 12 11"))  # matched before this change: not asked
+    assert "exclusions" not in show_json(run, ticket)
+    refused = run("update", ticket, "--title", "Printer op de afdeling")  # this change does match one anew
+    assert refused.exit_code == 1 and "hardware" in refused.stderr and "records" not in refused.stderr
 
 
 def test_on_a_terminal_an_update_outside_the_contract_is_confirmed_first(desk, run, new_ticket, monkeypatch):

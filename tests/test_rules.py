@@ -102,6 +102,12 @@ def test_example_desk_and_starter_rules_are_valid():
             "next: [opne]",
         ),
         ("teams:", "team:", "team: unknown key (did you mean 'teams'?)", "team:"),
+        (
+            "  - name: hardware",
+            "  - name: Hardware, printers",
+            "exclusions.0.name: exclusion name 'Hardware, printers' must be lowercase letters, digits and dashes",
+            "- name: Hardware, printers",
+        ),
     ],
 )
 def test_invalid_rules_name_the_key_the_line_and_a_fix(old, new, message, reported_line):

@@ -199,24 +199,27 @@ def update(
     newly = newly_excluded(ticket, rules, changes)
     if newly and not accept_costs:
         raise Refused("; ".join(_costs(newly)))
-    cleaned = _clean(note)
-    notes = [cleaned] if cleaned else []
-    if newly:
+    if newly:  # the change itself records the flag; the note stays the agent's words to the customer
         flagged = (*ticket.exclusions, *(match.rule for match in newly))
         before, after = change_text("exclusions", ticket.exclusions), change_text("exclusions", flagged)
         changes.append(Change("exclusions", before, after))
-        notes += [f"May cost extra ({match.rule}), accepted by the agent: {match.outcome}" for match in newly]
-    return Event(now, actor, "updated", tuple(changes), text="\n".join(notes) or None, from_customer=from_customer)
+    return Event(now, actor, "updated", tuple(changes), text=_clean(note), from_customer=from_customer)
 
 
 def newly_excluded(ticket: Ticket, rules: Rules, changes: Sequence[Change]) -> tuple[decisions.Match, ...]:
-    """The exclusions a change of the ticket's fields makes it match that it did not yet (a status, assignee
-    or team change alone matches none anew: rules.yaml edited since is no reason to refuse moving a ticket)."""
+    """The exclusions a change of the ticket's fields makes it match: not those it is flagged with or matched
+    already (rules.yaml edited since is no reason to refuse a new phone number), and none for a status,
+    assignee or team change alone."""
     fields = {change.field for change in changes} - {"status", "assignee", "team", "priority"}
     if not fields & set(TEXT_FIELDS):
         return ()
     merged = {**ticket.fields(), **{change.field: change.new for change in changes if change.field in TEXT_FIELDS}}
-    return tuple(match for match in decisions.excluded(rules, merged) if match.rule not in ticket.exclusions)
+    matched_before = {match.rule for match in decisions.excluded(rules, ticket.fields())}
+    return tuple(
+        match
+        for match in decisions.excluded(rules, merged)
+        if match.rule not in ticket.exclusions and match.rule not in matched_before
+    )
 
 
 def _costs(matches: Sequence[decisions.Match]) -> list[str]:

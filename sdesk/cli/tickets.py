@@ -310,6 +310,7 @@ def update(
     terminal, and needs --accept-costs in a script, as for `sdesk new`; the ticket is then flagged.
     """
     from sdesk.actions import workflow
+    from sdesk.tickets.model import field_value
 
     values = field_values(params)
     if status is not None:
@@ -321,7 +322,7 @@ def update(
         values["assignee"] = context.assignee(desk, values["assignee"]) or ""
     if not accept_costs and context.interactive():
         accept_costs = _confirm_new_costs(desk, ticket_ref, values)
-    change(
+    updated = change(
         desk,
         ticket_ref,
         fmt,
@@ -329,6 +330,11 @@ def update(
             ticket, desk.rules, values, agent, moment, note, from_customer=from_customer, accept_costs=accept_costs
         ),
     )
+    flagged = next((c for c in updated.history[-1].changes if c.field == "exclusions"), None)
+    if flagged is not None:  # what the agent now tells the customer
+        messages = {exclusion.name: exclusion.message for exclusion in desk.rules.exclusions}
+        for name in set(updated.exclusions) - set(field_value("exclusions", flagged.old)):
+            click.echo(f"May cost extra ({name}): {messages.get(name, name)}", err=True)
 
 
 def _confirm_new_costs(desk: Desk, ticket_ref: str, values: dict[str, str | None]) -> bool:
@@ -337,6 +343,8 @@ def _confirm_new_costs(desk: Desk, ticket_ref: str, values: dict[str, str | None
     from sdesk.tickets.model import Change
 
     ticket = desk.read(desk.resolve(ticket_ref))
+    if desk.rules.is_final(ticket.status):
+        return False  # the update refuses a closed ticket: nothing to confirm
     changes = [Change(name, ticket.value(name), value) for name, value in values.items() if name != "status"]
     newly = workflow.newly_excluded(ticket, desk.rules, changes)
     if newly:

@@ -685,9 +685,12 @@ def _exclusions(value: list[Any], fields: dict[str, Field], problems: Problems) 
     exclusions = []
     for index, entry in enumerate(value):
         at: KeyPath = ("exclusions", index)
+        name = entry.get("name", "")
+        if name and not SLUG_PATTERN.fullmatch(name):  # a ticket records its flags by name, in its history too
+            problems.add(at + ("name",), f"exclusion name '{name}' must be lowercase letters, digits and dashes")
         when = conditions.parse(entry["when"], at + ("when",), fields, problems) if "when" in entry else None
         if when is not None:
-            exclusions.append(Exclusion(entry.get("name", ""), entry.get("message", ""), when))
+            exclusions.append(Exclusion(name, entry.get("message", ""), when))
     _unique_names(value, ("exclusions",), problems)
     return tuple(exclusions)
 

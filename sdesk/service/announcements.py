@@ -83,11 +83,18 @@ def refusal(draft: Announcement, existing: Iterable[Announcement], now: datetime
     announcement (kind, title, window, customers, service) is already there and not resolved."""
     if draft.end is not None and draft.end <= now:
         return f"its window already ended ({draft.end.isoformat(timespec='minutes')}): there is nothing to announce"
-    same = ("kind", "title", "start", "end", "customers", "service")
     for known in existing:
-        if known.resolved is None and all(getattr(known, name) == getattr(draft, name) for name in same):
+        if known.resolved is None and _same(known) == _same(draft):
             return f"already announced as {known.id}"
     return None
+
+
+def _same(announcement: Announcement) -> tuple[object, ...]:
+    """What makes two announcements the same one: whatever the case and spacing of the title, the order of
+    the customers."""
+    title = " ".join(announcement.title.split()).casefold()
+    customers = tuple(sorted(announcement.customers))
+    return (announcement.kind, title, announcement.start, announcement.end, customers, announcement.service)
 
 
 def concerned_customers(announcement: Announcement, rules: Rules) -> list[str]:

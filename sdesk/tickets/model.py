@@ -190,7 +190,9 @@ COOPERATION = Record(
 )
 # The service-level targets fixed on the ticket when it opens and when its priority changes.
 SLA = Record({"plan": _NAME, "calendar": Name(), "response": Text(), "resolution": Text()})
-CHANGE = Record({"field": Words(FIELD_NAMES), "from": Text(), "to": Text()}, required=("field",))
+# A change sets a field an event may set: never the ticket's number, its creation or its history.
+CHANGEABLE = tuple(name for name in FIELD_NAMES if name not in ("id", "created", "history"))
+CHANGE = Record({"field": Words(CHANGEABLE), "from": Text(), "to": Text()}, required=("field",))
 EVENT = Record(
     {
         "at": Timestamp(),
