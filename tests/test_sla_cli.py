@@ -1457,7 +1457,8 @@ def test_a_p1_is_flagged_to_be_phoned_until_an_agent_records_a_call(desk, run, n
     ok(run("call", urgent, "--note", "Storing bevestigd, we werken eraan", "--from-customer"))
     assert queue_rows(run)[urgent]["phone_owed"]  # the customer phoning in is not the desk phoning them
     at("2026-11-23 10:05")
-    ok(run("call", urgent, "--note", "Storing bevestigd, technicus onderweg"))
+    said = ok(run("call", urgent, "--note", "Storing bevestigd, technicus onderweg"))
+    assert said == f"{urgent}: call recorded: Phoned Els Vermeulen: Storing bevestigd, technicus onderweg\n"
     assert not queue_rows(run)[urgent]["phone_owed"]
     call = show_json(run, urgent)["history"][-1]
     assert (call["event"], call["visibility"]) == ("call", "internal")

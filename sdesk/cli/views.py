@@ -270,6 +270,8 @@ def change_summary(ticket_id: str, event: Event) -> str:
     """One line saying what a command just did, e.g. `2Q3XN5-V4T3T: status open → closed`."""
     if event.kind in ("time", "survey"):
         return f"{ticket_id}: {_what(event)}"
+    if event.kind == "call":
+        return f"{ticket_id}: call recorded: {_short(event.text, 60)}"
     if event.kind == "comment":
         moved = "".join(f"; {c.field} {c.old} → {c.new}" for c in event.changes)
         source = " from the customer" if event.from_customer else ""
