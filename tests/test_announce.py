@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
+from sdesk.cli import context
 from tests.conftest import AGENT, NOW, owed_mail
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -238,6 +239,16 @@ def test_maintenance_in_business_hours_with_confirm_is_announced_with_a_warning(
     assert len(announcement_files(desk)) == 1
 
 
+def test_at_a_terminal_maintenance_in_business_hours_is_asked_about_first(desk, run, monkeypatch):
+    monkeypatch.setattr(context, "interactive", lambda: True)
+    declined = run("announce", "new", *IN_BUSINESS_HOURS, input="n\n")
+    assert declined.exit_code == 1 and "Announce it anyway?" in declined.stderr
+    assert declined.stderr.splitlines()[-1] == "Error: not announced"
+    assert announcement_files(desk) == []
+    assert run("announce", "new", *IN_BUSINESS_HOURS, input="y\n").exit_code == 0
+    assert len(announcement_files(desk)) == 1
+
+
 def test_a_window_that_already_ended_is_refused(desk, run):
     result = run(
         "announce",
@@ -284,21 +295,7 @@ def test_the_same_announcement_twice_is_refused_until_the_first_is_resolved(desk
 
 
 def test_the_warning_names_only_the_customers_of_the_service(desk, run):
-    result = run(
-        "announce",
-        "new",
-        "--kind",
-        "maintenance",
-        "--title",
-        "Upgrade",
-        "--start",
-        "2026-11-24T11:00",
-        "--end",
-        "2026-11-24T14:00",
-        "--service",
-        "care-dossier",
-        "--confirm",
-    )
+    result = run("announce", "new", *IN_BUSINESS_HOURS, "--service", "care-dossier", "--confirm")
     assert result.exit_code == 0, result.output
     warning = next(line for line in result.stderr.splitlines() if line.startswith("Warning:"))
     assert "zonnebloem (2h" in warning

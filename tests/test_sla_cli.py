@@ -26,6 +26,14 @@ import pytest
 from tests.conftest import AGENT, ok
 
 P1 = {"impact": "company", "urgency": "high"}  # matrix company x high
+FLEET_P1 = {  # Van Dijk's 24/7 contract: its P1 clocks run on the always-open calendar
+    "title": "Telemetrie van de vloot valt weg",
+    "customer": "vandijk",
+    "requester": "m.devries@vandijk.example",
+    "product": "fleet-telemetry",
+    "site": "3001",
+    **P1,
+}
 P2 = {"impact": "company", "urgency": "medium"}  # matrix company x medium
 FOD = {
     "customer": "fod-digitaal",
@@ -224,14 +232,7 @@ def test_a_clock_across_easter_and_the_change_to_summer_time_keeps_the_wall_cloc
 
 def test_a_24x7_emergency_runs_through_the_weekend(desk, run, new_ticket, at):
     at("2026-11-28 10:00")  # Saturday: the office is closed, the 24/7 P1 targets run on the always-open calendar
-    ticket = new_ticket(
-        title="Telemetrie van de vloot valt weg",
-        customer="vandijk",
-        requester="m.devries@vandijk.example",
-        product="fleet-telemetry",
-        site="3001",
-        **P1,
-    )
+    ticket = new_ticket(**FLEET_P1)
     assert (ticket["priority"], ticket["team"], ticket["sla"]["calendar"]) == ("P1", "iot", "always")
     assert clock_lines(run, ticket["id"]) == [
         "  Response    due Sat 28 Nov 10:30, 30m of open time left",
@@ -244,14 +245,7 @@ def test_a_24x7_emergency_runs_through_the_weekend(desk, run, new_ticket, at):
 
 def test_a_night_time_pager_is_woken_only_for_clocks_that_run_at_night(desk, run, new_ticket, at):
     at("2026-11-23 22:00")  # Monday night: the office is closed
-    night = new_ticket(
-        title="Telemetrie van de vloot valt weg",
-        customer="vandijk",
-        requester="m.devries@vandijk.example",
-        product="fleet-telemetry",
-        site="3001",
-        **P1,
-    )["id"]
+    night = new_ticket(**FLEET_P1)["id"]
     office = new_ticket(**P1)["id"]
     # The standard contract's clocks wait for the morning, and say so.
     assert clock_lines(run, office) == [

@@ -140,7 +140,7 @@ def _timer(option: str, ticket_ref: str, note: str | None, billing: str | None, 
     agent, now, zone = context.actor(desk), context.now(desk), desk.rules.timezone
     with timers.locked(desk, agent) as running:
         if option == "--start":
-            timer = timers.start(desk, agent, ticket_id, now)
+            timer = timers.start(desk, agent, ticket_id, now, running)
             stop = f"stop it with sdesk log {ticket_id} --stop --note …"
             _said(timer, "running", fmt, f"{ticket_id}: timer started {timer.since(zone)}; {stop}")
             return

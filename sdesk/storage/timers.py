@@ -75,9 +75,8 @@ def locked(desk: Desk, agent: str) -> Iterator[Timer | None]:
         yield running(desk, agent)
 
 
-def start(desk: Desk, agent: str, ticket_id: str, now: datetime) -> Timer:
-    """Start the agent's timer on a ticket; refused while one runs (call under :func:`locked`)."""
-    current = running(desk, agent)
+def start(desk: Desk, agent: str, ticket_id: str, now: datetime, current: Timer | None) -> Timer:
+    """Start the agent's timer on a ticket; refused while one runs (``current``, as :func:`locked` read it)."""
     if current is not None:
         raise Refused(
             f"a timer is already running on {current.ticket} since {current.since(desk.rules.timezone)}: "

@@ -116,9 +116,10 @@ def shared_digest(rules_key: str, desk_templates: Path) -> bytes | None:
     in subfolders and the files links lead to as well). None when the templates cannot all be told apart so:
     a link to a folder, or an entry that cannot be read; nothing is reused then."""
     code = sorted(
-        (str(path), path.stat().st_mtime_ns, path.stat().st_size)
+        (str(path), info.st_mtime_ns, info.st_size)
         for pattern in ("**/*.py", "website/templates/*.html")
         for path in _PACKAGE.glob(pattern)
+        for info in (path.stat(),)
     )
     desk = _template_files(desk_templates)
     if desk is None:
