@@ -467,6 +467,23 @@ def test_handing_a_ticket_on_mails_the_next_agent_and_taking_it_yourself_mails_n
     assert act("update", ticket, "--assignee", "none", at="2026-11-23T10:30:00+01:00") == []
 
 
+@pytest.mark.parametrize(
+    ("customer", "closes"),
+    [
+        ({}, "Zonder reactie sluiten we het ticket op maandag 30 november 2026 om 11:00."),
+        (BRIGHTWAVE, "Without your reaction we will close the ticket on Monday 30 November 2026 at 11:00."),
+    ],
+    ids=["nl", "en"],
+)
+def test_the_reminder_mail_says_in_the_customers_language_when_the_ticket_will_close(
+    desk, new_ticket, act, customer, closes
+):
+    ticket = new_ticket(**customer)["id"]
+    act("update", ticket, "--status", "waiting-for-customer", at="2026-11-23T11:00:00+01:00")
+    assert act("sweep", at="2026-11-25T11:00:00+01:00") == ["reminder"]
+    assert closes in " ".join(body(the_mail(desk, "reminder")).split())
+
+
 def test_the_sweep_closing_a_silent_ticket_records_it_at_its_moment_and_mails_auto_closed(desk, new_ticket, act):
     ticket = new_ticket(**BRIGHTWAVE)["id"]
     assert act("update", ticket, "--status", "waiting-for-customer", at="2026-11-23T11:00:00+01:00") == [
@@ -477,7 +494,7 @@ def test_the_sweep_closing_a_silent_ticket_records_it_at_its_moment_and_mails_au
     message = the_mail(desk, "auto-closed")
     assert addresses(message, "To") == [("Olivia Hughes", OLIVIA)]
     assert message["Date"].datetime == datetime.fromisoformat("2026-11-30T11:00:00+01:00")
-    assert "Closed by the sweep" in body(message)
+    assert "Closed without a reaction in 5 working days" in body(message)
     assert act("sweep", at="2026-12-03T09:30:00+01:00") == []
 
 

@@ -80,7 +80,7 @@ TIME_NOTE = "Debugsessie met de logbestanden"
 BILLABLE_NOTE = "Extra werk: index handmatig gecontroleerd"
 PRIORITY_REASON = "Directie belde boos"
 OVERRIDE_REASON = "Jan is nog geen referentiepersoon; Els gaf akkoord"
-SWEEP_WORDS = ("Response target", "missed", "Reminder 1")  # the breach's and the reminder's own text
+SWEEP_WORDS = ("Response target", "missed", "Herinnering 1")  # the breach's and the reminder's own text
 SECRETS = (INTERNAL_NOTE, LATER_NOTE, TIME_NOTE, BILLABLE_NOTE, PRIORITY_REASON, OVERRIDE_REASON, *SWEEP_WORDS, AGENT)
 
 
@@ -754,7 +754,7 @@ def test_a_ticket_the_sweep_closed_and_a_resolved_outage(desk, run):
     assert items[4].startswith("Gesloten: geen reactie · maandag 9 november om 10:00 · Business Service Desk")
     assert len(items) == 5
     assert next_step(Path(f"site/{ticket}.html")).startswith("Gesloten op maandag 9 november om 10:00.")
-    assert "Reminder 2" not in read(Path(f"site/{ticket}.html"))
+    assert "Herinnering 2" not in read(Path(f"site/{ticket}.html"))
     index = page(Path("site/index.html")).text
     assert "Eerdere meldingen Storing: Zorgdossier onbereikbaar" in index
     assert "Opgelost donderdag 5 november om 12:00 Databankserver herstart." in index  # when, then how

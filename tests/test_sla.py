@@ -667,8 +667,8 @@ def test_reminders_after_two_and_four_working_days_then_closing_after_five(examp
     assert (first.kind, first.visibility, first.by, first.changes) == ("reminder", "public", SWEEPER, ())
     # Tue 24 (1), Wed 25 (2); closing after Thu 26 (3), Fri 27 (4), Mon 30 (5)
     assert first.text == (
-        "Reminder 1: we are waiting for your reaction since Mon 2026-11-23 10:00 (2 working days). "
-        "Without a reaction the ticket closes on Mon 2026-11-30 10:00."
+        "Herinnering 1: we wachten sinds maandag 23 november 2026 om 10:00 op uw reactie (2 werkdagen). "
+        "Zonder reactie sluiten we het ticket op maandag 30 november 2026 om 10:00."
     )
     ticket.apply(first)
     assert owed("2026-11-25 10:00") is None
@@ -676,8 +676,8 @@ def test_reminders_after_two_and_four_working_days_then_closing_after_five(examp
     second = owed("2026-11-27 10:00")
     assert (second.kind, second.visibility) == ("reminder", "public")
     assert second.text == (
-        "Reminder 2: we are waiting for your reaction since Mon 2026-11-23 10:00 (4 working days). "
-        "Without a reaction the ticket closes on Mon 2026-11-30 10:00."
+        "Herinnering 2: we wachten sinds maandag 23 november 2026 om 10:00 op uw reactie (4 werkdagen). "
+        "Zonder reactie sluiten we het ticket op maandag 30 november 2026 om 10:00."
     )
     ticket.apply(second)
     assert owed("2026-11-30 09:59") is None
@@ -686,8 +686,8 @@ def test_reminders_after_two_and_four_working_days_then_closing_after_five(examp
     assert [(c.field, c.old) for c in closing.changes] == [("status", status), ("resolution", None)]
     assert closing.changes[0].new == "closed"
     assert closing.changes[1].new == (
-        "Closed by the sweep: no reaction in 5 working days "
-        "(waiting for your reaction since Mon 2026-11-23 10:00). A new ticket can always be opened."
+        "Afgesloten zonder reactie binnen 5 werkdagen (we wachtten sinds maandag 23 november 2026 om 10:00 op uw "
+        "reactie). U kunt altijd een nieuw ticket aanmaken."
     )
     ticket.apply(closing)
     assert (ticket.status, ticket.resolution) == ("closed", closing.changes[1].new)
@@ -715,6 +715,31 @@ def test_working_days_of_waiting_skip_holidays_and_closing_days(
         ticket.apply(event)
         marks.append(event.kind)
     assert marks == ["reminder", "reminder", "auto-closed"]
+
+
+def test_the_sweeps_working_days_are_the_business_days_of_an_sla_target(example_rules):
+    # A P3 at zonnebloem (standard plan) has a resolution target of 5 business days. Asked to wait on
+    # Wednesday 23 December at 18:00, after closing time: 24 and 31 December are closing days, 25 December
+    # and 1 January holidays. Both count from Monday 28 09:00: 29, 30, 4, 5, 6 January.
+    ticket = make(example_rules, "2026-12-23 18:00", "P3")
+    (resolution,) = [
+        clock for clock in sla.clocks(ticket, example_rules, at("2026-12-23 18:00")) if clock.name == "resolution"
+    ]
+    assert str(resolution.target) == "5 business days"
+    move(ticket, example_rules, "waiting-for-customer", "2026-12-23 18:00")
+    assert sweep.closing_moment(ticket, example_rules) == resolution.due == at("2027-01-06 09:00")
+    assert sweep.next_event(ticket, example_rules, at("2027-01-06 08:59")).kind == "reminder"
+    assert sweep.next_event(ticket, example_rules, at("2027-01-06 09:00")).kind == "auto-closed"
+
+
+def test_a_reminder_recorded_by_the_earlier_count_is_not_sent_again(example_rules):
+    # sdesk 0.12 counted from the evening itself: its first reminder fell on Wednesday 25 at 18:00; the mark
+    # is now Thursday 26 at 09:00. That reminder covers the mark: the customer gets no second one.
+    ticket = waiting_since(example_rules, "2026-11-23 09:00", "2026-11-23 18:00")
+    ticket.apply(Event(at("2026-11-25 18:00"), SWEEPER, "reminder", visibility="public", text="Reminder 1: …"))
+    assert sweep.next_event(ticket, example_rules, at("2026-11-26 09:00")) is None
+    second = sweep.next_event(ticket, example_rules, at("2026-11-30 09:00"))
+    assert (second.kind, second.at, second.text[:13]) == ("reminder", at("2026-11-30 09:00"), "Herinnering 2")
 
 
 @pytest.mark.parametrize(
@@ -756,8 +781,8 @@ def test_when_the_desk_asks_again_the_count_starts_from_the_new_wait(example_rul
     # the reaction of Tuesday came before this wait: Thu 26 (1), Fri 27 (2); closing on Wed 2 December (5)
     assert (event.kind, event.text) == (
         "reminder",
-        "Reminder 1: we are waiting for your reaction since Wed 2026-11-25 10:00 (2 working days). "
-        "Without a reaction the ticket closes on Wed 2026-12-02 10:00.",
+        "Herinnering 1: we wachten sinds woensdag 25 november 2026 om 10:00 op uw reactie (2 werkdagen). "
+        "Zonder reactie sluiten we het ticket op woensdag 2 december 2026 om 10:00.",
     )
 
 
@@ -781,16 +806,17 @@ def test_running_the_sweep_twice_changes_nothing_twice(example_rules):
     assert response == "Response target of 1h missed: due Mon 2026-11-23 11:00."
     # resolution: the same 9h for 7h, then paused; still open
     assert resolution == "Resolution target of 1 business day missed: due Tue 2026-11-24 10:00."
-    # Wed 25 (1), Thu 26 (2) at 12:00; closing after Fri 27 (3), Mon 30 (4), Tue 1 December (5)
+    # Asked during the lunch break, the days count from the opening at 13:00, as a "2 business days" clock
+    # would: Wed 25 (1), Thu 26 (2) at 13:00; closing after Fri 27 (3), Mon 30 (4), Tue 1 December (5)
     assert reminder == (
-        "Reminder 1: we are waiting for your reaction since Tue 2026-11-24 12:00 (2 working days). "
-        "Without a reaction the ticket closes on Tue 2026-12-01 12:00."
+        "Herinnering 1: we wachten sinds dinsdag 24 november 2026 om 12:00 op uw reactie (2 werkdagen). "
+        "Zonder reactie sluiten we het ticket op dinsdag 1 december 2026 om 13:00."
     )
     assert sweep.next_event(ticket, example_rules, now) is None
     assert sweep.next_event(ticket, example_rules, now + timedelta(minutes=5)) is None
-    assert [event.kind for event in sweep_until_quiet(ticket, example_rules, at("2026-11-30 12:00"))] == ["reminder"]
-    assert [event.kind for event in sweep_until_quiet(ticket, example_rules, at("2026-12-01 12:00"))] == ["auto-closed"]
-    assert sweep_until_quiet(ticket, example_rules, at("2026-12-01 12:05")) == []
+    assert [event.kind for event in sweep_until_quiet(ticket, example_rules, at("2026-11-30 13:00"))] == ["reminder"]
+    assert [event.kind for event in sweep_until_quiet(ticket, example_rules, at("2026-12-01 13:00"))] == ["auto-closed"]
+    assert sweep_until_quiet(ticket, example_rules, at("2026-12-01 13:05")) == []
 
 
 def test_a_late_sweep_sends_one_reminder_for_the_marks_it_missed_and_then_waits_for_the_closing(example_rules):
@@ -800,8 +826,8 @@ def test_a_late_sweep_sends_one_reminder_for_the_marks_it_missed_and_then_waits_
     assert [(event.kind, event.text) for event in done] == [
         (
             "reminder",
-            "Reminder 1: we are waiting for your reaction since Mon 2026-11-23 10:00 (4 working days). "
-            "Without a reaction the ticket closes on Mon 2026-11-30 10:00.",
+            "Herinnering 1: we wachten sinds maandag 23 november 2026 om 10:00 op uw reactie (4 werkdagen). "
+            "Zonder reactie sluiten we het ticket op maandag 30 november 2026 om 10:00.",
         )
     ]
     for now in ("2026-11-27 12:05", "2026-11-30 09:59"):

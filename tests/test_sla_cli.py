@@ -882,20 +882,21 @@ def test_sweep_reminds_twice_and_closes_after_five_working_days(desk, run, new_t
     ticket = new_ticket()["id"]
     at("2026-11-23 11:00")
     ok(run("update", ticket, "--status", "waiting-for-customer"))
-    waited = "we are waiting for your reaction since Mon 2026-11-23 11:00"
-    closes = "Without a reaction the ticket closes on Mon 2026-11-30 11:00."
+    # the customer (WZC De Zonnebloem) reads Dutch
+    waited = "we wachten sinds maandag 23 november 2026 om 11:00 op uw reactie"
+    closes = "Zonder reactie sluiten we het ticket op maandag 30 november 2026 om 11:00."
     expected = {
         "2026-11-24 11:00": None,
         "2026-11-25 10:59": None,
-        "2026-11-25 11:00": f"reminder: Reminder 1: {waited} (2 working days). {closes}",
+        "2026-11-25 11:00": f"reminder: Herinnering 1: {waited} (2 werkdagen). {closes}",
         "2026-11-25 11:01": None,  # one reminder per mark
         "2026-11-26 17:00": None,
-        "2026-11-27 11:00": f"reminder: Reminder 2: {waited} (4 working days). {closes}",
+        "2026-11-27 11:00": f"reminder: Herinnering 2: {waited} (4 werkdagen). {closes}",
         "2026-11-28 12:00": None,  # Saturday
         "2026-11-30 10:59": None,
         "2026-11-30 11:00": (
-            "auto-closed: Closed by the sweep: no reaction in 5 working days (waiting for your reaction since "
-            "Mon 2026-11-23 11:00). A new ticket can always be opened."
+            "auto-closed: Afgesloten zonder reactie binnen 5 werkdagen (we wachtten sinds maandag 23 november "
+            "2026 om 11:00 op uw reactie). U kunt altijd een nieuw ticket aanmaken."
         ),
         "2026-12-01 11:00": None,
     }
@@ -909,7 +910,7 @@ def test_sweep_reminds_twice_and_closes_after_five_working_days(desk, run, new_t
     assert all(event["visibility"] == "public" for event in reminders)
     closed = show_json(run, ticket)
     assert closed["status"] == "closed"
-    assert closed["resolution"].startswith("Closed by the sweep: no reaction in 5 working days")
+    assert closed["resolution"].startswith("Afgesloten zonder reactie binnen 5 werkdagen")
 
 
 def test_reminders_count_working_days_over_holidays(desk, run, new_ticket, at):
@@ -921,15 +922,15 @@ def test_reminders_count_working_days_over_holidays(desk, run, new_ticket, at):
     assert run("sweep").stdout == ""
     at("2026-12-28 10:00")
     assert run("sweep").stdout == (
-        f"{ticket}: reminder: Reminder 1: we are waiting for your reaction since Tue 2026-12-22 10:00 "
-        "(2 working days). Without a reaction the ticket closes on Mon 2027-01-04 10:00.\n"
+        f"{ticket}: reminder: Herinnering 1: we wachten sinds dinsdag 22 december 2026 om 10:00 op uw reactie "
+        "(2 werkdagen). Zonder reactie sluiten we het ticket op maandag 4 januari 2027 om 10:00.\n"
     )
     at("2026-12-30 10:00")
     reminder = run("sweep").stdout
-    assert "Reminder 2: " in reminder and "(4 working days)" in reminder
-    assert "the ticket closes on Mon 2027-01-04 10:00." in reminder
+    assert "Herinnering 2: " in reminder and "(4 werkdagen)" in reminder
+    assert "het ticket op maandag 4 januari 2027 om 10:00." in reminder
     at("2027-01-04T10:00:00+01:00")
-    assert run("sweep").stdout.startswith(f"{ticket}: auto-closed: Closed by the sweep")
+    assert run("sweep").stdout.startswith(f"{ticket}: auto-closed: Afgesloten zonder reactie")
 
 
 @pytest.mark.parametrize(
@@ -949,7 +950,7 @@ def test_a_customer_reaction_puts_a_waiting_ticket_back_in_progress_and_stops_re
     at("2026-11-23 11:00")
     ok(run("update", ticket, "--status", "waiting-for-customer"))
     at("2026-11-25 11:00")
-    assert "Reminder 1: " in run("sweep").stdout
+    assert "Herinnering 1: " in run("sweep").stdout
     at("2026-11-26 10:00")
     result = run(*[part.format(id=ticket) for part in reaction])
     assert result.exit_code == 0, result.output
@@ -988,7 +989,7 @@ def test_asked_again_after_a_reaction_the_reminders_count_from_the_new_wait(desk
     at("2026-11-25 11:00")  # two working days after the first wait, not after the second
     assert run("sweep").stdout == ""
     at("2026-11-26 14:00")
-    assert "since Tue 2026-11-24 14:00 (2 working days)" in run("sweep").stdout
+    assert "sinds dinsdag 24 november 2026 om 14:00 op uw reactie (2 werkdagen)" in run("sweep").stdout
 
 
 def test_sweep_dry_run_lists_everything_the_sweep_then_records(desk, run, new_ticket, at):
@@ -1005,8 +1006,8 @@ def test_sweep_dry_run_lists_everything_the_sweep_then_records(desk, run, new_ti
     assert dry.stdout == (
         f"{ticket}: would record breach: Response target of 1h missed: due Mon 2026-11-23 11:00.\n"
         f"{ticket}: would record breach: Resolution target of 1 business day missed: due Tue 2026-11-24 10:00.\n"
-        f"{ticket}: would record reminder: Reminder 1: we are waiting for your reaction since Tue 2026-11-24 11:00 "
-        "(2 working days). Without a reaction the ticket closes on Tue 2026-12-01 11:00.\n"
+        f"{ticket}: would record reminder: Herinnering 1: we wachten sinds dinsdag 24 november 2026 om 11:00 op "
+        "uw reactie (2 werkdagen). Zonder reactie sluiten we het ticket op dinsdag 1 december 2026 om 11:00.\n"
     )
     assert dry.stderr == "Sweep would record 3 events.\n"
     real = run("sweep")
@@ -1029,8 +1030,8 @@ def test_a_sweep_that_missed_the_marks_sends_one_reminder_not_a_burst(desk, run,
     at("2026-11-27 11:30")  # the first sweep in days: past the marks of 2 (Wednesday) and 4 working days (Friday)
     result = run("sweep")
     assert result.stdout == (
-        f"{ticket}: reminder: Reminder 1: we are waiting for your reaction since Mon 2026-11-23 11:00 "
-        "(4 working days). Without a reaction the ticket closes on Mon 2026-11-30 11:00.\n"
+        f"{ticket}: reminder: Herinnering 1: we wachten sinds maandag 23 november 2026 om 11:00 op uw reactie "
+        "(4 werkdagen). Zonder reactie sluiten we het ticket op maandag 30 november 2026 om 11:00.\n"
     )
     assert result.stderr.count("Mail owed: reminder") == 1  # one mail too, not a burst
     assert result.stderr.endswith("Sweep recorded 1 event.\n")
@@ -1038,7 +1039,7 @@ def test_a_sweep_that_missed_the_marks_sends_one_reminder_not_a_burst(desk, run,
     assert run("sweep").stderr == "Sweep: nothing to do.\n"
     assert len(events(run, ticket, "reminder")) == 1
     at("2026-11-30 11:00")
-    assert run("sweep").stdout.startswith(f"{ticket}: auto-closed: Closed by the sweep: no reaction in 5 working days")
+    assert run("sweep").stdout.startswith(f"{ticket}: auto-closed: Afgesloten zonder reactie binnen 5 werkdagen")
 
 
 # --- sdesk report sla --------------------------------------------------------------------

@@ -301,8 +301,18 @@ def days_later(calendar: Calendar, start: datetime, days: int) -> timedelta:
     return measure(calendar, begin, open_days_later(calendar, begin, days))
 
 
+def working_days_after(calendar: Calendar, start: datetime, days: int) -> datetime:
+    """The moment "N working days" after start: the due moment of an "N business days" target started then.
+
+    The one definition the sweep's reminders and auto-close and `sla --explain` share (README, "The
+    sweep"): counted from the first open moment at or after start, to the same wall time N open days
+    later; when that time falls at a closing, the next opening.
+    """
+    return add(calendar, start, days_later(calendar, start, days), at_opening=True)
+
+
 def open_days_later(calendar: Calendar, start: datetime, days: int) -> datetime:
-    """The same wall-clock time ``days`` open days after start's date (reminders and auto-close count these)."""
+    """The same wall-clock time ``days`` open days after start's date."""
     local = calendar.local(start)
     day = local.date()
     for _ in range(days):

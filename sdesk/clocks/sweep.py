@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sdesk.calendar import businesstime
-from sdesk.clocks import sla
+from sdesk.calendar import businesstime, spoken
+from sdesk.clocks import sla, sweeptexts
 from sdesk.policy.rules import Rules
 from sdesk.tickets.model import SWEEPER, Change, Event, Ticket
 
@@ -72,38 +72,55 @@ def _local(clock: sla.Clock, moment: datetime) -> str:
 
 def _waiting(ticket: Ticket, rules: Rules, now: datetime) -> Event | None:
     """Waiting on the customer: a reminder at each declared working-day mark, closing after the last one."""
-    status = rules.statuses.get(ticket.status)
-    policy = rules.service.sweep
-    calendar = rules.service.calendars.get(rules.service.desk_calendar)
-    if status is None or not status.waiting_on_customer or calendar is None:
+    calendar = _waiting_calendar(ticket, rules)
+    if calendar is None:
         return None
+    policy = rules.service.sweep
     since = waiting_since(ticket)
     if any(sla.by_customer(ticket, event) and event.at >= since for event in ticket.history):
         return None  # the customer reacted: the count stops until the desk asks again
-    waited = f"waiting for your reaction since {calendar.local(since):%a %Y-%m-%d %H:%M}"
-    if policy.auto_close:
-        closes = businesstime.open_days_later(calendar, since, policy.auto_close)
-        if now >= closes:
-            text = (
-                f"Closed by the sweep: no reaction in {policy.auto_close} working days ({waited}). "
-                "A new ticket can always be opened."
-            )
-            changes = (
-                Change("status", ticket.status, policy.close_status),
-                Change("resolution", ticket.resolution, text),
-            )
-            return Event(closes, SWEEPER, "auto-closed", changes)
-    marks = [businesstime.open_days_later(calendar, since, mark) for mark in policy.reminders]
+    language = rules.customer_language(ticket.customer)
+    spoken_since = spoken.moment(since, language, calendar.zone)
+    closes = businesstime.working_days_after(calendar, since, policy.auto_close) if policy.auto_close else None
+    if closes is not None and now >= closes:
+        text = sweeptexts.auto_closed(language, policy.auto_close, spoken_since)
+        changes = (
+            Change("status", ticket.status, policy.close_status),
+            Change("resolution", ticket.resolution, text),
+        )
+        return Event(closes, SWEEPER, "auto-closed", changes)
+    marks = [businesstime.working_days_after(calendar, since, mark) for mark in policy.reminders]
     reached = [(mark, moment) for mark, moment in zip(policy.reminders, marks, strict=True) if now >= moment]
+    if not reached:
+        return None
+    # One reminder per mark reached; a sweep that missed a mark sends one (for the latest), not a burst. The
+    # latest mark counts as reminded of by a reminder recorded after the mark before it: a desk swept before
+    # working days counted from the next opening (0.12) recorded its reminders up to a day earlier.
     reminders = [event.at for event in ticket.history if event.kind == "reminder" and event.at >= since]
-    # One reminder per mark reached; a sweep that missed a mark sends one (for the latest), not a burst.
-    if not reached or (reminders and reminders[-1] >= reached[-1][1]):
+    previous = marks[len(reached) - 2] if len(reached) > 1 else None
+    if reminders and (previous is None or reminders[-1] > previous):
         return None
     days, moment = reached[-1]
-    text = f"Reminder {len(reminders) + 1}: we are {waited} ({days} working days)."
-    if policy.auto_close:
-        text += f" Without a reaction the ticket closes on {calendar.local(closes):%a %Y-%m-%d %H:%M}."
+    spoken_closes = spoken.moment(closes, language, calendar.zone) if closes is not None else None
+    text = sweeptexts.reminder(language, len(reminders) + 1, spoken_since, days, spoken_closes)
     return Event(moment, SWEEPER, "reminder", visibility="public", text=text)
+
+
+def closing_moment(ticket: Ticket, rules: Rules) -> datetime | None:
+    """When the sweep will close this ticket if the customer does not react (None: it will not)."""
+    calendar = _waiting_calendar(ticket, rules)
+    days = rules.service.sweep.auto_close
+    if calendar is None or not days:
+        return None
+    return businesstime.working_days_after(calendar, waiting_since(ticket), days)
+
+
+def _waiting_calendar(ticket: Ticket, rules: Rules) -> businesstime.Calendar | None:
+    """The desk's calendar, which counts the working days, while the ticket waits on the customer."""
+    status = rules.statuses.get(ticket.status)
+    if status is None or not status.waiting_on_customer:
+        return None
+    return rules.service.calendars.get(rules.service.desk_calendar)
 
 
 def waiting_since(ticket: Ticket) -> datetime:

@@ -141,8 +141,7 @@ def letters(ticket: Ticket, event: Event, rules: Rules, only: Collection[str] | 
     origin = sender(ticket, rules)
     if not kinds or origin is None:
         return []
-    customer = rules.customers.get(ticket.customer)
-    language = customer.language if customer is not None else rules.language
+    language = rules.customer_language(ticket.customer)
     requester = (_address(ticket.id, "requester", _requester_name(ticket, rules), ticket.requester),)
     cc = tuple(_address(ticket.id, "watcher", None, watcher) for watcher in ticket.watcher_list)
     if ticket.cooperation_email is not None:
@@ -242,6 +241,7 @@ def _values(ticket: Ticket, event: Event, rules: Rules, language: str) -> dict[s
         "event": {"text": event.text, "by": event.by, "at": event.at},
         "response_due": response.due if response is not None and response.stopped is None else None,
         "waiting_since": sweep.waiting_since(ticket),
+        "closes": sweep.closing_moment(ticket, rules) if event.kind == "reminder" else None,
         "exclusions": list(ticket.exclusions),
     }
 

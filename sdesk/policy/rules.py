@@ -424,6 +424,11 @@ class Rules(Struct, frozen=True):
         known = self.statuses.get(status)
         return known is not None and known.final
 
+    def customer_language(self, customer: str) -> str:
+        """The language a customer is spoken to in: its own, else the desk's."""
+        known = self.customers.get(customer)
+        return known.language if known is not None else self.language
+
 
 def parse(data: Any) -> Rules:
     """Validate rules.yaml's plain data; raises :class:`reader.Invalid` listing every problem."""

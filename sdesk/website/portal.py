@@ -189,7 +189,7 @@ def build(
     ``view`` makes the customer's view of a ticket (:func:`public_ticket` with ``clocks`` by default).
     """
     customer = rules.customers.get(customer_key)
-    language = customer.language if customer is not None else rules.language
+    language = rules.customer_language(customer_key)
     view = view or (lambda ticket, language: public_ticket(ticket, rules, language, now, clocks))
     mine = [
         view(ticket, language)
