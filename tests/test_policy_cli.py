@@ -221,6 +221,7 @@ def test_priority_by_hand_is_recorded_and_p1_asks_for_a_phone_call(desk, run, ne
             {"field": "priority", "from": "P4", "to": "P1"},
             {"field": "sla_response", "from": "2 business days", "to": "1h"},
             {"field": "sla_resolution", "from": "10 business days", "to": "1 business day"},
+            {"field": "sla_callback", "from": "1 business day", "to": "1h"},
         ],
         "text": "Directie vraagt voorrang",
     }

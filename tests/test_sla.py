@@ -399,6 +399,7 @@ def test_an_escalation_records_the_new_targets_and_measures_them_from_creation(e
         ("priority", "P3", "P1"),
         ("sla_response", "1 business day", "1h"),
         ("sla_resolution", "5 business days", "1 business day"),
+        ("sla_callback", "4h", "1h"),
     ]
     ticket.apply(event)
     found = clocks(ticket, example_rules, "2026-11-23 10:45")
@@ -430,6 +431,7 @@ def test_an_update_that_recomputes_the_priority_records_and_applies_the_new_targ
         ("priority", "P4", "P2"),
         ("sla_response", "2 business days", "4h"),
         ("sla_resolution", "10 business days", "2 business days"),
+        ("sla_callback", "1 business day", "2h"),
     ]
     ticket.apply(event)
     assert (ticket.sla_response, ticket.sla_resolution) == ("4h", "2 business days")
@@ -445,6 +447,7 @@ def test_a_24x7_de_escalation_moves_the_clocks_to_office_hours_from_creation(exa
         ("sla_calendar", "always", "office"),
         ("sla_response", "30m", "2h"),
         ("sla_resolution", "8h", "1 business day"),
+        ("sla_callback", "30m", "1h"),
     ]
     ticket.apply(event)
     found = clocks(ticket, example_rules, "2026-11-22 00:10")

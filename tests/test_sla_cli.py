@@ -113,6 +113,7 @@ def test_show_prints_both_clocks_of_a_p1_and_a_p3(desk, run, new_ticket):
         "calendar": "office",
         "response": "1 business day",
         "resolution": "5 business days",
+        "callback": "4h",
     }
 
 
@@ -286,8 +287,8 @@ def test_show_still_works_while_rules_yaml_is_broken_and_says_the_clocks_are_una
     ticket = new_ticket()
     broken = break_rules(
         desk,
-        "P3: {response: 1 business day, resolution: 5 business days}",
-        "P3: {response: soon, resolution: 5 business days}",
+        "P3: {response: 1 business day, resolution: 5 business days",
+        "P3: {response: soon, resolution: 5 business days",
     )
     line = line_of(broken, "P3: {response: soon")
     result = run("show", ticket["id"])
@@ -306,8 +307,8 @@ def test_show_json_says_why_the_clocks_are_unavailable_while_rules_yaml_is_broke
     ticket = new_ticket()
     break_rules(
         desk,
-        "P3: {response: 1 business day, resolution: 5 business days}",
-        "P3: {response: soon, resolution: 5 business days}",
+        "P3: {response: 1 business day, resolution: 5 business days",
+        "P3: {response: soon, resolution: 5 business days",
     )
     data = show_json(run, ticket["id"])
     assert data["id"] == ticket["id"]
@@ -489,6 +490,8 @@ def test_queue_json_and_csv_carry_the_same_stable_fields(queue_tickets, run):
         "response_left_minutes",
         "resolution_due",
         "resolution_left_minutes",
+        "callback_due",
+        "callback_left_minutes",
         "title",
         "phone_owed",
         "why",
@@ -1126,6 +1129,11 @@ def test_report_sla_as_csv_and_as_a_table(november, run):
         "resolution_compliance",
         "resolution_median_h",
         "resolution_p90_h",
+        "callback_decided",
+        "callback_met",
+        "callback_compliance",
+        "callback_median_h",
+        "callback_p90_h",
     ]
     total = rows[-1]
     assert (total["group"], total["key"], total["tickets"]) == ("all", "all", "4")
@@ -1207,16 +1215,16 @@ WAITING = "    short: waiting\n    waiting_on_customer: true\n    pauses_clock: 
             "(use an ISO 3166 code such as NL or BE)",
         ),
         (
-            "P3: {response: 1 business day, resolution: 5 business days}",
-            "P3: {response: soon, resolution: 5 business days}",
+            "P3: {response: 1 business day, resolution: 5 business days",
+            "P3: {response: soon, resolution: 5 business days",
             "response: soon",
             12,
             "plans.standard.targets.P3.response: 'soon' is not a target: "
             "write e.g. 30m, 4h, 1h30m or 1 business day (more than zero)",
         ),
         (
-            "      P4: {response: 2 business days, resolution: 10 business days}",
-            "      P9: {response: 2 business days, resolution: 10 business days}",
+            "      P4: {response: 2 business days, resolution: 10 business days",
+            "      P9: {response: 2 business days, resolution: 10 business days",
             "P9:",
             7,
             "plans.standard.targets.P9: unknown priority level 'P9' (expected one of: P1, P2, P3, P4)",
@@ -1469,3 +1477,80 @@ def test_a_call_needs_a_note(desk, run, new_ticket):
     ticket = new_ticket()["id"]
     result = run("call", ticket, "--note", "  ")
     assert result.exit_code == 1 and result.stderr == "Error: a call needs a note: what was said (--note TEXT)\n"
+
+
+# --- the call-back service (seed 002) --------------------------------------------------------------
+
+
+def callback_clock(run, ticket: str) -> dict[str, Any] | None:
+    return next((clock for clock in show_json(run, ticket)["clocks"] if clock["clock"] == "callback"), None)
+
+
+def test_a_call_back_has_its_own_clock_in_queue_and_sla_until_a_call_to_the_customer(desk, run, new_ticket, at):
+    at("2026-11-23 10:00")
+    ticket = new_ticket()["id"]  # P3 on the standard plan: call back within 4h
+    assert callback_clock(run, ticket) is None  # nobody asked
+    asked = ok(run("callback", ticket, "--phone", "+32 50 44 12 99", "--note", "Na de middag"))
+    assert asked == (
+        f"{ticket}: call-back request recorded: Asks to be called back on +32 50 44 12 99: Na de middag\n"
+        f"Call back by Mon 23 Nov 15:00 (then: sdesk call {ticket} --note …)\n"
+    )
+    twice = run("callback", ticket)
+    assert twice.exit_code == 1
+    assert twice.stderr == (
+        f"Error: {ticket} has a call-back pending since Mon 23 Nov 10:00: record the call (sdesk call {ticket})\n"
+    )
+    at("2026-11-23 14:30")
+    row = queue_rows(run)[ticket]
+    assert (row["callback_due"], row["callback_left_minutes"]) == ("2026-11-23T15:00:00+01:00", 30)
+    assert f"{ticket}  P3" in ok(run("queue")) and "[call 30m] " in ok(run("queue"))
+    within = run("sla", "--within", "1h", "--format", "json")
+    assert [(clock["id"], clock["clock"]) for clock in json.loads(within.stdout)] == [(ticket, "callback")]
+    at("2026-11-23 15:30")
+    late = run("sla", "--format", "json")
+    assert [(clock["clock"], clock["state"]) for clock in json.loads(late.stdout)] == [("callback", "overdue")]
+    ok(run("call", ticket, "--note", "Ze belde zelf", "--from-customer"))  # the customer phoning is no call-back
+    assert callback_clock(run, ticket)["state"] == "overdue"
+    at("2026-11-23 15:40")
+    ok(run("call", ticket, "--note", "Teruggebeld, opgelost"))
+    assert callback_clock(run, ticket)["state"] == "breached"
+    assert "[call " not in ok(run("queue"))
+    assert ticket not in run("sla").stdout
+    # asked again later: a new clock, met by the next call
+    at("2026-11-24 09:00")
+    ok(run("callback", ticket))
+    at("2026-11-24 09:20")
+    ok(run("call", ticket, "--note", "Gebeld"))
+    clock = callback_clock(run, ticket)
+    assert (clock["state"], clock["started"], clock["stopped"]) == (
+        "met",
+        "2026-11-24T09:00:00+01:00",
+        "2026-11-24T09:20:00+01:00",
+    )
+
+
+def test_a_call_back_asked_while_waiting_on_the_customer_is_their_reaction(desk, run, new_ticket, at):
+    at("2026-11-23 10:00")
+    ticket = new_ticket()["id"]
+    ok(run("update", ticket, "--status", "waiting-for-customer"))
+    at("2026-11-23 11:00")
+    assert "status waiting-for-customer → in-progress" in ok(run("callback", ticket))
+    assert show_json(run, ticket)["history"][-1]["from_customer"] is True
+
+
+def test_a_call_back_needs_a_target_and_an_open_ticket(desk, run, new_ticket, at):
+    at("2026-11-23 10:00")
+    ticket = new_ticket()["id"]
+    rules = desk / "rules.yaml"
+    rules.write_text(rules.read_text(encoding="utf-8").replace(", callback: 4h}", "}"), encoding="utf-8")
+    unplanned = new_ticket()["id"]
+    refused = run("callback", unplanned)
+    assert refused.exit_code == 1
+    assert refused.stderr == "Error: zonnebloem's plan has no callback target for P3 (rules.yaml)\n"
+    assert callback_clock(run, ticket) is None
+    ok(run("callback", ticket))  # the target was fixed when the ticket opened
+    assert callback_clock(run, ticket)["target"] == "4h"
+    ok(run("close", ticket, "--resolution", "Opgelost zonder bellen"))
+    assert callback_clock(run, ticket)["state"] == "met"  # closing stops the clock
+    closed = run("callback", ticket)
+    assert closed.exit_code == 1 and "reopen it first" in closed.stderr

@@ -96,6 +96,7 @@ def test_update_of_impact_recomputes_priority_and_records_it(example_rules):
         ("sla_calendar", "office", "always"),
         ("sla_response", "4h", "30m"),
         ("sla_resolution", "3 business days", "8h"),
+        ("sla_callback", "2h", "30m"),
     ]
 
 
@@ -194,6 +195,7 @@ def test_priority_by_hand_needs_a_reason_and_is_then_left_alone_by_the_rules(exa
             ("priority", "P4", "P2"),
             ("sla_response", "1 business day", "2h"),
             ("sla_resolution", "10 business days", "1 business day"),
+            ("sla_callback", "4h", "1h"),
         ],
     )
     ticket.apply(event)
@@ -221,6 +223,7 @@ def test_a_change_to_what_an_adjustment_reads_recomputes_the_priority(example_ru
         ("priority", "P4", "P2"),
         ("sla_response", "2 business days", "4h"),
         ("sla_resolution", "10 business days", "2 business days"),
+        ("sla_callback", "1 business day", "2h"),
     ]
 
 

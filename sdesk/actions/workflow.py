@@ -314,6 +314,27 @@ def call(
     return Event(now, actor, "call", visibility="internal", text=text, from_customer=incoming)
 
 
+def callback(ticket: Ticket, rules: Rules, actor: str, now: datetime, note: str | None, phone: str | None) -> Event:
+    """The customer asks to be called back (seed 002): the callback clock starts, on the target the
+    customer's plan gives the ticket's priority, and runs until a call to the customer is recorded."""
+    _refuse_if_final(ticket, rules, "ask a call-back on")
+    asked = sla.callback_cycle(ticket, rules)
+    if asked is not None and asked[2] is None:
+        since = f"{asked[0].astimezone(rules.timezone):%a %d %b %H:%M}"
+        raise Refused(f"{ticket.id} has a call-back pending since {since}: record the call (sdesk call {ticket.id})")
+    target = ticket.sla_callback
+    if target is None:  # a ticket opened before its plan had a callback target
+        terms = sla.terms_from_rules(rules, ticket.customer, ticket.priority, ticket.type)
+        target = str(terms.callback) if terms is not None and terms.callback is not None else None
+    if target is None:
+        raise Refused(f"{ticket.customer}'s plan has no callback target for {ticket.priority} (rules.yaml)")
+    changes = [Change("sla_callback", None, target)] if ticket.sla_callback is None else []
+    number, said = _clean(phone), _clean(note)
+    text = "Asks to be called back" + (f" on {number}" if number else "") + (f": {said}" if said else "")
+    changes += _back_from_customer(ticket, rules)
+    return Event(now, actor, "callback", tuple(changes), visibility="internal", text=text, from_customer=True)
+
+
 def _back_from_customer(ticket: Ticket, rules: Rules) -> list[Change]:
     """Waiting on the customer and they reacted: move to the first non-final next status (the clock resumes)."""
     status = rules.statuses.get(ticket.status)

@@ -41,6 +41,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "calls:call",
         "Record a phone call on a ticket: a P1 is phoned as well (seed 000), and the queue says so until then.",
     ),
+    "callback": (
+        "calls:callback",
+        "The customer asks to be called back (seed 002): its own clock runs until a call to them is recorded.",
+    ),
     "survey": (
         "timekeeping:survey",
         "Record the customer's satisfaction SCORE for a closed ticket: 1 (very unsatisfied) to 5 (very satisfied).",

@@ -24,3 +24,27 @@ def call(ticket_ref: str, note: str, party: str | None, incoming: bool, fmt: str
     change(
         desk, ticket_ref, fmt, lambda ticket, agent, moment: workflow.call(ticket, agent, moment, note, party, incoming)
     )
+
+
+@click.command("callback")
+@click.argument("ticket_ref", metavar="ID")
+@click.option("--phone", metavar="NUMBER", help="The number to call (default: the ticket's contact).")
+@click.option("--note", help="What the customer said when asking.")
+@format_option
+@desk_options()
+def callback(ticket_ref: str, phone: str | None, note: str | None, fmt: str) -> None:
+    """The customer asks to be called back (seed 002): its own clock runs until a call to them is recorded."""
+    from sdesk.actions import workflow
+    from sdesk.cli.tickets import change
+    from sdesk.clocks import sla, slaviews
+
+    desk = context.desk()
+    ticket = change(
+        desk,
+        ticket_ref,
+        fmt,
+        lambda ticket, agent, moment: workflow.callback(ticket, desk.rules, agent, moment, note, phone),
+    )
+    if fmt == "table":
+        clock = next(clock for clock in sla.clocks(ticket, desk.rules, context.now(desk)) if clock.name == "callback")
+        click.echo(f"Call back by {slaviews.when(clock, clock.due)} (then: sdesk call {ticket.id} --note …)")

@@ -198,6 +198,7 @@ def _what(event: Event, entry: timelog.TimeEntry | None = None) -> str:
         "breach": f"SLA breach ({event.clock})",
         "time": _time_entry(event, entry),
         "survey": f"survey answered: {event.score} of {SCORES[1]}",
+        "callback": "call-back asked for",
     }.get(event.kind, event.kind)
     if event.from_customer:
         what += " from the customer"
@@ -270,8 +271,10 @@ def change_summary(ticket_id: str, event: Event) -> str:
     """One line saying what a command just did, e.g. `2Q3XN5-V4T3T: status open → closed`."""
     if event.kind in ("time", "survey"):
         return f"{ticket_id}: {_what(event)}"
-    if event.kind == "call":
-        return f"{ticket_id}: call recorded: {_short(event.text, 60)}"
+    if event.kind in ("call", "callback"):
+        recorded = "call" if event.kind == "call" else "call-back request"
+        moved = "".join(f"; {c.field} {c.old} → {c.new}" for c in event.changes if c.field == "status")
+        return f"{ticket_id}: {recorded} recorded: {_short(event.text, 60)}{moved}"
     if event.kind == "comment":
         moved = "".join(f"; {c.field} {c.old} → {c.new}" for c in event.changes)
         source = " from the customer" if event.from_customer else ""

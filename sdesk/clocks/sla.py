@@ -44,6 +44,7 @@ class Terms(Struct, frozen=True):
     calendar: str
     response: Target | None
     resolution: Target | None
+    callback: Target | None = None
 
     def target(self, clock: str) -> Target | None:
         found: Target | None = getattr(self, clock)
@@ -137,7 +138,7 @@ def terms_from_rules(rules: Rules, customer: str, level: str, ticket_type: str |
     targets = (own or plan.targets.get(level)) if plan else None
     if plan is None or targets is None or targets.calendar not in rules.service.calendars:
         return None
-    return Terms(plan.key, targets.calendar, targets.response, targets.resolution)
+    return Terms(plan.key, targets.calendar, targets.response, targets.resolution, targets.callback)
 
 
 def terms(ticket: Ticket, rules: Rules) -> Terms | None:
@@ -149,7 +150,8 @@ def terms(ticket: Ticket, rules: Rules) -> Terms | None:
         calendar = rules.service.desk_calendar  # the calendar was removed from rules.yaml since
     if calendar not in rules.service.calendars:
         return None
-    return Terms(ticket.sla_plan, calendar, _target(ticket.sla_response), _target(ticket.sla_resolution))
+    targets = (_target(ticket.sla_response), _target(ticket.sla_resolution), _target(ticket.sla_callback))
+    return Terms(ticket.sla_plan, calendar, *targets)
 
 
 def _target(text: str | None) -> Target | None:
@@ -225,8 +227,13 @@ def facts(ticket: Ticket, rules: Rules) -> Facts | None:
         if name == "response":
             start, start_reason = ticket.created, "ticket created"
             stopped, stop_reason = first_response(ticket, rules)
-        else:
+        elif name == "resolution":
             start, start_reason, stopped, stop_reason = resolution_cycle(ticket, rules, statuses)
+        else:
+            asked = callback_cycle(ticket, rules)
+            if asked is None:
+                continue  # nobody asked to be called back
+            start, start_reason, stopped, stop_reason = asked
         budget = target.duration(calendar, start)
         due = businesstime.add(calendar, start, budget, at_opening=bool(target.days)).astimezone(UTC)
         found.append(ClockFacts(name, target, start, start_reason, stopped, stop_reason, micro(budget), due))
@@ -355,6 +362,29 @@ def resolution_cycle(
             if change.field == "status" and change.new and rules.is_final(change.new):
                 return start, start_reason, event.at, f"moved to {change.new}"
     return start, start_reason, None, None
+
+
+def callback_cycle(ticket: Ticket, rules: Rules) -> tuple[datetime, str, datetime | None, str | None] | None:
+    """The latest call-back the customer asked for (seed 002), or None: it starts at the request (a second
+    request while one is pending changes nothing) and stops at the first call to the customer after it,
+    or when the ticket is closed."""
+    cycle: tuple[datetime, str, datetime | None, str | None] | None = None
+    asked: tuple[datetime, str] | None = None  # a request not yet answered by a call
+    for event in ticket.history:
+        if asked is None:
+            if event.kind == "callback":
+                asked = (event.at, f"call-back asked for, recorded by {event.by}")
+                cycle = (*asked, None, None)
+            continue
+        if event.kind == "call" and not event.from_customer:
+            cycle, asked = (*asked, event.at, f"called back by {event.by}"), None
+        elif any(_closes(rules, change) for change in event.changes):
+            cycle, asked = (*asked, event.at, "ticket closed without a call"), None
+    return cycle
+
+
+def _closes(rules: Rules, change: Change) -> bool:
+    return change.field == "status" and change.new is not None and rules.is_final(change.new)
 
 
 def _clock(

@@ -40,6 +40,7 @@ COLUMNS = (
     Column("resolution_compliance", "Resolution %"),
     Column("resolution_median_h", "Median h"),
     Column("resolution_p90_h", "P90 h"),
+    Column("callback_compliance", "Call-back %"),
 )
 
 

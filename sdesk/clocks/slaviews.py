@@ -18,7 +18,8 @@ QUEUE_COLUMNS = (
     Column("ahead_short", "Ahead"),
     Column("response", "Response"),
     Column("resolution", "Resolution"),
-    # "[timer] " first on the ticket the acting agent's timer runs on; "[phone] " where a call is owed
+    # "[timer] " first on the ticket the acting agent's timer runs on; "[phone] " where a call is owed;
+    # "[call 1h30m] " (or "[call late 10m] ") while a call-back the customer asked for is pending
     Column("title_shown", "Title", fill=True),
 )
 QUEUE_FIELDS = (
@@ -35,6 +36,8 @@ QUEUE_FIELDS = (
     "response_left_minutes",
     "resolution_due",
     "resolution_left_minutes",
+    "callback_due",
+    "callback_left_minutes",
     "title",
     "phone_owed",
     "why",
@@ -114,6 +117,12 @@ def queue_row(position: int, place: Place, timed: bool = False) -> dict[str, Any
     """A queue row; ``timed`` marks the ticket the acting agent's timer runs on (in the table only: the
     timer is this clone's, the JSON and CSV the desk's)."""
     ticket = place.ticket
+    callback = next((clock for clock in place.clocks if clock.name == "callback" and clock.stopped is None), None)
+    marks = (
+        *(["[timer] "] if timed else []),
+        *(["[phone] "] if ticket.phone_owed else []),
+        *([f"[call {_cell(callback).removesuffix(' left')}] "] if callback else []),
+    )
     row: dict[str, Any] = {
         "position": position,
         "id": ticket.id,
@@ -126,9 +135,7 @@ def queue_row(position: int, place: Place, timed: bool = False) -> dict[str, Any
         "status": ticket.status,
         "created": ticket.created,
         "title": ticket.title,
-        "title_shown": "".join(
-            (*(["[timer] "] if timed else []), *(["[phone] "] if ticket.phone_owed else []), ticket.title)
-        ),
+        "title_shown": "".join((*marks, ticket.title)),
         "phone_owed": ticket.phone_owed,
         "why": place.why(),
     }

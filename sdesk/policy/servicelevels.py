@@ -29,7 +29,7 @@ from sdesk.formats.reader import KeyPath, Problems
 from sdesk.policy import conditions
 from sdesk.policy.conditions import Condition, Field
 
-CLOCKS = ("response", "resolution")
+CLOCKS = ("response", "resolution", "callback")
 DEFAULT_REMINDERS = (2, 4)
 DEFAULT_AUTO_CLOSE = 5
 _TIME = "([01]?[0-9]|2[0-3]):([0-5][0-9])"
@@ -47,8 +47,8 @@ WEEKDAYS_PATTERN = Deferred(
 NOT_A_WINDOW = "'{value}' is not an opening window (write HH:MM-HH:MM, e.g. 09:00-12:00)"
 TARGET = Pattern(TARGET_PATTERN, "'{value}' is not a target: " + TARGET_EXAMPLES)
 TARGETS = Record(
-    {"response": TARGET, "resolution": TARGET, "calendar": Name()},
-    among=Among(CLOCKS, "give a response and/or a resolution target", several=True),
+    {"response": TARGET, "resolution": TARGET, "callback": TARGET, "calendar": Name()},
+    among=Among(CLOCKS, "give a response, resolution and/or callback target", several=True),
 )
 PLAN_FIELDS: dict[str, Node] = {"calendar": Name(), "targets": MappingOf(TARGETS, key=Name())}
 CALENDAR = Record(
@@ -87,11 +87,13 @@ def sections(when: Node, status: Node) -> dict[str, Node]:
 
 
 class Targets(Struct, frozen=True):
-    """A plan's targets for one priority level, and the calendar their clocks run on."""
+    """A plan's targets for one priority level, and the calendar their clocks run on (``callback``: how soon
+    a customer who asks to be called back is phoned, seed 002)."""
 
     calendar: str
     response: Target | None
     resolution: Target | None
+    callback: Target | None = None
 
     def get(self, clock: str) -> Target | None:
         found: Target | None = getattr(self, clock)
@@ -304,13 +306,14 @@ def _type_targets(
 def _targets(
     item: dict[str, Any], where: KeyPath, calendar: str, calendars: dict[str, Calendar], problems: Problems
 ) -> Targets:
-    """A response and/or resolution target, on ``calendar`` unless the entry names one."""
+    """Response, resolution and/or callback targets, on ``calendar`` unless the entry names one."""
     return Targets(
         calendar=_calendar_name(item["calendar"], where + ("calendar",), calendars, problems)
         if "calendar" in item
         else calendar,
         response=parse_target(item["response"]) if "response" in item else None,
         resolution=parse_target(item["resolution"]) if "resolution" in item else None,
+        callback=parse_target(item["callback"]) if "callback" in item else None,
     )
 
 

@@ -39,7 +39,7 @@ from sdesk.storage.store import BrokenFile, read_ticket
 from sdesk.tickets import ids, query
 from sdesk.tickets.model import Ticket
 
-FORMAT = 8  # bump when a row's content changes: older indexes are rebuilt
+FORMAT = 9  # bump when a row's content changes: older indexes are rebuilt
 CACHE_DIR = "cache"  # under the desk's state folder
 INDEX_FILE = "index.sqlite3"
 RECENT_NS = 2_000_000_000  # a file changed this recently is re-checked next time

@@ -30,7 +30,8 @@ SITE_PATTERN = re.compile(r"[0-9]{4}")
 VISIBILITIES = ("public", "internal")
 # "priority" is an agent escalating or de-escalating by hand, with the reason as text;
 # "reminder", "breach", "warning" and "auto-closed" are recorded by the sweep; "time" is a
-# time entry (`sdesk log`), "survey" the customer's satisfaction answer (`sdesk survey`);
+# time entry (`sdesk log`), "survey" the customer's satisfaction answer (`sdesk survey`); "call" a phone
+# call on the record (`sdesk call`), "callback" the customer asking to be called back (`sdesk callback`);
 # "merged" records what git's merge driver decided when two clones changed one field (merge.py).
 EVENT_KINDS = (
     "created",
@@ -47,10 +48,11 @@ EVENT_KINDS = (
     "survey",
     "merged",
     "call",
+    "callback",
 )
 CLOSING_KINDS = ("closed", "auto-closed")
 SWEEPER = "sdesk sweep"  # the `by` of every event the sweep records, whoever ran it
-CLOCK_NAMES = ("response", "resolution")
+CLOCK_NAMES = ("response", "resolution", "callback")
 # How a time entry is billed: covered by the contract (plan, warranty, included hours) or billable.
 BILLING_CLASSES = ("covered", "billable")
 MAX_ENTRY_MINUTES = 24 * 60
@@ -117,6 +119,7 @@ class Ticket(Struct):
     sla_calendar: str | None = None
     sla_response: str | None = None
     sla_resolution: str | None = None
+    sla_callback: str | None = None
     history: list[Event] = field(default_factory=list)
 
     @property
@@ -189,7 +192,7 @@ COOPERATION = Record(
     }
 )
 # The service-level targets fixed on the ticket when it opens and when its priority changes.
-SLA = Record({"plan": _NAME, "calendar": Name(), "response": Text(), "resolution": Text()})
+SLA = Record({"plan": _NAME, "calendar": Name(), "response": Text(), "resolution": Text(), "callback": Text()})
 # A change sets a field an event may set: never the ticket's number, its creation or its history.
 CHANGEABLE = tuple(name for name in FIELD_NAMES if name not in ("id", "created", "history"))
 CHANGE = Record({"field": Words(CHANGEABLE), "from": Text(), "to": Text()}, required=("field",))
