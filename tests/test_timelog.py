@@ -440,6 +440,13 @@ def test_default_billing_follows_the_contract_and_the_ticket_exclusions(example_
     included = msgspec.structs.replace(zonnebloem, billing="included")
     assert timelog.default_billing(excluded, included)[0] == "covered"
     assert timelog.default_billing(covered, included)[0] == "covered"
+    plans = example_rules.plans  # on site: remote-only (standard), billable (24x7), covered (managed services)
+    assert timelog.default_billing(covered, zonnebloem, plans["standard"], on_site=False)[0] == "covered"
+    assert timelog.default_billing(covered, included, plans["24x7"], on_site=True) == (
+        "billable",
+        "on-site work is billed on plan 24x7 (on_site: billable)",
+    )
+    assert timelog.default_billing(covered, zonnebloem, plans["managed-services"], on_site=True)[0] == "covered"
 
 
 def test_log_time_refuses_days_in_the_future_or_before_the_ticket_was_opened(example_rules):
@@ -667,6 +674,48 @@ def test_a_correction_keeps_the_day_and_class_of_its_entry_unless_told_otherwise
     assert (entry["on"], entry["billing"]) == ("2026-11-07", "covered")
     line = refused(run("log", ticket_id, "1h", "--correct", "1", "--on", "2026-11-04", "--note", "Werk"))
     assert "before" in line
+
+
+def test_on_site_work_is_recorded_per_entry_and_billed_as_the_plan_says(desk, run, new_ticket, at):
+    at("2026-11-23 10:00")
+    remote_only = new_ticket()["id"]  # zonnebloem, plan standard: remote only (seed 004)
+    call_out = new_ticket(**VANDIJK)["id"]  # plan 24x7: on site when remote fails, billed (seed 002)
+    managed = new_ticket(**FOD)["id"]  # plan managed-services: on site is covered
+    at("2026-11-23 16:00")
+    remote = log(run, remote_only, "30m")
+    assert (remote["billing"], "on_site" in remote) == ("covered", False)
+    line = refused(run("log", remote_only, "2h", "--on-site", "--note", "Printer vervangen"))
+    assert line == (
+        "Error: zonnebloem's plan standard is remote only (rules.yaml plans.standard.on_site): "
+        "log on-site work agreed as an exception with --billable"
+    )
+    exception = log(run, remote_only, "2h", "--on-site", "--billable", "--note", "Na overleg ter plaatse")
+    assert (exception["on_site"], exception["billing"]) == (True, "billable")
+    assert "time entry #2: logged 2:00 on 2026-11-23, on site, billable" in ok(run("show", remote_only))
+    visit = log(run, call_out, "1h30m", "--on-site")
+    assert (visit["on_site"], visit["billing"]) == (True, "billable")
+    at("2026-11-23 16:10")
+    assert log(run, call_out, "45m", "--remote")["billing"] == "covered"
+    assert log(run, managed, "1h", "--on-site")["billing"] == "covered"
+    # a correction keeps its entry's place unless told otherwise
+    at("2026-11-23 16:30")
+    corrected = log(run, call_out, "2h", "--correct", "1")
+    assert (corrected["on_site"], corrected["billing"]) == (True, "billable")
+    moved = log(run, call_out, "2h", "--correct", "1", "--remote", "--covered")
+    assert ("on_site" in moved, moved["billing"]) == (False, "covered")
+    rows = {row["customer"]: row for row in report_time(run, "--month", "2026-11") if row["level"] == "customer"}
+    assert (rows["zonnebloem"]["on_site_minutes"], rows["zonnebloem"]["billable_minutes"]) == (120, 120)
+    assert (rows["vandijk"]["on_site_minutes"], rows["fod-digitaal"]["on_site_minutes"]) == (0, 60)
+
+
+def test_a_timer_logs_on_site_work_when_stopped_with_on_site(desk, run, new_ticket, at):
+    at("2026-11-23 10:00")
+    ticket_id = new_ticket(**VANDIJK)["id"]
+    ok(run("log", ticket_id, "--start"))
+    at("2026-11-23 11:00")
+    ok(run("log", ticket_id, "--stop", "--on-site", "--note", "Access point vervangen"))
+    entry = events(run, ticket_id, "time")[-1]
+    assert (entry["minutes"], entry["on_site"], entry["billing"]) == (60, True, "billable")
 
 
 def test_check_reports_an_amends_that_names_no_earlier_time_entry(desk, run, new_ticket, at):
@@ -936,6 +985,7 @@ def test_the_month_report_table_shows_hours_and_minutes(run):
         {
             "Customer": "zonnebloem",
             "Billing": "invoice",
+            "On site": "",
             "Logged": "5:15",
             "Covered": "4:00",
             "Included": "",
@@ -947,6 +997,7 @@ def test_the_month_report_table_shows_hours_and_minutes(run):
         {
             "Customer": "fod-digitaal",
             "Billing": "sla-hours",
+            "On site": "",
             "Logged": "21:15",
             "Covered": "20:15",
             "Included": "16:00/16:00",
@@ -958,6 +1009,7 @@ def test_the_month_report_table_shows_hours_and_minutes(run):
         {
             "Customer": "total",
             "Billing": "",
+            "On site": "",
             "Logged": "26:30",
             "Covered": "24:15",
             "Included": "16:00",

@@ -298,8 +298,8 @@ def test_a_timers_folder_linked_out_of_the_desk_or_a_folder_in_place_of_the_file
         (("1h", "--stop", "--note", "x"), "--stop takes no DURATION"),
         (("--stop", "--note", "x", "--on", "2026-11-23"), "--stop takes no --on or --correct"),
         (("--stop", "--note", "x", "--correct", "1"), "--stop takes no --on or --correct"),
-        (("--start", "--note", "x"), "--start takes no --note or --billable/--covered"),
-        (("--discard", "--billable"), "--discard takes no --note or --billable/--covered"),
+        (("--start", "--note", "x"), "--start takes no --note, --billable/--covered or --on-site"),
+        (("--discard", "--billable"), "--discard takes no --note, --billable/--covered or --on-site"),
     ],
 )
 def test_wrong_combinations_are_usage_errors(desk, run, new_ticket, args, said):

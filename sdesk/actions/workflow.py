@@ -411,12 +411,15 @@ def log_time(
     on: date | None = None,
     billing: str | None = None,
     correct: int | None = None,
+    on_site: bool | None = None,
 ) -> Event:
     """A time entry; also on a closed ticket, since work is often registered after the fact.
 
     With ``correct`` it replaces entry number ``correct`` (0 minutes withdraws it) as a new event naming
     that entry's moment in ``amends``: history stays append-only, so a correction merges like any other work.
-    Unless told otherwise it keeps the corrected entry's day and billing class.
+    Unless told otherwise it keeps the corrected entry's day, billing class and place. Work on site is
+    billed as the customer's plan says (``on_site``); on a remote-only plan only as an agreed, billable
+    exception (seed 004).
     """
     text = _clean(note)
     if text is None:
@@ -433,12 +436,23 @@ def log_time(
     opened = ticket.created.astimezone(rules.timezone).date()
     if day < opened:
         raise Refused(f"--on {day} is before {ticket.id} was opened ({opened})")
+    if on_site is None:
+        on_site = replaced.on_site if replaced is not None else False
     if billing is None and replaced is not None:
         billing = replaced.billing
+    customer = rules.customers.get(ticket.customer)
+    plan = rules.plans.get(customer.plan) if customer is not None else None
+    if on_site and plan is not None and plan.on_site == "remote-only" and billing != "billable":
+        raise Refused(
+            f"{ticket.customer}'s plan {plan.key} is remote only (rules.yaml plans.{plan.key}.on_site): "
+            "log on-site work agreed as an exception with --billable"
+        )
     if billing is None:
-        billing, _ = timelog.default_billing(ticket, rules.customers.get(ticket.customer))
+        billing, _ = timelog.default_billing(ticket, customer, plan, on_site)
     amends = replaced.at if replaced is not None else None
-    return Event(now, actor, "time", on=day, minutes=minutes, billing=billing, text=text, amends=amends)
+    return Event(
+        now, actor, "time", on=day, minutes=minutes, billing=billing, on_site=on_site, text=text, amends=amends
+    )
 
 
 def _entry_to_correct(ticket: Ticket, number: int) -> Event:

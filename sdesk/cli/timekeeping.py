@@ -29,6 +29,13 @@ if TYPE_CHECKING:
     "is outside the contract, else covered; a correction keeps its entry's class).",
 )
 @click.option(
+    "--on-site/--remote",
+    "on_site",
+    default=None,
+    help="Where the work was done: at the customer's, or remote (default: remote; a correction keeps its "
+    "entry's place). On-site work is billed as the customer's plan says (rules.yaml plans.*.on_site).",
+)
+@click.option(
     "--correct",
     type=int,
     metavar="N",
@@ -51,6 +58,7 @@ def log(
     note: str | None,
     day: str | None,
     billable: bool | None,
+    on_site: bool | None,
     correct: int | None,
     start: bool,
     stop: bool,
@@ -72,10 +80,12 @@ def log(
     from sdesk.service import timelog
     from sdesk.tickets.model import MAX_ENTRY_MINUTES
 
-    timer = _timer_usage(duration, note, day, billable, correct, start, stop, discard)
+    timer = _timer_usage(
+        duration, note, day, billable is not None or on_site is not None, correct, start, stop, discard
+    )
     billing = None if billable is None else ("billable" if billable else "covered")
     if timer is not None:
-        _timer(timer, ticket_ref, note, billing, fmt)
+        _timer(timer, ticket_ref, note, billing, on_site, fmt)
         return
     assert duration is not None and note is not None  # _timer_usage says so
     try:
@@ -93,7 +103,7 @@ def log(
         ticket_ref,
         fmt,
         lambda ticket, agent, moment: workflow.log_time(
-            ticket, desk.rules, minutes, note, agent, moment, on, billing, correct
+            ticket, desk.rules, minutes, note, agent, moment, on, billing, correct, on_site
         ),
     )
 
@@ -102,7 +112,7 @@ def _timer_usage(
     duration: str | None,
     note: str | None,
     day: str | None,
-    billable: bool | None,
+    how: bool,
     correct: int | None,
     start: bool,
     stop: bool,
@@ -125,12 +135,12 @@ def _timer_usage(
         raise click.UsageError(f"{timer} takes no --on or --correct: the timer logs a new entry on the day it started")
     if timer == "--stop" and note is None:
         raise click.UsageError("Missing option '--note': --stop logs the time, so say what was done.")
-    if timer != "--stop" and (note is not None or billable is not None):
-        raise click.UsageError(f"{timer} takes no --note or --billable/--covered: they go with --stop")
+    if timer != "--stop" and (note is not None or how):
+        raise click.UsageError(f"{timer} takes no --note, --billable/--covered or --on-site: they go with --stop")
     return timer
 
 
-def _timer(option: str, ticket_ref: str, note: str | None, billing: str | None, fmt: str) -> None:
+def _timer(option: str, ticket_ref: str, note: str | None, billing: str | None, on_site: bool | None, fmt: str) -> None:
     """Start, stop or discard the acting agent's timer on the ticket, under the timer's lock."""
     from sdesk.calendar.businesstime import words
     from sdesk.storage import timers
@@ -146,14 +156,17 @@ def _timer(option: str, ticket_ref: str, note: str | None, billing: str | None, 
             return
         timer = timers.on_ticket(running, ticket_id, zone, option.removeprefix("--"))
         if option == "--stop":
-            _log_timed(desk, timer, note or "", billing, timers.minutes_to_log(timer, now, zone), fmt)
+            minutes = timers.minutes_to_log(timer, now, zone)
+            _log_timed(desk, timer, note or "", billing, on_site, minutes, fmt)
         timers.drop(desk, agent)
         if option == "--discard":
             ran = f"{timer.since(zone)} ({words(timer.so_far(now))})"
             _said(timer, "discarded", fmt, f"{ticket_id}: timer since {ran} discarded; nothing logged")
 
 
-def _log_timed(desk: Desk, timer: Timer, note: str, billing: str | None, minutes: int, fmt: str) -> None:
+def _log_timed(
+    desk: Desk, timer: Timer, note: str, billing: str | None, on_site: bool | None, minutes: int, fmt: str
+) -> None:
     """The timer's time as one ordinary entry, on the day it started: exactly what `log ID DURATION` records."""
     from sdesk.actions import workflow
     from sdesk.cli.tickets import change
@@ -163,7 +176,9 @@ def _log_timed(desk: Desk, timer: Timer, note: str, billing: str | None, minutes
         desk,
         timer.ticket,
         fmt,
-        lambda ticket, by, moment: workflow.log_time(ticket, desk.rules, minutes, note, by, moment, day, billing),
+        lambda ticket, by, moment: workflow.log_time(
+            ticket, desk.rules, minutes, note, by, moment, day, billing, on_site=on_site
+        ),
     )
 
 

@@ -245,7 +245,8 @@ def _survey(ticket: Ticket) -> str | None:
 
 def _time_entry(event: Event, entry: timelog.TimeEntry | None) -> str:
     """In show numbered, as `sdesk log --correct N` takes it; a command's one-line summary has no number yet."""
-    amount = f"{timelog.hours_minutes(event.minutes or 0)} on {event.on}, {event.billing}"
+    place = ", on site" if event.on_site else ""
+    amount = f"{timelog.hours_minutes(event.minutes or 0)} on {event.on}{place}, {event.billing}"
     if entry is None:
         if event.amends is None:
             return f"logged {amount}"

@@ -53,6 +53,8 @@ from sdesk.words import IMPACTS, URGENCIES
 
 LANGUAGES = ("en", "nl")
 BILLING_MODES = ("invoice", "sla-hours", "included")
+# How a plan treats work at the customer's: like remote work, always invoiced, or not at all (remote only).
+ON_SITE_TERMS = ("covered", "billable", "remote-only")
 CONTACT_ROLES = ("general", "technical", "campus")
 # Ticket fields a ticket type may make mandatory: those an agent fills in when opening it.
 _NOT_REQUIRABLE = "id title type status priority customer requester team assignee resolution watchers".split()
@@ -233,8 +235,10 @@ RULES = Record(
                     "included_hours": Number(
                         0, HOURS_IN_A_MONTH, refusal="expected hours a month such as 20 or 7.5, got {got}"
                     ),
+                    "on_site": Words(ON_SITE_TERMS),
                 },
                 required=("label",),
+                defaults={"on_site": "covered"},
             ),
         ),
         "calendars": _SERVICE["calendars"],
@@ -299,6 +303,7 @@ class PlanTerms(Struct, frozen=True):
     key: str
     label: str
     included_minutes: int | None  # work covered each calendar month before it becomes billable surplus
+    on_site: str = "covered"  # work at the customer's: covered like remote work, billable, or remote-only
 
 
 class Package(Struct, frozen=True):
@@ -575,7 +580,8 @@ def _plans(entries: dict[str, Any], problems: Problems) -> dict[str, PlanTerms]:
         minutes = None if hours is None else hours * 60
         if minutes is not None and minutes != int(minutes):
             problems.add(("plans", key, "included_hours"), f"{hours} hours is not a whole number of minutes")
-        plans[key] = PlanTerms(key, entry.get("label", key), None if minutes is None else int(minutes))
+        included = None if minutes is None else int(minutes)
+        plans[key] = PlanTerms(key, entry.get("label", key), included, entry["on_site"])
     return plans
 
 

@@ -23,7 +23,7 @@ from msgspec import Struct, field
 
 from sdesk.formats.reader import SchemaError
 from sdesk.output import Column
-from sdesk.policy.rules import Customer, Rules
+from sdesk.policy.rules import Customer, PlanTerms, Rules
 from sdesk.tickets.model import Event, Ticket
 
 _HOURS_MINUTES = re.compile(r"(?:(\d+(?:[.,]\d+)?)\s*(?:h|u|uur|hours?))?\s*(?:(\d+)\s*(?:m|min|minutes?))?", re.ASCII)
@@ -56,8 +56,12 @@ def hours_minutes(minutes: int) -> str:
     return f"{sign}{hours}:{rest:02d}"
 
 
-def default_billing(ticket: Ticket, customer: Customer | None) -> tuple[str, str]:
+def default_billing(
+    ticket: Ticket, customer: Customer | None, plan: PlanTerms | None = None, on_site: bool = False
+) -> tuple[str, str]:
     """The class an entry gets unless the agent says otherwise, and why."""
+    if on_site and plan is not None and plan.on_site != "covered":
+        return "billable", f"on-site work is billed on plan {plan.key} (on_site: {plan.on_site})"
     if customer is not None and customer.billing == "included":
         return "covered", f"{customer.key}'s contract includes all work (billing: included)"
     if ticket.exclusions:
@@ -137,6 +141,7 @@ class Entry(Struct, frozen=True):
     on: date
     minutes: int
     billing: str
+    on_site: bool
     by: str
     note: str | None
     # when the work was done, then when it was first logged (a correction keeps its place): allocation order
@@ -158,6 +163,7 @@ def entries(tickets: Iterable[Ticket]) -> list[Entry]:
                     on=event.on,
                     minutes=event.minutes,
                     billing=event.billing or "covered",
+                    on_site=event.on_site,
                     by=event.by,
                     note=event.text,
                     order=(event.on, first.event.at.astimezone(UTC), ticket.id, first.number),
@@ -173,8 +179,11 @@ class Tally(Struct):
     included: int = 0  # covered work within the plan's included hours
     surplus: int = 0  # covered work beyond them: invoiced
     billable: int = 0  # work outside the contract: invoiced
+    on_site: int = 0  # of the logged minutes, those worked at the customer's
 
     def add(self, entry: Entry, included: int, surplus: int) -> None:
+        if entry.on_site:
+            self.on_site += entry.minutes
         if entry.billing == "billable":
             self.billable += entry.minutes
             return
@@ -252,6 +261,7 @@ FIELDS = (
     "title",
     "billing",
     "logged_minutes",
+    "on_site_minutes",
     "covered_minutes",
     "included_budget_minutes",
     "included_minutes",
@@ -264,6 +274,7 @@ CUSTOMER_COLUMNS = (
     Column("customer", "Customer", fill=True),
     Column("billing", "Billing"),
     Column("logged", "Logged"),
+    Column("on_site", "On site"),
     Column("covered", "Covered"),
     Column("included", "Included"),
     Column("surplus", "Surplus"),
@@ -282,7 +293,7 @@ def rows(months: list[CustomerMonth], month: str, by_ticket: bool = False) -> li
             for ticket, tally in report.tickets.items():
                 found.append(_row("ticket", month, report, tally, ticket, report.titles[ticket]))
         found.append(_row("customer", month, report, report.total))
-        for name in ("covered", "included", "surplus", "billable"):
+        for name in ("covered", "included", "surplus", "billable", "on_site"):
             setattr(grand, name, getattr(grand, name) + getattr(report.total, name))
     if found:
         found.append(_row("total", month, CustomerMonth("", "", "", "", None), grand))
@@ -302,6 +313,7 @@ def _row(
         "title": title,
         "billing": report.billing,
         "logged_minutes": tally.logged,
+        "on_site_minutes": tally.on_site,
         "covered_minutes": tally.covered,
         "included_budget_minutes": budget,
         "included_minutes": tally.included,
@@ -311,6 +323,7 @@ def _row(
         "invoice_hours": f"{tally.to_invoice / 60:.2f}",
         # for people: hours:minutes, included as "used of budget"
         "logged": hours_minutes(tally.logged),
+        "on_site": _shown(tally.on_site),
         "covered": hours_minutes(tally.covered),
         "included": f"{hours_minutes(tally.included)}/{hours_minutes(budget)}" if budget else _shown(tally.included),
         "surplus": _shown(tally.surplus),

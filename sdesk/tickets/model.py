@@ -76,6 +76,7 @@ class Event(Struct, frozen=True):
     on: date | None = None  # time entry: the day the work was done
     minutes: int | None = None  # time entry: how long
     billing: str | None = None  # time entry: covered or billable
+    on_site: bool = False  # time entry: done at the customer's (remote unless said: seeds 002, 004)
     score: int | None = None  # survey: the customer's answer, 1 (bad) to 5 (very good)
     amends: datetime | None = None  # time entry: the `at` of the entry this one corrects (0 minutes withdraws it)
     mail: str | None = None  # the received mail this event came from (its record under inbox/)
@@ -207,6 +208,7 @@ EVENT = Record(
         "on": Day(),
         "minutes": Integer(0, MAX_ENTRY_MINUTES),  # 0 only in a correction: it withdraws the entry
         "billing": Words(BILLING_CLASSES),
+        "on_site": Flag(),
         "score": Integer(*SCORES),
         "amends": Timestamp(),
         "mail": Text(),
@@ -287,6 +289,8 @@ def event_to_dict(event: Event) -> dict[str, Any]:
     for key in ("on", "minutes", "billing", "score", "amends", "mail"):
         if getattr(event, key) is not None:
             data[key] = getattr(event, key)
+    if event.on_site:
+        data["on_site"] = True
     if event.attachments:
         data["attachments"] = list(event.attachments)
     if event.changes:
@@ -327,6 +331,7 @@ def _event(data: dict[str, Any]) -> Event:
         on=data.get("on"),
         minutes=data.get("minutes"),
         billing=data.get("billing"),
+        on_site=data.get("on_site", False),
         score=data.get("score"),
         amends=data.get("amends"),
         mail=data.get("mail"),
