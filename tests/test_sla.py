@@ -38,6 +38,7 @@ import itertools
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -46,7 +47,7 @@ from sdesk.actions import workflow
 from sdesk.clocks import sla, slareport, sweep, workqueue
 from sdesk.formats import yamlio
 from sdesk.policy import rules
-from sdesk.tickets.model import Event, Ticket
+from sdesk.tickets.model import Change, Event, Ticket
 from tests.conftest import REPO
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -829,7 +830,7 @@ def test_a_late_sweep_sends_one_reminder_for_the_marks_it_missed_and_then_waits_
     assert [(event.kind, event.text) for event in done] == [
         (
             "reminder",
-            "Herinnering 1: we wachten sinds maandag 23 november 2026 om 10:00 op uw reactie (4 werkdagen). "
+            "Herinnering 2: we wachten sinds maandag 23 november 2026 om 10:00 op uw reactie (4 werkdagen). "
             "Zonder reactie sluiten we het ticket op maandag 30 november 2026 om 10:00.",
         )
     ]
@@ -1085,3 +1086,55 @@ def test_open_time_past_the_target_always_means_the_clock_is_late(example_rules,
             assert clock.late, (clock.name, clock.due, clock.stopped, now)
         if not clock.late:
             assert clock.left >= timedelta(0), (clock.name, clock.due, now)
+
+
+def waiting_with_reminders(since: datetime, reminders_at: list[datetime]):
+    history = [
+        Event(since - timedelta(minutes=1), "a@x.example", "created"),
+        Event(since, "a@x.example", "updated", (Change("status", "open", "waiting-for-customer"),)),
+        *[Event(moment, SWEEPER, "reminder", visibility="public", text="old") for moment in reminders_at],
+    ]
+    return Ticket(
+        id="2Q400G-AAAAA",
+        title="t",
+        type="question",
+        status="waiting-for-customer",
+        priority="P3",
+        customer="zonnebloem",
+        requester="els.vermeulen@zonnebloem.example",
+        team="servicedesk",
+        created=since - timedelta(minutes=1),
+        history=history,
+    )
+
+
+def with_sweep(example_rules: rules.Rules, reminders: tuple[int, ...], auto_close: int) -> rules.Rules:
+    rules_now = example_rules
+    swept = msgspec.structs.replace(rules_now.service.sweep, reminders=reminders, auto_close=auto_close)
+    return msgspec.structs.replace(rules_now, service=msgspec.structs.replace(rules_now.service, sweep=swept))
+
+
+def test_reminders_recorded_by_the_earlier_count_are_not_sent_again_with_consecutive_marks(example_rules):
+    """Waiting since Saturday 08:00 with reminders after 1 and 2 working days: the earlier count (from the
+    date of the wait) reminded on Monday and Tuesday 08:00; the new count (from Monday 09:00) has its marks
+    on Tuesday and Wednesday 09:00, and on Wednesday sends a third reminder."""
+    policy = with_sweep(example_rules, (1, 2), 3)
+    since = datetime(2026, 11, 21, 8, 0, tzinfo=BRUSSELS)
+    old = [datetime(2026, 11, 23, 8, 0, tzinfo=BRUSSELS), datetime(2026, 11, 24, 8, 0, tzinfo=BRUSSELS)]
+    ticket = waiting_with_reminders(since, old)
+    event = sweep.next_event(ticket, policy, datetime(2026, 11, 25, 9, 30, tzinfo=BRUSSELS), clocks=[])
+    assert event is None, event.text
+
+
+def test_two_clones_that_sweep_the_same_mark_record_the_same_reminder(example_rules):
+    """README: two clones that sweep the same ticket record the very same event. A clone that saw the first
+    reminder writes 'Reminder 2' at the 4-day mark, one that did not (stale) 'Reminder 1' at that very
+    moment: the merge driver calls it a conflict and the runner's cycle stops at pull."""
+    policy = with_sweep(example_rules, (2, 4), 5)
+    since = datetime(2026, 11, 20, 18, 0, tzinfo=BRUSSELS)
+    first = datetime(2026, 11, 25, 9, 0, tzinfo=BRUSSELS)
+    now = datetime(2026, 11, 27, 9, 30, tzinfo=BRUSSELS)
+    seen = sweep.next_event(waiting_with_reminders(since, [first]), policy, now, clocks=[])
+    stale = sweep.next_event(waiting_with_reminders(since, []), policy, now, clocks=[])
+    assert seen is not None and stale is not None and seen.at == stale.at
+    assert seen == stale

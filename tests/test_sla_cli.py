@@ -490,11 +490,11 @@ def test_queue_json_and_csv_carry_the_same_stable_fields(queue_tickets, run):
         "response_left_minutes",
         "resolution_due",
         "resolution_left_minutes",
-        "callback_due",
-        "callback_left_minutes",
         "title",
         "phone_owed",
         "why",
+        "callback_due",
+        "callback_left_minutes",
     ]
     assert all(list(row) == fields for row in data)
     first = data[0]
@@ -1033,7 +1033,7 @@ def test_a_sweep_that_missed_the_marks_sends_one_reminder_not_a_burst(desk, run,
     at("2026-11-27 11:30")  # the first sweep in days: past the marks of 2 (Wednesday) and 4 working days (Friday)
     result = run("sweep")
     assert result.stdout == (
-        f"{ticket}: reminder: Herinnering 1: we wachten sinds maandag 23 november 2026 om 11:00 op uw reactie "
+        f"{ticket}: reminder: Herinnering 2: we wachten sinds maandag 23 november 2026 om 11:00 op uw reactie "
         "(4 werkdagen). Zonder reactie sluiten we het ticket op maandag 30 november 2026 om 11:00.\n"
     )
     assert result.stderr.count("Mail owed: reminder") == 1  # one mail too, not a burst
@@ -1551,6 +1551,131 @@ def test_a_call_back_needs_a_target_and_an_open_ticket(desk, run, new_ticket, at
     ok(run("callback", ticket))  # the target was fixed when the ticket opened
     assert callback_clock(run, ticket)["target"] == "4h"
     ok(run("close", ticket, "--resolution", "Opgelost zonder bellen"))
-    assert callback_clock(run, ticket)["state"] == "met"  # closing stops the clock
+    at("2026-11-23 15:01")  # closing does not stop it: a call-back never made stays missed
+    assert callback_clock(run, ticket)["state"] == "overdue"
     closed = run("callback", ticket)
     assert closed.exit_code == 1 and "reopen it first" in closed.stderr
+
+
+def edit_ticket(desk: Path, ticket: str, old: str, new: str) -> None:
+    path = desk / "tickets" / f"{ticket}.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_a_call_back_asked_while_the_ticket_is_scheduled_still_falls_due(desk, run, new_ticket, at):
+    """The desk owes the call whatever the ticket's status: a pausing status must not hide it for days."""
+    at("2026-11-23 10:00")
+    ticket = new_ticket()["id"]  # P3, standard: call back within 4h
+    ok(run("update", ticket, "--status", "scheduled"))
+    at("2026-11-23 10:05")
+    ok(run("callback", ticket, "--note", "Bel me voor de afspraak"))
+    at("2026-11-24 16:00")  # more than a working day later, nobody called
+    assert callback_clock(run, ticket)["state"] == "overdue"
+
+
+def test_check_reports_an_unreadable_callback_target(desk, run, new_ticket):
+    ticket = new_ticket()["id"]
+    edit_ticket(desk, ticket, "  callback: 4h\n", "  callback: soon\n")
+    result = run("check")
+    assert result.exit_code == 1 and "sla.callback" in result.output
+
+
+def test_callback_on_a_ticket_with_an_unreadable_target_is_one_line_not_a_traceback(desk, run, new_ticket):
+    ticket = new_ticket()["id"]
+    edit_ticket(desk, ticket, "  callback: 4h\n", "  callback: soon\n")
+    result = run("callback", ticket)
+    assert "Traceback" not in result.output
+
+
+def test_a_complaint_can_be_called_back(desk, run, new_ticket, at):
+    """The example desk's complaints have targets of their own without a callback: no call-back at all, and a
+    message that blames the plan, which has one."""
+    at("2026-11-23 10:00")
+    ticket = new_ticket(type="complaint")["id"]
+    result = run("callback", ticket)
+    assert result.exit_code == 0, result.stderr
+
+
+def test_a_pending_call_back_does_not_vanish_when_the_ticket_becomes_a_complaint(desk, run, new_ticket, at):
+    at("2026-11-23 10:00")
+    ticket = new_ticket()["id"]
+    ok(run("callback", ticket))
+    ok(run("update", ticket, "--type", "complaint"))
+    refused = run("callback", ticket)
+
+    assert callback_clock(run, ticket) is not None or refused.exit_code == 0
+
+
+def test_report_sla_does_not_count_a_call_back_nobody_made_as_met(desk, run, new_ticket, at):
+    at("2026-11-23 10:00")
+    ticket = new_ticket()["id"]
+    ok(run("callback", ticket))
+    at("2026-11-23 10:30")
+    ok(run("close", ticket, "--resolution", "Per mail opgelost"))
+    rows = json.loads(ok(run("report", "sla", "--from", "2026-11-01", "--to", "2026-11-30", "--format", "json")))
+    total = next(row for row in rows if row["group"] == "all")
+    assert total["callback_met"] == 0
+
+
+def test_the_site_exports_a_ticket_with_a_call_back(desk, run, new_ticket, at, tmp_path):
+    at("2026-11-23 10:00")
+    ticket = new_ticket()["id"]
+    ok(run("callback", ticket))
+    result = run("export", "html", str(tmp_path / "site"))
+    assert result.exit_code == 0
+    ok(run("call", ticket, "--note", "Teruggebeld"))
+    result = run("export", "html", str(tmp_path / "site"))
+    assert result.exit_code == 0
+
+
+def test_a_new_desk_offers_the_call_back_service(run, tmp_path):
+    ok(run("init", str(tmp_path / "new")))
+    text = (tmp_path / "new" / "rules.yaml").read_text(encoding="utf-8")
+    assert "callback" in text and "on_site" in text
+
+
+def test_a_closing_day_taken_back_does_not_swallow_the_second_reminder(desk, run, new_ticket, at):
+    break_rules(
+        desk,
+        "      2026-12-24: Christmas Eve, the desk closes",
+        "      2026-11-24: Staff day\n      2026-12-24: Christmas Eve, the desk closes",
+    )
+    at("2026-11-23 10:00")
+    ticket = new_ticket()["id"]
+    ok(run("update", ticket, "--status", "waiting-for-customer"))
+    at("2026-11-26 10:00")
+    ok(run("sweep"))  # reminder 1 (2 working days: Wednesday and Thursday)
+    break_rules(desk, "      2026-11-24: Staff day\n", "")
+    at("2026-11-27 10:00")  # 4 working days now (Tue, Wed, Thu, Fri)
+    ok(run("sweep"))
+    kinds = [event["event"] for event in show_json(run, ticket)["history"]]
+    assert kinds.count("reminder") == 2
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("  auto_close: 5", "  auto_close: 2000", "sweep.auto_close: expected up to 250 working days (0: never)"),
+        (
+            "callback: 1 business day}",
+            "callback: 2000 business days}",
+            "'2000 business days' is too long a target: at most 250 business days or 2000 hours",
+        ),
+    ],
+    ids=["auto-close", "target"],
+)
+def test_rules_check_refuses_day_counts_beyond_a_year(desk, run, old, new, message):
+    break_rules(desk, old, new)
+    result = run("rules", "check")
+    assert result.exit_code == 1 and message in result.stdout + result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_check_refuses_on_site_on_an_event_that_is_no_time_entry(desk, run, new_ticket):
+    ticket = new_ticket()["id"]
+    ok(run("comment", ticket, "Ter plaatse geweest"))
+    edit_ticket(desk, ticket, "  event: comment\n", "  event: comment\n  on_site: true\n")
+    result = run("check")
+    assert result.exit_code == 1 and "on_site: only a time entry is done on site" in result.output

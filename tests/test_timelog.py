@@ -1251,3 +1251,43 @@ def test_csat_csv_has_the_documented_columns(run):
     }
     table = ok(run("report", "csat"))
     assert "zonnebloem" in table and "Traceback" not in table
+
+
+def test_correcting_an_entry_to_remote_drops_the_on_site_billing(desk, run, new_ticket, at):
+    """24x7 bills on-site work (on_site: billable); the same hour corrected to remote is covered work."""
+    at("2026-11-23 10:00")
+    ticket = new_ticket(**VANDIJK, contact_phone="+31 1")["id"]
+    at("2026-11-23 10:01")
+    ok(run("log", ticket, "1h", "--on-site", "--note", "Ter plaatse"))
+    at("2026-11-23 10:02")
+    corrected = ok(run("log", ticket, "1h", "--correct", "1", "--remote", "--note", "Was toch remote"))
+    assert "covered" in corrected
+
+
+def test_correcting_a_remote_entry_to_on_site_bills_it_on_a_billable_plan(desk, run, new_ticket, at):
+    at("2026-11-23 10:00")
+    ticket = new_ticket(**VANDIJK, contact_phone="+31 1")["id"]
+    at("2026-11-23 10:01")
+    ok(run("log", ticket, "1h", "--note", "Remote"))
+    at("2026-11-23 10:02")
+    corrected = ok(run("log", ticket, "1h", "--correct", "1", "--on-site", "--note", "Was ter plaatse"))
+    assert "billable" in corrected
+
+
+def test_an_on_site_entry_can_be_withdrawn_after_the_plan_became_remote_only(desk, run, new_ticket, at):
+    edit_rules(desk, "on_site: remote-only", "on_site: covered  # for now")
+    at("2026-11-23 10:00")
+    ticket = new_ticket()["id"]
+    at("2026-11-23 10:01")
+    ok(run("log", ticket, "2h", "--on-site", "--note", "Ter plaatse"))
+    edit_rules(desk, "on_site: covered  # for now", "on_site: remote-only")
+    at("2026-11-23 10:02")
+    withdrawn = run("log", ticket, "0", "--correct", "1", "--note", "Dubbel geboekt")
+    assert withdrawn.exit_code == 0, withdrawn.stderr
+
+
+def edit_rules(desk: Path, old: str, new: str) -> None:
+    path = desk / "rules.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new), encoding="utf-8")

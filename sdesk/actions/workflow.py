@@ -29,6 +29,7 @@ REQUIRED_FIELDS = ("title", "type", "customer", "requester")
 MULTILINE_FIELDS = frozenset({"description", "error_message"})
 # Fields that may never be cleared once a ticket exists.
 NEVER_EMPTY = frozenset({"title", "type", "customer", "requester", "team"})
+MAX_PHONE_LENGTH = 40  # the longest number a call-back request takes (international, with spaces)
 
 
 def check_value(rules: Rules, name: str, value: str | None) -> str | None:
@@ -317,8 +318,8 @@ def call(
 def callback(ticket: Ticket, rules: Rules, actor: str, now: datetime, note: str | None, phone: str | None) -> Event:
     """The customer asks to be called back (seed 002): the callback clock starts, on the target the
     customer's plan gives the ticket's priority, and runs until a call to the customer is recorded."""
-    _refuse_if_final(ticket, rules, "ask a call-back on")
-    asked = sla.callback_cycle(ticket, rules)
+    _refuse_if_final(ticket, rules, "record a call-back request on")
+    asked = sla.callback_cycle(ticket)
     if asked is not None and asked[2] is None:
         since = f"{asked[0].astimezone(rules.timezone):%a %d %b %H:%M}"
         raise Refused(f"{ticket.id} has a call-back pending since {since}: record the call (sdesk call {ticket.id})")
@@ -329,7 +330,9 @@ def callback(ticket: Ticket, rules: Rules, actor: str, now: datetime, note: str 
     if target is None:
         raise Refused(f"{ticket.customer}'s plan has no callback target for {ticket.priority} (rules.yaml)")
     changes = [Change("sla_callback", None, target)] if ticket.sla_callback is None else []
-    number, said = _clean(phone), _clean(note)
+    number, said = " ".join((phone or "").split()) or None, _clean(note)
+    if number is not None and (len(number) > MAX_PHONE_LENGTH or not number.isprintable()):
+        raise InvalidData(f"--phone {excerpt(number)} is not a phone number")
     text = "Asks to be called back" + (f" on {number}" if number else "") + (f": {said}" if said else "")
     changes += _back_from_customer(ticket, rules)
     return Event(now, actor, "callback", tuple(changes), visibility="internal", text=text, from_customer=True)
@@ -436,13 +439,15 @@ def log_time(
     opened = ticket.created.astimezone(rules.timezone).date()
     if day < opened:
         raise Refused(f"--on {day} is before {ticket.id} was opened ({opened})")
+    moved = on_site is not None and replaced is not None and on_site != replaced.on_site
     if on_site is None:
         on_site = replaced.on_site if replaced is not None else False
-    if billing is None and replaced is not None:
-        billing = replaced.billing
+    if billing is None and replaced is not None and not moved:
+        billing = replaced.billing  # a new place is billed as that place is
     customer = rules.customers.get(ticket.customer)
     plan = rules.plans.get(customer.plan) if customer is not None else None
-    if on_site and plan is not None and plan.on_site == "remote-only" and billing != "billable":
+    adds_on_site = on_site and minutes > 0 and (replaced is None or moved)
+    if adds_on_site and plan is not None and plan.on_site == "remote-only" and billing != "billable":
         raise Refused(
             f"{ticket.customer}'s plan {plan.key} is remote only (rules.yaml plans.{plan.key}.on_site): "
             "log on-site work agreed as an exception with --billable"

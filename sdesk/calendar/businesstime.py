@@ -329,6 +329,8 @@ def open_days_later(calendar: Calendar, start: datetime, days: int) -> datetime:
 # --- targets -----------------------------------------------------------------------------
 
 TARGET_EXAMPLES = "write e.g. 30m, 4h, 1h30m or 1 business day (more than zero)"
+MAX_TARGET_DAYS = 250  # a year of working days
+MAX_TARGET_HOURS = 2000
 _HOURS = "h(?:ours?|rs?)?"
 _MINUTES = "m(?:ins?|inutes?)?"
 _CLOCK = re.compile(rf"(?:(\d+)\s*{_HOURS})?\s*(?:(\d+)\s*{_MINUTES})?", re.IGNORECASE | re.ASCII)  # --within 2h
@@ -367,15 +369,26 @@ class Target(Struct, frozen=True):
 
 
 def parse_target(text: str) -> Target:
-    """Read "30m", "4h", "1h30m", "8 hours", "1 business day", "2 days"; raises ValueError."""
+    """Read "30m", "4h", "1h30m", "8 hours", "1 business day", "2 days"; raises ValueError.
+
+    At most a year's work (MAX_TARGET_DAYS business days, MAX_TARGET_HOURS hours), so every due moment is
+    found within the calendar's search limits.
+    """
     found = TARGET_PATTERN.fullmatch(str(text))
     if found is None:
         raise ValueError(f"'{text}' is not a target: {TARGET_EXAMPLES}")
     days, hours, minutes, _zero_hours, only_minutes = found.groups()
     cleaned = " ".join(str(text).split())
-    if days:
-        return Target(cleaned, days=int(days))
-    return Target(cleaned, minutes=int(hours or 0) * 60 + int(minutes or only_minutes or 0))
+    target = (
+        Target(cleaned, days=int(days))
+        if days
+        else Target(cleaned, minutes=int(hours or 0) * 60 + int(minutes or only_minutes or 0))
+    )
+    if target.days > MAX_TARGET_DAYS or target.minutes > MAX_TARGET_HOURS * 60:
+        raise ValueError(
+            f"'{cleaned}' is too long a target: at most {MAX_TARGET_DAYS} business days or {MAX_TARGET_HOURS} hours"
+        )
+    return target
 
 
 def parse_duration(text: str) -> timedelta:

@@ -45,6 +45,7 @@ def callback(ticket_ref: str, phone: str | None, note: str | None, fmt: str) -> 
         fmt,
         lambda ticket, agent, moment: workflow.callback(ticket, desk.rules, agent, moment, note, phone),
     )
-    if fmt == "table":
-        clock = next(clock for clock in sla.clocks(ticket, desk.rules, context.now(desk)) if clock.name == "callback")
+    clocks = sla.clocks(ticket, desk.rules, context.now(desk))
+    clock = next((clock for clock in clocks if clock.name == "callback"), None)
+    if fmt == "table" and clock is not None:  # None: the ticket's recorded target does not read (sdesk check)
         click.echo(f"Call back by {slaviews.when(clock, clock.due)} (then: sdesk call {ticket.id} --note …)")

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     "billable",
     default=None,
     help="Bill it, or count it as covered by the contract (default: billable when the ticket "
-    "is outside the contract, else covered; a correction keeps its entry's class).",
+    "is outside the contract or the plan bills on-site work done on site, else covered; a correction keeps its "
+    "entry's class unless it moves the work on or off site).",
 )
 @click.option(
     "--on-site/--remote",
@@ -40,8 +41,8 @@ if TYPE_CHECKING:
     type=int,
     metavar="N",
     help="Correct time entry N (as sdesk show numbers them) instead of adding one: DURATION replaces it "
-    "in every total, 0 withdraws it. It keeps the entry's day and class unless --on or --billable/--covered say "
-    "otherwise.",
+    "in every total, 0 withdraws it. It keeps the entry's day, class and place unless --on, --billable/--covered "
+    "or --on-site/--remote say otherwise.",
 )
 @click.option("--start", is_flag=True, help="Start a timer on the ticket instead of giving DURATION (one per agent).")
 @click.option(

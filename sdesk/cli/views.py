@@ -198,7 +198,7 @@ def _what(event: Event, entry: timelog.TimeEntry | None = None) -> str:
         "breach": f"SLA breach ({event.clock})",
         "time": _time_entry(event, entry),
         "survey": f"survey answered: {event.score} of {SCORES[1]}",
-        "callback": "call-back asked for",
+        "callback": "call-back request",
     }.get(event.kind, event.kind)
     if event.from_customer:
         what += " from the customer"

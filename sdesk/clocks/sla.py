@@ -135,10 +135,13 @@ def terms_from_rules(rules: Rules, customer: str, level: str, ticket_type: str |
     known = rules.customers.get(customer)
     plan = rules.service.plans.get(known.plan) if known else None
     own = rules.service.type_targets.get(ticket_type or "")
-    targets = (own or plan.targets.get(level)) if plan else None
+    level_targets = plan.targets.get(level) if plan else None
+    targets = own or level_targets
     if plan is None or targets is None or targets.calendar not in rules.service.calendars:
         return None
-    return Terms(plan.key, targets.calendar, targets.response, targets.resolution, targets.callback)
+    # a call-back is the plan's service whatever the ticket's type: a complaint without one of its own has it too
+    callback = targets.callback or (level_targets.callback if level_targets else None)
+    return Terms(plan.key, targets.calendar, targets.response, targets.resolution, callback)
 
 
 def terms(ticket: Ticket, rules: Rules) -> Terms | None:
@@ -167,7 +170,10 @@ def term_changes(ticket: Ticket, rules: Rules, level: str, ticket_type: str | No
     """The recorded targets a move to ``level`` (and ``ticket_type``) changes: a change of priority or type
     recomputes them."""
     new = terms_from_rules(rules, ticket.customer, level, ticket_type or ticket.type)
-    fields = new.as_fields() if new else {f"sla_{key}": None for key in SLA_KEYS}
+    fields: dict[str, str | None] = new.as_fields() if new else {f"sla_{key}": None for key in SLA_KEYS}
+    asked = callback_cycle(ticket)
+    if fields["sla_callback"] is None and asked is not None and asked[2] is None:
+        fields["sla_callback"] = ticket.sla_callback  # a pending call-back keeps the target it was asked on
     return [Change(name, ticket.value(name), value) for name, value in fields.items() if ticket.value(name) != value]
 
 
@@ -230,7 +236,7 @@ def facts(ticket: Ticket, rules: Rules) -> Facts | None:
         elif name == "resolution":
             start, start_reason, stopped, stop_reason = resolution_cycle(ticket, rules, statuses)
         else:
-            asked = callback_cycle(ticket, rules)
+            asked = callback_cycle(ticket)
             if asked is None:
                 continue  # nobody asked to be called back
             start, start_reason, stopped, stop_reason = asked
@@ -364,10 +370,10 @@ def resolution_cycle(
     return start, start_reason, None, None
 
 
-def callback_cycle(ticket: Ticket, rules: Rules) -> tuple[datetime, str, datetime | None, str | None] | None:
+def callback_cycle(ticket: Ticket) -> tuple[datetime, str, datetime | None, str | None] | None:
     """The latest call-back the customer asked for (seed 002), or None: it starts at the request (a second
-    request while one is pending changes nothing) and stops at the first call to the customer after it,
-    or when the ticket is closed."""
+    request while one is pending changes nothing) and stops at the first call to the customer after it.
+    Closing the ticket does not stop it: a call-back never made stays missed."""
     cycle: tuple[datetime, str, datetime | None, str | None] | None = None
     asked: tuple[datetime, str] | None = None  # a request not yet answered by a call
     for event in ticket.history:
@@ -378,13 +384,7 @@ def callback_cycle(ticket: Ticket, rules: Rules) -> tuple[datetime, str, datetim
             continue
         if event.kind == "call" and not event.from_customer:
             cycle, asked = (*asked, event.at, f"called back by {event.by}"), None
-        elif any(_closes(rules, change) for change in event.changes):
-            cycle, asked = (*asked, event.at, "ticket closed without a call"), None
     return cycle
-
-
-def _closes(rules: Rules, change: Change) -> bool:
-    return change.field == "status" and change.new is not None and rules.is_final(change.new)
 
 
 def _clock(
@@ -396,7 +396,8 @@ def _clock(
     now: datetime,
 ) -> Clock:
     until = known.stopped or now
-    pauses = _pauses(statuses, pausing, known.start, until)
+    # a customer waiting for a call waits whatever the ticket's status: the call-back never pauses
+    pauses = _pauses(statuses, pausing, known.start, until) if known.name != "callback" else []
     budget = timedelta(microseconds=known.budget_us)
     paused_time = sum((meter.measure(pause.start, pause.end) for pause in pauses), timedelta())
     at_opening = bool(known.target.days)

@@ -36,11 +36,11 @@ QUEUE_FIELDS = (
     "response_left_minutes",
     "resolution_due",
     "resolution_left_minutes",
-    "callback_due",
-    "callback_left_minutes",
     "title",
     "phone_owed",
     "why",
+    "callback_due",
+    "callback_left_minutes",
 )
 SLA_COLUMNS = (
     Column("id", "ID"),

@@ -94,15 +94,15 @@ def _waiting(ticket: Ticket, rules: Rules, now: datetime) -> Event | None:
     if not reached:
         return None
     # One reminder per mark reached; a sweep that missed a mark sends one (for the latest), not a burst. The
-    # latest mark counts as reminded of by a reminder recorded after the mark before it: a desk swept before
-    # working days counted from the next opening (0.12) recorded its reminders up to a day earlier.
+    # latest mark is reminded of by a reminder at or after its moment, or when every mark reached has had
+    # one: a desk swept before working days counted from the next opening (0.12) recorded them earlier.
     reminders = [event.at for event in ticket.history if event.kind == "reminder" and event.at >= since]
-    previous = marks[len(reached) - 2] if len(reached) > 1 else None
-    if reminders and (previous is None or reminders[-1] > previous):
-        return None
     days, moment = reached[-1]
+    if (reminders and reminders[-1] >= moment) or len(reminders) >= len(reached):
+        return None
     spoken_closes = spoken.moment(closes, language, calendar.zone) if closes is not None else None
-    text = sweeptexts.reminder(language, len(reminders) + 1, spoken_since, days, spoken_closes)
+    # numbered by its mark, so two clones that remind of the same mark record the very same event
+    text = sweeptexts.reminder(language, len(reached), spoken_since, days, spoken_closes)
     return Event(moment, SWEEPER, "reminder", visibility="public", text=text)
 
 

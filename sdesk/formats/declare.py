@@ -273,6 +273,10 @@ class Words(Node):
     def read(self, value: Any, keypath: KeyPath, problems: Problems) -> Any:
         if value in self.options:
             return str(value)
+        if isinstance(value, bool):  # YAML 1.1 reads no, yes, on, off unquoted as false or true
+            read = f"YAML reads this as {str(value).lower()} (unquoted yes, no, on, off are true or false)"
+            problems.add(keypath, f"{read}: expected one of {', '.join(self.options)}")
+            return FAILED
         problems.add(keypath, f"{excerpt(value)} is not valid{reader.one_of(value, self.options)}")
         return FAILED
 

@@ -9,7 +9,7 @@ from sdesk.formats import reader
 from sdesk.formats.reader import SchemaError
 from sdesk.policy.decisions import with_article
 from sdesk.policy.rules import Rules
-from sdesk.tickets.model import SWEEPER, Ticket
+from sdesk.tickets.model import CLOCK_NAMES, SWEEPER, Ticket
 
 
 def ticket_problems(ticket: Ticket, rules: Rules) -> list[SchemaError]:
@@ -70,7 +70,7 @@ def _sla_problems(ticket: Ticket, rules: Rules) -> list[SchemaError]:
     if ticket.sla_calendar is not None and ticket.sla_calendar not in calendars:
         message = reader.unknown("calendar", ticket.sla_calendar, calendars)
         problems.append(SchemaError(("sla", "calendar"), f"{message}; its clocks run on desk.calendar"))
-    for clock in ("response", "resolution"):
+    for clock in CLOCK_NAMES:
         text = ticket.value(f"sla_{clock}")
         try:
             if text is not None:

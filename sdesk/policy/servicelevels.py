@@ -14,6 +14,7 @@ from typing import Any
 from msgspec import Struct, field
 
 from sdesk.calendar.businesstime import (
+    MAX_TARGET_DAYS,
     TARGET_EXAMPLES,
     TARGET_PATTERN,
     WEEKDAYS,
@@ -76,8 +77,12 @@ def sections(when: Node, status: Node) -> dict[str, Node]:
         "queue": Record({"ahead": List(ahead)}),
         "sweep": Record(
             {
-                "reminders": List(Integer(1, refusal="expected a number of working days (1 or more), got {got}")),
-                "auto_close": Integer(0, refusal="expected a number of working days (0 turns it off), got {got}"),
+                "reminders": List(
+                    Integer(1, MAX_TARGET_DAYS, refusal=f"expected 1 to {MAX_TARGET_DAYS} working days, got {{got}}")
+                ),
+                "auto_close": Integer(
+                    0, MAX_TARGET_DAYS, refusal=f"expected up to {MAX_TARGET_DAYS} working days (0: never), got {{got}}"
+                ),
                 "close_status": status,
                 "warn_within": TARGET,
             },
@@ -311,10 +316,21 @@ def _targets(
         calendar=_calendar_name(item["calendar"], where + ("calendar",), calendars, problems)
         if "calendar" in item
         else calendar,
-        response=parse_target(item["response"]) if "response" in item else None,
-        resolution=parse_target(item["resolution"]) if "resolution" in item else None,
-        callback=parse_target(item["callback"]) if "callback" in item else None,
+        response=_target(item, "response", where, problems),
+        resolution=_target(item, "resolution", where, problems),
+        callback=_target(item, "callback", where, problems),
     )
+
+
+def _target(item: dict[str, Any], key: str, where: KeyPath, problems: Problems) -> Target | None:
+    """The target under ``key``, if given and within bounds (its grammar was checked when read)."""
+    if key not in item:
+        return None
+    try:
+        return parse_target(item[key])
+    except ValueError as error:
+        problems.add(where + (key,), str(error))
+        return None
 
 
 def _ahead(entry: dict[str, Any], fields: dict[str, Field], problems: Problems) -> tuple[Ahead, ...]:
@@ -345,5 +361,5 @@ def _sweep(entry: dict[str, Any], final_statuses: tuple[str, ...], problems: Pro
     close_status = problems.get(
         default, reader.choice, entry.get("close_status", default), ("sweep", "close_status"), list(final_statuses)
     )
-    warn_within = parse_target(entry["warn_within"]) if "warn_within" in entry else None
+    warn_within = _target(entry, "warn_within", ("sweep",), problems)
     return Sweep(tuple(reminders), auto_close, close_status, warn_within)

@@ -261,7 +261,6 @@ FIELDS = (
     "title",
     "billing",
     "logged_minutes",
-    "on_site_minutes",
     "covered_minutes",
     "included_budget_minutes",
     "included_minutes",
@@ -269,6 +268,7 @@ FIELDS = (
     "billable_minutes",
     "invoice_minutes",
     "invoice_hours",
+    "on_site_minutes",
 )
 CUSTOMER_COLUMNS = (
     Column("customer", "Customer", fill=True),

@@ -308,6 +308,8 @@ def from_dict(data: Any) -> Ticket:
     for index, event in enumerate(history):
         if event.get("minutes") == 0 and "amends" not in event:
             problems.add(("history", index, "minutes"), f"0 is out of range (1 to {MAX_ENTRY_MINUTES})")
+        if event.get("on_site") and event.get("event") != "time":
+            problems.add(("history", index, "on_site"), "only a time entry is done on site")
     if problems.found:
         raise problems.found[0]
     groups = {"contact": CONTACT_KEYS, "sla": SLA_KEYS, "cooperation": COOPERATION_KEYS}
