@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import string
 import subprocess
 import sys
 from collections.abc import Callable
@@ -41,6 +42,7 @@ from sdesk.service.timelog import hours_minutes
 from sdesk.storage.store import Desk
 from sdesk.tickets.model import Change, Event
 from sdesk.website import charts, dashboard, keptpages, pages, portal, publish
+from sdesk.website.phrases import PHRASES
 from tests import test_sla
 from tests.conftest import AGENT, NOW, REPO, TICKET_DEFAULTS, ok
 
@@ -789,6 +791,20 @@ def test_a_portal_speaks_its_customers_language(scenario):
     assert ["Nummer", "Titel", "Status", "Prioriteit", "Volgende stap"] in zonnebloem.rows
     fresh = next(row for row in zonnebloem.rows if row[0] == ids["fresh"])
     assert fresh[2:] == ["Open", "P3", "U krijgt een antwoord uiterlijk dinsdag 24 november om 09:30."]
+
+
+def placeholders(phrase: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(phrase) if name}
+
+
+@pytest.mark.parametrize("language", policy.LANGUAGES)
+def test_every_phrase_is_said_in_every_language_with_what_the_english_one_is_given(language):
+    words = PHRASES[language]
+    assert words.keys() == PHRASES["en"].keys()
+    assert words["lang"] == language  # the pages' <html lang>
+    for key, english in PHRASES["en"].items():
+        given = placeholders(english) | ({"label"} if "status" in placeholders(english) else set())
+        assert placeholders(words[key]) <= given and words[key].strip(), (key, words[key])
 
 
 def test_an_english_ticket_page(scenario):

@@ -324,8 +324,9 @@ def clock_line(clock: sla.Clock, ticket: Ticket, rules: Rules, words: Words, whe
     prefix = f"clock_{clock.name}"
     if clock.stopped is not None:
         return words[f"{prefix}_done"].format(when=when(clock.stopped))
-    if clock.state == "paused":
-        return words[f"{prefix}_paused"].format(status=status_label(ticket.status, rules, words["lang"]).lower())
+    if clock.state == "paused":  # "paused while the ticket is on hold"; German keeps its capitals ({label})
+        label = status_label(ticket.status, rules, words["lang"])
+        return words[f"{prefix}_paused"].format(status=label.lower(), label=label)
     state = "overdue" if clock.late else "running"
     return words[f"{prefix}_{state}"].format(when=when(clock.due))
 
