@@ -1480,6 +1480,21 @@ def test_check_reports_an_override_that_does_not_compile_or_that_sdesk_never_use
     ]
 
 
+@pytest.mark.parametrize("language", ["nl", "fr", "de"])
+def test_sdesk_ships_every_mail_template_in_every_language_with_its_blocks(language):
+    from sdesk.mail.compose import PACKAGE_TEMPLATES
+
+    def structure(language: str, name: str) -> list[str]:
+        """The blocks and includes of a template, its own language taken out."""
+        text = (PACKAGE_TEMPLATES / language / name).read_text(encoding="utf-8")
+        return re.findall(r"{% (?:block \w+|include \"[\w.-]+/[\w.-]+\") %}", text.replace(f'"{language}/', '"xx/'))
+
+    english = sorted(path.name for path in (PACKAGE_TEMPLATES / "en").iterdir())
+    assert sorted(path.name for path in (PACKAGE_TEMPLATES / language).iterdir()) == english
+    for name in english:
+        assert structure(language, name) == structure("en", name), name
+
+
 def test_check_accepts_overrides_of_the_agent_mails(desk, run):
     for name in ("assigned", "reaction", "warning", "breach"):
         override(
