@@ -202,9 +202,9 @@ SHAPE_REFUSALS = [
         "rules",
         "wrong-language",
         "  language: nl\n  default_team",
-        "  language: fr\n  default_team",
+        "  language: es\n  default_team",
         "desk.language",
-        "'fr' is not valid",
+        "'es' is not valid",
     ),
     (
         "rules",

@@ -1466,15 +1466,15 @@ def test_a_broken_override_stops_the_close_with_one_error_naming_the_template_li
 def test_check_reports_an_override_that_does_not_compile_or_that_sdesk_never_uses(desk, run):
     override(desk, BROKEN_TEMPLATES["syntax error"][0])
     override(desk, BROKEN_TEMPLATES["unknown variable"][0], "nl/closd.txt")  # a typo: never used
-    override(desk, BROKEN_TEMPLATES["unknown variable"][0], "fr/closed.txt")  # no French mail
+    override(desk, BROKEN_TEMPLATES["unknown variable"][0], "es/closed.txt")  # no Spanish mail
     names = (
-        "<en|nl>/<created|status|info-requested|reminder|comment|closed|auto-closed|survey"
+        "<en|nl|fr|de>/<created|status|info-requested|reminder|comment|closed|auto-closed|survey"
         "|assigned|reaction|warning|breach|refused|greeting|footer>.txt"
     )
     result = run("check")
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
-        f"desk/templates/mail/fr/closed.txt: mail template sdesk never uses: the names are {names}",
+        f"desk/templates/mail/es/closed.txt: mail template sdesk never uses: the names are {names}",
         f"desk/templates/mail/nl/closd.txt: mail template sdesk never uses: the names are {names}",
         "desk/templates/mail/nl/closed.txt:4: mail template: unexpected '}'",
     ]

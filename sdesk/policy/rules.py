@@ -51,7 +51,7 @@ from sdesk.tickets.model import SLUG_PATTERN as SLUG_PATTERN
 from sdesk.tickets.model import TEXT_FIELDS
 from sdesk.words import IMPACTS, URGENCIES
 
-LANGUAGES = ("en", "nl")
+LANGUAGES = ("en", "nl", "fr", "de")
 BILLING_MODES = ("invoice", "sla-hours", "included")
 # How a plan treats work at the customer's: like remote work, always invoiced, or not at all (remote only).
 ON_SITE_TERMS = ("covered", "billable", "remote-only")
@@ -560,10 +560,12 @@ def _names(
     return tuple(names)
 
 
-def _labels(label: dict[str, str] | None, key: str) -> dict[str, str]:
-    """A label per language; Dutch falls back to English, a missing label to the key."""
-    english = label.get("en", key) if label is not None else key
-    return {"en": english, "nl": label.get("nl", english) if label is not None else english}
+def _per_language(text: dict[str, str] | None, missing: str) -> dict[str, str]:
+    """A label in every language, so each reader gets their own: a language left out falls back to
+    English, a label left out to ``missing``."""
+    given = text or {}
+    english = given.get("en", missing)
+    return {language: given.get(language, english) for language in LANGUAGES}
 
 
 # --- vocabulary: teams, plans, statuses, types, products ----------------------------------
@@ -589,7 +591,7 @@ def _statuses(entries: dict[str, Any], problems: Problems) -> dict[str, Status]:
     statuses = {
         key: Status(
             key=key,
-            labels=_labels(entry.get("label"), key),
+            labels=_per_language(entry.get("label"), key),
             short=entry.get("short", key.replace("-", " ")),
             initial=entry["initial"],
             final=entry["final"],
@@ -633,7 +635,7 @@ def _types(entries: dict[str, Any]) -> dict[str, TicketType]:
     return {
         key: TicketType(
             key=key,
-            labels=_labels(entry.get("label"), key),
+            labels=_per_language(entry.get("label"), key),
             code=entry.get("code", key[:3].upper()),
             required=tuple(name for name in entry.get("required", ()) if name is not None),
             about_the_desk=entry["about_the_desk"],
