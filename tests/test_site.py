@@ -807,6 +807,27 @@ def test_every_phrase_is_said_in_every_language_with_what_the_english_one_is_giv
         assert placeholders(words[key]) <= given and words[key].strip(), (key, words[key])
 
 
+def test_a_portal_says_what_falls_outside_the_contract_in_the_customers_language_else_in_english(desk, run):
+    rules = read(desk / "rules.yaml")
+    speaks = "    name: Brightwave Ltd\n    language: "
+    (desk / "rules.yaml").write_text(rules.replace(f"{speaks}en", f"{speaks}fr"), encoding="utf-8")
+    both = {"title": "Back-up van de labelprinter terugzetten", "category": "hardware"}  # hardware and backup
+    bright = new(run, "2026-11-23T09:00", BRIGHTWAVE, "--accept-costs", **both)
+    ours = new(run, "2026-11-23T09:05", None, "--accept-costs", **both)
+    ok(run("export", "html", "site"))
+    french = page(Path(f"site/customers/brightwave/{bright}.html"))
+    assert french.lang == "fr" and "Hors contrat" in french.text
+    assert (
+        "Le matériel n'est pas couvert par le contrat. Nous établissons un diagnostic, vous informons et "
+        "contactons au besoin le fournisseur ; la suite du travail peut être facturée."
+    ) in french.items
+    assert "Backups are not part of the contract; restoring one is billed separately." in french.items  # no French
+    dutch = page(Path(f"site/customers/zonnebloem/{ours}.html"))
+    assert "Buiten het contract" in dutch.text
+    assert "Back-ups vallen niet onder het contract; een back-up herstellen wordt apart aangerekend." in dutch.items
+    assert not [item for item in dutch.items if "Hardware falls" in item or "Backups are" in item]
+
+
 def test_an_english_ticket_page(scenario):
     path = scenario.ticket_page("bright", "brightwave")
     shown = page(path)

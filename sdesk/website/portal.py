@@ -238,7 +238,6 @@ def public_ticket_and_span(
     ticket_type = rules.types.get(ticket.type)
     site = customer.sites.get(ticket.site or "") if customer is not None else None
     closed = closed_at(ticket, rules)
-    exclusions = {exclusion.name: exclusion.message for exclusion in rules.exclusions}
     running = (clocks or sla.from_scratch(rules, now))(ticket) if closed is None else []
     move = _last_change(ticket, "customer")
     history = _public_events(ticket, rules, language, when, 0 if move is None else move + 1)
@@ -268,7 +267,7 @@ def public_ticket_and_span(
         description=theirs("description"),
         error_message=theirs("error_message"),
         url=theirs("url"),
-        outside_contract=tuple(exclusions.get(name, name) for name in ticket.exclusions),
+        outside_contract=tuple(rules.exclusion_message(name, language) for name in ticket.exclusions),
         resolution=None if _auto_closed(ticket) else ticket.resolution,
         next_step=next_step(ticket, rules, running, closed, words, when),
         clocks=tuple(clock_line(clock, ticket, rules, words, when) for clock in running),
