@@ -256,7 +256,7 @@ def test_exclusions_flag_the_ticket_and_the_created_mail_states_the_cost(
     assert ticket["exclusions"] == ["hardware"]
     assert "stated in the created mail" in ticket["history"][0]["text"]
     created = next(message for key, message in owed_mail(desk).items() if key.endswith(".created"))
-    assert "hardware" in created.get_content()
+    assert "- Hardware valt buiten het contract. We stellen een diagnose" in created.get_content()
 
 
 def test_the_same_message_twice_is_recorded_once(receive: Callable[..., Any], desk: Path) -> None:

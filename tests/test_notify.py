@@ -628,6 +628,31 @@ def test_the_created_mail_in_english_for_an_english_customer(desk, new_ticket):
     assert "Beste" not in text and "geregistreerd" not in text
 
 
+def test_the_created_mail_states_the_costs_in_the_customers_language_else_in_english(desk, new_ticket):
+    rules = (desk / "rules.yaml").read_text(encoding="utf-8")
+    speaks = "    name: Brightwave Ltd\n    language: "
+    (desk / "rules.yaml").write_text(rules.replace(f"{speaks}en", f"{speaks}fr"), encoding="utf-8")
+    both = {"title": "Back-up van de labelprinter terugzetten", "category": "hardware"}  # hardware and backup
+    new_ticket("--accept-costs", **both)
+    new_ticket("--accept-costs", **{**BRIGHTWAVE, **both})
+    mails = {addresses(message, "To")[0][1]: body(message) for message in composed(desk)}
+    dutch, french = mails[ELS], mails[OLIVIA]
+    assert (
+        "Deze aanvraag valt buiten het contract en het werk kan aangerekend worden:\n"
+        "- Hardware valt buiten het contract. We stellen een diagnose, brengen u op de hoogte en nemen zo nodig "
+        "contact op met de leverancier; verder werk kan aangerekend worden.\n"
+        "- Back-ups vallen niet onder het contract; een back-up herstellen wordt apart aangerekend.\n"
+        "We melden het u voor er kosten gemaakt worden.\n"
+    ) in dutch
+    assert (
+        "Cette demande sort du cadre du contrat et le travail peut être facturé :\n"
+        "- Le matériel n'est pas couvert par le contrat. Nous établissons un diagnostic, vous informons et "
+        "contactons au besoin le fournisseur ; la suite du travail peut être facturée.\n"
+        "- Backups are not part of the contract; restoring one is billed separately.\n"  # no French message
+        "Nous vous préviendrons avant d'engager des frais.\n"
+    ) in french
+
+
 @pytest.mark.parametrize(
     ("options", "team_email", "team_name"),
     [
