@@ -61,6 +61,21 @@ BRIGHTWAVE = {
     "title": "Care record does not open",
     "description": "The care record of resident 2231 no longer opens.",
 }
+# A Walloon and an East Belgian care home of the example desk: mail in French and in German.
+LES_TILLEULS = {
+    "customer": "les-tilleuls",
+    "requester": "sophie.lambert@lestilleuls.example",
+    "site": "6101",
+    "title": "Le plan de soins ne s'imprime plus",
+    "description": "L'impression du plan de soins reste bloquée.",
+}
+ST_JOSEF = {
+    "customer": "st-josef",
+    "requester": "anna.schmitz@stjosef-eupen.example",
+    "site": "7101",
+    "title": "Pflegedossier öffnet nicht",
+    "description": "Das Pflegedossier von Bewohner 12 öffnet nicht mehr.",
+}
 TICKET_ARGS = [part for pair in TICKET_DEFAULTS.items() for part in pair]
 LATER = "2026-11-23T10:05:00+01:00"  # when a test delivers: after the events, so records and mail dates differ
 OWED_LINE = re.compile(r"^Mail owed: (?P<kind>[a-z-]+) to (?P<to>.+) \(the runner sends it: sdesk run\)$")
@@ -472,8 +487,10 @@ def test_handing_a_ticket_on_mails_the_next_agent_and_taking_it_yourself_mails_n
     [
         ({}, "Zonder reactie sluiten we het ticket op maandag 30 november 2026 om 11:00."),
         (BRIGHTWAVE, "Without your reaction we will close the ticket on Monday 30 November 2026 at 11:00."),
+        (LES_TILLEULS, "Sans réaction de votre part, nous clôturerons le ticket le lundi 30 novembre 2026 à 11:00."),
+        (ST_JOSEF, "Ohne Ihre Rückmeldung schließen wir das Ticket am Montag, 30. November 2026 um 11:00."),
     ],
-    ids=["nl", "en"],
+    ids=["nl", "en", "fr", "de"],
 )
 def test_the_reminder_mail_says_in_the_customers_language_when_the_ticket_will_close(
     desk, new_ticket, act, customer, closes
@@ -626,6 +643,79 @@ def test_the_created_mail_in_english_for_an_english_customer(desk, new_ticket):
     assert f"under number {ticket['id']}" in text
     assert "Kind regards" in text
     assert "Beste" not in text and "geregistreerd" not in text
+
+
+@pytest.mark.parametrize(
+    ("customer", "created", "reminder", "closed"),
+    [
+        (
+            LES_TILLEULS,
+            [
+                "[{id}] Ticket reçu : Le plan de soins ne s'imprime plus",
+                "Bonjour Sophie Lambert,",
+                "Nous avons enregistré votre incident sous le numéro {id} :",
+                "Statut : Ouvert",
+                "Vous aurez de nos nouvelles au plus tard le mardi 24 novembre 2026 à 10:00.",
+                "Cordialement,",
+            ],
+            [
+                "[{id}] Rappel : nous attendons votre réaction - Le plan de soins ne s'imprime plus",
+                "Bonjour Sophie Lambert,",
+                "Nous attendons votre réaction sur le ticket {id} (Le plan de soins ne s'imprime plus) "
+                "depuis le lundi 23 novembre 2026 à 10:30.",
+                "Sans réaction de votre part, nous clôturerons le ticket le lundi 30 novembre 2026 à 10:30.",
+                "Merci de répondre à cet e-mail pour que nous puissions continuer.",
+            ],
+            [
+                "[{id}] Clôturé sans réaction de votre part : Le plan de soins ne s'imprime plus",
+                "Bonjour Sophie Lambert,",
+                "Clôturé sans réaction en 5 jours ouvrables (nous attendions votre réaction depuis le lundi "
+                "23 novembre 2026 à 10:30). Vous pouvez toujours ouvrir un nouveau ticket.",
+            ],
+        ),
+        (
+            ST_JOSEF,
+            [
+                "[{id}] Ticket erhalten: Pflegedossier öffnet nicht",
+                "Guten Tag Anna Schmitz,",
+                "wir haben Ihre Meldung (Störung) unter der Nummer {id} erfasst:",
+                "Status: Offen",
+                "Sie hören spätestens am Dienstag, 24. November 2026 um 10:00 von uns.",
+                "Mit freundlichen Grüßen",
+            ],
+            [
+                "[{id}] Erinnerung: Wir warten auf Ihre Rückmeldung - Pflegedossier öffnet nicht",
+                "Guten Tag Anna Schmitz,",
+                "wir warten seit Montag, 23. November 2026 um 10:30 auf Ihre Rückmeldung zu Ticket {id} "
+                "(Pflegedossier öffnet nicht).",
+                "Ohne Ihre Rückmeldung schließen wir das Ticket am Montag, 30. November 2026 um 10:30.",
+                "Bitte antworten Sie auf diese E-Mail, damit wir weitermachen können.",
+            ],
+            [
+                "[{id}] Ohne Ihre Rückmeldung geschlossen: Pflegedossier öffnet nicht",
+                "Guten Tag Anna Schmitz,",
+                "Ohne Reaktion innerhalb von 5 Arbeitstagen geschlossen (wir warteten seit Montag, 23. November 2026 "
+                "um 10:30 auf Ihre Reaktion). Sie können jederzeit ein neues Ticket eröffnen.",
+            ],
+        ),
+    ],
+    ids=["fr", "de"],
+)
+def test_a_french_or_german_customer_reads_their_mail_in_their_language_with_dates_as_they_write_them(
+    desk, new_ticket, act, customer, created, reminder, closed
+):
+    ticket = new_ticket(**customer)["id"]  # Monday 10:00, P3: an answer within one business day
+    act("update", ticket, "--status", "waiting-for-customer", "--note", "?", at="2026-11-23T10:30:00+01:00")
+    assert act("sweep", at="2026-11-25T11:00:00+01:00") == ["reminder"]  # two working days of waiting
+    assert act("sweep", at="2026-11-30T10:30:00+01:00") == ["auto-closed"]  # the fifth
+    for mail_kind, expected in (("created", created), ("reminder", reminder), ("auto-closed", closed)):
+        message = the_mail(desk, mail_kind)
+        subject, *lines = (line.format(id=ticket) for line in expected)
+        assert str(message["Subject"]) == subject
+        text = body(message).splitlines()
+        assert text[0] == lines[0]
+        assert set(lines) <= set(text), text
+        assert not {"Dear", "Beste", "Kind regards"} & set(" ".join(text).replace(",", " ").split())
 
 
 def test_the_created_mail_states_the_costs_in_the_customers_language_else_in_english(desk, new_ticket):

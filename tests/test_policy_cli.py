@@ -331,7 +331,7 @@ def test_rules_check_in_a_real_process_for_ci(tmp_path):
         text=True,
         check=False,
     )
-    assert clean.returncode == 0 and "OK (4 customers" in clean.stdout
+    assert clean.returncode == 0 and "OK (6 customers" in clean.stdout
 
 
 @pytest.mark.parametrize("fmt", ["table", "json", "csv"])

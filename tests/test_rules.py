@@ -30,7 +30,8 @@ def problems(text: str) -> list[InvalidData]:
 
 def test_example_desk_and_starter_rules_are_valid():
     example = parse(EXAMPLE)
-    assert set(example.customers) == {"zonnebloem", "fod-digitaal", "vandijk", "brightwave"}
+    assert set(example.customers) == {"zonnebloem", "fod-digitaal", "vandijk", "brightwave", "les-tilleuls", "st-josef"}
+    assert {customer.language for customer in example.customers.values()} == set(rules.LANGUAGES)
     assert example.priority.matrix["company"]["high"] == "P1"
     assert (example.priority.default, example.initial_status, example.final_statuses) == ("P3", "open", ("closed",))
     assert example.customers["zonnebloem"].contact("ELS.VERMEULEN@zonnebloem.example").role == "general"

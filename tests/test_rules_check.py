@@ -154,17 +154,17 @@ BREAKAGES = [
     ),
     (
         "unreachable-status",
-        "  closed:\n    label: {en: Closed, nl: Gesloten}\n",
+        "  closed:\n    label: {en: Closed, nl: Gesloten, fr: Clôturé, de: Geschlossen}\n",
         "  archived:\n    label: {en: Archived, nl: Gearchiveerd}\n    next: [closed]\n"
-        "  closed:\n    label: {en: Closed, nl: Gesloten}\n",
+        "  closed:\n    label: {en: Closed, nl: Gesloten, fr: Clôturé, de: Geschlossen}\n",
         "  archived:",
         3,
         "statuses.archived: is unreachable: no path of 'next' leads to it from 'open'",
     ),
     (
         "two-initial-statuses",
-        "    label: {en: In progress, nl: In behandeling}",
-        "    label: {en: In progress, nl: In behandeling}\n    initial: true",
+        "  # action on the desk\n    next: [waiting-for-customer,",
+        "  # action on the desk\n    initial: true\n    next: [waiting-for-customer,",
         "  in-progress:",
         3,
         "statuses.in-progress: mark exactly one status 'initial: true' (new tickets start there)",
