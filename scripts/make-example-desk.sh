@@ -95,5 +95,11 @@ at 2026-11-23T08:56:00+01:00; sdesk --as $A comment $T11 "Voor welke units wilt 
 at 2026-11-23T09:02:00+01:00
 T12=$(newt $B --type change --customer brightwave --requester olivia.hughes@brightwave.example --title "Add a second site for the Manchester office" --site 5001 --description "We open a Manchester office on 1 February and need it set up as a site with two editors.")
 
+at 2026-11-23T09:05:00+01:00
+T14=$(newt $L --type incident --customer les-tilleuls --requester sophie.lambert@lestilleuls.example --title "Le plan de soins ne s'imprime plus" --impact department --urgency medium --product care-dossier --site 6101 --category application --error-message "Impression interrompue : modèle « plan de soins » introuvable" --description "Depuis ce matin, l'impression du plan de soins reste bloquée pour toute l'unité Les Hêtres. Les autres documents s'impriment normalement.")
+
+at 2026-11-23T09:10:00+01:00
+T15=$(newt $A --type service-request --customer st-josef --requester anna.schmitz@stjosef-eupen.example --title "Schulung zum Pflegedossier für neue Pflegekräfte" --product care-dossier --site 7101 --category training --accept-costs --description "Im Januar beginnen vier neue Pflegekräfte. Können Sie für sie eine Schulung zum Pflegedossier anbieten?")
+
 at 2026-11-23T09:20:00+01:00; sdesk --as $L log $T10 1h --note "Trage queries na de update geanalyseerd met de DBA van de klant."
 at 2026-11-23T09:30:00+01:00; sdesk --as sweep@caresolutions.example sweep

@@ -202,9 +202,9 @@ SHAPE_REFUSALS = [
         "rules",
         "wrong-language",
         "  language: nl\n  default_team",
-        "  language: fr\n  default_team",
+        "  language: es\n  default_team",
         "desk.language",
-        "'fr' is not valid",
+        "'es' is not valid",
     ),
     (
         "rules",
@@ -722,9 +722,9 @@ CROSS_CHECKS = [
     (
         "rules",
         "unreachable-status",
-        "  closed:\n    label: {en: Closed, nl: Gesloten}\n",
+        "  closed:\n    label: {en: Closed, nl: Gesloten, fr: Clôturé, de: Geschlossen}\n",
         "  archived:\n    label: {en: Archived}\n    next: [closed]\n"
-        "  closed:\n    label: {en: Closed, nl: Gesloten}\n",
+        "  closed:\n    label: {en: Closed, nl: Gesloten, fr: Clôturé, de: Geschlossen}\n",
         "statuses.archived",
         "is unreachable",
     ),

@@ -223,6 +223,30 @@ def test_a_mail_missing_what_the_type_requires_is_answered_with_the_fields_to_se
     assert "Product:" in refusal.get_content()
 
 
+@pytest.mark.parametrize(
+    ("subject", "lines"),
+    [
+        (
+            "TR: Le dossier ne s'ouvre pas",
+            "Produit : care-dossier\nSite : 2101\nTéléphone : +32 50 44 12 11\nErreur : 500",
+        ),
+        (
+            "WG: Dossier öffnet nicht",
+            "Produkt: care-dossier\nStandort: 2101\nTelefon: +32 50 44 12 11\nFehlermeldung: 500",
+        ),
+    ],
+    ids=["fr", "de"],
+)
+def test_the_lines_the_refused_mail_asks_for_are_read_in_french_and_german(
+    receive: Callable[..., Any], desk: Path, subject: str, lines: str
+) -> None:
+    ok(receive(mail(subject=subject, body=f"Le dossier 12 / Das Dossier 12.\n{lines}\n")))
+    [ticket] = tickets(desk)
+    assert ticket["title"] == subject[4:]  # without the forward prefix
+    assert (ticket["product"], ticket["site"], ticket["error_message"]) == ("care-dossier", "2101", "500")
+    assert ticket["contact"]["phone"] == "+32 50 44 12 11"
+
+
 def test_exclusions_flag_the_ticket_and_the_created_mail_states_the_cost(
     receive: Callable[..., Any], desk: Path
 ) -> None:
@@ -232,7 +256,7 @@ def test_exclusions_flag_the_ticket_and_the_created_mail_states_the_cost(
     assert ticket["exclusions"] == ["hardware"]
     assert "stated in the created mail" in ticket["history"][0]["text"]
     created = next(message for key, message in owed_mail(desk).items() if key.endswith(".created"))
-    assert "hardware" in created.get_content()
+    assert "- Hardware valt buiten het contract. We stellen een diagnose" in created.get_content()
 
 
 def test_the_same_message_twice_is_recorded_once(receive: Callable[..., Any], desk: Path) -> None:
@@ -364,8 +388,10 @@ def test_a_survey_reply_is_the_answer_once(receive: Callable[..., Any], desk: Pa
     assert ticket["status"] == "closed" and ticket["history"][-1]["score"] == 4
 
 
-@pytest.mark.parametrize("line", ["5", "Score: 3", "cijfer 2 van 5", "4/5 prima"])
-def test_survey_scores_are_read_in_either_language(
+@pytest.mark.parametrize(
+    "line", ["5", "Score: 3", "cijfer 2 van 5", "4/5 prima", "Note : 4 sur 5", "Bewertung: 4 von 5", "3 - ça va"]
+)
+def test_survey_scores_are_read_in_every_language(
     receive: Callable[..., Any], desk: Path, run: Run, opened: str, line: str
 ) -> None:
     ok(run("close", opened, "--resolution", "Opgelost"))

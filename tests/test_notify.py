@@ -61,6 +61,21 @@ BRIGHTWAVE = {
     "title": "Care record does not open",
     "description": "The care record of resident 2231 no longer opens.",
 }
+# A Walloon and an East Belgian care home of the example desk: mail in French and in German.
+LES_TILLEULS = {
+    "customer": "les-tilleuls",
+    "requester": "sophie.lambert@lestilleuls.example",
+    "site": "6101",
+    "title": "Le plan de soins ne s'imprime plus",
+    "description": "L'impression du plan de soins reste bloquée.",
+}
+ST_JOSEF = {
+    "customer": "st-josef",
+    "requester": "anna.schmitz@stjosef-eupen.example",
+    "site": "7101",
+    "title": "Pflegedossier öffnet nicht",
+    "description": "Das Pflegedossier von Bewohner 12 öffnet nicht mehr.",
+}
 TICKET_ARGS = [part for pair in TICKET_DEFAULTS.items() for part in pair]
 LATER = "2026-11-23T10:05:00+01:00"  # when a test delivers: after the events, so records and mail dates differ
 OWED_LINE = re.compile(r"^Mail owed: (?P<kind>[a-z-]+) to (?P<to>.+) \(the runner sends it: sdesk run\)$")
@@ -472,8 +487,10 @@ def test_handing_a_ticket_on_mails_the_next_agent_and_taking_it_yourself_mails_n
     [
         ({}, "Zonder reactie sluiten we het ticket op maandag 30 november 2026 om 11:00."),
         (BRIGHTWAVE, "Without your reaction we will close the ticket on Monday 30 November 2026 at 11:00."),
+        (LES_TILLEULS, "Sans réaction de votre part, nous clôturerons le ticket le lundi 30 novembre 2026 à 11:00."),
+        (ST_JOSEF, "Ohne Ihre Rückmeldung schließen wir das Ticket am Montag, 30. November 2026 um 11:00."),
     ],
-    ids=["nl", "en"],
+    ids=["nl", "en", "fr", "de"],
 )
 def test_the_reminder_mail_says_in_the_customers_language_when_the_ticket_will_close(
     desk, new_ticket, act, customer, closes
@@ -626,6 +643,104 @@ def test_the_created_mail_in_english_for_an_english_customer(desk, new_ticket):
     assert f"under number {ticket['id']}" in text
     assert "Kind regards" in text
     assert "Beste" not in text and "geregistreerd" not in text
+
+
+@pytest.mark.parametrize(
+    ("customer", "created", "reminder", "closed"),
+    [
+        (
+            LES_TILLEULS,
+            [
+                "[{id}] Ticket reçu : Le plan de soins ne s'imprime plus",
+                "Bonjour Sophie Lambert,",
+                "Nous avons enregistré votre incident sous le numéro {id} :",
+                "Statut : Ouvert",
+                "Vous aurez de nos nouvelles au plus tard le mardi 24 novembre 2026 à 10:00.",
+                "Cordialement,",
+            ],
+            [
+                "[{id}] Rappel : nous attendons votre réaction - Le plan de soins ne s'imprime plus",
+                "Bonjour Sophie Lambert,",
+                "Nous attendons votre réaction sur le ticket {id} (Le plan de soins ne s'imprime plus) "
+                "depuis le lundi 23 novembre 2026 à 10:30.",
+                "Sans réaction de votre part, nous clôturerons le ticket le lundi 30 novembre 2026 à 10:30.",
+                "Merci de répondre à cet e-mail pour que nous puissions continuer.",
+            ],
+            [
+                "[{id}] Clôturé sans réaction de votre part : Le plan de soins ne s'imprime plus",
+                "Bonjour Sophie Lambert,",
+                "Clôturé sans réaction en 5 jours ouvrables (nous attendions votre réaction depuis le lundi "
+                "23 novembre 2026 à 10:30). Vous pouvez toujours ouvrir un nouveau ticket.",
+            ],
+        ),
+        (
+            ST_JOSEF,
+            [
+                "[{id}] Ticket erhalten: Pflegedossier öffnet nicht",
+                "Guten Tag Anna Schmitz,",
+                "wir haben Ihre Meldung (Störung) unter der Nummer {id} erfasst:",
+                "Status: Offen",
+                "Sie hören spätestens am Dienstag, 24. November 2026 um 10:00 von uns.",
+                "Mit freundlichen Grüßen",
+            ],
+            [
+                "[{id}] Erinnerung: Wir warten auf Ihre Rückmeldung - Pflegedossier öffnet nicht",
+                "Guten Tag Anna Schmitz,",
+                "wir warten seit Montag, 23. November 2026 um 10:30 auf Ihre Rückmeldung zu Ticket {id} "
+                "(Pflegedossier öffnet nicht).",
+                "Ohne Ihre Rückmeldung schließen wir das Ticket am Montag, 30. November 2026 um 10:30.",
+                "Bitte antworten Sie auf diese E-Mail, damit wir weitermachen können.",
+            ],
+            [
+                "[{id}] Ohne Ihre Rückmeldung geschlossen: Pflegedossier öffnet nicht",
+                "Guten Tag Anna Schmitz,",
+                "Ohne Reaktion innerhalb von 5 Arbeitstagen geschlossen (wir warteten seit Montag, 23. November 2026 "
+                "um 10:30 auf Ihre Reaktion). Sie können jederzeit ein neues Ticket eröffnen.",
+            ],
+        ),
+    ],
+    ids=["fr", "de"],
+)
+def test_a_french_or_german_customer_reads_their_mail_in_their_language_with_dates_as_they_write_them(
+    desk, new_ticket, act, customer, created, reminder, closed
+):
+    ticket = new_ticket(**customer)["id"]  # Monday 10:00, P3: an answer within one business day
+    act("update", ticket, "--status", "waiting-for-customer", "--note", "?", at="2026-11-23T10:30:00+01:00")
+    assert act("sweep", at="2026-11-25T11:00:00+01:00") == ["reminder"]  # two working days of waiting
+    assert act("sweep", at="2026-11-30T10:30:00+01:00") == ["auto-closed"]  # the fifth
+    for mail_kind, expected in (("created", created), ("reminder", reminder), ("auto-closed", closed)):
+        message = the_mail(desk, mail_kind)
+        subject, *lines = (line.format(id=ticket) for line in expected)
+        assert str(message["Subject"]) == subject
+        text = body(message).splitlines()
+        assert text[0] == lines[0]
+        assert set(lines) <= set(text), text
+        assert not {"Dear", "Beste", "Kind regards"} & set(" ".join(text).replace(",", " ").split())
+
+
+def test_the_created_mail_states_the_costs_in_the_customers_language_else_in_english(desk, new_ticket):
+    rules = (desk / "rules.yaml").read_text(encoding="utf-8")
+    speaks = "    name: Brightwave Ltd\n    language: "
+    (desk / "rules.yaml").write_text(rules.replace(f"{speaks}en", f"{speaks}fr"), encoding="utf-8")
+    both = {"title": "Back-up van de labelprinter terugzetten", "category": "hardware"}  # hardware and backup
+    new_ticket("--accept-costs", **both)
+    new_ticket("--accept-costs", **{**BRIGHTWAVE, **both})
+    mails = {addresses(message, "To")[0][1]: body(message) for message in composed(desk)}
+    dutch, french = mails[ELS], mails[OLIVIA]
+    assert (
+        "Deze aanvraag valt buiten het contract en het werk kan aangerekend worden:\n"
+        "- Hardware valt buiten het contract. We stellen een diagnose, brengen u op de hoogte en nemen zo nodig "
+        "contact op met de leverancier; verder werk kan aangerekend worden.\n"
+        "- Back-ups vallen niet onder het contract; een back-up herstellen wordt apart aangerekend.\n"
+        "We melden het u voor er kosten gemaakt worden.\n"
+    ) in dutch
+    assert (
+        "Cette demande sort du cadre du contrat et le travail peut être facturé :\n"
+        "- Le matériel n'est pas couvert par le contrat. Nous établissons un diagnostic, vous informons et "
+        "contactons au besoin le fournisseur ; la suite du travail peut être facturée.\n"
+        "- Backups are not part of the contract; restoring one is billed separately.\n"  # no French message
+        "Nous vous préviendrons avant d'engager des frais.\n"
+    ) in french
 
 
 @pytest.mark.parametrize(
@@ -1466,18 +1581,33 @@ def test_a_broken_override_stops_the_close_with_one_error_naming_the_template_li
 def test_check_reports_an_override_that_does_not_compile_or_that_sdesk_never_uses(desk, run):
     override(desk, BROKEN_TEMPLATES["syntax error"][0])
     override(desk, BROKEN_TEMPLATES["unknown variable"][0], "nl/closd.txt")  # a typo: never used
-    override(desk, BROKEN_TEMPLATES["unknown variable"][0], "fr/closed.txt")  # no French mail
+    override(desk, BROKEN_TEMPLATES["unknown variable"][0], "es/closed.txt")  # no Spanish mail
     names = (
-        "<en|nl>/<created|status|info-requested|reminder|comment|closed|auto-closed|survey"
+        "<en|nl|fr|de>/<created|status|info-requested|reminder|comment|closed|auto-closed|survey"
         "|assigned|reaction|warning|breach|refused|greeting|footer>.txt"
     )
     result = run("check")
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
-        f"desk/templates/mail/fr/closed.txt: mail template sdesk never uses: the names are {names}",
+        f"desk/templates/mail/es/closed.txt: mail template sdesk never uses: the names are {names}",
         f"desk/templates/mail/nl/closd.txt: mail template sdesk never uses: the names are {names}",
         "desk/templates/mail/nl/closed.txt:4: mail template: unexpected '}'",
     ]
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "de"])
+def test_sdesk_ships_every_mail_template_in_every_language_with_its_blocks(language):
+    from sdesk.mail.compose import PACKAGE_TEMPLATES
+
+    def structure(language: str, name: str) -> list[str]:
+        """The blocks and includes of a template, its own language taken out."""
+        text = (PACKAGE_TEMPLATES / language / name).read_text(encoding="utf-8")
+        return re.findall(r"{% (?:block \w+|include \"[\w.-]+/[\w.-]+\") %}", text.replace(f'"{language}/', '"xx/'))
+
+    english = sorted(path.name for path in (PACKAGE_TEMPLATES / "en").iterdir())
+    assert sorted(path.name for path in (PACKAGE_TEMPLATES / language).iterdir()) == english
+    for name in english:
+        assert structure(language, name) == structure("en", name), name
 
 
 def test_check_accepts_overrides_of_the_agent_mails(desk, run):

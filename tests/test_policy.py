@@ -42,6 +42,11 @@ FOD = {
     "product": "web-platform",
     "site": "4711",
 }
+# The hardware exclusion's message in the example desk's language (nl): what agents read.
+HARDWARE_NL = (
+    "Hardware valt buiten het contract. We stellen een diagnose, brengen u op de hoogte en nemen zo nodig "
+    "contact op met de leverancier; verder werk kan aangerekend worden."
+)
 VANDIJK = {
     **ZONNEBLOEM,
     "customer": "vandijk",
@@ -235,7 +240,32 @@ def test_hardware_problem_matches_the_hardware_exclusion_with_what_matched(examp
     assessment = assess(example_rules, ZONNEBLOEM, **changes)
     assert excluded(assessment) == {"hardware": reasons}
     [hardware] = assessment.excluded
-    assert hardware.outcome.startswith("Hardware falls outside the contract.")
+    assert hardware.outcome.startswith("Hardware valt buiten het contract.")  # the desk's language: agents read it
+
+
+@pytest.mark.parametrize(
+    ("desk_language", "hardware", "backup"),
+    [
+        ("nl", "Hardware valt buiten het contract.", "Back-ups vallen niet onder het contract;"),
+        ("en", "Hardware falls outside the contract.", "Backups are not part of the contract;"),
+        ("de", "Hardware ist nicht im Vertrag enthalten.", "Backups are not part of the contract;"),  # no German
+    ],
+)
+def test_an_agent_reads_an_exclusion_message_in_the_desks_language_else_in_english(
+    example_data, desk_language, hardware, backup
+):
+    data = copy.deepcopy(example_data)
+    data["desk"]["language"] = desk_language
+    assessment = assess(rules.parse(data), ZONNEBLOEM, category="hardware", title="Back-up van de printer")
+    messages = {match.rule: match.outcome for match in assessment.excluded}
+    assert messages["hardware"].startswith(hardware) and messages["backup"].startswith(backup)
+
+
+def test_an_exclusion_message_given_as_one_text_reads_the_same_in_every_language(example_data):
+    data = copy.deepcopy(example_data)
+    data["exclusions"][0]["message"] = "Hardware is billed."
+    [hardware, *_] = rules.parse(data).exclusions
+    assert hardware.messages == dict.fromkeys(rules.LANGUAGES, "Hardware is billed.")
 
 
 def test_ordinary_ticket_matches_no_exclusion_and_says_why_for_each(example_rules):
@@ -519,20 +549,13 @@ def test_excluded_ticket_is_refused_until_the_costs_are_accepted(example_rules):
     plan = workflow.plan_new(example_rules, {**ZONNEBLOEM, "title": "Printer op 2B drukt niet af"}, NOW)
     with pytest.raises(Refused) as refused:
         workflow.create(example_rules, plan, AGENT, NOW)
-    assert str(refused.value) == (
-        "may cost extra, hardware: Hardware falls outside the contract. We diagnose, inform you and may contact"
-        " the supplier; follow-up work may be charged. (once the customer knows: --accept-costs)"
-    )
+    assert str(refused.value) == f"may cost extra, hardware: {HARDWARE_NL} (once the customer knows: --accept-costs)"
     with pytest.raises(Refused, match="may cost extra, hardware"):
         workflow.create(example_rules, plan, AGENT, NOW, override="the customer is a friend")
 
     ticket = workflow.create(example_rules, plan, AGENT, NOW, accept_costs=True, random_bits=7)
     assert ticket.exclusions == ("hardware",)
-    assert ticket.history[0].text == (
-        "May cost extra (hardware), accepted by the agent: "
-        "Hardware falls outside the contract. We diagnose, inform you and may contact the supplier; "
-        "follow-up work may be charged."
-    )
+    assert ticket.history[0].text == f"May cost extra (hardware), accepted by the agent: {HARDWARE_NL}"
 
 
 def test_ineligible_and_excluded_ticket_needs_both_override_and_accepted_costs(example_rules):
@@ -551,9 +574,7 @@ def test_ineligible_and_excluded_ticket_needs_both_override_and_accepted_costs(e
     assert ticket.history[0].text.splitlines() == [
         f"Opened although not eligible ({STRANGER} is not a designated reference person of WZC De Zonnebloem)."
         " Reason: on the phone with the director",
-        "May cost extra (hardware), accepted by the agent: "
-        "Hardware falls outside the contract. We diagnose, inform you and may contact the supplier; "
-        "follow-up work may be charged.",
+        f"May cost extra (hardware), accepted by the agent: {HARDWARE_NL}",
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -29,12 +30,26 @@ def problems(text: str) -> list[InvalidData]:
 
 def test_example_desk_and_starter_rules_are_valid():
     example = parse(EXAMPLE)
-    assert set(example.customers) == {"zonnebloem", "fod-digitaal", "vandijk", "brightwave"}
+    assert set(example.customers) == {"zonnebloem", "fod-digitaal", "vandijk", "brightwave", "les-tilleuls", "st-josef"}
+    assert {customer.language for customer in example.customers.values()} == set(rules.LANGUAGES)
     assert example.priority.matrix["company"]["high"] == "P1"
     assert (example.priority.default, example.initial_status, example.final_statuses) == ("P3", "open", ("closed",))
     assert example.customers["zonnebloem"].contact("ELS.VERMEULEN@zonnebloem.example").role == "general"
     starter = parse(scaffold.starter_rules("Helpdesk Noord"))
     assert starter.desk_name == "Helpdesk Noord" and list(starter.customers) == ["example"]
+
+
+def test_a_label_left_out_in_a_language_reads_the_english_one():
+    text = re.sub(r"label: \{en: Scheduled[^}]*\}", "label: {en: Scheduled, nl: Ingepland, de: Eingeplant}", EXAMPLE)
+    text = re.sub(r"label: \{en: Question[^}]*\}", "label: {en: Question}", text)
+    parsed = parse(text)
+    assert parsed.statuses["scheduled"].labels == {
+        "en": "Scheduled",
+        "nl": "Ingepland",
+        "fr": "Scheduled",
+        "de": "Eingeplant",
+    }
+    assert parsed.types["question"].labels == dict.fromkeys(rules.LANGUAGES, "Question")
 
 
 @pytest.mark.parametrize(

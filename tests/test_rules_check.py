@@ -154,17 +154,17 @@ BREAKAGES = [
     ),
     (
         "unreachable-status",
-        "  closed:\n    label: {en: Closed, nl: Gesloten}\n",
+        "  closed:\n    label: {en: Closed, nl: Gesloten, fr: Clôturé, de: Geschlossen}\n",
         "  archived:\n    label: {en: Archived, nl: Gearchiveerd}\n    next: [closed]\n"
-        "  closed:\n    label: {en: Closed, nl: Gesloten}\n",
+        "  closed:\n    label: {en: Closed, nl: Gesloten, fr: Clôturé, de: Geschlossen}\n",
         "  archived:",
         3,
         "statuses.archived: is unreachable: no path of 'next' leads to it from 'open'",
     ),
     (
         "two-initial-statuses",
-        "    label: {en: In progress, nl: In behandeling}",
-        "    label: {en: In progress, nl: In behandeling}\n    initial: true",
+        "  # action on the desk\n    next: [waiting-for-customer,",
+        "  # action on the desk\n    initial: true\n    next: [waiting-for-customer,",
         "  in-progress:",
         3,
         "statuses.in-progress: mark exactly one status 'initial: true' (new tickets start there)",
@@ -359,6 +359,22 @@ BREAKAGES = [
         "customers.fod-digitaal.contacts.1.email: 'nadia.elamrani-at-fod-dt.example' is not an email address",
     ),
     (
+        "exclusion-message-without-english",
+        "      en: Backups are not part of the contract; restoring one is billed separately.\n",
+        "",
+        ("  - name: backup", "    message:"),
+        5,
+        "exclusions.1.message.en: is required: the other languages fall back to English",
+    ),
+    (
+        "exclusion-message-in-an-unknown-language",
+        "      nl: Back-ups vallen",
+        "      es: Back-ups vallen",
+        "es: Back-ups vallen",
+        7,
+        "exclusions.1.message.es: unknown key (expected one of: en, nl, fr, de)",
+    ),
+    (
         "site-id-not-4-digits",
         '      "5001": London office',
         '      "501": London office',
@@ -482,6 +498,19 @@ def test_other_commands_stop_at_one_problem_and_point_to_rules_check(
     match = re.fullmatch(r"Error: (rules\.yaml:\d+:\d+: .*) \(and 1 more: run sdesk rules check\)", lines[0])
     assert match, lines[0]
     assert match.group(1) in listed
+
+
+def test_an_exclusion_message_without_english_stops_a_command_with_one_line_naming_its_place(
+    run: Run, in_desk: Path
+) -> None:
+    text = broken("      en: Backups are not part of the contract; restoring one is billed separately.\n", "")
+    write_rules(in_desk, text)
+    result = run("new", *NEW_TICKET)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == (
+        f"Error: rules.yaml:{position(text, ('  - name: backup', '    message:'), 5)}: "
+        "exclusions.1.message.en: is required: the other languages fall back to English\n"
+    )
 
 
 def test_other_commands_report_the_first_problem_that_rules_check_lists(run: Run, in_desk: Path) -> None:
@@ -634,6 +663,15 @@ def test_every_example_ticket_validates_against_the_ticket_schema(run: Run) -> N
         ),
         pytest.param(
             '      "5001": London office', '      "501": London office', "customers.brightwave.sites", id="site-id"
+        ),
+        pytest.param(
+            "      en: Backups are not part of the contract; restoring one is billed separately.\n",
+            "",
+            "exclusions.1.message",
+            id="exclusion-message-without-english",
+        ),
+        pytest.param(
+            "      nl: Back-ups vallen", "      es: Back-ups vallen", "exclusions.1.message", id="message-in-es"
         ),
     ],
 )

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import string
 import subprocess
 import sys
 from collections.abc import Callable
@@ -41,6 +42,7 @@ from sdesk.service.timelog import hours_minutes
 from sdesk.storage.store import Desk
 from sdesk.tickets.model import Change, Event
 from sdesk.website import charts, dashboard, keptpages, pages, portal, publish
+from sdesk.website.phrases import PHRASES
 from tests import test_sla
 from tests.conftest import AGENT, NOW, REPO, TICKET_DEFAULTS, ok
 
@@ -70,6 +72,20 @@ FOD = {
     "--site": "4711",
     "--title": "Publieksportaal geeft foutmelding 500",
     "--description": "Het publieksportaal geeft een foutmelding 500 bij het inloggen.",
+}
+LES_TILLEULS = {  # a Walloon care home: French
+    "--customer": "les-tilleuls",
+    "--requester": "sophie.lambert@lestilleuls.example",
+    "--site": "6101",
+    "--title": "Le plan de soins ne s'imprime plus",
+    "--description": "L'impression du plan de soins reste bloquée.",
+}
+ST_JOSEF = {  # a care home in Eupen: German
+    "--customer": "st-josef",
+    "--requester": "anna.schmitz@stjosef-eupen.example",
+    "--site": "7101",
+    "--title": "Pflegedossier öffnet nicht",
+    "--description": "Das Pflegedossier von Bewohner 12 öffnet nicht mehr.",
 }
 SCRIPT_TITLE = "<script>alert(1)</script>"
 IMG_COMMENT = '"><img src=x onerror=alert(1)>'
@@ -346,13 +362,15 @@ def RULES_AS_SHIPPED() -> policy.Rules:  # noqa: N802 - a constant, made once wh
 
 
 def pages_of(scenario: Scenario) -> list[str]:
-    """The 17 pages the scenario's site must have, worked out from the tickets above."""
+    """The 19 pages the scenario's site must have, worked out from the tickets above."""
     ids = scenario.ids
     listed = {
         "zonnebloem": ["rich", "waiting", "late", "reopened", "fresh", "closed"],
         "brightwave": ["bright", "bright_waiting", "script"],
         "vandijk": ["truck"],
         "fod-digitaal": [],
+        "les-tilleuls": [],
+        "st-josef": [],
     }
     names = ["index.html", "dashboard.html", "announcements.html"]
     for customer, tickets in listed.items():
@@ -366,10 +384,10 @@ def pages_of(scenario: Scenario) -> list[str]:
 
 def test_the_whole_site_has_the_desk_pages_a_portal_per_customer_and_a_page_per_listed_ticket(scenario):
     expected = pages_of(scenario)
-    assert len(expected) == 17
+    assert len(expected) == 19
     assert sorted(tree(scenario.site)) == sorted([*expected, MANIFEST])
     assert read(scenario.site / MANIFEST) == "".join(f"{name}\n" for name in expected)
-    assert scenario.message == "Exported the site to site: 17 pages, 17 written, 0 unchanged, 0 removed."
+    assert scenario.message == "Exported the site to site: 19 pages, 19 written, 0 unchanged, 0 removed."
 
 
 def test_the_home_page_links_every_portal_with_its_counts(scenario):
@@ -381,6 +399,8 @@ def test_the_home_page_links_every_portal_with_its_counts(scenario):
         "announcements.html",
         "customers/brightwave/index.html",
         "customers/fod-digitaal/index.html",
+        "customers/les-tilleuls/index.html",
+        "customers/st-josef/index.html",
         "customers/vandijk/index.html",
         "customers/zonnebloem/index.html",
     }
@@ -388,6 +408,8 @@ def test_the_home_page_links_every_portal_with_its_counts(scenario):
         ["Klant", "Open", "Gesloten in de laatste 30 dagen"],
         ["Brightwave Ltd", "3", "0"],
         ["FOD Digitale Transformatie", "0", "0"],
+        ["Maison de repos Les Tilleuls", "0", "0"],
+        ["Seniorenzentrum St. Josef", "0", "0"],
         ["Van Dijk Logistiek B.V.", "1", "0"],
         ["WZC De Zonnebloem", "5", "1"],
     ]
@@ -791,6 +813,41 @@ def test_a_portal_speaks_its_customers_language(scenario):
     assert fresh[2:] == ["Open", "P3", "U krijgt een antwoord uiterlijk dinsdag 24 november om 09:30."]
 
 
+def placeholders(phrase: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(phrase) if name}
+
+
+@pytest.mark.parametrize("language", policy.LANGUAGES)
+def test_every_phrase_is_said_in_every_language_with_what_the_english_one_is_given(language):
+    words = PHRASES[language]
+    assert words.keys() == PHRASES["en"].keys()
+    assert words["lang"] == language  # the pages' <html lang>
+    for key, english in PHRASES["en"].items():
+        given = placeholders(english) | ({"label"} if "status" in placeholders(english) else set())
+        assert placeholders(words[key]) <= given and words[key].strip(), (key, words[key])
+
+
+def test_a_portal_says_what_falls_outside_the_contract_in_the_customers_language_else_in_english(desk, run):
+    rules = read(desk / "rules.yaml")
+    speaks = "    name: Brightwave Ltd\n    language: "
+    (desk / "rules.yaml").write_text(rules.replace(f"{speaks}en", f"{speaks}fr"), encoding="utf-8")
+    both = {"title": "Back-up van de labelprinter terugzetten", "category": "hardware"}  # hardware and backup
+    bright = new(run, "2026-11-23T09:00", BRIGHTWAVE, "--accept-costs", **both)
+    ours = new(run, "2026-11-23T09:05", None, "--accept-costs", **both)
+    ok(run("export", "html", "site"))
+    french = page(Path(f"site/customers/brightwave/{bright}.html"))
+    assert french.lang == "fr" and "Hors contrat" in french.text
+    assert (
+        "Le matériel n'est pas couvert par le contrat. Nous établissons un diagnostic, vous informons et "
+        "contactons au besoin le fournisseur ; la suite du travail peut être facturée."
+    ) in french.items
+    assert "Backups are not part of the contract; restoring one is billed separately." in french.items  # no French
+    dutch = page(Path(f"site/customers/zonnebloem/{ours}.html"))
+    assert "Buiten het contract" in dutch.text
+    assert "Back-ups vallen niet onder het contract; een back-up herstellen wordt apart aangerekend." in dutch.items
+    assert not [item for item in dutch.items if "Hardware falls" in item or "Backups are" in item]
+
+
 def test_an_english_ticket_page(scenario):
     path = scenario.ticket_page("bright", "brightwave")
     shown = page(path)
@@ -802,6 +859,47 @@ def test_an_english_ticket_page(scenario):
         "Answer due Tuesday 24 November at 09:00",
         "Solution due Monday 30 November at 09:00",  # 5 business days
         "Ticket registered · Monday 23 November at 09:00 · Business Service Desk",
+    ]
+
+
+def test_a_french_customers_portal_and_ticket_page_are_in_french(desk, run):
+    ticket = new(run, "2026-11-23T09:00", LES_TILLEULS)  # P3: an answer within one business day
+    ok(run("export", "html", "site"))
+    index = page(Path("site/customers/les-tilleuls/index.html"))
+    assert index.lang == "fr"
+    assert "Vos tickets chez Care Solutions Service Desk" in index.text and "Tickets ouverts (1)" in index.text
+    assert ["Numéro", "Titre", "Statut", "Priorité", "Prochaine étape"] in index.rows
+    assert [
+        ticket,
+        "Le plan de soins ne s'imprime plus",
+        "Ouvert",
+        "P3",
+        "Nous vous répondrons au plus tard le mardi 24 novembre à 09:00.",
+    ] in index.rows
+    shown = page(Path(f"site/customers/les-tilleuls/{ticket}.html"))
+    assert shown.lang == "fr"
+    for expected in ("Statut Ouvert", "Type Incident", "Site Namur (6101)", "Demandé par Sophie Lambert"):
+        assert expected in shown.text, expected
+    assert shown.items == [
+        "Réponse au plus tard le mardi 24 novembre à 09:00",
+        "Solution au plus tard le lundi 30 novembre à 09:00",  # 5 business days
+        "Ticket enregistré · lundi 23 novembre à 09:00 · Business Service Desk",
+    ]
+
+
+def test_a_german_ticket_page_keeps_the_capitals_of_the_status_that_pauses_its_clocks(desk, run):
+    ticket = new(run, "2026-11-23T09:00", ST_JOSEF)
+    act(run, "2026-11-23T09:30", "update", ticket, "--status", "on-hold", "--note", "Wir warten auf den Lieferanten.")
+    ok(run("export", "html", "site"))
+    shown = page(Path(f"site/customers/st-josef/{ticket}.html"))
+    assert shown.lang == "de"
+    assert "Nächster Schritt: Zurückgestellt: Wir sagen Ihnen Bescheid, sobald die Arbeit weitergeht." in shown.text
+    assert shown.items == [
+        "Beantwortet am Montag, 23. November um 09:30",  # the status change with a note answered
+        "Lösung: Die Frist ruht, solange das Ticket den Status „Zurückgestellt“ hat",
+        "Ticket erfasst · Montag, 23. November um 09:00 · Business Service Desk",
+        "Status: Zurückgestellt · Montag, 23. November um 09:30 · Business Service Desk | "
+        "Wir warten auf den Lieferanten.",
     ]
 
 
@@ -893,10 +991,10 @@ def test_a_customer_name_with_markup_is_escaped(desk, run):
 def test_the_same_desk_at_the_same_moment_gives_the_same_bytes(scenario, copied, run):
     # another copy of the desk, in another folder: not a byte depends on where the desk is
     first = run("export", "html", "again")
-    assert ok(first) == "Exported the site to again: 17 pages, 17 written, 0 unchanged, 0 removed.\n"
+    assert ok(first) == "Exported the site to again: 19 pages, 19 written, 0 unchanged, 0 removed.\n"
     assert tree(Path("again")) == tree(scenario.site)
     second = run("export", "html", "again")
-    assert ok(second) == "Exported the site to again: 17 pages, 0 written, 17 unchanged, 0 removed.\n"
+    assert ok(second) == "Exported the site to again: 19 pages, 0 written, 19 unchanged, 0 removed.\n"
     assert tree(Path("again")) == tree(scenario.site)
 
 
@@ -919,7 +1017,7 @@ def test_a_ticket_that_moves_to_another_customer_leaves_the_old_portal(scenario,
     )
     result = run("export", "html", "site")
     # written: the home page, both portals' index and the ticket's new page; the dashboard is the same
-    assert ok(result) == "Exported the site to site: 17 pages, 4 written, 13 unchanged, 1 removed.\n"
+    assert ok(result) == "Exported the site to site: 19 pages, 4 written, 15 unchanged, 1 removed.\n"
     site = Path("site")
     assert not (site / f"customers/brightwave/{moved}.html").exists()
     assert (site / f"customers/zonnebloem/{moved}.html").is_file()
@@ -938,10 +1036,10 @@ def test_a_customer_export_over_a_whole_site_removes_only_the_pages_it_wrote(sce
     ok(run("export", "html", "site"))
     Path("site/CNAME").write_text("help.caresolutions.example\n", encoding="utf-8")
     result = run("export", "html", "site", "--customer", "vandijk")
-    # the home page is replaced by the portal; the other 16 pages go, the empty folders with them
+    # the home page is replaced by the portal; the other 18 pages go, the empty folders with them
     assert (
         ok(result)
-        == "Exported the portal of Van Dijk Logistiek B.V. to site: 2 pages, 2 written, 0 unchanged, 16 removed.\n"
+        == "Exported the portal of Van Dijk Logistiek B.V. to site: 2 pages, 2 written, 0 unchanged, 18 removed.\n"
     )
     assert sorted(tree(Path("site"))) == sorted([MANIFEST, "CNAME", "index.html", f"{scenario.ids['truck']}.html"])
     assert not Path("site/customers").exists()
@@ -964,7 +1062,7 @@ def test_a_folder_with_other_files_and_no_manifest_is_refused_untouched(desk, ru
 
 def test_an_empty_folder_is_fine(desk, run):
     Path("empty").mkdir()
-    assert ok(run("export", "html", "empty")).endswith("7 pages, 7 written, 0 unchanged, 0 removed.\n")
+    assert ok(run("export", "html", "empty")).endswith("9 pages, 9 written, 0 unchanged, 0 removed.\n")
 
 
 def test_out_being_a_file_is_refused(desk, run):
@@ -983,7 +1081,8 @@ def test_out_below_a_file_is_refused_without_a_traceback(desk, run):
 def test_an_unknown_customer_is_refused_before_anything_is_written(desk, run):
     error = refused(run("export", "html", "portal", "--customer", "nobody"))
     assert error == (
-        "Error: unknown customer 'nobody' (customers in rules.yaml: brightwave, fod-digitaal, vandijk, zonnebloem)"
+        "Error: unknown customer 'nobody' (customers in rules.yaml: "
+        "brightwave, fod-digitaal, les-tilleuls, st-josef, vandijk, zonnebloem)"
     )
     assert not Path("portal").exists()
 
@@ -995,11 +1094,11 @@ def test_a_manifest_pointing_outside_the_folder_is_refused(desk, run, tmp_path, 
     line = str(victim) if escape == "ABSOLUTE" else escape
     ok(run("export", "html", "site"))
     manifest = Path("site") / MANIFEST
-    assert len(read(manifest).splitlines()) == 7  # an empty desk: 3 desk pages and 4 portals
+    assert len(read(manifest).splitlines()) == 9  # an empty desk: 3 desk pages and 6 portals
     manifest.write_text(read(manifest) + f"{line}\n", encoding="utf-8")
     before = tree(Path("site"))
     error = refused(run("export", "html", "site"))
-    assert error == f"Error: site/{MANIFEST}:8: not a page of the site: {line!r}"
+    assert error == f"Error: site/{MANIFEST}:10: not a page of the site: {line!r}"
     assert read(victim) == "not sdesk's\n"
     assert tree(Path("site")) == before
 
@@ -1016,7 +1115,7 @@ def test_a_manifest_line_naming_no_page_of_the_site_is_refused_and_touches_nothi
     manifest.write_text(read(manifest) + f"{line}\n", encoding="utf-8")
     before = tree(Path("site"))
     error = refused(run("export", "html", "site"))
-    assert error == f"Error: site/{MANIFEST}:8: not a page of the site: {line!r}"
+    assert error == f"Error: site/{MANIFEST}:10: not a page of the site: {line!r}"
     assert tree(Path("site")) == before
 
 
@@ -1037,7 +1136,7 @@ def test_a_link_inside_the_folder_never_lets_export_delete_outside_it(desk, run,
         )
     assert read(elsewhere / "index.html") == "not sdesk's\n"
     link.unlink()
-    assert ok(run("export", "html", "site")).endswith("7 pages, 0 written, 7 unchanged, 1 removed.\n")
+    assert ok(run("export", "html", "site")).endswith("9 pages, 0 written, 9 unchanged, 1 removed.\n")
     assert "gone" not in read(manifest)
 
 
@@ -1072,7 +1171,7 @@ def test_a_page_that_is_a_link_is_replaced_and_what_it_points_to_left_alone(desk
     old.symlink_to(mine)
     manifest = Path("site") / MANIFEST
     manifest.write_text(read(manifest) + f"{old.relative_to('site').as_posix()}\n", encoding="utf-8")
-    assert ok(run("export", "html", "site")).endswith("7 pages, 2 written, 5 unchanged, 1 removed.\n")
+    assert ok(run("export", "html", "site")).endswith("9 pages, 2 written, 7 unchanged, 1 removed.\n")
     assert not dashboard_page.is_symlink() and dashboard_page.read_bytes() == page_bytes
     assert not home.is_symlink() and "mine" not in read(home)
     assert not old.is_symlink() and not old.exists()
@@ -1083,9 +1182,9 @@ def test_out_itself_may_be_a_link_the_user_chose(desk, run, tmp_path):
     published = tmp_path / "srv-portal"
     published.mkdir()
     Path("portal").symlink_to(published)
-    assert ok(run("export", "html", "portal")).endswith("7 pages, 7 written, 0 unchanged, 0 removed.\n")
+    assert ok(run("export", "html", "portal")).endswith("9 pages, 9 written, 0 unchanged, 0 removed.\n")
     assert (published / "index.html").is_file() and (published / MANIFEST).is_file()
-    assert ok(run("export", "html", "portal")).endswith("7 pages, 0 written, 7 unchanged, 0 removed.\n")
+    assert ok(run("export", "html", "portal")).endswith("9 pages, 0 written, 9 unchanged, 0 removed.\n")
 
 
 @pytest.mark.parametrize("kind", ["link", "folder", "fifo", "huge", "not UTF-8", "NUL"])
@@ -1111,8 +1210,8 @@ def test_a_list_of_pages_sdesk_cannot_trust_is_a_one_line_error_on_every_run(des
         "fifo": f"Error: site/{MANIFEST} is a FIFO, not the plain file an export keeps its list of pages in",
         "huge": f"Error: site/{MANIFEST} is larger than any list of pages sdesk writes "
         f"({publish.MAX_MANIFEST_BYTES:,} bytes)",
-        "not UTF-8": f"Error: site/{MANIFEST}:8: not UTF-8 text",
-        "NUL": f"Error: site/{MANIFEST}:8: not a page of the site: 'index.html\\x00x'",
+        "not UTF-8": f"Error: site/{MANIFEST}:10: not UTF-8 text",
+        "NUL": f"Error: site/{MANIFEST}:10: not a page of the site: 'index.html\\x00x'",
     }[kind]
     for _ in range(2):
         assert refused(run("export", "html", "site")) == expected

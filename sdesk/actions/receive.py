@@ -42,25 +42,34 @@ from sdesk.tickets.model import CLOSING_KINDS, Event, Ticket
 
 GATEWAY = "sdesk mail"  # who records what a message could not say itself (dismissals are agents')
 _SCORE = re.compile(
-    r"(?:(?:score|cijfer|rating|beoordeling|tevredenheid)\s{0,3})?(?:[:=]\s{0,3})?([1-5])"
-    r"(?:\s{0,3}(?:/|van|of|out of|op)\s{0,3}5)?(?![0-9.,])\s{0,3}[-–—:.,!)]?\s*(.*)",
+    r"(?:(?:score|cijfer|rating|beoordeling|tevredenheid|note|satisfaction|bewertung|zufriedenheit)\s{0,3})?"
+    r"(?:[:=]\s{0,3})?([1-5])(?:\s{0,3}(?:/|van|of|out of|op|sur|von)\s{0,3}5)?(?![0-9.,])\s{0,3}[-–—:.,!)]?\s*(.*)",
     re.IGNORECASE,
 )
 _SUBJECT_ID = re.compile(r"\[\s*([0-9A-Za-z]{6}-[0-9A-Za-z]{5})\s*\]")
 _OUR_ID = re.compile(r"<([0-9A-Z]{6}-[0-9A-Z]{5})\.[0-9a-f]{1,16}\.[a-z-]+@")
 _THREAD_ID = re.compile(r"<([0-9A-Z]{6}-[0-9A-Z]{5})\.1\.created@")
-# Lines in a new message that give a ticket field, in English and Dutch ("Site: 2101").
+# Lines in a new message that give a ticket field, in English, Dutch, French and German ("Site: 2101"):
+# at least the words the refused mail asks for in each language.
 FIELD_LINES = {
     "site": "site",
     "vestiging": "site",
     "locatie": "site",
+    "standort": "site",
     "product": "product",
+    "produit": "product",
+    "produkt": "product",
     "url": "url",
     "phone": "contact_phone",
     "telefoon": "contact_phone",
+    "téléphone": "contact_phone",
+    "telefon": "contact_phone",
     "error": "error_message",
     "error message": "error_message",
     "foutmelding": "error_message",
+    "erreur": "error_message",
+    "message d'erreur": "error_message",
+    "fehlermeldung": "error_message",
 }
 _FIELD_LINE = re.compile(rf"^\s*({'|'.join(sorted(FIELD_LINES, key=len, reverse=True))})\s*:\s*(\S.*)$", re.I)
 
@@ -389,7 +398,7 @@ class Gateway:
         sender = str(self.message.sender)
         values: dict[str, str | None] = {"customer": customer.key, "requester": sender}
         values.update(self.rules.mail.new_tickets)
-        subject = re.sub(r"^\s*((re|fw|fwd|antw|doorst)\s*:\s*)+", "", self.message.subject, flags=re.I)
+        subject = re.sub(r"^\s*((re|fw|fwd|antw|doorst|tr|aw|wg)\s*:\s*)+", "", self.message.subject, flags=re.I)
         first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
         values["title"] = (subject or first_line or "(no subject)")[:200]
         values["description"] = text or None

@@ -1,5 +1,5 @@
 """Time as the desk counts it: opening hours, holidays and business-time arithmetic,
-the moment now (``SDESK_NOW``), and dates in Dutch and English words. Pure.
+the moment now (``SDESK_NOW``), and dates in English, Dutch, French and German words. Pure.
 
 May import: the foundation modules and sdesk.formats.
 """

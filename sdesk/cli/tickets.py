@@ -332,9 +332,8 @@ def update(
     )
     flagged = next((c for c in updated.history[-1].changes if c.field == "exclusions"), None)
     if flagged is not None:  # what the agent now tells the customer
-        messages = {exclusion.name: exclusion.message for exclusion in desk.rules.exclusions}
         for name in set(updated.exclusions) - set(field_value("exclusions", flagged.old)):
-            click.echo(f"May cost extra ({name}): {messages.get(name, name)}", err=True)
+            click.echo(f"May cost extra ({name}): {desk.rules.exclusion_message(name, desk.rules.language)}", err=True)
 
 
 def _confirm_new_costs(desk: Desk, ticket_ref: str, values: dict[str, str | None]) -> bool:

@@ -243,6 +243,7 @@ def _values(ticket: Ticket, event: Event, rules: Rules, language: str) -> dict[s
         "waiting_since": sweep.waiting_since(ticket),
         "closes": sweep.closing_moment(ticket, rules) if event.kind == "reminder" else None,
         "exclusions": list(ticket.exclusions),
+        "exclusion_messages": [rules.exclusion_message(name, language) for name in ticket.exclusions],
     }
 
 

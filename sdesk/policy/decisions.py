@@ -32,7 +32,7 @@ class Match(Struct, frozen=True):
     rule: str
     matched: bool
     reasons: tuple[str, ...]
-    outcome: str  # the exclusion's message, or the route's team
+    outcome: str  # the exclusion's message in the desk's language (agents read it), or the route's team
 
 
 class Assessment(Struct, frozen=True):
@@ -94,7 +94,8 @@ def excluded(rules: Rules, values: Values) -> tuple[Match, ...]:
 
 def _exclusions(rules: Rules, known: Facts) -> tuple[Match, ...]:
     return tuple(
-        _match(exclusion.name, exclusion.when.evaluate(known), exclusion.message) for exclusion in rules.exclusions
+        _match(exclusion.name, exclusion.when.evaluate(known), exclusion.messages[rules.language])
+        for exclusion in rules.exclusions
     )
 
 

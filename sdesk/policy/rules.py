@@ -51,7 +51,7 @@ from sdesk.tickets.model import SLUG_PATTERN as SLUG_PATTERN
 from sdesk.tickets.model import TEXT_FIELDS
 from sdesk.words import IMPACTS, URGENCIES
 
-LANGUAGES = ("en", "nl")
+LANGUAGES = ("en", "nl", "fr", "de")
 BILLING_MODES = ("invoice", "sla-hours", "included")
 # How a plan treats work at the customer's: like remote work, always invoiced, or not at all (remote only).
 ON_SITE_TERMS = ("covered", "billable", "remote-only")
@@ -96,7 +96,15 @@ NAME = Name(SLUG_PATTERN)  # a team, plan, status, product or customer declared 
 LEVEL = Name()  # a priority level: any text priority.levels lists
 CONDITION = Definition("condition")
 CONDITION.define(conditions.Language(CONDITION, CONDITION_KINDS, SLUG_PATTERN))
-LABEL = Definition("label", Record({language: Text() for language in LANGUAGES}, required=("en",)))
+# A text per language (a status's label, an exclusion's message): English is what a language left out reads.
+LABEL = Definition(
+    "label",
+    Record(
+        {language: Text() for language in LANGUAGES},
+        required=("en",),
+        missing="is required: the other languages fall back to English",
+    ),
+)
 
 
 def _named(what: str, entry: Node, nonempty: str | None = None) -> MappingOf:
@@ -255,7 +263,7 @@ RULES = Record(
                 "max_editors_per_site": DEFAULT_MAX_EDITORS,
             },
         ),
-        "exclusions": _rule({"message": Text(), "when": CONDITION}, ("message", "when")),
+        "exclusions": _rule({"message": OneOf(LABEL, Text()), "when": CONDITION}, ("message", "when")),
         "routing": _rule({"when": CONDITION, "team": NAME}, ("when", "team")),
         "queue": _SERVICE["queue"],
         "sweep": _SERVICE["sweep"],
@@ -384,10 +392,11 @@ class Eligibility(Struct, frozen=True):
 
 
 class Exclusion(Struct, frozen=True):
-    """Work outside the contract that may cost extra; ``message`` is what the agent and customer read."""
+    """Work outside the contract that may cost extra; ``messages`` say so to the agent and the customer,
+    each in their own language (see :func:`_per_language`)."""
 
     name: str
-    message: str
+    messages: dict[str, str]
     when: Condition
 
 
@@ -433,6 +442,11 @@ class Rules(Struct, frozen=True):
         """The language a customer is spoken to in: its own, else the desk's."""
         known = self.customers.get(customer)
         return known.language if known is not None else self.language
+
+    def exclusion_message(self, name: str, language: str) -> str:
+        """What an exclusion a ticket is flagged with says in ``language``; its name once rules.yaml dropped it."""
+        found = next((exclusion for exclusion in self.exclusions if exclusion.name == name), None)
+        return found.messages[language] if found is not None else name
 
 
 def parse(data: Any) -> Rules:
@@ -560,10 +574,12 @@ def _names(
     return tuple(names)
 
 
-def _labels(label: dict[str, str] | None, key: str) -> dict[str, str]:
-    """A label per language; Dutch falls back to English, a missing label to the key."""
-    english = label.get("en", key) if label is not None else key
-    return {"en": english, "nl": label.get("nl", english) if label is not None else english}
+def _per_language(text: dict[str, str] | str | None, missing: str) -> dict[str, str]:
+    """A label or message in every language, so each reader gets their own: a language left out falls
+    back to English, a text left out to ``missing``; plain text reads the same in every language."""
+    given = {"en": text} if isinstance(text, str) else text or {}
+    english = given.get("en", missing)
+    return {language: given.get(language, english) for language in LANGUAGES}
 
 
 # --- vocabulary: teams, plans, statuses, types, products ----------------------------------
@@ -589,7 +605,7 @@ def _statuses(entries: dict[str, Any], problems: Problems) -> dict[str, Status]:
     statuses = {
         key: Status(
             key=key,
-            labels=_labels(entry.get("label"), key),
+            labels=_per_language(entry.get("label"), key),
             short=entry.get("short", key.replace("-", " ")),
             initial=entry["initial"],
             final=entry["final"],
@@ -633,7 +649,7 @@ def _types(entries: dict[str, Any]) -> dict[str, TicketType]:
     return {
         key: TicketType(
             key=key,
-            labels=_labels(entry.get("label"), key),
+            labels=_per_language(entry.get("label"), key),
             code=entry.get("code", key[:3].upper()),
             required=tuple(name for name in entry.get("required", ()) if name is not None),
             about_the_desk=entry["about_the_desk"],
@@ -701,7 +717,7 @@ def _exclusions(value: list[Any], fields: dict[str, Field], problems: Problems) 
             problems.add(at + ("name",), f"exclusion name '{name}' must be lowercase letters, digits and dashes")
         when = conditions.parse(entry["when"], at + ("when",), fields, problems) if "when" in entry else None
         if when is not None:
-            exclusions.append(Exclusion(name, entry.get("message", ""), when))
+            exclusions.append(Exclusion(name, _per_language(entry.get("message"), ""), when))
     _unique_names(value, ("exclusions",), problems)
     return tuple(exclusions)
 

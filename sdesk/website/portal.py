@@ -238,7 +238,6 @@ def public_ticket_and_span(
     ticket_type = rules.types.get(ticket.type)
     site = customer.sites.get(ticket.site or "") if customer is not None else None
     closed = closed_at(ticket, rules)
-    exclusions = {exclusion.name: exclusion.message for exclusion in rules.exclusions}
     running = (clocks or sla.from_scratch(rules, now))(ticket) if closed is None else []
     move = _last_change(ticket, "customer")
     history = _public_events(ticket, rules, language, when, 0 if move is None else move + 1)
@@ -268,7 +267,7 @@ def public_ticket_and_span(
         description=theirs("description"),
         error_message=theirs("error_message"),
         url=theirs("url"),
-        outside_contract=tuple(exclusions.get(name, name) for name in ticket.exclusions),
+        outside_contract=tuple(rules.exclusion_message(name, language) for name in ticket.exclusions),
         resolution=None if _auto_closed(ticket) else ticket.resolution,
         next_step=next_step(ticket, rules, running, closed, words, when),
         clocks=tuple(clock_line(clock, ticket, rules, words, when) for clock in running),
@@ -324,8 +323,9 @@ def clock_line(clock: sla.Clock, ticket: Ticket, rules: Rules, words: Words, whe
     prefix = f"clock_{clock.name}"
     if clock.stopped is not None:
         return words[f"{prefix}_done"].format(when=when(clock.stopped))
-    if clock.state == "paused":
-        return words[f"{prefix}_paused"].format(status=status_label(ticket.status, rules, words["lang"]).lower())
+    if clock.state == "paused":  # "paused while the ticket is on hold"; German keeps its capitals ({label})
+        label = status_label(ticket.status, rules, words["lang"])
+        return words[f"{prefix}_paused"].format(status=label.lower(), label=label)
     state = "overdue" if clock.late else "running"
     return words[f"{prefix}_{state}"].format(when=when(clock.due))
 
