@@ -694,8 +694,8 @@ def test_the_created_mail_in_english_for_an_english_customer(desk, new_ticket):
             [
                 "[{id}] Ohne Ihre Rückmeldung geschlossen: Pflegedossier öffnet nicht",
                 "Guten Tag Anna Schmitz,",
-                "Ohne Reaktion innerhalb von 5 Arbeitstagen geschlossen (wir warteten seit Montag, 23. November 2026 "
-                "um 10:30 auf Ihre Reaktion). Sie können jederzeit ein neues Ticket eröffnen.",
+                "Ohne Rückmeldung innerhalb von 5 Arbeitstagen geschlossen (wir warteten seit Montag, 23. November "
+                "2026 um 10:30 auf Ihre Rückmeldung). Sie können jederzeit ein neues Ticket eröffnen.",
             ],
         ),
     ],

@@ -11,13 +11,13 @@ REMINDER = {
     "en": "Reminder {number}: we have been waiting for your reaction since {since} ({days} working days).",
     "nl": "Herinnering {number}: we wachten sinds {since} op uw reactie ({days} werkdagen).",
     "fr": "Rappel {number} : nous attendons votre réaction depuis le {since} ({days} jours ouvrables).",
-    "de": "Erinnerung {number}: Wir warten seit {since} auf Ihre Reaktion ({days} Arbeitstage).",
+    "de": "Erinnerung {number}: Wir warten seit {since} auf Ihre Rückmeldung ({days} Arbeitstage).",
 }
 CLOSES = {
     "en": "Without a reaction the ticket closes on {closes}.",
     "nl": "Zonder reactie sluiten we het ticket op {closes}.",
     "fr": "Sans réaction, le ticket sera clôturé le {closes}.",
-    "de": "Ohne Reaktion schließen wir das Ticket am {closes}.",
+    "de": "Ohne Rückmeldung schließen wir das Ticket am {closes}.",
 }
 AUTO_CLOSED = {
     "en": "Closed without a reaction in {days} working days (we had been waiting for your reaction since {since}). "
@@ -26,8 +26,8 @@ AUTO_CLOSED = {
     "U kunt altijd een nieuw ticket aanmaken.",
     "fr": "Clôturé sans réaction en {days} jours ouvrables (nous attendions votre réaction depuis le {since}). "
     "Vous pouvez toujours ouvrir un nouveau ticket.",
-    "de": "Ohne Reaktion innerhalb von {days} Arbeitstagen geschlossen (wir warteten seit {since} auf Ihre Reaktion). "
-    "Sie können jederzeit ein neues Ticket eröffnen.",
+    "de": "Ohne Rückmeldung innerhalb von {days} Arbeitstagen geschlossen "
+    "(wir warteten seit {since} auf Ihre Rückmeldung). Sie können jederzeit ein neues Ticket eröffnen.",
 }
 
 
