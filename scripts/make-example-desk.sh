@@ -102,4 +102,9 @@ at 2026-11-23T09:10:00+01:00
 T15=$(newt $A --type service-request --customer st-josef --requester anna.schmitz@stjosef-eupen.example --title "Schulung zum Pflegedossier für neue Pflegekräfte" --product care-dossier --site 7101 --category training --accept-costs --description "Im Januar beginnen vier neue Pflegekräfte. Können Sie für sie eine Schulung zum Pflegedossier anbieten?")
 
 at 2026-11-23T09:20:00+01:00; sdesk --as $L log $T10 1h --note "Trage queries na de update geanalyseerd met de DBA van de klant."
+# The call-back service (seed 002) and work on site (seeds 002, 004).
+at 2026-11-23T09:12:00+01:00; sdesk --as $A callback $T11 --phone "+31 13 555 0199" --note "Belt liever dan te mailen."
+at 2026-11-23T09:24:00+01:00; sdesk --as $A call $T11 --note "Teruggebeld: het interval is per unit in te stellen in het portaal; stappen uitgelegd."
+at 2026-11-23T09:26:00+01:00; sdesk --as $L log $T7 1h30m --on 2026-11-20 --on-site --note "Ter plaatse in hal 3: dekking gemeten, access points gemarkeerd voor vervanging."
+at 2026-11-23T09:27:00+01:00; sdesk --as $L callback $T14 --phone "+32 81 22 33 44" --note "Madame Lambert préfère être rappelée."
 at 2026-11-23T09:30:00+01:00; sdesk --as sweep@caresolutions.example sweep
