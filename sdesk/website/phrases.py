@@ -306,7 +306,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "clock_resolution_done": "Résolu le {when}",
         "clock_callback_running": "Nous vous rappelons au plus tard le {when}",
         "clock_callback_overdue": "Nous devions vous rappeler au plus tard le {when}",
-        "clock_callback_done": "Rappelé le {when}",
+        "clock_callback_done": "Rappel effectué le {when}",
         "event_created": "Ticket enregistré",
         "event_comment": "Message",
         "event_status": "Statut : {status}",
