@@ -473,7 +473,8 @@ SHAPE_REFUSALS = [
     (
         "rules",
         "text-tested-without-a-pattern",
-        r"- text: {matches: '\b(back-?up|restore|terugzetten)\b'}",
+        r"- text: {matches: '\b(back-?ups?|restore|terugzetten|sauvegardes?|restauration|"
+        r"datensicherung|wiederherstell\w*)\b'}",
         "- text: backup",
         "exclusions.1.when.any.1.text",
         "is tested with matches",
@@ -739,8 +740,8 @@ CROSS_CHECKS = [
     (
         "rules",
         "regular-expression-re2-refuses",
-        r"terugzetten)\b'",
-        r"terugzetten\b'",
+        r"wiederherstell\w*)\b'",
+        r"wiederherstell\w*\b'",
         "exclusions.1.when.any.1.text.matches",
         "bad regular expression",
     ),

@@ -275,7 +275,8 @@ def test_ordinary_ticket_matches_no_exclusion_and_says_why_for_each(example_rule
     assert hardware.reasons == (
         "category is 'application', not 'hardware'",
         "no match for /\\b(printers?|scanners?|toetsenborden|toetsenbord|keyboards?|laptops?|beeldschermen|beeldscherm"
-        "|monitors?|harde schijf|harde schijven|pc'?s?|computers?)\\b/ in title, description or error message",
+        "|monitors?|harde schijf|harde schijven|pc'?s?|computers?|imprimantes?|claviers?|ordinateurs?|disques? durs?"
+        "|drucker|tastatur(en)?|bildschirme?|festplatten?)\\b/ in title, description or error message",
     )
 
 

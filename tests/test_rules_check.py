@@ -187,11 +187,12 @@ BREAKAGES = [
     ),
     (
         "bad-regex-in-an-exclusion",
-        r"terugzetten)\b'",
-        r"terugzetten\b'",
+        r"wiederherstell\w*)\b'",
+        r"wiederherstell\w*\b'",
         "terugzetten",
         "matches",
-        r"exclusions.1.when.any.1.text.matches: bad regular expression /\b(back-?up|restore|terugzetten\b/: "
+        r"exclusions.1.when.any.1.text.matches: bad regular expression /\b(back-?ups?|restore|terugzetten|"
+        r"sauvegardes?|restauration|datensicherung|wied…/: "
         "missing )",
     ),
     (

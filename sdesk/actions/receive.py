@@ -15,6 +15,7 @@ its record (:mod:`sdesk.mail.received`), so nothing is dropped unseen.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -41,10 +42,19 @@ from sdesk.tickets import ids
 from sdesk.tickets.model import CLOSING_KINDS, Event, Ticket
 
 GATEWAY = "sdesk mail"  # who records what a message could not say itself (dismissals are agents')
+# A survey answer's first line: the score, on the scale of 5 if one is named, then nothing or a remark after a
+# separator ("4", "Note : 4 sur 5", "4 - snel geholpen"). A digit followed by words ("2 users still cannot log
+# in", "Note : 3 postes …") is a reply, not a score.
+_SCORE_WORDS = r"(?:(?:score|cijfer|rating|beoordeling|tevredenheid|note|satisfaction|bewertung|zufriedenheit)\s{0,3})?"
+_SCALE_WORDS = r"(?:/|van|of|out of|op|sur|von)"
 _SCORE = re.compile(
-    r"(?:(?:score|cijfer|rating|beoordeling|tevredenheid|note|satisfaction|bewertung|zufriedenheit)\s{0,3})?"
-    r"(?:[:=]\s{0,3})?([1-5])(?:\s{0,3}(?:/|van|of|out of|op|sur|von)\s{0,3}5)?(?![0-9.,])\s{0,3}[-–—:.,!)]?\s*(.*)",
+    rf"{_SCORE_WORDS}(?:[:=]\s{{0,3}})?([1-5])(?:\s{{0,3}}{_SCALE_WORDS}\s{{0,3}}5)?(?![0-9.,])"
+    r"\s{0,3}(?:[-–—:.,!)]\s*(.*))?",
     re.IGNORECASE,
+)
+# A first line that gives a score on another scale or out of range ("4 sur 10", "Bewertung: -1 von 5"): held.
+_OTHER_SCORE = re.compile(
+    rf"{_SCORE_WORDS}(?:[:=]\s{{0,3}})?-?\d{{1,3}}\s{{0,3}}{_SCALE_WORDS}\s{{0,3}}\d{{1,3}}\b.*", re.IGNORECASE
 )
 _SUBJECT_ID = re.compile(r"\[\s*([0-9A-Za-z]{6}-[0-9A-Za-z]{5})\s*\]")
 _OUR_ID = re.compile(r"<([0-9A-Z]{6}-[0-9A-Z]{5})\.[0-9a-f]{1,16}\.[a-z-]+@")
@@ -64,6 +74,10 @@ FIELD_LINES = {
     "telefoon": "contact_phone",
     "téléphone": "contact_phone",
     "telefon": "contact_phone",
+    "telefonnummer": "contact_phone",
+    "tel.": "contact_phone",
+    "tél.": "contact_phone",
+    "gsm": "contact_phone",
     "error": "error_message",
     "error message": "error_message",
     "foutmelding": "error_message",
@@ -71,7 +85,9 @@ FIELD_LINES = {
     "message d'erreur": "error_message",
     "fehlermeldung": "error_message",
 }
-_FIELD_LINE = re.compile(rf"^\s*({'|'.join(sorted(FIELD_LINES, key=len, reverse=True))})\s*:\s*(\S.*)$", re.I)
+_FIELD_LINE = re.compile(
+    rf"^\s*({'|'.join(re.escape(word) for word in sorted(FIELD_LINES, key=len, reverse=True))})\s*:\s*(\S.*)$", re.I
+)
 
 
 class Outcome(Struct, frozen=True):
@@ -330,8 +346,11 @@ class Gateway:
         if satisfaction.survey_request(ticket) is None:
             return None
         lines = [line for line in text.splitlines() if line.strip()]
-        found = _SCORE.fullmatch(lines[0].strip()[:200]) if lines else None
+        first = lines[0].strip()[:200] if lines else ""
+        found = _SCORE.fullmatch(first)
         if found is None:
+            if _OTHER_SCORE.fullmatch(first):
+                return self._triage(f"a survey answer for {ticket.id} not on the scale of 1 to 5", ticket=ticket.id)
             return None
         answered = satisfaction.answer(ticket)
         if answered is not None:
@@ -340,7 +359,7 @@ class Gateway:
                 ticket=ticket.id,
                 reply=None,
             )
-        remark = "\n".join([found.group(2), *lines[1:]]).strip() or None
+        remark = "\n".join([found.group(2) or "", *lines[1:]]).strip() or None
         score = int(found.group(1))
         sender = str(self.message.sender)
         record.change(
@@ -418,7 +437,8 @@ class Gateway:
         if person is not None and len(person.sites) == 1 and not values.get("site"):
             values["site"] = person.sites[0]
         for line in text.splitlines():
-            found = _FIELD_LINE.match(line)
+            # as mail programs write them: composed accents, the typographic apostrophe of "Message d’erreur"
+            found = _FIELD_LINE.match(unicodedata.normalize("NFC", line).replace("\u2019", "'"))
             if found is None:
                 continue
             name, value = FIELD_LINES[found.group(1).lower()], found.group(2).strip()

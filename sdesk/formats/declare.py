@@ -159,6 +159,23 @@ class Text(Node):
         return {"type": [*self._types(), "null"]}
 
 
+class Wording(Text):
+    """Text that is never blank, under an optional key too: a translation left blank would be shown blank,
+    where one left out reads the English."""
+
+    blank_is_absent = False
+
+    def read_optional(self, value: Any, keypath: KeyPath, problems: Problems) -> Any:
+        text = super().read_optional(value, keypath, problems)
+        if text is not FAILED and not text.strip():
+            problems.add(keypath, "must not be empty (leave the language out to read the English)")
+            return FAILED
+        return text
+
+    def optional_schema(self, defs: Definitions) -> Schema:
+        return {"type": [*self._types(), "null"], "pattern": NOT_SPACE}
+
+
 class Name(Text):
     """Text that names something declared elsewhere in the desk: a team, a plan, a site, a priority level.
 

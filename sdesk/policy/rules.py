@@ -39,6 +39,7 @@ from sdesk.formats.declare import (
     Pattern,
     Record,
     Text,
+    Wording,
     Words,
 )
 from sdesk.formats.reader import KeyPath, Problems
@@ -100,7 +101,7 @@ CONDITION.define(conditions.Language(CONDITION, CONDITION_KINDS, SLUG_PATTERN))
 LABEL = Definition(
     "label",
     Record(
-        {language: Text() for language in LANGUAGES},
+        {language: Wording() for language in LANGUAGES},
         required=("en",),
         missing="is required: the other languages fall back to English",
     ),

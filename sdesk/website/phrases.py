@@ -10,6 +10,7 @@ from __future__ import annotations
 PHRASES: dict[str, dict[str, str]] = {
     "en": {
         "lang": "en",
+        "colon": ":",  # before a value: French puts a no-break space first
         "updated": "Updated {when}",
         "your_tickets": "Your tickets at {desk}",
         "announcements": "Announcements",
@@ -135,6 +136,7 @@ PHRASES: dict[str, dict[str, str]] = {
     },
     "nl": {
         "lang": "nl",
+        "colon": ":",
         "updated": "Bijgewerkt {when}",
         "your_tickets": "Uw tickets bij {desk}",
         "announcements": "Meldingen",
@@ -255,6 +257,7 @@ PHRASES: dict[str, dict[str, str]] = {
     },
     "fr": {
         "lang": "fr",
+        "colon": "\u00a0:",
         "updated": "Mis à jour le {when}",
         "your_tickets": "Vos tickets chez {desk}",
         "announcements": "Annonces",
@@ -376,6 +379,7 @@ PHRASES: dict[str, dict[str, str]] = {
     },
     "de": {
         "lang": "de",
+        "colon": ":",
         "updated": "Aktualisiert am {when}",
         "your_tickets": "Ihre Tickets bei {desk}",
         "announcements": "Mitteilungen",
