@@ -10,4 +10,4 @@ may be imported by all and import none of them. tests/test_layout.py holds
 every package to this.
 """
 
-__version__ = "0.10.0"
+__version__ = "0.12.0"  # the one place the version is written: pyproject.toml reads it from here

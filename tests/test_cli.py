@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -585,3 +586,32 @@ def test_update_of_a_long_multi_line_field_is_reported_on_one_short_line(desk, r
     assert result.stdout.count("\n") == 1
     assert result.stdout.startswith(f"{ticket_id}: description Het zorgdossier van bewoner 1182 opent … → Eerste regel")
     assert result.stdout.endswith("…\n")
+
+
+def test_git_runs_sdesk_as_a_subcommand(tmp_path):
+    """`git sdesk …` as `git bug …`: git finds git-sdesk on PATH (the installed script)."""
+    bin_dir = Path(sys.executable).parent
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path), "SDESK_NOW": "2026-11-23T10:00:00+01:00"}
+    result = subprocess.run(
+        ["git", "sdesk", "list", "--format", "json"], cwd=REPO, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert {ticket["customer"] for ticket in json.loads(result.stdout)} >= {"zonnebloem", "les-tilleuls"}
+
+
+def test_a_release_is_one_version_its_changelog_entry_and_the_tag_the_readme_names():
+    """The version is written once; CHANGELOG's newest entry is that version with its date; the README's
+    pre-commit and CI snippets name its tag."""
+    from importlib.metadata import version
+
+    import sdesk
+
+    assert version("sdesk") == sdesk.__version__
+    newest = next(
+        line for line in (REPO / "CHANGELOG.md").read_text(encoding="utf-8").splitlines() if line[:3] == "## "
+    )
+    assert re.fullmatch(rf"## {re.escape(sdesk.__version__)} \(\d{{4}}-\d{{2}}-\d{{2}}\)", newest), newest
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"(?:rev: |sdesk@)(v\d+\.\d+\.\d+)", readme))
+    assert named == {f"v{sdesk.__version__}"}
+    assert "license-files" in (REPO / "pyproject.toml").read_text(encoding="utf-8") and (REPO / "LICENSE").is_file()
