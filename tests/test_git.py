@@ -25,6 +25,7 @@ import pytest
 from click.testing import Result
 from msgspec.structs import replace
 
+from sdesk.formats import yamlio
 from sdesk.storage import merge
 from sdesk.storage.store import read_ticket, render
 from sdesk.tickets.model import Change, Event, Ticket
@@ -1131,3 +1132,41 @@ def test_check_changed_reads_only_what_git_sees_changed_for_a_pre_commit_hook(cl
     assert since.exit_code == 1 and f"{second}.yaml" in since.output  # the broken one changed since then
     full = run("check", env={"SDESK_DIR": str(clones.a)})
     assert full.exit_code == 1 and "2 ticket files checked" in full.output
+
+
+def test_check_changed_reads_every_ticket_when_rules_yaml_changed(clones, run):
+    new(run, clones.a, "10:00")
+    new(run, clones.a, "10:01")
+    commit(clones.a, "Two tickets")
+    rules = clones.a / "rules.yaml"
+    rules.write_text(rules.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
+    changed = run("check", "--changed", env={"SDESK_DIR": str(clones.a)})
+    assert changed.exit_code == 0 and "2 ticket files checked" in changed.output
+
+
+def test_the_pre_commit_hooks_run_as_pre_commit_runs_them_on_a_desk_in_a_subfolder(tmp_path, run):
+    """Each hook of .pre-commit-hooks.yaml, as pre-commit runs it: its entry and a desk's args, from the
+    repository's root, when a staged file matches its `files`; a broken announcement stops the commit."""
+    listed = REPO / ".pre-commit-hooks.yaml"
+    hooks = {hook["id"]: hook for hook in yamlio.load(listed.read_text(encoding="utf-8"), listed)}
+    repo = tmp_path / "repo"
+    desk = repo / "desk"
+    (desk / "tickets").mkdir(parents=True)
+    shutil.copy(REPO / "rules.yaml", desk / "rules.yaml")
+    git(repo, "init", "-q")
+    (desk / "announcements").mkdir()
+    (desk / "announcements" / "2Q400G-AAAAA.yaml").write_text("title: [\n", encoding="utf-8")
+    git(repo, "add", "-A")
+    staged = git(repo, "diff", "--cached", "--name-only").stdout.split()
+    outcomes = {}
+    for hook_id, hook in hooks.items():
+        matched = [name for name in staged if re.search(hook["files"], name)]
+        assert matched, (hook_id, staged)
+        entry = hook["entry"].split()[1:]  # after the program: the installed sdesk
+        outcomes[hook_id] = run(*entry, "--desk", str(desk), env={"SDESK_DIR": ""})
+    assert outcomes["sdesk-rules-check"].exit_code == 0, outcomes["sdesk-rules-check"].output
+    assert (
+        outcomes["sdesk-check"].exit_code == 1 and "announcements/2Q400G-AAAAA.yaml" in outcomes["sdesk-check"].output
+    )
+    for name in ("desk/templates/html/base.html", "desk/schemas/ticket.schema.json", "desk/tickets/2Q400G-AAAAA.yaml"):
+        assert re.search(hooks["sdesk-check"]["files"], name), name

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 
 import pytest
-import yaml
 
 from sdesk.cli import context
 from tests.conftest import AGENT, REPO, ok
@@ -352,17 +350,6 @@ def _fod() -> tuple[str, ...]:
 
 def _brightwave() -> str:
     return "olivia.hughes@brightwave.example"
-
-
-def test_the_shipped_pre_commit_hooks_run_real_commands_on_the_desk_files(desk, run):
-    hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
-    assert [hook["id"] for hook in hooks] == ["sdesk-rules-check", "sdesk-check"]
-    for hook in hooks:
-        program, *args = hook["entry"].split()
-        assert program == "sdesk" and hook["pass_filenames"] is False
-        assert run(*args).exit_code == 0
-        assert re.search(hook["files"], "rules.yaml")
-    assert re.search(hooks[1]["files"], "tickets/2Q3S8W-CE1K2.yaml")
 
 
 def test_a_broken_rules_yaml_never_hides_a_ticket_from_show(desk, run, new_ticket):

@@ -36,7 +36,8 @@ def check_desk(desk: Desk, since: str | None = None, only_changed: bool = False)
     """Every problem of the desk; ``since`` is the commit committed history is compared with (default HEAD).
 
     ``only_changed`` reads only the ticket files git sees changed since then (a pre-commit hook on a large
-    desk); everything else is checked as always.
+    desk), or every ticket when rules.yaml changed (every ticket is read by it); everything else is checked
+    as always.
     """
     rules = desk.rules  # an invalid rules.yaml stops here, at its first problem
     problems: list[SdeskError] = desk.strays()
@@ -47,11 +48,11 @@ def check_desk(desk: Desk, since: str | None = None, only_changed: bool = False)
             announced.add(number)
         except SdeskError as error:
             problems.append(error)
-    if only_changed:
-        if not _in_git(desk, since):
-            raise SdeskError("--changed needs a git repository: it checks what git sees changed")
-        paths = gitrepo.changed_ticket_files(desk.root, desk.tickets_dir.relative_to(desk.root).as_posix(), since)
-    else:
+    if only_changed and not _in_git(desk, since):
+        raise SdeskError("--changed needs a git repository: it checks what git sees changed")
+    if only_changed and not gitrepo.changed_yaml_files(desk.root, "rules.yaml", since):
+        paths = gitrepo.changed_yaml_files(desk.root, desk.tickets_dir.relative_to(desk.root).as_posix(), since)
+    else:  # a changed rules.yaml may break any ticket: all are read
         paths = [desk.path_for(number) for number in desk.ticket_ids()]
     for found in parallel.map_files(_file_problems, (desk, frozenset(announced)), paths):
         problems += found

@@ -180,8 +180,9 @@ def unmerged(desk_root: Path, folder: str) -> list[SdeskError]:
     return [SdeskError(message, desk_root / name) for name in names]
 
 
-def changed_ticket_files(desk_root: Path, folder: str, since: str | None) -> list[Path]:
-    """The ticket files the work tree changed since ``since`` (default HEAD): edited, staged or new."""
+def changed_yaml_files(desk_root: Path, folder: str, since: str | None) -> list[Path]:
+    """The YAML files under ``folder`` (or the file itself) the work tree changed since ``since`` (default
+    HEAD): edited, staged or new."""
     reference = since or "HEAD"
     try:
         commit = git(desk_root, "rev-parse", "--verify", "--quiet", f"{reference}^{{commit}}").strip()
