@@ -1170,3 +1170,30 @@ def test_the_pre_commit_hooks_run_as_pre_commit_runs_them_on_a_desk_in_a_subfold
     )
     for name in ("desk/templates/html/base.html", "desk/schemas/ticket.schema.json", "desk/tickets/2Q400G-AAAAA.yaml"):
         assert re.search(hooks["sdesk-check"]["files"], name), name
+
+
+def test_pre_commit_installs_and_runs_the_hooks_of_this_repository(tmp_path):
+    """The README's pre-commit set-up, for real: pre-commit installs sdesk from this repository (at its last
+    commit) and runs both hooks on a desk in a subfolder; a broken announcement stops the commit."""
+    repo = tmp_path / "repo"
+    (repo / "desk" / "tickets").mkdir(parents=True)
+    shutil.copy(REPO / "rules.yaml", repo / "desk" / "rules.yaml")
+    git(repo, "init", "-q")
+    head = git(REPO, "rev-parse", "HEAD").stdout.strip()
+    hooks = "\n".join(
+        f"      - id: {hook}\n        args: [--desk, desk]" for hook in ("sdesk-rules-check", "sdesk-check")
+    )
+    (repo / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {REPO}\n    rev: {head}\n    hooks:\n{hooks}\n", encoding="utf-8"
+    )
+    pre_commit = [str(Path(sys.executable).parent / "pre-commit"), "run"]
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
+    git(repo, "add", ".pre-commit-config.yaml", "desk/rules.yaml")
+    passed = subprocess.run(pre_commit, cwd=repo, env=env, capture_output=True, text=True, check=False)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert re.search(r"sdesk rules check\.+Passed", passed.stdout) and re.search(r"sdesk check\.+Passed", passed.stdout)
+    (repo / "desk" / "announcements").mkdir()
+    (repo / "desk" / "announcements" / "2Q400G-AAAAA.yaml").write_text("title: [\n", encoding="utf-8")
+    git(repo, "add", "desk/announcements")
+    failed = subprocess.run(pre_commit, cwd=repo, env=env, capture_output=True, text=True, check=False)
+    assert failed.returncode == 1 and "desk/announcements/2Q400G-AAAAA.yaml:2:1: invalid YAML" in failed.stdout
