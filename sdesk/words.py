@@ -7,6 +7,7 @@ lets a command's start-up (and `--help`) skip the model, YAML and the rules.
 IMPACTS = ("company", "department", "individual")
 URGENCIES = ("high", "medium", "low")
 FORMATS = ("table", "json", "csv")  # every listing prints as any of these
+CHECK_FORMATS = (*FORMATS, "github")  # checks also print GitHub Actions annotations
 SORT_KEYS = ("created", "updated", "priority")  # orders of `sdesk list`
 SCORES = (1, 5)  # a satisfaction score is a whole number in this range
 ANNOUNCEMENT_KINDS = ("maintenance", "outage")

@@ -702,3 +702,32 @@ def test_committed_schemas_match_sdesk_schema(run: Run, kind: str) -> None:
     assert json.loads(committed.read_text(encoding="utf-8")) == json.loads(result.stdout), (
         f"{shown} is stale: regenerate it with: sdesk schema {kind} > {shown}"
     )
+
+
+# --- annotations for CI ----------------------------------------------------------------------------
+
+
+def test_checks_point_a_pull_request_at_the_line_with_github_annotations(desk: Path, run: Run) -> None:
+    (desk / "tickets" / "2Q400G-AAAAA.yaml").write_text("id: 2Q400G-AAAAA\ntitle: [\n", encoding="utf-8")
+    checked = run("check", "--format", "github")
+    assert checked.exit_code == 1
+    assert checked.stdout.startswith("::error file=desk/tickets/2Q400G-AAAAA.yaml,line=3,col=1::invalid YAML")
+    rules = desk / "rules.yaml"
+    rules.write_text(rules.read_text(encoding="utf-8").replace("on_site: remote-only", "on_site: no"), "utf-8")
+    line = next(n for n, text in enumerate(rules.read_text("utf-8").splitlines(), 1) if "on_site: no" in text)
+    result = run("rules", "check", "--format", "github")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"::error file=desk/rules.yaml,line={line},col=5::plans.standard.on_site: YAML reads this as false "
+        "(unquoted yes, no, on, off are true or false): expected one of covered, billable, remote-only"
+    ]
+    found = json.loads(run("rules", "check", "--format", "json").stdout)
+    assert [(row["file"], row["line"], row["column"]) for row in found] == [("desk/rules.yaml", line, 5)]
+
+
+def test_an_annotation_cannot_be_broken_or_forged_by_a_file_name_or_a_message() -> None:
+    from sdesk.cli.problems import annotation
+    from sdesk.errors import SdeskError
+
+    problem = SdeskError("bad: 100%\n::error::forged", Path("tickets/a,b:c.yaml"), 3, 7)
+    assert annotation(problem) == "::error file=tickets/a%2Cb%3Ac.yaml,line=3,col=7::bad: 100%25%0A::error::forged"

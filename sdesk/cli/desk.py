@@ -7,16 +7,10 @@ from pathlib import Path
 import click
 
 from sdesk.cli import context
-from sdesk.cli.options import desk_options, format_option
-from sdesk.errors import SdeskError, display_path
-from sdesk.output import Column, plural, render_rows
-
-PROBLEM_COLUMNS = (
-    Column("file", "File"),
-    Column("line", "Line"),
-    Column("column", "Col"),
-    Column("problem", "Problem", fill=True),
-)
+from sdesk.cli.options import check_format_option, desk_options
+from sdesk.cli.problems import report
+from sdesk.errors import SdeskError
+from sdesk.output import plural
 
 
 @click.command()
@@ -59,7 +53,7 @@ def init(folder: Path, name: str) -> None:
     help="Read only the ticket files changed since the last commit (or --since REF), the rest as always: "
     "a pre-commit hook on a large desk answers in about a second.",
 )
-@format_option
+@check_format_option
 @desk_options()
 def check(since: str | None, only_changed: bool, fmt: str) -> None:
     """Validate rules.yaml, every ticket and announcement file and the desk's templates (for CI).
@@ -75,15 +69,7 @@ def check(since: str | None, only_changed: bool, fmt: str) -> None:
     for warning in checked.warnings:
         click.echo(f"Warning: {warning}", err=True)
     problems = checked.problems
-    rows = [
-        {"file": display_path(p.path) if p.path else "", "line": p.line, "column": p.column, "problem": p.message}
-        for p in problems
-    ]
-    if fmt != "table":
-        click.echo(render_rows(rows, PROBLEM_COLUMNS, fmt), nl=False)
-    else:
-        for problem in problems:
-            click.echo(str(problem))
+    report(problems, fmt)
     summary = f"{plural(checked.tickets, 'ticket file')} checked, {plural(len(problems), 'problem')}"
     if problems:
         raise SdeskError(summary)

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from sdesk.words import FORMATS, IMPACTS, URGENCIES
+from sdesk.words import CHECK_FORMATS, FORMATS, IMPACTS, URGENCIES
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -51,13 +51,16 @@ def desk_options(envvars: bool = False) -> Decorator:
     return decorate
 
 
-format_option = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="table",
-    show_default=True,
-    help="table for people; json or csv for scripts (stable field names).",
+def _format(choices: tuple[str, ...], help_text: str) -> Decorator:
+    return click.option(
+        "--format", "fmt", type=click.Choice(choices), default="table", show_default=True, help=help_text
+    )
+
+
+format_option = _format(FORMATS, "table for people; json or csv for scripts (stable field names).")
+check_format_option = _format(
+    CHECK_FORMATS,
+    "table for people; json or csv for scripts; github for GitHub Actions annotations on the file and line.",
 )
 
 # (option, field, help) for every ticket field an agent can set.

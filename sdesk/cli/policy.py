@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 import click
 
 from sdesk.cli import context
-from sdesk.cli.options import desk_options, format_option
+from sdesk.cli.options import check_format_option, desk_options, format_option
+from sdesk.cli.problems import report
 from sdesk.errors import SdeskError, display_path
 from sdesk.output import plural, render_rows, to_json
 from sdesk.words import SCHEMA_KINDS
@@ -25,8 +26,9 @@ def rules() -> None:
 
 @rules.command("check")
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@check_format_option
 @desk_options()
-def rules_check(path: Path | None) -> None:
+def rules_check(path: Path | None, fmt: str) -> None:
     """Validate rules.yaml (or PATH) and list every problem as FILE:LINE:COL: message.
 
     Exits 1 if there is any problem, so a desk's CI or pre-commit hook can
@@ -40,11 +42,10 @@ def rules_check(path: Path | None) -> None:
     else:  # a file the user names may be a link to anywhere: they chose it
         target, root = path, Path(path.absolute().anchor)
     loaded, problems = store.rules_problems(target, root)
-    for problem in problems:
-        click.echo(str(problem))
+    report(problems, fmt)
     if loaded is None:
         raise SdeskError(f"{plural(len(problems), 'problem')}", target)
-    click.echo(f"{display_path(target)}: OK ({_summary(loaded)})")
+    click.echo(f"{display_path(target)}: OK ({_summary(loaded)})", err=fmt != "table")  # scripts read stdout
 
 
 @rules.command("explain")
