@@ -1177,9 +1177,10 @@ def test_pre_commit_installs_and_runs_the_hooks_of_this_repository(tmp_path):
     commit) and runs both hooks on a desk in a subfolder; a broken announcement stops the commit."""
     repo = tmp_path / "repo"
     (repo / "desk" / "tickets").mkdir(parents=True)
-    shutil.copy(REPO / "rules.yaml", repo / "desk" / "rules.yaml")
-    git(repo, "init", "-q")
     head = git(REPO, "rev-parse", "HEAD").stdout.strip()
+    committed = git(REPO, "show", f"{head}:rules.yaml").stdout  # the example desk of the sdesk that installs
+    (repo / "desk" / "rules.yaml").write_text(committed, encoding="utf-8")
+    git(repo, "init", "-q")
     hooks = "\n".join(
         f"      - id: {hook}\n        args: [--desk, desk]" for hook in ("sdesk-rules-check", "sdesk-check")
     )

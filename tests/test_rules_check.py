@@ -731,3 +731,45 @@ def test_an_annotation_cannot_be_broken_or_forged_by_a_file_name_or_a_message() 
 
     problem = SdeskError("bad: 100%\n::error::forged", Path("tickets/a,b:c.yaml"), 3, 7)
     assert annotation(problem) == "::error file=tickets/a%2Cb%3Ac.yaml,line=3,col=7::bad: 100%25%0A::error::forged"
+
+
+# --- the sdesk a desk needs -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("needed", "message"),
+    [
+        (
+            ">=99.0",
+            "sdesk: this desk needs sdesk >=99.0 and this is sdesk {version}: install one that fits "
+            "(pip install 'sdesk>=99.0')",
+        ),
+        (
+            "<0.1",
+            "sdesk: this desk needs sdesk <0.1 and this is sdesk {version}: install one that fits "
+            "(pip install 'sdesk<0.1')",
+        ),
+        ("soon", "sdesk: 'soon' is not a version requirement: write e.g. '>=0.12'"),
+    ],
+    ids=["newer", "older", "not-a-requirement"],
+)
+def test_a_desk_that_needs_another_sdesk_says_so_in_one_line(desk: Path, run: Run, needed: str, message: str) -> None:
+    import sdesk
+
+    rules = desk / "rules.yaml"
+    text = rules.read_text(encoding="utf-8")
+    assert 'sdesk: ">=0.12"' in text  # the example desk says what it needs
+    rules.write_text(text.replace('sdesk: ">=0.12"', f'sdesk: "{needed}"'), encoding="utf-8")
+    checked = run("rules", "check")
+    assert checked.exit_code == 1
+    assert checked.stdout.splitlines() == [f"desk/rules.yaml:2:1: {message.format(version=sdesk.__version__)}"]
+    listed = run("list")
+    assert listed.exit_code == 1 and len(listed.stderr.splitlines()) == 1 and "Traceback" not in listed.output
+
+
+def test_a_new_desk_needs_the_sdesk_that_made_it_or_a_later_one(run: Run, tmp_path: Path) -> None:
+    import sdesk
+
+    assert run("init", str(tmp_path / "new")).exit_code == 0
+    major, minor = sdesk.__version__.split(".")[:2]
+    assert f'sdesk: ">={major}.{minor}"' in (tmp_path / "new" / "rules.yaml").read_text(encoding="utf-8")

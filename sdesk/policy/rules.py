@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from msgspec import Struct
 
+from sdesk import __version__
 from sdesk.errors import excerpt
 from sdesk.formats import reader
 from sdesk.formats.declare import (
@@ -42,7 +43,7 @@ from sdesk.formats.declare import (
     Wording,
     Words,
 )
-from sdesk.formats.reader import KeyPath, Problems
+from sdesk.formats.reader import KeyPath, Problems, SchemaError
 from sdesk.policy import conditions, mailgateway, servicelevels
 from sdesk.policy.conditions import Condition, Field
 from sdesk.policy.mailgateway import MailGateway
@@ -187,6 +188,7 @@ _FLAGS = ("initial", "final", "waiting_on_customer", "pauses_clock")
 _SERVICE = servicelevels.sections(CONDITION, NAME)
 RULES = Record(
     {
+        "sdesk": Text(),  # the sdesk versions this desk needs, e.g. ">=0.12" (checked first, by required_sdesk)
         "desk": Record(
             {
                 "name": Text(),
@@ -450,8 +452,27 @@ class Rules(Struct, frozen=True):
         return found.messages[language] if found is not None else name
 
 
+def required_sdesk(data: Any) -> None:
+    """A desk that needs another sdesk says so, in one line, before the problems the difference would cause
+    (keys this sdesk does not know, words it has not learnt)."""
+    wanted = data.get("sdesk") if isinstance(data, dict) else None
+    if wanted is None:
+        return
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet  # only when rules.yaml is read, not cached
+
+    try:
+        needed = SpecifierSet(str(wanted))
+    except InvalidSpecifier:
+        refusal = f"{excerpt(wanted)} is not a version requirement: write e.g. '>=0.12'"
+        raise reader.Invalid([SchemaError(("sdesk",), refusal)]) from None
+    if not needed.contains(__version__, prereleases=True):
+        message = f"this desk needs sdesk {needed} and this is sdesk {__version__}: install one that fits"
+        raise reader.Invalid([SchemaError(("sdesk",), f"{message} (pip install 'sdesk{needed}')")])
+
+
 def parse(data: Any) -> Rules:
     """Validate rules.yaml's plain data; raises :class:`reader.Invalid` listing every problem."""
+    required_sdesk(data)
     problems = Problems()
     data = RULES.read(data, (), problems)  # the shape: what follows may rely on it
     teams = _teams(data.get("teams", {}))

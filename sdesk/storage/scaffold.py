@@ -6,7 +6,7 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from sdesk import words
+from sdesk import __version__, words
 from sdesk.errors import InvalidData, Refused, SdeskError, excerpt
 from sdesk.storage import schemas
 from sdesk.storage.store import ANNOUNCEMENTS_DIR, OUTBOX_DIR, RULES_FILE, SCHEMAS_DIR, STATE_DIR, TICKETS_DIR
@@ -22,7 +22,11 @@ GITIGNORE_LINES = (
 
 def starter_rules(desk_name: str) -> str:
     template = resources.files("sdesk.storage").joinpath("starter/rules.yaml").read_text(encoding="utf-8")
-    return template.replace('"__DESK_NAME__"', json.dumps(desk_name, ensure_ascii=False))
+    major, minor = __version__.split(".")[:2]
+    needed = json.dumps(f">={major}.{minor}")  # the release that made it, or any later one
+    return template.replace('"__DESK_NAME__"', json.dumps(desk_name, ensure_ascii=False)).replace(
+        '"__SDESK_NEEDED__"', needed
+    )
 
 
 def create_desk(folder: Path, desk_name: str) -> list[Path]:
