@@ -50,7 +50,8 @@ def check_desk(desk: Desk, since: str | None = None, only_changed: bool = False)
             problems.append(error)
     if only_changed and not _in_git(desk, since):
         raise SdeskError("--changed needs a git repository: it checks what git sees changed")
-    if only_changed and not gitrepo.changed_yaml_files(desk.root, "rules.yaml", since):
+    rules_file = desk.rules_path.relative_to(desk.root).as_posix()
+    if only_changed and not gitrepo.changed_yaml_files(desk.root, rules_file, since):
         paths = gitrepo.changed_yaml_files(desk.root, desk.tickets_dir.relative_to(desk.root).as_posix(), since)
     else:  # a changed rules.yaml may break any ticket: all are read
         paths = [desk.path_for(number) for number in desk.ticket_ids()]

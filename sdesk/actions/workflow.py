@@ -319,9 +319,9 @@ def callback(ticket: Ticket, rules: Rules, actor: str, now: datetime, note: str 
     """The customer asks to be called back (seed 002): the callback clock starts, on the target the
     customer's plan gives the ticket's priority, and runs until a call to the customer is recorded."""
     _refuse_if_final(ticket, rules, "record a call-back request on")
-    asked = sla.callback_cycle(ticket)
-    if asked is not None and asked[2] is None:
-        since = f"{asked[0].astimezone(rules.timezone):%a %d %b %H:%M}"
+    pending = sla.pending_callback(ticket)
+    if pending is not None:
+        since = f"{pending.astimezone(rules.timezone):%a %d %b %H:%M}"
         raise Refused(f"{ticket.id} has a call-back pending since {since}: record the call (sdesk call {ticket.id})")
     target = ticket.sla_callback
     if target is None:  # a ticket opened before its plan had a callback target

@@ -171,8 +171,7 @@ def term_changes(ticket: Ticket, rules: Rules, level: str, ticket_type: str | No
     recomputes them."""
     new = terms_from_rules(rules, ticket.customer, level, ticket_type or ticket.type)
     fields: dict[str, str | None] = new.as_fields() if new else {f"sla_{key}": None for key in SLA_KEYS}
-    asked = callback_cycle(ticket)
-    if fields["sla_callback"] is None and asked is not None and asked[2] is None:
+    if fields["sla_callback"] is None and pending_callback(ticket) is not None:
         fields["sla_callback"] = ticket.sla_callback  # a pending call-back keeps the target it was asked on
     return [Change(name, ticket.value(name), value) for name, value in fields.items() if ticket.value(name) != value]
 
@@ -368,6 +367,12 @@ def resolution_cycle(
             if change.field == "status" and change.new and rules.is_final(change.new):
                 return start, start_reason, event.at, f"moved to {change.new}"
     return start, start_reason, None, None
+
+
+def pending_callback(ticket: Ticket) -> datetime | None:
+    """When the customer asked for the call-back no call has answered yet (None: none is pending)."""
+    asked = callback_cycle(ticket)
+    return asked[0] if asked is not None and asked[2] is None else None
 
 
 def callback_cycle(ticket: Ticket) -> tuple[datetime, str, datetime | None, str | None] | None:
