@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import REPO
 
 SDESK = REPO / "sdesk"
-FOUNDATION = {"deadline", "errors", "output", "terminal", "words", "__version__"}
+FOUNDATION = {"deadline", "errors", "output", "progress", "terminal", "words", "__version__"}
 # Each package and what it may import besides the foundation modules, bottom up (as sdesk/__init__.py says).
 ALLOWED = {
     "formats": set(),

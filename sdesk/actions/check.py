@@ -18,12 +18,15 @@ from sdesk.errors import InvalidData, SdeskError
 from sdesk.formats import files
 from sdesk.formats.reader import SchemaError, located
 from sdesk.policy.checks import ticket_problems
+from sdesk.progress import Progress, counted, silent
 from sdesk.service.timelog import amends_problems
 from sdesk.storage import attachments, gitrepo, mergedriver, parallel, schemas
 from sdesk.storage.store import SCHEMAS_DIR, Desk, parse_ticket
 from sdesk.tickets import ids
 from sdesk.tickets.model import Ticket
 from sdesk.words import SCHEMA_KINDS
+
+CHECKING = "Checking ticket files"  # what the check tells its progress
 
 
 class Checked(Struct, frozen=True):
@@ -32,12 +35,14 @@ class Checked(Struct, frozen=True):
     tickets: int  # ticket files read
 
 
-def check_desk(desk: Desk, since: str | None = None, only_changed: bool = False) -> Checked:
+def check_desk(
+    desk: Desk, since: str | None = None, only_changed: bool = False, progress: Progress = silent
+) -> Checked:
     """Every problem of the desk; ``since`` is the commit committed history is compared with (default HEAD).
 
     ``only_changed`` reads only the ticket files git sees changed since then (a pre-commit hook on a large
     desk), or every ticket when rules.yaml changed (every ticket is read by it); everything else is checked
-    as always.
+    as always. ``progress`` hears of each ticket file checked.
     """
     rules = desk.rules  # an invalid rules.yaml stops here, at its first problem
     problems: list[SdeskError] = desk.strays()
@@ -55,7 +60,9 @@ def check_desk(desk: Desk, since: str | None = None, only_changed: bool = False)
         paths = gitrepo.changed_yaml_files(desk.root, desk.tickets_dir.relative_to(desk.root).as_posix(), since)
     else:  # a changed rules.yaml may break any ticket: all are read
         paths = [desk.path_for(number) for number in desk.ticket_ids()]
-    for found in parallel.map_files(_file_problems, (desk, frozenset(announced)), paths):
+    for found in counted(
+        parallel.map_files(_file_problems, (desk, frozenset(announced)), paths), CHECKING, len(paths), progress
+    ):
         problems += found
     from sdesk.mail import compose  # Jinja2 only for commands that need it
     from sdesk.website import pages

@@ -30,6 +30,7 @@ from sdesk.mail.mailboxes import Incoming
 from sdesk.mail.senders import Senders
 from sdesk.mail.smtp import Transport
 from sdesk.output import plural
+from sdesk.progress import Progress, silent
 from sdesk.storage import mergedriver, sync
 from sdesk.storage.index import Index
 from sdesk.storage.store import Desk, write_atomic
@@ -56,6 +57,7 @@ class Settings(Struct, frozen=True):
     retry: tuple[str, ...] = ()  # waiting mail states an agent asked to try again
     dry_run: bool = False
     mailbox: Mailbox | None = None  # where received mail comes from; None: no mail is received this cycle
+    progress: Progress = silent  # hears of the long work: ticket files read, pages made and written
 
 
 def runner_id(desk: Desk) -> str:
@@ -87,7 +89,7 @@ def run(desk: Desk, now: datetime, settings: Settings, say: Callable[[str], None
         _step("baseline", lambda: _baseline(desk, now, branch, say))  # before the sweep: its events owe mail
         unread = _receive_step(desk, now, settings.mailbox, branch, say)
         if unread is None:
-            _step("sweep", lambda: _sweep(desk, now, say))
+            _step("sweep", lambda: _sweep(desk, now, say, settings.progress))
         else:  # a customer's answer may be waiting in the mailbox: no reminder or auto-close until it is read
             say("sweep: skipped: mail may be waiting unread (the next cycle sweeps)")
         if branch is not None:
@@ -95,7 +97,7 @@ def run(desk: Desk, now: datetime, settings: Settings, say: Callable[[str], None
         _step("mail", lambda: _mail(desk, now, runner, settings, branch, email, say))
         out = settings.export_to
         if out is not None:
-            _step("export", lambda: _export(desk, now, out, say))
+            _step("export", lambda: _export(desk, now, out, say, settings.progress))
         if unread is not None:
             raise unread
 
@@ -257,10 +259,10 @@ def _undo(desk: Desk, before: str | None) -> None:
     sync.start_clean(desk.root)
 
 
-def _sweep(desk: Desk, now: datetime, say: Callable[[str], None]) -> None:
+def _sweep(desk: Desk, now: datetime, say: Callable[[str], None], progress: Progress) -> None:
     kinds: dict[str, int] = {}
     touched = set()
-    for recorded in record.sweep_tickets(desk, _open_tickets(desk, now, say), now):
+    for recorded in record.sweep_tickets(desk, _open_tickets(desk, now, say, progress), now):
         kinds[recorded.event.kind] = kinds.get(recorded.event.kind, 0) + 1
         touched.add(recorded.ticket.id)
     if not kinds:
@@ -271,11 +273,13 @@ def _sweep(desk: Desk, now: datetime, say: Callable[[str], None]) -> None:
     say(f"sweep: {what} on {plural(len(touched), 'ticket')}" + (f", committed {sha[:10]}" if sha else ""))
 
 
-def _open_tickets(desk: Desk, now: datetime, say: Callable[[str], None]) -> Iterator[tuple[Ticket, list[Clock]]]:
+def _open_tickets(
+    desk: Desk, now: datetime, say: Callable[[str], None], progress: Progress
+) -> Iterator[tuple[Ticket, list[Clock]]]:
     """Every open ticket that reads, with its clocks; one that does not is named (check tells more) and left
     alone."""
     index = Index(desk.tickets_dir, desk.state_dir)
-    for broken in index.refresh():
+    for broken in index.refresh(progress):
         say(f"sweep: Warning: {broken.error} (skipped)")
     return record.open_with_clocks(desk, index, now)
 
@@ -365,12 +369,12 @@ def _baseline(desk: Desk, now: datetime, branch: sync.Branch | None, say: Callab
     say("baseline: mail owed by history begins at this commit (the outboxes of old mailed what came before)")
 
 
-def _export(desk: Desk, now: datetime, out: Path, say: Callable[[str], None]) -> None:
+def _export(desk: Desk, now: datetime, out: Path, say: Callable[[str], None], progress: Progress) -> None:
     """The site, every cycle: a clock that went overdue since the last one shows on its ticket's page even
     when nothing was committed (the export renders again only the pages that changed)."""
     from sdesk.website.export import export
 
-    result = export(desk, out, None, 30, now).published
+    result = export(desk, out, None, 30, now, progress).published
     say(f"export: {out}: {result.written} written, {result.unchanged} unchanged, {result.removed} removed")
 
 
@@ -383,7 +387,7 @@ def _dry_run(desk: Desk, now: datetime, settings: Settings, say: Callable[[str],
     if settings.mailbox is not None:
         say("receive: would record the mailbox's new mail (a dry run neither reads nor takes any)")
     swept_mail, owed_events = [], 0
-    for recorded in record.sweep_tickets(desk, _open_tickets(desk, now, say), now, dry_run=True):
+    for recorded in record.sweep_tickets(desk, _open_tickets(desk, now, say, settings.progress), now, dry_run=True):
         owed_events += 1  # each worked out in turn, so its mail sees the ticket just after it
         say(f"sweep: would record {recorded.event.kind} on {recorded.ticket.id}")
         swept_mail += notifications.letters(recorded.ticket, recorded.event, desk.rules)

@@ -16,8 +16,11 @@ import click
 
 from sdesk.errors import SdeskError
 
+PROGRESS = "sdesk.progress"  # the invocation's meter, in the context's meta
+
 if TYPE_CHECKING:
     from sdesk.clocks.sla import Clock
+    from sdesk.progress import Progress
     from sdesk.storage.index import Index
     from sdesk.storage.store import Desk
     from sdesk.storage.timers import Timer
@@ -82,12 +85,30 @@ def _git_email(folder: Path) -> str | None:
     return result.stdout.strip() or None
 
 
+def progress() -> Progress:
+    """This command's progress line (sdesk.progress.Meter) while stderr is a terminal, else silent; erased when
+    the command ends, before any Error: line."""
+    from sdesk.progress import Meter, silent
+    from sdesk.terminal import EscapingStream
+
+    ctx = click.get_current_context()
+    # Beneath the escaping net, which would show the carriage returns the meter draws over its line with.
+    stream = sys.stderr.stream if isinstance(sys.stderr, EscapingStream) else None
+    if stream is None or not stream.isatty():
+        return silent
+    if PROGRESS not in ctx.meta:
+        ctx.meta[PROGRESS] = Meter(stream)
+        ctx.find_root().call_on_close(ctx.meta[PROGRESS].close)
+    meter: Meter = ctx.meta[PROGRESS]
+    return meter
+
+
 def index(current: Desk) -> Index:
     """The desk's ticket index, brought up to date; each file that does not read is named once on stderr."""
     from sdesk.storage.index import Index
 
     fresh = Index(current.tickets_dir, current.state_dir)
-    for broken in fresh.refresh():
+    for broken in fresh.refresh(progress()):
         click.echo(f"Warning: {broken.error} (skipped)", err=True)
     return fresh
 

@@ -65,7 +65,7 @@ def check(since: str | None, only_changed: bool, fmt: str) -> None:
     """
     from sdesk.actions.check import check_desk
 
-    checked = check_desk(context.desk(), since, only_changed)
+    checked = check_desk(context.desk(), since, only_changed, context.progress())
     for warning in checked.warnings:
         click.echo(f"Warning: {warning}", err=True)
     problems = checked.problems

@@ -45,7 +45,7 @@ def export_html(out: Path, customer: str | None, recent_days: int) -> None:
 
     desk = context.desk()
     rules = desk.rules
-    exported = export(desk, out, customer, recent_days, context.now(desk))
+    exported = export(desk, out, customer, recent_days, context.now(desk), context.progress())
     result = exported.published
     what = f"the portal of {rules.customers[customer].name}" if customer else "the site"
     click.echo(

@@ -51,7 +51,7 @@ def run_command(
     from sdesk.actions import cycle
 
     desk = context.desk()
-    settings = cycle.Settings(mail.connection, export_to, mail.retry, dry_run, mailbox)
+    settings = cycle.Settings(mail.connection, export_to, mail.retry, dry_run, mailbox, context.progress())
     try:
         cycle.run(desk, context.now(desk), settings, click.echo)
     except cycle.StepFailed as failure:

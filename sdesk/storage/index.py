@@ -34,6 +34,7 @@ import msgspec
 
 from sdesk.errors import SdeskError
 from sdesk.formats.files import inside, scan
+from sdesk.progress import Progress, counted, silent
 from sdesk.storage import parallel
 from sdesk.storage.store import BrokenFile, read_ticket
 from sdesk.tickets import ids, query
@@ -46,6 +47,7 @@ RECENT_NS = 2_000_000_000  # a file changed this recently is re-checked next tim
 LOCK_WAIT_MS = 5000
 BATCH = 500  # rows written or fetched at a time
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+READING = "Reading ticket files"  # what a refresh tells its progress
 
 Signature = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
 # A row's ticket as msgspec's typed JSON: decoded in C, every value checked against its type (a row is used
@@ -83,15 +85,17 @@ class Index:
         self.path = state_dir / CACHE_DIR / INDEX_FILE
         self.db = _open(self.path) if inside(state_dir, tickets_dir.parent) else _in_memory()
 
-    def refresh(self) -> list[BrokenFile]:
-        """Re-read what changed on disk since the rows were written; returns the files that do not read."""
+    def refresh(self, progress: Progress = silent) -> list[BrokenFile]:
+        """Re-read what changed on disk since the rows were written; returns the files that do not read.
+
+        ``progress`` hears of each file read: a cold build of a large desk takes seconds."""
         try:
-            return self._refresh()
+            return self._refresh(progress)
         except sqlite3.Error:
             self.db = _in_memory()  # locked for too long or damaged: serve this command from the files
-            return self._refresh()
+            return self._refresh(progress)
 
-    def _refresh(self) -> list[BrokenFile]:
+    def _refresh(self, progress: Progress) -> list[BrokenFile]:
         started = time.time_ns()
         on_disk = _signatures(self.tickets_dir, self.tickets_dir.parent)
         known = {
@@ -105,7 +109,7 @@ class Index:
         gone = [number for number in known if number not in on_disk]
         broken: list[BrokenFile] = []
         rows: list[tuple[Any, ...]] = []
-        for result in parallel.map_files(_row, self.tickets_dir.parent, stale):
+        for result in counted(parallel.map_files(_row, self.tickets_dir.parent, stale), READING, len(stale), progress):
             if isinstance(result, BrokenFile):
                 broken.append(result)
                 gone.append(result.path.stem)
@@ -164,13 +168,12 @@ class Index:
         rows whose file is still the one it was made from. ``quiet`` (statuses, moment) leaves out tickets
         in those statuses that speak of nothing since the moment (:func:`sdesk.tickets.query.latest_moment`).
         """
-        statuses, since = quiet or ((), EPOCH)
-        marks, quiet_marks = ", ".join("?" * len(leave_out_statuses)), ", ".join("?" * len(statuses))
+        where, params = _leaving_out(leave_out_statuses, quiet)
         made: list[tuple[Any, ...]] = []
         for number, *signature, data, derived_key, derived in self._rows(
-            "SELECT id, size, mtime_ns, ctime_ns, inode, ticket, derived_key, derived FROM tickets "
-            f"WHERE status NOT IN ({marks}) AND (status NOT IN ({quiet_marks}) OR latest_us >= ?) ORDER BY id",
-            (*leave_out_statuses, *statuses, _microseconds(since)),
+            f"SELECT id, size, mtime_ns, ctime_ns, inode, ticket, derived_key, derived FROM tickets WHERE {where} "
+            "ORDER BY id",
+            params,
         ):
             ticket = _decoded(data)
             if ticket is None:  # nothing is kept beside a damaged row
@@ -185,6 +188,12 @@ class Index:
                     self._keep(made)
             yield ticket, derived
         self._keep(made)
+
+    def count(self, leave_out_statuses: Sequence[str], quiet: tuple[Sequence[str], datetime] | None = None) -> int:
+        """How many tickets :meth:`tickets_with` gives for the same arguments: the total of its progress."""
+        where, params = _leaving_out(leave_out_statuses, quiet)
+        found: int = self.db.execute(f"SELECT COUNT(*) FROM tickets WHERE {where}", params).fetchone()[0]
+        return found
 
     def _read(self, number: str) -> Ticket:
         """The ticket from its file, for a row that does not decode."""
@@ -211,6 +220,14 @@ class Index:
         cursor = self.db.execute(sql, params)
         while batch := cursor.fetchmany(BATCH):
             yield from batch
+
+
+def _leaving_out(statuses: Sequence[str], quiet: tuple[Sequence[str], datetime] | None) -> tuple[str, tuple[Any, ...]]:
+    """The WHERE clause (and its parameters) of the rows not in ``statuses`` and not quiet (see tickets_with)."""
+    quiet_statuses, since = quiet or ((), EPOCH)
+    marks, quiet_marks = ", ".join("?" * len(statuses)), ", ".join("?" * len(quiet_statuses))
+    where = f"status NOT IN ({marks}) AND (status NOT IN ({quiet_marks}) OR latest_us >= ?)"
+    return where, (*statuses, *quiet_statuses, _microseconds(since))
 
 
 def _open(path: Path) -> sqlite3.Connection:

@@ -14,6 +14,7 @@ from pathlib import Path
 from sdesk.clocks import sla
 from sdesk.errors import InvalidData, SdeskError
 from sdesk.policy.rules import Rules
+from sdesk.progress import Progress, counted, silent
 from sdesk.storage import attachments
 from sdesk.storage.index import Index
 from sdesk.storage.store import Desk
@@ -22,6 +23,8 @@ from sdesk.website import build, dashboard, keptpages
 from sdesk.website.pages import Templates
 from sdesk.website.publish import Published, check_folder, publish
 
+BUILDING = "Going through tickets"  # what the export tells its progress while the pages' content is gathered
+
 
 @dataclass(frozen=True)
 class Exported:
@@ -29,8 +32,11 @@ class Exported:
     published: Published
 
 
-def export(desk: Desk, out: Path, customer: str | None, recent_days: int, now: datetime) -> Exported:
-    """Write the site (or ``customer``'s portal alone) into ``out``, as of ``now``."""
+def export(
+    desk: Desk, out: Path, customer: str | None, recent_days: int, now: datetime, progress: Progress = silent
+) -> Exported:
+    """Write the site (or ``customer``'s portal alone) into ``out``, as of ``now``; ``progress`` hears of the
+    ticket files read, the tickets gone through and the pages made and written."""
     rules = desk.rules
     if customer is not None and customer not in rules.customers:
         known = ", ".join(sorted(rules.customers)) or "none"
@@ -38,7 +44,7 @@ def export(desk: Desk, out: Path, customer: str | None, recent_days: int, now: d
     check_folder(out)
     templates, announcements = Templates(desk.root), desk.announcements()
     index = Index(desk.tickets_dir, desk.state_dir)
-    broken = index.refresh()
+    broken = index.refresh(progress)
     if broken:
         error = broken[0].error
         also = f" and {len(broken) - 1} more" if len(broken) > 1 else ""
@@ -48,13 +54,16 @@ def export(desk: Desk, out: Path, customer: str | None, recent_days: int, now: d
     clocks = KeptClocks(rules, now)
     # A ticket closed long ago and quiet since shows on no page and counts in no figure: left in the index.
     quiet = (tuple(rules.final_statuses), build.looks_back(now, recent_days))
-    tickets = clocks.tickets(index.tickets_with((), desk.rules_key, clocks.derive, quiet))
+    rows = index.tickets_with((), desk.rules_key, clocks.derive, quiet)
+    if progress is not silent:  # the count costs a pass over the index: only for someone watching
+        rows = counted(rows, BUILDING, index.count((), quiet), progress)
+    tickets = clocks.tickets(rows)
     shared = keptpages.shared_digest(desk.rules_key, templates.desk_folder)
     kept = keptpages.KeptPages(desk.state_dir, out, customer, shared, now)
     pages = build.site(
         tickets, announcements, rules, now, templates, customer, recent_days, _reader(desk), clocks, kept
     )
-    published = publish(out, pages)
+    published = publish(out, pages, progress)
     kept.save(published.signatures)
     return Exported(len(pages), published)
 

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from sdesk.errors import InvalidData, SdeskError
 from sdesk.policy.rules import SLUG_PATTERN
+from sdesk.progress import Progress, counted, silent
 from sdesk.tickets.ids import ID_PATTERN
 
 MANIFEST = ".sdesk-site"
@@ -60,6 +61,7 @@ _KINDS = (
 
 Signature = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode of a page file
 RECENT_NS = 2_000_000_000  # a page file changed this recently may change again unseen within its times
+MAKING, WRITING = "Making pages", "Writing pages"  # what publishing tells its progress
 
 
 @dataclass(frozen=True)
@@ -79,11 +81,12 @@ class Published:
     signatures: dict[str, Signature | None]  # of every page now in the folder (None: changed just now)
 
 
-def publish(out: Path, pages: Mapping[str, str | bytes | LazyPage]) -> Published:
+def publish(out: Path, pages: Mapping[str, str | bytes | LazyPage], progress: Progress = silent) -> Published:
     """Make ``out`` hold exactly ``pages`` (path -> HTML), next to any files sdesk did not write.
 
     Every page is rendered before anything is written, so a page that fails to render changes nothing;
-    the pages to write wait compressed, so a site of 10,000 pages is not held whole in memory.
+    the pages to write wait compressed, so a site of 10,000 pages is not held whole in memory. ``progress``
+    hears of each page made and written.
     """
     names = sorted(pages)
     for name in names:
@@ -92,7 +95,7 @@ def publish(out: Path, pages: Mapping[str, str | bytes | LazyPage]) -> Published
     previous = _previous(out)
     gone = sorted(set(previous) - set(names))
     started = time.time_ns()
-    to_write, signatures = _changed(out, names, pages)
+    to_write, signatures = _changed(out, names, pages, progress)
     written = len(to_write)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -103,9 +106,11 @@ def publish(out: Path, pages: Mapping[str, str | bytes | LazyPage]) -> Published
             folder.check(name)
         # Listed before writing: a run cut short leaves no page the next run would not know to remove.
         folder.write(MANIFEST, _listed(sorted(set(previous) | set(names))))
+        progress(WRITING, 0, written)
         for name in names:
             if name in to_write:
                 folder.write(name, zlib.decompress(to_write.pop(name)))
+                progress(WRITING, written - len(to_write), written)
             if name not in signatures:
                 signature = folder.signature(name)
                 signatures[name] = signature if signature and signature[2] < started - RECENT_NS else None
@@ -116,13 +121,13 @@ def publish(out: Path, pages: Mapping[str, str | bytes | LazyPage]) -> Published
 
 
 def _changed(
-    out: Path, names: Sequence[str], pages: Mapping[str, str | bytes | LazyPage]
+    out: Path, names: Sequence[str], pages: Mapping[str, str | bytes | LazyPage], progress: Progress
 ) -> tuple[dict[str, bytes], dict[str, Signature | None]]:
     """The pages whose file must be written (compressed), and the signatures of those left alone unseen."""
     to_write: dict[str, bytes] = {}
     left: dict[str, Signature | None] = {}
     with _Folder(out) if out.is_dir() else nullcontext() as folder:
-        for name in names:
+        for name in counted(names, MAKING, len(names), progress):
             page = pages[name]
             if isinstance(page, LazyPage):
                 if folder is not None and page.signature is not None and folder.signature(name) == page.signature:

@@ -1,0 +1,157 @@
+"""Long work with a progress line, on a terminal only.
+
+The terminal is a real pseudo-terminal (pty) in front of a real sdesk
+process: what a user sees. Short work shows no progress, so those tests lower
+the meter's wait (sdesk.progress.AFTER) instead of building a desk of
+thousands of tickets.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pty
+import select
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from sdesk.actions import cycle
+from sdesk.actions.check import check_desk
+from sdesk.progress import Meter
+from sdesk.storage.index import Index
+from sdesk.storage.store import Desk
+from sdesk.website.export import export
+from tests.conftest import NOW, REPO
+
+# sdesk as its console script runs it, with the meter's wait (seconds) given first.
+BOOT = "import sys, sdesk.progress; sdesk.progress.AFTER = float(sys.argv.pop(1)); from sdesk.cli import main; main()"
+
+
+def on_terminal(
+    *args: str, env: dict[str, str] | None = None, after: float = 0.5, stdout: Path | None = None
+) -> tuple[int, str]:
+    """Run sdesk with its stderr (and its stdout, unless it goes to the file ``stdout``) on a pseudo-terminal:
+    the exit code and what the terminal showed."""
+    controller, terminal = pty.openpty()
+    out = stdout.open("wb") if stdout else None
+    process = subprocess.Popen(
+        [sys.executable, "-c", BOOT, str(after), *args],
+        stdin=subprocess.DEVNULL,
+        stdout=out or terminal,
+        stderr=terminal,
+        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+    )
+    os.close(terminal)
+    if out:
+        out.close()
+    shown = b""
+    try:
+        while select.select([controller], [], [], 30)[0]:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the other end closed: the process has ended
+                break
+            if not chunk:
+                break
+            shown += chunk
+        else:
+            process.kill()
+    finally:
+        os.close(controller)
+    return process.wait(timeout=30), shown.decode().replace("\r\n", "\n")
+
+
+@pytest.fixture
+def two_tickets(desk: Path, new_ticket) -> list[str]:
+    return [new_ticket(title=title)["id"] for title in ("Eerste melding", "Tweede melding")]
+
+
+# --- progress -------------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_meter_waits_redraws_a_few_times_a_second_and_erases_its_line_when_done():
+    stream, clock = io.StringIO(), Clock()
+    meter = Meter(stream, after=0.5, clock=clock)
+    for done, moment in ((0, 100.0), (1, 100.4), (5, 100.6), (6, 100.65), (7, 100.71)):
+        clock.now = moment
+        meter("Reading ticket files", done, 10)
+    meter("Reading ticket files", 10, 10)
+    line = "Reading ticket files: 50% (5/10)"
+    assert stream.getvalue() == f"\r{line}\rReading ticket files: 70% (7/10)\r{' ' * len(line)}\r"
+    meter("Reading ticket files", 0, 10)  # the same work again: it waits again
+    meter.close()
+    meter("Making pages", 1, 10)  # nothing after close: a pager has the screen, or the command ended
+    assert stream.getvalue().count("Reading") == 2 and stream.getvalue().endswith(" \r")
+
+
+def test_short_work_and_a_missing_terminal_show_nothing():
+    stream, clock = io.StringIO(), Clock()
+    meter = Meter(stream, clock=clock)
+    for done in range(11):
+        meter("Checking ticket files", done, 10)
+    Meter(None, after=0)("Checking ticket files", 5, 10)
+    assert stream.getvalue() == ""
+
+
+def test_a_cold_index_build_shows_progress_on_a_terminal_and_nothing_on_stdout(tmp_path, two_tickets):
+    listing = tmp_path / "listing.txt"
+    code, shown = on_terminal("list", after=0, stdout=listing)
+    assert code == 0
+    drawn, _, rest = shown.rpartition("\r")
+    assert drawn.startswith("\rReading ticket files: ") and drawn.endswith(" ")  # erased ...
+    assert rest == "2 tickets\n"  # ... before the command's own line
+    output = listing.read_text(encoding="utf-8")
+    assert output.startswith("ID ") and "\r" not in output and "\x1b" not in output
+
+
+def test_piped_stderr_stays_clean(desk, two_tickets, run, monkeypatch):
+    monkeypatch.setattr("sdesk.progress.AFTER", 0)
+    result = run("list")
+    assert result.exit_code == 0
+    assert result.stderr == "2 tickets\n"
+
+
+class Recorder:
+    """A Progress callback that keeps what it heard."""
+
+    def __init__(self) -> None:
+        self.heard: list[tuple[str, int, int]] = []
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        self.heard.append((what, done, total))
+
+    def finished(self) -> set[tuple[str, int]]:
+        """Each piece of work that reached its end, with its total."""
+        return {(what, total) for what, done, total in self.heard if done == total and total}
+
+
+def test_the_long_work_of_the_index_check_export_and_cycle_reports_its_progress(tmp_path, desk, two_tickets):
+    opened, now = Desk(desk), datetime.fromisoformat(NOW)
+    cold = Recorder()
+    assert Index(opened.tickets_dir, opened.state_dir).refresh(cold) == []
+    assert cold.heard[0] == ("Reading ticket files", 0, 2) and cold.finished() == {("Reading ticket files", 2)}
+
+    checked = Recorder()
+    check_desk(opened, progress=checked)
+    assert checked.finished() == {("Checking ticket files", 2)}
+
+    exported = Recorder()
+    pages = export(opened, tmp_path / "site", None, 30, now, exported).pages
+    # (the ticket files are read again too: they were written too recently to be trusted yet)
+    assert {("Going through tickets", 2), ("Making pages", pages), ("Writing pages", pages)} <= exported.finished()
+
+    cycled = Recorder()
+    cycle.run(opened, now, cycle.Settings(None, tmp_path / "site", progress=cycled), lambda line: None)
+    assert {"Going through tickets", "Making pages"} <= {what for what, _ in cycled.finished()}
