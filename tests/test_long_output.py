@@ -1,9 +1,9 @@
-"""Long work with a progress line, on a terminal only.
+"""Long output through a pager and long work with a progress line, on a terminal only.
 
 The terminal is a real pseudo-terminal (pty) in front of a real sdesk
-process: what a user sees. Short work shows no progress, so those tests lower
-the meter's wait (sdesk.progress.AFTER) instead of building a desk of
-thousands of tickets.
+process: what a user sees, a fake pager program records what it was given.
+Short work shows no progress, so those tests lower the meter's wait
+(sdesk.progress.AFTER) instead of building a desk of thousands of tickets.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pytest
 
 from sdesk.actions import cycle
 from sdesk.actions.check import check_desk
+from sdesk.cli.pager import Pager, program
 from sdesk.progress import Meter
 from sdesk.storage.index import Index
 from sdesk.storage.store import Desk
@@ -29,6 +30,8 @@ from tests.conftest import NOW, REPO
 
 # sdesk as its console script runs it, with the meter's wait (seconds) given first.
 BOOT = "import sys, sdesk.progress; sdesk.progress.AFTER = float(sys.argv.pop(1)); from sdesk.cli import main; main()"
+RECORDING_PAGER = '#!/bin/sh\necho "LESS=$LESS" > "$0.got"\ncat >> "$0.got"\n'
+QUITTING_PAGER = "#!/bin/sh\nexit 0\n"  # as a user who presses q at once
 
 
 def on_terminal(
@@ -65,9 +68,99 @@ def on_terminal(
     return process.wait(timeout=30), shown.decode().replace("\r\n", "\n")
 
 
+def pager_script(tmp_path: Path, text: str) -> Path:
+    script = tmp_path / "pager"
+    script.write_text(text, encoding="utf-8")
+    script.chmod(0o755)
+    return script
+
+
+def got(pager: Path) -> str | None:
+    """What the recording pager was given (None: it never ran)."""
+    record = pager.with_name(pager.name + ".got")
+    return record.read_text(encoding="utf-8") if record.exists() else None
+
+
 @pytest.fixture
 def two_tickets(desk: Path, new_ticket) -> list[str]:
     return [new_ticket(title=title)["id"] for title in ("Eerste melding", "Tweede melding")]
+
+
+# --- the pager ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, ("less", "")),
+        ({"PAGER": "more -d"}, ("more -d", "PAGER")),
+        ({"SDESK_PAGER": "most", "PAGER": "more"}, ("most", "SDESK_PAGER")),
+        ({"PAGER": "cat"}, None),
+        ({"PAGER": ""}, None),
+        ({"SDESK_PAGER": " ", "PAGER": "more"}, None),  # sdesk's own variable wins, even to say none
+        ({"SDESK_PAGER": "cat", "PAGER": "more"}, None),
+    ],
+)
+def test_the_pager_is_sdesk_pager_else_pager_else_less_and_cat_or_empty_means_none(environ, expected):
+    assert program(environ) == expected
+
+
+def test_a_listing_on_a_terminal_goes_through_the_pager_and_its_summary_follows(tmp_path, two_tickets):
+    pager = pager_script(tmp_path, RECORDING_PAGER)
+    code, shown = on_terminal("list", env={"PAGER": str(pager)})
+    assert code == 0
+    paged = got(pager)
+    assert paged is not None and paged.startswith("LESS=FRX\nID ")  # less quits at once when the output fits
+    assert all(number in paged for number in two_tickets)
+    assert shown == "2 tickets\n"  # stderr held until the pager was done: after the listing, not above it
+
+
+@pytest.mark.parametrize("args", [("--no-pager", "list"), ("list", "--no-pager")], ids=["before", "after"])
+def test_no_pager_prints_straight_to_the_terminal(tmp_path, two_tickets, args):
+    pager = pager_script(tmp_path, RECORDING_PAGER)
+    code, shown = on_terminal(*args, env={"PAGER": str(pager)})
+    assert code == 0
+    assert got(pager) is None
+    assert all(number in shown for number in two_tickets)
+
+
+def test_quitting_the_pager_early_is_no_failure(tmp_path, two_tickets):
+    code, shown = on_terminal("list", "--all", env={"SDESK_PAGER": str(pager_script(tmp_path, QUITTING_PAGER))})
+    assert code == 0
+    assert "Traceback" not in shown and "Error" not in shown
+
+
+def test_problems_go_through_the_pager_and_the_error_comes_after_it_with_the_exit_code(tmp_path, desk, two_tickets):
+    path = desk / "tickets" / f"{two_tickets[0]}.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("customer: zonnebloem", "customer: zonneblom"))
+    pager = pager_script(tmp_path, RECORDING_PAGER)
+    code, shown = on_terminal("check", env={"PAGER": str(pager)})
+    assert code == 1
+    assert "unknown customer 'zonneblom'" in (got(pager) or "")
+    assert shown == "Error: 2 ticket files checked, 1 problem\n"
+
+
+def test_a_pager_that_quits_before_reading_everything_drops_the_rest_quietly():
+    screen, errors = io.StringIO(), io.StringIO()
+    pager = Pager(screen, errors, "true", "PAGER", before=lambda: None)
+    for _ in range(200):  # far more than a pipe holds: the writes meet the closed pipe
+        pager.write("x" * 1000 + "\n")
+        pager.held.write("Warning: held until the pager is gone\n")
+    pager.flush()
+    pager.close()
+    assert screen.getvalue() == ""  # it went to the pager, not around it
+    assert errors.getvalue().count("Warning: held") == 200
+
+
+def test_a_pager_that_cannot_run_leaves_the_output_printed_directly():
+    screen, errors = io.StringIO(), io.StringIO()
+    pager = Pager(screen, errors, "/nonexistent/pager -R", "SDESK_PAGER", before=lambda: None)
+    pager.write("2 tickets\n")
+    pager.close()
+    assert screen.getvalue() == "2 tickets\n"
+    assert errors.getvalue() == (
+        "Warning: cannot run the pager SDESK_PAGER='/nonexistent/pager -R': No such file or directory\n"
+    )
 
 
 # --- progress -------------------------------------------------------------------------------
@@ -106,14 +199,16 @@ def test_short_work_and_a_missing_terminal_show_nothing():
 
 
 def test_a_cold_index_build_shows_progress_on_a_terminal_and_nothing_on_stdout(tmp_path, two_tickets):
+    pager = pager_script(tmp_path, RECORDING_PAGER)
     listing = tmp_path / "listing.txt"
-    code, shown = on_terminal("list", after=0, stdout=listing)
+    code, shown = on_terminal("list", env={"PAGER": str(pager)}, after=0, stdout=listing)
     assert code == 0
     drawn, _, rest = shown.rpartition("\r")
     assert drawn.startswith("\rReading ticket files: ") and drawn.endswith(" ")  # erased ...
     assert rest == "2 tickets\n"  # ... before the command's own line
     output = listing.read_text(encoding="utf-8")
     assert output.startswith("ID ") and "\r" not in output and "\x1b" not in output
+    assert got(pager) is None  # stdout is a file: never paged
 
 
 def test_piped_stderr_stays_clean(desk, two_tickets, run, monkeypatch):

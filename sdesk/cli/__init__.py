@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from sdesk import __version__, terminal
-from sdesk.cli.options import desk_options
+from sdesk.cli.options import desk_options, no_pager_option
 from sdesk.errors import SdeskError, display_path
 
 # name -> (module:function, the one-line summary `sdesk --help` shows), in the order of a working day.
@@ -153,9 +153,11 @@ def _shorten(summary: str, limit: int) -> str:
 @click.group(cls=SdeskGroup, context_settings={"help_option_names": ["-h", "--help"], "color": True})
 @click.version_option(__version__, prog_name="sdesk")
 @desk_options(envvars=True)
+@no_pager_option
 def main() -> None:
     """A service desk that lives in a git repository.
 
     Policy lives in rules.yaml, every ticket is one YAML file under tickets/.
-    Set SDESK_NOW (ISO-8601 with offset) to replay a moment in time.
+    Set SDESK_NOW (ISO-8601 with offset) to replay a moment in time. On a
+    terminal, long output goes through $SDESK_PAGER, else $PAGER, else less.
     """

@@ -9,6 +9,7 @@ import click
 
 from sdesk.cli import context
 from sdesk.cli.options import desk_options, format_option
+from sdesk.cli.pager import paged
 from sdesk.errors import InvalidData, Refused
 from sdesk.output import Column, plural, render_rows
 from sdesk.words import ALL_CUSTOMERS, ANNOUNCEMENT_KINDS
@@ -135,6 +136,7 @@ def _confirm_business_hours(overlaps: list[str]) -> None:
 
 
 @announce.command("list")
+@paged
 @click.option("--active", is_flag=True, help="Only what is under way now.")
 @click.option("--all", "everything", is_flag=True, help="Also resolved and past announcements.")
 @click.option("--customer", metavar="KEY", help="Only announcements that concern this customer.")

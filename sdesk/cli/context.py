@@ -103,6 +103,15 @@ def progress() -> Progress:
     return meter
 
 
+def stop_progress() -> None:
+    """The progress line erased for good, and none drawn from now on: a pager takes the screen."""
+    from sdesk.progress import Meter
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.meta.setdefault(PROGRESS, Meter(None)).close()
+
+
 def index(current: Desk) -> Index:
     """The desk's ticket index, brought up to date; each file that does not read is named once on stderr."""
     from sdesk.storage.index import Index

@@ -8,6 +8,7 @@ import click
 
 from sdesk.cli import context
 from sdesk.cli.options import check_format_option, desk_options
+from sdesk.cli.pager import paged
 from sdesk.cli.problems import report
 from sdesk.errors import SdeskError
 from sdesk.output import plural
@@ -40,6 +41,7 @@ def init(folder: Path, name: str) -> None:
 
 
 @click.command()
+@paged
 @click.option(
     "--since",
     metavar="REF",

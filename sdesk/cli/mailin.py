@@ -13,6 +13,7 @@ import click
 
 from sdesk.cli import context
 from sdesk.cli.options import desk_options, format_option
+from sdesk.cli.pager import paged
 from sdesk.errors import SdeskError
 from sdesk.output import Column, render_rows
 
@@ -166,6 +167,7 @@ def _one(raw: bytes) -> Mailbox:
 
 
 @mail.command("triage")
+@paged
 @format_option
 @desk_options()
 def triage(fmt: str) -> None:
@@ -193,6 +195,7 @@ def triage(fmt: str) -> None:
 
 
 @mail.command("show")
+@paged
 @click.argument("mail_id", metavar="ID")
 @desk_options()
 def show(mail_id: str) -> None:

@@ -13,6 +13,7 @@ from msgspec import Struct
 
 from sdesk.cli import context
 from sdesk.cli.options import desk_options, format_option
+from sdesk.cli.pager import paged
 from sdesk.errors import SdeskError
 from sdesk.output import Column, plural, render_rows
 
@@ -39,6 +40,7 @@ def notify() -> None:
 
 
 @notify.command("list")
+@paged
 @click.option("--pending", "only_pending", is_flag=True, help="Only mail not sent yet.")
 @format_option
 @desk_options()

@@ -51,6 +51,21 @@ def desk_options(envvars: bool = False) -> Decorator:
     return decorate
 
 
+def _no_pager(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:  # given before or after the command name, it holds: the other place's False does not undo it
+        ctx.meta["sdesk.no_pager"] = True
+
+
+no_pager_option = click.option(
+    "--no-pager",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_no_pager,
+    help="Print long output straight to the terminal instead of through $SDESK_PAGER, $PAGER or less.",
+)
+
+
 def _format(choices: tuple[str, ...], help_text: str) -> Decorator:
     return click.option(
         "--format", "fmt", type=click.Choice(choices), default="table", show_default=True, help=help_text

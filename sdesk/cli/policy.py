@@ -9,6 +9,7 @@ import click
 
 from sdesk.cli import context
 from sdesk.cli.options import check_format_option, desk_options, format_option
+from sdesk.cli.pager import paged
 from sdesk.cli.problems import report
 from sdesk.errors import SdeskError, display_path
 from sdesk.output import plural, render_rows, to_json
@@ -25,6 +26,7 @@ def rules() -> None:
 
 
 @rules.command("check")
+@paged
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @check_format_option
 @desk_options()
@@ -49,6 +51,7 @@ def rules_check(path: Path | None, fmt: str) -> None:
 
 
 @rules.command("explain")
+@paged
 @click.argument("ticket_ref", metavar="ID")
 @format_option
 @desk_options()

@@ -14,6 +14,7 @@ import click
 
 from sdesk.cli import context
 from sdesk.cli.options import desk_options, format_option, parse_day
+from sdesk.cli.pager import paged
 from sdesk.errors import InvalidData
 from sdesk.output import render_rows
 
@@ -27,6 +28,7 @@ def report() -> None:
 
 
 @report.command("sla")
+@paged
 @click.option("--from", "start", required=True, metavar="DATE", help="First day (YYYY-MM-DD) of tickets opened.")
 @click.option("--to", "end", required=True, metavar="DATE", help="Last day (YYYY-MM-DD), included.")
 @format_option
@@ -49,6 +51,7 @@ def report_sla(start: str, end: str, fmt: str) -> None:
 
 
 @report.command("time")
+@paged
 @click.option("--month", metavar="YYYY-MM", help="The month of the work (default: this month).")
 @click.option("--customer", "customers", multiple=True, help="Only this customer (repeatable).")
 @click.option("--by-ticket", is_flag=True, help="Also a line per ticket, above its customer's total.")
@@ -86,6 +89,7 @@ def report_time(month: str | None, customers: tuple[str, ...], by_ticket: bool, 
 
 
 @report.command("csat")
+@paged
 @click.option("--from", "start", metavar="DATE", help="First day (YYYY-MM-DD) of tickets closed (default: all).")
 @click.option("--to", "end", metavar="DATE", help="Last day (YYYY-MM-DD), included.")
 @format_option

@@ -8,6 +8,7 @@ import click
 
 from sdesk.cli import context
 from sdesk.cli.options import desk_options, format_option
+from sdesk.cli.pager import paged
 from sdesk.errors import InvalidData, Refused, SdeskError
 from sdesk.output import plural, render_rows
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
 
 @click.command()
+@paged
 @click.option("--team", "teams", multiple=True, metavar="TEAM", help="Only this team's tickets (repeatable).")
 @click.option("--assignee", "assignees", multiple=True, metavar="EMAIL", help="Only these (me, none) (repeatable).")
 @click.option("--paused", is_flag=True, help="Also tickets whose clocks are paused (waiting on the customer, on hold).")
@@ -58,6 +60,7 @@ def queue(teams: tuple[str, ...], assignees: tuple[str, ...], paused: bool, expl
 
 
 @click.command("sla")
+@paged
 @click.option("--within", metavar="DURATION", help="Also clocks due within this much open time (e.g. 2h, 30m).")
 @click.option("--explain", "explain_ref", metavar="ID", help="Print the timeline one ticket's due dates come from.")
 @click.option("--team", "teams", multiple=True, metavar="TEAM", help="Only this team's tickets (repeatable).")

@@ -10,6 +10,7 @@ import click
 
 from sdesk.cli import context, is_text
 from sdesk.cli.options import desk_options, field_options, field_values, format_option
+from sdesk.cli.pager import paged
 from sdesk.errors import InvalidData, SdeskError
 from sdesk.output import plural, render_rows, stream_rows, table, to_json
 from sdesk.words import SORT_KEYS
@@ -114,6 +115,7 @@ def new(
 
 
 @click.command("list")
+@paged
 @click.option("--status", "statuses", multiple=True, help="Only this status, e.g. waiting-for-customer (repeatable).")
 @click.option("--type", "types", multiple=True, help="Only this ticket type, e.g. incident (repeatable).")
 @click.option("--priority", "priorities", multiple=True, help="Only this priority, e.g. P1 (repeatable).")
@@ -192,6 +194,7 @@ def list_tickets(
 
 
 @click.command()
+@paged
 @click.argument("ticket_ref", metavar="ID")
 @click.option("--history", "in_git", is_flag=True, help="Also who changed it in which commit (from git log).")
 @format_option
