@@ -136,12 +136,12 @@ def _confirm_business_hours(overlaps: list[str]) -> None:
 
 
 @announce.command("list")
-@paged
 @click.option("--active", is_flag=True, help="Only what is under way now.")
 @click.option("--all", "everything", is_flag=True, help="Also resolved and past announcements.")
 @click.option("--customer", metavar="KEY", help="Only announcements that concern this customer.")
 @format_option
 @desk_options()
+@paged
 def list_announcements(active: bool, everything: bool, customer: str | None, fmt: str) -> None:
     """Announcements: current and upcoming by default, oldest first."""
     from sdesk.formats import reader

@@ -41,7 +41,6 @@ def init(folder: Path, name: str) -> None:
 
 
 @click.command()
-@paged
 @click.option(
     "--since",
     metavar="REF",
@@ -57,6 +56,7 @@ def init(folder: Path, name: str) -> None:
 )
 @check_format_option
 @desk_options()
+@paged
 def check(since: str | None, only_changed: bool, fmt: str) -> None:
     """Validate rules.yaml, every ticket and announcement file and the desk's templates (for CI).
 

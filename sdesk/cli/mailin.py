@@ -167,9 +167,9 @@ def _one(raw: bytes) -> Mailbox:
 
 
 @mail.command("triage")
-@paged
 @format_option
 @desk_options()
+@paged
 def triage(fmt: str) -> None:
     """Mail the gateway could not turn into a ticket or comment, with why: each waits for accept or dismiss."""
     from sdesk.mail import received
@@ -195,9 +195,9 @@ def triage(fmt: str) -> None:
 
 
 @mail.command("show")
-@paged
 @click.argument("mail_id", metavar="ID")
 @desk_options()
+@paged
 def show(mail_id: str) -> None:
     """A received mail as the gateway kept it: who, to whom, what it became, its whole text and attachments."""
     from sdesk.mail import received

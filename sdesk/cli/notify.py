@@ -40,10 +40,10 @@ def notify() -> None:
 
 
 @notify.command("list")
-@paged
 @click.option("--pending", "only_pending", is_flag=True, help="Only mail not sent yet.")
 @format_option
 @desk_options()
+@paged
 def list_mail(only_pending: bool, fmt: str) -> None:
     """The mail history owes since the mail baseline, oldest first: owed, sent, parked or unconfirmed.
 

@@ -26,10 +26,10 @@ def rules() -> None:
 
 
 @rules.command("check")
-@paged
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @check_format_option
 @desk_options()
+@paged
 def rules_check(path: Path | None, fmt: str) -> None:
     """Validate rules.yaml (or PATH) and list every problem as FILE:LINE:COL: message.
 
@@ -51,10 +51,10 @@ def rules_check(path: Path | None, fmt: str) -> None:
 
 
 @rules.command("explain")
-@paged
 @click.argument("ticket_ref", metavar="ID")
 @format_option
 @desk_options()
+@paged
 def rules_explain(ticket_ref: str, fmt: str) -> None:
     """Show how the rules apply to a ticket, and why.
 

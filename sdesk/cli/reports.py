@@ -28,11 +28,11 @@ def report() -> None:
 
 
 @report.command("sla")
-@paged
 @click.option("--from", "start", required=True, metavar="DATE", help="First day (YYYY-MM-DD) of tickets opened.")
 @click.option("--to", "end", required=True, metavar="DATE", help="Last day (YYYY-MM-DD), included.")
 @format_option
 @desk_options()
+@paged
 def report_sla(start: str, end: str, fmt: str) -> None:
     """Response and resolution compliance per priority and per customer.
 
@@ -51,12 +51,12 @@ def report_sla(start: str, end: str, fmt: str) -> None:
 
 
 @report.command("time")
-@paged
 @click.option("--month", metavar="YYYY-MM", help="The month of the work (default: this month).")
 @click.option("--customer", "customers", multiple=True, help="Only this customer (repeatable).")
 @click.option("--by-ticket", is_flag=True, help="Also a line per ticket, above its customer's total.")
 @format_option
 @desk_options()
+@paged
 def report_time(month: str | None, customers: tuple[str, ...], by_ticket: bool, fmt: str) -> None:
     """Registered time per customer: covered, included hours used, surplus, billable.
 
@@ -89,11 +89,11 @@ def report_time(month: str | None, customers: tuple[str, ...], by_ticket: bool, 
 
 
 @report.command("csat")
-@paged
 @click.option("--from", "start", metavar="DATE", help="First day (YYYY-MM-DD) of tickets closed (default: all).")
 @click.option("--to", "end", metavar="DATE", help="Last day (YYYY-MM-DD), included.")
 @format_option
 @desk_options()
+@paged
 def report_csat(start: str | None, end: str | None, fmt: str) -> None:
     """Satisfaction: surveys sent, answers, response rate and scores per customer, team and agent.
 

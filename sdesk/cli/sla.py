@@ -19,13 +19,13 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@paged
 @click.option("--team", "teams", multiple=True, metavar="TEAM", help="Only this team's tickets (repeatable).")
 @click.option("--assignee", "assignees", multiple=True, metavar="EMAIL", help="Only these (me, none) (repeatable).")
 @click.option("--paused", is_flag=True, help="Also tickets whose clocks are paused (waiting on the customer, on hold).")
 @click.option("--explain", is_flag=True, help="After the table, say why each ticket is where it is.")
 @format_option
 @desk_options()
+@paged
 def queue(teams: tuple[str, ...], assignees: tuple[str, ...], paused: bool, explain: bool, fmt: str) -> None:
     """Open work in the order to take it, with the time left on each clock.
 
@@ -60,7 +60,6 @@ def queue(teams: tuple[str, ...], assignees: tuple[str, ...], paused: bool, expl
 
 
 @click.command("sla")
-@paged
 @click.option("--within", metavar="DURATION", help="Also clocks due within this much open time (e.g. 2h, 30m).")
 @click.option("--explain", "explain_ref", metavar="ID", help="Print the timeline one ticket's due dates come from.")
 @click.option("--team", "teams", multiple=True, metavar="TEAM", help="Only this team's tickets (repeatable).")
@@ -71,6 +70,7 @@ def queue(teams: tuple[str, ...], assignees: tuple[str, ...], paused: bool, expl
 )
 @format_option
 @desk_options()
+@paged
 def sla_command(within: str | None, explain_ref: str | None, teams: tuple[str, ...], open_now: bool, fmt: str) -> None:
     """Clocks that are overdue, or due within --within; exit code 1 when any is listed.
 

@@ -115,7 +115,6 @@ def new(
 
 
 @click.command("list")
-@paged
 @click.option("--status", "statuses", multiple=True, help="Only this status, e.g. waiting-for-customer (repeatable).")
 @click.option("--type", "types", multiple=True, help="Only this ticket type, e.g. incident (repeatable).")
 @click.option("--priority", "priorities", multiple=True, help="Only this priority, e.g. P1 (repeatable).")
@@ -141,6 +140,7 @@ def new(
 )
 @format_option
 @desk_options()
+@paged
 def list_tickets(
     statuses: tuple[str, ...],
     types: tuple[str, ...],
@@ -194,11 +194,11 @@ def list_tickets(
 
 
 @click.command()
-@paged
 @click.argument("ticket_ref", metavar="ID")
 @click.option("--history", "in_git", is_flag=True, help="Also who changed it in which commit (from git log).")
 @format_option
 @desk_options()
+@paged
 def show(ticket_ref: str, in_git: bool, fmt: str) -> None:
     """Everything about one ticket, history included."""
     from sdesk.cli import views
