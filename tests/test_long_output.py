@@ -83,7 +83,7 @@ def got(pager: Path) -> str | None:
 
 @pytest.fixture
 def two_tickets(desk: Path, new_ticket) -> list[str]:
-    return [new_ticket(title=title)["id"] for title in ("Eerste melding", "Tweede melding")]
+    return [new_ticket(title=title)["id"] for title in ("Eerste melding", "Scherm \x1b[2J leeg")]
 
 
 # --- the pager ------------------------------------------------------------------------------
@@ -112,6 +112,7 @@ def test_a_listing_on_a_terminal_goes_through_the_pager_and_its_summary_follows(
     paged = got(pager)
     assert paged is not None and paged.startswith("LESS=FRX\nID ")  # less quits at once when the output fits
     assert all(number in paged for number in two_tickets)
+    assert "Scherm \\u001b[2J leeg" in paged and "\x1b" not in paged  # the escaping net is in front of the pager
     assert shown == "2 tickets\n"  # stderr held until the pager was done: after the listing, not above it
 
 
