@@ -26,9 +26,10 @@ AGENT = "agent@caresolutions.example"
 
 @pytest.fixture(autouse=True)
 def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pin the clock and the agent; keep the user's desk and git identity out."""
-    for name in ("SDESK_DIR", "SDESK_USER", "SDESK_NOW", "GIT_DIR", "EDITOR", "VISUAL"):
+    """Pin the clock and the agent; keep the user's desk, git identity and pager out."""
+    for name in ("SDESK_DIR", "SDESK_USER", "SDESK_NOW", "GIT_DIR", "EDITOR", "VISUAL", "SDESK_PAGER"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PAGER", "cat")  # no less waiting for a key on a test's terminal; pager tests name theirs
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
