@@ -29,7 +29,7 @@ from sdesk.formats import yamlio
 from sdesk.storage import merge
 from sdesk.storage.store import read_ticket, render
 from sdesk.tickets.model import Change, Event, Ticket
-from tests.conftest import REPO, TICKET_DEFAULTS, Run, isolate_git
+from tests.conftest import REPO, TICKET_DEFAULTS, Run, isolate_git, needs_git_checkout
 
 AN = "an.wouters@caresolutions.example"
 BO = "bo.peeters@caresolutions.example"
@@ -1172,6 +1172,7 @@ def test_the_pre_commit_hooks_run_as_pre_commit_runs_them_on_a_desk_in_a_subfold
         assert re.search(hooks["sdesk-check"]["files"], name), name
 
 
+@needs_git_checkout
 def test_pre_commit_installs_and_runs_the_hooks_of_this_repository(tmp_path):
     """The README's pre-commit set-up, for real: pre-commit installs sdesk from this repository (at its last
     commit) and runs both hooks on a desk in a subfolder; a broken announcement stops the commit."""
