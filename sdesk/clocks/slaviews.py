@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sdesk.calendar.businesstime import is_open, next_opening, words
+from sdesk.calendar.businesstime import is_open, next_opening
+from sdesk.calendar.durations import words
 from sdesk.clocks.sla import Clock
 from sdesk.clocks.workqueue import Place
 from sdesk.output import Column, truncate
