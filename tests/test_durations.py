@@ -158,6 +158,8 @@ def test_one_text_is_one_time_in_a_rules_yaml_target_sla_within_and_log(desk: Pa
     listed = json.loads(run("sla", "--within", "1u30", "--format", "json").stdout)
     assert [(row["clock"], row["left_minutes"]) for row in listed] == [("response", 90)]
     assert run("sla", "--within", "89 minuten").exit_code == 0
+    queued = ok(run("queue")).splitlines()[2]
+    assert "1:30 left" in queued and "14:00 left" in queued  # two business days of 7 open hours
     assert ok(run("log", ticket, "1,5 uur", "--note", "Herstart")) == f"{ticket}: logged 1:30 on 2026-11-23, covered\n"
 
 
