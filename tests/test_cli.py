@@ -610,7 +610,9 @@ def test_a_release_is_one_version_its_changelog_entry_and_the_tag_the_readme_nam
 
     assert version("sdesk") == sdesk.__version__
     newest = next(
-        line for line in (REPO / "CHANGELOG.md").read_text(encoding="utf-8").splitlines() if line[:3] == "## "
+        line
+        for line in (REPO / "CHANGELOG.md").read_text(encoding="utf-8").splitlines()
+        if line[:3] == "## " and line != "## Unreleased"  # what is merged since, above the release
     )
     assert re.fullmatch(rf"## {re.escape(sdesk.__version__)} \(\d{{4}}-\d{{2}}-\d{{2}}\)", newest), newest
     readme = (REPO / "README.md").read_text(encoding="utf-8")

@@ -34,11 +34,11 @@ from click.testing import CliRunner, Result
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sdesk.calendar.durations import hours_minutes
 from sdesk.cli import main
 from sdesk.errors import SdeskError
 from sdesk.formats import yamlio
 from sdesk.policy import rules as policy
-from sdesk.service.timelog import hours_minutes
 from sdesk.storage.store import Desk
 from sdesk.tickets.model import Change, Event
 from sdesk.website import charts, dashboard, keptpages, pages, portal, publish

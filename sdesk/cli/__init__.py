@@ -35,7 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "log": (
         "timekeeping:log",
-        "Register DURATION of work on a ticket (45m, 1h30m, 1.5h or 1:30), also after it closed.",
+        "Register DURATION of work on a ticket (45m, 1h30m, 1u30, 1,5 uur or 1:30), also after it closed.",
     ),
     "call": (
         "calls:call",

@@ -36,7 +36,8 @@ def report_sla(start: str, end: str, fmt: str) -> None:
 
     Of the tickets opened from --from to --to: how many, the share of decided
     clocks (stopped, or already overdue) that met their target, and the
-    median and 90th percentile times in business hours.
+    median and 90th percentile of the business time they took (hours:minutes;
+    decimal hours in JSON and CSV).
     """
     from sdesk.clocks import slareport  # statistics is only needed here
 
@@ -44,8 +45,9 @@ def report_sla(start: str, end: str, fmt: str) -> None:
     desk = context.desk()
     rows = slareport.report(context.tickets(desk), desk.rules, context.now(desk), first, last)
     click.echo(render_rows(rows, slareport.COLUMNS, fmt, slareport.FIELDS), nl=False)
-    if fmt == "table" and not rows:
-        click.echo(f"No tickets opened from {first} to {last}.", err=True)
+    if fmt == "table":
+        done = "Share of decided clocks met; median and P90 of the business time taken (hours:minutes)."
+        click.echo(done if rows else f"No tickets opened from {first} to {last}.", err=True)
 
 
 @report.command("time")

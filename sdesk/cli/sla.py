@@ -58,7 +58,9 @@ def queue(teams: tuple[str, ...], assignees: tuple[str, ...], paused: bool, expl
 
 
 @click.command("sla")
-@click.option("--within", metavar="DURATION", help="Also clocks due within this much open time (e.g. 2h, 30m).")
+@click.option(
+    "--within", metavar="DURATION", help="Also clocks due within this much open time (e.g. 2h, 30m, 1u30, 1,5 uur)."
+)
 @click.option("--explain", "explain_ref", metavar="ID", help="Print the timeline one ticket's due dates come from.")
 @click.option("--team", "teams", multiple=True, metavar="TEAM", help="Only this team's tickets (repeatable).")
 @click.option(
@@ -77,7 +79,9 @@ def sla_command(within: str | None, explain_ref: str | None, teams: tuple[str, .
     wakes the on-call agent only for clocks that run at night (seed 001: only
     a 24/7 contract gets support outside office hours).
     """
-    from sdesk.calendar import businesstime
+    from datetime import timedelta
+
+    from sdesk.calendar import businesstime, durations
     from sdesk.clocks import sla, slaviews
 
     desk = context.desk()
@@ -85,7 +89,7 @@ def sla_command(within: str | None, explain_ref: str | None, teams: tuple[str, .
         _explain(desk, explain_ref)
         return
     try:
-        window = businesstime.parse_duration(within) if within else None
+        window = timedelta(minutes=durations.parse_minutes(within)) if within else None
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--within") from None
     _check_teams(desk.rules, teams)
