@@ -11,13 +11,16 @@ from __future__ import annotations
 import sys
 from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sdesk import __version__, terminal
 from sdesk.cli.options import desk_options
 from sdesk.errors import SdeskError, display_path
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
 
 # name -> (module:function, the one-line summary `sdesk --help` shows), in the order of a working day.
 # tests/test_cli.py checks that each summary is its command's own.
@@ -101,6 +104,24 @@ class SdeskGroup(click.Group):
             return super().main(*args, **kwargs)
         finally:
             sys.stdout, sys.stderr = saved
+
+    def _main_shell_completion(self, ctx_args: Any, prog_name: str, complete_var: str | None = None) -> None:
+        """Tab completion answers in the shell's own protocol on the real stdout (the completers show a
+        title's control characters themselves)."""
+        escaping = sys.stdout
+        sys.stdout = escaping.stream if isinstance(escaping, terminal.EscapingStream) else escaping
+        try:
+            super()._main_shell_completion(ctx_args, prog_name, complete_var)
+        finally:
+            sys.stdout = escaping
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        """Command names with the summaries above, without importing every command; then the options."""
+        from click.shell_completion import CompletionItem
+
+        names = [CompletionItem(name, help=summary) for name, (_, summary) in COMMANDS.items()]
+        options = click.Command.shell_complete(self, ctx, incomplete)
+        return [item for item in names if item.value.startswith(incomplete)] + options
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
