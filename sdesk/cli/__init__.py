@@ -75,6 +75,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "rules": ("policy:rules", "Check the desk's policy in rules.yaml and see how it applies to a ticket."),
     "schema": ("policy:schema", "Print the JSON Schema of rules.yaml, a ticket file or an announcement file."),
+    "completion": ("completion:completion", "Print the script that makes Tab complete sdesk in bash, zsh or fish."),
     "git": ("gitcommands:git_group", "Work with the desk's git repository: sdesk git setup once per clone."),
     "merge-ticket": (
         "gitcommands:merge_ticket",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from sdesk.cli import context
+from sdesk.cli import completers, context
 from sdesk.cli.options import desk_options
 
 RECENT_DAYS = 30  # as sdesk.website.portal.RECENT_DAYS, without importing it at start-up
@@ -19,7 +19,12 @@ def export() -> None:
 
 @export.command("html")
 @click.argument("out", type=click.Path(path_type=Path))
-@click.option("--customer", metavar="KEY", help="Only this customer's portal, written straight into OUT.")
+@click.option(
+    "--customer",
+    metavar="KEY",
+    shell_complete=completers.customers,
+    help="Only this customer's portal, written straight into OUT.",
+)
 @click.option(
     "--recent",
     "recent_days",

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from sdesk.cli import completers
 from sdesk.words import CHECK_FORMATS, FORMATS, IMPACTS, URGENCIES
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -122,7 +123,8 @@ def parse_day(text: str, option: str) -> date:
 
 def field_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for flag, name, help_text, kind in reversed(FIELD_OPTIONS):
-        command = click.option(flag, name, type=kind, default=None, help=help_text)(command)
+        complete = completers.FIELDS.get(flag)
+        command = click.option(flag, name, type=kind, default=None, help=help_text, shell_complete=complete)(command)
     return command
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from sdesk.cli import context
+from sdesk.cli import completers, context
 from sdesk.cli.options import check_format_option, desk_options, format_option
 from sdesk.cli.problems import report
 from sdesk.errors import SdeskError, display_path
@@ -49,7 +49,7 @@ def rules_check(path: Path | None, fmt: str) -> None:
 
 
 @rules.command("explain")
-@click.argument("ticket_ref", metavar="ID")
+@click.argument("ticket_ref", metavar="ID", shell_complete=completers.any_ticket)
 @format_option
 @desk_options()
 def rules_explain(ticket_ref: str, fmt: str) -> None:

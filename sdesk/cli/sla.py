@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from sdesk.cli import context
+from sdesk.cli import completers, context
 from sdesk.cli.options import desk_options, format_option
 from sdesk.errors import InvalidData, Refused, SdeskError
 from sdesk.output import plural, render_rows
@@ -18,8 +18,22 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.option("--team", "teams", multiple=True, metavar="TEAM", help="Only this team's tickets (repeatable).")
-@click.option("--assignee", "assignees", multiple=True, metavar="EMAIL", help="Only these (me, none) (repeatable).")
+@click.option(
+    "--team",
+    "teams",
+    multiple=True,
+    metavar="TEAM",
+    shell_complete=completers.teams,
+    help="Only this team's tickets (repeatable).",
+)
+@click.option(
+    "--assignee",
+    "assignees",
+    multiple=True,
+    metavar="EMAIL",
+    shell_complete=completers.assignees,
+    help="Only these (me, none) (repeatable).",
+)
 @click.option("--paused", is_flag=True, help="Also tickets whose clocks are paused (waiting on the customer, on hold).")
 @click.option("--explain", is_flag=True, help="After the table, say why each ticket is where it is.")
 @format_option
@@ -61,8 +75,21 @@ def queue(teams: tuple[str, ...], assignees: tuple[str, ...], paused: bool, expl
 @click.option(
     "--within", metavar="DURATION", help="Also clocks due within this much open time (e.g. 2h, 30m, 1u30, 1,5 uur)."
 )
-@click.option("--explain", "explain_ref", metavar="ID", help="Print the timeline one ticket's due dates come from.")
-@click.option("--team", "teams", multiple=True, metavar="TEAM", help="Only this team's tickets (repeatable).")
+@click.option(
+    "--explain",
+    "explain_ref",
+    metavar="ID",
+    shell_complete=completers.any_ticket,
+    help="Print the timeline one ticket's due dates come from.",
+)
+@click.option(
+    "--team",
+    "teams",
+    multiple=True,
+    metavar="TEAM",
+    shell_complete=completers.teams,
+    help="Only this team's tickets (repeatable).",
+)
 @click.option(
     "--open-now",
     is_flag=True,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from sdesk.cli import context, is_text
+from sdesk.cli import completers, context, is_text
 from sdesk.cli.options import desk_options, field_options, field_values, format_option
 from sdesk.errors import InvalidData, SdeskError
 from sdesk.output import plural, render_rows, stream_rows, table, to_json
@@ -44,7 +44,12 @@ EDITOR_TEMPLATE = (
     is_flag=True,
     help="The customer's own desk works on it too: needs --their-ticket and --their-email (seed 000).",
 )
-@click.option("--outage", metavar="ID", help="Part of this outage announcement: resolving the outage closes it.")
+@click.option(
+    "--outage",
+    metavar="ID",
+    shell_complete=completers.outages,
+    help="Part of this outage announcement: resolving the outage closes it.",
+)
 @format_option
 @desk_options()
 def new(
@@ -114,16 +119,41 @@ def new(
 
 
 @click.command("list")
-@click.option("--status", "statuses", multiple=True, help="Only this status, e.g. waiting-for-customer (repeatable).")
-@click.option("--type", "types", multiple=True, help="Only this ticket type, e.g. incident (repeatable).")
-@click.option("--priority", "priorities", multiple=True, help="Only this priority, e.g. P1 (repeatable).")
-@click.option("--customer", "customers", multiple=True, help="Only this customer (repeatable).")
-@click.option("--team", "teams", multiple=True, help="Only this team (repeatable).")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    shell_complete=completers.statuses,
+    help="Only this status, e.g. waiting-for-customer (repeatable).",
+)
+@click.option(
+    "--type",
+    "types",
+    multiple=True,
+    shell_complete=completers.types,
+    help="Only this ticket type, e.g. incident (repeatable).",
+)
+@click.option(
+    "--priority",
+    "priorities",
+    multiple=True,
+    shell_complete=completers.priorities,
+    help="Only this priority, e.g. P1 (repeatable).",
+)
+@click.option(
+    "--customer",
+    "customers",
+    multiple=True,
+    shell_complete=completers.customers,
+    help="Only this customer (repeatable).",
+)
+@click.option("--team", "teams", multiple=True, shell_complete=completers.teams, help="Only this team (repeatable).")
 @click.option(
     "--assignee",
     "assignees",
     multiple=True,
     metavar="EMAIL|me|none",
+    shell_complete=completers.assignees,
     help="Only tickets assigned to this agent; 'me' for yourself, 'none' for unassigned.",
 )
 @click.option("--open", "scope", flag_value="open", help="Only open tickets (the default).")
@@ -192,7 +222,7 @@ def list_tickets(
 
 
 @click.command()
-@click.argument("ticket_ref", metavar="ID")
+@click.argument("ticket_ref", metavar="ID", shell_complete=completers.any_ticket)
 @click.option("--history", "in_git", is_flag=True, help="Also who changed it in which commit (from git log).")
 @format_option
 @desk_options()
@@ -279,10 +309,11 @@ def _clocks(desk: Desk, ticket: Ticket) -> tuple[list[sla.Clock], str | None]:
 
 
 @click.command()
-@click.argument("ticket_ref", metavar="ID")
+@click.argument("ticket_ref", metavar="ID", shell_complete=completers.open_ticket)
 @click.option(
     "--status",
     metavar="STATUS",
+    shell_complete=completers.next_statuses,
     help="Move to this status, as rules.yaml allows (e.g. in-progress, waiting-for-customer; to close: sdesk close).",
 )
 @field_options
@@ -352,7 +383,7 @@ def _confirm_new_costs(desk: Desk, ticket_ref: str, values: dict[str, str | None
 
 
 @click.command()
-@click.argument("ticket_ref", metavar="ID")
+@click.argument("ticket_ref", metavar="ID", shell_complete=completers.open_ticket)
 @click.argument("text", required=False)
 @click.option("--internal", is_flag=True, help="A desk-only note: never shown or mailed to the customer.")
 @click.option(
@@ -387,8 +418,8 @@ def comment(ticket_ref: str, text: str | None, internal: bool, from_customer: bo
 
 
 @click.command()
-@click.argument("ticket_ref", metavar="ID")
-@click.argument("level")
+@click.argument("ticket_ref", metavar="ID", shell_complete=completers.open_ticket)
+@click.argument("level", shell_complete=completers.priorities)
 @click.option("--reason", required=True, help="Why the level changes; recorded in the history.")
 @format_option
 @desk_options()
@@ -416,9 +447,14 @@ def priority(ticket_ref: str, level: str, reason: str, fmt: str) -> None:
 
 
 @click.command()
-@click.argument("ticket_ref", metavar="ID")
+@click.argument("ticket_ref", metavar="ID", shell_complete=completers.open_ticket)
 @click.option("--resolution", required=True, help="What was done to solve it (sent to the customer).")
-@click.option("--status", metavar="STATUS", help="The final status, when rules.yaml declares several.")
+@click.option(
+    "--status",
+    metavar="STATUS",
+    shell_complete=completers.final_statuses,
+    help="The final status, when rules.yaml declares several.",
+)
 @format_option
 @desk_options()
 def close(ticket_ref: str, resolution: str, status: str | None, fmt: str) -> None:
@@ -435,7 +471,7 @@ def close(ticket_ref: str, resolution: str, status: str | None, fmt: str) -> Non
 
 
 @click.command()
-@click.argument("ticket_ref", metavar="ID")
+@click.argument("ticket_ref", metavar="ID", shell_complete=completers.closed_ticket)
 @click.option("--reason", required=True, help="Why the ticket is opened again.")
 @format_option
 @desk_options()

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from sdesk.cli import context
+from sdesk.cli import completers, context
 from sdesk.cli.options import desk_options, format_option, parse_day
 from sdesk.output import to_csv, to_json
 from sdesk.words import SCORES
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 @click.command("log")
-@click.argument("ticket_ref", metavar="ID")
+@click.argument("ticket_ref", metavar="ID", shell_complete=completers.any_ticket)
 @click.argument("duration", required=False)
 @click.option("--note", help="What was done; it appears on the invoice's detail.")
 @click.option("--on", "day", metavar="DATE", help="The day the work was done (YYYY-MM-DD, default: today).")
@@ -193,7 +193,7 @@ def _said(timer: Timer, state: str, fmt: str, sentence: str) -> None:
 
 
 @click.command()
-@click.argument("ticket_ref", metavar="ID")
+@click.argument("ticket_ref", metavar="ID", shell_complete=completers.closed_ticket)
 @click.argument("score", type=click.IntRange(*SCORES))
 @click.option("--comment", "remark", metavar="TEXT", help="What the customer said with the score.")
 @format_option
