@@ -24,7 +24,6 @@ import click
 from click.shell_completion import CompletionItem
 
 from sdesk import terminal
-from sdesk.cli import context
 
 if TYPE_CHECKING:
     from sdesk.policy.rules import Customer, Rules
@@ -72,6 +71,8 @@ def _starting(typed: str, offer: Offer) -> list[tuple[str, str | None]]:
 
 def _desk(ctx: click.Context) -> Desk:
     """The desk the command would act on, found as the command would find it."""
+    from sdesk.cli import context
+
     with ctx.scope(cleanup=False):
         return context.desk()
 
