@@ -600,16 +600,15 @@ def test_git_runs_sdesk_as_a_subcommand(tmp_path):
 
 
 def test_a_release_is_one_version_its_changelog_entry_and_the_tag_the_readme_names():
-    """The version is written once; CHANGELOG's newest entry is that version with its date; the README's
-    pre-commit and CI snippets name its tag."""
+    """The version is written once; CHANGELOG's newest release is that version with its date (what is not
+    released yet is under "## Unreleased" above it); the README's pre-commit and CI snippets name its tag."""
     from importlib.metadata import version
 
     import sdesk
 
     assert version("sdesk") == sdesk.__version__
-    newest = next(
-        line for line in (REPO / "CHANGELOG.md").read_text(encoding="utf-8").splitlines() if line[:3] == "## "
-    )
+    headings = [line for line in (REPO / "CHANGELOG.md").read_text(encoding="utf-8").splitlines() if line[:3] == "## "]
+    newest = headings[1] if headings[0] == "## Unreleased" else headings[0]
     assert re.fullmatch(rf"## {re.escape(sdesk.__version__)} \(\d{{4}}-\d{{2}}-\d{{2}}\)", newest), newest
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     named = set(re.findall(r"(?:rev: |sdesk@)(v\d+\.\d+\.\d+)", readme))
