@@ -37,8 +37,8 @@ from sdesk.storage.store import Desk, render
 from sdesk.tickets import ids, model, transfer
 from sdesk.tickets.model import Ticket
 
-# One exported ticket as JSON or CSV: at most what a ticket file holds, written out with escapes.
-MAX_TICKET_CHARS = 4 * files.MAX_BYTES
+# One exported ticket as JSON or CSV: what a ticket file may hold, with room for the escapes.
+MAX_TICKET_CHARS = 2 * files.MAX_BYTES
 CSV_BOUNDS = csvfile.Bounds(cell=MAX_TICKET_CHARS, columns=len(transfer.CSV_COLUMNS))
 LOCK = "sdesk-import"  # one import at a time in a clone: two would both take a row for new
 

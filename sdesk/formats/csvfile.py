@@ -21,7 +21,7 @@ from sdesk.errors import InvalidData
 
 BOM = b"\xef\xbb\xbf"
 _UTF16 = (b"\xff\xfe", b"\xfe\xff")
-CONVERT = "save it as UTF-8 (Excel: CSV UTF-8) or convert it, e.g. iconv -f WINDOWS-1252 -t UTF-8"
+CONVERT = "save it as UTF-8 (Excel: CSV UTF-8) or convert it, e.g. iconv -f {} -t UTF-8"
 
 
 class Bounds:
@@ -77,7 +77,7 @@ class _Lines:
         self.number += 1
         if self.number == 1:
             if data.startswith(_UTF16):
-                raise InvalidData(f"is UTF-16 text, not UTF-8: {CONVERT}", self.path)
+                raise InvalidData(f"is UTF-16 text, not UTF-8: {CONVERT.format('UTF-16')}", self.path)
             data = data.removeprefix(BOM)
         if len(data) > self.row_limit:
             raise InvalidData(
@@ -88,7 +88,7 @@ class _Lines:
         try:
             line = data.decode("utf-8")
         except UnicodeDecodeError as error:
-            message = f"not UTF-8 text (byte {error.start + 1} of the line): {CONVERT}"
+            message = f"not UTF-8 text (byte {error.start + 1} of the line): {CONVERT.format('WINDOWS-1252')}"
             raise InvalidData(message, self.path, self.number) from None
         self.fed += len(line)
         if self.fed > self.row_limit:
