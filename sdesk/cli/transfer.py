@@ -43,13 +43,14 @@ if TYPE_CHECKING:
 def import_tickets(
     file: Path, fmt: str | None, mapping: Path | None, skip_refused: bool, dry_run: bool, owe_mail: bool
 ) -> None:
-    """Import the tickets in FILE into this desk, each checked as sdesk check checks tickets.
+    """Import tickets: from sdesk export json|csv, or another helpdesk's CSV export with --mapping.
 
     FILE is what sdesk export json or csv wrote (the files come back byte for
-    byte), or with --mapping another helpdesk's CSV export. Every ticket is
-    checked before any is written: when one is refused (listed with its line),
-    nothing is imported unless --skip-refused. A ticket the desk has already
-    is left alone, so running it again is harmless.
+    byte), or with --mapping MAP.yaml another helpdesk's CSV export, its
+    columns and words mapped to this desk. Each ticket is checked as sdesk
+    check checks tickets, every one before any is written: when one is refused
+    (listed with its line), nothing is imported unless --skip-refused. A
+    ticket the desk has already is left alone, so running it again is harmless.
     """
     from sdesk.actions import transfer
 
