@@ -602,8 +602,8 @@ def test_git_runs_sdesk_as_a_subcommand(tmp_path):
 
 
 def test_a_release_is_one_version_its_changelog_entry_and_the_tag_the_readme_names():
-    """The version is written once; CHANGELOG's newest entry is that version with its date; the README's
-    pre-commit and CI snippets name its tag."""
+    """The version is written once; CHANGELOG's newest release is that version with its date (what is not
+    released yet is under "## Unreleased" above it); the README's pre-commit and CI snippets name its tag."""
     from importlib.metadata import version
 
     import sdesk

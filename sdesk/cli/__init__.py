@@ -67,7 +67,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "announce": ("announce:announce", "Announce planned maintenance and outages; resolve an outage and its tickets."),
     "report": ("reports:report", "Reports over a period: SLA compliance, time and billing, satisfaction."),
-    "export": ("export:export", "Export the desk for others to read: a static HTML site."),
+    "export": (
+        "export:export",
+        "Export the desk: a static HTML site, or every ticket with its history as JSON or CSV.",
+    ),
+    "import": (
+        "transfer:import_tickets",
+        "Import tickets: from sdesk export json|csv, or another helpdesk's CSV export with --mapping.",
+    ),
     "init": ("desk:init", "Make FOLDER a new desk: a commented rules.yaml, tickets/ and a .gitignore."),
     "check": (
         "desk:check",
