@@ -600,15 +600,17 @@ def test_git_runs_sdesk_as_a_subcommand(tmp_path):
 
 
 def test_a_release_is_one_version_its_changelog_entry_and_the_tag_the_readme_names():
-    """The version is written once; CHANGELOG's newest entry is that version with its date; the README's
-    pre-commit and CI snippets name its tag."""
+    """The version is written once; CHANGELOG's newest entry is that version with its date (above it only
+    what is not released yet, under ## Unreleased); the README's pre-commit and CI snippets name its tag."""
     from importlib.metadata import version
 
     import sdesk
 
     assert version("sdesk") == sdesk.__version__
     newest = next(
-        line for line in (REPO / "CHANGELOG.md").read_text(encoding="utf-8").splitlines() if line[:3] == "## "
+        line
+        for line in (REPO / "CHANGELOG.md").read_text(encoding="utf-8").splitlines()
+        if line[:3] == "## " and line != "## Unreleased"
     )
     assert re.fullmatch(rf"## {re.escape(sdesk.__version__)} \(\d{{4}}-\d{{2}}-\d{{2}}\)", newest), newest
     readme = (REPO / "README.md").read_text(encoding="utf-8")
