@@ -93,6 +93,7 @@ def test_an_undeclared_identity_changes_nothing_and_is_told_how_to_fix_it(
 
 
 READS = [
+    ("new", "--dry-run", *[part for pair in TICKET_DEFAULTS.items() for part in pair]),
     ("list", "--all"),
     ("list", "--assignee", "me"),
     ("show", "{ticket}"),
@@ -114,6 +115,24 @@ def test_anyone_may_read(declared: Path, run: Run, ticket: str, command: tuple[s
     result = run("--as", STRANGER, *(part.format(ticket=ticket) for part in command))
     assert result.exit_code == 0, result.output
     assert "declared agent" not in result.stderr
+
+
+def test_an_agents_decision_on_held_mail_is_an_agents(declared: Path, run: Run) -> None:
+    stranger = "From: jan@zonnebloem.example\nTo: servicedesk@caresolutions.example\nSubject: Hulp\n\nHelp.\n"
+    ok(run("mail", "receive", input=stranger))
+    [held] = json.loads(ok(run("mail", "triage", "--format", "json")))
+    for decision in (("accept", held["id"], "--customer", "zonnebloem"), ("dismiss", held["id"], "--reason", "spam")):
+        result = run("--as", STRANGER, "mail", *decision)
+        assert (result.exit_code, result.stderr) == (1, refusal(STRANGER, "--as"))
+    ok(run("mail", "dismiss", held["id"], "--reason", "spam"))
+
+
+def test_a_huge_identity_is_refused_in_one_short_line(declared: Path, run: Run, ticket: str) -> None:
+    huge = "a" * 100_000 + "@home.example"
+    result = run("--as", huge, "comment", ticket, "hallo")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {'a' * 99}… (--as) is not a declared agent:")
+    assert len(result.stderr) < 300
 
 
 def test_the_refusal_names_where_the_identity_came_from_and_a_close_declared_one(declared: Path, run: Run) -> None:

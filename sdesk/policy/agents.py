@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from msgspec import Struct
 
-from sdesk.errors import InvalidData, Refused, excerpt
+from sdesk.errors import InvalidData, Refused, excerpt, shortened
 from sdesk.formats import reader
 from sdesk.formats.declare import Email, List, Node, Record, Text, Words
 from sdesk.formats.reader import KeyPath, Problems
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 UNDECLARED = ("read-only", "allowed")
 # The words --assignee gives a meaning of its own, so no agent may be called by them.
 ASSIGNEE_WORDS = ("me", "none")
+SHOWN_CHARS = 100  # of an address in a message: a real one whole, a hostile one not
 
 
 class Agent(Struct, frozen=True):
@@ -54,17 +55,17 @@ def parse(items: list[Any], undeclared: str | None, teams: dict[str, Team], prob
         at: KeyPath = ("agents", index)
         email, name = entry["email"], entry["name"]
         for key, value in (("email", email), ("name", name)):
-            first = seen.setdefault(value.casefold(), f"agents.{index}")
+            first = seen.setdefault(_folded(value), f"agents.{index}")
             if first != f"agents.{index}":
                 problems.add(at + (key,), f"{excerpt(value)} is listed twice (first at {first})")
-        if name.casefold() in ASSIGNEE_WORDS:
+        if _folded(name) in ASSIGNEE_WORDS:
             problems.add(at + ("name",), f"'{name}' is a word of --assignee (me, none): give the agent's full name")
         known = [
             problems.get(None, reader.choice, team, at + ("teams", position), list(teams))
             for position, team in enumerate(entry.get("teams", ()))
             if team is not None
         ]
-        agents.setdefault(email.lower(), Agent(email, name, tuple(team for team in known if team is not None)))
+        agents.setdefault(_folded(email), Agent(email, name, tuple(team for team in known if team is not None)))
     if undeclared == "read-only" and not agents:
         problems.add(
             ("undeclared_agents",),
@@ -80,11 +81,16 @@ def undeclared_policy(undeclared: str | None, agents: dict[str, Agent]) -> str:
 
 def find(agents: dict[str, Agent], value: str, by_name: bool = True) -> Agent | None:
     """The declared agent with this email (or, ``by_name``, this name), in any case."""
-    found = agents.get(value.lower())
+    found = agents.get(_folded(value))
     if found is None and by_name:
-        wanted = value.strip().casefold()
-        found = next((agent for agent in agents.values() if agent.name.casefold() == wanted), None)
+        wanted = _folded(value)
+        found = next((agent for agent in agents.values() if _folded(agent.name) == wanted), None)
     return found
+
+
+def _folded(text: str) -> str:
+    """An email or a name as it is compared: any case, blanks around it left out."""
+    return text.strip().casefold()
 
 
 def acting(rules: Rules, email: str, source: str) -> str:
@@ -95,11 +101,9 @@ def acting(rules: Rules, email: str, source: str) -> str:
         return agent.email
     if rules.undeclared_agents == "allowed":
         return email
-    hint = reader.suggestion(email, [agent.email for agent in rules.agents.values()])
-    raise Refused(
-        f"{email} ({source}) is not a declared agent{hint}: it may read tickets but not change them; "
-        f"add it to agents: in rules.yaml, or act as one with --as EMAIL"
-    )
+    who = f"{shortened(email, SHOWN_CHARS)} ({source}) is not a declared agent{_hint(rules, email)}"
+    fix = "add it to agents: in rules.yaml, or act as one with --as EMAIL"
+    raise Refused(f"{who}: it may read tickets but not change them; {fix}")
 
 
 def assignee(rules: Rules, value: str) -> str:
@@ -121,5 +125,10 @@ def assignee_problem(rules: Rules, email: str) -> str | None:
     """What is wrong with an open ticket's assignee (a colleague's typo in a pull request), if anything."""
     if not rules.agents or find(rules.agents, email, by_name=False) is not None:
         return None
-    hint = reader.suggestion(email, [agent.email for agent in rules.agents.values()])
-    return f"{email} is not a declared agent{hint}: an open ticket is assigned to one of rules.yaml's agents"
+    who = f"{shortened(email, SHOWN_CHARS)} is not a declared agent{_hint(rules, email)}"
+    return f"{who}: an open ticket is assigned to one of rules.yaml's agents"
+
+
+def _hint(rules: Rules, email: str) -> str:
+    """The declared email an undeclared one probably meant, as " (did you mean '…'?)"."""
+    return reader.suggestion(email, [agent.email for agent in rules.agents.values()])
