@@ -30,7 +30,7 @@ from sdesk.formats import yamlio
 from sdesk.storage import merge
 from sdesk.storage.store import read_ticket, render
 from sdesk.tickets.model import Change, Event, Ticket
-from tests.conftest import REPO, TICKET_DEFAULTS, Run, isolate_git, needs_git_checkout
+from tests.conftest import REPO, TICKET_DEFAULTS, Run, example_rules_text, isolate_git, needs_git_checkout
 
 AN = "an.wouters@caresolutions.example"
 BO = "bo.peeters@caresolutions.example"
@@ -125,7 +125,7 @@ def clones(tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch) -> Clones:
     identify(a, "An Wouters", AN)
     result = run("init", str(a), "--name", "Test desk")
     assert result.exit_code == 0, result.output
-    shutil.copy(REPO / "rules.yaml", a / "rules.yaml")
+    (a / "rules.yaml").write_text(example_rules_text(), encoding="utf-8")
     commit(a, "A new desk")
     git(a, "remote", "add", "origin", str(origin))
     git(a, "push", "-q", "-u", "origin", "main")
@@ -1153,7 +1153,7 @@ def test_the_pre_commit_hooks_run_as_pre_commit_runs_them_on_a_desk_in_a_subfold
     repo = tmp_path / "repo"
     desk = repo / "desk"
     (desk / "tickets").mkdir(parents=True)
-    shutil.copy(REPO / "rules.yaml", desk / "rules.yaml")
+    (desk / "rules.yaml").write_text(example_rules_text(), encoding="utf-8")
     git(repo, "init", "-q")
     (desk / "announcements").mkdir()
     (desk / "announcements" / "2Q400G-AAAAA.yaml").write_text("title: [\n", encoding="utf-8")

@@ -46,6 +46,12 @@ def rules_check(path: Path | None, fmt: str) -> None:
     if loaded is None:
         raise SdeskError(f"{plural(len(problems), 'problem')}", target)
     click.echo(f"{display_path(target)}: OK ({_summary(loaded)})", err=fmt != "table")  # scripts read stdout
+    if not loaded.agents:
+        click.echo(
+            "Note: no agents declared: any email may change tickets and be assigned them; "
+            "declare agents: in rules.yaml to check --as, SDESK_USER, git's user.email and --assignee against them",
+            err=True,
+        )
 
 
 @rules.command("explain")
@@ -115,6 +121,7 @@ def _summary(loaded: Rules) -> str:
     counts = [
         plural(len(loaded.customers), "customer"),
         plural(len(loaded.teams), "team"),
+        *([plural(len(loaded.agents), "agent")] if loaded.agents else []),
         plural(len(loaded.plans), "plan"),
         plural(len(loaded.service.calendars), "calendar"),
         plural(len(loaded.statuses), "status", "statuses"),

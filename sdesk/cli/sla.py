@@ -50,7 +50,7 @@ def queue(teams: tuple[str, ...], assignees: tuple[str, ...], paused: bool, expl
     desk = context.desk()
     rules = desk.rules
     _check_teams(rules, teams)
-    wanted = {context.assignee(desk, value) for value in assignees}
+    wanted = {context.wanted_assignee(desk, value) for value in assignees}
     clocked = (
         (ticket, clocks)
         for ticket, clocks in context.open_tickets_with_clocks(desk)

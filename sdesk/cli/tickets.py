@@ -73,6 +73,8 @@ def new(
 
     desk = context.desk()
     rules = desk.rules
+    if not dry_run:
+        context.actor(desk)  # an identity that may not open tickets hears so before any question
     values = field_values(params)
     if context.interactive():
         _prompt_missing(values, rules)
@@ -206,7 +208,7 @@ def list_tickets(
         priorities=priorities,
         customers=customers,
         teams=teams,
-        assignees=tuple(context.assignee(desk, value) for value in assignees),
+        assignees=tuple(context.wanted_assignee(desk, value) for value in assignees),
         text=text,
     )
     kept = context.index(desk).summaries(selection, sort, rules.priority.levels)
@@ -349,6 +351,7 @@ def update(
     if not values and not from_customer:
         raise click.UsageError("nothing to update: pass --status or a field option (see sdesk update --help)")
     desk = context.desk()
+    context.actor(desk)  # refused before anything is asked
     if "assignee" in values:
         values["assignee"] = context.assignee(desk, values["assignee"]) or ""
     if not accept_costs and context.interactive():
@@ -397,16 +400,17 @@ def comment(ticket_ref: str, text: str | None, internal: bool, from_customer: bo
     """Add a comment (public unless --internal). TEXT '-' reads standard input; none opens $EDITOR."""
     from sdesk.actions import workflow
 
+    if text is None and not context.interactive():
+        raise click.UsageError("give the comment TEXT, or '-' to read it from standard input")
+    desk = context.desk()
+    context.actor(desk)  # refused before the comment is written
     if text == "-":
         text = sys.stdin.read()
         if not is_text(text):
             raise SdeskError("the comment on standard input is not UTF-8 text")
     elif text is None:
-        if not context.interactive():
-            raise click.UsageError("give the comment TEXT, or '-' to read it from standard input")
         text = _edit_text(None)
     body = text or ""
-    desk = context.desk()
     change(
         desk,
         ticket_ref,
