@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from sdesk.cli import completers, main
-from tests.conftest import AGENT, REPO, ok
+from tests.conftest import AGENT, REPO, example_rules_text, ok
 from tests.test_hostile_output import hand_written
 
 Offered = list[tuple[str, str | None]]
@@ -183,6 +183,16 @@ def test_assignees_are_me_none_and_the_agents_on_tickets(desk, new_ticket):
     assert offered == ["me", "none", AGENT]
     assert values("sdesk queue --assignee n") == ["none"]
     assert values("sdesk update X --assignee ") == offered
+
+
+def test_assignees_are_the_declared_agents_with_their_names_where_rules_yaml_declares_them(desk, new_ticket):
+    new_ticket(assignee="me")  # the desk declares no agents yet: whoever tickets are assigned to
+    (desk / "rules.yaml").write_text(example_rules_text(agents=True), encoding="utf-8")
+    offered = tab("sdesk update X --assignee ")
+    assert offered[:2] == [("me", "yourself (--as, $SDESK_USER or git config user.email)"), ("none", "nobody")]
+    assert ("bram.de.smet@caresolutions.example", "Bram De Smet") in offered
+    assert AGENT not in values("sdesk update X --assignee ")  # not declared: cannot be assigned
+    assert values("sdesk list --assignee bram") == ["bram.de.smet@caresolutions.example"]
 
 
 def test_outages_and_announcements(desk, run, at):

@@ -259,16 +259,20 @@ def requesters(ctx: click.Context, typed: str) -> Offer:
 # --- agents -------------------------------------------------------------------------------
 
 
-def known_agents(desk: Desk) -> list[str]:
-    """Every agent the desk knows of: for now, whoever a ticket is assigned to."""
+def known_agents(desk: Desk) -> list[tuple[str, str | None]]:
+    """The agents rules.yaml declares, with their names; on a desk that declares none, whoever a ticket is
+    assigned to."""
+    declared = desk.rules.agents
+    if declared:
+        return [(agent.email, agent.name) for agent in declared.values()]
     index = _index(desk)
     index.refresh_if_few(MOST_UNREAD)
-    return index.assignees()
+    return [(email, None) for email in index.assignees()]
 
 
 @_completer
 def assignees(ctx: click.Context, typed: str) -> Offer:
-    agents: list[tuple[str, str | None]] = [(email, None) for email in known_agents(_desk(ctx))]
+    agents = known_agents(_desk(ctx))
     return _starting(
         typed, [("me", "yourself (--as, $SDESK_USER or git config user.email)"), ("none", "nobody"), *agents]
     )
