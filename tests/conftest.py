@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import ssl
 import subprocess
 import sys
@@ -22,6 +21,10 @@ from sdesk.cli import main
 REPO = Path(__file__).resolve().parent.parent
 NOW = "2026-11-23T10:00:00+01:00"
 AGENT = "agent@caresolutions.example"
+# A test that needs this repository's git history (pre-commit installs from it) skips in an unpacked sdist.
+needs_git_checkout = pytest.mark.skipif(
+    not (REPO / ".git").exists(), reason="needs sdesk's own git checkout, and this is an unpacked sdist"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -40,12 +43,23 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.chdir(tmp_path)
 
 
+def example_rules_text(agents: bool = False) -> str:
+    """The example desk's rules.yaml; without its agents unless asked, so a test may act as anyone
+    (tests/test_agents.py tests a desk that declares them)."""
+    text = (REPO / "rules.yaml").read_text(encoding="utf-8")
+    if agents:
+        return text
+    start = text.index("\nagents:\n")
+    end = text.index("\n", text.index("\nundeclared_agents:", start) + 1)
+    return text[:start] + text[end:]
+
+
 @pytest.fixture
 def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty desk with the example desk's rules.yaml, selected through SDESK_DIR."""
+    """An empty desk with the example desk's rules.yaml (without its agents), selected through SDESK_DIR."""
     root = tmp_path / "desk"
     (root / "tickets").mkdir(parents=True)
-    shutil.copy(REPO / "rules.yaml", root / "rules.yaml")
+    (root / "rules.yaml").write_text(example_rules_text(), encoding="utf-8")
     (root / "deliveries").mkdir()  # as sdesk init writes it: every event's mail is owed
     (root / "deliveries" / "baseline.yaml").write_text("commit: none\n", encoding="utf-8")
     monkeypatch.setenv("SDESK_DIR", str(root))

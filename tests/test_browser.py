@@ -31,7 +31,7 @@ import pytest
 from click.testing import CliRunner
 
 from sdesk.cli import main
-from tests.conftest import AGENT, NOW, REPO, TICKET_DEFAULTS
+from tests.conftest import AGENT, NOW, REPO, TICKET_DEFAULTS, example_rules_text
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -181,7 +181,7 @@ def export(desk: Path, out: Path, *options: str) -> Site:
 def new_desk(root: Path) -> Path:
     desk = root / "desk"
     (desk / "tickets").mkdir(parents=True)
-    shutil.copy(REPO / "rules.yaml", desk / "rules.yaml")
+    (desk / "rules.yaml").write_text(example_rules_text(), encoding="utf-8")
     return desk
 
 
@@ -191,7 +191,7 @@ def example_site(tmp_path_factory: pytest.TempPathFactory) -> Site:
     root = tmp_path_factory.mktemp("example")
     desk = root / "desk"
     desk.mkdir()
-    shutil.copy(REPO / "rules.yaml", desk / "rules.yaml")
+    (desk / "rules.yaml").write_text(example_rules_text(), encoding="utf-8")
     for folder in ("tickets", "announcements", "templates"):
         if (REPO / folder).is_dir():
             shutil.copytree(REPO / folder, desk / folder)

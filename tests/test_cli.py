@@ -6,8 +6,10 @@ import csv
 import io
 import json
 import re
+import shutil
 import subprocess
 import sys
+import tarfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import pytest
 
 from sdesk.cli import context, main
 from sdesk.output import Column, stream_rows, to_json
-from tests.conftest import AGENT, NOW, REPO
+from tests.conftest import AGENT, NOW, REPO, needs_git_checkout
 
 
 def ticket_file(desk: Path, ticket_id: str) -> str:
@@ -600,8 +602,8 @@ def test_git_runs_sdesk_as_a_subcommand(tmp_path):
 
 
 def test_a_release_is_one_version_its_changelog_entry_and_the_tag_the_readme_names():
-    """The version is written once; CHANGELOG's newest entry is that version with its date (below what is not
-    released yet); the README's pre-commit and CI snippets name its tag."""
+    """The version is written once; CHANGELOG's newest release is that version with its date (what is not
+    released yet is under "## Unreleased" above it); the README's pre-commit and CI snippets name its tag."""
     from importlib.metadata import version
 
     import sdesk
@@ -610,10 +612,46 @@ def test_a_release_is_one_version_its_changelog_entry_and_the_tag_the_readme_nam
     newest = next(
         line
         for line in (REPO / "CHANGELOG.md").read_text(encoding="utf-8").splitlines()
-        if line[:3] == "## " and line != "## Unreleased"
+        if line[:3] == "## " and line != "## Unreleased"  # what is merged since, above the release
     )
     assert re.fullmatch(rf"## {re.escape(sdesk.__version__)} \(\d{{4}}-\d{{2}}-\d{{2}}\)", newest), newest
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     named = set(re.findall(r"(?:rev: |sdesk@)(v\d+\.\d+\.\d+)", readme))
     assert named == {f"v{sdesk.__version__}"}
     assert "license-files" in (REPO / "pyproject.toml").read_text(encoding="utf-8") and (REPO / "LICENSE").is_file()
+
+
+@needs_git_checkout
+def test_the_sdist_carries_every_tracked_file_and_runs_its_own_tests(tmp_path):
+    """A packager builds the sdist, unpacks it and runs its tests: conftest, the example desk and schemas are in it.
+
+    Built from a copy of the tracked files, as a release is built from a tag; the sdist then runs a test file of
+    its own with its own sources on the path.
+    """
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, text=True, check=True)
+    source = tmp_path / "checkout"
+    for name in filter(None, tracked.stdout.split("\0")):
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, source / name)
+    build = subprocess.run(
+        [sys.executable, "-c", f"from setuptools import build_meta; print(build_meta.build_sdist({str(tmp_path)!r}))"],
+        cwd=source,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert build.returncode == 0, build.stderr
+    archive = tmp_path / build.stdout.split()[-1]
+    with tarfile.open(archive) as sdist:
+        sdist.extractall(tmp_path / "unpacked", filter="data")
+        packed = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
+    assert set(filter(None, tracked.stdout.split("\0"))) <= packed
+    unpacked = next((tmp_path / "unpacked").iterdir())
+    own_test = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", "tests/test_layout.py"],
+        cwd=unpacked,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert own_test.returncode == 0, own_test.stdout[-2000:]  # 0: tests were collected, and all passed

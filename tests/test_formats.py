@@ -242,7 +242,7 @@ SHAPE_REFUSALS = [
         "rules",
         "bad-target",
         "P2: {response: 4h, resolution: 2 business days",
-        "P2: {response: 4 uur, resolution: 2 business days",
+        "P2: {response: 4 weken, resolution: 2 business days",
         "plans.standard.targets.P2.response",
         "is not a target",
     ),
@@ -949,6 +949,14 @@ EDGES: dict[str, list[str]] = {
         "30",
         "1.5h",
         "30 minuten",
+        "1u30",
+        "1,5 uur",
+        "1:30",
+        "1:60",
+        "0:00",
+        "2 werkdagen",
+        "1 uur en 15 min",
+        "1.5 days",
         "1 businessday",
         "m",
         "30m\n",
@@ -1080,7 +1088,7 @@ def test_white_space_means_what_str_isspace_means_in_every_character() -> None:
     assert re.fullmatch(f"{ASCII_SPACE}*", " \t\n\r\f\v")
 
 
-# --- the grammars are the ones the reader always had ------------------------------------------------
+# --- the grammars hold what the reader always took ------------------------------------------------
 
 
 def _old_target(text: str) -> int | None:
@@ -1134,13 +1142,14 @@ TARGET_WORDS = [
 
 @settings(max_examples=500, deadline=None)
 @given(st.lists(st.sampled_from(TARGET_WORDS), max_size=7).map("".join))
-def test_the_target_grammar_is_the_one_the_reader_always_had(text: str) -> None:
+def test_the_target_grammar_reads_what_the_reader_always_took_as_it_did(text: str) -> None:
+    """The grammar grew (Dutch, decimal hours, 1:30: tests/test_durations.py); what it took it reads the same."""
     try:
         target = businesstime.parse_target(text)
-    except ValueError as error:  # the same grammar, now bounded: at most a year's work
-        assert _old_target(text) is None or "too long a target" in str(error)
+    except ValueError as error:  # bounded since: at most a year's work
+        assert _old_target(text) is None or "is too long" in str(error)
     else:
-        assert _old_target(text) == (-target.days if target.days else target.minutes)
+        assert _old_target(text) in (None, -target.days if target.days else target.minutes)
 
 
 def _old_window(span: str) -> tuple[int, int] | None:

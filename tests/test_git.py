@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import Result
 from msgspec.structs import replace
 
@@ -29,7 +30,7 @@ from sdesk.formats import yamlio
 from sdesk.storage import merge
 from sdesk.storage.store import read_ticket, render
 from sdesk.tickets.model import Change, Event, Ticket
-from tests.conftest import REPO, TICKET_DEFAULTS, Run, isolate_git
+from tests.conftest import REPO, TICKET_DEFAULTS, Run, example_rules_text, isolate_git, needs_git_checkout
 
 AN = "an.wouters@caresolutions.example"
 BO = "bo.peeters@caresolutions.example"
@@ -124,7 +125,7 @@ def clones(tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch) -> Clones:
     identify(a, "An Wouters", AN)
     result = run("init", str(a), "--name", "Test desk")
     assert result.exit_code == 0, result.output
-    shutil.copy(REPO / "rules.yaml", a / "rules.yaml")
+    (a / "rules.yaml").write_text(example_rules_text(), encoding="utf-8")
     commit(a, "A new desk")
     git(a, "remote", "add", "origin", str(origin))
     git(a, "push", "-q", "-u", "origin", "main")
@@ -1152,7 +1153,7 @@ def test_the_pre_commit_hooks_run_as_pre_commit_runs_them_on_a_desk_in_a_subfold
     repo = tmp_path / "repo"
     desk = repo / "desk"
     (desk / "tickets").mkdir(parents=True)
-    shutil.copy(REPO / "rules.yaml", desk / "rules.yaml")
+    (desk / "rules.yaml").write_text(example_rules_text(), encoding="utf-8")
     git(repo, "init", "-q")
     (desk / "announcements").mkdir()
     (desk / "announcements" / "2Q400G-AAAAA.yaml").write_text("title: [\n", encoding="utf-8")
@@ -1172,6 +1173,7 @@ def test_the_pre_commit_hooks_run_as_pre_commit_runs_them_on_a_desk_in_a_subfold
         assert re.search(hooks["sdesk-check"]["files"], name), name
 
 
+@needs_git_checkout
 def test_pre_commit_installs_and_runs_the_hooks_of_this_repository(tmp_path):
     """The README's pre-commit set-up, for real: pre-commit installs sdesk from this repository (at its last
     commit) and runs both hooks on a desk in a subfolder; a broken announcement stops the commit."""
@@ -1198,3 +1200,53 @@ def test_pre_commit_installs_and_runs_the_hooks_of_this_repository(tmp_path):
     git(repo, "add", "desk/announcements")
     failed = subprocess.run(pre_commit, cwd=repo, env=env, capture_output=True, text=True, check=False)
     assert failed.returncode == 1 and "desk/announcements/2Q400G-AAAAA.yaml:2:1: invalid YAML" in failed.stdout
+
+
+def readme_workflow() -> dict[str, Any]:
+    """The README's CI workflow, as a desk team copies it."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = next(block for block in re.findall(r"```yaml\n(.*?)```", readme, re.DOTALL) if "jobs:" in block)
+    workflow: dict[str, Any] = yaml.safe_load(block)
+    return workflow
+
+
+def run_workflow_steps(steps: list[dict[str, Any]], clone: Path, event: str) -> list[subprocess.CompletedProcess[str]]:
+    """The `run:` steps GitHub would run for ``event`` (a pull request into main), in ``clone``; the install step
+    is already done (this virtualenv's sdesk is on PATH)."""
+    done = []
+    for step in steps:
+        if "run" not in step or step["run"].startswith("pip install"):
+            continue
+        if "if" in step and step["if"] != f"github.event_name == '{event}'":
+            continue
+        command = step["run"].replace("${{ github.base_ref }}", "main")
+        done.append(subprocess.run(["bash", "-c", command], cwd=clone, capture_output=True, text=True, check=False))
+    return done
+
+
+def test_the_readmes_ci_workflow_passes_a_clean_push_and_annotates_a_hand_edit_in_a_pull_request(clones, shared):
+    """The README's workflow, validated and emulated: it installs this release, and its steps pass on a clean push
+    and point a pull request that edits a committed event at the file and line."""
+    from packaging.requirements import Requirement
+
+    import sdesk as package
+
+    workflow = readme_workflow()
+    assert set(workflow[True] if True in workflow else workflow["on"]) == {"push", "pull_request"}  # YAML 1.1: on
+    steps = workflow["jobs"]["check"]["steps"]
+    assert steps[0] == {"uses": "actions/checkout@v4", "with": {"fetch-depth": 0}}  # --since needs the history
+    install = Requirement(next(step["run"] for step in steps if "pip install" in step.get("run", "")).split('"')[1])
+    assert install.name == "sdesk" and install.url and install.url.endswith(f"@v{package.__version__}")
+
+    a = clones.a
+    assert all(done.returncode == 0 for done in run_workflow_steps(steps, a, "push"))
+
+    git(a, "switch", "-q", "-c", "fix")
+    path = a / "tickets" / f"{shared}.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(f"by: {AN}", f"by: {BO}", 1), encoding="utf-8")
+    commit(a, "An rewrites who opened the ticket")
+    done = run_workflow_steps(steps, a, "pull_request")
+    assert [result.returncode for result in done] == [0, 1]  # rules check passes, the ticket check fails
+    annotation = re.fullmatch(rf"::error file=tickets/{shared}\.yaml,line=(\d+),col=1::history(.*)\n", done[1].stdout)
+    assert annotation and "a committed event was removed by hand" in annotation[2], done[1].stdout
+    assert path.read_text(encoding="utf-8").splitlines()[int(annotation[1]) - 1] == "history:"

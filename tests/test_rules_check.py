@@ -18,7 +18,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from sdesk.storage import scaffold
-from tests.conftest import REPO, TICKET_DEFAULTS, Run
+from tests.conftest import REPO, TICKET_DEFAULTS, Run, example_rules_text
 
 EXAMPLE = (REPO / "rules.yaml").read_text(encoding="utf-8")
 
@@ -77,6 +77,7 @@ def write_rules(desk: Path, text: str) -> None:
     (desk / "rules.yaml").write_text(text, encoding="utf-8")
 
 
+AGENTS = EXAMPLE[EXAMPLE.index("\nagents:\n") : EXAMPLE.index("\nundeclared_agents:")]  # the whole list
 FOURTH_EDITOR = """\
         campus: Brugge
         sites: ["2101"]
@@ -360,6 +361,62 @@ BREAKAGES = [
         "customers.fod-digitaal.contacts.1.email: 'nadia.elamrani-at-fod-dt.example' is not an email address",
     ),
     (
+        "same-agent-email-twice-in-another-case",
+        "{email: lien.jacobs@caresolutions.example",
+        "{email: AN.Wouters@caresolutions.example",
+        "AN.Wouters@",
+        "email:",
+        "agents.1.email: 'AN.Wouters@caresolutions.example' is listed twice (first at agents.0)",
+    ),
+    (
+        "same-agent-name-twice",
+        "name: Lien Jacobs,",
+        "name: an wouters,",
+        "name: an wouters",
+        "name:",
+        "agents.1.name: 'an wouters' is listed twice (first at agents.0)",
+    ),
+    (
+        "agent-in-an-unknown-team",
+        "name: Jef Vandenbroeck, teams: [noc]}",
+        "name: Jef Vandenbroeck, teams: [nok]}",
+        "name: Jef Vandenbroeck",
+        "nok",
+        "agents.4.teams.0: 'nok' is not valid (did you mean 'noc'?)",
+    ),
+    (
+        "agent-without-an-email-address",
+        "{email: karel.peeters@caresolutions.example,",
+        "{email: karel.peeters,",
+        "{email: karel.peeters,",
+        "email:",
+        "agents.5.email: 'karel.peeters' is not an email address",
+    ),
+    (
+        "agent-called-by-a-word-of-assignee",
+        "name: Service Manager,",
+        "name: Me,",
+        "name: Me,",
+        "name:",
+        "agents.6.name: 'Me' is a word of --assignee (me, none): give the agent's full name",
+    ),
+    (
+        "read-only-without-agents",
+        AGENTS,
+        "\nagents: []",
+        "undeclared_agents: read-only",
+        1,
+        "undeclared_agents: read-only, but no agents are declared: nobody could change a ticket (declare agents:)",
+    ),
+    (
+        "typo-in-undeclared-agents",
+        "undeclared_agents: read-only",
+        "undeclared_agents: readonly",
+        "undeclared_agents: readonly",
+        1,
+        "undeclared_agents: 'readonly' is not valid (did you mean 'read-only'?)",
+    ),
+    (
         "exclusion-message-without-english",
         "      en: Backups are not part of the contract; restoring one is billed separately.\n",
         "",
@@ -387,6 +444,7 @@ BREAKAGES = [
 
 
 def test_the_example_rules_are_ok(run: Run, in_desk: Path) -> None:
+    write_rules(in_desk, example_rules_text(agents=True))
     result = run("rules", "check")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("rules.yaml: OK (")

@@ -17,7 +17,6 @@ import email.message
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -32,7 +31,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.conftest import REPO, TICKET_DEFAULTS, Run, isolate_git
+from tests.conftest import TICKET_DEFAULTS, Run, example_rules_text, isolate_git
 
 BIN = Path(sys.executable).parent
 SDESK = str(BIN / "sdesk")
@@ -162,7 +161,7 @@ def desk(tmp_path: Path, run: Run) -> Desk:
     identify(a, AN)
     result = run("init", str(a), "--name", "Test desk")
     assert result.exit_code == 0, result.output
-    shutil.copy(REPO / "rules.yaml", a / "rules.yaml")
+    (a / "rules.yaml").write_text(example_rules_text(), encoding="utf-8")
     commit(a, "A new desk")
     git(a, "remote", "add", "origin", str(origin))
     git(a, "push", "-q", "-u", "origin", "main")

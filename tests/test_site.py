@@ -34,17 +34,17 @@ from click.testing import CliRunner, Result
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sdesk.calendar.durations import hours_minutes
 from sdesk.cli import main
 from sdesk.errors import SdeskError
 from sdesk.formats import yamlio
 from sdesk.policy import rules as policy
-from sdesk.service.timelog import hours_minutes
 from sdesk.storage.store import Desk
 from sdesk.tickets.model import Change, Event
 from sdesk.website import charts, dashboard, keptpages, pages, portal, publish
 from sdesk.website.phrases import PHRASES
 from tests import test_sla
-from tests.conftest import AGENT, NOW, REPO, TICKET_DEFAULTS, ok
+from tests.conftest import AGENT, NOW, REPO, TICKET_DEFAULTS, example_rules_text, ok
 
 NOW_AT = datetime.fromisoformat(NOW)
 MANIFEST = ".sdesk-site"
@@ -324,7 +324,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     root = tmp_path_factory.mktemp("scenario")
     desk = root / "desk"
     (desk / "tickets").mkdir(parents=True)
-    shutil.copy(REPO / "rules.yaml", desk / "rules.yaml")
+    (desk / "rules.yaml").write_text(example_rules_text(), encoding="utf-8")
     with pytest.MonkeyPatch.context() as patch:
         for name in ("SDESK_DIR", "SDESK_USER", "SDESK_NOW", "GIT_DIR", "EDITOR", "VISUAL"):
             patch.delenv(name, raising=False)

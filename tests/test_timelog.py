@@ -150,64 +150,6 @@ def use_included_billing_for_brightwave(desk: Path) -> None:
     )
 
 
-# --- pure: durations ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("45m", 45),
-        ("1h30m", 90),  # 60 + 30
-        ("1.5h", 90),  # 1.5 * 60
-        ("1,5u", 90),  # Dutch decimal comma and 'uur'
-        ("1:30", 90),
-        ("2 h", 120),
-        ("1h 30m", 90),
-        ("0:45", 45),
-        ("1.25h", 75),  # 1.25 * 60
-        ("0.1h", 6),
-        ("24h", 1440),  # a whole day is the most one entry may hold
-        ("  90m  ", 90),
-    ],
-)
-def test_parse_minutes_reads_the_usual_ways_of_writing_a_duration(text, expected):
-    assert timelog.parse_minutes(text) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "problem"),
-    [
-        ("0m", "no time at all"),
-        ("0:00", "no time at all"),
-        ("soon", "not a duration"),
-        ("", "not a duration"),
-        ("-1h", "not a duration"),
-        ("1.33h", "not a whole number of minutes"),  # 79.8 minutes
-        ("0.01h", "not a whole number of minutes"),  # 0.6 minutes
-    ],
-)
-def test_parse_minutes_refuses_what_is_no_whole_positive_duration(text, problem):
-    with pytest.raises(ValueError, match=problem):
-        timelog.parse_minutes(text)
-
-
-@pytest.mark.parametrize(("text", "expected"), [("4.1h", 246), ("8.2h", 492), ("16,1u", 966), ("2.05h", 123)])
-def test_parse_minutes_reads_exact_decimal_hours_without_float_rounding(text, expected):
-    assert timelog.parse_minutes(text) == expected
-
-
-def test_parse_minutes_refuses_a_decimal_that_only_rounds_to_whole_minutes():
-    with pytest.raises(ValueError, match="not a whole number of minutes"):
-        timelog.parse_minutes("0.01666666666666666666h")
-
-
-@pytest.mark.parametrize(
-    ("count", "shown"), [(0, "0:00"), (5, "0:05"), (60, "1:00"), (725, "12:05"), (1440, "24:00"), (-90, "-1:30")]
-)
-def test_hours_minutes_shows_minutes_as_an_invoice_does(count, shown):
-    assert timelog.hours_minutes(count) == shown
-
-
 # --- pure: the month report --------------------------------------------------------------
 
 

@@ -179,8 +179,15 @@ def _file_problems(checking: tuple[Desk, frozenset[str]], path: Path) -> list[Sd
         ticket = parse_ticket(text, path)
     except SdeskError as error:
         return [gitrepo.unresolved_conflict(path, desk.root) or error]
+    found = ticket_checks(desk, ticket, announced)
+    return list(located(found, path, text)) if found else []
+
+
+def ticket_checks(desk: Desk, ticket: Ticket, announced: frozenset[str]) -> list[SchemaError]:
+    """What `sdesk check` finds wrong with a well-formed ticket in this desk (``announced``: its announcements'
+    numbers): the rules, time corrections, the attachments and outage it names. An import holds tickets to it."""
     found = ticket_problems(ticket, desk.rules) + amends_problems(ticket.history)
     found += _attachment_problems(desk, ticket)
     if ticket.outage and ticket.outage not in announced:
         found.append(SchemaError(("outage",), f"no announcement {ticket.outage} in {desk.announcements_dir.name}/"))
-    return list(located(found, path, text)) if found else []
+    return found

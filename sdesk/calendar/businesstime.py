@@ -19,7 +19,6 @@ The fine points (README, "SLA clocks"):
 from __future__ import annotations
 
 import importlib
-import re
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta, timezone
@@ -29,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from msgspec import Struct, field
 
+from sdesk.calendar import durations
 from sdesk.formats.patterns import SPACE, Deferred, caseless
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -328,27 +328,17 @@ def open_days_later(calendar: Calendar, start: datetime, days: int) -> datetime:
 
 # --- targets -----------------------------------------------------------------------------
 
-TARGET_EXAMPLES = "write e.g. 30m, 4h, 1h30m or 1 business day (more than zero)"
+TARGET_EXAMPLES = "write e.g. 30m, 4h, 1h30m, 1u30, 1,5 uur or 2 business days (2 werkdagen), more than zero"
 MAX_TARGET_DAYS = 250  # a year of working days
 MAX_TARGET_HOURS = 2000
-_HOURS = "h(?:ours?|rs?)?"
-_MINUTES = "m(?:ins?|inutes?)?"
-_CLOCK = re.compile(rf"(?:(\d+)\s*{_HOURS})?\s*(?:(\d+)\s*{_MINUTES})?", re.IGNORECASE | re.ASCII)  # --within 2h
-_MORE_THAN_ZERO = "0*[1-9][0-9]*"
 _DAY_WORDS = (
-    f"{caseless('d')}|{caseless('days?')}|(?:{caseless('business')}|{caseless('working')}){SPACE}+{caseless('days?')}"
+    f"{caseless('d(?:ays?|ag(?:en)?)?')}|{caseless('werkdag(?:en)?')}"
+    f"|(?:{caseless('business')}|{caseless('working')}){SPACE}+{caseless('days?')}"
 )
 # The grammar of a target, matched against the whole value: rules.yaml's reader and its JSON Schema both
-# use it, so it is written in what Python and ECMA-262 read alike (sdesk.formats.patterns). White space
-# anywhere a word may end, any case, and more than zero: days (group 1), or hours (2) with optional
-# minutes (3), or minutes (5) after optional zero hours (4).
-TARGET_PATTERN = Deferred(
-    f"{SPACE}*(?:"
-    f"({_MORE_THAN_ZERO}){SPACE}*(?:{_DAY_WORDS})"
-    f"|({_MORE_THAN_ZERO}){SPACE}*{caseless(_HOURS)}(?:{SPACE}*([0-9]+){SPACE}*{caseless(_MINUTES)})?"
-    f"|(?:(0+){SPACE}*{caseless(_HOURS)}{SPACE}*)?({_MORE_THAN_ZERO}){SPACE}*{caseless(_MINUTES)}"
-    f"){SPACE}*"
-)
+# use it, so it is written in what Python and ECMA-262 read alike (sdesk.formats.patterns). More than zero
+# (a digit other than 0 somewhere), then business days (group 1) or a duration as every command reads one.
+TARGET_PATTERN = Deferred(f"(?=[^1-9]*[1-9]){SPACE}*(?:([0-9]+){SPACE}*(?:{_DAY_WORDS})|{durations.GRAMMAR}){SPACE}*")
 
 
 class Target(Struct, frozen=True):
@@ -369,39 +359,17 @@ class Target(Struct, frozen=True):
 
 
 def parse_target(text: str) -> Target:
-    """Read "30m", "4h", "1h30m", "8 hours", "1 business day", "2 days"; raises ValueError.
+    """Read "30m", "1u30", "1,5 uur", "8 hours", "1 business day", "2 werkdagen"; raises ValueError.
 
     At most a year's work (MAX_TARGET_DAYS business days, MAX_TARGET_HOURS hours), so every due moment is
     found within the calendar's search limits.
     """
-    found = TARGET_PATTERN.fullmatch(str(text))
+    found = TARGET_PATTERN.fullmatch(text) if len(text) <= durations.MAX_LENGTH else None
     if found is None:
-        raise ValueError(f"'{text}' is not a target: {TARGET_EXAMPLES}")
-    days, hours, minutes, _zero_hours, only_minutes = found.groups()
-    cleaned = " ".join(str(text).split())
-    target = (
-        Target(cleaned, days=int(days))
-        if days
-        else Target(cleaned, minutes=int(hours or 0) * 60 + int(minutes or only_minutes or 0))
-    )
-    if target.days > MAX_TARGET_DAYS or target.minutes > MAX_TARGET_HOURS * 60:
-        raise ValueError(
-            f"'{cleaned}' is too long a target: at most {MAX_TARGET_DAYS} business days or {MAX_TARGET_HOURS} hours"
-        )
-    return target
-
-
-def parse_duration(text: str) -> timedelta:
-    """A window such as ``--within 2h``: hours and/or minutes; raises ValueError."""
-    clock = _CLOCK.fullmatch(" ".join(str(text).split()))
-    if not clock or not any(clock.groups()):
-        raise ValueError(f"'{text}' is not a duration: write e.g. 30m, 2h or 1h30m")
-    return timedelta(hours=int(clock.group(1) or 0), minutes=int(clock.group(2) or 0))
-
-
-def words(duration: timedelta) -> str:
-    """A business duration the way agents say it: 3h 30m, 45m, 0m; days of 24h are not implied."""
-    minutes = int(duration.total_seconds() // 60)
-    sign = "-" if minutes < 0 else ""
-    hours, minutes = divmod(abs(minutes), 60)
-    return f"{sign}{hours}h {minutes:02d}m" if hours else f"{sign}{minutes}m"
+        raise ValueError(f"'{text.strip()[: durations.MAX_LENGTH]}' is not a target: {TARGET_EXAMPLES}")
+    cleaned = " ".join(text.split())
+    if found.group(1) is None:
+        return Target(cleaned, minutes=durations.parse_minutes(text, most_hours=MAX_TARGET_HOURS))
+    if int(found.group(1)) > MAX_TARGET_DAYS:
+        raise ValueError(f"'{cleaned}' is too long: at most {MAX_TARGET_DAYS} business days")
+    return Target(cleaned, days=int(found.group(1)))

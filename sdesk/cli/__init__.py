@@ -11,13 +11,16 @@ from __future__ import annotations
 import sys
 from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sdesk import __version__, terminal
 from sdesk.cli.options import desk_options, no_pager_option
 from sdesk.errors import SdeskError, display_path
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
 
 # name -> (module:function, the one-line summary `sdesk --help` shows), in the order of a working day.
 # tests/test_cli.py checks that each summary is its command's own.
@@ -35,7 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "log": (
         "timekeeping:log",
-        "Register DURATION of work on a ticket (45m, 1h30m, 1.5h or 1:30), also after it closed.",
+        "Register DURATION of work on a ticket (45m, 1h30m, 1u30, 1,5 uur or 1:30), also after it closed.",
     ),
     "call": (
         "calls:call",
@@ -64,7 +67,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "announce": ("announce:announce", "Announce planned maintenance and outages; resolve an outage and its tickets."),
     "report": ("reports:report", "Reports over a period: SLA compliance, time and billing, satisfaction."),
-    "export": ("export:export", "Export the desk for others to read: a static HTML site."),
+    "export": (
+        "export:export",
+        "Export the desk: a static HTML site, or every ticket with its history as JSON or CSV.",
+    ),
+    "import": (
+        "transfer:import_tickets",
+        "Import tickets: from sdesk export json|csv, or another helpdesk's CSV export with --mapping.",
+    ),
     "init": ("desk:init", "Make FOLDER a new desk: a commented rules.yaml, tickets/ and a .gitignore."),
     "check": (
         "desk:check",
@@ -72,6 +82,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "rules": ("policy:rules", "Check the desk's policy in rules.yaml and see how it applies to a ticket."),
     "schema": ("policy:schema", "Print the JSON Schema of rules.yaml, a ticket file or an announcement file."),
+    "completion": ("completion:completion", "Print the script that makes Tab complete sdesk in bash, zsh or fish."),
     "git": ("gitcommands:git_group", "Work with the desk's git repository: sdesk git setup once per clone."),
     "merge-ticket": (
         "gitcommands:merge_ticket",
@@ -101,6 +112,24 @@ class SdeskGroup(click.Group):
             return super().main(*args, **kwargs)
         finally:
             sys.stdout, sys.stderr = saved
+
+    def _main_shell_completion(self, ctx_args: Any, prog_name: str, complete_var: str | None = None) -> None:
+        """Tab completion answers in the shell's own protocol on the real stdout (the completers show a
+        title's control characters themselves)."""
+        escaping = sys.stdout
+        sys.stdout = escaping.stream if isinstance(escaping, terminal.EscapingStream) else escaping
+        try:
+            super()._main_shell_completion(ctx_args, prog_name, complete_var)
+        finally:
+            sys.stdout = escaping
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        """Command names with the summaries above, without importing every command; then the options."""
+        from click.shell_completion import CompletionItem
+
+        names = [CompletionItem(name, help=summary) for name, (_, summary) in COMMANDS.items()]
+        options = click.Command.shell_complete(self, ctx, incomplete)
+        return [item for item in names if item.value.startswith(incomplete)] + options
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from sdesk.cli import context
+from sdesk.cli import completers, context
 from sdesk.cli.options import desk_options, format_option
 from sdesk.cli.pager import paged
 from sdesk.errors import InvalidData, Refused
@@ -59,9 +59,15 @@ def announce() -> None:
     default=ALL_CUSTOMERS,
     show_default=True,
     metavar="all|KEY,KEY",
+    shell_complete=completers.customer_list,
     help="Who it concerns: all (of the service, when given) or customer keys.",
 )
-@click.option("--service", metavar="PRODUCT", help="The product concerned (a product key from rules.yaml).")
+@click.option(
+    "--service",
+    metavar="PRODUCT",
+    shell_complete=completers.products,
+    help="The product concerned (a product key from rules.yaml).",
+)
 @click.option(
     "--confirm",
     is_flag=True,
@@ -138,7 +144,12 @@ def _confirm_business_hours(overlaps: list[str]) -> None:
 @announce.command("list")
 @click.option("--active", is_flag=True, help="Only what is under way now.")
 @click.option("--all", "everything", is_flag=True, help="Also resolved and past announcements.")
-@click.option("--customer", metavar="KEY", help="Only announcements that concern this customer.")
+@click.option(
+    "--customer",
+    metavar="KEY",
+    shell_complete=completers.customers,
+    help="Only announcements that concern this customer.",
+)
 @format_option
 @desk_options()
 @paged
@@ -165,7 +176,7 @@ def list_announcements(active: bool, everything: bool, customer: str | None, fmt
 
 
 @announce.command("resolve")
-@click.argument("ref", metavar="ID")
+@click.argument("ref", metavar="ID", shell_complete=completers.announcements)
 @click.option("--note", required=True, help="What was wrong and what was done: the resolution of every linked ticket.")
 @format_option
 @desk_options()
@@ -196,8 +207,15 @@ def resolve(ref: str, note: str, fmt: str) -> None:
 
 
 @click.command()
-@click.argument("ticket_ref", metavar="ID")
-@click.option("--outage", "outage_ref", required=True, metavar="ID", help="The outage announcement it is part of.")
+@click.argument("ticket_ref", metavar="ID", shell_complete=completers.open_ticket)
+@click.option(
+    "--outage",
+    "outage_ref",
+    required=True,
+    metavar="ID",
+    shell_complete=completers.outages,
+    help="The outage announcement it is part of.",
+)
 @format_option
 @desk_options()
 def link(ticket_ref: str, outage_ref: str, fmt: str) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from sdesk.cli import context
+from sdesk.cli import completers, context
 from sdesk.cli.options import desk_options, format_option
 
 
 @click.command("call")
-@click.argument("ticket_ref", metavar="ID")
+@click.argument("ticket_ref", metavar="ID", shell_complete=completers.any_ticket)
 @click.option("--note", required=True, help="What was said.")
 @click.option("--to", "party", metavar="WHO", help="Who was phoned, or who phoned (default: the ticket's contact).")
 @click.option("--from-customer", "incoming", is_flag=True, help="The customer phoned the desk (default: we phoned).")
@@ -27,7 +27,7 @@ def call(ticket_ref: str, note: str, party: str | None, incoming: bool, fmt: str
 
 
 @click.command("callback")
-@click.argument("ticket_ref", metavar="ID")
+@click.argument("ticket_ref", metavar="ID", shell_complete=completers.open_ticket)
 @click.option("--phone", metavar="NUMBER", help="The number to call (default: the ticket's contact).")
 @click.option("--note", help="What the customer said when asking.")
 @format_option

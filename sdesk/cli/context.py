@@ -37,24 +37,55 @@ def desk() -> Desk:
     return found
 
 
-def actor(current: Desk) -> str:
-    """The acting agent: --as, else $SDESK_USER, else git config user.email."""
+def identity(current: Desk) -> tuple[str, str]:
+    """Who says they act, and where that came from: --as or $SDESK_USER, else git config user.email."""
     from sdesk.formats import reader
 
     ctx = click.get_current_context()
-    email = ctx.meta.get("sdesk.actor") or _git_email(current.root)
+    given = ctx.meta.get("sdesk.actor")
+    if given:
+        email, source = given, ctx.meta["sdesk.actor_source"]
+    else:
+        email, source = _git_config(current.root, "user.email"), "git config user.email"
     if not email:
         raise SdeskError("who are you? pass --as EMAIL, set SDESK_USER, or run: git config user.email you@example.com")
     if not reader.EMAIL_PATTERN.fullmatch(email):
         raise SdeskError(f"agent '{email}' is not an email address")
-    return str(email)
+    return str(email), source
+
+
+def actor(current: Desk) -> str:
+    """The agent who changes tickets: the identity, checked against the agents rules.yaml declares (when it
+    declares any). Reading commands never ask, so anyone may read."""
+    from sdesk.policy import agents
+
+    ctx = click.get_current_context()
+    if "sdesk.acting" not in ctx.meta:
+        ctx.meta["sdesk.acting"] = agents.acting(current.rules, *identity(current))
+    acting: str = ctx.meta["sdesk.acting"]
+    return acting
 
 
 def assignee(current: Desk, value: str) -> str | None:
-    """'me' is the acting agent; 'none' (or '') means nobody."""
+    """Whom a ticket is assigned to: 'me' is the acting agent, 'none' (or '') nobody, else a declared agent
+    by email or name (any email while rules.yaml declares none)."""
+    from sdesk.policy import agents
+
     if value in ("none", ""):
         return None
-    return actor(current) if value == "me" else value
+    return agents.assignee(current.rules, actor(current) if value == "me" else value)
+
+
+def wanted_assignee(current: Desk, value: str) -> str | None:
+    """An --assignee filter of a listing: 'me' is whoever asks (declared or not), a declared agent's name
+    or email in any case is their email, any other email is taken as given (a former colleague's tickets)."""
+    from sdesk.policy import agents
+
+    if value in ("none", ""):
+        return None
+    wanted = identity(current)[0] if value == "me" else value
+    agent = agents.find(current.rules.agents, wanted)
+    return agent.email if agent is not None else wanted
 
 
 def now(current: Desk) -> datetime:
@@ -75,11 +106,23 @@ def timer(current: Desk) -> Timer | None:
         return None
 
 
-def _git_email(folder: Path) -> str | None:
+def founder(folder: Path) -> tuple[str, str] | None:
+    """Who makes a new desk in ``folder``, as its first agent (email, name): the identity that would act
+    (--as, $SDESK_USER, git's user.email) and git's user.name (else the email's local part); None when
+    there is no such email."""
+    from sdesk.formats import reader
+
+    where = next((place for place in (folder, *folder.absolute().parents) if place.is_dir()), Path.cwd())
+    email = click.get_current_context().meta.get("sdesk.actor") or _git_config(where, "user.email")
+    if not email or not reader.EMAIL_PATTERN.fullmatch(email):
+        return None
+    name = _git_config(where, "user.name") or ""
+    return email, name if name.isprintable() and name.strip() else email.partition("@")[0]
+
+
+def _git_config(folder: Path, key: str) -> str | None:
     try:
-        result = subprocess.run(
-            ["git", "config", "user.email"], cwd=folder, capture_output=True, text=True, check=False
-        )
+        result = subprocess.run(["git", "config", key], cwd=folder, capture_output=True, text=True, check=False)
     except OSError:
         return None
     return result.stdout.strip() or None

@@ -23,8 +23,13 @@ def init(folder: Path, name: str) -> None:
     from sdesk.mail import baseline
     from sdesk.storage import mergedriver, scaffold
 
-    for created in scaffold.create_desk(folder, name):
+    agent = context.founder(folder)
+    for created in scaffold.create_desk(folder, name, agent):
         click.echo(f"created {created}")
+    if agent is None:
+        click.echo("No agents declared (nobody said who they are): anyone may change tickets.", err=True)
+    else:
+        click.echo(f"{agent[0]} is the desk's first agent: add your colleagues to agents: in rules.yaml.", err=True)
     baseline.write(folder, baseline.NONE, clock.now())
     click.echo(f"created {folder / baseline.FILE}: every event's mail is owed, sent by the runner (sdesk run)")
     click.echo(

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from sdesk.cli import context
+from sdesk.cli import completers, context
 from sdesk.cli.options import desk_options, format_option
 from sdesk.cli.pager import paged
 from sdesk.errors import SdeskError
@@ -230,11 +230,22 @@ def _decision(decision: dict[str, Any] | None) -> str | None:
 
 @mail.command("accept")
 @click.argument("mail_id", metavar="ID")
-@click.option("--customer", metavar="KEY", help="The customer the ticket is for (default: the sender's).")
-@click.option("--type", "ticket_type", metavar="TYPE", help="The ticket type (default: as rules.yaml's mail: says).")
-@click.option("--product", metavar="KEY", help="The product concerned.")
-@click.option("--site", metavar="ID", help="The site ID (4 digits).")
-@click.option("--category", metavar="NAME", help="The category.")
+@click.option(
+    "--customer",
+    metavar="KEY",
+    shell_complete=completers.customers,
+    help="The customer the ticket is for (default: the sender's).",
+)
+@click.option(
+    "--type",
+    "ticket_type",
+    metavar="TYPE",
+    shell_complete=completers.types,
+    help="The ticket type (default: as rules.yaml's mail: says).",
+)
+@click.option("--product", metavar="KEY", shell_complete=completers.products, help="The product concerned.")
+@click.option("--site", metavar="ID", shell_complete=completers.sites, help="The site ID (4 digits).")
+@click.option("--category", metavar="NAME", shell_complete=completers.categories, help="The category.")
 @click.option("--requester", metavar="EMAIL", help="Who the ticket is for (default: the sender).")
 @click.option("--override", metavar="REASON", help="Open it although the rules refuse the sender; the reason is kept.")
 @click.option("--accept-costs", is_flag=True, help="The customer knows the work may cost extra.")

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from sdesk.cli import completers
 from sdesk.words import CHECK_FORMATS, FORMATS, IMPACTS, URGENCIES
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -22,6 +23,14 @@ def _remember(key: str) -> Callable[[click.Context, click.Parameter, Any], None]
             ctx.meta[key] = value
 
     return callback
+
+
+def _remember_actor(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """--as and $SDESK_USER, with which of them said it: a refusal names where the identity came from."""
+    if value is not None:
+        ctx.meta["sdesk.actor"] = value
+        from_env = ctx.get_parameter_source(param.name or "") is click.core.ParameterSource.ENVIRONMENT
+        ctx.meta["sdesk.actor_source"] = "SDESK_USER" if from_env else "--as"
 
 
 def desk_options(envvars: bool = False) -> Decorator:
@@ -43,9 +52,10 @@ def desk_options(envvars: bool = False) -> Decorator:
             metavar="EMAIL",
             expose_value=False,
             envvar="SDESK_USER" if envvars else None,
-            callback=_remember("sdesk.actor"),
+            callback=_remember_actor,
             is_eager=True,
-            help="Act as this agent (default: $SDESK_USER, else git config user.email).",
+            help="Act as this agent (default: $SDESK_USER, else git config user.email); "
+            "one rules.yaml declares under agents:, when it declares any.",
         )(command)
 
     return decorate
@@ -86,7 +96,12 @@ FIELD_OPTIONS: tuple[tuple[str, str, str, Any], ...] = (
     ("--product", "product", "Product concerned (rules.yaml); needed when the customer has several.", None),
     ("--requester", "requester", "Email of the customer's reference person who raised it.", None),
     ("--team", "team", "Team that handles it (default: from the routing rules).", None),
-    ("--assignee", "assignee", "Email of the agent working on it, or me; none (or '') unassigns.", None),
+    (
+        "--assignee",
+        "assignee",
+        "The agent working on it: email (or name, when rules.yaml declares agents), or me; none (or '') unassigns.",
+        None,
+    ),
     ("--category", "category", "Category from rules.yaml, e.g. network or application.", None),
     ("--impact", "impact", "Who is affected.", click.Choice(IMPACTS)),
     ("--urgency", "urgency", "How badly work is blocked.", click.Choice(URGENCIES)),
@@ -137,7 +152,8 @@ def parse_day(text: str, option: str) -> date:
 
 def field_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for flag, name, help_text, kind in reversed(FIELD_OPTIONS):
-        command = click.option(flag, name, type=kind, default=None, help=help_text)(command)
+        complete = completers.FIELDS.get(flag)
+        command = click.option(flag, name, type=kind, default=None, help=help_text, shell_complete=complete)(command)
     return command
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from sdesk.cli import context
+from sdesk.cli import completers, context
 from sdesk.cli.options import check_format_option, desk_options, format_option
 from sdesk.cli.pager import paged
 from sdesk.cli.problems import report
@@ -48,10 +48,16 @@ def rules_check(path: Path | None, fmt: str) -> None:
     if loaded is None:
         raise SdeskError(f"{plural(len(problems), 'problem')}", target)
     click.echo(f"{display_path(target)}: OK ({_summary(loaded)})", err=fmt != "table")  # scripts read stdout
+    if not loaded.agents:
+        click.echo(
+            "Note: no agents declared: any email may change tickets and be assigned them; "
+            "declare agents: in rules.yaml to check --as, SDESK_USER, git's user.email and --assignee against them",
+            err=True,
+        )
 
 
 @rules.command("explain")
-@click.argument("ticket_ref", metavar="ID")
+@click.argument("ticket_ref", metavar="ID", shell_complete=completers.any_ticket)
 @format_option
 @desk_options()
 @paged
@@ -118,6 +124,7 @@ def _summary(loaded: Rules) -> str:
     counts = [
         plural(len(loaded.customers), "customer"),
         plural(len(loaded.teams), "team"),
+        *([plural(len(loaded.agents), "agent")] if loaded.agents else []),
         plural(len(loaded.plans), "plan"),
         plural(len(loaded.service.calendars), "calendar"),
         plural(len(loaded.statuses), "status", "statuses"),

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, overload
 
 import click
 
-from sdesk.cli import context
+from sdesk.cli import completers, context
 from sdesk.cli.options import desk_options, format_option, parse_day
 from sdesk.cli.pager import paged
 from sdesk.errors import InvalidData
@@ -38,7 +38,8 @@ def report_sla(start: str, end: str, fmt: str) -> None:
 
     Of the tickets opened from --from to --to: how many, the share of decided
     clocks (stopped, or already overdue) that met their target, and the
-    median and 90th percentile times in business hours.
+    median and 90th percentile of the business time they took (hours:minutes;
+    decimal hours in JSON and CSV).
     """
     from sdesk.clocks import slareport  # statistics is only needed here
 
@@ -46,13 +47,20 @@ def report_sla(start: str, end: str, fmt: str) -> None:
     desk = context.desk()
     rows = slareport.report(context.tickets(desk), desk.rules, context.now(desk), first, last)
     click.echo(render_rows(rows, slareport.COLUMNS, fmt, slareport.FIELDS), nl=False)
-    if fmt == "table" and not rows:
-        click.echo(f"No tickets opened from {first} to {last}.", err=True)
+    if fmt == "table":
+        done = "Share of decided clocks met; median and P90 of the business time taken (hours:minutes)."
+        click.echo(done if rows else f"No tickets opened from {first} to {last}.", err=True)
 
 
 @report.command("time")
 @click.option("--month", metavar="YYYY-MM", help="The month of the work (default: this month).")
-@click.option("--customer", "customers", multiple=True, help="Only this customer (repeatable).")
+@click.option(
+    "--customer",
+    "customers",
+    multiple=True,
+    shell_complete=completers.customers,
+    help="Only this customer (repeatable).",
+)
 @click.option("--by-ticket", is_flag=True, help="Also a line per ticket, above its customer's total.")
 @format_option
 @desk_options()

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from sdesk.cli import context
+from sdesk.cli import completers, context
 from sdesk.cli.options import desk_options, format_option
 from sdesk.cli.pager import paged
 from sdesk.errors import InvalidData, Refused, SdeskError
@@ -19,8 +19,22 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.option("--team", "teams", multiple=True, metavar="TEAM", help="Only this team's tickets (repeatable).")
-@click.option("--assignee", "assignees", multiple=True, metavar="EMAIL", help="Only these (me, none) (repeatable).")
+@click.option(
+    "--team",
+    "teams",
+    multiple=True,
+    metavar="TEAM",
+    shell_complete=completers.teams,
+    help="Only this team's tickets (repeatable).",
+)
+@click.option(
+    "--assignee",
+    "assignees",
+    multiple=True,
+    metavar="EMAIL",
+    shell_complete=completers.assignees,
+    help="Only these (me, none) (repeatable).",
+)
 @click.option("--paused", is_flag=True, help="Also tickets whose clocks are paused (waiting on the customer, on hold).")
 @click.option("--explain", is_flag=True, help="After the table, say why each ticket is where it is.")
 @format_option
@@ -38,7 +52,7 @@ def queue(teams: tuple[str, ...], assignees: tuple[str, ...], paused: bool, expl
     desk = context.desk()
     rules = desk.rules
     _check_teams(rules, teams)
-    wanted = {context.assignee(desk, value) for value in assignees}
+    wanted = {context.wanted_assignee(desk, value) for value in assignees}
     clocked = (
         (ticket, clocks)
         for ticket, clocks in context.open_tickets_with_clocks(desk)
@@ -60,9 +74,24 @@ def queue(teams: tuple[str, ...], assignees: tuple[str, ...], paused: bool, expl
 
 
 @click.command("sla")
-@click.option("--within", metavar="DURATION", help="Also clocks due within this much open time (e.g. 2h, 30m).")
-@click.option("--explain", "explain_ref", metavar="ID", help="Print the timeline one ticket's due dates come from.")
-@click.option("--team", "teams", multiple=True, metavar="TEAM", help="Only this team's tickets (repeatable).")
+@click.option(
+    "--within", metavar="DURATION", help="Also clocks due within this much open time (e.g. 2h, 30m, 1u30, 1,5 uur)."
+)
+@click.option(
+    "--explain",
+    "explain_ref",
+    metavar="ID",
+    shell_complete=completers.any_ticket,
+    help="Print the timeline one ticket's due dates come from.",
+)
+@click.option(
+    "--team",
+    "teams",
+    multiple=True,
+    metavar="TEAM",
+    shell_complete=completers.teams,
+    help="Only this team's tickets (repeatable).",
+)
 @click.option(
     "--open-now",
     is_flag=True,
@@ -80,7 +109,9 @@ def sla_command(within: str | None, explain_ref: str | None, teams: tuple[str, .
     wakes the on-call agent only for clocks that run at night (seed 001: only
     a 24/7 contract gets support outside office hours).
     """
-    from sdesk.calendar import businesstime
+    from datetime import timedelta
+
+    from sdesk.calendar import businesstime, durations
     from sdesk.clocks import sla, slaviews
 
     desk = context.desk()
@@ -88,7 +119,7 @@ def sla_command(within: str | None, explain_ref: str | None, teams: tuple[str, .
         _explain(desk, explain_ref)
         return
     try:
-        window = businesstime.parse_duration(within) if within else None
+        window = timedelta(minutes=durations.parse_minutes(within)) if within else None
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--within") from None
     _check_teams(desk.rules, teams)

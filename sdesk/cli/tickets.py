@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from sdesk.cli import context, is_text
+from sdesk.cli import completers, context, is_text
 from sdesk.cli.options import desk_options, field_options, field_values, format_option
 from sdesk.cli.pager import paged
 from sdesk.errors import InvalidData, SdeskError
@@ -45,7 +45,12 @@ EDITOR_TEMPLATE = (
     is_flag=True,
     help="The customer's own desk works on it too: needs --their-ticket and --their-email (seed 000).",
 )
-@click.option("--outage", metavar="ID", help="Part of this outage announcement: resolving the outage closes it.")
+@click.option(
+    "--outage",
+    metavar="ID",
+    shell_complete=completers.outages,
+    help="Part of this outage announcement: resolving the outage closes it.",
+)
 @format_option
 @desk_options()
 def new(
@@ -69,6 +74,8 @@ def new(
 
     desk = context.desk()
     rules = desk.rules
+    if not dry_run:
+        context.actor(desk)  # an identity that may not open tickets hears so before any question
     values = field_values(params)
     if context.interactive():
         _prompt_missing(values, rules)
@@ -115,16 +122,41 @@ def new(
 
 
 @click.command("list")
-@click.option("--status", "statuses", multiple=True, help="Only this status, e.g. waiting-for-customer (repeatable).")
-@click.option("--type", "types", multiple=True, help="Only this ticket type, e.g. incident (repeatable).")
-@click.option("--priority", "priorities", multiple=True, help="Only this priority, e.g. P1 (repeatable).")
-@click.option("--customer", "customers", multiple=True, help="Only this customer (repeatable).")
-@click.option("--team", "teams", multiple=True, help="Only this team (repeatable).")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    shell_complete=completers.statuses,
+    help="Only this status, e.g. waiting-for-customer (repeatable).",
+)
+@click.option(
+    "--type",
+    "types",
+    multiple=True,
+    shell_complete=completers.types,
+    help="Only this ticket type, e.g. incident (repeatable).",
+)
+@click.option(
+    "--priority",
+    "priorities",
+    multiple=True,
+    shell_complete=completers.priorities,
+    help="Only this priority, e.g. P1 (repeatable).",
+)
+@click.option(
+    "--customer",
+    "customers",
+    multiple=True,
+    shell_complete=completers.customers,
+    help="Only this customer (repeatable).",
+)
+@click.option("--team", "teams", multiple=True, shell_complete=completers.teams, help="Only this team (repeatable).")
 @click.option(
     "--assignee",
     "assignees",
     multiple=True,
     metavar="EMAIL|me|none",
+    shell_complete=completers.assignees,
     help="Only tickets assigned to this agent; 'me' for yourself, 'none' for unassigned.",
 )
 @click.option("--open", "scope", flag_value="open", help="Only open tickets (the default).")
@@ -178,7 +210,7 @@ def list_tickets(
         priorities=priorities,
         customers=customers,
         teams=teams,
-        assignees=tuple(context.assignee(desk, value) for value in assignees),
+        assignees=tuple(context.wanted_assignee(desk, value) for value in assignees),
         text=text,
     )
     kept = context.index(desk).summaries(selection, sort, rules.priority.levels)
@@ -194,7 +226,7 @@ def list_tickets(
 
 
 @click.command()
-@click.argument("ticket_ref", metavar="ID")
+@click.argument("ticket_ref", metavar="ID", shell_complete=completers.any_ticket)
 @click.option("--history", "in_git", is_flag=True, help="Also who changed it in which commit (from git log).")
 @format_option
 @desk_options()
@@ -282,10 +314,11 @@ def _clocks(desk: Desk, ticket: Ticket) -> tuple[list[sla.Clock], str | None]:
 
 
 @click.command()
-@click.argument("ticket_ref", metavar="ID")
+@click.argument("ticket_ref", metavar="ID", shell_complete=completers.open_ticket)
 @click.option(
     "--status",
     metavar="STATUS",
+    shell_complete=completers.next_statuses,
     help="Move to this status, as rules.yaml allows (e.g. in-progress, waiting-for-customer; to close: sdesk close).",
 )
 @field_options
@@ -321,6 +354,7 @@ def update(
     if not values and not from_customer:
         raise click.UsageError("nothing to update: pass --status or a field option (see sdesk update --help)")
     desk = context.desk()
+    context.actor(desk)  # refused before anything is asked
     if "assignee" in values:
         values["assignee"] = context.assignee(desk, values["assignee"]) or ""
     if not accept_costs and context.interactive():
@@ -355,7 +389,7 @@ def _confirm_new_costs(desk: Desk, ticket_ref: str, values: dict[str, str | None
 
 
 @click.command()
-@click.argument("ticket_ref", metavar="ID")
+@click.argument("ticket_ref", metavar="ID", shell_complete=completers.open_ticket)
 @click.argument("text", required=False)
 @click.option("--internal", is_flag=True, help="A desk-only note: never shown or mailed to the customer.")
 @click.option(
@@ -369,16 +403,17 @@ def comment(ticket_ref: str, text: str | None, internal: bool, from_customer: bo
     """Add a comment (public unless --internal). TEXT '-' reads standard input; none opens $EDITOR."""
     from sdesk.actions import workflow
 
+    if text is None and not context.interactive():
+        raise click.UsageError("give the comment TEXT, or '-' to read it from standard input")
+    desk = context.desk()
+    context.actor(desk)  # refused before the comment is written
     if text == "-":
         text = sys.stdin.read()
         if not is_text(text):
             raise SdeskError("the comment on standard input is not UTF-8 text")
     elif text is None:
-        if not context.interactive():
-            raise click.UsageError("give the comment TEXT, or '-' to read it from standard input")
         text = _edit_text(None)
     body = text or ""
-    desk = context.desk()
     change(
         desk,
         ticket_ref,
@@ -390,8 +425,8 @@ def comment(ticket_ref: str, text: str | None, internal: bool, from_customer: bo
 
 
 @click.command()
-@click.argument("ticket_ref", metavar="ID")
-@click.argument("level")
+@click.argument("ticket_ref", metavar="ID", shell_complete=completers.open_ticket)
+@click.argument("level", shell_complete=completers.priorities)
 @click.option("--reason", required=True, help="Why the level changes; recorded in the history.")
 @format_option
 @desk_options()
@@ -419,9 +454,14 @@ def priority(ticket_ref: str, level: str, reason: str, fmt: str) -> None:
 
 
 @click.command()
-@click.argument("ticket_ref", metavar="ID")
+@click.argument("ticket_ref", metavar="ID", shell_complete=completers.open_ticket)
 @click.option("--resolution", required=True, help="What was done to solve it (sent to the customer).")
-@click.option("--status", metavar="STATUS", help="The final status, when rules.yaml declares several.")
+@click.option(
+    "--status",
+    metavar="STATUS",
+    shell_complete=completers.final_statuses,
+    help="The final status, when rules.yaml declares several.",
+)
 @format_option
 @desk_options()
 def close(ticket_ref: str, resolution: str, status: str | None, fmt: str) -> None:
@@ -438,7 +478,7 @@ def close(ticket_ref: str, resolution: str, status: str | None, fmt: str) -> Non
 
 
 @click.command()
-@click.argument("ticket_ref", metavar="ID")
+@click.argument("ticket_ref", metavar="ID", shell_complete=completers.closed_ticket)
 @click.option("--reason", required=True, help="Why the ticket is opened again.")
 @format_option
 @desk_options()

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from sdesk.cli import context
+from sdesk.cli import completers, context
 from sdesk.cli.options import desk_options, format_option, parse_day
 from sdesk.output import to_csv, to_json
 from sdesk.words import SCORES
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 @click.command("log")
-@click.argument("ticket_ref", metavar="ID")
+@click.argument("ticket_ref", metavar="ID", shell_complete=completers.any_ticket)
 @click.argument("duration", required=False)
 @click.option("--note", help="What was done; it appears on the invoice's detail.")
 @click.option("--on", "day", metavar="DATE", help="The day the work was done (YYYY-MM-DD, default: today).")
@@ -66,7 +66,7 @@ def log(
     discard: bool,
     fmt: str,
 ) -> None:
-    """Register DURATION of work on a ticket (45m, 1h30m, 1.5h or 1:30), also after it closed.
+    """Register DURATION of work on a ticket (45m, 1h30m, 1u30, 1,5 uur or 1:30), also after it closed.
 
     A wrong entry is corrected with --correct N, not by editing the file: the
     correction is a new entry in the history, so it merges between clones like
@@ -77,8 +77,8 @@ def log(
     survives a new shell.
     """
     from sdesk.actions import workflow
+    from sdesk.calendar import durations
     from sdesk.cli.tickets import change
-    from sdesk.service import timelog
     from sdesk.tickets.model import MAX_ENTRY_MINUTES
 
     timer = _timer_usage(
@@ -90,7 +90,7 @@ def log(
         return
     assert duration is not None and note is not None  # _timer_usage says so
     try:
-        minutes = 0 if duration.strip() == "0" else timelog.parse_minutes(duration)  # 0 withdraws (--correct)
+        minutes = 0 if duration.strip() == "0" else durations.parse_minutes(duration)  # 0 withdraws (--correct)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="DURATION") from None
     if minutes > MAX_ENTRY_MINUTES:
@@ -143,7 +143,7 @@ def _timer_usage(
 
 def _timer(option: str, ticket_ref: str, note: str | None, billing: str | None, on_site: bool | None, fmt: str) -> None:
     """Start, stop or discard the acting agent's timer on the ticket, under the timer's lock."""
-    from sdesk.calendar.businesstime import words
+    from sdesk.calendar.durations import words
     from sdesk.storage import timers
 
     desk = context.desk()
@@ -193,7 +193,7 @@ def _said(timer: Timer, state: str, fmt: str, sentence: str) -> None:
 
 
 @click.command()
-@click.argument("ticket_ref", metavar="ID")
+@click.argument("ticket_ref", metavar="ID", shell_complete=completers.closed_ticket)
 @click.argument("score", type=click.IntRange(*SCORES))
 @click.option("--comment", "remark", metavar="TEXT", help="What the customer said with the score.")
 @format_option

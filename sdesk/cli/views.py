@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from sdesk.calendar.durations import hours_minutes, words
 from sdesk.output import Column, truncate
 from sdesk.policy.rules import Rules
 from sdesk.service import satisfaction, timelog
@@ -225,14 +226,12 @@ def _time_logged(ticket: Ticket) -> str | None:
     total = sum(minutes.values())
     if not total:
         return None
-    split = ", ".join(f"{timelog.hours_minutes(value)} {name}" for name, value in minutes.items() if value)
-    return f"{timelog.hours_minutes(total)} ({split})"
+    split = ", ".join(f"{hours_minutes(value)} {name}" for name, value in minutes.items() if value)
+    return f"{hours_minutes(total)} ({split})"
 
 
 def timer_words(timer: Timer, now: datetime, zone: tzinfo) -> str:
     """A running timer for `show`: running since Mon 23 Nov 10:05 (an.wouters@…, 1h 20m so far)."""
-    from sdesk.calendar.businesstime import words
-
     return f"running since {timer.since(zone)} ({timer.by}, {words(timer.so_far(now))} so far)"
 
 
@@ -246,7 +245,7 @@ def _survey(ticket: Ticket) -> str | None:
 def _time_entry(event: Event, entry: timelog.TimeEntry | None) -> str:
     """In show numbered, as `sdesk log --correct N` takes it; a command's one-line summary has no number yet."""
     place = ", on site" if event.on_site else ""
-    amount = f"{timelog.hours_minutes(event.minutes or 0)} on {event.on}{place}, {event.billing}"
+    amount = f"{hours_minutes(event.minutes or 0)} on {event.on}{place}, {event.billing}"
     if entry is None:
         if event.amends is None:
             return f"logged {amount}"

@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime, timedelta
 import msgspec
 from msgspec import Struct
 
-from sdesk.calendar import businesstime
+from sdesk.calendar import businesstime, durations
 from sdesk.calendar.businesstime import Calendar, Target, micro
 from sdesk.policy.rules import Rules
 from sdesk.tickets.model import CLOCK_NAMES, SLA_KEYS, Change, Event, Ticket
@@ -477,7 +477,7 @@ def timeline(clock: Clock) -> list[str]:
     if opening != clock.start:
         entries.append((opening, f"{at(opening)}  the desk opens: the clock runs from here"))
     if clock.target.days:
-        entries.append((opening, f"{'':20}  {clock.target} = {businesstime.words(clock.budget)} of open time"))
+        entries.append((opening, f"{'':20}  {clock.target} = {durations.words(clock.budget)} of open time"))
     end = clock.stopped or clock.due
     day = calendar.local(clock.start).date()
     used = timedelta()
@@ -489,7 +489,7 @@ def timeline(clock: Clock) -> list[str]:
     for pause in clock.pauses:
         lost = businesstime.measure(calendar, pause.start, pause.end)
         until = "now" if pause.ongoing else at(pause.end)
-        text = f"paused ({pause.status}) until {until}: {businesstime.words(lost)} of open time not counted"
+        text = f"paused ({pause.status}) until {until}: {durations.words(lost)} of open time not counted"
         entries.append((pause.start, f"{at(pause.start)}  {text}"))
     entries.append((clock.due, f"{at(clock.due)}  due: {clock.target} of open time used up"))
     if clock.stopped is not None:
@@ -516,7 +516,7 @@ def _day_line(clock: Clock, day: date, end: datetime, used: timedelta) -> tuple[
         return (f"{label}        paused all day: nothing counted" if touched else None), used, midnight
     used += sum((finish - begin for begin, finish in segments), timedelta())
     parts = ", ".join(f"{calendar.local(begin):%H:%M}-{calendar.local(finish):%H:%M}" for begin, finish in segments)
-    return f"{label}        counted {parts}: {businesstime.words(used)} so far", used, segments[0][0]
+    return f"{label}        counted {parts}: {durations.words(used)} so far", used, segments[0][0]
 
 
 def _running(clock: Clock, begin: datetime, finish: datetime) -> list[tuple[datetime, datetime]]:

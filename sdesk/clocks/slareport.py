@@ -1,8 +1,9 @@
 """SLA compliance over a period (`sdesk report sla`): per priority and per customer. Pure.
 
 A clock counts towards compliance once it is decided: stopped (met or
-breached) or already overdue. Times are business hours of open time, pauses
-left out, as the clocks count them.
+breached) or already overdue. Times are business time, pauses left out, as
+the clocks count them: hours:minutes in the table, as every table shows a
+duration, and decimal hours (``*_h``) in JSON and CSV.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from msgspec import Struct, field
 
+from sdesk.calendar.durations import hours_minutes
 from sdesk.clocks import sla
 from sdesk.output import Column
 from sdesk.policy.rules import Rules
@@ -30,17 +32,18 @@ FIELDS = (
         for measure in ("decided", "met", "compliance", "median_h", "p90_h")
     ),
 )
+# The table: compliance as "50.0%", times as hours:minutes (the *_shown keys, not in JSON or CSV).
 COLUMNS = (
-    Column("group", "By"),
-    Column("key", ""),
+    Column("group", "Group"),
+    Column("key", "Key"),
     Column("tickets", "Tickets"),
-    Column("response_compliance", "Response %"),
-    Column("response_median_h", "Median h"),
-    Column("response_p90_h", "P90 h"),
-    Column("resolution_compliance", "Resolution %"),
-    Column("resolution_median_h", "Median h"),
-    Column("resolution_p90_h", "P90 h"),
-    Column("callback_compliance", "Call-back %"),
+    Column("response_shown", "Response"),
+    Column("response_median_shown", "Median"),
+    Column("response_p90_shown", "P90"),
+    Column("resolution_shown", "Resolution"),
+    Column("resolution_median_shown", "Median"),
+    Column("resolution_p90_shown", "P90"),
+    Column("callback_shown", "Call-back"),
 )
 
 
@@ -64,11 +67,17 @@ class Tally(Struct):
         row: dict[str, Any] = {"group": group, "key": key, "tickets": self.tickets}
         for name in CLOCK_NAMES:
             decided, hours = self.decided[name], sorted(self.hours[name])
+            compliance = round(100 * self.met[name] / decided, 1) if decided else None
             row[f"{name}_decided"] = decided
             row[f"{name}_met"] = self.met[name]
-            row[f"{name}_compliance"] = round(100 * self.met[name] / decided, 1) if decided else None
-            row[f"{name}_median_h"] = round(statistics.median(hours), 2) if hours else None
-            row[f"{name}_p90_h"] = round(percentile(hours, 90), 2) if hours else None
+            row[f"{name}_compliance"] = compliance
+            row[f"{name}_shown"] = f"{compliance}%" if compliance is not None else None
+            for measure, value in (
+                ("median", statistics.median(hours) if hours else None),
+                ("p90", percentile(hours, 90) if hours else None),
+            ):
+                row[f"{name}_{measure}_h"] = round(value, 2) if value is not None else None
+                row[f"{name}_{measure}_shown"] = hours_minutes(round(value * 60)) if value is not None else None
         return row
 
 

@@ -1,11 +1,16 @@
-"""SLA clocks in words and rows: for `sdesk show`, `queue`, `sla` and the priority command."""
+"""SLA clocks in words and rows: for `sdesk show`, `queue`, `sla` and the priority command.
+
+Sentences say durations as words (3h 30m of open time left), table cells as hours:minutes (3:30 left), as
+every table does (sdesk.calendar.durations).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from sdesk.calendar.businesstime import is_open, next_opening, words
+from sdesk.calendar.businesstime import is_open, next_opening
+from sdesk.calendar.durations import hours_minutes, whole_minutes, words
 from sdesk.clocks.sla import Clock
 from sdesk.clocks.workqueue import Place
 from sdesk.output import Column, truncate
@@ -19,7 +24,7 @@ QUEUE_COLUMNS = (
     Column("response", "Response"),
     Column("resolution", "Resolution"),
     # "[timer] " first on the ticket the acting agent's timer runs on; "[phone] " where a call is owed;
-    # "[call 1h30m] " (or "[call late 10m] ") while a call-back the customer asked for is pending
+    # "[call 1:30] " (or "[call late 0:10] ") while a call-back the customer asked for is pending
     Column("title_shown", "Title", fill=True),
 )
 QUEUE_FIELDS = (
@@ -59,16 +64,11 @@ def when(clock: Clock, moment: datetime) -> str:
 
 
 def left(clock: Clock) -> str:
-    """Open time left, or how far overdue: "2h 30m left", "overdue 1h 10m"."""
+    """Open time left, or how far overdue, for the `sla` table: "2:30 left", "overdue 1:10" (of open time),
+    or just "overdue" while the desk has been closed since the due moment."""
     if clock.late:
-        return overdue(clock)
-    return f"{words(clock.left)} left"
-
-
-def overdue(clock: Clock) -> str:
-    """ "overdue 1h 10m" (of open time), or just "overdue" while the desk has been closed since the due moment."""
-    late = clock.open_time_late
-    return f"overdue {words(late)}" if late else "overdue"
+        return f"overdue {_shown(clock.open_time_late)}" if clock.open_time_late else "overdue"
+    return f"{_shown(clock.left)} left"
 
 
 def lateness(clock: Clock) -> str:
@@ -110,7 +110,7 @@ def clock_data(clock: Clock) -> dict[str, Any]:
 
 
 def minutes(clock: Clock) -> int:
-    return int(clock.left.total_seconds() // 60)
+    return whole_minutes(clock.left)
 
 
 def queue_row(position: int, place: Place, timed: bool = False) -> dict[str, Any]:
@@ -147,19 +147,16 @@ def queue_row(position: int, place: Place, timed: bool = False) -> dict[str, Any
 
 
 def _cell(clock: Clock) -> str:
-    """A clock in a narrow table cell: "1h45m left", "late 2h40m", "met", "paused"."""
+    """A clock in a narrow table cell: "1:45 left", "late 2:40", "met", "paused"."""
     if clock.stopped is not None or clock.state == "paused":
         return clock.state
     if clock.late:
-        return f"late {_compact(clock.open_time_late)}" if clock.open_time_late else "late"
-    return f"{_compact(clock.left)} left"
+        return f"late {_shown(clock.open_time_late)}" if clock.open_time_late else "late"
+    return f"{_shown(clock.left)} left"
 
 
-def _compact(duration: timedelta) -> str:
-    """1h45m; from 100 hours on whole hours only (132h), so a forgotten ticket does not widen the table."""
-    if duration >= timedelta(hours=100):
-        return f"{int(duration / timedelta(hours=1))}h"
-    return words(duration).replace(" ", "")
+def _shown(duration: timedelta) -> str:
+    return hours_minutes(whole_minutes(duration))
 
 
 def sla_row(clock: Clock, ticket: Any) -> dict[str, Any]:

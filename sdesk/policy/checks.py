@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sdesk.calendar import businesstime
 from sdesk.formats import reader
 from sdesk.formats.reader import SchemaError
+from sdesk.policy import agents
 from sdesk.policy.decisions import with_article
 from sdesk.policy.rules import Rules
 from sdesk.tickets.model import CLOCK_NAMES, SWEEPER, Ticket
@@ -33,6 +34,9 @@ def ticket_problems(ticket: Ticket, rules: Rules) -> list[SchemaError]:
         if not ticket.value(field):
             needs = f"{with_article(ticket.type)} needs {field} (rules.yaml: types.{ticket.type}.required)"
             problems.append(SchemaError(("type",), f"{field} is missing: {needs}"))
+    unassignable = agents.assignee_problem(rules, ticket.assignee) if ticket.assignee else None
+    if unassignable is not None and not rules.is_final(ticket.status):  # who closed one may since have left
+        problems.append(SchemaError(("assignee",), unassignable))
     exclusions = [exclusion.name for exclusion in rules.exclusions]
     for index, name in enumerate(ticket.exclusions):
         if name not in exclusions:

@@ -19,7 +19,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from msgspec import Struct
+from msgspec import Struct, field
 
 from sdesk import __version__
 from sdesk.errors import excerpt
@@ -44,7 +44,8 @@ from sdesk.formats.declare import (
     Words,
 )
 from sdesk.formats.reader import KeyPath, Problems, SchemaError
-from sdesk.policy import conditions, mailgateway, servicelevels
+from sdesk.policy import agents, conditions, mailgateway, servicelevels
+from sdesk.policy.agents import Agent
 from sdesk.policy.conditions import Condition, Field
 from sdesk.policy.mailgateway import MailGateway
 from sdesk.policy.servicelevels import ServiceLevels, Sweep
@@ -237,6 +238,7 @@ RULES = Record(
         "teams": _named(
             "team", Record({"name": Text(), "email": Email()}, required=("name",)), "declare at least one team"
         ),
+        **agents.section(NAME),
         "plans": _named(
             "plan",
             Record(
@@ -428,6 +430,8 @@ class Rules(Struct, frozen=True):
     customers: dict[str, Customer]
     service: ServiceLevels
     mail: MailGateway = MailGateway()
+    agents: dict[str, Agent] = field(default_factory=dict)  # by email in lower case (policy/agents.py)
+    undeclared_agents: str = "allowed"  # what an identity agents: does not list may do: read-only or allowed
 
     @property
     def initial_status(self) -> str:
@@ -476,6 +480,7 @@ def parse(data: Any) -> Rules:
     problems = Problems()
     data = RULES.read(data, (), problems)  # the shape: what follows may rely on it
     teams = _teams(data.get("teams", {}))
+    declared = agents.parse(data.get("agents", []), data.get("undeclared_agents"), teams, problems)
     plans = _plans(data.get("plans", {}), problems)
     statuses = _statuses(data.get("statuses", {}), problems)
     categories = tuple(name for name in data.get("categories", ()) if name is not None)
@@ -519,6 +524,8 @@ def parse(data: Any) -> Rules:
         customers=customers,
         service=service,
         mail=_mail(data.get("mail", {}), fields, types, categories, products, problems),
+        agents=declared,
+        undeclared_agents=agents.undeclared_policy(data.get("undeclared_agents"), declared),
     )
     problems.check()
     return rules

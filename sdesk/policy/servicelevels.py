@@ -46,7 +46,13 @@ WEEKDAYS_PATTERN = Deferred(
 )
 
 NOT_A_WINDOW = "'{value}' is not an opening window (write HH:MM-HH:MM, e.g. 09:00-12:00)"
-TARGET = Pattern(TARGET_PATTERN, "'{value}' is not a target: " + TARGET_EXAMPLES)
+TARGET = Pattern(
+    TARGET_PATTERN,
+    "'{value}' is not a target: " + TARGET_EXAMPLES,
+    # YAML 1.1 reads an unquoted 1:30 as the number 90 (base 60), where an editor's YAML 1.2 reads text
+    number_refusal="'{value}' is not a target: " + TARGET_EXAMPLES + " (quote a time such as '1:30': YAML reads "
+    "it unquoted as a number)",
+)
 TARGETS = Record(
     {"response": TARGET, "resolution": TARGET, "callback": TARGET, "calendar": Name()},
     among=Among(CLOCKS, "give a response, resolution and/or callback target", several=True),

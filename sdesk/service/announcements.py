@@ -16,7 +16,7 @@ from typing import Any
 
 from msgspec import Struct
 
-from sdesk.calendar import businesstime
+from sdesk.calendar import businesstime, durations
 from sdesk.formats.declare import List, OneOf, Pattern, Record, Text, Timestamp, Words
 from sdesk.formats.reader import Problems
 from sdesk.policy.rules import Rules
@@ -113,7 +113,7 @@ def business_hours_overlap(announcement: Announcement, rules: Rules) -> list[str
             continue  # around the clock there are no evenings to move maintenance to
         overlap = businesstime.measure(calendar, announcement.start, announcement.end)
         if overlap > timedelta(0):
-            overlaps.append(f"{key} ({businesstime.words(overlap)} of their business hours on {calendar_name})")
+            overlaps.append(f"{key} ({durations.words(overlap)} of their business hours on {calendar_name})")
     return overlaps
 
 

@@ -33,8 +33,8 @@ FIELDS = (
     *(f"score_{score}" for score in SCORE_RANGE),
 )
 COLUMNS = (
-    Column("group", "By"),
-    Column("key", "", fill=True),
+    Column("group", "Group"),
+    Column("key", "Key", fill=True),
     Column("surveys", "Surveys"),
     Column("answers", "Answers"),
     Column("response_rate", "Rate %"),

@@ -1,4 +1,4 @@
-"""Time registration and billing: reading durations, classing entries, the monthly invoice figures. Pure.
+"""Time registration and billing: classing entries, their corrections, the monthly invoice figures. Pure.
 
 Every entry is a ``time`` event on its ticket: who, on which day, how many
 minutes, what, and whether the contract covers it or it is billable. A
@@ -13,47 +13,17 @@ billing").
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any
 
 from msgspec import Struct, field
 
+from sdesk.calendar.durations import hours_minutes
 from sdesk.formats.reader import SchemaError
 from sdesk.output import Column
 from sdesk.policy.rules import Customer, PlanTerms, Rules
 from sdesk.tickets.model import Event, Ticket
-
-_HOURS_MINUTES = re.compile(r"(?:(\d+(?:[.,]\d+)?)\s*(?:h|u|uur|hours?))?\s*(?:(\d+)\s*(?:m|min|minutes?))?", re.ASCII)
-_CLOCK = re.compile(r"(\d+):([0-5]\d)", re.ASCII)
-
-
-def parse_minutes(text: str) -> int:
-    """Read 1h30m, 90m, 1.5h, 1,5u or 1:30 as whole minutes (more than zero); raises ValueError."""
-    cleaned = " ".join(text.strip().lower().split())
-    clock = _CLOCK.fullmatch(cleaned)
-    if clock:
-        minutes = int(clock.group(1)) * 60 + int(clock.group(2))
-    else:
-        match = _HOURS_MINUTES.fullmatch(cleaned)
-        if not match or not any(match.groups()):
-            raise ValueError(f"'{text}' is not a duration: write e.g. 45m, 1h30m, 1.5h or 1:30")
-        exact = Decimal((match.group(1) or "0").replace(",", ".")) * 60  # exact: 4.1h is 246 minutes
-        if exact != exact.to_integral_value():
-            raise ValueError(f"'{text}' is not a whole number of minutes")
-        minutes = int(exact) + int(match.group(2) or 0)
-    if minutes <= 0:
-        raise ValueError(f"'{text}' is no time at all: log more than zero minutes")
-    return minutes
-
-
-def hours_minutes(minutes: int) -> str:
-    """Minutes the way an invoice shows them: 12:05 (hours:minutes)."""
-    sign = "-" if minutes < 0 else ""
-    hours, rest = divmod(abs(minutes), 60)
-    return f"{sign}{hours}:{rest:02d}"
 
 
 def default_billing(

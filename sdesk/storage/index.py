@@ -90,12 +90,26 @@ class Index:
 
         ``progress`` hears of each file read: a cold build of a large desk takes seconds."""
         try:
-            return self._refresh(progress)
+            return self._read_again(*self._changes(), progress)
         except sqlite3.Error:
             self.db = _in_memory()  # locked for too long or damaged: serve this command from the files
-            return self._refresh(progress)
+            return self._read_again(*self._changes(), progress)
 
-    def _refresh(self, progress: Progress) -> list[BrokenFile]:
+    def refresh_if_few(self, most: int) -> bool:
+        """Re-read what changed on disk when at most ``most`` files did; False, and nothing read, when more did
+        (or the index cannot be written). For shell completion, which answers every Tab and cannot wait for a
+        rebuild; after False the rows may be out of date."""
+        try:
+            started, stale, gone = self._changes()
+            if len(stale) > most:
+                return False
+            self._read_again(started, stale, gone)
+        except sqlite3.Error:
+            return False
+        return True
+
+    def _changes(self) -> tuple[int, list[Path], list[str]]:
+        """When the look began, the files whose rows are stale or missing, and the rows whose files are gone."""
         started = time.time_ns()
         on_disk = _signatures(self.tickets_dir, self.tickets_dir.parent)
         known = {
@@ -106,7 +120,11 @@ class Index:
             for number, signature in on_disk.items()
             if known.get(number) != signature
         ]
-        gone = [number for number in known if number not in on_disk]
+        return started, stale, [number for number in known if number not in on_disk]
+
+    def _read_again(
+        self, started: int, stale: list[Path], gone: list[str], progress: Progress = silent
+    ) -> list[BrokenFile]:
         broken: list[BrokenFile] = []
         rows: list[tuple[Any, ...]] = []
         for result in counted(parallel.map_files(_row, self.tickets_dir.parent, stale), READING, len(stale), progress):
@@ -144,6 +162,26 @@ class Index:
             row["created"] = datetime.fromisoformat(row["created"])
             row["updated"] = datetime.fromisoformat(row["updated"])
             yield row
+
+    def statuses(self) -> dict[str, str]:
+        """Every ticket's number and status, most recently changed first (what shell completion picks from)."""
+        return dict(self.db.execute("SELECT id, status FROM tickets ORDER BY updated_us DESC, id DESC").fetchall())
+
+    def titles(self, numbers: Sequence[str]) -> dict[str, str]:
+        """The titles of these tickets (those the index holds), read from their rows alone."""
+        found: dict[str, str] = {}
+        for start in range(0, len(numbers), BATCH):
+            batch = numbers[start : start + BATCH]
+            sql = (
+                f"SELECT id, json_extract(summary, '$.title') FROM tickets WHERE id IN ({', '.join('?' * len(batch))})"
+            )
+            found.update(self.db.execute(sql, batch).fetchall())
+        return found
+
+    def assignees(self) -> list[str]:
+        """Everyone a ticket is assigned to, in alphabetical order."""
+        rows = self.db.execute("SELECT DISTINCT assignee FROM tickets WHERE assignee IS NOT NULL ORDER BY assignee")
+        return [assignee for (assignee,) in rows]
 
     def tickets(self, leave_out_statuses: Sequence[str] = ()) -> Iterator[Ticket]:
         """Every ticket but those in the given statuses, rebuilt from its row, in creation order."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import date
 from functools import cached_property
@@ -147,6 +147,21 @@ class Desk:
             except FileExistsError:
                 continue
         raise SdeskError(f"could not find a free ticket number in {attempts} attempts")
+
+    def put(self, ticket: Ticket) -> bool:
+        """Save a ticket under its own number (an import): never over another file. False when that very
+        file is there already (a re-run); a different ticket under the number is refused."""
+        files.require_inside(self.tickets_dir, self.root)
+        path = self.path_for(ticket.id)
+        text = render(ticket)
+        try:
+            write_atomic(path, text, exclusive=True)
+            return True
+        except FileExistsError:
+            pass
+        if files.read_bytes(path, self.root) != text.encode("utf-8"):
+            raise Refused(f"a different ticket {ticket.id} is in the desk: not overwritten", path)
+        return False
 
     def change(
         self,
@@ -376,14 +391,17 @@ def refuse_rewrite(path: Path, text: str, first_line: str | None = None) -> None
         )
 
 
-def write_atomic(path: Path, content: str | bytes, exclusive: bool = False, durable: bool = True) -> None:
+def write_atomic(
+    path: Path, content: str | bytes | Iterable[str], exclusive: bool = False, durable: bool = True
+) -> None:
     """Write via a temporary file and a rename (or a no-clobber link); text goes out as UTF-8.
 
-    A replaced file keeps its permissions (a new one gets the umask's). ``durable``
-    syncs the file and its folder to disk first, so a power cut cannot lose it;
-    files that can be made again (an exported site) skip that cost.
+    ``content`` may come in pieces (an export of every ticket), written as they come. A replaced
+    file keeps its permissions (a new one gets the umask's). ``durable`` syncs the file and its
+    folder to disk first, so a power cut cannot lose it; files that can be made again (an
+    exported site) skip that cost.
     """
-    data = content.encode("utf-8") if isinstance(content, str) else content
+    pieces = [content] if isinstance(content, str | bytes) else content
     mode = _mode_to_keep(path) if not exclusive else None
     try:
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -391,7 +409,8 @@ def write_atomic(path: Path, content: str | bytes, exclusive: bool = False, dura
         raise SdeskError(f"cannot write: {exc.strerror}", path) from None
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for piece in pieces:
+                handle.write(piece.encode("utf-8") if isinstance(piece, str) else piece)
             handle.flush()
             os.fchmod(handle.fileno(), mode if mode is not None else 0o666 & ~_umask())
             if durable:

@@ -52,6 +52,12 @@ def new_id(now: datetime, random_bits: int | None = None) -> str:
     return f"{_encode(seconds, TIME_CHARS)}-{_encode(random_bits, RANDOM_CHARS)}"
 
 
+def imported_id(created: datetime) -> str:
+    """A fresh number for a ticket another helpdesk opened at ``created``; one from before the epoch gets
+    the epoch's first second (``000000-…``), so it sorts before every ticket sdesk opened."""
+    return new_id(max(created, EPOCH))
+
+
 def is_ticket_id(text: str) -> bool:
     return bool(ID_PATTERN.fullmatch(text))
 

@@ -12,9 +12,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from sdesk.calendar.durations import hours_minutes
 from sdesk.errors import SdeskError
 from sdesk.formats import templating
-from sdesk.service.timelog import hours_minutes
 from sdesk.website import charts
 from sdesk.website.dashboard import Dashboard
 from sdesk.website.noticeboard import Notice
