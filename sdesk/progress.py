@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TextIO, TypeVar
 
 Progress = Callable[[str, int, int], None]  # (what is being done, how many done, how many in all)
+UNKNOWN = -1  # the total of work that counts as it goes (a file read a ticket at a time): the count is shown
 AFTER = 0.5  # seconds of work before a line is shown
 EVERY = 0.1  # seconds between redraws: a terminal is not written to for each of 100,000 files
 T = TypeVar("T")
@@ -63,11 +64,12 @@ class Meter:
         if what != self.what:  # new work: its own wait before a line is shown
             self.clear()
             self.what, self.next_draw = what, now + self.after
-        if done >= total:
+        if done >= total >= 0:
             self.clear()
             self.what = ""  # the same work again later waits again
         elif now >= self.next_draw:
-            self._draw(f"{what}: {done * 100 // total}% ({done:,}/{total:,})")
+            counts = f"{done:,}" if total == UNKNOWN else f"{done * 100 // total}% ({done:,}/{total:,})"
+            self._draw(f"{what}: {counts}")
             self.next_draw = now + EVERY
 
     def clear(self) -> None:

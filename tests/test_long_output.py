@@ -12,6 +12,7 @@ import io
 import os
 import pty
 import select
+import shutil
 import subprocess
 import sys
 from datetime import datetime
@@ -19,14 +20,14 @@ from pathlib import Path
 
 import pytest
 
-from sdesk.actions import cycle
+from sdesk.actions import cycle, transfer
 from sdesk.actions.check import check_desk
 from sdesk.cli.pager import Pager, program
-from sdesk.progress import Meter
+from sdesk.progress import UNKNOWN, Meter
 from sdesk.storage.index import Index
 from sdesk.storage.store import Desk
 from sdesk.website.export import export
-from tests.conftest import NOW, REPO
+from tests.conftest import NOW, REPO, ok
 
 # sdesk as its console script runs it, with the meter's wait (seconds) given first.
 BOOT = "import sys, sdesk.progress; sdesk.progress.AFTER = float(sys.argv.pop(1)); from sdesk.cli import main; main()"
@@ -190,6 +191,16 @@ def test_the_meter_waits_redraws_a_few_times_a_second_and_erases_its_line_when_d
     assert stream.getvalue().count("Reading") == 2 and stream.getvalue().endswith(" \r")
 
 
+def test_work_of_unknown_size_shows_its_count_until_it_is_done():
+    stream, clock = io.StringIO(), Clock()
+    meter = Meter(stream, after=0, clock=clock)
+    meter("Checking tickets", 1, UNKNOWN)
+    clock.now += 1
+    meter("Checking tickets", 1200, UNKNOWN)
+    meter("Checking tickets", 1500, 1500)
+    assert stream.getvalue() == "\rChecking tickets: 1\rChecking tickets: 1,200\r" + " " * 23 + "\r"
+
+
 def test_short_work_and_a_missing_terminal_show_nothing():
     stream, clock = io.StringIO(), Clock()
     meter = Meter(stream, clock=clock)
@@ -233,8 +244,8 @@ class Recorder:
         return {(what, total) for what, done, total in self.heard if done == total and total}
 
 
-def test_the_long_work_of_the_index_check_export_and_cycle_reports_its_progress(
-    tmp_path, desk, two_tickets, monkeypatch
+def test_the_long_work_of_the_index_check_export_import_and_cycle_reports_its_progress(
+    tmp_path, desk, two_tickets, run, monkeypatch
 ):
     monkeypatch.setenv("PATH", os.environ["PATH"])  # the cycle puts sdesk's own folder first: undone after
     opened, now = Desk(desk), datetime.fromisoformat(NOW)
@@ -250,6 +261,20 @@ def test_the_long_work_of_the_index_check_export_and_cycle_reports_its_progress(
     pages = export(opened, tmp_path / "site", None, 30, now, exported).pages
     # (the ticket files are read again too: they were written too recently to be trusted yet)
     assert {("Going through tickets", 2), ("Making pages", pages), ("Writing pages", pages)} <= exported.finished()
+
+    listed = Recorder()
+    assert sorted(ticket.id for ticket in transfer.every_ticket(opened, listed)) == sorted(two_tickets)
+    assert ("Exporting tickets", 2) in listed.finished()
+
+    (tmp_path / "all.json").write_text(ok(run("export", "json")), encoding="utf-8")
+    other = tmp_path / "other"
+    (other / "tickets").mkdir(parents=True)
+    shutil.copy(desk / "rules.yaml", other / "rules.yaml")
+    imported = Recorder()
+    job = transfer.Import(Desk(other), transfer.exported(tmp_path / "all.json", "json"), False, False, True, imported)
+    assert [outcome.state for outcome in job.run()] == ["checked", "checked", "imported", "imported"]
+    assert ("Checking tickets", 1, UNKNOWN) in imported.heard
+    assert {("Checking tickets", 2), ("Importing tickets", 2)} <= imported.finished()
 
     cycled = Recorder()
     cycle.run(opened, now, cycle.Settings(None, tmp_path / "site", progress=cycled), lambda line: None)

@@ -33,6 +33,7 @@ from sdesk.errors import InvalidData, Refused, SdeskError
 from sdesk.formats import csvfile, files, jsonlist
 from sdesk.formats.reader import SchemaError
 from sdesk.mail import baseline, records
+from sdesk.progress import UNKNOWN, Progress, counted, silent
 from sdesk.storage.store import Desk, render
 from sdesk.tickets import ids, model, transfer
 from sdesk.tickets.model import Ticket
@@ -46,16 +47,17 @@ LOCK = "sdesk-import"  # one import at a time in a clone: two would both take a 
 # --- export ------------------------------------------------------------------------------------------
 
 
-def every_ticket(desk: Desk) -> Iterator[Ticket]:
+def every_ticket(desk: Desk, progress: Progress = silent) -> Iterator[Ticket]:
     """Every ticket, open and closed, oldest first; a file that does not read stops this before the first."""
     from sdesk.storage.index import Index
 
     index = Index(desk.tickets_dir, desk.state_dir)
-    broken = index.refresh()
+    broken = index.refresh(progress)
     if broken:
         more = f" (and {len(broken) - 1} more: sdesk check lists them)" if len(broken) > 1 else ""
         raise SdeskError(f"{broken[0].error}{more}; nothing exported")
-    return index.tickets()
+    total = 0 if progress is silent else index.count(())
+    return counted(index.tickets(), "Exporting tickets", total, progress)
 
 
 def export(tickets: Iterable[Ticket], fmt: str) -> Iterator[str]:
@@ -105,8 +107,17 @@ class Import:
     """One import: :meth:`run` yields an outcome per ticket and pass; ``checked`` counts the first pass's
     (checked: fit to write, refused, unchanged), ``written`` the second's (imported, unchanged, refused)."""
 
-    def __init__(self, desk: Desk, source: Source, skip_refused: bool, dry_run: bool, owe_mail: bool) -> None:
+    def __init__(
+        self,
+        desk: Desk,
+        source: Source,
+        skip_refused: bool,
+        dry_run: bool,
+        owe_mail: bool,
+        progress: Progress = silent,
+    ) -> None:
         self.desk = desk
+        self.progress = progress
         self.source = source
         self.skip_refused = skip_refused
         self.dry_run = dry_run
@@ -120,10 +131,12 @@ class Import:
             announced = frozenset(self.desk.announcement_ids())
             had_tickets = bool(self.desk.ticket_ids())
             keys: dict[str, SdeskError] = {}
-            for candidate in self.source():  # the first pass: every ticket checked, nothing written
+            for done, candidate in enumerate(self.source(), 1):  # the first pass: every ticket checked, nothing written
                 outcome = self._judge(candidate, announced, keys)
                 self.checked[outcome.state] += 1
+                self.progress("Checking tickets", done, UNKNOWN)
                 yield outcome
+            self.progress("Checking tickets", self.checked.total(), self.checked.total())
             if not self.checked["checked"] or (self.checked["refused"] and not self.skip_refused):
                 return
             forget_baseline = self._owes_no_mail(had_tickets)
@@ -136,7 +149,8 @@ class Import:
                     "import before the desk's runner starts (its first cycle sets the mail baseline)"
                 )
             keys.clear()
-            for candidate in self.source():  # the second: what passed, written
+            passes = counted(self.source(), "Importing tickets", self.checked.total(), self.progress)
+            for candidate in passes:  # the second: what passed, written
                 outcome = self._judge(candidate, announced, keys)
                 if outcome.state == "refused":
                     continue  # said in the first pass

@@ -146,6 +146,13 @@ def progress() -> Progress:
     return meter
 
 
+def clear_progress() -> None:
+    """The progress line erased so that a line can be printed; the next step of the work draws it again."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and PROGRESS in ctx.meta:
+        ctx.meta[PROGRESS].clear()
+
+
 def stop_progress() -> None:
     """The progress line erased for good, and none drawn from now on: a pager takes the screen."""
     from sdesk.progress import Meter

@@ -112,7 +112,7 @@ def _export(fmt: str, output: Path) -> None:
     counted = [0]
 
     def tickets() -> Iterator[Ticket]:
-        for ticket in transfer.every_ticket(desk):  # one step per ticket: where progress goes
+        for ticket in transfer.every_ticket(desk, context.progress()):
             counted[0] += 1
             yield ticket
 

@@ -58,9 +58,10 @@ def import_tickets(
         raise click.UsageError("--mapping reads another helpdesk's CSV export: leave out --from json")
     desk = context.desk()
     try:
-        job = transfer.Import(desk, _source(file, fmt, mapping), skip_refused, dry_run, owe_mail)
-        for outcome in job.run():  # one step per ticket and pass: where progress goes
+        job = transfer.Import(desk, _source(file, fmt, mapping), skip_refused, dry_run, owe_mail, context.progress())
+        for outcome in job.run():
             if outcome.state == "refused":
+                context.clear_progress()
                 click.echo(outcome.refusal(), err=True)
     except transfer.FileProblems as invalid:  # each at its line, as sdesk rules check lists them
         for problem in invalid.problems:
