@@ -1,7 +1,8 @@
 """One way to print rows: a table for people, JSON and CSV for scripts.
 
 Every listing goes through :func:`render_rows`, so the three formats always
-carry the same fields in the same order. Each format is safe for its reader:
+carry the same fields in the same order; one record (what a command did) goes
+through :func:`render_record`. Each format is safe for its reader:
 table cells show control characters (sdesk.terminal), JSON escapes every one
 of them, and a CSV cell never starts a spreadsheet formula.
 """
@@ -33,6 +34,28 @@ class Column(Struct, frozen=True):
     fill: bool = False  # this column takes the width the others leave and is cut to it
 
 
+PAIR_COLUMNS = (Column("field", "Field"), Column("value", "Value"))
+
+
+def as_pairs(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One thing with parts (a ticket and its history) as field/value rows for CSV: a part's fields as
+    history.2.text; a list of words stays one cell."""
+    pairs: list[dict[str, Any]] = []
+
+    def flatten(prefix: str, value: Any) -> None:
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                flatten(f"{prefix}.{key}" if prefix else key, item)
+        elif isinstance(value, list) and any(isinstance(item, Mapping) for item in value):
+            for index, item in enumerate(value, start=1):
+                flatten(f"{prefix}.{index}", item)
+        else:
+            pairs.append({"field": prefix, "value": value})
+
+    flatten("", data)
+    return pairs
+
+
 def render_rows(
     rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: str, fields: Sequence[str] | None = None
 ) -> str:
@@ -59,6 +82,11 @@ def stream_rows(
     yield "[]\n" if opening == "[" else "\n]\n"
 
 
+def render_record(data: Mapping[str, Any], fmt: str) -> str:
+    """One record for scripts: a JSON object, or a CSV header and its line."""
+    return to_json(data) if fmt == "json" else to_csv([data], list(data))
+
+
 def to_json(data: Any) -> str:
     """JSON with the control characters json.dumps leaves raw (DEL, C1, bidi) escaped too: the same data, inert."""
     return visible_lines(_dumps(data)) + "\n"
@@ -66,6 +94,10 @@ def to_json(data: Any) -> str:
 
 def _dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2, default=_plain)
+
+
+def _dumps_flat(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, default=_plain)
 
 
 def to_csv(rows: Iterable[Mapping[str, Any]], keys: Sequence[str]) -> str:
@@ -86,16 +118,19 @@ def _csv_lines(rows: Iterable[Mapping[str, Any]], keys: Sequence[str]) -> Iterat
 
 
 def _csv_cell(value: Any) -> Any:
-    """Numbers stay numbers; text a spreadsheet would run as a formula gets OWASP's leading quote and stays text.
+    """Numbers stay numbers, booleans are written as JSON writes them, a list is its JSON text in one cell;
+    text a spreadsheet would run as a formula gets OWASP's leading quote and stays text.
 
     Control characters are escaped here rather than left to the output stream: Click drops escape
     sequences from what it prints to a pipe, which would change the data without a word.
     """
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, numbers.Number):
         return value
-    text = _plain(value)
+    text = _dumps_flat(value) if isinstance(value, (list, tuple, dict)) else _plain(value)
     return visible_lines(f"'{text}" if text.startswith(FORMULA_STARTS) else text)
 
 

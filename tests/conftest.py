@@ -13,6 +13,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -110,6 +111,17 @@ def run() -> Run:
         return runner.invoke(main, list(args), input=input, env=env, catch_exceptions=False)
 
     return invoke
+
+
+def every_command(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    """Every command and subcommand, loading the lazily registered ones as `sdesk CMD` does."""
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, name
+        yield prefix + (name,), command
+        if isinstance(command, click.Group):
+            yield from every_command(command, prefix + (name,))
 
 
 TICKET_DEFAULTS = {

@@ -18,7 +18,7 @@ import pytest
 
 from sdesk.cli import context, main
 from sdesk.output import Column, stream_rows, to_json
-from tests.conftest import AGENT, NOW, REPO, needs_git_checkout
+from tests.conftest import AGENT, NOW, REPO, every_command, needs_git_checkout
 
 
 def ticket_file(desk: Path, ticket_id: str) -> str:
@@ -73,8 +73,10 @@ def test_new_accepts_every_field_and_json_prints_the_whole_ticket(desk, new_tick
         category="interface",
     )
     assert ticket["status"] == "open" and ticket["priority"] == "P3"
-    assert ticket["contact"] == {"name": "Ine", "phone": "+32 50 00 00 00", "email": "ine@zonnebloem.example"}
     for key, value in {
+        "contact_name": "Ine",
+        "contact_phone": "+32 50 00 00 00",
+        "contact_email": "ine@zonnebloem.example",
         "site": "2101",
         "url": "https://dossier.example/1",
         "error_message": "Fout 500",
@@ -398,7 +400,7 @@ def test_close_and_reopen_round_trip(desk, run, new_ticket):
     assert run("reopen", ticket_id, "--reason", "Fout komt terug").stdout == f"{ticket_id}: status closed → open\n"
     assert run("reopen", ticket_id, "--reason", "x").exit_code == 1
     data = json.loads(run("show", ticket_id, "--format", "json").stdout)
-    assert data["status"] == "open" and "resolution" not in data
+    assert data["status"] == "open" and data["resolution"] is None
     assert [event["event"] for event in data["history"]] == ["created", "closed", "reopened"]
 
 
@@ -514,17 +516,6 @@ def test_check_reports_tickets_that_disagree_with_the_rules(desk, run, new_ticke
     assert result.stderr == "Error: 1 ticket file checked, 1 problem\n"
 
 
-def every_command(group: click.Group, prefix: tuple[str, ...] = ()):
-    """Every command and subcommand, loading the lazily registered ones as `sdesk CMD` does."""
-    context = click.Context(group)
-    for name in group.list_commands(context):
-        command = group.get_command(context, name)
-        assert command is not None, name
-        yield prefix + (name,), command
-        if isinstance(command, click.Group):
-            yield from every_command(command, prefix + (name,))
-
-
 @pytest.mark.parametrize(
     ("path", "command"),
     list(every_command(main)),
@@ -578,7 +569,7 @@ def test_assignee_me_and_none_work_for_new_and_update(desk, run, new_ticket):
     ticket = new_ticket(assignee="me")
     assert ticket["assignee"] == AGENT
     assert run("update", ticket["id"], "--assignee", "none").stdout == f"{ticket['id']}: assignee {AGENT} → (none)\n"
-    assert "assignee" not in json.loads(run("show", ticket["id"], "--format", "json").stdout)
+    assert json.loads(run("show", ticket["id"], "--format", "json").stdout)["assignee"] is None
 
 
 def test_update_of_a_long_multi_line_field_is_reported_on_one_short_line(desk, run, new_ticket):

@@ -886,7 +886,7 @@ def test_a_journal_planted_through_git_is_not_the_runners_and_check_names_it(
 ) -> None:
     subprocess.run(["git", "init", "-q", str(in_desk)], check=True)
     ticket = new_ticket()["id"]
-    (key,) = [row["mail"] for row in json.loads(ok(run("notify", "list", "--format", "json")))]
+    (key,) = [row["id"] for row in json.loads(ok(run("notify", "list", "--format", "json")))]
     planted = in_desk / ".sdesk" / "mail-journal.jsonl"
     planted.parent.mkdir(exist_ok=True)
     planted.write_text(json.dumps({"mail": key, "step": "sent"}) + "\n")  # "it went out": it did not

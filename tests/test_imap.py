@@ -421,10 +421,10 @@ def test_a_strangers_mail_waits_in_triage_and_a_refusal_is_owed_to_the_stranger(
     assert table.exit_code == 0, table.output
     assert STRANGER in table.stdout and "Vraag over jullie software" in table.stdout
     [held] = json.loads(run("mail", "triage", "--format", "json").stdout)
-    assert (held["from"], held["reply"]) == (STRANGER, "owed")
+    assert (held["from"], held["reply_owed"]) == (STRANGER, True)
     assert held["reason"] == f"{STRANGER} is not a designated reference person of any customer"
     owed = json.loads(run("notify", "list", "--format", "json").stdout)
-    assert [(row["state"], row["kind"], row["to"]) for row in owed] == [("owed", "refused", STRANGER)]
+    assert [(row["state"], row["kind"], row["to"]) for row in owed] == [("owed", "refused", [STRANGER])]
     assert mailbox.flags() == {uid: {"\\Seen", RECORDED}}  # held in triage is recorded: taken from the mailbox
 
 

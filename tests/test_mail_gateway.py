@@ -186,7 +186,7 @@ def test_a_stranger_is_refused_politely_and_kept_in_triage_until_an_agent_decide
     assert "triage" in out and "not a designated reference person" in out
     assert tickets(desk) == []
     [held] = triage(run)
-    assert held["from"] == STRANGER and held["reply"] == "owed"
+    assert held["from"] == STRANGER and held["reply_owed"] is True
     [refusal] = owed_mail(desk).values()
     assert refusal["To"] == STRANGER and refusal["In-Reply-To"] == "<s1@zonnebloem.example>"
     body = refusal.get_content()

@@ -166,7 +166,7 @@ def listed(run, *options: str) -> list[dict[str, Any]]:
 
 def states(run) -> dict[str, str]:
     """Each mail's state in `notify list`, by mail key."""
-    return {row["mail"]: row["state"] for row in listed(run)}
+    return {row["id"]: row["state"] for row in listed(run)}
 
 
 def records(desk: Path, ticket: str) -> list[dict[str, Any]]:
@@ -200,11 +200,11 @@ def act(run, desk):
     """
 
     def invoke(*args: str, at: str = NOW) -> list[str]:
-        before = {row["mail"] for row in listed(run)}
+        before = {row["id"] for row in listed(run)}
         deliveries = snapshot(desk / "deliveries")
         result = run(*args, env={"SDESK_NOW": at})
         assert result.exit_code == 0, result.output
-        new = [row for row in listed(run) if row["mail"] not in before]
+        new = [row for row in listed(run) if row["id"] not in before]
         assert all(row["state"] == "owed" for row in new), new
         announced = [match["kind"] for line in result.stderr.splitlines() if (match := OWED_LINE.match(line))]
         assert announced == [row["kind"] for row in new], result.stderr
@@ -778,7 +778,7 @@ def test_later_mails_thread_under_the_created_mail_and_carry_their_event_time(de
     created_id = str(messages["created"]["Message-ID"])
     assert created_id == f"<{ticket}.1.created@{DOMAIN}>"
     assert len({str(message["Message-ID"]) for message in messages.values()}) == 5
-    keys = {row["kind"]: row["mail"] for row in listed_rows(desk)}
+    keys = {row["kind"]: row["id"] for row in listed_rows(desk)}
     for mail_kind, message in messages.items():
         subject = str(message["Subject"])
         assert ticket in subject and "Zorgdossier opent niet" in subject, subject
@@ -819,12 +819,12 @@ def test_the_same_mail_has_the_same_message_id_in_every_copy_of_the_desk(desk, n
     there = composed(copy)
     assert [kind(message) for message in here] == ["created", "status", "assigned", "comment"]
     assert [str(message["Message-ID"]) for message in there] == [str(message["Message-ID"]) for message in here]
-    assert [row["mail"] for row in listed_rows(copy)] == [row["mail"] for row in listed_rows(desk)]
+    assert [row["id"] for row in listed_rows(copy)] == [row["id"] for row in listed_rows(desk)]
     assert [message.as_bytes() for message in there] == [message.as_bytes() for message in here]
 
     # Worked out at another moment, by another agent, the mail is still the same mail.
     later = run("notify", "list", "--format", "json", env={"SDESK_NOW": "2026-12-01T09:00:00+01:00", "SDESK_USER": BOB})
-    assert [row["mail"] for row in json.loads(later.stdout)] == [row["mail"] for row in listed_rows(desk)]
+    assert [row["id"] for row in json.loads(later.stdout)] == [row["id"] for row in listed_rows(desk)]
 
     # What one copy delivered is what the other would deliver, byte for byte identified.
     assert send(run, smtp).exit_code == 0
@@ -997,7 +997,7 @@ def test_send_delivers_every_owed_mail_once_and_records_it(desk, new_ticket, act
     second = new_ticket(**BRIGHTWAVE)["id"]
     act("update", first, "--status", "in-progress", "--note", "We bekijken het", at="2026-11-23T10:30:00+01:00")
     owed = listed(run)
-    keys = [row["mail"] for row in owed]
+    keys = [row["id"] for row in owed]
     assert len(keys) == 3 and {row["state"] for row in owed} == {"owed"}
     expected = {str(message["Message-ID"]): message for message in composed(desk)}
 
@@ -1038,7 +1038,7 @@ def test_send_delivers_every_owed_mail_once_and_records_it(desk, new_ticket, act
         assert (desk / "deliveries" / f"{ticket}.jsonl").read_text(encoding="utf-8").endswith("}\n")
 
     rows = listed(run)
-    assert [(row["mail"], row["state"]) for row in rows] == [(key, "sent") for key in keys]
+    assert [(row["id"], row["state"]) for row in rows] == [(key, "sent") for key in keys]
     assert all(row["at"] == "2026-11-23T10:35:00+01:00" for row in rows)
     assert listed(run, "--pending") == []
 
@@ -1058,7 +1058,7 @@ def test_mail_owed_after_a_send_goes_out_in_the_next_one_and_only_it(desk, new_t
     (comment,) = listed(run, "--pending")
     result = send(run, smtp, at="2026-11-23T10:45:00+01:00")
     assert result.exit_code == 0, result.output
-    assert sent_lines(result.stdout) == [comment["mail"]]
+    assert sent_lines(result.stdout) == [comment["id"]]
     assert [kind(arrival.message) for arrival in smtp.handler.arrived] == ["created", "comment"]
 
 
@@ -1088,7 +1088,7 @@ def test_show_marks_each_event_mail_as_mailed_or_not_yet_mailed(desk, new_ticket
 def test_a_refused_recipient_keeps_that_mail_owed_until_a_later_run_delivers_it_once(desk, new_ticket, run, smtp):
     els = new_ticket()["id"]
     tom = new_ticket(requester=TOM)["id"]
-    keys = {row["ticket"]: row["mail"] for row in listed(run)}
+    keys = {row["ticket_id"]: row["id"] for row in listed(run)}
     smtp.handler.refuse[TOM] = "450 4.2.1 mailbox busy, try again later"  # transient
 
     result = send(run, smtp)
@@ -1099,7 +1099,7 @@ def test_a_refused_recipient_keeps_that_mail_owed_until_a_later_run_delivers_it_
     assert error_lines(result.stderr) == ["Error: 1 mail not delivered"]
     assert [arrival.rcpt_tos for arrival in smtp.handler.arrived] == [[ELS]]
     (row,) = listed(run, "--pending")
-    assert (row["mail"], row["state"]) == (keys[tom], "failed") and "450" in row["detail"]
+    assert (row["id"], row["state"]) == (keys[tom], "failed") and "450" in row["detail"]
     assert records(desk, tom)[-1]["state"] == "failed" and "450" in records(desk, tom)[-1]["detail"]
 
     smtp.handler.refuse.clear()  # the server is fixed
@@ -1114,7 +1114,7 @@ def test_a_refused_recipient_keeps_that_mail_owed_until_a_later_run_delivers_it_
 
 def test_a_cc_the_server_refuses_is_reported_and_the_mail_is_not_sent_twice(desk, new_ticket, run, smtp):
     ticket = cooperation_ticket(new_ticket)
-    (key,) = [row["mail"] for row in listed(run)]
+    (key,) = [row["id"] for row in listed(run)]
     smtp.handler.refuse[JAN] = "550 mailbox unavailable"
     result = send(run, smtp)
     # The requester got it: sending it again would give them a second copy.
@@ -1135,7 +1135,7 @@ def test_a_server_that_does_not_listen_fails_in_one_line_and_a_later_run_sends_e
 ):
     new_ticket()
     new_ticket(**BRIGHTWAVE)
-    keys = [row["mail"] for row in listed(run)]
+    keys = [row["id"] for row in listed(run)]
     port = free_port()  # nobody listens there
     result = run("notify", "send", "--smtp", f"127.0.0.1:{port}")
     assert result.exit_code == 1
@@ -1184,7 +1184,7 @@ def kill_runner_while_sending(desk: Path, key: str, step: str) -> None:
 def test_a_mail_a_killed_run_may_have_sent_is_reported_and_not_resent_until_asked(desk, new_ticket, run, smtp):
     new_ticket()
     new_ticket(**BRIGHTWAVE)
-    interrupted, other = [row["mail"] for row in listed(run)]
+    interrupted, other = [row["id"] for row in listed(run)]
     kill_runner_while_sending(desk, interrupted, "ending")  # killed after the message went out
 
     result = send(run, smtp)
@@ -1193,7 +1193,7 @@ def test_a_mail_a_killed_run_may_have_sent_is_reported_and_not_resent_until_aske
     assert sent_lines(result.stdout) == [other]
     assert [str(arrival.message["X-Sdesk-Ticket"]) for arrival in smtp.handler.arrived] == [other.split(".")[0]]
     assert states(run) == {interrupted: "interrupted", other: "sent"}
-    assert [row["mail"] for row in listed(run, "--pending")] == [interrupted]
+    assert [row["id"] for row in listed(run, "--pending")] == [interrupted]
     table = run("notify", "list")
     assert "interrupted" in table.stdout and any(
         "interrupted" in line and interrupted.split(".")[0] in line for line in table.stderr.splitlines()
@@ -1215,7 +1215,7 @@ def test_a_mail_a_killed_run_may_have_sent_is_reported_and_not_resent_until_aske
 
 def test_a_mail_a_killed_run_never_began_is_sent_by_the_next_run(desk, new_ticket, run, smtp):
     new_ticket()
-    (key,) = [row["mail"] for row in listed(run)]
+    (key,) = [row["id"] for row in listed(run)]
     kill_runner_while_sending(desk, key, "start")  # killed before the message went out
     result = send(run, smtp)
     assert result.exit_code == 0, result.output
@@ -1240,7 +1240,7 @@ def test_user_without_a_password_in_the_environment_is_refused_before_anything_i
 def test_login_over_plain_text_when_explicitly_allowed(desk, new_ticket, run, smtp_with_login):
     server = smtp_with_login
     new_ticket()
-    (key,) = [row["mail"] for row in listed(run)]
+    (key,) = [row["id"] for row in listed(run)]
     plain = ("--insecure-login", "--user", "bob")
 
     wrong = send(run, server, *plain, env={"SDESK_SMTP_PASSWORD": "guess"})
@@ -1287,7 +1287,7 @@ def test_a_login_without_tls_is_refused_before_any_connection_is_made(desk, new_
 def test_starttls_verifies_the_server_logs_in_and_delivers_encrypted(desk, new_ticket, run, starttls_server, trusted):
     server = starttls_server
     new_ticket()
-    (key,) = [row["mail"] for row in listed(run)]
+    (key,) = [row["id"] for row in listed(run)]
     result = send(run, server, "--starttls", "--user", "bob", env={"SDESK_SMTP_PASSWORD": "s3cret"})
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [f"sent {key}"]
@@ -1301,7 +1301,7 @@ def test_starttls_verifies_the_server_logs_in_and_delivers_encrypted(desk, new_t
 def test_implicit_tls_verifies_the_server_logs_in_and_delivers_encrypted(desk, new_ticket, run, tls_server, trusted):
     server = tls_server
     new_ticket()
-    (key,) = [row["mail"] for row in listed(run)]
+    (key,) = [row["id"] for row in listed(run)]
     result = send(run, server, "--tls", "--user", "bob", env={"SDESK_SMTP_PASSWORD": "s3cret"})
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [f"sent {key}"]
@@ -1374,7 +1374,7 @@ UNCONFIRMED = {
 def test_a_message_the_server_took_without_a_clear_yes_arrives_once_over_two_runs(desk, new_ticket, run, smtp, answer):
     new_ticket()
     new_ticket(**BRIGHTWAVE)
-    first, second = [row["mail"] for row in listed(run)]
+    first, second = [row["id"] for row in listed(run)]
     answers, why = UNCONFIRMED[answer]
     for key, value in answers.items():
         setattr(smtp.handler, key, value)
@@ -1385,7 +1385,7 @@ def test_a_message_the_server_took_without_a_clear_yes_arrives_once_over_two_run
     warnings = [line for line in result.stderr.splitlines() if first in line]
     assert len(warnings) == 1 and "may have arrived" in warnings[0] and "--retry interrupted" in warnings[0]
     assert one_error_line("\n".join(error_lines(result.stderr)))
-    rows = {row["mail"]: row for row in listed(run)}
+    rows = {row["id"]: row for row in listed(run)}
     assert rows[first]["state"] == "interrupted" and why in rows[first]["detail"]  # treated like a killed run
     assert rows[second]["state"] != "sent"  # the connection is gone: the next one waits
     assert [line["state"] for line in records(desk, first.split(".")[0])][-1] == "unconfirmed"
@@ -1414,7 +1414,7 @@ def test_a_transient_failure_keeps_the_mail_owed_and_a_later_run_delivers_it_onc
     for key, value in TRANSIENT[answer].items():
         setattr(smtp.handler, key, value)
     ticket = new_ticket()["id"]
-    (key,) = [row["mail"] for row in listed(run)]
+    (key,) = [row["id"] for row in listed(run)]
     result = send(run, smtp)
     assert result.exit_code == 1
     assert result.stdout.startswith(f"kept {key}: ")
@@ -1443,7 +1443,7 @@ def test_a_permanent_refusal_parks_the_mail_with_why_until_an_agent_retries_it(d
     for key, value in answers.items():
         setattr(smtp.handler, key, value)
     ticket = new_ticket()["id"]
-    (key,) = [row["mail"] for row in listed(run)]
+    (key,) = [row["id"] for row in listed(run)]
 
     result = send(run, smtp)
     assert result.exit_code == 1
@@ -1453,7 +1453,7 @@ def test_a_permanent_refusal_parks_the_mail_with_why_until_an_agent_retries_it(d
     final = records(desk, ticket)[-1]
     assert (final["mail"], final["state"]) == (key, "parked") and reply in final["detail"]
     (row,) = listed(run, "--pending")
-    assert (row["mail"], row["state"]) == (key, "parked") and reply in row["detail"]
+    assert (row["id"], row["state"]) == (key, "parked") and reply in row["detail"]
     table = run("notify", "list")
     assert "parked" in table.stdout and reply in table.stderr
 
@@ -1680,7 +1680,7 @@ def test_dry_runs_owe_no_mail(desk, new_ticket, run):
 def test_notify_send_as_a_separate_process(desk, new_ticket, tmp_path, run, smtp):
     new_ticket()
     new_ticket(**BRIGHTWAVE)
-    keys = [row["mail"] for row in listed(run)]
+    keys = [row["id"] for row in listed(run)]
     environment = {**os.environ, "SDESK_DIR": str(desk), "SDESK_NOW": LATER}
     environment.pop("SDESK_SMTP_PASSWORD", None)
     command = [sys.executable, "-m", "sdesk", "notify", "send", "--smtp", smtp.address]
@@ -1745,7 +1745,8 @@ def test_a_git_desk_without_a_baseline_owes_no_mail_for_what_it_had_before_the_f
 
     new = new_ticket(**BRIGHTWAVE)["id"]
     run("comment", old, "Nog een vraag.", env={"SDESK_NOW": "2026-11-23T10:20:00+01:00"})
-    assert sorted((row["ticket"], row["kind"]) for row in listed(run)) == sorted([(new, "created"), (old, "comment")])
+    listed_now = sorted((row["ticket_id"], row["kind"]) for row in listed(run))
+    assert listed_now == sorted([(new, "created"), (old, "comment")])
     second = send(run, smtp, at="2026-11-23T10:25:00+01:00")
     assert second.exit_code == 0, second.output
     assert sorted(kind(arrival.message) for arrival in smtp.handler.arrived) == ["comment", "created"]
@@ -1786,7 +1787,7 @@ def test_migrate_records_the_old_outbox_so_sent_mail_is_never_resent_and_pending
         (old / state / old_outbox_name(ticket, number, mail_kind)).write_bytes(b"From: x\r\n\r\nold\r\n")
     (old / "parked").mkdir()
     (old / "log.jsonl").write_text("{}\n", encoding="utf-8")
-    keys = {row["kind"]: row["mail"] for row in listed(run)}
+    keys = {row["kind"]: row["id"] for row in listed(run)}
 
     result = run("notify", "migrate", env={"SDESK_NOW": LATER})
     assert result.exit_code == 0, result.output
@@ -1828,7 +1829,7 @@ def test_migrate_leaves_the_outbox_in_place_when_it_cannot_place_a_mail(desk, ne
 
 def test_garbage_in_a_records_file_is_skipped_and_never_crashes_list_or_send(desk, new_ticket, run, smtp):
     ticket = new_ticket()["id"]
-    (key,) = [row["mail"] for row in listed(run)]
+    (key,) = [row["id"] for row in listed(run)]
     path = desk / "deliveries" / f"{ticket}.jsonl"
     garbage = [
         random.Random(15).randbytes(2048),
@@ -1845,7 +1846,7 @@ def test_garbage_in_a_records_file_is_skipped_and_never_crashes_list_or_send(des
     path.write_bytes(b"\n".join(garbage))  # and no line end at the end
 
     rows = listed(run)
-    assert [(row["mail"], row["state"]) for row in rows] == [(key, "owed")]
+    assert [(row["id"], row["state"]) for row in rows] == [(key, "owed")]
     shown = run("show", ticket)
     assert shown.exit_code == 0 and "not yet mailed" in shown.stdout
     result = send(run, smtp)
@@ -1883,7 +1884,7 @@ def test_a_records_file_over_4_mb_never_crashes_and_never_resends(desk, new_tick
         assert "Traceback" not in result.output, args
         assert result.exit_code == 0, (args, result.output)
     result = run("notify", "list", "--format", "json")
-    assert [(row["ticket"], row["kind"]) for row in json.loads(result.stdout)] == [
+    assert [(row["ticket_id"], row["kind"]) for row in json.loads(result.stdout)] == [
         (other, "created"),
         (other, "comment"),
     ]
@@ -1922,7 +1923,7 @@ def plant_records(desk: Path, ticket: str, key: str, elsewhere: Path, link: str)
 @pytest.mark.parametrize("link", ["file", "folder"])
 def test_a_records_file_or_folder_that_is_a_symbolic_link_is_not_followed(desk, new_ticket, run, smtp, tmp_path, link):
     ticket = new_ticket()["id"]
-    (key,) = [row["mail"] for row in listed(run)]
+    (key,) = [row["id"] for row in listed(run)]
     elsewhere = tmp_path / "elsewhere"
     planted = plant_records(desk, ticket, key, elsewhere, link)
 
@@ -1942,7 +1943,7 @@ def test_a_records_folder_that_becomes_a_symbolic_link_while_a_process_runs_is_n
     desk, new_ticket, run, smtp, tmp_path
 ):
     ticket = new_ticket()["id"]
-    (key,) = [row["mail"] for row in listed(run)]  # this process has read deliveries/ once
+    (key,) = [row["id"] for row in listed(run)]  # this process has read deliveries/ once
     plant_records(desk, ticket, key, tmp_path / "elsewhere", "folder")
     result = send(run, smtp)
     assert "symbolic link" in result.stderr
@@ -1954,7 +1955,7 @@ def test_a_broken_ticket_file_is_reported_and_the_other_tickets_mail_still_goes(
     (desk / "tickets" / f"{broken}.yaml").write_text("title: [unclosed\n", encoding="utf-8")
     result = run("notify", "list", "--format", "json")
     assert result.exit_code == 0, result.output
-    assert [row["ticket"] for row in json.loads(result.stdout)] == [fine]
+    assert [row["ticket_id"] for row in json.loads(result.stdout)] == [fine]
     assert any(line.startswith(f"Warning: {broken}") for line in result.stderr.splitlines())
     delivered = send(run, smtp)
     assert "Traceback" not in delivered.output
@@ -1998,7 +1999,7 @@ def test_a_server_that_drips_its_greeting_forever_is_left_within_the_deadline(de
 def test_mail_about_an_event_over_a_week_old_is_parked_for_an_agent_not_sent_on_its_own(desk, new_ticket, run, smtp):
     """A runner down for weeks, or a desk address added to rules.yaml later, must not flood customers with old news."""
     new_ticket()
-    (key,) = [row["mail"] for row in listed(run)]  # the created mail of a ticket opened at NOW
+    (key,) = [row["id"] for row in listed(run)]  # the created mail of a ticket opened at NOW
     late = send(run, smtp, at="2026-12-07T10:00:00+01:00")
     assert late.exit_code == 1 and smtp.handler.arrived == []
     assert f"parked {key}: not sent: its event is from 2026-11-23 " in late.stdout

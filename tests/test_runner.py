@@ -339,7 +339,7 @@ def delivered(desk: Desk, clone: Path) -> dict[tuple[str, str], list[str]]:
     """Every mail history owes, by (ticket, kind): its states in the committed delivery records."""
     states: dict[tuple[str, str], list[str]] = {}
     for item in desk.mail(clone):
-        states.setdefault((item["ticket"], item["kind"]), []).append(item["state"])
+        states.setdefault((item["ticket_id"], item["kind"]), []).append(item["state"])
     return states
 
 

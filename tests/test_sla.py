@@ -952,13 +952,13 @@ REPORT_COLUMNS = (
     "response_decided",
     "response_met",
     "response_compliance",
-    "response_median_h",
-    "response_p90_h",
+    "response_median_minutes",
+    "response_p90_minutes",
     "resolution_decided",
     "resolution_met",
     "resolution_compliance",
-    "resolution_median_h",
-    "resolution_p90_h",
+    "resolution_median_minutes",
+    "resolution_p90_minutes",
 )
 
 
@@ -967,17 +967,17 @@ def test_the_sla_report_reconciles_with_tickets_built_by_hand(example_rules):
         report_tickets(example_rules), example_rules, at("2026-11-24 17:00"), date(2026, 11, 22), date(2026, 11, 23)
     )
     assert [tuple(row[name] for name in REPORT_COLUMNS) for row in rows] == [
-        # response hours P1 [0.25, 0.33, 0.5]; resolution: met 2h, breached 9h, overdue (no hours)
-        ("priority", "P1", 3, 3, 3, 100.0, 0.33, 0.5, 3, 1, 33.3, 5.5, 9.0),
-        # response [1, 5]; resolution: one met in 9h, one still running. An even count's median is
-        # the mean of the middle two (3.0 here, 5.5 for P1's resolution), not a nearest-rank value
-        ("priority", "P2", 2, 2, 1, 50.0, 3.0, 5.0, 1, 1, 100.0, 9.0, 9.0),
-        ("customer", "fod-digitaal", 1, 1, 1, 100.0, 0.25, 0.25, 1, 1, 100.0, 2.0, 2.0),
-        ("customer", "vandijk", 1, 1, 1, 100.0, 0.33, 0.33, 1, 0, 0.0, None, None),
-        # response [0.5, 1, 5]; resolution [9, 9] and one running
-        ("customer", "zonnebloem", 3, 3, 2, 66.7, 1.0, 5.0, 2, 1, 50.0, 9.0, 9.0),
-        # response [0.25, 0.33, 0.5, 1, 5]: median 0.5, p90 rank 5; resolution [2, 9, 9]: p90 rank 3
-        ("all", "all", 5, 5, 4, 80.0, 0.5, 5.0, 4, 2, 50.0, 9.0, 9.0),
+        # response minutes P1 [15, 20, 30]; resolution: met in 2h, breached 9h, overdue (no time)
+        ("priority", "P1", 3, 3, 3, 100.0, 20, 30, 3, 1, 33.3, 330, 540),
+        # response [60, 300]; resolution: one met in 9h, one still running. An even count's median is
+        # the mean of the middle two (180 here, 330 for P1's resolution), not a nearest-rank value
+        ("priority", "P2", 2, 2, 1, 50.0, 180, 300, 1, 1, 100.0, 540, 540),
+        ("customer", "fod-digitaal", 1, 1, 1, 100.0, 15, 15, 1, 1, 100.0, 120, 120),
+        ("customer", "vandijk", 1, 1, 1, 100.0, 20, 20, 1, 0, 0.0, None, None),
+        # response [30, 60, 300]; resolution [540, 540] and one running
+        ("customer", "zonnebloem", 3, 3, 2, 66.7, 60, 300, 2, 1, 50.0, 540, 540),
+        # response [15, 20, 30, 60, 300]: median 30, p90 rank 5; resolution [120, 540, 540]: p90 rank 3
+        ("all", "all", 5, 5, 4, 80.0, 30, 300, 4, 2, 50.0, 540, 540),
     ]
 
 

@@ -93,9 +93,9 @@ def test_stop_bills_as_the_contract_says_unless_told(desk, run, at, new_ticket):
 def test_start_and_discard_print_the_timer_for_scripts(desk, run, new_ticket):
     ticket_id = new_ticket()["id"]
     started = json.loads(ok(run("log", ticket_id, "--start", "--format", "json")))
-    assert started == {"ticket": ticket_id, "by": AGENT, "started": "2026-11-23T10:00:00+01:00", "state": "running"}
+    assert started == {"ticket_id": ticket_id, "by": AGENT, "started": "2026-11-23T10:00:00+01:00", "state": "running"}
     dropped = ok(run("log", ticket_id, "--discard", "--format", "csv"))
-    assert dropped == f"ticket,by,started,state\n{ticket_id},{AGENT},2026-11-23T10:00:00+01:00,discarded\n"
+    assert dropped == f"ticket_id,by,started,state\n{ticket_id},{AGENT},2026-11-23T10:00:00+01:00,discarded\n"
 
 
 # --- one timer per agent ---------------------------------------------------------------------

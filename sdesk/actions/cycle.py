@@ -1,7 +1,8 @@
 """One cycle of the runner (`sdesk run`): pull, sweep, commit, push, deliver the mail history owes, export.
 
 Agents only record; the runner is the one clone that acts (README, "Running
-a desk as a team"). Each step says what it did in one line through ``say``;
+a desk as a team"). Each step says what it did in one line through ``say``,
+the step's name and a colon first (`sdesk run --format json` splits it there);
 a step that fails says which and why, leaves the clone clean (no half-merged
 tree, no uncommitted sweep) and the next cycle starts over from the shared
 branch. Nothing a cycle does is lost when it is killed: the sweep is worked
@@ -162,14 +163,16 @@ def _pull(desk: Desk, branch: sync.Branch, email: str, say: Callable[[str], None
     _merging(desk, "pull", say)  # again: dropping an unpushed cycle's commits may have dropped its .gitattributes
 
 
-def receive_now(desk: Desk, mailbox: Mailbox, now: datetime, wait_seconds: float) -> list[str]:
-    """Outside a cycle (an MTA pipe, `sdesk mail receive`): the receive step alone, under the run lock.
+def receive_now(
+    desk: Desk, mailbox: Mailbox, now: datetime, wait_seconds: float, say: Callable[[str], None]
+) -> list[receive.Outcome]:
+    """Outside a cycle (an MTA pipe, `sdesk mail receive`): the receive step alone, under the run lock;
+    what each message became.
 
     In git it works as the runner's step does, pulled and pushed when there is a remote (so a message is
     recorded once, whichever clone reads it), but it undoes nothing it did not do: a clone with changes
     of someone's is refused, not cleaned. Waits up to ``wait_seconds`` for a running cycle.
     """
-    lines: list[str] = []
     with _exclusive(desk, wait_seconds):
         branch = None
         if sync.in_work_tree(desk.root):
@@ -182,14 +185,14 @@ def receive_now(desk: Desk, mailbox: Mailbox, now: datetime, wait_seconds: float
             branch = sync.Branch.of(desk.root)
             if branch is not None:
                 _catch_up(desk, branch)
-        _receive(desk, now, mailbox, branch, lines.append)
-    return lines
+        return _receive(desk, now, mailbox, branch, say)
 
 
 def _receive(
     desk: Desk, now: datetime, mailbox: Mailbox, branch: sync.Branch | None, say: Callable[[str], None]
-) -> None:
-    """Record what the mailbox holds, commit and push it, and only then take it out of the mailbox.
+) -> list[receive.Outcome]:
+    """Record what the mailbox holds, commit and push it, and only then take it out of the mailbox; what
+    each message became.
 
     The push is the lock: when another runner pushed first, this batch is undone and received again on
     top of theirs, so what they recorded is recognised and recorded once. Whatever fails before the
@@ -229,7 +232,7 @@ def _receive(
                 say("receive: no new mail")
             if failure is not None:
                 raise failure
-            return
+            return [outcome for _, outcome in done]
     raise SdeskError(f"the shared branch refused {MAX_PUSHES} pushes of received mail; the next cycle tries again")
 
 

@@ -18,6 +18,7 @@ import click
 from sdesk import __version__, terminal
 from sdesk.cli.options import desk_options, no_pager_option
 from sdesk.errors import SdeskError, display_path
+from sdesk.words import DATA_CONTRACT
 
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
@@ -180,7 +181,9 @@ def _shorten(summary: str, limit: int) -> str:
 # color: Click would otherwise drop escape sequences it prints to a pipe, silently changing what a line
 # quotes; sdesk's own streams show them escaped instead (see SdeskGroup.main).
 @click.group(cls=SdeskGroup, context_settings={"help_option_names": ["-h", "--help"], "color": True})
-@click.version_option(__version__, prog_name="sdesk")
+@click.version_option(
+    __version__, prog_name="sdesk", message=f"%(prog)s, version %(version)s (data contract {DATA_CONTRACT})"
+)
 @desk_options(envvars=True)
 @no_pager_option
 def main() -> None:

@@ -186,7 +186,9 @@ def resolve(ref: str, note: str, fmt: str) -> None:
     Safe to run again after an interruption: it closes what is still open.
     """
     from sdesk.actions import record
-    from sdesk.cli.tickets import report_change
+    from sdesk.cli import views
+    from sdesk.cli.tickets import report_change, report_mail
+    from sdesk.tickets import query
 
     desk = context.desk()
     rules = desk.rules
@@ -198,8 +200,15 @@ def resolve(ref: str, note: str, fmt: str) -> None:
     if announcement.resolved is not None and not tickets:
         raise Refused(f"{announcement.id} was already resolved on {announcement.resolved:%Y-%m-%d %H:%M}")
     agent, now = context.actor(desk), context.now(desk)
+    closed = []
     for recorded in record.resolve_outage(desk, announcement, text, tickets, agent, now):
-        report_change(recorded, fmt)
+        if fmt == "table":
+            report_change(recorded, fmt)
+        else:  # one listing of the closed tickets, as `sdesk list` prints them
+            report_mail(recorded)
+            closed.append(query.summary_fields(recorded.ticket))
+    if fmt != "table":
+        click.echo(render_rows(closed, views.SUMMARY_COLUMNS, fmt, query.SUMMARY_FIELDS), nl=False)
     click.echo(
         f"Resolved {announcement.id}: {announcement.title}; closed {plural(len(tickets), 'linked ticket')}.",
         err=fmt != "table",  # JSON and CSV output stays parseable
@@ -250,7 +259,7 @@ def _row(announcement: Announcement, rules: Rules, linked_open: int, now: dateti
         "title": announcement.title,
         "start": announcement.start,
         "end": announcement.end,
-        "customers": list(announcement.customers) or ALL_CUSTOMERS,
+        "customers": list(announcement.customers),  # none named: every customer (of the service)
         "service": announcement.service,
         "linked_open": linked_open,
         "resolved": announcement.resolved,

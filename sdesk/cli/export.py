@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sdesk.cli import completers, context
-from sdesk.cli.options import desk_options
+from sdesk.cli.options import desk_options, format_option
 from sdesk.output import plural
 
 if TYPE_CHECKING:
@@ -41,8 +41,9 @@ def export() -> None:
     metavar="DAYS",
     help="How long closed tickets and past announcements stay on a portal.",
 )
+@format_option
 @desk_options()
-def export_html(out: Path, customer: str | None, recent_days: int) -> None:
+def export_html(out: Path, customer: str | None, recent_days: int, fmt: str) -> None:
     """Customer portals, the desk dashboard and the announcements, as a static site in OUT.
 
     Each customer's portal is a folder of its own (customers/KEY/) that shows
@@ -53,12 +54,17 @@ def export_html(out: Path, customer: str | None, recent_days: int) -> None:
     that does not read stops the export: a site without it would tell its
     customer the ticket is gone.
     """
+    from sdesk.output import render_record
     from sdesk.website.export import export
 
     desk = context.desk()
     rules = desk.rules
     exported = export(desk, out, customer, recent_days, context.now(desk), context.progress())
     result = exported.published
+    if fmt != "table":
+        counts = {"pages": exported.pages, "written": result.written, "unchanged": result.unchanged}
+        click.echo(render_record({"out": str(out), **counts, "removed": result.removed}, fmt), nl=False)
+        return
     what = f"the portal of {rules.customers[customer].name}" if customer else "the site"
     click.echo(
         f"Exported {what} to {out}: {exported.pages} pages, {result.written} written, "

@@ -15,10 +15,11 @@ from sdesk.cli import completers, context
 from sdesk.cli.options import desk_options, format_option
 from sdesk.cli.pager import paged
 from sdesk.errors import SdeskError
-from sdesk.output import Column, render_rows
+from sdesk.output import PAIR_COLUMNS, Column, as_pairs, render_record, render_rows, to_json
 
 if TYPE_CHECKING:
     from sdesk.mail.mailboxes import Incoming
+    from sdesk.mail.received import Received
 
 Mailbox = Callable[[], AbstractContextManager[Iterator["Incoming"]]]
 EX_TEMPFAIL = 75  # sendmail's "try again later": an MTA keeps the message and delivers it again
@@ -26,11 +27,17 @@ LOCK_WAIT_SECONDS = 120
 TRIAGE_COLUMNS = (
     Column("id", "Mail"),
     Column("received", "Received"),
-    Column("from", "From"),
+    Column("from_shown", "From"),
     Column("subject", "Subject"),
     Column("reason", "Why it waits", fill=True),
 )
-TRIAGE_FIELDS = ("id", "received", "from", "subject", "reason", "ticket", "attachments", "reply")
+RECEIVED_COLUMNS = (
+    Column("id", "Mail"),
+    Column("outcome", "Became"),
+    Column("ticket_id", "Ticket"),
+    Column("summary", "What happened", fill=True),
+)
+TRIAGE_FIELDS = ("id", "received", "from", "subject", "reason", "ticket_id", "attachments", "reply_owed")
 
 
 def mailbox_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -121,8 +128,9 @@ def mail() -> None:
 
 @mail.command("receive")
 @mailbox_options
+@format_option
 @desk_options()
-def receive(mailbox: Mailbox | None) -> None:
+def receive(mailbox: Mailbox | None, fmt: str) -> None:
     """Record received mail: one message on stdin (an MTA alias or procmail pipe), or a Maildir or IMAP mailbox.
 
     A reply becomes a comment on its ticket (a waiting ticket resumes), a
@@ -141,19 +149,24 @@ def receive(mailbox: Mailbox | None) -> None:
 
     desk = context.desk()
     now = context.now(desk)
+    say = functools.partial(click.echo, err=fmt != "table")  # for people; scripts read the rows
     if mailbox is None:
         raw = sys.stdin.buffer.read()
         if not raw.strip():
             raise SdeskError("no message on stdin (or give --maildir DIR or --imap HOST:PORT)")
         try:
-            lines = cycle.receive_now(desk, _one(raw), now, LOCK_WAIT_SECONDS)
+            outcomes = cycle.receive_now(desk, _one(raw), now, LOCK_WAIT_SECONDS, say)
         except SdeskError as error:
             click.echo(f"Error: {error} (the message was not recorded: try again later)", err=True)
             sys.exit(EX_TEMPFAIL)
     else:
-        lines = cycle.receive_now(desk, mailbox, now, LOCK_WAIT_SECONDS)
-    for line in lines:
-        click.echo(line)
+        outcomes = cycle.receive_now(desk, mailbox, now, LOCK_WAIT_SECONDS, say)
+    if fmt != "table":
+        rows = [
+            {"id": done.record_id, "outcome": done.outcome, "ticket_id": done.ticket, "summary": done.line}
+            for done in outcomes
+        ]
+        click.echo(render_rows(rows, RECEIVED_COLUMNS, fmt), nl=False)
 
 
 def _one(raw: bytes) -> Mailbox:
@@ -179,31 +192,37 @@ def triage(fmt: str) -> None:
         {
             "id": item.id,
             "received": item.received.isoformat(timespec="minutes"),
-            "from": item.sender or "(unreadable)",
-            "subject": item.subject or "",
-            "reason": item.reason or "",
-            "ticket": item.ticket or "",
-            "attachments": len(item.attachments),
-            "reply": "owed" if item.reply else "none",
+            "from": item.sender,
+            "from_shown": item.sender or "(unreadable)",
+            "subject": item.subject,
+            "reason": item.reason,
+            "ticket_id": item.ticket,
+            "attachments": [entry["name"] for entry in item.attachments],
+            "reply_owed": bool(item.reply),
         }
         for item in received.pending(desk.root)
     ]
     if fmt == "table" and not rows:
         click.echo("Nothing waits in triage.")
         return
-    click.echo(render_rows(rows, TRIAGE_COLUMNS, fmt, TRIAGE_FIELDS))
+    click.echo(render_rows(rows, TRIAGE_COLUMNS, fmt, TRIAGE_FIELDS), nl=False)
 
 
 @mail.command("show")
 @click.argument("mail_id", metavar="ID")
+@format_option
 @desk_options()
 @paged
-def show(mail_id: str) -> None:
+def show(mail_id: str, fmt: str) -> None:
     """A received mail as the gateway kept it: who, to whom, what it became, its whole text and attachments."""
     from sdesk.mail import received
 
     desk = context.desk()
     item = received.read(desk.root, mail_id)
+    if fmt != "table":
+        data = _received_data(item)
+        click.echo(to_json(data) if fmt == "json" else render_rows(as_pairs(data), PAIR_COLUMNS, fmt), nl=False)
+        return
     facts = [
         ("From", f"{item.name} <{item.sender}>" if item.name else item.sender),
         ("To", ", ".join(item.to)),
@@ -219,6 +238,41 @@ def show(mail_id: str) -> None:
         where = f"kept as {entry['file']}" if entry.get("file") else f"not kept: {entry.get('why', 'held in triage')}"
         lines.append(f"Attached: {entry['name']} ({entry['size']:,} bytes), {where}")
     click.echo("\n".join([*lines, "", item.text or "(no text)"]))
+
+
+def _received_data(item: Received) -> dict[str, Any]:
+    """A received mail for scripts: the names of the contract (README, "Data for scripts"), not its file's."""
+    decision = item.decision
+    decided = None
+    if decision is not None:
+        decided = {key: decision.get(key) for key in ("action", "by", "at", "reason")}
+        decided["ticket_id"] = decision.get("ticket")
+    return {
+        "id": item.id,
+        "received": item.received,
+        "from": item.sender,
+        "name": item.name,
+        "to": item.to,
+        "cc": item.cc,
+        "subject": item.subject,
+        "outcome": item.outcome,
+        "ticket_id": item.ticket,
+        "reason": item.reason,
+        "reply": item.reply,
+        "language": item.language,
+        "attachments": [
+            {
+                "name": entry["name"],
+                "size_bytes": entry["size"],
+                "kept": entry["kept"],
+                "file": entry.get("file"),
+                "why": entry.get("why"),
+            }
+            for entry in item.attachments
+        ],
+        "decision": decided,
+        "text": item.text,
+    }
 
 
 def _decision(decision: dict[str, Any] | None) -> str | None:
@@ -249,7 +303,7 @@ def _decision(decision: dict[str, Any] | None) -> str | None:
 @click.option("--requester", metavar="EMAIL", help="Who the ticket is for (default: the sender).")
 @click.option("--override", metavar="REASON", help="Open it although the rules refuse the sender; the reason is kept.")
 @click.option("--accept-costs", is_flag=True, help="The customer knows the work may cost extra.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", help="json: for scripts.")
+@format_option
 @desk_options()
 def accept(
     mail_id: str,
@@ -265,8 +319,6 @@ def accept(
 ) -> None:
     """Turn a held mail into a ticket (the rules applied; --override REASON lifts eligibility), or add a held
     reply to the ticket it named. The decision is kept with the mail."""
-    import json
-
     from sdesk.actions import triage as decisions
 
     desk = context.desk()
@@ -275,8 +327,8 @@ def accept(
     values = {"customer": customer, "type": ticket_type, "product": product, "site": site}
     values |= {"category": category, "requester": requester}
     outcome, ticket = decisions.accept(desk, held, agent, context.now(desk), values, override, accept_costs)
-    if fmt == "json":
-        click.echo(json.dumps({"mail": held.id, "outcome": outcome, "ticket": ticket}))
+    if fmt != "table":
+        click.echo(render_record({"id": held.id, "outcome": outcome, "ticket_id": ticket}, fmt), nl=False)
         return
     said = "opened ticket" if outcome == "created" else "added as a comment to"
     click.echo(f"Accepted {held.id}: {said} {ticket}")
@@ -285,12 +337,16 @@ def accept(
 @mail.command("dismiss")
 @click.argument("mail_id", metavar="ID")
 @click.option("--reason", required=True, metavar="TEXT", help="Why no ticket comes of it (kept with the mail).")
+@format_option
 @desk_options()
-def dismiss(mail_id: str, reason: str) -> None:
+def dismiss(mail_id: str, reason: str, fmt: str) -> None:
     """Settle a held mail without a ticket (spam, a duplicate, sent again by the sender); the reason is kept."""
     from sdesk.actions import triage as decisions
 
     desk = context.desk()
     held = decisions.waiting(desk, mail_id)
     decisions.dismiss(desk, held, context.actor(desk), context.now(desk), reason)
+    if fmt != "table":
+        click.echo(render_record({"id": held.id, "from": held.sender, "reason": reason}, fmt), nl=False)
+        return
     click.echo(f"Dismissed {held.id} from {held.sender or 'an unknown sender'}: {reason}")

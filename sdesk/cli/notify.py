@@ -25,12 +25,18 @@ PASSWORD_VARIABLE = "SDESK_SMTP_PASSWORD"
 SMTP_TIMEOUT_SECONDS = 30  # a slow but healthy server answers well within this
 LIST_COLUMNS = (
     Column("state", "State"),
-    Column("ticket", "Ticket"),
+    Column("ticket_id", "Ticket"),
     Column("kind", "Mail"),
     Column("to_first", "To"),
     Column("subject", "Subject", fill=True),
 )
-LIST_FIELDS = ("state", "ticket", "kind", "to", "subject", "at", "detail", "mail")
+LIST_FIELDS = ("state", "ticket_id", "kind", "to", "subject", "at", "detail", "id")
+SENT_COLUMNS = (
+    Column("state", "State"),
+    Column("id", "Mail"),
+    Column("detail", "Detail", fill=True),
+)
+SENT_FIELDS = ("id", "ticket_id", "state", "detail")
 RETRY_STATES = {"parked": "parked", "interrupted": "unconfirmed", "claimed": "claimed"}
 
 
@@ -65,7 +71,7 @@ def list_mail(only_pending: bool, fmt: str) -> None:
         if only_pending and item.state == "sent":
             continue
         standing = item.standing
-        to = ", ".join(address.addr_spec for address in (*item.letter.to, *item.letter.cc))
+        to = [address.addr_spec for address in (*item.letter.to, *item.letter.cc)]
         if standing is not None and standing.subject:
             subject = standing.subject
         else:
@@ -73,18 +79,17 @@ def list_mail(only_pending: bool, fmt: str) -> None:
                 subject = templates.render(item.letter)[0]
             except SdeskError as error:
                 subject = f"(cannot be composed: {error.message})"
-        first, *others = to.split(", ")
         rows.append(
             {
                 "state": "interrupted" if item.state == "unconfirmed" else item.state,
-                "ticket": item.letter.ticket,
+                "ticket_id": item.letter.ticket,
                 "kind": item.letter.kind,
                 "to": to,
-                "to_first": f"{first} +{len(others)}" if others else first,
+                "to_first": " +".join((to[0], str(len(to) - 1))) if len(to) > 1 else "".join(to),
                 "subject": subject,
                 "at": standing.at if standing is not None else item.letter.at.isoformat(),
-                "detail": standing.detail if standing is not None else "",
-                "mail": item.letter.key,
+                "detail": (standing.detail or None) if standing is not None else None,
+                "id": item.letter.key,
             }
         )
     click.echo(render_rows(rows, LIST_COLUMNS, fmt, LIST_FIELDS), nl=False)
@@ -93,7 +98,7 @@ def list_mail(only_pending: bool, fmt: str) -> None:
     if fmt == "table":
         for row in rows:  # the table has no room for why; these need an agent
             if row["state"] in ("parked", "interrupted", "failed"):
-                click.echo(f"{row['ticket']} {row['kind']}: {row['state']}: {row['detail']}", err=True)
+                click.echo(f"{row['ticket_id']} {row['kind']}: {row['state']}: {row['detail'] or ''}", err=True)
         owed = sum(row["state"] in ("owed", "failed", "retry", "claimed") for row in rows)
         click.echo(f"{plural(len(rows), 'mail')}, {owed} not sent yet." if rows else "No mail owed.", err=True)
 
@@ -194,8 +199,9 @@ def connection(
 
 @notify.command("send")
 @smtp_options
+@format_option
 @desk_options()
-def send(mail: MailServer) -> None:
+def send(mail: MailServer, fmt: str) -> None:
     """Deliver the mail history owes from this clone, each once; records it in deliveries/ (committed in git).
 
     For a desk one clone runs; a team's runner uses `sdesk run`, which also
@@ -215,17 +221,20 @@ def send(mail: MailServer) -> None:
     if baseline.commit(desk.root) is None:
         baseline.write(desk.root, sync.head(desk.root) or baseline.NONE, now)
     # The records are committed, not pushed: this clone shares them when its agent pushes.
-    report(deliver.deliver(desk, mail.connection, now, runner_id(desk), lambda message: True, mail.retry))
+    report(deliver.deliver(desk, mail.connection, now, runner_id(desk), lambda message: True, mail.retry), fmt)
 
 
-def report(done: Delivery) -> None:
-    """What a delivery did, a line per mail; exit 1 when a mail was not delivered or not confirmed."""
-    for key in done.sent:
-        click.echo(f"sent {key}")
-    for key, reason in done.failed:
-        click.echo(f"kept {key}: {reason}")
-    for key, reason in done.parked:
-        click.echo(f"parked {key}: {reason}")
+def report(done: Delivery, fmt: str) -> None:
+    """What a delivery did, a line (or a row) per mail; exit 1 when a mail was not delivered or not confirmed."""
+    if fmt == "table":
+        for key in done.sent:
+            click.echo(f"sent {key}")
+        for key, reason in done.failed:
+            click.echo(f"kept {key}: {reason}")
+        for key, reason in done.parked:
+            click.echo(f"parked {key}: {reason}")
+    else:
+        click.echo(render_rows(_delivered(done), SENT_COLUMNS, fmt, SENT_FIELDS), nl=False)
     for key, reasons in done.refused:
         click.echo(f"Warning: {key} was sent, but {reasons}", err=True)
     for key, reason in done.unconfirmed:
@@ -251,6 +260,19 @@ def report(done: Delivery) -> None:
         problems.append(f"{plural(len(done.unconfirmed), 'mail')} not confirmed by the server")
     if problems:
         raise SdeskError(", ".join(problems))
+
+
+def _delivered(done: Delivery) -> list[dict[str, Any]]:
+    """A row per mail tried, its state named as `notify list` names it afterwards (a mail kept for the next
+    run has failed; one the server did not confirm is interrupted); ``detail`` is the server's answer."""
+    refused = dict(done.refused)
+    tried = [(key, "sent", refused.get(key)) for key in done.sent]
+    for state, found in (("failed", done.failed), ("parked", done.parked), ("interrupted", done.unconfirmed)):
+        tried += [(key, state, reason) for key, reason in found]
+    return [
+        {"id": key, "ticket_id": key.partition(".")[0], "state": state, "detail": detail or None}  # TICKET.EVENT.KIND
+        for key, state, detail in tried
+    ]
 
 
 @notify.command("migrate")

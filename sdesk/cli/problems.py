@@ -28,7 +28,7 @@ def report(problems: Sequence[SdeskError], fmt: str) -> None:
             click.echo(annotation(problem))
     else:
         rows = [
-            {"file": display_path(p.path) if p.path else "", "line": p.line, "column": p.column, "problem": p.message}
+            {"file": display_path(p.path) if p.path else None, "line": p.line, "column": p.column, "problem": p.message}
             for p in problems
         ]
         click.echo(render_rows(rows, PROBLEM_COLUMNS, fmt), nl=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -10,7 +10,7 @@ from sdesk.cli import completers, context
 from sdesk.cli.options import desk_options, format_option
 from sdesk.cli.pager import paged
 from sdesk.errors import InvalidData, Refused, SdeskError
-from sdesk.output import plural, render_rows
+from sdesk.output import Column, plural, render_rows, to_json
 
 if TYPE_CHECKING:
     from sdesk.policy.rules import Rules
@@ -114,9 +114,11 @@ def sla_command(within: str | None, explain_ref: str | None, teams: tuple[str, .
     from sdesk.calendar import businesstime, durations
     from sdesk.clocks import sla, slaviews
 
+    if explain_ref is not None and fmt == "csv":
+        raise click.UsageError("--explain prints as a table or as JSON")
     desk = context.desk()
     if explain_ref is not None:
-        _explain(desk, explain_ref)
+        _explain(desk, explain_ref, fmt)
         return
     try:
         window = timedelta(minutes=durations.parse_minutes(within)) if within else None
@@ -143,7 +145,7 @@ def sla_command(within: str | None, explain_ref: str | None, teams: tuple[str, .
         click.echo(f"No clock{running} overdue{' or due within ' + within if within else ''}.", err=True)
 
 
-def _explain(desk: Desk, ticket_ref: str) -> None:
+def _explain(desk: Desk, ticket_ref: str, fmt: str) -> None:
     from sdesk.clocks import sla, slaviews
 
     ticket = desk.read(desk.resolve(ticket_ref))
@@ -153,10 +155,23 @@ def _explain(desk: Desk, ticket_ref: str) -> None:
         raise SdeskError(
             f"{ticket.id} has no SLA clocks: plan of {ticket.customer} has no targets for {ticket.priority}"
         )
+    clocks = sla.clocks(ticket, rules, context.now(desk))
+    if fmt == "json":
+        data = {
+            "id": ticket.id,
+            "title": ticket.title,
+            "plan": agreed.plan,
+            "priority": ticket.priority,
+            "calendar": agreed.calendar,
+            "targets_recorded": ticket.sla_plan is not None,
+            "clocks": [{**slaviews.clock_data(clock), "timeline": sla.timeline(clock)} for clock in clocks],
+        }
+        click.echo(to_json(data), nl=False)
+        return
     recorded = "recorded on the ticket" if ticket.sla_plan else "from today's rules.yaml (none recorded on the ticket)"
     click.echo(f"{ticket.id}  {ticket.title}")
     click.echo(f"Plan {agreed.plan}, priority {ticket.priority}, calendar {agreed.calendar}; targets {recorded}.")
-    for clock in sla.clocks(ticket, rules, context.now(desk)):
+    for clock in clocks:
         click.echo(f"\n{clock.name.capitalize()}: {clock.target}, {slaviews.clock_words(clock)}")
         for line in sla.timeline(clock):
             click.echo(f"  {line}")
@@ -164,8 +179,9 @@ def _explain(desk: Desk, ticket_ref: str) -> None:
 
 @click.command("sweep")
 @click.option("--dry-run", is_flag=True, help="Say what the sweep would do; change nothing.")
+@format_option
 @desk_options()
-def sweep_command(dry_run: bool) -> None:
+def sweep_command(dry_run: bool, fmt: str) -> None:
     """Record SLA breaches, remind customers who do not answer, close what they abandoned.
 
     Safe to run every minute or once a day (cron, a CI schedule): what was
@@ -176,18 +192,35 @@ def sweep_command(dry_run: bool) -> None:
 
     desk = context.desk()
     now = context.now(desk)
-    done = 0
+    rows = []
     for recorded in record.sweep_tickets(desk, context.open_tickets_with_clocks(desk), now, dry_run):
         report_mail(recorded)
-        click.echo(f"{recorded.ticket.id}: {'would record ' if dry_run else ''}{_described(recorded.event)}")
-        done += 1
+        row = _swept(recorded.ticket.id, recorded.event, not dry_run)
+        if fmt == "table":
+            said = f"{row['event']}: {row['text'] or ''}".rstrip()
+            click.echo(f"{row['id']}: {'' if row['recorded'] else 'would record '}{said}")
+        rows.append(row)
+    if fmt != "table":
+        click.echo(render_rows(rows, SWEEP_COLUMNS, fmt), nl=False)
     verb = "would record" if dry_run else "recorded"
-    click.echo(f"Sweep {verb} {plural(done, 'event')}." if done else "Sweep: nothing to do.", err=True)
+    click.echo(f"Sweep {verb} {plural(len(rows), 'event')}." if rows else "Sweep: nothing to do.", err=True)
 
 
-def _described(event: Event) -> str:
-    resolution = next((change.new for change in event.changes if change.field == "resolution"), None)
-    return f"{event.kind}: {event.text or resolution or ''}".rstrip()
+SWEEP_COLUMNS = tuple(Column(key, key) for key in ("id", "event", "clock", "status", "text", "recorded"))
+
+
+def _swept(ticket_id: str, event: Event, recorded: bool) -> dict[str, Any]:
+    """What the sweep did to a ticket (or would do: ``recorded`` false): the event, the status it moved
+    to, its text (an auto-close's resolution)."""
+    moved = {change.field: change.new for change in event.changes}
+    return {
+        "id": ticket_id,
+        "event": event.kind,
+        "clock": event.clock,
+        "status": moved.get("status"),
+        "text": event.text or moved.get("resolution"),
+        "recorded": recorded,
+    }
 
 
 def _check_teams(rules: Rules, teams: tuple[str, ...]) -> None:

@@ -12,7 +12,7 @@ from sdesk.cli import completers, context, is_text
 from sdesk.cli.options import desk_options, field_options, field_values, format_option
 from sdesk.cli.pager import paged
 from sdesk.errors import InvalidData, SdeskError
-from sdesk.output import plural, render_rows, stream_rows, table, to_json
+from sdesk.output import PAIR_COLUMNS, as_pairs, plural, render_rows, stream_rows, table, to_json
 from sdesk.words import SORT_KEYS
 
 if TYPE_CHECKING:
@@ -255,8 +255,7 @@ def show(ticket_ref: str, in_git: bool, fmt: str) -> None:
             }
             for item in mail
         ]
-        if unavailable:
-            data["clocks_unavailable"] = unavailable
+        data["clocks_unavailable"] = unavailable
         if commits is not None:
             data["commits"] = views.commits_data(commits)
         click.echo(to_json(data), nl=False)
@@ -552,7 +551,7 @@ def _print_ticket(ticket: Ticket, fmt: str, detailed: bool = False) -> None:
     if fmt == "json":
         click.echo(to_json(views.detail(ticket)), nl=False)
     elif fmt == "csv":
-        click.echo(render_rows(views.detail_pairs(ticket), views.DETAIL_COLUMNS, "csv"), nl=False)
+        click.echo(render_rows(as_pairs(views.detail(ticket)), PAIR_COLUMNS, "csv"), nl=False)
     elif detailed:
         click.echo(views.detail_text(ticket), nl=False)
 

@@ -8,7 +8,7 @@ import click
 
 from sdesk.cli import completers, context
 from sdesk.cli.options import desk_options, format_option, parse_day
-from sdesk.output import to_csv, to_json
+from sdesk.output import render_record
 from sdesk.words import SCORES
 
 if TYPE_CHECKING:
@@ -188,8 +188,8 @@ def _said(timer: Timer, state: str, fmt: str, sentence: str) -> None:
     if fmt == "table":
         click.echo(sentence)
         return
-    data = {"ticket": timer.ticket, "by": timer.by, "started": timer.started, "state": state}
-    click.echo(to_json(data) if fmt == "json" else to_csv([data], list(data)), nl=False)
+    data = {"ticket_id": timer.ticket, "by": timer.by, "started": timer.started, "state": state}
+    click.echo(render_record(data, fmt), nl=False)
 
 
 @click.command()

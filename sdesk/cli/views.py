@@ -31,7 +31,6 @@ SUMMARY_COLUMNS = (
     Column("customer", "Customer"),
     Column("title_shown", "Title", fill=True),  # with the customer's own number of a cooperation incident
 )
-DETAIL_COLUMNS = (Column("field", "Field"), Column("value", "Value"))
 
 
 def summary(fields: Mapping[str, Any], rules: Rules) -> dict[str, Any]:
@@ -51,29 +50,25 @@ def summary(fields: Mapping[str, Any], rules: Rules) -> dict[str, Any]:
     }
 
 
+GROUPS = {"contact": model.CONTACT_KEYS, "cooperation": model.COOPERATION_KEYS, "sla": model.SLA_KEYS}
+# Every field in the file's order, a group's keys under the names `list`, `update` and history changes use
+DETAIL_FIELDS = tuple(
+    name
+    for key in model.TICKET_KEYS
+    if key != "history"
+    for name in ([f"{key}_{part}" for part in GROUPS[key]] if key in GROUPS else [key])
+)
+
+
 def detail(ticket: Ticket) -> dict[str, Any]:
-    """Everything about a ticket, as in its file plus the derived `updated`."""
-    data = model.to_dict(ticket)
+    """Everything about a ticket for scripts: every field (null when not set; exclusions and watchers as
+    lists), the derived `updated`, and the history as the ticket file holds it."""
+    data: dict[str, Any] = {name: getattr(ticket, name) for name in DETAIL_FIELDS}
+    data["exclusions"] = list(ticket.exclusions)
+    data["watchers"] = list(ticket.watcher_list)
     data["updated"] = ticket.updated
+    data["history"] = [model.event_to_dict(event) for event in ticket.history]
     return data
-
-
-def detail_pairs(ticket: Ticket) -> list[dict[str, Any]]:
-    """The ticket flattened to field/value rows (history as history.N.key), for CSV."""
-    pairs: list[dict[str, Any]] = []
-
-    def flatten(prefix: str, value: Any) -> None:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                flatten(f"{prefix}.{key}" if prefix else key, item)
-        elif isinstance(value, list):
-            for index, item in enumerate(value, start=1):
-                flatten(f"{prefix}.{index}", item)
-        else:
-            pairs.append({"field": prefix, "value": value})
-
-    flatten("", detail(ticket))
-    return pairs
 
 
 def detail_text(ticket: Ticket, mail: Mapping[str, Sequence[str]] | None = None, timer: str | None = None) -> str:

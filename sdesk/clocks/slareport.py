@@ -3,7 +3,7 @@
 A clock counts towards compliance once it is decided: stopped (met or
 breached) or already overdue. Times are business time, pauses left out, as
 the clocks count them: hours:minutes in the table, as every table shows a
-duration, and decimal hours (``*_h``) in JSON and CSV.
+duration, and whole minutes (``*_minutes``) in JSON and CSV.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ FIELDS = (
     *(
         f"{clock}_{measure}"
         for clock in CLOCK_NAMES
-        for measure in ("decided", "met", "compliance", "median_h", "p90_h")
+        for measure in ("decided", "met", "compliance", "median_minutes", "p90_minutes")
     ),
 )
 # The table: compliance as "50.0%", times as hours:minutes (the *_shown keys, not in JSON or CSV).
@@ -76,8 +76,9 @@ class Tally(Struct):
                 ("median", statistics.median(hours) if hours else None),
                 ("p90", percentile(hours, 90) if hours else None),
             ):
-                row[f"{name}_{measure}_h"] = round(value, 2) if value is not None else None
-                row[f"{name}_{measure}_shown"] = hours_minutes(round(value * 60)) if value is not None else None
+                minutes = round(value * 60) if value is not None else None
+                row[f"{name}_{measure}_minutes"] = minutes
+                row[f"{name}_{measure}_shown"] = hours_minutes(minutes) if minutes is not None else None
         return row
 
 

@@ -127,7 +127,7 @@ def queue_row(position: int, place: Place, timed: bool = False) -> dict[str, Any
         "position": position,
         "id": ticket.id,
         "priority": ticket.priority,
-        "ahead": place.ahead or "",
+        "ahead": place.ahead,
         "ahead_short": truncate(place.ahead or "", AHEAD_WIDTH),
         "customer": ticket.customer,
         "team": ticket.team,

@@ -227,7 +227,7 @@ FIELDS = (
     "month",
     "customer",
     "customer_name",
-    "ticket",
+    "id",
     "title",
     "billing",
     "logged_minutes",
@@ -251,7 +251,7 @@ CUSTOMER_COLUMNS = (
     Column("billable", "Billable"),
     Column("invoice", "Invoice"),
 )
-TICKET_COLUMNS = (CUSTOMER_COLUMNS[0], Column("ticket", "Ticket"), *CUSTOMER_COLUMNS[2:])
+TICKET_COLUMNS = (CUSTOMER_COLUMNS[0], Column("id", "Ticket"), *CUSTOMER_COLUMNS[2:])
 
 
 def rows(months: list[CustomerMonth], month: str, by_ticket: bool = False) -> list[dict[str, Any]]:
@@ -271,17 +271,17 @@ def rows(months: list[CustomerMonth], month: str, by_ticket: bool = False) -> li
 
 
 def _row(
-    level: str, month: str, report: CustomerMonth, tally: Tally, ticket: str = "", title: str = ""
+    level: str, month: str, report: CustomerMonth, tally: Tally, ticket: str | None = None, title: str | None = None
 ) -> dict[str, Any]:
     budget = report.budget if level != "ticket" else None
     return {
         "level": level,
         "month": month,
         "customer": report.customer if level != "total" else "total",
-        "customer_name": report.name,
-        "ticket": ticket,
+        "customer_name": report.name or None,
+        "id": ticket,  # the ticket's, on a ticket's line; null on a customer's and the total
         "title": title,
-        "billing": report.billing,
+        "billing": report.billing or None,
         "logged_minutes": tally.logged,
         "on_site_minutes": tally.on_site,
         "covered_minutes": tally.covered,
@@ -290,7 +290,7 @@ def _row(
         "surplus_minutes": tally.surplus,
         "billable_minutes": tally.billable,
         "invoice_minutes": tally.to_invoice,
-        "invoice_hours": f"{tally.to_invoice / 60:.2f}",
+        "invoice_hours": round(tally.to_invoice / 60, 2),
         # for people: hours:minutes, included as "used of budget"
         "logged": hours_minutes(tally.logged),
         "on_site": _shown(tally.on_site),
