@@ -79,13 +79,14 @@ def list_mail(only_pending: bool, fmt: str) -> None:
                 subject = templates.render(item.letter)[0]
             except SdeskError as error:
                 subject = f"(cannot be composed: {error.message})"
+        first = to[0] if to else ""
         rows.append(
             {
                 "state": "interrupted" if item.state == "unconfirmed" else item.state,
                 "ticket_id": item.letter.ticket,
                 "kind": item.letter.kind,
                 "to": to,
-                "to_first": " +".join((to[0], str(len(to) - 1))) if len(to) > 1 else "".join(to),
+                "to_first": f"{first} +{len(to) - 1}" if len(to) > 1 else first,
                 "subject": subject,
                 "at": standing.at if standing is not None else item.letter.at.isoformat(),
                 "detail": (standing.detail or None) if standing is not None else None,
@@ -269,8 +270,9 @@ def _delivered(done: Delivery) -> list[dict[str, Any]]:
     tried = [(key, "sent", refused.get(key)) for key in done.sent]
     for state, found in (("failed", done.failed), ("parked", done.parked), ("interrupted", done.unconfirmed)):
         tried += [(key, state, reason) for key, reason in found]
+    # a mail's key is TICKET.EVENT.KIND
     return [
-        {"id": key, "ticket_id": key.partition(".")[0], "state": state, "detail": detail or None}  # TICKET.EVENT.KIND
+        {"id": key, "ticket_id": key.partition(".")[0], "state": state, "detail": detail or None}
         for key, state, detail in tried
     ]
 
