@@ -169,6 +169,9 @@ def test_every_data_command_prints_the_contracts_names_and_units_as_the_readme_l
         printed(*args, listing=True)
     printed("report", "time", "--month", "2026-11", "--by-ticket", listing=True)
     assert printed("export", "html", str(tmp_path / "site"))["written"] > 0
+    ok(run("export", "json", "--output", str(tmp_path / "tickets.json")))
+    again = printed("import", str(tmp_path / "tickets.json"))  # every ticket is in the desk already
+    assert again and {row["state"] for row in again} == {"unchanged"}
     (desk / "tickets" / f"{other}.yaml").write_text("title: [\n", encoding="utf-8")
     printed("check", fails=True, listing=True)
     (desk / "rules.yaml").write_text("teams: [\n", encoding="utf-8")

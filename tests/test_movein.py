@@ -63,8 +63,8 @@ def test_another_helpdesks_csv_moves_in_with_each_refused_row_named_by_its_line(
     ]
     assert rows[0]["id"].startswith("000000-")
     shown = json.loads(ok(run("show", rows[2]["id"], "--format", "json")))
-    assert shown["assignee"] == "bram.de.smet@caresolutions.example" and shown["contact"]["name"] == "Joost Bakker"
-    assert shown["sla"]["plan"] == "24x7" and shown["created"] == "2026-11-16T08:12:40+01:00"
+    assert shown["assignee"] == "bram.de.smet@caresolutions.example" and shown["contact_name"] == "Joost Bakker"
+    assert shown["sla_plan"] == "24x7" and shown["created"] == "2026-11-16T08:12:40+01:00"
     assert [(event["at"], event["event"], event.get("text")) for event in shown["history"]] == [
         (
             "2026-11-16T08:12:40+01:00",
