@@ -275,3 +275,21 @@ def test_a_round_trip_through_real_processes_and_pipes(varied: Path, tmp_path: P
 def test_a_pipe_is_refused_rather_than_waited_on(desk: Path, run: Run, tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe")
     assert_one_line_error(run("import", str(tmp_path / "pipe")), "is a FIFO (named pipe): sdesk reads the file")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "title", "hostile"), [("json", '"Koppeling"', '"\\ud800"'), ("csv", ",Koppeling,", ",'\\ud800,")]
+)
+def test_a_lone_surrogate_is_refused_as_text_no_file_can_hold(
+    varied: Path, run: Run, tmp_path: Path, fmt: str, title: str, hostile: str
+) -> None:
+    exported = tmp_path / f"desk.{fmt}"
+    ok(run("export", fmt, "--output", str(exported)))
+    text = exported.read_text(encoding="utf-8")
+    assert title in text
+    exported.write_text(text.replace(title, hostile), encoding="utf-8")
+    target = empty_desk(tmp_path, "target")
+    result = run("--desk", str(target), "import", str(exported))
+    assert result.exit_code == 1
+    assert "title: holds a lone surrogate (\\ud800): no file holds it" in result.stderr
+    assert ticket_files(target) == {}

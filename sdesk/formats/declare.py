@@ -119,6 +119,8 @@ def _is_number(value: Any) -> bool:
 
 # --- scalars ---------------------------------------------------------------------------------------
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 
 class Text(Node):
     """Text, not blank; YAML's numbers count as the text they were written as (a product named 2024).
@@ -143,6 +145,13 @@ class Text(Node):
 
     def read_optional(self, value: Any, keypath: KeyPath, problems: Problems) -> Any:
         if type(value) is str:
+            surrogate = None if value.isascii() else _SURROGATE.search(value)
+            if surrogate:  # JSON's \ud800 (an import): a file written with it would not read back
+                problems.add(
+                    keypath,
+                    f"holds a lone surrogate ({surrogate[0].encode('unicode_escape').decode()}): no file holds it",
+                )
+                return FAILED
             return value
         if not self.claims(value):
             problems.add(keypath, f"expected text, got {describe(value)}")
