@@ -233,13 +233,14 @@ def test_a_desk_whose_runner_already_mails_takes_an_import_only_with_owe_mail(
         (b"[" * 100_000, "json.json:1: invalid JSON: nested too deeply"),
         (b"[]\n{}", "json.json:2: more after the end of the list"),
         (b'\n\n[{"title": "caf\xe9"}]', "json.json: not UTF-8 text (byte 17)"),
+        (b'{"tickets": []}', "json.json:1: not a JSON list: it should start with ["),
     ],
-    ids=["empty", "broken", "duplicate-key", "deep", "trailing", "latin-1"],
+    ids=["empty", "broken", "duplicate-key", "deep", "trailing", "latin-1", "object"],
 )
 def test_a_file_that_is_not_an_export_is_one_line_naming_it(
     desk: Path, run: Run, tmp_path: Path, content: bytes, error: str
 ) -> None:
-    name = "json.json" if content.strip().startswith(b"[") else "csv.csv"
+    name = "json.json" if content.strip().startswith((b"[", b"{")) else "csv.csv"
     (tmp_path / name).write_bytes(content)
     assert_one_line_error(run("import", str(tmp_path / name)), error)
 
@@ -293,3 +294,16 @@ def test_a_lone_surrogate_is_refused_as_text_no_file_can_hold(
     assert result.exit_code == 1
     assert "title: holds a lone surrogate (\\ud800): no file holds it" in result.stderr
     assert ticket_files(target) == {}
+
+
+def test_tickets_without_a_number_on_one_line_are_each_refused_for_what_they_are(
+    desk: Path, run: Run, tmp_path: Path
+) -> None:
+    (tmp_path / "desk.json").write_text('[null, "text", {"title": "x"}]', encoding="utf-8")  # as jq -c writes a list
+    result = run("import", str(tmp_path / "desk.json"))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[:3] == [
+        "desk.json:1: a ticket: expected a mapping, got nothing",
+        "desk.json:1: a ticket: expected a mapping, got 'text'",
+        "desk.json:1: a ticket: id: is required",
+    ]

@@ -79,7 +79,7 @@ def rows(
             for line, cells in found:
                 if len(cells) != width:
                     where = SdeskError("a row", path, line)
-                    yield Candidate(where, f"line {line}", None, [f"{len(cells)} cells, where the header has {width}"])
+                    yield Candidate(where, None, None, [f"{len(cells)} cells, where the header has {width}"])
                     continue
                 row = importmap.read_row(imap, header, cells)
                 where = SdeskError(f"their ticket {excerpt(row.ref)}" if row.ref else "a row", path, line)
@@ -97,7 +97,7 @@ def _candidate(
     now: datetime,
     known: dict[str, str],
 ) -> Candidate:
-    key = provenance(imap, row.ref) if row.ref else f"line {where.line}"
+    key = provenance(imap, row.ref) if row.ref else None
     if key in known:  # imported before: whatever rules.yaml says now, it is in the desk
         return Candidate(where, key, None, [], known_as=known[key])
     reasons = list(row.reasons)

@@ -72,7 +72,7 @@ class Candidate(Struct):
     """One ticket of the file, as read: the ticket, or why there is none."""
 
     where: SdeskError  # the file and line, said before every refusal (its message is the ticket's name)
-    key: str  # what tells two of the file's tickets apart: the ticket number, or their number
+    key: str | None  # what tells two of the file's tickets apart: the ticket number, or their number
     ticket: Ticket | None
     reasons: list[str]
     renumber: bool = False  # a ticket new to sdesk: any free number will do
@@ -162,7 +162,7 @@ class Import:
     def _judge(self, candidate: Candidate, announced: frozenset[str], keys: dict[str, SdeskError]) -> Outcome:
         """Refused (with every reason), unchanged (the desk has it), or checked: fit to write."""
         where = candidate.where
-        first = keys.setdefault(candidate.key, where)
+        first = where if candidate.key is None else keys.setdefault(candidate.key, where)
         if first is not where:
             return Outcome("refused", where, reason=f"is in the file twice (first at line {first.line})")
         if candidate.known_as is not None:
@@ -230,10 +230,11 @@ def exported(path: Path, fmt: str | None) -> Source:
 
 
 def detect(path: Path) -> str:
-    """json when the file starts with [ (after white space and a byte order mark), else csv."""
+    """json when the file starts with [ or { (after white space and a byte order mark), else csv: a JSON
+    object is no export, and the JSON reader says so where the CSV reader would count its columns."""
     with open_input(path) as stream:
         start = stream.read(4096).removeprefix(csvfile.BOM).lstrip()
-    return "json" if start.startswith(b"[") else "csv"
+    return "json" if start.startswith((b"[", b"{")) else "csv"
 
 
 @contextmanager
@@ -285,7 +286,7 @@ def _name(data: object) -> str:
 
 
 def _candidate(data: object, where: SdeskError, reasons: list[str]) -> Candidate:
-    key = where.message if where.message != "a ticket" else f"line {where.line}"
+    key = where.message if where.message != "a ticket" else None  # no number: one of many on a line (jq -c)
     if reasons:
         return Candidate(where, key, None, reasons)
     try:
