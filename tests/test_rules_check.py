@@ -401,6 +401,15 @@ BREAKAGES = [
         "agents.6.name: 'Me' is a word of --assignee (me, none): give the agent's full name",
     ),
     (
+        "agent-called-by-an-email-address",
+        "name: Service Manager,",
+        "name: boss@caresolutions.example,",
+        "name: boss@",
+        "name:",
+        "agents.6.name: 'boss@caresolutions.example' is an email address: --assignee boss@caresolutions.example "
+        "would assign servicemanager@caresolutions.example; give the agent's full name",
+    ),
+    (
         "read-only-without-agents",
         AGENTS,
         "\nagents: []",

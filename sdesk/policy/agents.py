@@ -60,6 +60,9 @@ def parse(items: list[Any], undeclared: str | None, teams: dict[str, Team], prob
                 problems.add(at + (key,), f"{excerpt(value)} is listed twice (first at {first})")
         if _folded(name) in ASSIGNEE_WORDS:
             problems.add(at + ("name",), f"'{name}' is a word of --assignee (me, none): give the agent's full name")
+        elif reader.EMAIL_PATTERN.fullmatch(name.strip()):  # --assignee finds an agent by name too
+            assigns = f"--assignee {shortened(name.strip(), SHOWN_CHARS)} would assign {shortened(email, SHOWN_CHARS)}"
+            problems.add(at + ("name",), f"{excerpt(name)} is an email address: {assigns}; give the agent's full name")
         known = [
             problems.get(None, reader.choice, team, at + ("teams", position), list(teams))
             for position, team in enumerate(entry.get("teams", ()))
