@@ -21,7 +21,7 @@ from sdesk.formats import jsonlist
 from sdesk.output import FORMULA_STARTS
 from sdesk.terminal import visible_lines
 from sdesk.tickets import transfer
-from tests.conftest import REPO, Run, ok
+from tests.conftest import REPO, Run, held_by_another_process, ok
 from tests.test_store import assert_one_line_error, write_broken
 
 NewTicket = Callable[..., dict[str, Any]]
@@ -307,3 +307,22 @@ def test_tickets_without_a_number_on_one_line_are_each_refused_for_what_they_are
         "desk.json:1: a ticket: expected a mapping, got 'text'",
         "desk.json:1: a ticket: id: is required",
     ]
+
+
+def test_a_second_import_at_once_is_told_another_is_running(
+    varied: Path, run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sdesk.actions.transfer import LOCK
+    from sdesk.storage import store
+
+    exported = tmp_path / "desk.json"
+    ok(run("export", "json", "--output", str(exported)))
+    target = empty_desk(tmp_path, "target")
+    monkeypatch.setattr(store, "LOCK_TIMEOUT_SECONDS", 0.2)
+    (target / store.STATE_DIR / "locks").mkdir(parents=True)
+    with held_by_another_process(target / store.STATE_DIR / "locks" / f"{LOCK}.lock"):
+        assert_one_line_error(
+            run("--desk", str(target), "import", str(exported)),
+            "another sdesk import is running in this desk: try again when it is done",
+        )
+    assert ticket_files(target) == {}

@@ -21,7 +21,7 @@ import os
 import stat
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -127,7 +127,11 @@ class Import:
         self.mail_note: str | None = None
 
     def run(self) -> Iterator[Outcome]:
-        with self.desk.locked(LOCK):
+        with ExitStack() as stack:
+            try:
+                stack.enter_context(self.desk.locked(LOCK))
+            except Refused:
+                raise Refused("another sdesk import is running in this desk: try again when it is done") from None
             announced = frozenset(self.desk.announcement_ids())
             had_tickets = bool(self.desk.ticket_ids())
             keys: dict[str, SdeskError] = {}
