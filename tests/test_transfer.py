@@ -326,3 +326,22 @@ def test_a_second_import_at_once_is_told_another_is_running(
             "another sdesk import is running in this desk: try again when it is done",
         )
     assert ticket_files(target) == {}
+
+
+def test_a_ticket_whose_file_would_be_more_than_sdesk_reads_is_refused_before_anything_is_written(
+    varied: Path, run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sdesk.formats import files
+
+    exported = tmp_path / "desk.json"
+    ok(run("export", "json", "--output", str(exported)))
+    data = json.loads(exported.read_text(encoding="utf-8"))
+    data[1]["description"] = "🎉" * 10_000  # 40,000 bytes in the file: 4 for each character the export counts
+    exported.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    monkeypatch.setattr(files, "MAX_BYTES", 30_000)
+    target = empty_desk(tmp_path, "target")
+    result = run("--desk", str(target), "import", str(exported))
+    assert result.exit_code == 1
+    assert f"ticket {data[1]['id']}: its file would be 40," in result.stderr
+    assert "bytes, more than sdesk reads (30,000)" in result.stderr
+    assert ticket_files(target) == {}

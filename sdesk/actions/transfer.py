@@ -34,6 +34,7 @@ from sdesk.formats import csvfile, files, jsonlist
 from sdesk.formats.reader import SchemaError
 from sdesk.mail import baseline, records
 from sdesk.progress import UNKNOWN, Progress, counted, silent
+from sdesk.storage import store
 from sdesk.storage.store import Desk, render
 from sdesk.tickets import ids, model, transfer
 from sdesk.tickets.model import Ticket
@@ -185,6 +186,11 @@ class Import:
             return Outcome(
                 "refused", where, reason="a different ticket with its number is in the desk: not overwritten"
             )
+        if store.may_be_too_large(ticket):  # refused now, or the second pass would write the others only
+            try:
+                render(ticket)
+            except Refused as error:
+                return Outcome("refused", where, reason=error.message)
         problems = ticket_checks(self.desk, ticket, announced)
         if problems:
             return Outcome("refused", where, reason="; ".join(str(problem) for problem in problems))

@@ -23,6 +23,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import msgspec
 from msgspec import Struct
 
 from sdesk.errors import InvalidData, NotFound, Refused, SdeskError, excerpt
@@ -331,8 +332,18 @@ def _render_announcement(announcement: Announcement) -> str:
 
 
 def render(ticket: Ticket) -> str:
-    """The file's text: the editor's schema comment, then the ticket in fixed key order."""
-    return SCHEMA_COMMENT + yamlio.dump(model.to_dict(ticket))
+    """The file's text: the editor's schema comment, then the ticket in fixed key order; refused when sdesk
+    could not read it back (an imported ticket, a comment too many): every command would stop at it."""
+    text = SCHEMA_COMMENT + yamlio.dump(model.to_dict(ticket))
+    if len(text) * 4 > files.MAX_BYTES and (size := len(text.encode("utf-8"))) > files.MAX_BYTES:
+        raise Refused(f"its file would be {size:,} bytes, more than sdesk reads ({files.MAX_BYTES:,})")
+    return text
+
+
+def may_be_too_large(ticket: Ticket) -> bool:
+    """Whether :func:`render` may refuse the ticket, told in microseconds where rendering takes a millisecond:
+    its file takes at most four times the bytes of its JSON (YAML's longest escape, \\U000E0001, 2.5 times)."""
+    return len(msgspec.json.encode(ticket)) * 4 > files.MAX_BYTES
 
 
 def read_ticket(path: Path, desk_root: Path | None = None, named_after_id: bool = True) -> Ticket:
