@@ -6,8 +6,9 @@ every table does (sdesk.calendar.durations).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sdesk.calendar.businesstime import is_open, next_opening
 from sdesk.calendar.durations import hours_minutes, whole_minutes, words
@@ -157,6 +158,35 @@ def _cell(clock: Clock) -> str:
 
 def _shown(duration: timedelta) -> str:
     return hours_minutes(whole_minutes(duration))
+
+
+class Due(NamedTuple):
+    """When a ticket is due, for a listing."""
+
+    at: datetime | None  # the due moment of the running clock due first; None while none runs
+    shown: str  # "13:30", "Tue 09:00", "02 Dec", "late Fri 16:00", "paused", or "" (no clock)
+
+
+def next_due(clocks: Sequence[Clock]) -> Due:
+    """The running clock due first (response, resolution or call-back): what `sdesk list` shows as Due.
+
+    Shown as short as a narrow column allows, in the clock's calendar: the time today, the day and time
+    within a week, the date further off; "late" once the moment has passed, "paused" while every clock
+    that still runs waits on the customer.
+    """
+    running = [clock for clock in clocks if clock.stopped is None and not clock.paused]
+    if not running:
+        return Due(None, "paused" if any(clock.stopped is None for clock in clocks) else "")
+    clock = min(running, key=lambda clock: clock.due)
+    local, today = clock.calendar.local(clock.due), clock.calendar.local(clock.now).date()
+    days = abs((local.date() - today).days)
+    if days == 0:
+        moment = f"{local:%H:%M}"
+    elif days < 7:
+        moment = f"{local:%a %H:%M}"
+    else:
+        moment = f"{local:%d %b}" if local.year == today.year else f"{local:%Y-%m-%d}"
+    return Due(clock.due, f"late {moment}" if clock.late else moment)
 
 
 def sla_row(clock: Clock, ticket: Any) -> dict[str, Any]:
