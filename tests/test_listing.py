@@ -14,10 +14,13 @@ import subprocess
 import sys
 import termios
 import unicodedata
+from datetime import datetime
 
 import pytest
 
-from tests.conftest import ok
+from sdesk.clocks import sla
+from sdesk.storage.store import Desk
+from tests.conftest import REPO, ok
 from tests.test_hostile_output import hand_written
 
 P1_AT_VANDIJK = {
@@ -69,6 +72,24 @@ def test_list_shows_who_has_each_ticket_and_when_its_first_running_clock_is_due(
     assert rows[question]["Due"] == "late 24 Nov"  # further off: the date
     ok(run("close", question, "--resolution", "Uitgelegd"))
     assert cells_by_id(ok(run("list", "--all", env={"COLUMNS": "120"})))[question]["Due"] == ""
+
+
+@pytest.mark.parametrize(
+    "moment", ["2026-11-23T10:00:00+01:00", "2026-11-30T16:59:00+01:00", "2027-02-01T08:00:00+01:00"]
+)
+def test_due_is_what_the_clocks_themselves_say(moment):
+    """The Due column skips the open time each clock has used (sla.upcoming); it must agree with the
+    clocks `queue`, `sla` and `show` work out in full, on every ticket of the example desk."""
+    example = Desk(REPO)
+    rules, now = example.rules, datetime.fromisoformat(moment)
+    for ticket in map(example.read, example.ticket_ids()):
+        known = sla.facts(ticket, rules)
+        if known is None:
+            continue
+        clocks = sla.clocks_at(known, rules, now)
+        running = [clock.due for clock in clocks if clock.stopped is None and not clock.paused]
+        expected = sla.Upcoming(min(running, default=None), any(clock.paused for clock in clocks))
+        assert sla.upcoming(known, rules, now) == expected, ticket.id
 
 
 def test_columns_pick_what_the_table_shows_and_the_fields_of_json_and_csv(desk, run, new_ticket):

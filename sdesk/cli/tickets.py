@@ -228,30 +228,28 @@ def list_tickets(
         assignees=tuple(context.wanted_assignee(desk, value) for value in assignees),
         text=text,
     )
+    # JSON and CSV carry the fields scripts rely on, unless --columns names others
+    shown = names if columns or fmt == "table" else query.SUMMARY_FIELDS
     index = context.index(desk)
-    due = _due(desk, index, selection) if "due" in names and (columns or fmt == "table") else {}
+    due = _due(desk, index, selection) if "due" in shown else {}
     kept = index.summaries(selection, sort, rules.priority.levels)
     rows = (views.summary(fields, rules, due.get(fields["id"])) for fields in kept)
     picked = [views.LIST_COLUMNS[name] for name in names]
-    if fmt != "table":  # the fields scripts rely on, unless --columns names others
-        for piece in stream_rows(rows, picked, fmt, names if columns else query.SUMMARY_FIELDS):
+    if fmt != "table":
+        for piece in stream_rows(rows, picked, fmt, shown):
             click.echo(piece, nl=False)
         return
     text = table(rows, picked, () if columns else views.LIST_OPTIONAL)
     click.echo(text, nl=False)
-    shown = max(text.count("\n") - 2, 0)  # a line per ticket under the header and its rule (cells hold no breaks)
-    click.echo(plural(shown, "ticket") if shown else "No tickets match.", err=True)
+    count = max(text.count("\n") - 2, 0)  # a line per ticket under the header and its rule (cells hold no breaks)
+    click.echo(plural(count, "ticket") if count else "No tickets match.", err=True)
 
 
 def _due(desk: Desk, index: Index, selection: Selection) -> dict[str, Due]:
     """When each open ticket of the listing is due, from the clock facts the index keeps (as `queue` does)."""
     from sdesk.actions import clocked
-    from sdesk.clocks import slaviews
 
-    now = context.now(desk)
-    return {
-        ticket.id: slaviews.next_due(clocks) for ticket, clocks in clocked.open_with_clocks(desk, index, now, selection)
-    }
+    return dict(clocked.open_due(desk, index, context.now(desk), selection))
 
 
 @click.command()
