@@ -175,7 +175,7 @@ def new(
 )
 @click.option(
     "--columns",
-    metavar="NAME,…",
+    metavar="NAME,...",
     help="The columns to show, e.g. id,title,assignee,due (JSON and CSV: these fields); an unknown name lists them.",
 )
 @format_option
