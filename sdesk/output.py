@@ -189,9 +189,9 @@ def terminal_width() -> int:
 
 def _column_width(header: str, cells: list[str]) -> int:
     """The widest of a column's cells, in cells of the terminal; a column of plain ASCII is measured by len."""
-    if "".join(cells).isascii():
+    if _narrow("".join(cells)):
         return max(len(header), *map(len, cells))
-    return max(len(header), *map(len, filter(str.isascii, cells)), *map(display_width, filterfalse(str.isascii, cells)))
+    return max(len(header), *map(len, filter(_narrow, cells)), *map(display_width, filterfalse(_narrow, cells)))
 
 
 def _without_optional(
@@ -253,7 +253,7 @@ def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
     return "  ".join(
         [
             *(
-                cell.ljust(room) if cell.isascii() else cell + " " * (room - display_width(cell))
+                cell.ljust(room) if _narrow(cell) else cell + " " * (room - display_width(cell))
                 for cell, room in zip(padded, widths[:-1], strict=True)
             ),
             last,
@@ -268,10 +268,16 @@ def plural(count: int, word: str, many: str | None = None) -> str:
 def display_width(text: str) -> int:
     """How many terminal cells ``text`` takes: text for one line, its control characters escaped (as every
     table cell is: sdesk.terminal.visible)."""
-    if text.isascii():
+    if _narrow(text):
         return len(text)
     width: int = _wcwidth().wcswidth(text)
     return width
+
+
+def _narrow(text: str) -> bool:
+    """Is every character of ``text`` one cell, so ``len`` measures it? ASCII is, and so are the Latin
+    letters and signs below the combining accents (U+0300) that most titles beyond ASCII hold: é, ß, °."""
+    return text.isascii() or max(text) < "\u0300"
 
 
 @functools.cache
@@ -287,7 +293,7 @@ def truncate(text: str, room: int) -> str:
     one character as a reader sees it (a letter and its accent, an emoji sequence joined by U+200D)."""
     if room <= 0:
         return ""
-    if text.isascii():
+    if _narrow(text):
         return text if len(text) <= room else text[: room - 1] + ELLIPSIS
     if display_width(text) <= room:
         return text

@@ -44,6 +44,7 @@ def test_wide_characters_take_two_cells_and_columns_align_in_cells(monkeypatch):
     ("text", "room", "cut"),
     [
         ("Zorgdossier – fout bij aanmelden", 10, "Zorgdossi…"),
+        ("Überweisung fehlgeschlagen", 10, "Überweisu…"),  # Latin letters beyond ASCII: one cell each
         ("日本語のタイトル", 7, "日本語…"),  # three wide characters and the "…"
         ("日本語", 4, "日…"),  # never half of 本
         ("ab👩\u200d👩\u200d👧cd", 4, "ab…"),  # a family emoji is one character of two cells, not three emoji
