@@ -31,7 +31,7 @@ from msgspec import Struct
 from sdesk.terminal import visible, visible_lines
 
 MIN_FILL_WIDTH = 16  # a narrower fill column has optional columns left out first (table's ``optional``)
-MIN_CUT_WIDTH = 6  # what a cut column keeps (five cells and "…") before the next kind of column is cut
+MIN_CUT_WIDTH = 6  # the least a cut column keeps: five cells and "…"
 COLUMN_GAP = 2  # spaces between two columns
 ELLIPSIS = "…"
 # A cell starting with one of these is a formula to a spreadsheet (OWASP, "CSV Injection").
@@ -42,7 +42,7 @@ class Column(Struct, frozen=True):
     key: str
     header: str
     fill: bool = False  # this column takes the width the others leave and is the first cut to fit
-    whole: bool = False  # cut only when nothing else is left to cut (a ticket number, a moment)
+    cut: bool = False  # free text that may be cut to fit as well (a name); other columns are never cut
     shown: Callable[[Any], Any] | None = None  # what the table shows of a value (JSON and CSV keep the value)
 
 
@@ -169,8 +169,6 @@ def table(rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], optional
             line[index] = truncate(line[index], fitted[index])
     lines = [_line(headers, fitted), _line(["-" * width for width in fitted], fitted)]
     lines.extend(_line(line, fitted) for line in cells)
-    if sum(fitted) + COLUMN_GAP * (len(fitted) - 1) > limit:  # more columns than a tiny terminal has cells for
-        lines = [truncate(line, limit) for line in lines]
     return "\n".join(lines) + "\n"
 
 
@@ -211,16 +209,18 @@ def _without_optional(
 
 
 def _fitted(columns: Sequence[Column], widths: list[int], room: int) -> list[int]:
-    """Widths that add up to no more than ``room`` (where they can): the fill column is cut first, then the
-    other columns, widest first, each down to MIN_CUT_WIDTH; then whole columns too."""
-    for cut_now in (
-        [column.fill for column in columns],
-        [not column.whole for column in columns],
-        [True] * len(widths),
-    ):
-        floors = [min(width, MIN_CUT_WIDTH) if cut else width for cut, width in zip(cut_now, widths, strict=True)]
-        widths = _cut(widths, floors, room)
-    return _cut(widths, [min(width, 1) for width in widths], room)
+    """Widths that add up to no more than ``room`` where cutting text can do it: the fill column first, down
+    to MIN_FILL_WIDTH; then, in a table with columns marked ``cut``, those and the fill column, widest first,
+    down to MIN_CUT_WIDTH. Numbers, moments and ticket numbers are never cut (a cut one reads as another):
+    what is left of them runs past a terminal too narrow for them."""
+    pairs = list(zip(columns, widths, strict=True))
+    widths = _cut(widths, [min(width, MIN_FILL_WIDTH) if column.fill else width for column, width in pairs], room)
+    if not any(column.cut for column in columns):
+        return widths
+    pairs = list(zip(columns, widths, strict=True))
+    return _cut(
+        widths, [min(width, MIN_CUT_WIDTH) if column.fill or column.cut else width for column, width in pairs], room
+    )
 
 
 def _cut(widths: list[int], floors: list[int], room: int) -> list[int]:

@@ -37,19 +37,19 @@ def _minute(moment: datetime) -> str:
 
 # What `sdesk list --columns` may name: a listing field's JSON/CSV name, and how the table shows it.
 LIST_COLUMNS = {
-    "id": Column("id", "ID", whole=True),
-    "priority": Column("priority", "Pri", whole=True),
-    "type": Column("type_code", "Type", whole=True),
-    "status": Column("status_label", "Status"),
-    "customer": Column("customer", "Customer"),
-    "requester": Column("requester", "Requester"),
-    "team": Column("team", "Team"),
-    "assignee": Column("assignee", "Assignee", shown=_name),  # an.wouters: the name before the @
-    "category": Column("category", "Category"),
-    "cooperation_ticket": Column("cooperation_ticket", "Their ticket"),
-    "created": Column("created", "Created", whole=True, shown=_minute),
-    "updated": Column("updated", "Updated", whole=True, shown=_minute),
-    "due": Column("due_shown", "Due", whole=True),  # the running SLA clock due first (slaviews.next_due)
+    "id": Column("id", "ID"),
+    "priority": Column("priority", "Pri"),
+    "type": Column("type_code", "Type"),
+    "status": Column("status_label", "Status", cut=True),
+    "customer": Column("customer", "Customer", cut=True),
+    "requester": Column("requester", "Requester", cut=True),
+    "team": Column("team", "Team", cut=True),
+    "assignee": Column("assignee", "Assignee", cut=True, shown=_name),  # an.wouters: the name before the @
+    "category": Column("category", "Category", cut=True),
+    "cooperation_ticket": Column("cooperation_ticket", "Their ticket", cut=True),
+    "created": Column("created", "Created", shown=_minute),
+    "updated": Column("updated", "Updated", shown=_minute),
+    "due": Column("due_shown", "Due"),  # the running SLA clock due first (slaviews.next_due)
     "title": Column("title_shown", "Title", fill=True),  # with the customer's own number of a cooperation incident
 }
 LIST_DEFAULT = ("id", "priority", "type", "status", "customer", "assignee", "due", "title")
