@@ -5,25 +5,35 @@ carry the same fields in the same order; one record (what a command did) goes
 through :func:`render_record`. Each format is safe for its reader:
 table cells show control characters (sdesk.terminal), JSON escapes every one
 of them, and a CSV cell never starts a spreadsheet formula.
+
+A table is measured in terminal cells, not characters: a Chinese or Japanese
+character or an emoji takes two, an accent or a joiner none (wcwidth knows
+which), so every row fits the terminal whatever the script of its cells.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import numbers
+import os
 import shutil
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
+from itertools import filterfalse
+from types import ModuleType
 from typing import Any
 
 from msgspec import Struct
 
 from sdesk.terminal import visible, visible_lines
 
-MIN_FILL_WIDTH = 16
+MIN_FILL_WIDTH = 16  # a narrower fill column has optional columns left out first (table's ``optional``)
+MIN_CUT_WIDTH = 6  # the least a cut column keeps: five cells and "…"
 COLUMN_GAP = 2  # spaces between two columns
+ELLIPSIS = "…"
 # A cell starting with one of these is a formula to a spreadsheet (OWASP, "CSV Injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -31,7 +41,9 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 class Column(Struct, frozen=True):
     key: str
     header: str
-    fill: bool = False  # this column takes the width the others leave and is cut to it
+    fill: bool = False  # this column takes the width the others leave and is the first cut to fit
+    cut: bool = False  # free text that may be cut to fit as well (a name); other columns are never cut
+    shown: Callable[[Any], Any] | None = None  # what the table shows of a value (JSON and CSV keep the value)
 
 
 PAIR_COLUMNS = (Column("field", "Field"), Column("value", "Value"))
@@ -134,24 +146,102 @@ def _csv_cell(value: Any) -> Any:
     return visible_lines(f"'{text}" if text.startswith(FORMULA_STARTS) else text)
 
 
-def table(rows: Iterable[Mapping[str, Any]], columns: Sequence[Column]) -> str:
-    """The rows as a table that fits the terminal; the rows themselves are let go as their cells are made."""
-    cells = [[_cell(row.get(column.key)) for column in columns] for row in rows]
+def table(rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], optional: Sequence[str] = ()) -> str:
+    """The rows as a table that fits the terminal; the rows themselves are let go as their cells are made.
+
+    The columns ``optional`` names (by key) are left out, the first named first, while the fill column
+    would otherwise be cut below its least width: a narrow terminal keeps the title readable.
+    """
+    cells = [[_cell(row.get(column.key), column.shown) for column in columns] for row in rows]
     if not cells:
         return ""
+    widths = [_column_width(column.header, [line[index] for line in cells]) for index, column in enumerate(columns)]
+    limit = terminal_width() - 1  # one cell spare: a terminal may wrap a line that reaches its last cell
+    kept = _without_optional(list(range(len(columns))), columns, widths, optional, limit)
+    if len(kept) < len(columns):
+        columns, widths = [columns[index] for index in kept], [widths[index] for index in kept]
+        cells = [[line[index] for index in kept] for line in cells]
+    fitted = _fitted(columns, widths, limit - COLUMN_GAP * (len(columns) - 1))
+    cut = [index for index, (width, room) in enumerate(zip(widths, fitted, strict=True)) if room < width]
     headers = [column.header for column in columns]
-    widths = [max(len(header), *(len(line[index]) for line in cells)) for index, header in enumerate(headers)]
-    room = shutil.get_terminal_size((80, 24)).columns
-    for index, column in enumerate(columns):
-        if column.fill:
-            others = sum(width for i, width in enumerate(widths) if i != index)
-            fill = max(MIN_FILL_WIDTH, room - others - COLUMN_GAP * (len(columns) - 1) - 1)
-            for line in cells:
-                line[index] = truncate(line[index], fill)
-            widths[index] = max(len(column.header), *(len(line[index]) for line in cells))
-    lines = [_line(headers, widths), _line(["-" * width for width in widths], widths)]
-    lines.extend(_line(line, widths) for line in cells)
+    for line in (headers, *cells):
+        for index in cut:
+            line[index] = truncate(line[index], fitted[index])
+    lines = [_line(headers, fitted), _line(["-" * width for width in fitted], fitted)]
+    lines.extend(_line(line, fitted) for line in cells)
     return "\n".join(lines) + "\n"
+
+
+def terminal_width() -> int:
+    """The terminal's width in cells: $COLUMNS, else that of the terminal on stdout, or on stderr or stdin
+    when stdout is a pipe (`sdesk list | less` is still read on that terminal), else 80."""
+    fallback = 80
+    for descriptor in (2, 0):
+        try:
+            fallback = os.get_terminal_size(descriptor).columns or fallback
+            break
+        except OSError:
+            continue
+    return shutil.get_terminal_size((fallback, 24)).columns
+
+
+def _column_width(header: str, cells: list[str]) -> int:
+    """The widest of a column's cells, in cells of the terminal; a column of plain ASCII is measured by len."""
+    if _narrow("".join(cells)):
+        return max(len(header), *map(len, cells))
+    return max(len(header), *map(len, filter(_narrow, cells)), *map(display_width, filterfalse(_narrow, cells)))
+
+
+def _without_optional(
+    kept: list[int], columns: Sequence[Column], widths: Sequence[int], optional: Sequence[str], limit: int
+) -> list[int]:
+    """The columns kept once the optional ones the fill column has no room for are left out."""
+    for key in optional:
+        fills = [index for index in kept if columns[index].fill]
+        if not fills:
+            break
+        needed = sum(min(widths[index], MIN_FILL_WIDTH) for index in fills)
+        others = sum(widths[index] for index in kept if not columns[index].fill)
+        if others + needed + COLUMN_GAP * (len(kept) - 1) <= limit:
+            break
+        kept = [index for index in kept if columns[index].key != key]
+    return kept
+
+
+def _fitted(columns: Sequence[Column], widths: list[int], room: int) -> list[int]:
+    """Widths that add up to no more than ``room`` where cutting text can do it: the fill column first, down
+    to MIN_FILL_WIDTH; then, in a table with columns marked ``cut``, those and the fill column, widest first,
+    down to MIN_CUT_WIDTH. Numbers, moments and ticket numbers are never cut (a cut one reads as another):
+    what is left of them runs past a terminal too narrow for them."""
+    pairs = list(zip(columns, widths, strict=True))
+    widths = _cut(widths, [min(width, MIN_FILL_WIDTH) if column.fill else width for column, width in pairs], room)
+    if not any(column.cut for column in columns):
+        return widths
+    pairs = list(zip(columns, widths, strict=True))
+    return _cut(
+        widths, [min(width, MIN_CUT_WIDTH) if column.fill or column.cut else width for column, width in pairs], room
+    )
+
+
+def _cut(widths: list[int], floors: list[int], room: int) -> list[int]:
+    """The widest columns cut to one width (none below its floor) so that all fit in ``room``, if they can;
+    what that leaves over goes back to the cut columns, a cell each."""
+    if sum(widths) <= room:
+        return widths
+    low, high = 0, max(widths)  # the widest width a column may keep: the largest that fits
+    while low < high:
+        cap = (low + high + 1) // 2
+        if sum(max(floor, min(width, cap)) for width, floor in zip(widths, floors, strict=True)) <= room:
+            low = cap
+        else:
+            high = cap - 1
+    cut = [max(floor, min(width, low)) for width, floor in zip(widths, floors, strict=True)]
+    spare = room - sum(cut)
+    for index, width in enumerate(widths):
+        if spare > 0 and cut[index] < width:
+            cut[index] += 1
+            spare -= 1
+    return cut
 
 
 def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
@@ -159,20 +249,70 @@ def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
 
     Written here rather than by tabulate, which took 20 µs a cell: seconds on a desk-wide listing.
     """
-    return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
+    *padded, last = cells  # the last cell needs no padding
+    return "  ".join(
+        [
+            *(
+                cell.ljust(room) if _narrow(cell) else cell + " " * (room - display_width(cell))
+                for cell, room in zip(padded, widths[:-1], strict=True)
+            ),
+            last,
+        ]
+    ).rstrip()
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {many or word + 's'}"
 
 
-def truncate(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+def display_width(text: str) -> int:
+    """How many terminal cells ``text`` takes: text for one line, its control characters escaped (as every
+    table cell is: sdesk.terminal.visible)."""
+    if _narrow(text):
+        return len(text)
+    width: int = _wcwidth().wcswidth(text)
+    return width
 
 
-def _cell(value: Any) -> str:
+def _narrow(text: str) -> bool:
+    """Is every character of ``text`` one cell, so ``len`` measures it? ASCII is, and so are the Latin
+    letters and signs below the combining accents (U+0300) that most titles beyond ASCII hold: é, ß, °."""
+    return text.isascii() or max(text) < "\u0300"
+
+
+@functools.cache
+def _wcwidth() -> ModuleType:
+    """Loaded on first use: the import takes 14 ms, paid only by a table that holds text beyond ASCII."""
+    import wcwidth
+
+    return wcwidth
+
+
+def truncate(text: str, room: int) -> str:
+    """``text`` cut to ``room`` cells, ending in "…"; never through a wide character or between the parts of
+    one character as a reader sees it (a letter and its accent, an emoji sequence joined by U+200D)."""
+    if room <= 0:
+        return ""
+    if _narrow(text):
+        return text if len(text) <= room else text[: room - 1] + ELLIPSIS
+    if display_width(text) <= room:
+        return text
+    keep = min(len(text), room - 1)  # what fits beside the "…": in mostly narrow text, the first guess
+    if display_width(text[:keep]) != room - 1 or not text[keep].isascii():
+        low, high = 0, len(text)  # wide characters, accents or joiners: the longest prefix that fits, by halving
+        while low < high:
+            middle = (low + high + 1) // 2
+            low, high = (middle, high) if display_width(text[:middle]) <= room - 1 else (low, middle - 1)
+        # a cut inside a character as the reader sees it (an emoji sequence, a letter and its accent) goes before it
+        keep = low if text[low].isascii() else _wcwidth().grapheme_boundary_before(text, low + 1)
+    return text[:keep] + ELLIPSIS
+
+
+def _cell(value: Any, shown: Callable[[Any], Any] | None = None) -> str:
     if value is None:
         return ""
+    if shown is not None:
+        value = shown(value)
     return visible(" ".join(_plain(value).split()))  # escaped before widths and truncation are worked out
 
 

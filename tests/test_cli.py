@@ -231,7 +231,7 @@ def test_a_cooperation_incident_is_found_and_listed_by_the_customers_own_number(
     their = ("--cooperation", "--their-ticket", "FOD-SD-2026-1187", "--their-email", "ict@zonnebloem.example")
     shared = new_ticket(*their, title="Koppeling met het eHealth-platform valt weg")["id"]
     assert listed(run, "--search", "fod-sd-2026-1187") == [shared]
-    line = next(line for line in run("list").stdout.splitlines() if line.startswith(shared))
+    line = next(line for line in run("list", env={"COLUMNS": "120"}).stdout.splitlines() if line.startswith(shared))
     assert "  [FOD-SD-2026-1187] Koppeling met" in line  # their number first: a long title is cut
     (row,) = [row for row in json.loads(run("list", "--format", "json").stdout) if row["id"] == shared]
     assert row["cooperation_ticket"] == "FOD-SD-2026-1187" and row["title"].startswith("Koppeling")
@@ -244,9 +244,11 @@ def test_list_refuses_an_unknown_filter_value(desk, run):
 
 
 def test_list_table_fits_80_columns_with_stable_headers(three_tickets, run):
+    wide = run("list", "--all", env={"COLUMNS": "120"}).stdout.splitlines()
+    assert wide[0].split() == ["ID", "Pri", "Type", "Status", "Customer", "Assignee", "Due", "Title"]
     result = run("list", "--all")
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["ID", "Pri", "Type", "Status", "Customer", "Title"]
+    assert lines[0].split() == ["ID", "Pri", "Status", "Customer", "Assignee", "Due", "Title"]  # Type made way
     assert all(len(line) <= 80 for line in lines)
     assert result.stderr == "3 tickets\n"
 

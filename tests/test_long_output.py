@@ -108,7 +108,7 @@ def test_the_pager_is_sdesk_pager_else_pager_else_less_and_cat_or_empty_means_no
 
 def test_a_listing_on_a_terminal_goes_through_the_pager_and_its_summary_follows(tmp_path, two_tickets):
     pager = pager_script(tmp_path, RECORDING_PAGER)
-    code, shown = on_terminal("list", env={"PAGER": str(pager)})
+    code, shown = on_terminal("list", env={"PAGER": str(pager), "COLUMNS": "120"})  # room for whole titles
     assert code == 0
     paged = got(pager)
     assert paged is not None and paged.startswith("LESS=FRX\nID ")  # less quits at once when the output fits

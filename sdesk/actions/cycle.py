@@ -23,7 +23,7 @@ from typing import TypeVar
 
 from msgspec import Struct
 
-from sdesk.actions import deliver, owing, receive, record
+from sdesk.actions import clocked, deliver, owing, receive, record
 from sdesk.clocks.sla import Clock
 from sdesk.errors import Refused, SdeskError
 from sdesk.mail import baseline, legacy, notifications, records
@@ -284,7 +284,7 @@ def _open_tickets(
     index = Index(desk.tickets_dir, desk.state_dir)
     for broken in index.refresh(progress):
         say(f"sweep: Warning: {broken.error} (skipped)")
-    return record.open_with_clocks(desk, index, now)
+    return clocked.open_with_clocks(desk, index, now)
 
 
 def _push(branch: sync.Branch, say: Callable[[str], None]) -> None:

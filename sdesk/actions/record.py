@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from msgspec import Struct
 
@@ -25,9 +24,6 @@ from sdesk.mail.notifications import Letter
 from sdesk.service.announcements import Announcement
 from sdesk.storage.store import Desk
 from sdesk.tickets.model import Event, Ticket
-
-if TYPE_CHECKING:
-    from sdesk.storage.index import Index  # the index module (and SQLite) loads only where a listing needs it
 
 MAX_SWEEP_EVENTS = 6  # per ticket and sweep: two warnings, two breaches, then a reminder or a close
 
@@ -81,15 +77,6 @@ def change(desk: Desk, ticket_id: str, decide: Callable[[Ticket], Event]) -> Rec
     ticket, event = desk.change(ticket_id, decide, composed)
     letters, warnings = owed[0] if owed else ([], [])
     return Recorded(ticket, event, tuple(letters), tuple(warnings))
-
-
-def open_with_clocks(desk: Desk, index: Index, now: datetime) -> Iterator[tuple[Ticket, list[sla.Clock]]]:
-    """Every open ticket in the index with its clocks at ``now``: their facts come from the index, worked
-    out again only for tickets or rules that changed."""
-    rules = desk.rules
-    kept = index.tickets_with(rules.final_statuses, desk.rules_key, lambda ticket: sla.kept(ticket, rules))
-    for ticket, data in kept:
-        yield ticket, sla.clocks_from_kept(data, ticket, rules, now)
 
 
 def sweep_tickets(

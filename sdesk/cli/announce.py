@@ -208,7 +208,10 @@ def resolve(ref: str, note: str, fmt: str) -> None:
             report_mail(recorded)
             closed.append(query.summary_fields(recorded.ticket))
     if fmt != "table":
-        click.echo(render_rows(closed, views.SUMMARY_COLUMNS, fmt, query.SUMMARY_FIELDS), nl=False)
+        click.echo(
+            render_rows(closed, [views.LIST_COLUMNS[name] for name in views.LIST_DEFAULT], fmt, query.SUMMARY_FIELDS),
+            nl=False,
+        )
     click.echo(
         f"Resolved {announcement.id}: {announcement.title}; closed {plural(len(tickets), 'linked ticket')}.",
         err=fmt != "table",  # JSON and CSV output stays parseable

@@ -180,9 +180,9 @@ def tickets(current: Desk, open_only: bool = False) -> Iterator[Ticket]:
 def open_tickets_with_clocks(current: Desk) -> Iterator[tuple[Ticket, list[Clock]]]:
     """Every open ticket with its clocks now: their facts come from the index, made again only for tickets
     or rules that changed."""
-    from sdesk.actions import record
+    from sdesk.actions import clocked
 
-    return record.open_with_clocks(current, index(current), now(current))
+    return clocked.open_with_clocks(current, index(current), now(current))
 
 
 def interactive() -> bool:

@@ -20,11 +20,14 @@ if TYPE_CHECKING:
     from sdesk.actions.owing import Owed
     from sdesk.actions.record import Recorded
     from sdesk.clocks import sla
+    from sdesk.clocks.slaviews import Due
     from sdesk.policy.decisions import Match
     from sdesk.policy.rules import Customer, Rules
     from sdesk.storage.gitrepo import Commit
+    from sdesk.storage.index import Index
     from sdesk.storage.store import Desk
     from sdesk.tickets.model import Event, Ticket
+    from sdesk.tickets.query import Selection
 
 COOPERATION_NEEDS = (("--their-ticket", "cooperation_ticket"), ("--their-email", "cooperation_email"))
 EDITOR_TEMPLATE = (
@@ -170,6 +173,11 @@ def new(
     show_default=True,
     help="Order: by creation, most recently changed first, or by priority.",
 )
+@click.option(
+    "--columns",
+    metavar="NAME,...",
+    help="The columns to show, e.g. id,title,assignee,due (JSON and CSV: these fields); an unknown name lists them.",
+)
 @format_option
 @desk_options()
 @paged
@@ -183,13 +191,20 @@ def list_tickets(
     scope: str | None,
     text: str | None,
     sort: str,
+    columns: str | None,
     fmt: str,
 ) -> None:
-    """List tickets, open ones by default, oldest first."""
+    """List tickets, open ones by default, oldest first.
+
+    The table shows ID, Pri, Type, Status, Customer, Assignee, Due (when the
+    running SLA clock due first is due) and Title; a terminal too narrow for
+    them all leaves out Type, then Customer. --columns picks others.
+    """
     from sdesk.cli import views
     from sdesk.formats import reader
     from sdesk.tickets import query
 
+    names = views.list_columns(columns)
     desk = context.desk()
     rules = desk.rules
     for wanted, options, what in (
@@ -213,16 +228,28 @@ def list_tickets(
         assignees=tuple(context.wanted_assignee(desk, value) for value in assignees),
         text=text,
     )
-    kept = context.index(desk).summaries(selection, sort, rules.priority.levels)
-    rows = (views.summary(fields, rules) for fields in kept)
+    # JSON and CSV carry the fields scripts rely on, unless --columns names others
+    shown = names if columns or fmt == "table" else query.SUMMARY_FIELDS
+    index = context.index(desk)
+    due = _due(desk, index, selection) if "due" in shown else {}
+    kept = index.summaries(selection, sort, rules.priority.levels)
+    rows = (views.summary(fields, rules, due.get(fields["id"])) for fields in kept)
+    picked = [views.LIST_COLUMNS[name] for name in names]
     if fmt != "table":
-        for piece in stream_rows(rows, views.SUMMARY_COLUMNS, fmt, query.SUMMARY_FIELDS):
+        for piece in stream_rows(rows, picked, fmt, shown):
             click.echo(piece, nl=False)
         return
-    text = table(rows, views.SUMMARY_COLUMNS)
+    text = table(rows, picked, () if columns else views.LIST_OPTIONAL)
     click.echo(text, nl=False)
-    shown = max(text.count("\n") - 2, 0)  # a line per ticket under the header and its rule (cells hold no breaks)
-    click.echo(plural(shown, "ticket") if shown else "No tickets match.", err=True)
+    count = max(text.count("\n") - 2, 0)  # a line per ticket under the header and its rule (cells hold no breaks)
+    click.echo(plural(count, "ticket") if count else "No tickets match.", err=True)
+
+
+def _due(desk: Desk, index: Index, selection: Selection) -> dict[str, Due]:
+    """When each open ticket of the listing is due, from the clock facts the index keeps (as `queue` does)."""
+    from sdesk.actions import clocked
+
+    return dict(clocked.open_due(desk, index, context.now(desk), selection))
 
 
 @click.command()

@@ -11,6 +11,8 @@ from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from sdesk.calendar.durations import hours_minutes, words
+from sdesk.errors import InvalidData, excerpt
+from sdesk.formats.reader import suggestion
 from sdesk.output import Column, truncate
 from sdesk.policy.rules import Rules
 from sdesk.service import satisfaction, timelog
@@ -20,30 +22,68 @@ from sdesk.tickets.model import Event, Ticket
 from sdesk.words import SCORES
 
 if TYPE_CHECKING:
+    from sdesk.clocks.slaviews import Due
     from sdesk.storage.gitrepo import Commit
     from sdesk.storage.timers import Timer
 
-SUMMARY_COLUMNS = (
-    Column("id", "ID"),
-    Column("priority", "Pri"),
-    Column("type_code", "Type"),
-    Column("status_label", "Status"),
-    Column("customer", "Customer"),
-    Column("title_shown", "Title", fill=True),  # with the customer's own number of a cooperation incident
-)
+
+def _name(email: str) -> str:
+    return email.partition("@")[0]
 
 
-def summary(fields: Mapping[str, Any], rules: Rules) -> dict[str, Any]:
-    """A listing row: the fields plus the short forms the table shows.
+def _minute(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}"
+
+
+# What `sdesk list --columns` may name: a listing field's JSON/CSV name, and how the table shows it.
+LIST_COLUMNS = {
+    "id": Column("id", "ID"),
+    "priority": Column("priority", "Pri"),
+    "type": Column("type_code", "Type"),
+    "status": Column("status_label", "Status", cut=True),
+    "customer": Column("customer", "Customer", cut=True),
+    "requester": Column("requester", "Requester", cut=True),
+    "team": Column("team", "Team", cut=True),
+    "assignee": Column("assignee", "Assignee", cut=True, shown=_name),  # an.wouters: the name before the @
+    "category": Column("category", "Category", cut=True),
+    "cooperation_ticket": Column("cooperation_ticket", "Their ticket", cut=True),
+    "created": Column("created", "Created", shown=_minute),
+    "updated": Column("updated", "Updated", shown=_minute),
+    "due": Column("due_shown", "Due"),  # the running SLA clock due first (slaviews.next_due)
+    "title": Column("title_shown", "Title", fill=True),  # with the customer's own number of a cooperation incident
+}
+LIST_DEFAULT = ("id", "priority", "type", "status", "customer", "assignee", "due", "title")
+LIST_OPTIONAL = ("type_code", "customer")  # what the default leaves out, in this order, to keep the title readable
+
+
+def list_columns(wanted: str | None) -> tuple[str, ...]:
+    """The columns `--columns id,title,…` names, checked (the default without it)."""
+    if wanted is None:
+        return LIST_DEFAULT
+    names = tuple(dict.fromkeys(name.strip() for name in wanted.split(",") if name.strip()))
+    known = list(LIST_COLUMNS)
+    for name in names:
+        if name not in LIST_COLUMNS:
+            hint = suggestion(name, known)
+            raise InvalidData(f"--columns: unknown column {excerpt(name)}{hint}; the columns are {', '.join(known)}")
+    if not names:
+        raise InvalidData(f"--columns names no column; the columns are {', '.join(known)}")
+    return names
+
+
+def summary(fields: Mapping[str, Any], rules: Rules, due: Due | None = None) -> dict[str, Any]:
+    """A listing row: the fields plus the short forms the table shows, and when the ticket is due.
 
     The table shows the short forms rules.yaml declares (``INC``, ``waiting``),
-    so a listing fits 80 columns; JSON and CSV keep the full names. A
+    so a listing fits the terminal; JSON and CSV keep the full names. A
     cooperation incident's title starts with the customer's own ticket number.
     """
     ticket_type, status = rules.types.get(fields["type"]), rules.statuses.get(fields["status"])
     theirs = fields.get("cooperation_ticket")
     return {
         **fields,
+        "due": due.at if due else None,
+        "due_shown": due.shown if due else "",
         "type_code": ticket_type.code if ticket_type else fields["type"],
         "status_label": status.short if status else fields["status"],
         "title_shown": f"[{theirs}] {fields['title']}" if theirs else fields["title"],

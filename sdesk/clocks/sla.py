@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
 
 import msgspec
 from msgspec import Struct
@@ -35,6 +36,8 @@ from sdesk.calendar import businesstime, durations
 from sdesk.calendar.businesstime import Calendar, Target, micro
 from sdesk.policy.rules import Rules
 from sdesk.tickets.model import CLOCK_NAMES, SLA_KEYS, Change, Event, Ticket
+
+T = TypeVar("T")
 
 
 class Terms(Struct, frozen=True):
@@ -270,19 +273,24 @@ def kept(ticket: Ticket, rules: Rules) -> bytes:
 
 
 def clocks_from_kept(data: bytes | None, ticket: Ticket, rules: Rules, now: datetime) -> list[Clock]:
-    """The clocks at ``now`` from kept facts. The index is a cache: facts that are missing, do not read,
-    do not fit the rules or say "no clocks" of a ticket that has them are made again from the ticket."""
+    """The clocks at ``now`` from kept facts (:func:`from_kept`)."""
+    return from_kept(data, ticket, rules, lambda known: clocks_at(known, rules, now), [])
+
+
+def from_kept(data: bytes | None, ticket: Ticket, rules: Rules, use: Callable[[Facts], T], no_clocks: T) -> T:
+    """What ``use`` makes of the ticket's kept facts. The index is a cache: facts that are missing, do not
+    read, do not fit the rules or say "no clocks" of a ticket that has them are made again from the ticket."""
     if data is not None:
         try:
             known = _decode_facts(data)
             if known is not None:
-                return clocks_at(known, rules, now)
+                return use(known)
             if terms(ticket, rules) is None:
-                return []
+                return no_clocks
         except (msgspec.DecodeError, TypeError, ValueError, OverflowError, KeyError, IndexError):
             pass  # damaged: worked out again below
     worked_out = facts(ticket, rules)
-    return clocks_at(worked_out, rules, now) if worked_out else []
+    return use(worked_out) if worked_out else no_clocks
 
 
 def clocks_at(known: Facts, rules: Rules, now: datetime) -> list[Clock]:
@@ -291,6 +299,31 @@ def clocks_at(known: Facts, rules: Rules, now: datetime) -> list[Clock]:
     meter = _Meter(calendar, known.counted_from, dict(known.open_at))
     statuses = list(known.statuses)
     return [_clock(clock, calendar, statuses, rules.service.pausing, meter, now) for clock in known.clocks]
+
+
+class Upcoming(Struct, frozen=True):
+    """What a listing shows of a ticket's clocks."""
+
+    due: datetime | None = None  # when the running clock due first is due, in its calendar's time; None: none runs
+    paused: bool = False  # a clock that has not stopped waits paused
+
+
+def upcoming(known: Facts, rules: Rules, now: datetime) -> Upcoming:
+    """When the clock due first is due: worked out without the open time each clock has used, which
+    :func:`clocks_at` works out too (a desk-wide listing would pay for it)."""
+    calendar = rules.service.calendars[known.calendar]
+    meter = _Meter(calendar, known.counted_from, dict(known.open_at))
+    statuses = list(known.statuses)
+    due, paused = [], False
+    for clock in known.clocks:
+        if clock.stopped is not None:
+            continue
+        pauses = _clock_pauses(clock, statuses, rules.service.pausing, now)
+        if pauses and pauses[-1].ongoing:
+            paused = True
+        else:
+            due.append(_due_moment(clock, calendar, pauses, meter))
+    return Upcoming(min(due, default=None), paused)
 
 
 _encode_facts = msgspec.json.Encoder().encode
@@ -401,27 +434,38 @@ def _clock(
     now: datetime,
 ) -> Clock:
     until = known.stopped or now
-    # a customer waiting for a call waits whatever the ticket's status: the call-back never pauses
-    pauses = _pauses(statuses, pausing, known.start, until) if known.name != "callback" else []
-    budget = timedelta(microseconds=known.budget_us)
+    pauses = _clock_pauses(known, statuses, pausing, until)
     paused_time = sum((meter.measure(pause.start, pause.end) for pause in pauses), timedelta())
-    at_opening = bool(known.target.days)
     return Clock(
         name=known.name,
         target=known.target,
         calendar=calendar,
         start=known.start,
         start_reason=known.start_reason,
-        budget=budget,
-        due=_due(calendar, known.start, budget, pauses, at_opening, meter)
-        if pauses
-        else calendar.local(known.due_unpaused),
+        budget=timedelta(microseconds=known.budget_us),
+        due=_due_moment(known, calendar, pauses, meter),
         stopped=known.stopped,
         stop_reason=known.stop_reason,
         elapsed=meter.measure(known.start, until) - paused_time,
         pauses=tuple(pauses),
         now=now,
     )
+
+
+def _clock_pauses(
+    known: ClockFacts, statuses: list[tuple[datetime, str]], pausing: frozenset[str], until: datetime
+) -> list[Pause]:
+    """The clock's pauses up to ``until``: a customer waiting for a call waits whatever the ticket's status,
+    so the call-back never pauses."""
+    return _pauses(statuses, pausing, known.start, until) if known.name != "callback" else []
+
+
+def _due_moment(known: ClockFacts, calendar: Calendar, pauses: list[Pause], meter: _Meter) -> datetime:
+    """When the clock is due: the kept moment while it has not paused, else worked out around its pauses."""
+    if not pauses:
+        return calendar.local(known.due_unpaused)
+    budget = timedelta(microseconds=known.budget_us)
+    return _due(calendar, known.start, budget, pauses, bool(known.target.days), meter)
 
 
 def _pauses(

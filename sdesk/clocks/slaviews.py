@@ -1,4 +1,5 @@
-"""SLA clocks in words and rows: for `sdesk show`, `queue`, `sla` and the priority command.
+"""SLA clocks in words and rows: for `sdesk show`, `queue`, `sla`, the Due column of `list`
+and the priority command.
 
 Sentences say durations as words (3h 30m of open time left), table cells as hours:minutes (3:30 left), as
 every table does (sdesk.calendar.durations).
@@ -9,9 +10,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from msgspec import Struct
+
 from sdesk.calendar.businesstime import is_open, next_opening
 from sdesk.calendar.durations import hours_minutes, whole_minutes, words
-from sdesk.clocks.sla import Clock
+from sdesk.clocks.sla import Clock, Upcoming
 from sdesk.clocks.workqueue import Place
 from sdesk.output import Column, truncate
 
@@ -157,6 +160,34 @@ def _cell(clock: Clock) -> str:
 
 def _shown(duration: timedelta) -> str:
     return hours_minutes(whole_minutes(duration))
+
+
+class Due(Struct, frozen=True):
+    """When a ticket is due, for a listing."""
+
+    at: datetime | None  # the due moment of the running clock due first; None while none runs
+    shown: str  # "13:30", "Tue 09:00", "02 Dec", "late Fri 16:00", "paused", or "" (no clock)
+
+
+def next_due(clocks: Upcoming, now: datetime) -> Due:
+    """The running clock due first (response, resolution or call-back): what `sdesk list` shows as Due.
+
+    As short as a narrow column allows, in the clock's calendar: the time today, the day and time within
+    a week, the date further off; "late" once the moment has passed, "paused" while every clock that
+    still runs waits on the customer.
+    """
+    due = clocks.due
+    if due is None:
+        return Due(None, "paused" if clocks.paused else "")
+    today = now.astimezone(due.tzinfo).date()
+    days = abs((due.date() - today).days)
+    if days == 0:
+        moment = f"{due:%H:%M}"
+    elif days < 7:
+        moment = f"{due:%a %H:%M}"
+    else:
+        moment = f"{due:%d %b}" if due.year == today.year else f"{due:%Y-%m-%d}"
+    return Due(due, f"late {moment}" if now > due else moment)
 
 
 def sla_row(clock: Clock, ticket: Any) -> dict[str, Any]:

@@ -197,6 +197,7 @@ class Index:
         key: str,
         derive: Callable[[Ticket], bytes | None],
         quiet: tuple[Sequence[str], datetime] | None = None,
+        selection: query.Selection | None = None,
     ) -> Iterator[tuple[Ticket, bytes | None]]:
         """:meth:`tickets`, each with data derived from it, kept beside its row for ``key``.
 
@@ -204,9 +205,13 @@ class Index:
         rules they came from) is made once: again only when the ticket's row or the key changed (None:
         nothing worth keeping, asked again next time). It is written back a batch at a time, and only to
         rows whose file is still the one it was made from. ``quiet`` (statuses, moment) leaves out tickets
-        in those statuses that speak of nothing since the moment (:func:`sdesk.tickets.query.latest_moment`).
+        in those statuses that speak of nothing since the moment (:func:`sdesk.tickets.query.latest_moment`);
+        ``selection`` keeps only the tickets `sdesk list` would.
         """
         where, params = _leaving_out(leave_out_statuses, quiet)
+        if selection is not None:
+            chosen, chosen_params = query.sql_filter(selection)
+            where, params = f"{where} AND {chosen}", (*params, *chosen_params)
         made: list[tuple[Any, ...]] = []
         for number, *signature, data, derived_key, derived in self._rows(
             f"SELECT id, size, mtime_ns, ctime_ns, inode, ticket, derived_key, derived FROM tickets WHERE {where} "
