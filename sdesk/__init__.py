@@ -10,4 +10,4 @@ foundation modules here (``deadline``, ``errors``, ``output``, ``progress``, ``t
 every package to this.
 """
 
-__version__ = "0.12.0"  # the one place the version is written: pyproject.toml reads it from here
+__version__ = "0.13.0"  # the one place the version is written: pyproject.toml reads it from here

@@ -825,8 +825,8 @@ def test_a_desk_that_needs_another_sdesk_says_so_in_one_line(desk: Path, run: Ru
 
     rules = desk / "rules.yaml"
     text = rules.read_text(encoding="utf-8")
-    assert 'sdesk: ">=0.12"' in text  # the example desk says what it needs
-    rules.write_text(text.replace('sdesk: ">=0.12"', f'sdesk: "{needed}"'), encoding="utf-8")
+    assert 'sdesk: ">=0.13"' in text  # the example desk says what it needs
+    rules.write_text(text.replace('sdesk: ">=0.13"', f'sdesk: "{needed}"'), encoding="utf-8")
     checked = run("rules", "check")
     assert checked.exit_code == 1
     assert checked.stdout.splitlines() == [f"desk/rules.yaml:2:1: {message.format(version=sdesk.__version__)}"]
