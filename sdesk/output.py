@@ -146,22 +146,28 @@ def _csv_cell(value: Any) -> Any:
     return visible_lines(f"'{text}" if text.startswith(FORMULA_STARTS) else text)
 
 
-def table(rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], optional: Sequence[str] = ()) -> str:
+def table(
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[Column],
+    optional: Sequence[str] = (),
+    least_fill: int = MIN_FILL_WIDTH,
+) -> str:
     """The rows as a table that fits the terminal; the rows themselves are let go as their cells are made.
 
     The columns ``optional`` names (by key) are left out, the first named first, while the fill column
-    would otherwise be cut below its least width: a narrow terminal keeps the title readable.
+    would otherwise be cut below ``least_fill`` cells: a narrow terminal keeps the title readable, and
+    columns marked ``cut`` give way before the title goes below it.
     """
     cells = [[_cell(row.get(column.key), column.shown) for column in columns] for row in rows]
     if not cells:
         return ""
     widths = [_column_width(column.header, [line[index] for line in cells]) for index, column in enumerate(columns)]
     limit = terminal_width() - 1  # one cell spare: a terminal may wrap a line that reaches its last cell
-    kept = _without_optional(list(range(len(columns))), columns, widths, optional, limit)
+    kept = _without_optional(list(range(len(columns))), columns, widths, optional, limit, least_fill)
     if len(kept) < len(columns):
         columns, widths = [columns[index] for index in kept], [widths[index] for index in kept]
         cells = [[line[index] for index in kept] for line in cells]
-    fitted = _fitted(columns, widths, limit - COLUMN_GAP * (len(columns) - 1))
+    fitted = _fitted(columns, widths, limit - COLUMN_GAP * (len(columns) - 1), least_fill)
     cut = [index for index, (width, room) in enumerate(zip(widths, fitted, strict=True)) if room < width]
     headers = [column.header for column in columns]
     for line in (headers, *cells):
@@ -193,14 +199,19 @@ def _column_width(header: str, cells: list[str]) -> int:
 
 
 def _without_optional(
-    kept: list[int], columns: Sequence[Column], widths: Sequence[int], optional: Sequence[str], limit: int
+    kept: list[int],
+    columns: Sequence[Column],
+    widths: Sequence[int],
+    optional: Sequence[str],
+    limit: int,
+    least_fill: int,
 ) -> list[int]:
     """The columns kept once the optional ones the fill column has no room for are left out."""
     for key in optional:
         fills = [index for index in kept if columns[index].fill]
         if not fills:
             break
-        needed = sum(min(widths[index], MIN_FILL_WIDTH) for index in fills)
+        needed = sum(min(widths[index], least_fill) for index in fills)
         others = sum(widths[index] for index in kept if not columns[index].fill)
         if others + needed + COLUMN_GAP * (len(kept) - 1) <= limit:
             break
@@ -208,19 +219,23 @@ def _without_optional(
     return kept
 
 
-def _fitted(columns: Sequence[Column], widths: list[int], room: int) -> list[int]:
+def _fitted(columns: Sequence[Column], widths: list[int], room: int, least_fill: int) -> list[int]:
     """Widths that add up to no more than ``room`` where cutting text can do it: the fill column first, down
-    to MIN_FILL_WIDTH; then, in a table with columns marked ``cut``, those and the fill column, widest first,
-    down to MIN_CUT_WIDTH. Numbers, moments and ticket numbers are never cut (a cut one reads as another):
-    what is left of them runs past a terminal too narrow for them."""
+    to ``least_fill``; then, in a table with columns marked ``cut``, those (widest first, down to MIN_CUT_WIDTH)
+    with the fill column kept at ``least_fill``; then the fill column too, down to MIN_CUT_WIDTH. Numbers,
+    moments and ticket numbers are never cut (a cut one reads as another): what is left of them runs past a
+    terminal too narrow for them."""
     pairs = list(zip(columns, widths, strict=True))
-    widths = _cut(widths, [min(width, MIN_FILL_WIDTH) if column.fill else width for column, width in pairs], room)
+    widths = _cut(widths, [min(width, least_fill) if column.fill else width for column, width in pairs], room)
     if not any(column.cut for column in columns):
         return widths
-    pairs = list(zip(columns, widths, strict=True))
-    return _cut(
-        widths, [min(width, MIN_CUT_WIDTH) if column.fill or column.cut else width for column, width in pairs], room
-    )
+    for fill_floor in (least_fill, MIN_CUT_WIDTH):
+        floors = [
+            min(width, fill_floor) if column.fill else min(width, MIN_CUT_WIDTH) if column.cut else width
+            for column, width in zip(columns, widths, strict=True)
+        ]
+        widths = _cut(widths, floors, room)
+    return widths
 
 
 def _cut(widths: list[int], floors: list[int], room: int) -> list[int]:

@@ -175,3 +175,18 @@ def test_a_listing_piped_to_a_pager_is_as_wide_as_the_terminal_it_is_read_on(des
         os.close(follower)
         os.close(leader)
     assert listed.stdout.splitlines()[2].endswith(f"  {title}")
+
+
+@pytest.mark.parametrize(("columns", "least"), [(80, 24), (100, 28), (120, 28)])
+def test_the_title_keeps_room_to_be_read_on_an_80_column_terminal_and_more_on_a_wider_one(
+    desk, run, new_ticket, columns, least
+):
+    """Type and Customer make way, then Status and Assignee are cut, before the title goes below 24 cells."""
+    long_title = "Reactietermijn van vier uur opnieuw niet gehaald bij het publieksportaal"
+    ticket = new_ticket(title=long_title)["id"]
+    ok(run("update", ticket, "--assignee", "servicemanager@caresolutions.example", "--status", "waiting-for-customer"))
+    header, _, row = ok(run("list", env={"COLUMNS": str(columns)})).splitlines()
+    assert len(header) < columns and len(row) < columns
+    shown = row[header.index("Title") :]
+    assert len(shown) >= least and shown.endswith("…") and long_title.startswith(shown[:-1])
+    assert header.split()[:2] == ["ID", "Pri"] and "Due" in header and "Assignee" in header

@@ -70,12 +70,15 @@ def test_every_line_fits_down_to_what_the_uncut_columns_need(monkeypatch, column
     assert len(lines) == 4 and all(display_width(line) < columns for line in lines)
 
 
-def test_the_title_is_cut_first_then_with_the_text_columns_and_numbers_never(monkeypatch):
+def test_the_title_is_cut_first_then_the_text_columns_then_both_and_numbers_never(monkeypatch):
     rows = [{"id": "2Q3XN5-V4T3T", "name": "servicemanager", "title": "Labelprinter drukt geen polsbandjes"}]
     monkeypatch.setenv("COLUMNS", "50")
     assert table(rows, WIDE).splitlines()[2] == "2Q3XN5-V4T3T  servicemanager  Labelprinter drukt…"
-    monkeypatch.setenv("COLUMNS", "40")  # the title is down to 16 cells: it and the name give way, widest first
-    assert table(rows, WIDE).splitlines()[2] == "2Q3XN5-V4T3T  servicemana…  Labelprint…"
+    monkeypatch.setenv("COLUMNS", "40")  # the title is down to 16 cells: the name gives way
+    assert table(rows, WIDE).splitlines()[2] == "2Q3XN5-V4T3T  servic…  Labelprinter dr…"
+    assert table(rows, WIDE, least_fill=12).splitlines()[2] == "2Q3XN5-V4T3T  serviceman…  Labelprinte…"
+    monkeypatch.setenv("COLUMNS", "33")  # the name is down to 6: the title gives way below 16, widest first
+    assert table(rows, WIDE).splitlines()[2] == "2Q3XN5-V4T3T  servi…  Labelprin…"
     monkeypatch.setenv("COLUMNS", "20")  # a ticket number is never cut: a cut one would read as another
     assert table(rows, WIDE).splitlines()[2] == "2Q3XN5-V4T3T  servi…  Label…"
 

@@ -239,7 +239,7 @@ def list_tickets(
         for piece in stream_rows(rows, picked, fmt, shown):
             click.echo(piece, nl=False)
         return
-    text = table(rows, picked, () if columns else views.LIST_OPTIONAL)
+    text = table(rows, picked, () if columns else views.LIST_OPTIONAL, views.LEAST_TITLE)
     click.echo(text, nl=False)
     count = max(text.count("\n") - 2, 0)  # a line per ticket under the header and its rule (cells hold no breaks)
     click.echo(plural(count, "ticket") if count else "No tickets match.", err=True)

@@ -54,6 +54,7 @@ LIST_COLUMNS = {
 }
 LIST_DEFAULT = ("id", "priority", "type", "status", "customer", "assignee", "due", "title")
 LIST_OPTIONAL = ("type_code", "customer")  # what the default leaves out, in this order, to keep the title readable
+LEAST_TITLE = 24  # cells of title a listing keeps while it can leave out or cut other columns: 80 columns read
 
 
 def list_columns(wanted: str | None) -> tuple[str, ...]:
