@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -648,3 +649,24 @@ def test_the_sdist_carries_every_tracked_file_and_runs_its_own_tests(tmp_path):
         check=False,
     )
     assert own_test.returncode == 0, own_test.stdout[-2000:]  # 0: tests were collected, and all passed
+
+
+@pytest.mark.parametrize("command", [["export", "json"], ["list", "--all", "--format", "csv"]])
+def test_a_reader_that_closes_the_pipe_stops_sdesk_quietly_as_git(command):
+    """`sdesk export csv | head`: the reader is gone before sdesk writes; no traceback, no error, exit 141."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    env = {"PATH": str(Path(sys.executable).parent), "SDESK_NOW": NOW, "HOME": str(REPO)}
+    try:
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / "sdesk"), *command],
+            cwd=REPO,
+            stdout=writer,
+            capture_output=False,
+            stderr=subprocess.PIPE,
+            env=env,
+            check=False,
+        )
+    finally:
+        os.close(writer)
+    assert (done.returncode, done.stderr) == (141, b"")

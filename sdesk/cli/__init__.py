@@ -8,6 +8,7 @@ package imports it.
 
 from __future__ import annotations
 
+import os
 import sys
 from importlib import import_module
 from pathlib import Path
@@ -155,11 +156,29 @@ class SdeskGroup(click.Group):
         except SdeskError as error:
             # One line, always: a value echoed back with a line break or an escape sequence in it shows them.
             raise click.ClickException(terminal.visible(str(error))) from None
+        except BrokenPipeError:  # the reader went away (sdesk export csv | head): stop quietly, as git does
+            _silence_stdout()
+            raise SystemExit(PIPE_CLOSED) from None
         except OSError as error:  # what the system refused where no domain code expected it (a full disk …)
             where = f"{display_path(Path(error.filename))}: " if error.filename else ""
             raise click.ClickException(terminal.visible(f"{where}{error.strerror or error}")) from None
         except UnicodeDecodeError as error:  # text read from stdin or an editor that is not UTF-8
             raise click.ClickException(f"the text given is not UTF-8 (byte {error.start})") from None
+
+
+PIPE_CLOSED = 141  # 128 + SIGPIPE: the exit code of a command whose reader closed the pipe (git's, cat's)
+
+
+def _silence_stdout() -> None:
+    """What is still buffered for stdout goes nowhere: its reader is gone, and the flush at exit would fail."""
+    stream = sys.stdout.stream if isinstance(sys.stdout, terminal.EscapingStream) else sys.stdout
+    try:
+        descriptor = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (a test's capture): nothing to silence
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
+    os.close(devnull)
 
 
 def is_text(argument: str) -> bool:
