@@ -345,3 +345,21 @@ def test_a_ticket_whose_file_would_be_more_than_sdesk_reads_is_refused_before_an
     assert f"ticket {data[1]['id']}: its file would be 40," in result.stderr
     assert "bytes, more than sdesk reads (30,000)" in result.stderr
     assert ticket_files(target) == {}
+
+
+def test_a_ticket_of_an_outage_asks_for_the_announcements_and_comes_in_with_them(
+    desk: Path, run: Run, new_ticket: NewTicket, tmp_path: Path
+) -> None:
+    """An export holds tickets, not announcements: the refusal says what to copy, and then the import takes it."""
+    outage = ("--kind", "outage", "--title", "Zorgdossier plat", "--start", "2026-11-23T09:00", "--customers", "all")
+    announced = json.loads(ok(run("announce", "new", *outage, "--format", "json")))[0]["id"]
+    new_ticket(outage=announced)
+    exported = tmp_path / "desk.json"
+    ok(run("export", "json", "--output", str(exported)))
+    target = empty_desk(tmp_path, "target")
+    refused = run("--desk", str(target), "import", str(exported))
+    assert refused.exit_code == 1
+    assert f"no announcement {announced} in announcements/ (copy announcements/ from the desk" in refused.stderr
+    shutil.copytree(desk / "announcements", target / "announcements")
+    assert ok(run("--desk", str(target), "import", str(exported))) == "Imported 1 ticket.\n"
+    assert ticket_files(target) == ticket_files(desk)

@@ -193,7 +193,10 @@ class Import:
                 return Outcome("refused", where, reason=error.message)
         problems = ticket_checks(self.desk, ticket, announced)
         if problems:
-            return Outcome("refused", where, reason="; ".join(str(problem) for problem in problems))
+            reason = "; ".join(str(problem) for problem in problems)
+            if ticket.outage and ticket.outage not in announced:  # the export holds tickets, not announcements
+                reason += " (copy announcements/ from the desk the export came from)"
+            return Outcome("refused", where, reason=reason)
         return Outcome("checked", where, ticket.id)
 
     def _write(self, candidate: Candidate) -> Outcome:
