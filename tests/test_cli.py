@@ -652,11 +652,11 @@ def test_the_sdist_carries_every_tracked_file_and_runs_its_own_tests(tmp_path):
 
 
 @pytest.mark.parametrize("command", [["export", "json"], ["list", "--all", "--format", "csv"]])
-def test_a_reader_that_closes_the_pipe_stops_sdesk_quietly_as_git(command):
+def test_a_reader_that_closes_the_pipe_stops_sdesk_quietly_as_git(command, tmp_path):
     """`sdesk export csv | head`: the reader is gone before sdesk writes; no traceback, no error, exit 141."""
     reader, writer = os.pipe()
     os.close(reader)
-    env = {"PATH": str(Path(sys.executable).parent), "SDESK_NOW": NOW, "HOME": str(REPO)}
+    env = {"PATH": str(Path(sys.executable).parent), "SDESK_NOW": NOW, "HOME": str(tmp_path)}
     try:
         done = subprocess.run(
             [str(Path(sys.executable).parent / "sdesk"), *command],
