@@ -88,6 +88,32 @@ check_format_option = _format(
     "table for people; json or csv for scripts; github for GitHub Actions annotations on the file and line.",
 )
 
+# Filters of listings (list, queue, sla, report time), each declared once, Tab completion with it.
+customer_filter = click.option(
+    "--customer",
+    "customers",
+    multiple=True,
+    metavar="KEY",
+    shell_complete=completers.customers,
+    help="Only this customer's tickets (repeatable).",
+)
+team_filter = click.option(
+    "--team",
+    "teams",
+    multiple=True,
+    metavar="TEAM",
+    shell_complete=completers.teams,
+    help="Only this team's tickets (repeatable).",
+)
+assignee_filter = click.option(
+    "--assignee",
+    "assignees",
+    multiple=True,
+    metavar="EMAIL|me|none",
+    shell_complete=completers.assignees,
+    help="Only tickets assigned to this agent; 'me' for yourself, 'none' for unassigned (repeatable).",
+)
+
 # (option, field, help) for every ticket field an agent can set.
 FIELD_OPTIONS: tuple[tuple[str, str, str, Any], ...] = (
     ("--title", "title", "A short summary: one subject per ticket.", None),

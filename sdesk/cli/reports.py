@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, overload
 
 import click
 
-from sdesk.cli import completers, context
-from sdesk.cli.options import desk_options, format_option, parse_day
+from sdesk.cli import context
+from sdesk.cli.options import customer_filter, desk_options, format_option, parse_day
 from sdesk.cli.pager import paged
 from sdesk.errors import InvalidData
 from sdesk.output import render_rows
@@ -54,13 +54,7 @@ def report_sla(start: str, end: str, fmt: str) -> None:
 
 @report.command("time")
 @click.option("--month", metavar="YYYY-MM", help="The month of the work (default: this month).")
-@click.option(
-    "--customer",
-    "customers",
-    multiple=True,
-    shell_complete=completers.customers,
-    help="Only this customer (repeatable).",
-)
+@customer_filter
 @click.option("--by-ticket", is_flag=True, help="Also a line per ticket, above its customer's total.")
 @format_option
 @desk_options()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sdesk.cli import completers, context
-from sdesk.cli.options import desk_options, format_option
+from sdesk.cli.options import assignee_filter, desk_options, format_option, team_filter
 from sdesk.cli.pager import paged
 from sdesk.errors import InvalidData, Refused, SdeskError
 from sdesk.output import Column, plural, render_rows, to_json
@@ -19,22 +19,8 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.option(
-    "--team",
-    "teams",
-    multiple=True,
-    metavar="TEAM",
-    shell_complete=completers.teams,
-    help="Only this team's tickets (repeatable).",
-)
-@click.option(
-    "--assignee",
-    "assignees",
-    multiple=True,
-    metavar="EMAIL",
-    shell_complete=completers.assignees,
-    help="Only these (me, none) (repeatable).",
-)
+@team_filter
+@assignee_filter
 @click.option("--paused", is_flag=True, help="Also tickets whose clocks are paused (waiting on the customer, on hold).")
 @click.option("--explain", is_flag=True, help="After the table, say why each ticket is where it is.")
 @format_option
@@ -84,14 +70,7 @@ def queue(teams: tuple[str, ...], assignees: tuple[str, ...], paused: bool, expl
     shell_complete=completers.any_ticket,
     help="Print the timeline one ticket's due dates come from.",
 )
-@click.option(
-    "--team",
-    "teams",
-    multiple=True,
-    metavar="TEAM",
-    shell_complete=completers.teams,
-    help="Only this team's tickets (repeatable).",
-)
+@team_filter
 @click.option(
     "--open-now",
     is_flag=True,

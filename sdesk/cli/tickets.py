@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sdesk.cli import completers, context, is_text
-from sdesk.cli.options import desk_options, field_options, field_values, format_option
+from sdesk.cli.options import (
+    assignee_filter,
+    customer_filter,
+    desk_options,
+    field_options,
+    field_values,
+    format_option,
+    team_filter,
+)
 from sdesk.cli.pager import paged
 from sdesk.errors import InvalidData, SdeskError
 from sdesk.output import PAIR_COLUMNS, as_pairs, plural, render_rows, stream_rows, table, to_json
@@ -146,22 +154,9 @@ def new(
     shell_complete=completers.priorities,
     help="Only this priority, e.g. P1 (repeatable).",
 )
-@click.option(
-    "--customer",
-    "customers",
-    multiple=True,
-    shell_complete=completers.customers,
-    help="Only this customer (repeatable).",
-)
-@click.option("--team", "teams", multiple=True, shell_complete=completers.teams, help="Only this team (repeatable).")
-@click.option(
-    "--assignee",
-    "assignees",
-    multiple=True,
-    metavar="EMAIL|me|none",
-    shell_complete=completers.assignees,
-    help="Only tickets assigned to this agent; 'me' for yourself, 'none' for unassigned.",
-)
+@customer_filter
+@team_filter
+@assignee_filter
 @click.option("--open", "scope", flag_value="open", help="Only open tickets (the default).")
 @click.option("--closed", "scope", flag_value="closed", help="Only closed tickets.")
 @click.option("--all", "scope", flag_value="all", help="Open and closed tickets.")
