@@ -8,6 +8,7 @@ through Click's CliRunner, and one runs the bash script itself.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -205,6 +206,17 @@ def test_outages_and_announcements(desk, run, at):
     assert tab("sdesk link X --outage ") == [(outage_id, "Zorgdossier plat")]
     assert values("sdesk new --outage ") == [outage_id]
     assert values("sdesk announce resolve ") == [maintenance_id, outage_id]  # newest first
+
+
+def test_held_mail_is_offered_with_its_sender_and_subject(desk, run):
+    from tests.test_mail_gateway import STRANGER, mail
+
+    ok(run("mail", "receive", input=mail(sender=STRANGER, subject="Printer kapot")))
+    held = json.loads(ok(run("mail", "triage", "--format", "json")))[0]["id"]
+    assert tab("sdesk mail accept ") == [(held, f"{STRANGER}: Printer kapot")]
+    assert values("sdesk mail dismiss m") == values("sdesk mail show ") == [held]
+    ok(run("mail", "dismiss", held, "--reason", "Spam"))
+    assert values("sdesk mail accept ") == []  # decided: no longer waiting
 
 
 def test_command_names_come_with_their_summaries(desk):

@@ -309,6 +309,19 @@ def announcements(ctx: click.Context, typed: str) -> Offer:
     return _numbered(typed, ((item.id, f"{item.kind}: {item.title}") for item in _unresolved(_desk(ctx))))
 
 
+# --- mail ------------------------------------------------------------------------------------
+
+
+@_completer
+def held_mail(ctx: click.Context, typed: str) -> Offer:
+    """The mail waiting in triage, oldest first, with who sent it and its subject: what an agent accepts,
+    dismisses or looks at."""
+    from sdesk.mail import received
+
+    held = received.pending(_desk(ctx).root)
+    return _starting(typed, ((record.id, f"{record.sender or '?'}: {record.subject or ''}") for record in held))
+
+
 # The ticket field options of new and update (sdesk.cli.options.FIELD_OPTIONS) that complete from the desk.
 FIELDS: dict[str, Completer] = {
     "--type": types,

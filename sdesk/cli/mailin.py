@@ -209,7 +209,7 @@ def triage(fmt: str) -> None:
 
 
 @mail.command("show")
-@click.argument("mail_id", metavar="ID")
+@click.argument("mail_id", metavar="ID", shell_complete=completers.held_mail)
 @format_option
 @desk_options()
 @paged
@@ -283,7 +283,7 @@ def _decision(decision: dict[str, Any] | None) -> str | None:
 
 
 @mail.command("accept")
-@click.argument("mail_id", metavar="ID")
+@click.argument("mail_id", metavar="ID", shell_complete=completers.held_mail)
 @click.option(
     "--customer",
     metavar="KEY",
@@ -335,7 +335,7 @@ def accept(
 
 
 @mail.command("dismiss")
-@click.argument("mail_id", metavar="ID")
+@click.argument("mail_id", metavar="ID", shell_complete=completers.held_mail)
 @click.option("--reason", required=True, metavar="TEXT", help="Why no ticket comes of it (kept with the mail).")
 @format_option
 @desk_options()
