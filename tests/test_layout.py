@@ -29,6 +29,18 @@ ALLOWED = {
     "mail": {"formats", "calendar", "tickets", "policy", "clocks", "service", "storage"},
     "website": {"formats", "calendar", "tickets", "policy", "clocks", "service", "storage"},
     "actions": {"formats", "calendar", "tickets", "policy", "clocks", "service", "storage", "mail", "website"},
+    "portal": {
+        "formats",
+        "calendar",
+        "tickets",
+        "policy",
+        "clocks",
+        "service",
+        "storage",
+        "mail",
+        "website",
+        "actions",
+    },
 }
 
 
