@@ -28,7 +28,8 @@ def example_rules() -> rules.Rules:
 
 def test_a_customers_contact_signs_in_as_that_customer_in_any_case(example_rules):
     viewer = viewer_for(example_rules, "Els.Vermeulen@Zonnebloem.example")
-    assert viewer == Viewer("els.vermeulen@zonnebloem.example", "Els Vermeulen", "zonnebloem", "nl")
+    sites = ("2101", "2102")
+    assert viewer == Viewer("els.vermeulen@zonnebloem.example", "Els Vermeulen", "zonnebloem", "nl", sites)
     assert viewer_for(example_rules, "pieter.janssens@fod-dt.example").customer == "fod-digitaal"
 
 
@@ -47,6 +48,27 @@ def test_a_contact_sees_their_customers_tickets_and_not_one_moved_away(example_r
     assert may_see(ticket, vandijk) and not may_see(ticket, zonnebloem)
     moved = replace(ticket, customer="zonnebloem")
     assert may_see(moved, zonnebloem) and not may_see(moved, vandijk)
+
+
+def test_a_contact_who_sees_only_their_sites_sees_those_and_what_they_asked_themselves(example_rules):
+    sofie = viewer_for(example_rules, "sofie.peeters@zonnebloem.example")  # portal: sites, site 2102
+    els = viewer_for(example_rules, "els.vermeulen@zonnebloem.example")
+    assert sofie.only_sites and sofie.sites == ("2102",)
+    brugge = replace(make(example_rules), customer="zonnebloem", site="2101", requester="tom.claeys@zonnebloem.example")
+    oostende = replace(brugge, site="2102")
+    her_own = replace(brugge, requester="Sofie.Peeters@zonnebloem.example")
+    assert [may_see(ticket, sofie) for ticket in (brugge, oostende, her_own)] == [False, True, True]
+    assert all(may_see(ticket, els) for ticket in (brugge, oostende, her_own))
+
+
+def test_a_contact_with_no_portal_cannot_sign_in(example_rules):
+    customer = example_rules.customers["vandijk"]
+    closed = replace(customer.contacts[0], portal="none")
+    rules_without = replace(
+        example_rules, customers={**example_rules.customers, "vandijk": replace(customer, contacts=(closed,))}
+    )
+    assert viewer_for(rules_without, "m.devries@vandijk.example") is None
+    assert viewer_for(example_rules, "m.devries@vandijk.example") is not None
 
 
 def test_each_sign_in_event_is_one_json_line_whatever_the_address_holds(tmp_path: Path) -> None:

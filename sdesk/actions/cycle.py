@@ -76,7 +76,7 @@ def runner_id(desk: Desk) -> str:
 
 def run(desk: Desk, now: datetime, settings: Settings, say: Callable[[str], None]) -> None:
     """One cycle; raises StepFailed naming the step that failed (the clone is clean again by then)."""
-    with _exclusive(desk):
+    with exclusive(desk):
         if settings.dry_run:
             _dry_run(desk, now, settings, say)
             return
@@ -173,7 +173,7 @@ def receive_now(
     recorded once, whichever clone reads it), but it undoes nothing it did not do: a clone with changes
     of someone's is refused, not cleaned. Waits up to ``wait_seconds`` for a running cycle.
     """
-    with _exclusive(desk, wait_seconds):
+    with exclusive(desk, wait_seconds):
         branch = None
         if sync.in_work_tree(desk.root):
             changed = sync.changed_files(desk.root)
@@ -412,7 +412,11 @@ def _dry_run(desk: Desk, now: datetime, settings: Settings, say: Callable[[str],
 
 
 @contextmanager
-def _exclusive(desk: Desk, wait_seconds: float = 0) -> Iterator[None]:
+def exclusive(
+    desk: Desk, wait_seconds: float = 0, busy: str = "another sdesk run is working in this clone; this cycle leaves it alone"
+) -> Iterator[None]:
+    """The runner's lock: one cycle at a time in this clone, and nothing else writing while it runs (mail read
+    from a pipe, a portal's change). Refused with ``busy`` after ``wait_seconds``."""
     from sdesk.storage.locks import LockTimeout, held
 
     path = sync.runner_dir(desk.root, desk.state_dir) / "run.lock"
@@ -420,7 +424,7 @@ def _exclusive(desk: Desk, wait_seconds: float = 0) -> Iterator[None]:
         try:
             lock.enter_context(held(path, wait_seconds))
         except LockTimeout:
-            raise Refused("another sdesk run is working in this clone; this cycle leaves it alone") from None
+            raise Refused(busy) from None
         except OSError as error:
             raise SdeskError(f"cannot take the runner's lock: {error.strerror}", path) from None
         yield

@@ -136,4 +136,6 @@ def _summary(loaded: Rules) -> str:
     ]
     if loaded.mail.address:
         counts.append(f"mail in at {loaded.mail.address} ({plural(len(loaded.mail.routes), 'mail route')})")
+    if loaded.portal.url:
+        counts.append(f"portal at {loaded.portal.url}")
     return ", ".join(counts)

@@ -44,10 +44,11 @@ from sdesk.formats.declare import (
     Words,
 )
 from sdesk.formats.reader import KeyPath, Problems, SchemaError
-from sdesk.policy import agents, conditions, mailgateway, servicelevels
+from sdesk.policy import agents, conditions, mailgateway, portalsettings, servicelevels
 from sdesk.policy.agents import Agent
 from sdesk.policy.conditions import Condition, Field
 from sdesk.policy.mailgateway import MailGateway
+from sdesk.policy.portalsettings import PortalSettings
 from sdesk.policy.servicelevels import ServiceLevels, Sweep
 from sdesk.tickets.model import SITE_PATTERN as SITE_PATTERN  # names and site IDs look alike here and there
 from sdesk.tickets.model import SLUG_PATTERN as SLUG_PATTERN
@@ -137,8 +138,10 @@ _CONTACT = Record(
         "role": Words(CONTACT_ROLES),
         "campus": Text(),
         "sites": List(Name(SITE_PATTERN), unique=True),
+        "portal": Words(portalsettings.VISIBILITY),
     },
     required=("name", "email", "role"),
+    defaults={"portal": "all"},
 )
 _CUSTOMER = Record(
     {
@@ -185,7 +188,7 @@ _PRIORITY = Record(
     },
     required=("levels", "default", "matrix"),
 )
-_FLAGS = ("initial", "final", "waiting_on_customer", "pauses_clock")
+_FLAGS = ("initial", "final", "waiting_on_customer", "pauses_clock", "acceptance")
 _SERVICE = servicelevels.sections(CONDITION, NAME)
 RULES = Record(
     {
@@ -273,6 +276,7 @@ RULES = Record(
         "queue": _SERVICE["queue"],
         "sweep": _SERVICE["sweep"],
         "mail": mailgateway.section(CONDITION),
+        "portal": portalsettings.SECTION,
         "customers": _named("customer", _CUSTOMER),
     },
     required=("desk", "statuses", "types", "teams", "priority"),
@@ -288,6 +292,7 @@ class Status(Struct, frozen=True):
     waiting_on_customer: bool
     pauses_clock: bool  # time in this status does not count towards the SLA clocks
     next: tuple[str, ...]
+    acceptance: bool = False  # a solution awaits the customer's approval: the portal offers to accept it
 
 
 class TicketType(Struct, frozen=True):
@@ -339,6 +344,7 @@ class ReferencePerson(Struct, frozen=True):
     role: str
     campus: str | None
     sites: tuple[str, ...]
+    portal: str = "all"  # on the live portal: all the customer's tickets, only their sites' (sites), or none
 
 
 class Customer(Struct, frozen=True):
@@ -430,6 +436,7 @@ class Rules(Struct, frozen=True):
     customers: dict[str, Customer]
     service: ServiceLevels
     mail: MailGateway = MailGateway()
+    portal: PortalSettings = PortalSettings()
     agents: dict[str, Agent] = field(default_factory=dict)  # by email in lower case (policy/agents.py)
     undeclared_agents: str = "allowed"  # what an identity agents: does not list may do: read-only or allowed
 
@@ -524,6 +531,7 @@ def parse(data: Any) -> Rules:
         customers=customers,
         service=service,
         mail=_mail(data.get("mail", {}), fields, types, categories, products, problems),
+        portal=portalsettings.parse(data.get("portal", {}), problems),
         agents=declared,
         undeclared_agents=agents.undeclared_policy(data.get("undeclared_agents"), declared),
     )
@@ -640,6 +648,7 @@ def _statuses(entries: dict[str, Any], problems: Problems) -> dict[str, Status]:
             final=entry["final"],
             waiting_on_customer=entry["waiting_on_customer"],
             pauses_clock=entry["pauses_clock"],
+            acceptance=entry["acceptance"],
             next=_names(entry.get("next", ()), ("statuses", key, "next"), list(entries), problems),
         )
         for key, entry in entries.items()
@@ -662,6 +671,11 @@ def _check_workflow(statuses: dict[str, Status], unreadable: set[str], problems:
     for status in statuses.values():
         if not status.final and not status.next and status.key not in unreadable:
             problems.add(("statuses", status.key), "is a dead end: list its 'next' statuses or mark it 'final: true'")
+        if status.acceptance and not any(statuses[key].final for key in status.next if key in statuses):
+            problems.add(
+                ("statuses", status.key, "acceptance"),
+                "a customer who accepts the solution closes the ticket: list a final status in its 'next'",
+            )
     if len(initial) == 1:
         reached, frontier = {initial[0]}, [initial[0]]
         while frontier:
@@ -879,6 +893,7 @@ def _reference_person(
         role=role,
         campus=campus,
         sites=_names(entry.get("sites", ()), where + ("sites",), list(sites), problems),
+        portal=entry.get("portal", "all"),
     )
 
 
