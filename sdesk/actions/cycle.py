@@ -413,7 +413,9 @@ def _dry_run(desk: Desk, now: datetime, settings: Settings, say: Callable[[str],
 
 @contextmanager
 def exclusive(
-    desk: Desk, wait_seconds: float = 0, busy: str = "another sdesk run is working in this clone; this cycle leaves it alone"
+    desk: Desk,
+    wait_seconds: float = 0,
+    busy: str = "another sdesk run is working in this clone; this cycle leaves it alone",
 ) -> Iterator[None]:
     """The runner's lock: one cycle at a time in this clone, and nothing else writing while it runs (mail read
     from a pipe, a portal's change). Refused with ``busy`` after ``wait_seconds``."""

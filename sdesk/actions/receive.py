@@ -205,15 +205,6 @@ def _what_to_send(plan: workflow.NewTicket) -> list[str]:
     return ([f"missing:{','.join(missing)}"] if missing else []) + [f"not-eligible:{c.detail}" for c in failed]
 
 
-def _not_kept(kept: list[attachments.Kept]) -> list[str]:
-    """What the ticket says of each attachment left out, so the agent and the customer know."""
-    return [f"[attachment {item.name} not kept: {item.why}]" for item in kept if item.file is None]
-
-
-def _stored(kept: list[attachments.Kept]) -> tuple[str, ...]:
-    return tuple(item.file for item in kept if item.file)
-
-
 class Gateway:
     """The decision for one message, step by step; each step returns the record as it ends."""
 
@@ -336,10 +327,10 @@ class Gateway:
     def comment_event(self, ticket: Ticket, text: str) -> Event:
         kept = self.keep_files(ticket.id)
         body = text or ("(attachments only)" if kept else "(an empty reply)")
-        if _not_kept(kept):
-            body += "\n\n" + "\n".join(_not_kept(kept))
+        if attachments.not_kept_notes(kept):
+            body += "\n\n" + "\n".join(attachments.not_kept_notes(kept))
         event = workflow.comment(ticket, self.rules, body, str(self.message.sender), self.now, from_customer=True)
-        return replace(event, mail=self.base.id, attachments=_stored(kept))
+        return replace(event, mail=self.base.id, attachments=attachments.stored_names(kept))
 
     def _survey(self, ticket: Ticket, text: str) -> Received | None:
         """A reply to a closed ticket whose survey waits, starting with a score, is the answer (once)."""
@@ -477,8 +468,8 @@ class Gateway:
         """A ticket just made from this mail: its opening event names the mail and the files kept of it."""
         first = ticket.history[-1]
         kept = self.keep_files(ticket.id)
-        text = "\n".join(filter(None, [first.text, note, *_not_kept(kept)])) or None
-        ticket.history[-1] = replace(first, mail=self.base.id, attachments=_stored(kept), text=text)
+        text = "\n".join(filter(None, [first.text, note, *attachments.not_kept_notes(kept)])) or None
+        ticket.history[-1] = replace(first, mail=self.base.id, attachments=attachments.stored_names(kept), text=text)
         return ticket
 
     def unkept(self, why: str) -> list[dict[str, Any]]:

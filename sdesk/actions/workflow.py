@@ -364,6 +364,20 @@ def close(ticket: Ticket, rules: Rules, resolution: str, actor: str, now: dateti
     )
 
 
+def accept(ticket: Ticket, rules: Rules, actor: str, now: datetime, remark: str | None = None) -> Event:
+    """The customer accepts the solution of a ticket awaiting it (statuses.*.acceptance): it closes, to the
+    first final status its status lists, with the resolution the agent gave (the survey follows)."""
+    status = rules.statuses.get(ticket.status)
+    if status is None or not status.acceptance:
+        raise Refused(f"{ticket.id} awaits no acceptance (status: {ticket.status})")
+    final = next(key for key in status.next if rules.is_final(key))
+    changes = [Change("status", ticket.status, final)]
+    if not ticket.resolution:
+        changes.append(Change("resolution", None, "Solution accepted by the customer"))
+    text = "Accepted the solution" + (f": {_clean(remark)}" if _clean(remark) else "")
+    return Event(now, actor, "closed", tuple(changes), text=text, from_customer=True)
+
+
 def reopen(ticket: Ticket, rules: Rules, reason: str, actor: str, now: datetime) -> Event:
     """Back to the first status the final one lists as next (for the example desk: open)."""
     if not rules.is_final(ticket.status):

@@ -67,6 +67,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "run:run_command",
         "One cycle of the desk's runner: pull, receive mail, sweep, push, deliver the mail history owes, export.",
     ),
+    "serve": (
+        "serve:serve",
+        "Serve the live customer portal: contacts sign in with a mailed link and work on their tickets.",
+    ),
     "announce": ("announce:announce", "Announce planned maintenance and outages; resolve an outage and its tickets."),
     "report": ("reports:report", "Reports over a period: SLA compliance, time and billing, satisfaction."),
     "export": (

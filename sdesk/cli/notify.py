@@ -112,10 +112,31 @@ class MailServer(Struct, frozen=True):
 
 
 def smtp_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options that say how to reach the mail server, handed to ``command`` as one ``mail`` (MailServer)."""
+    """The options that say how to reach the mail server and which waiting mail to try again, handed to
+    ``command`` as one ``mail`` (MailServer)."""
 
     @functools.wraps(command)
-    def with_server(
+    def with_server(*args: Any, connection: Any, retry: tuple[str, ...], **kwargs: Any) -> Any:
+        mail = MailServer(connection, tuple(RETRY_STATES[name] for name in retry))
+        return command(*args, mail=mail, **kwargs)
+
+    retry_option = click.option(
+        "--retry",
+        "retry",
+        multiple=True,
+        type=click.Choice(sorted(RETRY_STATES)),
+        help="Also try mail in this state again: parked (fix the cause first), interrupted (it may have "
+        "arrived), claimed (by a runner that is gone). Repeatable.",
+    )
+    return smtp_connection_options(retry_option(with_server))
+
+
+def smtp_connection_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that say how to reach the mail server, handed to ``command`` as ``connection`` (how to open
+    a session; None without --smtp)."""
+
+    @functools.wraps(command)
+    def with_connection(
         *args: Any,
         server: str | None,
         starttls: bool,
@@ -123,12 +144,9 @@ def smtp_options(command: Callable[..., Any]) -> Callable[..., Any]:
         user: str | None,
         insecure_login: bool,
         timeout: float,
-        retry: tuple[str, ...],
         **kwargs: Any,
     ) -> Any:
-        opened = connection(server, starttls, tls, user, insecure_login, timeout)
-        mail = MailServer(opened, tuple(RETRY_STATES[name] for name in retry))
-        return command(*args, mail=mail, **kwargs)
+        return command(*args, connection=connection(server, starttls, tls, user, insecure_login, timeout), **kwargs)
 
     options = [
         click.option("--smtp", "server", metavar="HOST:PORT", help="The mail server to hand the mail to."),
@@ -159,16 +177,8 @@ def smtp_options(command: Callable[..., Any]) -> Callable[..., Any]:
             metavar="SECONDS",
             help="How long to wait for the server at each step.",
         ),
-        click.option(
-            "--retry",
-            "retry",
-            multiple=True,
-            type=click.Choice(sorted(RETRY_STATES)),
-            help="Also try mail in this state again: parked (fix the cause first), interrupted (it may have "
-            "arrived), claimed (by a runner that is gone). Repeatable.",
-        ),
     ]
-    decorated: Callable[..., Any] = with_server
+    decorated: Callable[..., Any] = with_connection
     for option in reversed(options):
         decorated = option(decorated)
     return decorated

@@ -31,8 +31,9 @@ from sdesk.policy.rules import LANGUAGES
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
 DESK_TEMPLATES = Path("templates") / "mail"  # inside the desk
 BLOCKS = ("subject", "body")
+SIGN_IN = "signin"  # the live portal's sign-in link, about no ticket
 # The mails, and the pieces they include.
-TEMPLATE_NAMES = (*MAIL_KINDS, REFUSED, "greeting", "footer")
+TEMPLATE_NAMES = (*MAIL_KINDS, REFUSED, SIGN_IN, "greeting", "footer")
 
 
 class Templates:
@@ -51,12 +52,16 @@ class Templates:
 
     def render(self, letter: Letter) -> tuple[str, str]:
         """The subject (one line) and the body of a letter."""
-        name = f"{letter.language}/{letter.kind}.txt"
+        return self.render_kind(letter.kind, letter.language, letter.values)
+
+    def render_kind(self, kind: str, language: str, values: dict[str, Any]) -> tuple[str, str]:
+        """The subject (one line) and the body of the mail ``kind`` in ``language``, filled in with ``values``."""
+        name = f"{language}/{kind}.txt"
         template = templating.load(self.environment, name, "mail", self.desk_folder)
         missing = [block for block in BLOCKS if block not in template.blocks]
         if missing:
             raise InvalidData(f"mail template {name} needs a {{% block {missing[0]} %}}", template.filename)
-        context = template.new_context({**letter.values, "language": letter.language})
+        context = template.new_context({**values, "language": language})
         with templating.reported(self.environment, "mail", name):
             subject, body = (templating.collect(template.blocks[block](context)) for block in BLOCKS)
         return one_line(subject), body.strip("\n") + "\n"

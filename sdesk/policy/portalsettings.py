@@ -72,7 +72,9 @@ def parse(entry: dict[str, Any], problems: Problems) -> PortalSettings:
             problems.add(("portal", "url"), problem)
     refused = sorted(set(entry["upload_types"]) & NEVER_UPLOADED)
     if refused:
-        problems.add(("portal", "upload_types"), f"{', '.join(refused)}: a browser would run such a file; never accepted")
+        problems.add(
+            ("portal", "upload_types"), f"{', '.join(refused)}: a browser would run such a file; never accepted"
+        )
     return PortalSettings(
         url=url.rstrip("/") if url else None,
         link_minutes=entry["link_minutes"],

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sdesk.errors import SdeskError
 
-EVENTS = ("link-sent", "stranger", "signed-in", "link-refused", "signed-out", "limited")
+EVENTS = ("link-sent", "link-failed", "stranger", "signed-in", "link-refused", "signed-out", "limited")
 
 
 def record(path: Path, at: datetime, event: str, address: str, client: str) -> str:

@@ -78,6 +78,13 @@ class Credentials:
             ).fetchone()
         return Holder(address, customer)
 
+    def peek_link(self, token: str, now: float) -> Holder | None:
+        """Whom ``token`` would sign in, without using it up (the page its button signs in on)."""
+        row = self.db.execute(
+            "SELECT address, customer FROM links WHERE hash = ? AND used IS NULL AND expires > ?", (_digest(token), now)
+        ).fetchone()
+        return Holder(*row) if row else None
+
     # --- sessions --------------------------------------------------------------------------------
 
     def open_session(self, holder: Holder, now: float) -> str:

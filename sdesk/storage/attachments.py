@@ -114,6 +114,16 @@ def keep(desk_root: Path, ticket_id: str, given: Iterable[tuple[str, bytes]], li
     return kept
 
 
+def not_kept_notes(kept: Iterable[Kept]) -> list[str]:
+    """What the ticket says of each file left out, so the agent and the customer know."""
+    return [f"[attachment {item.name} not kept: {item.why}]" for item in kept if item.file is None]
+
+
+def stored_names(kept: Iterable[Kept]) -> tuple[str, ...]:
+    """The stored names of the files kept: what an event's ``attachments`` lists."""
+    return tuple(item.file for item in kept if item.file)
+
+
 def problems(desk_root: Path, referenced: dict[str, set[str]]) -> list[SdeskError]:
     """For `sdesk check`: each kept file is plain, holds what its name says, and belongs to a ticket's event.
 

@@ -1,0 +1,171 @@
+"""What a customer changes on the portal, recorded as an agent's command records it, and committed at once.
+
+The portal runs in the runner's clone, where a cycle starts by putting back whatever is not committed.
+So every change holds the runner's lock while it is decided, written and committed ("sdesk portal: …"):
+no cycle runs in between, and the next cycle pushes the commit (an interrupted cycle keeps it, see
+:mod:`sdesk.storage.sync`). A change that cannot be committed is put back and the customer told, never
+left for a cycle to throw away. Each change is decided on the ticket as it is under its lock, and only
+when the viewer may still see it (it may have moved to another customer since the page was shown).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from msgspec.structs import replace
+
+from sdesk.actions import record, workflow
+from sdesk.actions.cycle import exclusive
+from sdesk.errors import NotFound, Refused, SdeskError
+from sdesk.portal.access import Viewer, may_see
+from sdesk.storage import attachments, sync
+from sdesk.storage.store import Desk
+from sdesk.tickets.model import CLOSING_KINDS, Event, Ticket
+
+LOCK_WAIT_SECONDS = 20  # a cycle that sends much mail holds the lock a while; longer, and the customer hears why
+BUSY = "the desk is busy with its regular round; please try again in a minute"
+PATHS = ("tickets", attachments.FOLDER)
+SUBJECT = "sdesk portal:"  # what the cycle keeps and pushes (sdesk.storage.sync)
+Upload = tuple[str, bytes]  # a file's name as the browser gave it, and its bytes
+
+
+class Unseen(NotFound):
+    """No ticket this viewer may see has this number: answered exactly as a ticket that does not exist."""
+
+
+def open_ticket(
+    desk: Desk, viewer: Viewer, plan: workflow.NewTicket, costs_accepted: bool, uploads: Sequence[Upload], now: datetime
+) -> Ticket:
+    """Open the planned ticket with the files; its costs, if any, accepted by the customer on the page."""
+    rules = desk.rules
+    written: list[Path] = []
+
+    def make() -> Ticket:
+        _remove(written)  # a number drawn again: the files go under the new one
+        ticket = workflow.create(
+            rules, plan, viewer.address, now, accept_costs=costs_accepted, costs_note="accepted on the portal"
+        )
+        first = ticket.history[-1]
+        kept = _keep(desk, ticket.id, uploads, written)
+        text = "\n".join(filter(None, [first.text, *attachments.not_kept_notes(kept)])) or None
+        ticket.history[-1] = replace(first, attachments=attachments.stored_names(kept), text=text)
+        return ticket
+
+    with _committed(desk, lambda ticket: f"opened {ticket}", written) as done:
+        opened = record.open_ticket(desk, make).ticket
+        done(opened.id)
+    return opened
+
+
+def answer(desk: Desk, viewer: Viewer, ticket_id: str, text: str, uploads: Sequence[Upload], now: datetime) -> Ticket:
+    """A public comment from the customer, with files; a ticket waiting on them goes back to the desk."""
+    rules = desk.rules
+    written: list[Path] = []
+
+    def decide(ticket: Ticket) -> Event:
+        _remove(written)
+        kept = _keep(desk, ticket.id, uploads, written)
+        body = text.strip() or ("(attachments only)" if kept else "")
+        notes = attachments.not_kept_notes(kept)
+        body = "\n\n".join(filter(None, [body, "\n".join(notes)]))
+        event = workflow.comment(ticket, rules, body, viewer.address, now, from_customer=True)
+        return replace(event, attachments=attachments.stored_names(kept))
+
+    return _change(desk, viewer, ticket_id, decide, "answered", written)
+
+
+def accept(desk: Desk, viewer: Viewer, ticket_id: str, remark: str, now: datetime) -> Ticket:
+    rules = desk.rules
+    return _change(
+        desk, viewer, ticket_id, lambda ticket: workflow.accept(ticket, rules, viewer.address, now, remark), "accepted"
+    )
+
+
+def reopen(desk: Desk, viewer: Viewer, ticket_id: str, reason: str, now: datetime) -> Ticket:
+    """Reopened by the customer, within the days rules.yaml allows (mail.reopen_within_days) after closing."""
+    rules = desk.rules
+
+    def decide(ticket: Ticket) -> Event:
+        if not may_reopen(ticket, desk, now):
+            raise Refused(f"{ticket.id} was closed more than {rules.mail.reopen_within_days} days ago")
+        return replace(workflow.reopen(ticket, rules, reason, viewer.address, now), from_customer=True)
+
+    return _change(desk, viewer, ticket_id, decide, "reopened")
+
+
+def rate(desk: Desk, viewer: Viewer, ticket_id: str, score: int, remark: str, now: datetime) -> Ticket:
+    rules = desk.rules
+    return _change(
+        desk,
+        viewer,
+        ticket_id,
+        lambda ticket: workflow.survey(ticket, rules, score, remark or None, viewer.address, now),
+        "rated",
+    )
+
+
+def may_reopen(ticket: Ticket, desk: Desk, now: datetime) -> bool:
+    """Closed, and not longer ago than the reopening period rules.yaml allows."""
+    rules = desk.rules
+    if not rules.is_final(ticket.status):
+        return False
+    closed = next((event.at for event in reversed(ticket.history) if event.kind in CLOSING_KINDS), ticket.updated)
+    return now - closed <= timedelta(days=rules.mail.reopen_within_days)
+
+
+def _change(
+    desk: Desk,
+    viewer: Viewer,
+    ticket_id: str,
+    decide: Callable[[Ticket], Event],
+    verb: str,
+    written: list[Path] | None = None,
+) -> Ticket:
+    def seen(ticket: Ticket) -> Event:
+        if not may_see(ticket, viewer):
+            raise Unseen(f"no ticket {ticket_id}")
+        return decide(ticket)
+
+    with _committed(desk, lambda ticket: f"{verb} {ticket}", written or []) as done:
+        changed = record.change(desk, ticket_id, seen).ticket
+        done(changed.id)
+    return changed
+
+
+@contextmanager
+def _committed(desk: Desk, subject: Callable[[str], str], written: list[Path]) -> Iterator[Callable[[str], None]]:
+    """Under the runner's lock: the change the block makes, committed with ``subject(ticket)``. A failure
+    puts back the files the change kept (and, in git, the whole tree as the last commit has it)."""
+    with exclusive(desk, LOCK_WAIT_SECONDS, BUSY):
+        made: list[str] = []
+        try:
+            yield made.append
+            if made and sync.in_work_tree(desk.root):
+                sync.commit(desk.root, PATHS, f"{SUBJECT} {subject(made[0])}")
+        except BaseException:
+            _remove(written)
+            if made and sync.in_work_tree(desk.root):
+                try:
+                    sync.start_clean(desk.root)
+                except SdeskError:
+                    pass  # the next cycle starts clean all the same; the customer hears of the first failure
+            raise
+
+
+def _keep(desk: Desk, ticket_id: str, uploads: Sequence[Upload], written: list[Path]) -> list[attachments.Kept]:
+    kept = attachments.keep(desk.root, ticket_id, uploads, desk.rules.portal.max_upload_bytes)
+    where = attachments.folder(desk.root, ticket_id)
+    written += [where / item.file for item in kept if item.new and item.file]
+    return kept
+
+
+def _remove(written: list[Path]) -> None:
+    """Remove files kept for a change that did not happen (a new file only: a reused one is another's)."""
+    for path in written:
+        path.unlink(missing_ok=True)
+        if path.parent.is_dir() and not any(path.parent.iterdir()):
+            path.parent.rmdir()
+    written.clear()
