@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 
 import jinja2
 from flask import Flask, g, redirect, request
-from werkzeug.wrappers import Response
 from msgspec import Struct
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
+from werkzeug.wrappers import Response
 
 from sdesk.calendar import clock
 from sdesk.errors import Refused, SdeskError
