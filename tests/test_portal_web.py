@@ -1,0 +1,444 @@
+"""The live portal (`sdesk serve`) through Flask's test client: signing in, what each contact sees and may do,
+and everything a stranger or another customer might try. The browser and the real server are in
+tests/test_portal_browser.py."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import re
+import struct
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from sdesk.portal.web import Config, create_app
+from tests.conftest import AGENT, ok
+
+URL = "http://127.0.0.1:8080"
+SAME_ORIGIN = {"Origin": URL}
+OLIVIA = "olivia.hughes@brightwave.example"  # Brightwave, English, site 5001
+ELS = "els.vermeulen@zonnebloem.example"  # Zonnebloem, sites 2101 and 2102
+SOFIE = "sofie.peeters@zonnebloem.example"  # Zonnebloem, sees only site 2102 (portal: sites)
+PIETER = "pieter.janssens@fod-dt.example"  # FOD Digitale Transformatie
+
+
+def png() -> bytes:
+    """A real 1×1 PNG: a screenshot as small as one gets."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0\xff\0\0"))
+        + chunk(b"IEND", b"")
+    )
+
+
+class Outbox:
+    """A mail server that keeps what it is handed (the sign-in mail goes out after the answer)."""
+
+    def __init__(self) -> None:
+        self.mail: list[email.message.EmailMessage] = []
+
+    def __enter__(self) -> Outbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def deliver(self, raw: bytes, sender: str, recipients: list[str], ending: Callable[[], None]) -> dict[str, str]:
+        ending()
+        self.mail.append(email.message_from_bytes(raw, policy=email.policy.default))  # type: ignore[arg-type]
+        return {}
+
+    def link_for(self, address: str) -> str:
+        """The sign-in link the last mail to ``address`` brings (waits for it a moment)."""
+        for _ in range(100):
+            found = [m for m in self.mail if m["To"].addresses[0].addr_spec == address]
+            if found:
+                body = found[-1].get_body().get_content()
+                return re.search(r"http://\S+", body).group(0).removeprefix(URL)
+            time.sleep(0.02)
+        raise AssertionError(f"no mail to {address}")
+
+
+class Customer:
+    """A browser of one contact: their cookies, and the form token of their pages."""
+
+    def __init__(self, client: FlaskClient, outbox: Outbox):
+        self.client, self.outbox, self.csrf = client, outbox, ""
+
+    def sign_in(self, address: str) -> Customer:
+        self.client.post("/sign-in", data={"email": address}, headers=SAME_ORIGIN)
+        answer = self.client.post(self.outbox.link_for(address), headers=SAME_ORIGIN)
+        assert answer.status_code == 303, answer.text
+        self.csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', self.get("/new").text).group(1)
+        return self
+
+    def get(self, path: str) -> Any:
+        return self.client.get(path)
+
+    def post(self, path: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        return self.client.post(path, data={"csrf": self.csrf, **(data or {})}, headers=SAME_ORIGIN, **kwargs)
+
+    def open_ticket(self, **values: Any) -> str:
+        answer = self.post("/new", values, content_type="multipart/form-data")
+        assert answer.status_code == 303, answer.text
+        return re.fullmatch(r"/([0-9A-Z]{6}-[0-9A-Z]{5})\.html\?done=created", answer.location).group(1)
+
+
+INCIDENT = {
+    "type": "incident",
+    "title": "The care dossier does not open",
+    "product": "care-dossier",
+    "site": "5001",
+    "description": "Since this morning the dossier of resident 1182 does not open.",
+    "urgency": "high",
+}
+
+
+@pytest.fixture
+def portal(desk: Path) -> Iterator[tuple[Callable[[], Customer], Outbox]]:
+    outbox = Outbox()
+    app = create_app(Config(desk, URL, lambda: outbox))
+    yield (lambda: Customer(app.test_client(), outbox)), outbox
+
+
+@pytest.fixture
+def browser(portal: tuple[Callable[[], Customer], Outbox]) -> Callable[[], Customer]:
+    return portal[0]
+
+
+def ticket_file(desk: Path, ticket_id: str) -> str:
+    return (desk / "tickets" / f"{ticket_id}.yaml").read_text(encoding="utf-8")
+
+
+# --- signing in ----------------------------------------------------------------------------------------------
+
+
+def test_a_contact_signs_in_with_the_link_mailed_to_them_once(portal, desk):
+    make, outbox = portal
+    customer = make()
+    assert customer.get("/").location == "/sign-in"
+    sent = customer.client.post("/sign-in", data={"email": "Olivia.Hughes@Brightwave.example"}, headers=SAME_ORIGIN)
+    assert "a sign-in link is on its way" in sent.text
+    link = outbox.link_for(OLIVIA)
+    mail = outbox.mail[-1]
+    assert mail["Subject"] == "Your sign-in link for Care Solutions Service Desk"
+    assert "15 minutes" in mail.get_body().get_content()
+    shown = customer.get(link)  # a mail scanner fetching the link signs nobody in
+    assert shown.status_code == 200 and OLIVIA in shown.text and customer.get("/").status_code == 303
+    signed = customer.client.post(link, headers=SAME_ORIGIN)
+    cookie = signed.headers["Set-Cookie"]
+    assert signed.location == "/" and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    home = customer.get("/")
+    assert home.status_code == 200 and "Brightwave Ltd" in home.text and "Signed in as Olivia Hughes" in home.text
+    again = make().client.post(link, headers=SAME_ORIGIN)
+    assert again.status_code == 410 and "no longer works" in again.text
+    events = [json.loads(line)["event"] for line in (desk / ".sdesk" / "portal" / "audit.log").open()]
+    assert events == ["link-sent", "signed-in", "link-refused"]
+
+
+def test_a_stranger_hears_the_same_and_gets_no_mail(portal, desk):
+    make, outbox = portal
+    for address in ("jan@zonnebloem.example", AGENT, "servicedesk@caresolutions.example"):
+        answer = make().client.post("/sign-in", data={"email": address}, headers=SAME_ORIGIN)
+        assert answer.status_code == 200 and f"If {address} may sign in" in answer.text
+    time.sleep(0.2)
+    assert outbox.mail == []
+    assert make().get("/sign-in/" + "A" * 43).status_code == 410
+
+
+def test_a_link_expires_and_a_session_ends_at_sign_out(portal, at):
+    make, outbox = portal
+    customer = make()
+    customer.client.post("/sign-in", data={"email": OLIVIA}, headers=SAME_ORIGIN)
+    link = outbox.link_for(OLIVIA)
+    at("2026-11-23 10:16")  # the example desk's links last 15 minutes
+    assert customer.client.post(link, headers=SAME_ORIGIN).status_code == 410
+    olivia = make().sign_in(OLIVIA)
+    cookie = olivia.client.get_cookie("sdesk").value
+    assert olivia.post("/sign-out").status_code == 200
+    thief = make()
+    thief.client.set_cookie("sdesk", cookie)
+    assert thief.get("/").location == "/sign-in"
+
+
+def test_asking_for_links_too_often_is_refused_for_the_hour(portal):
+    make, outbox = portal
+    answers = [make().client.post("/sign-in", data={"email": OLIVIA}, headers=SAME_ORIGIN) for _ in range(6)]
+    assert [answer.status_code for answer in answers] == [200] * 5 + [429]
+
+
+def test_a_contact_removed_from_rules_yaml_is_out_at_once(browser, desk):
+    olivia = browser().sign_in(OLIVIA)
+    rules = desk / "rules.yaml"
+    rules.write_text(rules.read_text(encoding="utf-8").replace(OLIVIA, "olivia@elsewhere.example"), encoding="utf-8")
+    assert olivia.get("/").location == "/sign-in"
+
+
+# --- forms that come from elsewhere ------------------------------------------------------------------------
+
+
+def test_a_change_needs_the_sessions_token_and_the_portals_own_origin(browser, desk):
+    olivia = browser().sign_in(OLIVIA)
+    ticket = olivia.open_ticket(**INCIDENT)
+    before = ticket_file(desk, ticket)
+    client = olivia.client
+    attempts = [
+        client.post(f"/{ticket}/answer", data={"text": "x"}, headers=SAME_ORIGIN),  # no token
+        client.post(f"/{ticket}/answer", data={"text": "x", "csrf": "0" * 64}, headers=SAME_ORIGIN),
+        client.post(
+            f"/{ticket}/answer", data={"text": "x", "csrf": olivia.csrf}, headers={"Origin": "https://evil.example"}
+        ),
+        client.post(f"/{ticket}/answer", data={"text": "x", "csrf": olivia.csrf}),  # no Origin, no Referer
+        client.post(
+            f"/{ticket}/answer", data={"text": "x", "csrf": olivia.csrf}, headers={"Referer": "https://evil.example/"}
+        ),
+    ]
+    assert [answer.status_code for answer in attempts] == [403] * 5
+    assert ticket_file(desk, ticket) == before
+    assert olivia.post(f"/{ticket}/answer", {"text": "x"}).status_code == 303
+
+
+def test_every_answer_carries_the_headers_that_keep_pages_inert(browser):
+    olivia = browser().sign_in(OLIVIA)
+    for page in (olivia.get("/"), olivia.get("/new"), olivia.client.get("/sign-in"), olivia.get("/nothing")):
+        assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+        assert page.headers["X-Content-Type-Options"] == "nosniff"
+        assert page.headers["Cache-Control"] == "no-store"
+        assert page.headers["X-Frame-Options"] == "DENY"
+        assert "<script" not in page.text
+
+
+# --- one customer, another's tickets --------------------------------------------------------------------------
+
+
+def test_no_contact_reaches_anything_of_another_customers_tickets(browser, desk):
+    olivia, els, pieter = browser().sign_in(OLIVIA), browser().sign_in(ELS), browser().sign_in(PIETER)
+    files = {"files": [(png_file(), "screen.png")]}
+    theirs = {
+        "olivia": (olivia, olivia.open_ticket(**INCIDENT, **files)),
+        "els": (els, els.open_ticket(**{**INCIDENT, "site": "2101"}, **files)),
+        "pieter": (pieter, pieter.open_ticket(**{**INCIDENT, "product": "web-platform", "site": "4711"}, **files)),
+    }
+    made_up = "2Q400G-ZZZZZ"
+    for name, (viewer, _) in theirs.items():
+        nothing = viewer.get(f"/{made_up}.html")
+        assert nothing.status_code == 404
+        for other, (owner, ticket) in theirs.items():
+            page = owner.get(f"/{ticket}.html")
+            file_link = re.search(r'href="(files/[^"]+)"', page.text).group(1)
+            if other == name:
+                assert (
+                    viewer.get(f"/{ticket}.html").status_code == 200 and viewer.get("/" + file_link).status_code == 200
+                )
+                continue
+            before = ticket_file(desk, ticket)
+            answers = [
+                viewer.get(f"/{ticket}.html"),
+                viewer.get("/" + file_link),
+                viewer.post(f"/{ticket}/answer", {"text": "mine now"}),
+                viewer.post(f"/{ticket}/accept", {}),
+                viewer.post(f"/{ticket}/reopen", {"reason": "again"}),
+                viewer.post(f"/{ticket}/rate", {"score": "1"}),
+            ]
+            assert [answer.status_code for answer in answers] == [404] * 6, (name, other)
+            assert all(answer.text == nothing.text for answer in answers[:2])
+            assert ticket not in viewer.get("/").text
+            assert ticket_file(desk, ticket) == before
+
+
+def test_form_tampering_cannot_open_a_ticket_for_another_customers_site_or_product(browser, desk):
+    olivia = browser().sign_in(OLIVIA)
+    for tampered in ({"site": "2101"}, {"product": "fleet-telemetry"}, {"type": "nonsense"}, {"customer": "vandijk"}):
+        answer = olivia.post("/new", {**INCIDENT, **tampered})
+        if "customer" in tampered:  # not a field of the form: the ticket is Olivia's customer's all the same
+            assert answer.status_code == 303
+            assert "customer: brightwave" in ticket_file(desk, answer.location[1:13])
+            continue
+        assert answer.status_code == 422 and "Choose one from the list." in answer.text
+
+
+def test_a_contact_who_sees_only_their_site_sees_only_its_tickets(browser):
+    els, sofie = browser().sign_in(ELS), browser().sign_in(SOFIE)
+    brugge = els.open_ticket(**{**INCIDENT, "site": "2101"})
+    oostende = els.open_ticket(**{**INCIDENT, "site": "2102"})
+    assert sofie.get(f"/{brugge}.html").status_code == 404 and sofie.get(f"/{oostende}.html").status_code == 200
+    home = sofie.get("/").text
+    assert oostende in home and brugge not in home
+    assert "2101" not in sofie.get("/new").text  # she picks only her own site
+    assert sofie.post("/new", {**INCIDENT, "site": "2101"}).status_code == 422
+
+
+# --- opening a ticket ---------------------------------------------------------------------------------------------
+
+
+def test_the_form_asks_what_the_type_needs_as_sdesk_new_does(browser):
+    olivia = browser().sign_in(OLIVIA)
+    form = olivia.get("/new").text
+    assert "needed for: Incident, Service request, Change" in form  # product
+    answer = olivia.post("/new", {"type": "change", "title": "New report", "url": "ftp://files.example"})
+    assert answer.status_code == 422
+    errors = re.findall(r'<p class="error" id="e-(\w+)">([^<]+)</p>', answer.text)
+    assert ("url", "Start the address with http:// or https://.") in errors
+    answer = olivia.post("/new", {"type": "change", "title": "New report", "site": "5001"})
+    assert ("description", "Needed for a ticket of this type.") in re.findall(r'id="e-(\w+)">([^<]+)<', answer.text)
+    assert 'value="New report"' in answer.text  # what was typed stays
+
+
+def test_a_cost_warning_must_be_accepted_and_the_acceptance_is_recorded(browser, desk, run):
+    olivia = browser().sign_in(OLIVIA)
+    question = {"type": "question", "title": "Our label printer does not print", "description": "The printer in room 2"}
+    warned = olivia.post("/new", question)
+    assert warned.status_code == 200 and "This may cost extra" in warned.text
+    assert "Hardware falls outside the contract." in warned.text
+    assert not list((desk / "tickets").glob("*.yaml"))
+    ticket = olivia.open_ticket(**question, accept_costs="yes")
+    shown = json.loads(ok(run("show", ticket, "--format", "json")))
+    assert shown["exclusions"] == ["hardware"]
+    assert "May cost extra (hardware), accepted on the portal" in shown["history"][0]["text"]
+    assert shown["history"][0]["by"] == OLIVIA and shown["requester"] == OLIVIA
+    assert "Outside the contract" in olivia.get(f"/{ticket}.html").text
+
+
+def test_screenshots_are_kept_and_shown_as_images_other_files_only_downloaded(browser, desk):
+    olivia = browser().sign_in(OLIVIA)
+    page_bytes = b"<html><script>alert(1)</script></html>"
+    ticket = olivia.open_ticket(**INCIDENT, files=[(png_file(), "screen.png"), (file_of(page_bytes), "notes.txt")])
+    page = olivia.get(f"/{ticket}.html").text
+    links = dict((name, href) for href, name in re.findall(r'href="(files/[^"]+)" download>([^<]+)<', page))
+    image, text = olivia.get("/" + links["screen.png"]), olivia.get("/" + links["notes.txt"])
+    assert image.data == png() and image.headers["Content-Type"] == "image/png"
+    assert image.headers["Content-Disposition"].startswith("inline")
+    assert text.headers["Content-Type"] == "application/octet-stream"
+    assert text.headers["Content-Disposition"].startswith("attachment") and text.data == page_bytes
+    assert "sandbox" in text.headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "said"),
+    [
+        ("page.html", b"<script>", "page.html: files of this type are not accepted."),
+        ("logo.svg", b"<svg/>", "logo.svg: files of this type are not accepted."),
+        ("empty.png", b"", "empty.png is empty."),
+        ("big.png", b"\x89PNG" + b"0" * (10 * 2**20), "big.png is larger than 10 MB."),
+    ],
+)
+def test_a_file_the_portal_does_not_take_refuses_the_form_and_says_why(browser, desk, name, data, said):
+    olivia = browser().sign_in(OLIVIA)
+    answer = olivia.post("/new", {**INCIDENT, "files": [(file_of(data), name)]}, content_type="multipart/form-data")
+    assert answer.status_code == 422 and said in answer.text
+    assert not list((desk / "tickets").glob("*.yaml")) and not (desk / "attachments").exists()
+
+
+def test_opening_more_tickets_in_an_hour_than_rules_yaml_allows_is_refused(browser, desk):
+    rules = desk / "rules.yaml"
+    rules.write_text(rules.read_text().replace("new_tickets_per_hour: 10", "new_tickets_per_hour: 2"), encoding="utf-8")
+    olivia = browser().sign_in(OLIVIA)
+    olivia.open_ticket(**INCIDENT)
+    olivia.open_ticket(**INCIDENT)
+    third = olivia.post("/new", INCIDENT)
+    assert third.status_code == 429 and "the most the portal takes" in third.text
+    assert len(list((desk / "tickets").glob("*.yaml"))) == 2
+
+
+# --- working on a ticket -------------------------------------------------------------------------------------
+
+
+def test_an_answer_puts_a_waiting_ticket_back_with_the_desk(browser, run, desk):
+    olivia = browser().sign_in(OLIVIA)
+    ticket = olivia.open_ticket(**INCIDENT)
+    ok(run("update", ticket, "--status", "waiting-for-customer", "--note", "Which browser do you use?"))
+    page = olivia.get(f"/{ticket}.html").text
+    assert "We are waiting for your answer" in page and "Which browser do you use?" in page
+    answered = olivia.post(f"/{ticket}/answer", {"text": "Edge", "files": [(png_file(), "edge.png")]})
+    assert answered.location == f"/{ticket}.html?done=answered"
+    shown = json.loads(ok(run("show", ticket, "--format", "json")))
+    assert shown["status"] == "in-progress"
+    last = shown["history"][-1]
+    assert (last["event"], last["text"], last["by"], last.get("from_customer")) == ("comment", "Edge", OLIVIA, True)
+    assert last["attachments"][0].endswith("-edge.png")
+    assert "Your answer was added." in olivia.get(answered.location).text
+
+
+def test_a_solution_awaiting_acceptance_is_accepted_and_the_ticket_closes(browser, run):
+    olivia = browser().sign_in(OLIVIA)
+    ticket = olivia.open_ticket(**INCIDENT)
+    ok(run("update", ticket, "--status", "in-progress"))
+    assert "Accept the solution" not in olivia.get(f"/{ticket}.html").text
+    ok(run("update", ticket, "--status", "awaiting-acceptance", "--note", "Index rebuilt: please check"))
+    assert "Accept the solution" in olivia.get(f"/{ticket}.html").text
+    assert olivia.post(f"/{ticket}/accept", {"remark": "Works again"}).status_code == 303
+    shown = json.loads(ok(run("show", ticket, "--format", "json")))
+    assert (shown["status"], shown["resolution"]) == ("closed", "Solution accepted by the customer")
+    assert shown["history"][-1]["text"] == "Accepted the solution: Works again"
+    assert olivia.post(f"/{ticket}/accept", {}).status_code == 409
+
+
+def test_a_closed_ticket_is_rated_once_and_reopened_only_within_the_period(browser, run, at):
+    olivia = browser().sign_in(OLIVIA)
+    ticket = olivia.open_ticket(**INCIDENT)
+    ok(run("close", ticket, "--resolution", "Restarted the service"))
+    page = olivia.get(f"/{ticket}.html").text
+    assert "How did we do?" in page and "You can reopen this ticket until" in page
+    assert olivia.post(f"/{ticket}/rate", {"score": "9"}).location == f"/{ticket}.html"
+    assert olivia.post(f"/{ticket}/rate", {"score": "4", "remark": "Quick"}).status_code == 303
+    again = olivia.post(f"/{ticket}/rate", {"score": "1"})
+    assert again.status_code == 409 and "already answered" in again.text
+    shown = json.loads(ok(run("show", ticket, "--format", "json")))
+    assert [(event["score"], event["text"]) for event in shown["history"] if event["event"] == "survey"] == [
+        (4, "Quick")
+    ]
+    assert "You rated this ticket 4 out of 5." in olivia.get(f"/{ticket}.html").text
+    at("2026-12-08 10:00")  # 15 days later: the example desk reopens within 14
+    olivia = browser().sign_in(OLIVIA)
+    assert "Reopen the ticket" not in olivia.get(f"/{ticket}.html").text
+    assert olivia.post(f"/{ticket}/reopen", {"reason": "Broken again"}).status_code == 409
+    at("2026-11-24 10:00")
+    olivia = browser().sign_in(OLIVIA)
+    assert olivia.post(f"/{ticket}/reopen", {"reason": "Broken again"}).status_code == 303
+    assert json.loads(ok(run("show", ticket, "--format", "json")))["status"] == "open"
+
+
+def test_a_change_in_git_is_committed_at_once_for_the_runner_to_push(browser, desk, tmp_path):
+    import subprocess
+
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "desk"]):
+        subprocess.run(["git", "-c", "user.email=runner@x.example", "-c", "user.name=R", *args], cwd=desk, check=True)
+    subprocess.run(["git", "config", "user.email", "runner@x.example"], cwd=desk, check=True)
+    subprocess.run(["git", "config", "user.name", "Runner"], cwd=desk, check=True)
+    olivia = browser().sign_in(OLIVIA)
+    ticket = olivia.open_ticket(**INCIDENT, files=[(png_file(), "screen.png")])
+    olivia.post(f"/{ticket}/answer", {"text": "One more thing"})
+    log = subprocess.run(["git", "log", "--format=%s"], cwd=desk, capture_output=True, text=True).stdout.split("\n")
+    assert log[:2] == [f"sdesk portal: answered {ticket}", f"sdesk portal: opened {ticket}"]
+    assert (
+        subprocess.run(
+            ["git", "status", "--porcelain", "tickets", "attachments"], cwd=desk, capture_output=True, text=True
+        ).stdout
+        == ""
+    )
+
+
+# --- helpers -------------------------------------------------------------------------------------------------
+
+
+def file_of(data: bytes) -> Any:
+    import io
+
+    return io.BytesIO(data)
+
+
+def png_file() -> Any:
+    return file_of(png())
