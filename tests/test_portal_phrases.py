@@ -1,15 +1,22 @@
-"""The live portal speaks the customer's language: every word the English portal says, in Dutch, French and
-German."""
+"""The live portal speaks the customer's language: every word the English portal says, and the sign-in mail,
+in Dutch, French and German."""
 
 from __future__ import annotations
 
 import re
 import string
+from datetime import datetime
+from email.headerregistry import Address
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from sdesk.mail.compose import Templates
+from sdesk.mail.notifications import Letter
 from sdesk.policy.rules import LANGUAGES
 from sdesk.portal.phrases import PHRASES
+from tests.conftest import NOW
 
 
 def placeholders(phrase: str) -> set[str]:
@@ -27,3 +34,20 @@ def test_every_portal_phrase_is_said_in_every_language_with_what_the_english_one
 def test_french_puts_a_no_break_space_before_its_colons_and_question_marks():
     for key, phrase in PHRASES["fr"].items():
         assert not re.search(r"(^|[^\u00a0])[:;?]($|\s)", phrase), (key, phrase)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_sign_in_mail_gives_the_link_and_its_lifetime_and_names_the_desk(tmp_path: Path, language: str):
+    values = {
+        "desk": {"name": "Care Solutions Servicedesk"},
+        "person": {"name": "Els Vermeulen", "email": "els.vermeulen@zonnebloem.example"},
+        "link": "https://portal.caresolutions.example/signin/5Jx2kQ",
+        "minutes": 15,
+    }
+    desk = Address("Care Solutions Servicedesk", "servicedesk", "caresolutions.example")
+    to = Address("Els Vermeulen", "els.vermeulen", "zonnebloem.example")
+    letter = Letter("signin", "", "", language, desk, (to,), (), datetime.fromisoformat(NOW), values)
+    subject, body = Templates(tmp_path, ZoneInfo("Europe/Brussels")).render(letter)
+    assert "Care Solutions Servicedesk" in subject
+    assert "\nhttps://portal.caresolutions.example/signin/5Jx2kQ\n" in body
+    assert " 15 " in body and "Els Vermeulen," in body and "els.vermeulen@zonnebloem.example" in body
