@@ -154,11 +154,13 @@ def _merging(desk: Desk, step: str, say: Callable[[str], None]) -> None:
 def _pull(desk: Desk, branch: sync.Branch, email: str, say: Callable[[str], None]) -> None:
     branch.fetch()
     dropped = branch.drop_unpushed(email)
+    kept = len(branch.portal_commits()) if dropped else 0
     came = branch.merge()
     desk.reload()  # what follows decides by the rules as pulled
     words = f"merged {plural(came, 'commit')} from {branch.upstream}" if came else f"{branch.upstream}: nothing new"
     if dropped:
-        words += f" (dropped {plural(dropped, 'unpushed commit')} of an interrupted cycle: redone below)"
+        words += f" (dropped {plural(dropped, 'unpushed commit')} of an interrupted cycle: redone below"
+        words += f"; kept {plural(kept, 'portal change')})" if kept else ")"
     say(f"pull: {words}")
     _merging(desk, "pull", say)  # again: dropping an unpushed cycle's commits may have dropped its .gitattributes
 

@@ -4,21 +4,26 @@ The runner's clone is its own: everything it commits (the sweep, delivery
 records) can be worked out again from the shared branch and the runner's
 journal. So a cycle starts from the shared branch itself: a merge a killed
 cycle left is aborted, files it left half-done are put back, and commits of
-its that never reached the remote are dropped (they are redone). Work that
-is not the runner's (another author's commit, a changed rules.yaml) is never
-thrown away: the cycle stops and says so.
+its that never reached the remote are dropped (they are redone). The live
+portal's commits are customers' work, made in this clone between cycles:
+they are never dropped but put back on the shared branch, and pushed. Work
+that is not the runner's (another author's commit, a changed rules.yaml) is
+never thrown away: the cycle stops and says so.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from msgspec import Struct
 
-from sdesk.errors import SdeskError
+from sdesk.errors import SdeskError, excerpt
 from sdesk.storage.gitrepo import git
 
 # What a cycle writes and may put back (received mail too: the mailbox keeps it until it is pushed).
@@ -26,6 +31,8 @@ RUNNER_PATHS = ("tickets", "deliveries", "inbox", "triage", "attachments", ".git
 CLONE_PATHS = (".sdesk", "outbox")  # each clone's own, never committed: a cycle neither cleans nor merges them
 STALE_LOCK_SECONDS = 60  # git's own index.lock older than this, while the runner holds its lock, is a dead git's
 RUNNER_SUBJECT = "sdesk "  # every commit a cycle makes starts so
+PORTAL_SUBJECT = "sdesk portal:"  # a customer's change on the live portal: the runner's, but never redone
+SCRATCH = "sdesk-runner/put-back"  # in .git/: the work tree where the portal's commits are put back
 # What git says when another push got there first (a pushed ref's compare-and-swap lost, on any remote).
 _RACE_SIGNS = ("fetch first", "non-fast-forward", "failed to update ref", "cannot lock ref", "but expected")
 RECEIVED_SUBJECT = "sdesk mail: received"  # a batch of received mail
@@ -111,18 +118,68 @@ class Branch(Struct, frozen=True):
         raise SdeskError(f"git push failed: {' '.join(words.split()) or done.returncode}")
 
     def drop_unpushed(self, runner_email: str) -> int:
-        """Drop this runner's commits the remote never got (a killed cycle's); others' stop the cycle."""
+        """Drop this runner's cycle commits the remote never got (a killed cycle's: they are redone) and keep
+        the portal's, on top of the shared branch in their order; others' stop the cycle. How many were dropped.
+        """
         ahead = git(self.root, "log", "--format=%ae%x00%s", f"{self.upstream}..HEAD").splitlines()
-        if not ahead:
-            return 0
         foreign = [line for line in ahead if not _is_runners(line, runner_email)]
         if foreign:
             raise SdeskError(
                 f"this clone has {len(foreign)} commit(s) that are not the runner's and not on {self.upstream}: "
                 "the runner's clone must be its own (push them from here, or reset the clone)"
             )
-        git(self.root, "reset", "--quiet", "--hard", self.upstream)
-        return len(ahead)
+        kept = self.portal_commits()
+        if len(kept) == len(ahead):  # nothing of a cycle's to redo: HEAD stays as it is
+            return 0
+        git(self.root, "reset", "--quiet", "--hard", self._put_back(kept) if kept else self.upstream)
+        return len(ahead) - len(kept)
+
+    def portal_commits(self) -> list[tuple[str, str]]:
+        """The portal's commits the remote has not got yet, oldest first: each one's id and subject."""
+        listed = git(self.root, "log", "--reverse", "--no-merges", "--format=%H%x00%s", f"{self.upstream}..HEAD")
+        commits = [line.split("\x00", 1) for line in listed.splitlines()]
+        return [(sha, subject) for sha, subject in commits if subject.startswith(PORTAL_SUBJECT)]
+
+    def _put_back(self, commits: list[tuple[str, str]]) -> str:
+        """The shared branch with ``commits`` re-applied on it (ticket files merged by sdesk's driver): the new
+        HEAD. Made in a scratch work tree, so this clone stays as it was until every one applied: neither a
+        commit that does not apply nor a cycle killed on the way loses any."""
+        with _scratch(self.root, self.upstream) as scratch:
+            for sha, subject in commits:
+                done = subprocess.run(
+                    ["git", "cherry-pick", "--keep-redundant-commits", sha],  # one the remote has too stays, empty
+                    cwd=scratch,
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                if done.returncode != 0:
+                    conflicted = git(scratch, "diff", "--name-only", "--diff-filter=U").split()
+                    said = (done.stderr.strip().splitlines() or ["?"])[-1]
+                    why = f"conflict in {', '.join(conflicted[:3])}" if conflicted else said
+                    raise SdeskError(
+                        f"the portal's commit {sha[:10]} {excerpt(subject, 60)} does not apply on {self.upstream} "
+                        f"({why}): the clone is as it was, nothing dropped; merge {self.upstream} here by hand "
+                        f"(git merge {self.upstream}), settle it and push"
+                    )
+            return git(scratch, "rev-parse", "HEAD").strip()
+
+
+@contextmanager
+def _scratch(root: Path, commit: str) -> Iterator[Path]:
+    """A work tree of ``commit`` in .git/, removed after (one a killed cycle left, before)."""
+    path = (root / git(root, "rev-parse", "--git-path", SCRATCH).strip()).absolute()  # git runs it from root
+    _remove_scratch(root, path)
+    git(root, "worktree", "add", "--quiet", "--detach", str(path), commit)
+    try:
+        yield path
+    finally:
+        _remove_scratch(root, path)
+
+
+def _remove_scratch(root: Path, path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+    git(root, "worktree", "prune")
 
 
 def _is_runners(line: str, runner_email: str) -> bool:
@@ -174,6 +231,10 @@ def start_clean(root: Path) -> list[str]:
     if _quiet(root, "rev-parse", "-q", "--verify", "MERGE_HEAD") is not None:
         _quiet(root, "merge", "--abort")
         said.append("aborted a merge a killed cycle left")
+    scratch = _quiet(root, "rev-parse", "--git-path", SCRATCH)
+    if scratch and (root / scratch).exists():
+        _remove_scratch(root, root / scratch)
+        said.append("removed the work tree where a killed cycle was putting the portal's commits back")
     _exclude_clone_paths(root)
     changed = _changes(root)
     theirs = [path for _, path in changed if path.split("/", 1)[0] not in RUNNER_PATHS]
