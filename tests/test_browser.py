@@ -15,14 +15,13 @@ recorded, so a test never touches the network.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import struct
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
@@ -31,34 +30,16 @@ import pytest
 from click.testing import CliRunner
 
 from sdesk.cli import main
+from tests.chromium import Tab, launched, open_tab
 from tests.conftest import AGENT, NOW, REPO, TICKET_DEFAULTS, example_rules_text
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
-
-CHROMIUM = os.environ.get("SDESK_CHROMIUM") or "/usr/bin/chromium"
-
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - depends on the environment
-    pytest.skip(
-        "the playwright package is not installed: pip install -e '.[test]' (it uses Debian's Chromium, "
-        "no `playwright install` needed)",
-        allow_module_level=True,
-    )
-if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-    pytest.skip(
-        f"Chromium not found at {CHROMIUM}: install Debian's chromium package "
-        "(apt-get install chromium, as .ci/run does when run as root) "
-        "or point SDESK_CHROMIUM at a Chromium executable",
-        allow_module_level=True,
-    )
+    from playwright.sync_api import Browser
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 CHARTS = ("chart-backlog", "chart-compliance", "chart-age", "chart-time")
 BAR_CHARTS = ("chart-backlog", "chart-age", "chart-time")
 PHONE = {"width": 390, "height": 844}
-LOCAL = ("file:", "data:")
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
 ENV: dict[str, str | None] = {"SDESK_NOW": NOW, "SDESK_USER": AGENT, "SDESK_DIR": None}
@@ -67,63 +48,10 @@ ENV: dict[str, str | None] = {"SDESK_NOW": NOW, "SDESK_USER": AGENT, "SDESK_DIR"
 # --- the browser -------------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Tab:
-    """A page with everything it complained about, asked for or tried to say."""
-
-    page: Page
-    errors: list[str] = field(default_factory=list)  # console errors and uncaught exceptions
-    requests: list[str] = field(default_factory=list)  # every URL the page asked for
-    dialogs: list[str] = field(default_factory=list)  # alert(), confirm(), prompt()
-
-    def open(self, path: Path) -> None:
-        self.page.goto(path.as_uri())
-
-    def external(self) -> list[str]:
-        return [url for url in self.requests if not url.startswith(LOCAL)]
-
-    def problems(self) -> list[str]:
-        """What went wrong since the last call, and start afresh."""
-        found = [*self.errors, *(f"request {url}" for url in self.external()), *(f"dialog {d}" for d in self.dialogs)]
-        self.errors.clear()
-        self.requests.clear()
-        self.dialogs.clear()
-        return found
-
-    def js(self, expression: str, argument: Any = None) -> Any:
-        return self.page.evaluate(expression, argument)
-
-
-def open_tab(browser: Browser, **options: Any) -> Tab:
-    page = browser.new_page(**options)
-    tab = Tab(page)
-
-    def console(message: Any) -> None:
-        if message.type == "error":
-            tab.errors.append(f"console error at {message.location.get('url')}: {message.text}")
-
-    def dialog(shown: Any) -> None:
-        tab.dialogs.append(f"{shown.type}: {shown.message}")
-        shown.dismiss()
-
-    page.on("console", console)
-    page.on("pageerror", lambda error: tab.errors.append(f"page error: {error}"))
-    page.on("request", lambda request: tab.requests.append(request.url))
-    page.on("dialog", dialog)
-    # Nothing but local files leaves the browser: a request elsewhere is recorded above and aborted here.
-    page.route(re.compile(r"^(?!file:|data:|about:)"), lambda route: route.abort())
-    return tab
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    playwright = sync_playwright().start()
-    try:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM)
-        yield launched
-        launched.close()
-    finally:
-        playwright.stop()
+    with launched() as started:
+        yield started
 
 
 @pytest.fixture

@@ -18,27 +18,38 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
-from tests.conftest import TICKET_DEFAULTS, Run, example_rules_text, isolate_git
+from tests.clones import (
+    RUNNER,
+    SDESK,
+    agent_clone,
+    commit,
+    git,
+    head,
+    identify,
+    pull,
+    run_cycle,
+    runner_clone,
+    runner_env,
+    share,
+    shared_desk,
+    this_sdesk_first,
+)
+from tests.conftest import TICKET_DEFAULTS, Run
+from tests.mailserver import Arrival, Recorder, recording_server
 
-BIN = Path(sys.executable).parent
-SDESK = str(BIN / "sdesk")
 AN = "an.wouters@caresolutions.example"
 BO = "bo.peeters@caresolutions.example"
 CY = "cy.jacobs@caresolutions.example"
-RUNNER = "runner@caresolutions.example"
 ELS = TICKET_DEFAULTS["--requester"]
 TICKET_ARGS = [part for pair in TICKET_DEFAULTS.items() for part in pair]
 AGENT_KINDS = {"assigned", "reaction", "warning", "breach"}
@@ -55,43 +66,7 @@ def moment(day: str, clock: str) -> str:
 
 @pytest.fixture(autouse=True)
 def outside_any_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """git never looks above tmp_path, reads no user's config and finds this virtualenv's sdesk first."""
-    isolate_git(tmp_path, monkeypatch)
-    folders = [folder for folder in os.environ["PATH"].split(os.pathsep) if not (Path(folder) / "sdesk").exists()]
-    monkeypatch.setenv("PATH", os.pathsep.join([str(BIN), *folders]))
-
-
-def git(folder: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, check=False)
-    if check and done.returncode != 0:
-        raise AssertionError(f"git {' '.join(args)} in {folder.name} failed:\n{done.stdout}{done.stderr}")
-    return done
-
-
-def identify(clone: Path, email_address: str) -> None:
-    git(clone, "config", "user.name", email_address.split("@")[0])
-    git(clone, "config", "user.email", email_address)
-
-
-def commit(clone: Path, message: str) -> None:
-    git(clone, "add", "-A")
-    git(clone, "commit", "-q", "-m", message)
-
-
-def pull(clone: Path) -> None:
-    done = git(clone, "pull", "--no-rebase", "--no-edit", "origin", "main")
-    assert "CONFLICT" not in done.stdout + done.stderr
-
-
-def share(clone: Path, message: str) -> None:
-    """What an agent does: commit, pull (the merge driver merges ticket files), push."""
-    commit(clone, message)
-    pull(clone)
-    git(clone, "push", "-q", "origin", "main")
-
-
-def head(clone: Path, ref: str = "HEAD") -> str:
-    return git(clone, "rev-parse", ref).stdout.strip()
+    this_sdesk_first(tmp_path, monkeypatch)
 
 
 def assert_clean(clone: Path, synced: bool = True) -> None:
@@ -147,33 +122,14 @@ class Desk:
         return listed
 
     def server_clone(self, name: str) -> Path:
-        clone = self.root / name
-        git(self.root, "clone", "-q", "--branch", "main", str(self.origin), str(clone))
-        identify(clone, RUNNER)  # no `sdesk git setup`: the runner registers the driver itself
-        return clone
+        return runner_clone(self.origin, self.root / name)
 
 
 @pytest.fixture
 def desk(tmp_path: Path, run: Run) -> Desk:
-    origin, a = tmp_path / "origin.git", tmp_path / "a"
-    git(tmp_path, "init", "-q", "--bare", "--initial-branch=main", str(origin))
-    git(tmp_path, "init", "-q", "--initial-branch=main", str(a))
-    identify(a, AN)
-    result = run("init", str(a), "--name", "Test desk")
-    assert result.exit_code == 0, result.output
-    (a / "rules.yaml").write_text(example_rules_text(), encoding="utf-8")
-    commit(a, "A new desk")
-    git(a, "remote", "add", "origin", str(origin))
-    git(a, "push", "-q", "-u", "origin", "main")
-    clones = {}
-    for name, who in (("b", BO), ("c", CY)):
-        clone = tmp_path / name
-        git(tmp_path, "clone", "-q", "--branch", "main", str(origin), str(clone))
-        identify(clone, who)
-        result = run("git", "setup", env={"SDESK_DIR": str(clone)})
-        assert result.exit_code == 0, result.output
-        clones[name] = clone
-    made = Desk(tmp_path, origin, a, clones["b"], clones["c"], tmp_path / "server", run)
+    origin, a = shared_desk(tmp_path, run, AN)
+    b, c = (agent_clone(origin, tmp_path / name, who, run) for name, who in (("b", BO), ("c", CY)))
+    made = Desk(tmp_path, origin, a, b, c, tmp_path / "server", run)
     made.server_clone("server")
     return made
 
@@ -181,52 +137,10 @@ def desk(tmp_path: Path, run: Run) -> Desk:
 # --- the SMTP server ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Arrival:
-    rcpt_tos: tuple[str, ...]
-    message_id: str
-
-    @property
-    def ticket_kind(self) -> tuple[str, str]:
-        """<TICKET.EVENT.KIND@domain>: the ticket and the kind of mail."""
-        ticket, _, rest = self.message_id.strip("<>").partition(".")
-        return ticket, rest.split("@")[0].rsplit(".", 1)[-1]
-
-
-@dataclass
-class Recorder:
-    """Keeps every message that arrived; ``at_rcpt`` / ``at_data`` run when a RCPT / a whole message comes in."""
-
-    arrived: list[Arrival] = field(default_factory=list)
-    at_rcpt: Callable[[], None] | None = None
-    at_data: Callable[[], None] | None = None
-
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802
-        if self.at_rcpt is not None:
-            self.at_rcpt()
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        message = email.message_from_bytes(envelope.content)
-        self.arrived.append(Arrival(tuple(envelope.rcpt_tos), "".join(str(message["Message-ID"]).split())))
-        if self.at_data is not None:
-            self.at_data()
-        return "250 Message accepted for delivery"
-
-
 @pytest.fixture(scope="module")
 def smtp_server() -> Iterator[tuple[Recorder, int]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    handler = Recorder()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
+    with recording_server() as started:
+        yield started
 
 
 @dataclass
@@ -266,28 +180,9 @@ def smtp(smtp_server: tuple[Recorder, int]) -> Iterator[Mailbox]:
 # --- the runner ------------------------------------------------------------------------------
 
 
-def runner_env(when: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key not in ("SDESK_DIR", "SDESK_USER")}
-    env["SDESK_NOW"] = when
-    return env
-
-
 def cycle(clone: Path, smtp: Mailbox, when: str, *extra: str, status: int = 0) -> list[str]:
-    """One `sdesk run` as cron starts it; its stdout lines (stderr must be empty unless it fails)."""
-    done = subprocess.run(
-        [SDESK, "run", "--smtp", smtp.address, *extra],
-        cwd=clone,
-        env=runner_env(when),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == status, done.stdout + done.stderr
-    assert "Traceback" not in done.stderr, done.stderr
-    if status == 0:
-        assert done.stderr == "", done.stderr
-    return done.stdout.splitlines() + done.stderr.splitlines()
+    """One `sdesk run --smtp` as cron starts it; its stdout lines (stderr must be empty unless it fails)."""
+    return run_cycle(clone, when, "--smtp", smtp.address, *extra, status=status)
 
 
 def start_cycle(clone: Path, smtp: Mailbox, when: str) -> subprocess.Popen[str]:
