@@ -32,7 +32,7 @@ from sdesk.errors import InvalidData
 from sdesk.formats import declare, jsonschema, reader, yamlio
 from sdesk.formats.patterns import ASCII_SPACE, NOT_SPACE, SPACE, Deferred, anchored
 from sdesk.formats.reader import Invalid, SchemaError
-from sdesk.policy import checks, rules, servicelevels
+from sdesk.policy import checks, portalsettings, rules, servicelevels
 from sdesk.service import announcements
 from sdesk.storage import scaffold, schemas
 from sdesk.tickets import ids, model
@@ -900,6 +900,7 @@ def _pattern_name(pattern: re.Pattern[str] | Deferred) -> str:
         id(reader.EMAIL_PATTERN): "email",
         id(reader.DATE_PATTERN): "date",
         id(reader.TIMESTAMP_PATTERN): "timestamp",
+        id(portalsettings.EXTENSION_PATTERN): "file-extension",
     }
     return names[id(pattern)]
 
@@ -919,6 +920,7 @@ def test_the_shared_patterns_are_every_pattern_the_declarations_use() -> None:
         "slug",
         "site",
         "ticket-number",
+        "file-extension",
     }
 
 

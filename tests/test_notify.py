@@ -1584,7 +1584,7 @@ def test_check_reports_an_override_that_does_not_compile_or_that_sdesk_never_use
     override(desk, BROKEN_TEMPLATES["unknown variable"][0], "es/closed.txt")  # no Spanish mail
     names = (
         "<en|nl|fr|de>/<created|status|info-requested|reminder|comment|closed|auto-closed|survey"
-        "|assigned|reaction|warning|breach|refused|greeting|footer>.txt"
+        "|assigned|reaction|warning|breach|refused|signin|greeting|footer>.txt"
     )
     result = run("check")
     assert result.exit_code == 1

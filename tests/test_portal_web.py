@@ -8,9 +8,7 @@ import email
 import email.policy
 import json
 import re
-import struct
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from sdesk.portal.web import Config, create_app
-from tests.conftest import AGENT, ok
+from tests.conftest import AGENT, ok, png
 
 URL = "http://127.0.0.1:8080"
 SAME_ORIGIN = {"Origin": URL}
@@ -27,21 +25,6 @@ OLIVIA = "olivia.hughes@brightwave.example"  # Brightwave, English, site 5001
 ELS = "els.vermeulen@zonnebloem.example"  # Zonnebloem, sites 2101 and 2102
 SOFIE = "sofie.peeters@zonnebloem.example"  # Zonnebloem, sees only site 2102 (portal: sites)
 PIETER = "pieter.janssens@fod-dt.example"  # FOD Digitale Transformatie
-
-
-def png() -> bytes:
-    """A real 1×1 PNG: a screenshot as small as one gets."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\0\xff\0\0"))
-        + chunk(b"IEND", b"")
-    )
 
 
 class Outbox:
@@ -77,6 +60,7 @@ class Customer:
 
     def __init__(self, client: FlaskClient, outbox: Outbox):
         self.client, self.outbox, self.csrf = client, outbox, ""
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en-GB,en;q=0.8"  # the pages before signing in follow it
 
     def sign_in(self, address: str) -> Customer:
         self.client.post("/sign-in", data={"email": address}, headers=SAME_ORIGIN)
@@ -226,11 +210,15 @@ def test_every_answer_carries_the_headers_that_keep_pages_inert(browser):
 
 def test_no_contact_reaches_anything_of_another_customers_tickets(browser, desk):
     olivia, els, pieter = browser().sign_in(OLIVIA), browser().sign_in(ELS), browser().sign_in(PIETER)
-    files = {"files": [(png_file(), "screen.png")]}
     theirs = {
-        "olivia": (olivia, olivia.open_ticket(**INCIDENT, **files)),
-        "els": (els, els.open_ticket(**{**INCIDENT, "site": "2101"}, **files)),
-        "pieter": (pieter, pieter.open_ticket(**{**INCIDENT, "product": "web-platform", "site": "4711"}, **files)),
+        "olivia": (olivia, olivia.open_ticket(**INCIDENT, files=[(png_file(), "screen.png")])),
+        "els": (els, els.open_ticket(**{**INCIDENT, "site": "2101"}, files=[(png_file(), "screen.png")])),
+        "pieter": (
+            pieter,
+            pieter.open_ticket(
+                **{**INCIDENT, "product": "web-platform", "site": "4711"}, files=[(png_file(), "x.png")]
+            ),
+        ),
     }
     made_up = "2Q400G-ZZZZZ"
     for name, (viewer, _) in theirs.items():
@@ -429,6 +417,35 @@ def test_a_change_in_git_is_committed_at_once_for_the_runner_to_push(browser, de
         ).stdout
         == ""
     )
+
+
+# --- the command ---------------------------------------------------------------------------------------------
+
+
+def test_serve_says_what_it_needs_before_it_listens(desk, run):
+    assert "needs --smtp HOST:PORT" in run("serve").output
+    wrong = run("serve", "--smtp", "127.0.0.1:2525", "--url", "http://support.example.com")
+    assert wrong.exit_code == 2 and "customers sign in over https" in wrong.output
+    rules = desk / "rules.yaml"
+    text = rules.read_text(encoding="utf-8")
+    rules.write_text(text.replace("  url: https://support.caresolutions.example", ""), encoding="utf-8")
+    assert "give --url" in run("serve", "--smtp", "127.0.0.1:2525", "--host", "0.0.0.0").output
+    rules.write_text(text.replace("  url: https://support", "  url: ftp://support"), encoding="utf-8")
+    broken = run("rules", "check")
+    assert broken.exit_code == 1 and "portal.url" in broken.output and "is not a web address" in broken.output
+
+
+def test_a_list_never_loads_the_web_server(desk, run):
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\nfrom click.testing import CliRunner\nfrom sdesk.cli import main\n"
+        "assert CliRunner().invoke(main, ['list']).exit_code == 0\n"
+        "print(sorted(m for m in ('flask', 'waitress', 'werkzeug') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 # --- helpers -------------------------------------------------------------------------------------------------

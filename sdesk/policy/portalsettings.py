@@ -20,7 +20,7 @@ from sdesk.formats.reader import Problems
 
 VISIBILITY = ("all", "sites", "none")  # a contact sees all the customer's tickets, their sites' only, or no portal
 DEFAULT_UPLOAD_TYPES = ("png", "jpg", "jpeg", "gif", "webp", "pdf", "txt", "log", "csv", "zip", "docx", "xlsx", "odt")
-_EXTENSION = re.compile(r"[a-z0-9]{1,10}")
+EXTENSION_PATTERN = re.compile(r"[a-z0-9]{1,10}")
 # Types a browser would run or render as a page: never accepted, whatever rules.yaml lists.
 NEVER_UPLOADED = frozenset({"html", "htm", "xhtml", "shtml", "svg", "svgz", "xml", "xsl", "js", "mjs", "css", "swf"})
 SECTION = Record(
@@ -32,7 +32,7 @@ SECTION = Record(
         "max_upload_mb": Integer(1, 100, refusal="expected megabytes from 1 to 100, got {got}"),
         "max_files": Integer(1, 20, refusal="expected a number of files from 1 to 20, got {got}"),
         "upload_types": List(
-            Pattern(_EXTENSION, "'{value}' is not a file extension (letters and digits, e.g. png)"), unique=True
+            Pattern(EXTENSION_PATTERN, "'{value}' is not a file extension (letters and digits, e.g. png)"), unique=True
         ),
         "new_tickets_per_hour": Integer(1, 1000, refusal="expected a number of tickets (1 or more), got {got}"),
     },

@@ -28,7 +28,6 @@ from sdesk.tickets.model import CLOSING_KINDS, Event, Ticket
 LOCK_WAIT_SECONDS = 20  # a cycle that sends much mail holds the lock a while; longer, and the customer hears why
 BUSY = "the desk is busy with its regular round; please try again in a minute"
 PATHS = ("tickets", attachments.FOLDER)
-SUBJECT = "sdesk portal:"  # what the cycle keeps and pushes (sdesk.storage.sync)
 Upload = tuple[str, bytes]  # a file's name as the browser gave it, and its bytes
 
 
@@ -144,7 +143,7 @@ def _committed(desk: Desk, subject: Callable[[str], str], written: list[Path]) -
         try:
             yield made.append
             if made and sync.in_work_tree(desk.root):
-                sync.commit(desk.root, PATHS, f"{SUBJECT} {subject(made[0])}")
+                sync.commit(desk.root, PATHS, f"{sync.PORTAL_SUBJECT} {subject(made[0])}")
         except BaseException:
             _remove(written)
             if made and sync.in_work_tree(desk.root):

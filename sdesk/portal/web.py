@@ -26,6 +26,7 @@ from werkzeug.wrappers import Response
 
 from sdesk.calendar import clock
 from sdesk.errors import Refused, SdeskError
+from sdesk.policy.rules import LANGUAGES
 from sdesk.portal import changes, forms, pages, uploads
 from sdesk.portal.phrases import words
 from sdesk.portal.signin import Connection, Limited, SignIn
@@ -105,7 +106,7 @@ def create_app(config: Config) -> Flask:
             print(f"sdesk serve: {error}", file=sys.stderr)
             return message(g.words["error_title"], g.words["error"], 503)
         g.desk, g.now, g.client = desk, clock.now(rules.timezone), request.remote_addr or "unknown"
-        g.words = words(rules.language)
+        g.words = words(request.accept_languages.best_match(LANGUAGES) or rules.language)
         settings = rules.portal
         request.max_content_length = settings.max_files * settings.max_upload_bytes + FORM_BYTES * 4
         g.session = request.cookies.get(cookie, "")
@@ -256,7 +257,8 @@ def create_app(config: Config) -> Flask:
             raise NotFound()
         media_type, inline = uploads.served_as(data)
         response = Response(data, 200, content_type=media_type)
-        response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        # A sandbox that runs nothing; the browser's own image viewer styles itself inline.
+        response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
         shown = name[attachments.DIGEST_CHARS + 1 :]
         disposition = "inline" if inline else "attachment"
         response.headers.set("Content-Disposition", disposition, filename=shown)
