@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,9 +27,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.chromium import Tab, launched, open_tab
-from tests.clones import SDESK, git, pull, run_cycle, runner_clone, runner_env, share, shared_desk, this_sdesk_first
+from tests.clones import git, pull, run_cycle, runner_clone, share, shared_desk, this_sdesk_first
 from tests.conftest import NOW, Run, example_rules_text, png
 from tests.mailserver import Recorder, recording_server
+from tests.portalserver import serving
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Response
@@ -42,7 +42,6 @@ STRANGER = "someone@elsewhere.example"
 MADE_UP = "0QH7KD-4M2ZP"  # a ticket number no desk here has
 SCREENSHOT_NAME = "error-on-save.png"
 SCREENSHOT = png(24, 16, (200, 30, 30))
-SERVER_START_SECONDS = 30
 MAIL_SECONDS = 15
 
 
@@ -91,29 +90,6 @@ def portal(tmp_path: Path, run: Run, smtp: tuple[Recorder, int]) -> Iterator[Por
     log = tmp_path / "serve.log"
     with serving(runner, smtp_port, log) as url:
         yield Portal(url, runner, agent, recorder, log)
-
-
-@contextmanager
-def serving(clone: Path, smtp_port: int, log: Path) -> Iterator[str]:
-    """`sdesk serve` in the runner's clone, on a free port of 127.0.0.1: its address, until the block ends."""
-    with log.open("wb") as errors:
-        server = subprocess.Popen(
-            [SDESK, "serve", "--port", "0", "--smtp", f"127.0.0.1:{smtp_port}"],
-            cwd=clone,
-            env=runner_env(NOW),
-            stdout=subprocess.DEVNULL,
-            stderr=errors,
-        )
-    try:
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while not (found := re.search(r" at (http://127\.0\.0\.1:\d+) ", log.read_text(encoding="utf-8"))):
-            assert server.poll() is None, f"sdesk serve stopped: {log.read_text(encoding='utf-8')}"
-            assert time.monotonic() < deadline, "sdesk serve did not start listening"
-            time.sleep(0.05)
-        yield found.group(1)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 @contextmanager

@@ -330,6 +330,19 @@ def test_a_file_the_portal_does_not_take_refuses_the_form_and_says_why(browser, 
     assert not list((desk / "tickets").glob("*.yaml")) and not (desk / "attachments").exists()
 
 
+def test_only_a_signed_in_contacts_form_with_files_may_be_large(browser):
+    """A body without files is read whole into memory: past what a form holds it is refused unread, from
+    anyone; a stranger's may not bring files at all (before, 50 MB of either was read for a stranger)."""
+    stranger = browser()
+    assert stranger.client.post("/sign-in", data={"email": "x" * 2**20}, headers=SAME_ORIGIN).status_code == 413
+    files = {"email": OLIVIA, "files": [(file_of(b"0" * 2**20), "a.png")]}
+    upload = stranger.client.post("/sign-in", data=files, headers=SAME_ORIGIN, content_type="multipart/form-data")
+    assert upload.status_code == 413
+    olivia = browser().sign_in(OLIVIA)
+    ticket = olivia.open_ticket(**INCIDENT, files=[(file_of(png() + b"0" * 2**20), "screen.png")])
+    assert olivia.post(f"/{ticket}/answer", {"text": "x" * 2**20}).status_code == 413
+
+
 def test_opening_more_tickets_in_an_hour_than_rules_yaml_allows_is_refused(browser, desk):
     rules = desk / "rules.yaml"
     rules.write_text(rules.read_text().replace("new_tickets_per_hour: 10", "new_tickets_per_hour: 2"), encoding="utf-8")

@@ -64,7 +64,7 @@ def serve(host: str, port: int, url: str | None, threads: int, trusted_proxy: st
         raise click.UsageError(f"give --url (or portal.url in rules.yaml): where do customers reach {host}?")
     from waitress.server import create_server
 
-    from sdesk.portal.web import Config, create_app
+    from sdesk.portal.web import Config, body_limit, create_app
 
     app: Any = None  # made once the port is known: its links name it
     proxied = {"trusted_proxy": trusted_proxy, "trusted_proxy_headers": {"x-forwarded-for"}} if trusted_proxy else {}
@@ -76,6 +76,7 @@ def serve(host: str, port: int, url: str | None, threads: int, trusted_proxy: st
             threads=threads,
             ident="sdesk",
             clear_untrusted_proxy_headers=True,
+            max_request_body_size=body_limit(rules.portal),  # refused at once, not first taken to disk
             **proxied,
         )
     except OSError as error:

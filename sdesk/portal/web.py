@@ -26,6 +26,7 @@ from werkzeug.wrappers import Response
 
 from sdesk.calendar import clock
 from sdesk.errors import Refused, SdeskError
+from sdesk.policy.portalsettings import PortalSettings
 from sdesk.policy.rules import LANGUAGES
 from sdesk.portal import changes, forms, pages, uploads
 from sdesk.portal.phrases import words
@@ -107,10 +108,11 @@ def create_app(config: Config) -> Flask:
             return message(g.words["error_title"], g.words["error"], 503)
         g.desk, g.now, g.client = desk, clock.now(rules.timezone), request.remote_addr or "unknown"
         g.words = words(request.accept_languages.best_match(LANGUAGES) or rules.language)
-        settings = rules.portal
-        request.max_content_length = settings.max_files * settings.max_upload_bytes + FORM_BYTES * 4
         g.session = request.cookies.get(cookie, "")
         g.viewer = gate.viewer(rules, g.session, g.now)
+        # A body without files is read whole into memory; only a signed-in contact's form may bring files.
+        uploading = g.viewer is not None and request.mimetype == "multipart/form-data"
+        request.max_content_length = body_limit(rules.portal) if uploading else FORM_BYTES * 4
         g.csrf = _token(g.session) if g.viewer is not None else ""
         if g.viewer is not None:
             g.words = words(g.viewer.language)
@@ -399,6 +401,11 @@ def create_app(config: Config) -> Flask:
 
 _DONE = ("answered", "accepted", "reopened", "rated", "created")
 _PROBLEMS = ("need_text",)
+
+
+def body_limit(settings: PortalSettings) -> int:
+    """The most a request may send: a form with as many files as it takes, each as large as it may be."""
+    return settings.max_files * settings.max_upload_bytes + FORM_BYTES * 4
 
 
 def _customer_name(desk: Desk | None, viewer: Any) -> str:
