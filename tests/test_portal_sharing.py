@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sdesk.actions import cycle, record, workflow
-from sdesk.storage import store, sync
+from sdesk.storage import attachments, store, sync
 from tests import test_runner
 from tests.test_runner import (
     BO,
@@ -238,3 +238,20 @@ def test_a_cycle_killed_while_it_puts_the_portals_commits_back_loses_none(desk, 
     pull(desk.b)
     assert customer_comments(desk, desk.b, answered) == ["Eerste antwoord."]
     assert customer_comments(desk, desk.b, other) == ["Tweede antwoord."]
+
+
+def test_a_portal_change_killed_before_its_commit_is_put_back_whole_before_the_cycle_mails(desk):
+    """`sdesk serve` killed between staging a new ticket and committing it (the customer never heard it was
+    saved). Before, the cycle unstaged the ticket and its file but left them in the clone: it owed the
+    ticket's confirmation, the next portal change committed it, or the cycle after that threw it away."""
+    run_cycle(desk, moment(MON, "10:00"))
+    orphan = desk.new(desk.server, moment(MON, "10:01"))
+    attachments.keep(desk.server, orphan, [("screen.png", b"\x89PNG a screenshot")], 2**20)
+    git(desk.server, "add", "tickets", "attachments")
+
+    lines = run_cycle(desk, moment(MON, "10:05"))
+    assert "prepare: put back 2 file(s) a killed cycle left half-done" in lines
+    assert_clean(desk.server)
+    assert not (desk.server / "tickets" / f"{orphan}.yaml").exists()
+    assert not (desk.server / "attachments" / orphan).exists()
+    assert [item for item in desk.mail(desk.server) if item["ticket_id"] == orphan] == []

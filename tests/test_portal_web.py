@@ -8,6 +8,7 @@ import email
 import email.policy
 import json
 import re
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -413,23 +414,31 @@ def test_a_closed_ticket_is_rated_once_and_reopened_only_within_the_period(brows
 
 
 def test_a_change_in_git_is_committed_at_once_for_the_runner_to_push(browser, desk, tmp_path):
-    import subprocess
-
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "desk"]):
-        subprocess.run(["git", "-c", "user.email=runner@x.example", "-c", "user.name=R", *args], cwd=desk, check=True)
-    subprocess.run(["git", "config", "user.email", "runner@x.example"], cwd=desk, check=True)
-    subprocess.run(["git", "config", "user.name", "Runner"], cwd=desk, check=True)
+    in_git(desk)
     olivia = browser().sign_in(OLIVIA)
     ticket = olivia.open_ticket(**INCIDENT, files=[(png_file(), "screen.png")])
     olivia.post(f"/{ticket}/answer", {"text": "One more thing"})
-    log = subprocess.run(["git", "log", "--format=%s"], cwd=desk, capture_output=True, text=True).stdout.split("\n")
-    assert log[:2] == [f"sdesk portal: answered {ticket}", f"sdesk portal: opened {ticket}"]
-    assert (
-        subprocess.run(
-            ["git", "status", "--porcelain", "tickets", "attachments"], cwd=desk, capture_output=True, text=True
-        ).stdout
-        == ""
-    )
+    assert git_log(desk)[:2] == [f"sdesk portal: answered {ticket}", f"sdesk portal: opened {ticket}"]
+    assert git_status(desk) == ""
+
+
+def test_a_change_git_does_not_commit_is_not_saved_and_leaves_nothing_behind(browser, desk, run):
+    """Before, the customer read "Nothing was saved" while the new ticket stayed in tickets/: on their page,
+    and in the commit of the next change anyone made on the portal."""
+    in_git(desk)
+    hook = desk / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\nexit 1\n", encoding="utf-8")
+    hook.chmod(0o755)
+    olivia = browser().sign_in(OLIVIA)
+    refused = olivia.post("/new", {**INCIDENT, "files": [(png_file(), "screen.png")]})
+    assert refused.status_code == 500 and "Nothing was saved" in refused.text
+    assert git_status(desk) == "" and not list((desk / "tickets").glob("*.yaml"))
+    assert "The care dossier does not open" not in olivia.get("/").text
+    hook.unlink()
+    ticket = olivia.open_ticket(**{**INCIDENT, "title": "Printing fails"})
+    assert git_log(desk)[0] == f"sdesk portal: opened {ticket}"
+    assert [path.stem for path in (desk / "tickets").glob("*.yaml")] == [ticket]
+    ok(run("check"))
 
 
 # --- the command ---------------------------------------------------------------------------------------------
@@ -449,7 +458,6 @@ def test_serve_says_what_it_needs_before_it_listens(desk, run):
 
 
 def test_a_list_never_loads_the_web_server(desk, run):
-    import subprocess
     import sys
 
     probe = (
@@ -462,6 +470,24 @@ def test_a_list_never_loads_the_web_server(desk, run):
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
+
+
+def in_git(desk: Path) -> None:
+    """The desk in a git repository of its own, committed, as the runner's clone is."""
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "desk"]):
+        subprocess.run(["git", "-c", "user.email=runner@x.example", "-c", "user.name=R", *args], cwd=desk, check=True)
+    subprocess.run(["git", "config", "user.email", "runner@x.example"], cwd=desk, check=True)
+    subprocess.run(["git", "config", "user.name", "Runner"], cwd=desk, check=True)
+
+
+def git_log(desk: Path) -> list[str]:
+    return subprocess.run(["git", "log", "--format=%s"], cwd=desk, capture_output=True, text=True).stdout.split("\n")
+
+
+def git_status(desk: Path) -> str:
+    """What git sees changed in the desk's own files (tickets, attachments): empty when all is committed."""
+    listed = ["git", "status", "--porcelain", "--untracked-files=all", "tickets", "attachments"]
+    return subprocess.run(listed, cwd=desk, capture_output=True, text=True).stdout
 
 
 def file_of(data: bytes) -> Any:

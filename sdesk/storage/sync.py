@@ -247,12 +247,26 @@ def start_clean(root: Path) -> list[str]:
     untracked = [path for code, path in changed if code == "??"]
     if tracked:
         git(root, "reset", "--quiet", "HEAD", "--", *tracked)
-        git(root, "checkout", "--quiet", "HEAD", "--", *[path for path in tracked if _in_head(root, path)])
+        known = [path for path in tracked if _in_head(root, path)]
+        if known:
+            git(root, "checkout", "--quiet", "HEAD", "--", *known)
+        untracked += [path for path in tracked if path not in known]  # staged new files: untracked once unstaged
     if untracked:
         git(root, "clean", "--quiet", "-f", "--", *untracked)
+        _remove_emptied_folders(root, untracked)
     if changed:
         said.append(f"put back {len(changed)} file(s) a killed cycle left half-done")
     return said
+
+
+def _remove_emptied_folders(root: Path, paths: list[str]) -> None:
+    """A folder the removed files leave empty goes too (a ticket's attachments folder: `sdesk check` names an
+    empty one); the desk's own top folders stay."""
+    for path in paths:
+        folder = (root / path).parent
+        while len(folder.relative_to(root).parts) > 1 and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
 
 
 def _within_desk(path: str, prefix: str) -> str:
