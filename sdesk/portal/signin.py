@@ -47,7 +47,8 @@ class SignIn:
 
     def ask(self, rules: Rules, address: str, client: str, now: datetime) -> None:
         """Mail ``address`` a link when it is a contact's who may sign in; raises Limited when asked too
-        often. Says nothing else: the caller answers every address alike."""
+        often. Says nothing else: the caller answers every address alike, and whose address it is is looked
+        up after the answer (a contact's link and mail take longer than a stranger's nothing)."""
         address = " ".join(address.split())[:254]
         with self._store() as store:
             if not store.allow(f"ask:{client}", now.timestamp(), ASKS_PER_CLIENT, HOUR) or not store.allow(
@@ -55,15 +56,7 @@ class SignIn:
             ):
                 audit.record(self.audit_log, now, "limited", address, client)
                 raise Limited("too many sign-in requests")
-            viewer = viewer_for(rules, address)
-            if viewer is None:
-                audit.record(self.audit_log, now, "stranger", address, client)
-                return
-            minutes = rules.portal.link_minutes
-            token = store.issue_link(Holder(viewer.address, viewer.customer), now.timestamp(), minutes)
-        message = sign_in_mail(Templates(self.desk_root, rules.timezone), rules, viewer, self._link(token), now)
-        audit.record(self.audit_log, now, "link-sent", viewer.address, client)
-        threading.Thread(target=self._send, args=(message, viewer, client, now), daemon=True).start()
+        threading.Thread(target=self._mail_link, args=(rules, address, client, now), daemon=True).start()
 
     def link_for(self, rules: Rules, token: str, now: datetime) -> Viewer | None:
         """Whom the link would sign in (it stays unused), while it is good."""
@@ -114,9 +107,19 @@ class SignIn:
     def _store(self) -> _Opened:
         return _Opened(self.credentials)
 
-    def _send(self, message: EmailMessage, viewer: Viewer, client: str, now: datetime) -> None:
-        """Hand the mail over (after the answer went out); a failure is audited, the contact asks again."""
+    def _mail_link(self, rules: Rules, address: str, client: str, now: datetime) -> None:
+        """After the answer: a link and its mail for a contact who may sign in; a line in the audit for anyone.
+        A failure is audited, the contact asks again."""
+        viewer = viewer_for(rules, address)
+        if viewer is None:
+            audit.record(self.audit_log, now, "stranger", address, client)
+            return
+        with self._store() as store:
+            holder = Holder(viewer.address, viewer.customer)
+            token = store.issue_link(holder, now.timestamp(), rules.portal.link_minutes)
         try:
+            message = sign_in_mail(Templates(self.desk_root, rules.timezone), rules, viewer, self._link(token), now)
+            audit.record(self.audit_log, now, "link-sent", viewer.address, client)
             with self.connection() as transport:
                 sender = message["From"].addresses[0].addr_spec
                 refused = transport.deliver(message.as_bytes(), sender, [viewer.address], lambda: None)
