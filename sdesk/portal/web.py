@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import sys
 import traceback
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
-from flask import Flask, g, redirect, request
+from flask import Flask, g, redirect, request, send_file
 from msgspec import Struct
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 from werkzeug.wrappers import Response
@@ -258,12 +259,12 @@ def create_app(config: Config) -> Flask:
         if data is None:
             raise NotFound()
         media_type, inline = uploads.served_as(data)
-        response = Response(data, 200, content_type=media_type)
+        shown = name[attachments.DIGEST_CHARS + 1 :]  # a name beyond Latin-1 goes as RFC 6266's filename*
+        response = send_file(
+            io.BytesIO(data), media_type, not inline, shown, conditional=False, etag=False, max_age=None
+        )
         # A sandbox that runs nothing; the browser's own image viewer styles itself inline.
         response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
-        shown = name[attachments.DIGEST_CHARS + 1 :]
-        disposition = "inline" if inline else "attachment"
-        response.headers.set("Content-Disposition", disposition, filename=shown)
         return response
 
     # --- changing -----------------------------------------------------------------------------------------------
