@@ -183,6 +183,17 @@ def test_asking_for_links_too_often_is_refused_for_the_hour(portal):
     assert [answer.status_code for answer in answers] == [200] * 5 + [429]
 
 
+def test_a_flood_of_refused_sign_in_requests_leaves_one_audit_line_an_hour(portal, desk):
+    """Before, each refused request wrote its line: a client hammering the sign-in pages filled the disk."""
+    client = portal[0]().client
+    asked = [client.post("/sign-in", data={"email": f"x{n}@x.example"}, headers=SAME_ORIGIN) for n in range(40)]
+    assert [answer.status_code for answer in asked] == [200] * 20 + [429] * 20
+    followed = [client.post("/sign-in/" + "A" * 43, headers=SAME_ORIGIN) for _ in range(40)]
+    assert [answer.status_code for answer in followed] == [410] * 30 + [429] * 10
+    events = [json.loads(line)["event"] for line in (desk / ".sdesk" / "portal" / "audit.log").open()]
+    assert (events.count("link-refused"), events.count("limited")) == (30, 2)
+
+
 def test_a_contact_removed_from_rules_yaml_is_out_at_once(browser, desk):
     olivia = browser().sign_in(OLIVIA)
     rules = desk / "rules.yaml"

@@ -51,11 +51,9 @@ class SignIn:
         up after the answer (a contact's link and mail take longer than a stranger's nothing)."""
         address = " ".join(address.split())[:254]
         with self._store() as store:
-            if not store.allow(f"ask:{client}", now.timestamp(), ASKS_PER_CLIENT, HOUR) or not store.allow(
-                f"address:{address.lower()}", now.timestamp(), LINKS_PER_ADDRESS, HOUR
-            ):
-                audit.record(self.audit_log, now, "limited", address, client)
-                raise Limited("too many sign-in requests")
+            for key, most in ((f"ask:{client}", ASKS_PER_CLIENT), (f"address:{address.lower()}", LINKS_PER_ADDRESS)):
+                if not store.allow(key, now.timestamp(), most, HOUR):
+                    raise self._limited(store, key, address, client, now)
         threading.Thread(target=self._mail_link, args=(rules, address, client, now), daemon=True).start()
 
     def link_for(self, rules: Rules, token: str, now: datetime) -> Viewer | None:
@@ -68,8 +66,7 @@ class SignIn:
         contact no longer may sign in."""
         with self._store() as store:
             if not store.allow(f"confirm:{client}", now.timestamp(), CONFIRMS_PER_CLIENT, HOUR):
-                audit.record(self.audit_log, now, "limited", "", client)
-                raise Limited("too many sign-in attempts")
+                raise self._limited(store, f"confirm:{client}", "", client, now)
             holder = store.use_link(token[:100], now.timestamp())
         viewer = _current(rules, holder)
         if viewer is None:
@@ -103,6 +100,13 @@ class SignIn:
 
     def _link(self, token: str) -> str:
         return f"{self.url}/sign-in/{token}"
+
+    def _limited(self, store: Credentials, key: str, address: str, client: str, now: datetime) -> Limited:
+        """The refusal of a request over the limit ``key`` counts, audited once an hour for that key: a flood
+        of refused requests leaves one line, not one each."""
+        if store.allow(f"audited:{key}", now.timestamp(), 1, HOUR):
+            audit.record(self.audit_log, now, "limited", address, client)
+        return Limited("too many sign-in requests")
 
     def _store(self) -> _Opened:
         return _Opened(self.credentials)
