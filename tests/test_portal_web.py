@@ -277,6 +277,21 @@ def test_no_contact_reaches_anything_of_another_customers_tickets(browser, desk)
             assert ticket_file(desk, ticket) == before
 
 
+def test_every_form_answers_404_for_a_ticket_the_contact_may_not_see_whatever_it_carries(browser):
+    """Before, a form with nothing to say, a bad score or a refused file sent the browser back to whatever
+    number the address held (/\\evil.example.html: another site, to a browser) before the ticket was looked at."""
+    olivia = browser().sign_in(OLIVIA)
+    theirs = browser().sign_in(ELS).open_ticket(**{**INCIDENT, "site": "2101"})
+    for number in (theirs, "2Q400G-ZZZZZ", "\\evil.example"):
+        answers = [
+            olivia.post(f"/{number}/answer", {"text": " "}),
+            olivia.post(f"/{number}/answer", {"text": "x", "files": [(file_of(b"<svg/>"), "a.svg")]}),
+            olivia.post(f"/{number}/reopen", {"reason": ""}),
+            olivia.post(f"/{number}/rate", {"score": "9"}),
+        ]
+        assert [answer.status_code for answer in answers] == [404] * 4, number
+
+
 def test_form_tampering_cannot_open_a_ticket_for_another_customers_site_or_product(browser, desk):
     olivia = browser().sign_in(OLIVIA)
     for tampered in ({"site": "2101"}, {"product": "fleet-telemetry"}, {"type": "nonsense"}, {"customer": "vandijk"}):

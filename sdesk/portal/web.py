@@ -302,6 +302,7 @@ def create_app(config: Config) -> Flask:
     @app.post("/<ticket_id>/answer")
     @signed_in
     def answer(ticket_id: str) -> Response:
+        _visible(ticket_id)
         given = _uploads()
         text = request.form.get("text", "")[: forms.MAX_CHARS["long"]]
         if not text.strip() and not given:
@@ -316,12 +317,14 @@ def create_app(config: Config) -> Flask:
     @app.post("/<ticket_id>/accept")
     @signed_in
     def accept(ticket_id: str) -> Response:
+        _visible(ticket_id)
         remark = request.form.get("remark", "")[:2000]
         return _changing(ticket_id, lambda: changes.accept(g.desk, g.viewer, ticket_id, remark, g.now), "accepted")
 
     @app.post("/<ticket_id>/reopen")
     @signed_in
     def reopen(ticket_id: str) -> Response:
+        _visible(ticket_id)
         reason = request.form.get("reason", "")[:2000]
         if not reason.strip():
             return _back(ticket_id, problem="need_text")
@@ -330,6 +333,7 @@ def create_app(config: Config) -> Flask:
     @app.post("/<ticket_id>/rate")
     @signed_in
     def rate(ticket_id: str) -> Response:
+        _visible(ticket_id)
         score = request.form.get("score", "")
         if score not in {str(value) for value in range(SCORES[0], SCORES[1] + 1)}:
             return _back(ticket_id)
@@ -341,6 +345,7 @@ def create_app(config: Config) -> Flask:
     # --- helpers ------------------------------------------------------------------------------------------------
 
     def _visible(ticket_id: str) -> Any:
+        """The ticket, when the viewer may see it; 404 otherwise. A form asks first: no other number goes on."""
         try:
             return pages.visible(g.desk, g.viewer, ticket_id)
         except changes.Unseen:
@@ -377,7 +382,6 @@ def create_app(config: Config) -> Flask:
         return redirect(f"/{ticket_id}.html{query}", 303)
 
     def _changing(ticket_id: str, change: Callable[[], Any], done: str) -> Response:
-        _visible(ticket_id)
         if not gate.allow(f"post:{g.viewer.address.lower()}", g.now, POSTS_PER_HOUR):
             return message(g.words["too_many_title"], g.words["too_many"], 429)
         try:
