@@ -201,6 +201,20 @@ def test_a_contact_removed_from_rules_yaml_is_out_at_once(browser, desk):
     assert olivia.get("/").location == "/sign-in"
 
 
+def test_a_session_refused_once_its_contact_lost_the_portal_stays_ended_when_it_comes_back(browser, desk):
+    """Before, a session (a stolen one, say) refused while rules.yaml said `portal: none` was kept alive by its
+    requests and let in again as soon as the portal was given back."""
+    olivia = browser().sign_in(OLIVIA)
+    rules = desk / "rules.yaml"
+    text = rules.read_text(encoding="utf-8")
+    mine = f"        email: {OLIVIA}\n"
+    rules.write_text(text.replace(mine, mine + "        portal: none\n"), encoding="utf-8")
+    assert olivia.get("/").location == "/sign-in"
+    rules.write_text(text, encoding="utf-8")
+    assert olivia.get("/").location == "/sign-in"
+    assert browser().sign_in(OLIVIA).get("/").status_code == 200
+
+
 # --- forms that come from elsewhere ------------------------------------------------------------------------
 
 

@@ -80,13 +80,17 @@ class SignIn:
         return session
 
     def viewer(self, rules: Rules, session: str, now: datetime) -> Viewer | None:
-        """Who holds ``session``, as rules.yaml says now; None once it ended, idled, aged or its contact went."""
+        """Who holds ``session``, as rules.yaml says now; None once it ended, idled, aged or its contact went
+        (which ends it: it does not come back with the contact)."""
         if not session:
             return None
         settings = rules.portal
         with self._store() as store:
             holder = store.session(session[:100], now.timestamp(), settings.idle_minutes, settings.session_hours)
-        return _current(rules, holder)
+            viewer = _current(rules, holder)
+            if holder is not None and viewer is None:
+                store.end_session(session[:100], now.timestamp())
+        return viewer
 
     def sign_out(self, viewer: Viewer, session: str, client: str, now: datetime) -> None:
         with self._store() as store:
