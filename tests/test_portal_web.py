@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import hashlib
 import json
 import re
 import subprocess
@@ -480,6 +481,23 @@ def test_a_change_in_git_is_committed_at_once_for_the_runner_to_push(browser, de
     assert git_status(desk) == ""
 
 
+def test_a_portal_commit_holds_the_customers_change_and_nothing_else_in_the_clone(browser, desk, run):
+    """Before, it took whatever else was staged (rules.yaml edited in the runner's clone, a killed cycle's
+    half-done files) and every changed ticket: committed as a customer's change, which the next cycle pushes
+    past its refusal of changes a cycle did not make."""
+    in_git(desk)
+    olivia = browser().sign_in(OLIVIA)
+    ticket, other = olivia.open_ticket(**INCIDENT), olivia.open_ticket(**INCIDENT)
+    rules = desk / "rules.yaml"
+    rules.write_text(rules.read_text(encoding="utf-8") + "# edited in the runner's clone\n", encoding="utf-8")
+    subprocess.run(["git", "add", "rules.yaml"], cwd=desk, check=True)
+    ok(run("comment", other, "Written by a cycle that was killed"))
+    olivia.post(f"/{ticket}/answer", {"text": "Edge", "files": [(png_file(), "edge.png")]})
+    committed = subprocess.run(["git", "show", "--name-only", "--format=", "HEAD"], cwd=desk, capture_output=True)
+    assert committed.stdout.decode().split() == [f"attachments/{ticket}/{png_name()}", f"tickets/{ticket}.yaml"]
+    assert git_status(desk) == f" M tickets/{other}.yaml\n"
+
+
 def test_a_change_git_does_not_commit_is_not_saved_and_leaves_nothing_behind(browser, desk, run):
     """Before, the customer read "Nothing was saved" while the new ticket stayed in tickets/: on their page,
     and in the commit of the next change anyone made on the portal."""
@@ -556,3 +574,8 @@ def file_of(data: bytes) -> Any:
 
 def png_file() -> Any:
     return file_of(png())
+
+
+def png_name(name: str = "edge.png") -> str:
+    """The name conftest.png() is kept under as ``name``."""
+    return f"{hashlib.sha256(png()).hexdigest()[:12]}-{name}"

@@ -27,7 +27,6 @@ from sdesk.tickets.model import CLOSING_KINDS, Event, Ticket
 
 LOCK_WAIT_SECONDS = 20  # a cycle that sends much mail holds the lock a while; longer, and the customer hears why
 BUSY = "the desk is busy with its regular round; please try again in a minute"
-PATHS = ("tickets", attachments.FOLDER)
 Upload = tuple[str, bytes]  # a file's name as the browser gave it, and its bytes
 
 
@@ -143,7 +142,7 @@ def _committed(desk: Desk, subject: Callable[[str], str], written: list[Path]) -
         try:
             yield made.append
             if made and sync.in_work_tree(desk.root):
-                sync.commit(desk.root, PATHS, f"{sync.PORTAL_SUBJECT} {subject(made[0])}")
+                sync.commit(desk.root, _paths(desk, made[0]), f"{sync.PORTAL_SUBJECT} {subject(made[0])}")
         except BaseException:
             _remove(written)
             if made and sync.in_work_tree(desk.root):
@@ -152,6 +151,13 @@ def _committed(desk: Desk, subject: Callable[[str], str], written: list[Path]) -
                 except SdeskError:
                     pass  # the next cycle starts clean all the same; the customer hears of the first failure
             raise
+
+
+def _paths(desk: Desk, ticket_id: str) -> tuple[str, ...]:
+    """What a change of the ticket writes: its file and its attachments' folder (whatever else the clone
+    holds, staged or not, is not the customer's and stays out of their commit)."""
+    where = (desk.path_for(ticket_id), attachments.folder(desk.root, ticket_id))
+    return tuple(str(path.relative_to(desk.root)) for path in where)
 
 
 def _keep(desk: Desk, ticket_id: str, uploads: Sequence[Upload], written: list[Path]) -> list[attachments.Kept]:

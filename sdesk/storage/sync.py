@@ -309,14 +309,16 @@ def in_work_tree(root: Path) -> bool:
 
 
 def commit(root: Path, paths: tuple[str, ...], message: str) -> str | None:
-    """Commit the changes under ``paths``; the new commit's id, or None when nothing changed (or no git)."""
+    """Commit the changes under ``paths``, and nothing else staged; the new commit's id, or None when nothing
+    changed (or no git)."""
     present = [path for path in paths if os.path.lexists(root / path)]
     if not present or not in_work_tree(root):
         return None
     git(root, "add", "--all", "--", *present)
-    if _quiet(root, "diff", "--cached", "--quiet") is not None:
+    changed = [path for path in present if _quiet(root, "diff", "--cached", "--quiet", "--", path) is None]
+    if not changed:
         return None
-    git(root, "commit", "--quiet", "-m", message)
+    git(root, "commit", "--quiet", "-m", message, "--", *changed)
     return git(root, "rev-parse", "HEAD").strip()
 
 
