@@ -195,6 +195,19 @@ def test_a_flood_of_refused_sign_in_requests_leaves_one_audit_line_an_hour(porta
     assert (events.count("link-refused"), events.count("limited")) == (30, 2)
 
 
+def test_a_client_is_counted_by_its_ipv6_network_not_by_each_of_its_addresses(portal):
+    """Before, each IPv6 address was a client of its own: anyone with a /64 (any rented server) asked and
+    followed links without limit, each time a line in the audit and rows in the credentials file."""
+    client = portal[0]().client
+
+    def ask(number: int, address: str) -> int:
+        data, where = {"email": f"x{number}@x.example"}, {"REMOTE_ADDR": address}
+        return client.post("/sign-in", data=data, headers=SAME_ORIGIN, environ_base=where).status_code
+
+    assert [ask(n, f"2001:db8::{n}") for n in range(1, 22)] == [200] * 20 + [429]
+    assert ask(22, "2001:db8:0:1::1") == 200  # the next /64 is another client
+
+
 def test_a_contact_removed_from_rules_yaml_is_out_at_once(browser, desk):
     olivia = browser().sign_in(OLIVIA)
     rules = desk / "rules.yaml"

@@ -8,6 +8,7 @@ link signs nobody in). Every step leaves an audit line, and asking too often is 
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -51,7 +52,8 @@ class SignIn:
         up after the answer (a contact's link and mail take longer than a stranger's nothing)."""
         address = " ".join(address.split())[:254]
         with self._store() as store:
-            for key, most in ((f"ask:{client}", ASKS_PER_CLIENT), (f"address:{address.lower()}", LINKS_PER_ADDRESS)):
+            counted = ((f"ask:{network(client)}", ASKS_PER_CLIENT), (f"address:{address.lower()}", LINKS_PER_ADDRESS))
+            for key, most in counted:
                 if not store.allow(key, now.timestamp(), most, HOUR):
                     raise self._limited(store, key, address, client, now)
         threading.Thread(target=self._mail_link, args=(rules, address, client, now), daemon=True).start()
@@ -65,8 +67,9 @@ class SignIn:
         """Whom the link signs in, used up now; None (audited) when it is unknown, used, expired or its
         contact no longer may sign in."""
         with self._store() as store:
-            if not store.allow(f"confirm:{client}", now.timestamp(), CONFIRMS_PER_CLIENT, HOUR):
-                raise self._limited(store, f"confirm:{client}", "", client, now)
+            key = f"confirm:{network(client)}"
+            if not store.allow(key, now.timestamp(), CONFIRMS_PER_CLIENT, HOUR):
+                raise self._limited(store, key, "", client, now)
             holder = store.use_link(token[:100], now.timestamp())
         viewer = _current(rules, holder)
         if viewer is None:
@@ -157,6 +160,18 @@ def _current(rules: Rules, holder: Holder | None) -> Viewer | None:
         return None
     viewer = viewer_for(rules, holder.address)
     return viewer if viewer is not None and viewer.customer == holder.customer else None
+
+
+def network(client: str) -> str:
+    """Whom a limit per client counts: the client's address, or for IPv6 its /64, which one subscriber (any
+    rented server) holds whole."""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return client
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def sender_address(rules: Rules) -> str | None:
