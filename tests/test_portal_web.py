@@ -513,16 +513,21 @@ def test_a_portal_commit_holds_the_customers_change_and_nothing_else_in_the_clon
 
 def test_a_change_git_does_not_commit_is_not_saved_and_leaves_nothing_behind(browser, desk, run):
     """Before, the customer read "Nothing was saved" while the new ticket stayed in tickets/: on their page,
-    and in the commit of the next change anyone made on the portal."""
+    and in the commit of the next change anyone made on the portal. It was put back only when the whole
+    clone could be (not with an edit of rules.yaml in it, nor while git's index was locked)."""
     in_git(desk)
     hook = desk / ".git" / "hooks" / "pre-commit"
     hook.write_text("#!/bin/sh\nexit 1\n", encoding="utf-8")
     hook.chmod(0o755)
+    rules = desk / "rules.yaml"
+    edited = rules.read_text(encoding="utf-8") + "# edited in the runner's clone\n"
+    rules.write_text(edited, encoding="utf-8")
     olivia = browser().sign_in(OLIVIA)
     refused = olivia.post("/new", {**INCIDENT, "files": [(png_file(), "screen.png")]})
     assert refused.status_code == 500 and "Nothing was saved" in refused.text
     assert git_status(desk) == "" and not list((desk / "tickets").glob("*.yaml"))
     assert "The care dossier does not open" not in olivia.get("/").text
+    assert rules.read_text(encoding="utf-8") == edited  # not the portal's: left as it is
     hook.unlink()
     ticket = olivia.open_ticket(**{**INCIDENT, "title": "Printing fails"})
     assert git_log(desk)[0] == f"sdesk portal: opened {ticket}"

@@ -19,7 +19,7 @@ from msgspec.structs import replace
 
 from sdesk.actions import record, workflow
 from sdesk.actions.cycle import exclusive
-from sdesk.errors import NotFound, Refused, SdeskError
+from sdesk.errors import NotFound, Refused
 from sdesk.portal.access import Viewer, may_see
 from sdesk.storage import attachments, sync
 from sdesk.storage.store import Desk
@@ -136,7 +136,7 @@ def _change(
 @contextmanager
 def _committed(desk: Desk, subject: Callable[[str], str], written: list[Path]) -> Iterator[Callable[[str], None]]:
     """Under the runner's lock: the change the block makes, committed with ``subject(ticket)``. A failure
-    puts back the files the change kept (and, in git, the whole tree as the last commit has it)."""
+    puts back the files the change kept and, in git, the ticket as the last commit has it."""
     with exclusive(desk, LOCK_WAIT_SECONDS, BUSY):
         made: list[str] = []
         try:
@@ -146,10 +146,7 @@ def _committed(desk: Desk, subject: Callable[[str], str], written: list[Path]) -
         except BaseException:
             _remove(written)
             if made and sync.in_work_tree(desk.root):
-                try:
-                    sync.start_clean(desk.root)
-                except SdeskError:
-                    pass  # the next cycle starts clean all the same; the customer hears of the first failure
+                sync.put_back(desk.root, _paths(desk, made[0]))
             raise
 
 

@@ -25,6 +25,7 @@ from msgspec import Struct
 
 from sdesk.errors import SdeskError, excerpt
 from sdesk.storage.gitrepo import git
+from sdesk.storage.store import write_atomic
 
 # What a cycle writes and may put back (received mail too: the mailbox keeps it until it is pushed).
 RUNNER_PATHS = ("tickets", "deliveries", "inbox", "triage", "attachments", ".gitattributes")
@@ -302,6 +303,20 @@ def _exclude_clone_paths(root: Path) -> None:
 
 def _in_head(root: Path, path: str) -> bool:
     return _quiet(root, "cat-file", "-e", f"HEAD:./{path}") is not None  # ./: from the desk's folder
+
+
+def put_back(root: Path, paths: tuple[str, ...]) -> None:
+    """Unstage ``paths`` (from the desk's folder) and put each file back as the last commit has it, or remove it
+    when the commit has none: a change that was not committed leaves nothing, whatever else the clone holds.
+    Even while another git holds the index (what was staged then stays so, and the next commit of these paths
+    takes the work tree as it is). A folder is the caller's to clear."""
+    _quiet(root, "reset", "--quiet", "HEAD", "--", *paths)
+    for path in paths:
+        committed = subprocess.run(["git", "cat-file", "blob", f"HEAD:./{path}"], cwd=root, capture_output=True)
+        if committed.returncode == 0:
+            write_atomic(root / path, committed.stdout)
+        elif not (root / path).is_dir():
+            (root / path).unlink(missing_ok=True)
 
 
 def in_work_tree(root: Path) -> bool:
