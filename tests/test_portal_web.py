@@ -253,6 +253,14 @@ def test_a_change_needs_the_sessions_token_and_the_portals_own_origin(browser, d
     assert olivia.post(f"/{ticket}/answer", {"text": "x"}).status_code == 303
 
 
+def test_forms_come_from_the_portal_however_its_address_is_written(desk):
+    """Before, a portal at https://Support.Caresolutions.example:443 refused every form, sign-in first: a
+    browser's Origin has the host in lower case and no default port."""
+    app = create_app(Config(desk, "https://Support.Caresolutions.example:443", lambda: Outbox()))
+    origin = {"Origin": "https://support.caresolutions.example"}
+    assert app.test_client().post("/sign-in", data={"email": OLIVIA}, headers=origin).status_code == 200
+
+
 def test_every_answer_carries_the_headers_that_keep_pages_inert(browser):
     olivia = browser().sign_in(OLIVIA)
     for page in (olivia.get("/"), olivia.get("/new"), olivia.client.get("/sign-in"), olivia.get("/nothing")):
@@ -542,6 +550,8 @@ def test_serve_says_what_it_needs_before_it_listens(desk, run):
     assert "needs --smtp HOST:PORT" in run("serve").output
     wrong = run("serve", "--smtp", "127.0.0.1:2525", "--url", "http://support.example.com")
     assert wrong.exit_code == 2 and "customers sign in over https" in wrong.output
+    port = run("serve", "--smtp", "127.0.0.1:2525", "--url", "https://support.example.com:99999")
+    assert port.exit_code == 2 and "the port is a number from 1 to 65535" in port.output
     rules = desk / "rules.yaml"
     text = rules.read_text(encoding="utf-8")
     rules.write_text(text.replace("  url: https://support.caresolutions.example", ""), encoding="utf-8")

@@ -94,6 +94,10 @@ def url_problem(url: str) -> str | None:
         return f"'{url}' is not a web address: write e.g. https://support.example.com"
     if parts.query or parts.fragment or parts.username or parts.password:
         return f"'{url}': the portal's address has no query, fragment or user name"
+    try:
+        _ = parts.port  # reading it checks it
+    except ValueError:
+        return f"'{url}': the port is a number from 1 to 65535"
     if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
         return f"'{url}': customers sign in over https (plain http only on this machine, to try it out)"
     return None

@@ -55,7 +55,7 @@ def create_app(config: Config) -> Flask:
     app = Flask(__name__, template_folder=None, static_folder=None)
     app.config.update(MAX_FORM_MEMORY_SIZE=FORM_BYTES, MAX_FORM_PARTS=200)
     public = urlsplit(config.url)
-    origin = f"{public.scheme}://{public.netloc}"
+    origin = _origin(config.url)
     secure = public.scheme == "https"
     cookie = "__Host-sdesk" if secure else "sdesk"
     folder = sync.runner_dir(config.root, Desk(config.root).state_dir) / "portal"
@@ -423,6 +423,15 @@ def _customer_name(desk: Desk | None, viewer: Any) -> str:
 def _token(session: str) -> str:
     """The session's form token: only who holds the session cookie can know it."""
     return hmac.new(session.encode("utf-8", "surrogatepass"), b"sdesk-portal-form", hashlib.sha256).hexdigest()
+
+
+def _origin(url: str) -> str:
+    """The Origin a browser sends from pages at ``url``: scheme and host in lower case, no default port."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    port = "" if parts.port in (None, {"http": 80, "https": 443}.get(parts.scheme)) else f":{parts.port}"
+    return f"{parts.scheme}://{host}{port}"
 
 
 def _same_origin(origin: str) -> bool:
