@@ -26,6 +26,7 @@ from werkzeug.wrappers import Response
 
 from sdesk.calendar import clock
 from sdesk.errors import Refused, SdeskError
+from sdesk.policy.portalsettings import PortalSettings
 from sdesk.policy.rules import LANGUAGES
 from sdesk.portal import changes, forms, pages, uploads
 from sdesk.portal.phrases import words
@@ -240,6 +241,7 @@ def create_app(config: Config) -> Flask:
             notice=notice,
             problem=request.args.get("problem") in _PROBLEMS and g.words[request.args["problem"]] or None,
             files_hint=hint,
+            accept_types=_accept_types(settings),
             scores=range(SCORES[0], SCORES[1] + 1),
         )
 
@@ -269,7 +271,7 @@ def create_app(config: Config) -> Flask:
     @app.get("/new")
     @signed_in
     def new_form() -> Response:
-        return _new_page(forms.Answers({}, {}, [], []))
+        return _new_page(forms.Answers(forms.prefilled(g.desk.rules, g.viewer), {}, [], []))
 
     @app.post("/new")
     @signed_in
@@ -366,7 +368,7 @@ def create_app(config: Config) -> Flask:
             problems=[*answers.problems, *(problems or [])],
             reattach=reattach,
             files_hint=hint,
-            accept_types=",".join(f".{kind}" for kind in settings.upload_types),
+            accept_types=_accept_types(settings),
         )
 
     def _back(ticket_id: str, done: str | None = None, problem: str | None = None) -> Response:
@@ -399,6 +401,11 @@ def create_app(config: Config) -> Flask:
 
 _DONE = ("answered", "accepted", "reopened", "rated", "created")
 _PROBLEMS = ("need_text",)
+
+
+def _accept_types(settings: PortalSettings) -> str:
+    """The file input's hint to the browser's file picker (the server checks for itself)."""
+    return ",".join(f".{kind}" for kind in settings.upload_types)
 
 
 def _customer_name(desk: Desk | None, viewer: Any) -> str:
