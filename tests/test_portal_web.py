@@ -357,6 +357,7 @@ def test_the_form_asks_what_the_type_needs_as_sdesk_new_does(browser):
     olivia = browser().sign_in(OLIVIA)
     form = olivia.get("/new").text
     assert "needed for: Incident, Service request, Change" in form  # product
+    assert 'value="+44 20 7946 0321"' in form and '<option value="5001" selected>' in form  # hers, from rules.yaml
     answer = olivia.post("/new", {"type": "change", "title": "New report", "url": "ftp://files.example"})
     assert answer.status_code == 422
     errors = re.findall(r'<p class="error" id="e-(\w+)">([^<]+)</p>', answer.text)

@@ -99,6 +99,15 @@ def form_fields(rules: Rules, viewer: Viewer, words: Words) -> list[Field]:
 _INPUTS = {"url": "url", "contact_phone": "tel", "contact_email": "email"}
 
 
+def prefilled(rules: Rules, viewer: Viewer) -> dict[str, str]:
+    """What a new form already holds: the contact's phone as rules.yaml knows it, their one site."""
+    person = rules.customers[viewer.customer].contact(viewer.address)
+    values = {"contact_phone": person.phone or ""} if person is not None else {}
+    if len(viewer.sites) == 1:
+        values["site"] = viewer.sites[0]
+    return values
+
+
 def read(rules: Rules, viewer: Viewer, posted: Mapping[str, str], now: datetime, words: Words) -> Answers:
     """The posted form checked field by field, then planned as `sdesk new` plans it."""
     fields = {field.name: field for field in form_fields(rules, viewer, words)}

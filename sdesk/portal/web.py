@@ -243,6 +243,7 @@ def create_app(config: Config) -> Flask:
             notice=notice,
             problem=request.args.get("problem") in _PROBLEMS and g.words[request.args["problem"]] or None,
             files_hint=hint,
+            accept_types=_accept_types(settings),
             scores=range(SCORES[0], SCORES[1] + 1),
         )
 
@@ -272,7 +273,7 @@ def create_app(config: Config) -> Flask:
     @app.get("/new")
     @signed_in
     def new_form() -> Response:
-        return _new_page(forms.Answers({}, {}, [], []))
+        return _new_page(forms.Answers(forms.prefilled(g.desk.rules, g.viewer), {}, [], []))
 
     @app.post("/new")
     @signed_in
@@ -374,7 +375,7 @@ def create_app(config: Config) -> Flask:
             problems=[*answers.problems, *(problems or [])],
             reattach=reattach,
             files_hint=hint,
-            accept_types=",".join(f".{kind}" for kind in settings.upload_types),
+            accept_types=_accept_types(settings),
         )
 
     def _back(ticket_id: str, done: str | None = None, problem: str | None = None) -> Response:
@@ -411,6 +412,11 @@ _PROBLEMS = ("need_text",)
 def body_limit(settings: PortalSettings) -> int:
     """The most a request may send: a form with as many files as it takes, each as large as it may be."""
     return settings.max_files * settings.max_upload_bytes + FORM_BYTES * 4
+
+
+def _accept_types(settings: PortalSettings) -> str:
+    """The file input's hint to the browser's file picker (the server checks for itself)."""
+    return ",".join(f".{kind}" for kind in settings.upload_types)
 
 
 def _customer_name(desk: Desk | None, viewer: Any) -> str:
