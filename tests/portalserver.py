@@ -19,7 +19,7 @@ SERVER_START_SECONDS = 30
 @contextmanager
 def serving(clone: Path, smtp_port: int, log: Path) -> Iterator[str]:
     """`sdesk serve` in the runner's clone, its clock at NOW, writing to ``log``: its address, until the block
-    ends."""
+    ends; then it is stopped as systemd stops it (SIGTERM) and must end cleanly."""
     with log.open("wb") as errors:
         server = subprocess.Popen(
             [SDESK, "serve", "--port", "0", "--smtp", f"127.0.0.1:{smtp_port}"],
@@ -37,4 +37,5 @@ def serving(clone: Path, smtp_port: int, log: Path) -> Iterator[str]:
         yield found.group(1)
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        stopped = server.wait(timeout=30)
+    assert stopped == 0, f"sdesk serve ended with {stopped}: {log.read_text(encoding='utf-8')[-2000:]}"

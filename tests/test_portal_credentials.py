@@ -88,3 +88,16 @@ def test_a_rate_limit_counts_within_its_window_and_forgets_after(kept: Credentia
     ]  # fmt: skip
     assert kept.allow("link:other@zonnebloem.example", NOW + 5, most=3, window_seconds=900)  # its own count
     assert kept.allow(key, NOW + 900, most=3, window_seconds=900)  # the first hit is out of the window
+
+
+def test_what_can_sign_nobody_in_any_more_is_forgotten(kept: Credentials) -> None:
+    old = kept.issue_link(ELS, NOW, 15)
+    kept.open_session(ELS, NOW)
+    kept.allow("ask:192.0.2.7", NOW, 5, 3600)
+    fresh = kept.issue_link(ELS, NOW + 2 * 86400, 15)
+    kept.purge(NOW + 2 * 86400)
+    counts = [kept.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in ("links", "sessions", "hits")]
+    assert counts == [1, 1, 0]  # the new link; the session, though idle, is kept until a month has gone
+    assert kept.use_link(old, NOW + 2 * 86400) is None and kept.use_link(fresh, NOW + 2 * 86400) == ELS
+    kept.purge(NOW + 40 * 86400)
+    assert kept.db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 0

@@ -178,10 +178,18 @@ def test_a_link_expires_and_a_session_ends_at_sign_out(portal, at):
     assert thief.get("/").location == "/sign-in"
 
 
-def test_asking_for_links_too_often_is_refused_for_the_hour(portal):
+def test_asking_for_links_too_often_is_refused_for_the_hour_but_a_stranger_cannot_lock_a_contact_out(portal):
     make, outbox = portal
-    answers = [make().client.post("/sign-in", data={"email": OLIVIA}, headers=SAME_ORIGIN) for _ in range(6)]
-    assert [answer.status_code for answer in answers] == [200] * 5 + [429]
+
+    def ask(client: str) -> int:
+        asked = make().client.post(
+            "/sign-in", data={"email": OLIVIA}, headers=SAME_ORIGIN, environ_base={"REMOTE_ADDR": client}
+        )
+        return int(asked.status_code)
+
+    assert [ask("198.51.100.7") for _ in range(6)] == [200] * 5 + [429]
+    assert ask("192.0.2.33") == 200  # Olivia, at her office, still gets her link
+    assert [ask(f"203.0.113.{n}") for n in range(20)].count(429) == 6  # 20 links an hour to one address at most
 
 
 def test_a_flood_of_refused_sign_in_requests_leaves_one_audit_line_an_hour(portal, desk):

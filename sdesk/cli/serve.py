@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Any
 
@@ -13,6 +14,8 @@ from sdesk.cli.options import desk_options
 from sdesk.errors import SdeskError
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+IDLE_SECONDS = 30  # a connection that sends nothing this long is closed (waitress's own: 120)
+CONNECTIONS = 500  # at once; a reverse proxy that buffers requests keeps slow clients off them
 
 
 @click.command("serve")
@@ -47,6 +50,7 @@ def serve(host: str, port: int, url: str | None, threads: int, trusted_proxy: st
     pushes it. Needs --smtp: sign-in links go out by mail. Ctrl-C stops it.
     """
     from sdesk.policy.portalsettings import url_problem
+    from sdesk.portal.changes import LOCK_WAIT_SECONDS
     from sdesk.portal.signin import sender_address
 
     desk = context.desk()
@@ -77,6 +81,8 @@ def serve(host: str, port: int, url: str | None, threads: int, trusted_proxy: st
             ident="sdesk",
             clear_untrusted_proxy_headers=True,
             max_request_body_size=body_limit(rules.portal),  # refused at once, not first taken to disk
+            channel_timeout=IDLE_SECONDS,
+            connection_limit=CONNECTIONS,
             **proxied,
         )
     except OSError as error:
@@ -89,9 +95,16 @@ def serve(host: str, port: int, url: str | None, threads: int, trusted_proxy: st
         err=True,
     )
     sys.stderr.flush()
+    signal.signal(signal.SIGTERM, _interrupt)  # systemctl stop: as Ctrl-C
     try:
-        server.run()
+        server.run()  # returns at Ctrl-C, having stopped taking requests
     except KeyboardInterrupt:
         pass
     finally:
+        # A change being written finishes and is committed (it may first wait for a cycle's lock).
+        server.task_dispatcher.shutdown(timeout=LOCK_WAIT_SECONDS + 10)
         server.close()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

@@ -20,6 +20,7 @@ from msgspec import Struct
 
 from sdesk.errors import SdeskError
 
+DAY = 86400
 TOKEN_BYTES = 32  # 256 bits: a link or a session id nobody guesses
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS links (hash TEXT PRIMARY KEY, address TEXT NOT NULL, customer TEXT NOT NULL,
@@ -108,6 +109,13 @@ class Credentials:
 
     def end_session(self, session: str, now: float) -> None:
         self.db.execute("UPDATE sessions SET ended = ? WHERE hash = ? AND ended IS NULL", (now, _digest(session)))
+
+    def purge(self, now: float) -> None:
+        """Forget what can sign nobody in any more: links and sessions a day past their end, old counts."""
+        with self.db:
+            self.db.execute("DELETE FROM links WHERE expires < ?", (now - DAY,))
+            self.db.execute("DELETE FROM sessions WHERE ended < ? OR seen < ?", (now - DAY, now - 31 * DAY))
+            self.db.execute("DELETE FROM hits WHERE at < ?", (now - DAY,))
 
     # --- rate limits -----------------------------------------------------------------------------
 

@@ -28,7 +28,8 @@ from sdesk.portal.access import Viewer, viewer_for
 from sdesk.portal.credentials import Credentials, Holder
 
 HOUR = 3600
-LINKS_PER_ADDRESS = 5  # an hour: a contact who lost a few mails still gets in; nobody floods an inbox
+LINKS_PER_ADDRESS = 20  # an hour, whoever asks: nobody floods a contact's inbox
+LINKS_PER_ADDRESS_AND_CLIENT = 5  # an hour from one network: a stranger uses up a few, not the contact's own
 ASKS_PER_CLIENT = 20  # an hour, from one network address
 CONFIRMS_PER_CLIENT = 30  # an hour: guessing a 256-bit link is hopeless anyway, this keeps the log short
 
@@ -52,7 +53,12 @@ class SignIn:
         up after the answer (a contact's link and mail take longer than a stranger's nothing)."""
         address = " ".join(address.split())[:254]
         with self._store() as store:
-            counted = ((f"ask:{network(client)}", ASKS_PER_CLIENT), (f"address:{address.lower()}", LINKS_PER_ADDRESS))
+            store.purge(now.timestamp())
+            counted = (
+                (f"ask:{network(client)}", ASKS_PER_CLIENT),
+                (f"address:{address.lower()} {network(client)}", LINKS_PER_ADDRESS_AND_CLIENT),
+                (f"address:{address.lower()}", LINKS_PER_ADDRESS),
+            )
             for key, most in counted:
                 if not store.allow(key, now.timestamp(), most, HOUR):
                     raise self._limited(store, key, address, client, now)

@@ -171,13 +171,15 @@ def create_app(config: Config) -> Flask:
         text = g.words["link_sent"].format(address=shown, minutes=g.desk.rules.portal.link_minutes)
         return message(g.words["link_sent_title"], text)
 
+    def refused_link() -> Response:
+        """A link that is unknown, used or expired: all read alike, with the way to a new one."""
+        return message(g.words["link_refused_title"], g.words["link_refused"], 410, ("/sign-in", g.words["ask_again"]))
+
     @app.get("/sign-in/<token>")
     def confirm_form(token: str) -> Response:
         holder = gate.link_for(g.desk.rules, token, g.now)
         if holder is None:
-            return message(
-                g.words["link_refused_title"], g.words["link_refused"], 410, ("/sign-in", g.words["ask_again"])
-            )
+            return refused_link()
         g.words = words(holder.language)
         return page("live-confirm.html", token=token, address=holder.address)
 
@@ -188,10 +190,7 @@ def create_app(config: Config) -> Flask:
         except Limited:
             return message(g.words["too_many_title"], g.words["too_many"], 429)
         if viewer is None:
-            words_now = g.words
-            return message(
-                words_now["link_refused_title"], words_now["link_refused"], 410, ("/sign-in", words_now["ask_again"])
-            )
+            return refused_link()
         session = gate.open_session(viewer, g.client, g.now)
         response = redirect("/", 303)
         hours = g.desk.rules.portal.session_hours
@@ -295,7 +294,7 @@ def create_app(config: Config) -> Flask:
         try:
             opened = changes.open_ticket(g.desk, g.viewer, answers.plan, costs_accepted, given, g.now)
         except Refused as refusal:
-            if "busy" in refusal.message:
+            if refusal.message == changes.BUSY:
                 return _new_page(answers, [g.words["busy"]], 503, reattach=bool(given))
             return _new_page(answers, [g.words["bad_value"].format(why=refusal.message)], 422, reattach=bool(given))
         return redirect(f"/{opened.id}.html?done=created", 303)
