@@ -433,6 +433,20 @@ def test_only_a_signed_in_contacts_form_with_files_may_be_large(browser):
     assert olivia.post(f"/{ticket}/answer", {"text": "x" * 2**20}).status_code == 413
 
 
+def test_a_contact_sends_at_most_a_days_upload_volume(browser, desk, run):
+    rules = desk / "rules.yaml"
+    rules.write_text(rules.read_text().replace("upload_mb_per_day: 200", "upload_mb_per_day: 1"), encoding="utf-8")
+    olivia = browser().sign_in(OLIVIA)
+    ticket = olivia.open_ticket(**INCIDENT, files=[(file_of(png() + b"0" * 600_000), "a.png")])
+    refused = olivia.post(f"/{ticket}/answer", {"text": "b", "files": [(file_of(png() + b"1" * 600_000), "b.png")]})
+    assert refused.status_code == 422 and "the most the portal takes in a day" in refused.text
+    assert olivia.post(f"/{ticket}/answer", {"text": "words still go"}).status_code == 303
+    assert [event["event"] for event in json.loads(ok(run("show", ticket, "--format", "json")))["history"]] == [
+        "created",
+        "comment",
+    ]
+
+
 def test_opening_more_tickets_in_an_hour_than_rules_yaml_allows_is_refused(browser, desk):
     rules = desk / "rules.yaml"
     rules.write_text(rules.read_text().replace("new_tickets_per_hour: 10", "new_tickets_per_hour: 2"), encoding="utf-8")

@@ -35,6 +35,7 @@ SECTION = Record(
             Pattern(EXTENSION_PATTERN, "'{value}' is not a file extension (letters and digits, e.g. png)"), unique=True
         ),
         "new_tickets_per_hour": Integer(1, 1000, refusal="expected a number of tickets (1 or more), got {got}"),
+        "upload_mb_per_day": Integer(1, 100_000, refusal="expected megabytes (1 or more), got {got}"),
     },
     defaults={
         "link_minutes": 15,
@@ -44,6 +45,7 @@ SECTION = Record(
         "max_files": 5,
         "upload_types": list(DEFAULT_UPLOAD_TYPES),
         "new_tickets_per_hour": 10,
+        "upload_mb_per_day": 200,
     },
 )
 
@@ -57,6 +59,7 @@ class PortalSettings(Struct, frozen=True):
     max_files: int = 5  # per form
     upload_types: tuple[str, ...] = DEFAULT_UPLOAD_TYPES
     new_tickets_per_hour: int = 10  # per contact
+    upload_bytes_per_day: int = 200 * 1024 * 1024  # per contact: what they send stays in the desk's history
 
     def accepts(self, filename: str) -> bool:
         """Whether a file of this name may be uploaded: its extension listed, never one a browser runs."""
@@ -84,6 +87,7 @@ def parse(entry: dict[str, Any], problems: Problems) -> PortalSettings:
         max_files=entry["max_files"],
         upload_types=tuple(entry["upload_types"]),
         new_tickets_per_hour=entry["new_tickets_per_hour"],
+        upload_bytes_per_day=entry["upload_mb_per_day"] * 1024 * 1024,
     )
 
 

@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS links (hash TEXT PRIMARY KEY, address TEXT NOT NULL, 
     expires REAL NOT NULL, used REAL);
 CREATE TABLE IF NOT EXISTS sessions (hash TEXT PRIMARY KEY, address TEXT NOT NULL, customer TEXT NOT NULL,
     started REAL NOT NULL, seen REAL NOT NULL, ended REAL);
-CREATE TABLE IF NOT EXISTS hits (key TEXT NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS hits (key TEXT NOT NULL, at REAL NOT NULL, amount REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS hits_by_key ON hits (key, at);
 """
 
@@ -119,15 +119,16 @@ class Credentials:
 
     # --- rate limits -----------------------------------------------------------------------------
 
-    def allow(self, key: str, now: float, most: int, window_seconds: float) -> bool:
-        """Whether one more request counted under ``key`` stays within ``most`` per window; counted if so."""
+    def allow(self, key: str, now: float, most: float, window_seconds: float, amount: float = 1) -> bool:
+        """Whether ``amount`` more of what ``key`` counts (one request, or bytes) stays within ``most`` per
+        window; counted if so."""
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute("DELETE FROM hits WHERE key = ? AND at <= ?", (key, now - window_seconds))
-            (count,) = self.db.execute("SELECT COUNT(*) FROM hits WHERE key = ?", (key,)).fetchone()
-            if count >= most:
+            (used,) = self.db.execute("SELECT TOTAL(amount) FROM hits WHERE key = ?", (key,)).fetchone()
+            if used + amount > most:
                 return False
-            self.db.execute("INSERT INTO hits VALUES (?, ?)", (key, now))
+            self.db.execute("INSERT INTO hits VALUES (?, ?, ?)", (key, now, amount))
         return True
 
 

@@ -78,6 +78,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "attach_again": "Please attach your files again.",
         "created": "Ticket {id} is opened. Its number is also on its way to you by mail.",
         "per_hour": "You opened {count} tickets in the last hour, the most the portal takes. Please mail us.",
+        "per_day": "Your files of today reach {mb} MB, the most the portal takes in a day. Please send the rest "
+        "tomorrow, or mail us.",
         # files
         "bad_file_type": "{name}: files of this type are not accepted.",
         "file_too_large": "{name} is larger than {mb} MB.",
@@ -187,6 +189,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "attach_again": "Voeg uw bestanden opnieuw toe.",
         "created": "Ticket {id} is aangemaakt. U krijgt het nummer ook per mail.",
         "per_hour": "U maakte het afgelopen uur {count} tickets aan, het maximum van het portaal. Mail ons.",
+        "per_day": "Uw bestanden van vandaag komen aan {mb} MB, het maximum van het portaal per dag. Stuur de rest "
+        "morgen, of mail ons.",
         "bad_file_type": "{name}: bestanden van deze soort worden niet aanvaard.",
         "file_too_large": "{name} is groter dan {mb} MB.",
         "too_many_files": "Hoogstens {files} bestanden tegelijk.",
@@ -298,6 +302,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "created": "Le ticket {id} est ouvert. Son numéro vous est aussi envoyé par e-mail.",
         "per_hour": "Vous avez ouvert {count}\u00a0tickets au cours de la dernière heure, le maximum du portail. "
         "Veuillez nous écrire.",
+        "per_day": "Vos fichiers du jour atteignent {mb}\u00a0Mo, le maximum du portail par jour. Veuillez envoyer "
+        "la suite demain, ou nous écrire.",
         "bad_file_type": "{name}\u00a0: les fichiers de ce type ne sont pas acceptés.",
         "file_too_large": "{name} dépasse {mb}\u00a0Mo.",
         "too_many_files": "Au plus {files}\u00a0fichiers à la fois.",
@@ -407,6 +413,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "created": "Ticket {id} ist eröffnet. Die Nummer erhalten Sie auch per E-Mail.",
         "per_hour": "Sie haben in der letzten Stunde {count} Tickets eröffnet, mehr nimmt das Portal nicht an. "
         "Bitte schreiben Sie uns eine E-Mail.",
+        "per_day": "Ihre Dateien von heute erreichen {mb} MB, mehr nimmt das Portal an einem Tag nicht an. Bitte "
+        "senden Sie den Rest morgen oder schreiben Sie uns eine E-Mail.",
         "bad_file_type": "{name}: Dateien dieser Art werden nicht angenommen.",
         "file_too_large": "{name} ist größer als {mb} MB.",
         "too_many_files": "Höchstens {files} Dateien auf einmal.",

@@ -106,10 +106,10 @@ class SignIn:
             store.end_session(session[:100], now.timestamp())
         audit.record(self.audit_log, now, "signed-out", viewer.address, client)
 
-    def allow(self, key: str, now: datetime, most: int) -> bool:
-        """Whether one more of what ``key`` counts stays within ``most`` an hour (counted if so)."""
+    def allow(self, key: str, now: datetime, most: float, amount: float = 1, window: float = HOUR) -> bool:
+        """Whether ``amount`` more of what ``key`` counts stays within ``most`` a window (counted if so)."""
         with self._store() as store:
-            return store.allow(key, now.timestamp(), most, HOUR)
+            return store.allow(key, now.timestamp(), most, window, amount)
 
     def _link(self, token: str) -> str:
         return f"{self.url}/sign-in/{token}"

@@ -41,6 +41,7 @@ CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
+DAY = 86400
 POSTS_PER_HOUR = 120  # a contact's changes on tickets (new tickets count under rules.yaml's own limit)
 FORM_BYTES = 200_000  # the most any text field may hold (a description is cut at forms.MAX_CHARS)
 
@@ -291,6 +292,8 @@ def create_app(config: Config) -> Flask:
         if not gate.allow(f"new:{g.viewer.address.lower()}", g.now, rules.portal.new_tickets_per_hour):
             text = g.words["per_hour"].format(count=rules.portal.new_tickets_per_hour)
             return message(g.words["too_many_title"], text, 429)
+        if not _within_the_days_uploads(given):
+            return _new_page(answers, [_uploads_refusal()], 429, reattach=True)
         try:
             opened = changes.open_ticket(g.desk, g.viewer, answers.plan, costs_accepted, given, g.now)
         except Refused as refusal:
@@ -308,6 +311,8 @@ def create_app(config: Config) -> Flask:
         if not text.strip() and not given:
             return _back(ticket_id, problem="need_text")
         refused = uploads.refusals(given, g.desk.rules.portal, g.words)
+        if not refused and not _within_the_days_uploads(given):
+            refused = [_uploads_refusal()]
         if refused:
             return message(
                 g.words["forbidden_title"], " ".join(refused), 422, (f"/{ticket_id}.html", g.words["all_tickets"])
@@ -396,6 +401,16 @@ def create_app(config: Config) -> Flask:
             )
             return message(g.words["error_title"], text, 409, (f"/{ticket_id}.html", g.words["all_tickets"]))
         return _back(ticket_id, done=done)
+
+    def _within_the_days_uploads(given: list[tuple[str, bytes]]) -> bool:
+        """Whether these files keep the contact within a day's upload volume (counted if so): whatever they
+        send stays in every clone of the desk for good."""
+        total = sum(len(data) for _, data in given)
+        most = g.desk.rules.portal.upload_bytes_per_day
+        return not total or gate.allow(f"bytes:{g.viewer.address.lower()}", g.now, most, total, window=DAY)
+
+    def _uploads_refusal() -> str:
+        return str(g.words["per_day"].format(mb=g.desk.rules.portal.upload_bytes_per_day // 2**20))
 
     def _uploads() -> list[tuple[str, bytes]]:
         limit = g.desk.rules.portal.max_upload_bytes
