@@ -88,7 +88,7 @@ def test_a_desk_in_a_folder_of_a_larger_repository_gets_a_clean_start_too(
     monkeypatch.setenv("SDESK_DIR", str(desk))
     (desk / "tickets" / ".gitkeep").write_text("half written by a killed cycle", encoding="utf-8")
     lines = ok(run("run")).splitlines()
-    assert "prepare: put back 1 file(s) a killed cycle left half-done" in lines
+    assert "prepare: put back 1 file(s) a killed cycle or portal left half-done" in lines
     assert (desk / "tickets" / ".gitkeep").read_text(encoding="utf-8") == ""
     (repository / "README").write_text("edited by a person\n", encoding="utf-8")
     refused = run("run")

@@ -256,7 +256,7 @@ def start_clean(root: Path) -> list[str]:
         git(root, "clean", "--quiet", "-f", "--", *untracked)
         _remove_emptied_folders(root, untracked)
     if changed:
-        said.append(f"put back {len(changed)} file(s) a killed cycle left half-done")
+        said.append(f"put back {len(changed)} file(s) a killed cycle or portal left half-done")
     return said
 
 
