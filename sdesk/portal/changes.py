@@ -20,14 +20,16 @@ from msgspec.structs import replace
 from sdesk.actions import record, workflow
 from sdesk.actions.cycle import exclusive
 from sdesk.errors import NotFound, Refused
+from sdesk.policy.rules import Rules
 from sdesk.portal.access import Viewer, may_see
+from sdesk.portal.uploads import Upload
 from sdesk.storage import attachments, sync
 from sdesk.storage.store import Desk
-from sdesk.tickets.model import CLOSING_KINDS, Event, Ticket
+from sdesk.tickets.model import Event, Ticket
+from sdesk.website.portal import closed_at
 
 LOCK_WAIT_SECONDS = 20  # a cycle that sends much mail holds the lock a while; longer, and the customer hears why
 BUSY = "the desk is busy with its regular round; please try again in a minute"
-Upload = tuple[str, bytes]  # a file's name as the browser gave it, and its bytes
 
 
 class Unseen(NotFound):
@@ -87,7 +89,7 @@ def reopen(desk: Desk, viewer: Viewer, ticket_id: str, reason: str, now: datetim
     rules = desk.rules
 
     def decide(ticket: Ticket) -> Event:
-        if not may_reopen(ticket, desk, now):
+        if not may_reopen(ticket, rules, now):
             raise Refused(f"{ticket.id} was closed more than {rules.mail.reopen_within_days} days ago")
         return replace(workflow.reopen(ticket, rules, reason, viewer.address, now), from_customer=True)
 
@@ -105,13 +107,16 @@ def rate(desk: Desk, viewer: Viewer, ticket_id: str, score: int, remark: str, no
     )
 
 
-def may_reopen(ticket: Ticket, desk: Desk, now: datetime) -> bool:
-    """Closed, and not longer ago than the reopening period rules.yaml allows."""
-    rules = desk.rules
-    if not rules.is_final(ticket.status):
-        return False
-    closed = next((event.at for event in reversed(ticket.history) if event.kind in CLOSING_KINDS), ticket.updated)
-    return now - closed <= timedelta(days=rules.mail.reopen_within_days)
+def reopen_until(ticket: Ticket, rules: Rules) -> datetime | None:
+    """Until when the customer may reopen the ticket (the period rules.yaml allows after closing); None while
+    it is open."""
+    closed = closed_at(ticket, rules)
+    return closed + timedelta(days=rules.mail.reopen_within_days) if closed is not None else None
+
+
+def may_reopen(ticket: Ticket, rules: Rules, now: datetime) -> bool:
+    until = reopen_until(ticket, rules)
+    return until is not None and now <= until
 
 
 def _change(

@@ -14,12 +14,12 @@ from msgspec import Struct
 from sdesk.calendar.spoken import moment
 from sdesk.errors import SdeskError
 from sdesk.portal.access import Viewer, may_see
-from sdesk.portal.changes import Unseen, may_reopen
+from sdesk.portal.changes import Unseen, reopen_until
 from sdesk.service import satisfaction
 from sdesk.storage.index import Index
 from sdesk.storage.store import Desk
 from sdesk.tickets import ids, query
-from sdesk.tickets.model import CLOSING_KINDS, Ticket
+from sdesk.tickets.model import Ticket
 from sdesk.website import portal
 from sdesk.website.export import KeptClocks
 
@@ -65,17 +65,15 @@ def actions(desk: Desk, ticket: Ticket, now: datetime) -> Actions:
     rules = desk.rules
     status = rules.statuses.get(ticket.status)
     final = rules.is_final(ticket.status)
-    reopen_until = None
-    if final and may_reopen(ticket, desk, now):
-        closed = next((event.at for event in reversed(ticket.history) if event.kind in CLOSING_KINDS), ticket.updated)
-        until = closed + timedelta(days=rules.mail.reopen_within_days)
-        reopen_until = moment(until, rules.customer_language(ticket.customer), rules.timezone, now)
+    until = reopen_until(ticket, rules)
+    reopenable = until is not None and now <= until
+    language = rules.customer_language(ticket.customer)
     answered = satisfaction.answer(ticket)
     return Actions(
         answer=not final,
         waiting=status is not None and status.waiting_on_customer,
         accept=status is not None and status.acceptance,
-        reopen_until=reopen_until,
+        reopen_until=moment(until, language, rules.timezone, now) if reopenable and until is not None else None,
         rate=final and satisfaction.survey_request(ticket) is not None and answered is None,
         rated=answered.score if answered is not None else None,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import threading
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, closing
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -121,8 +121,9 @@ class SignIn:
             audit.record(self.audit_log, now, "limited", address, client)
         return Limited("too many sign-in requests")
 
-    def _store(self) -> _Opened:
-        return _Opened(self.credentials)
+    def _store(self) -> closing[Credentials]:
+        """The credentials file, open for one step and closed after it (each request thread its own)."""
+        return closing(Credentials(self.credentials))
 
     def _mail_link(self, rules: Rules, address: str, client: str, now: datetime) -> None:
         """After the answer: a link and its mail for a contact who may sign in; a line in the audit for anyone.
@@ -144,20 +145,6 @@ class SignIn:
                 raise SdeskError(f"the mail server refused {viewer.address}")
         except SdeskError as error:
             audit.record(self.audit_log, now, "link-failed", viewer.address, f"{client} ({error.message})")
-
-
-class _Opened:
-    """The credentials file, open for one step and closed after it (each request thread its own)."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def __enter__(self) -> Credentials:
-        self.store = Credentials(self.path)
-        return self.store
-
-    def __exit__(self, *exc: object) -> None:
-        self.store.close()
 
 
 def _current(rules: Rules, holder: Holder | None) -> Viewer | None:

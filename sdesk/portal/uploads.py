@@ -21,7 +21,7 @@ _IMAGES = (
 )
 DOWNLOAD = "application/octet-stream"
 
-Upload = tuple[str, bytes]
+Upload = tuple[str, bytes]  # a file's name as the browser gave it, and its bytes
 
 
 def refusals(files: Sequence[Upload], settings: PortalSettings, words: Mapping[str, str]) -> list[str]:

@@ -34,6 +34,7 @@ from sdesk.portal.phrases import words
 from sdesk.portal.signin import Connection, Limited, SignIn
 from sdesk.storage import attachments, sync
 from sdesk.storage.store import Desk
+from sdesk.website.portal import PortalHeading, public_ticket
 from sdesk.words import SCORES
 
 TEMPLATES = (Path(__file__).parent / "templates", Path(__file__).parent.parent / "website" / "templates")
@@ -86,14 +87,18 @@ def create_app(config: Config) -> Flask:
     def message(title: str, text: str, status: int = 200, link: tuple[str, str] | None = None) -> Response:
         return page("live-message.html", status, title=title, text=text, link=link)
 
+    def forbidden() -> Response:
+        """A form without the session, its token or the portal's origin: expired, or sent from elsewhere."""
+        return message(g.words["forbidden_title"], g.words["forbidden"], 403)
+
     def signed_in(view: Callable[..., Response]) -> Callable[..., Response]:
         def checked(**kwargs: Any) -> Response:
             if g.viewer is None:
                 if request.method == "POST":
-                    return message(g.words["forbidden_title"], g.words["forbidden"], 403)
+                    return forbidden()
                 return redirect("/sign-in", 303)
             if request.method == "POST" and not hmac.compare_digest(request.form.get("csrf", ""), g.csrf):
-                return message(g.words["forbidden_title"], g.words["forbidden"], 403)
+                return forbidden()
             return view(**kwargs)
 
         checked.__name__ = view.__name__
@@ -119,7 +124,7 @@ def create_app(config: Config) -> Flask:
         if g.viewer is not None:
             g.words = words(g.viewer.language)
         if request.method == "POST" and not _same_origin(origin):
-            return message(g.words["forbidden_title"], g.words["forbidden"], 403)
+            return forbidden()
         return None
 
     @app.after_request
@@ -223,14 +228,8 @@ def create_app(config: Config) -> Flask:
     def ticket_page(ticket_id: str) -> Response:
         ticket = _visible(ticket_id)
         rules = g.desk.rules
-        from sdesk.website.portal import public_ticket
-
         view = public_ticket(ticket, rules, g.viewer.language, g.now)
         actions = pages.actions(g.desk, ticket, g.now)
-        settings = rules.portal
-        hint = g.words["files_hint"].format(
-            files=settings.max_files, mb=settings.max_upload_bytes // 2**20, types=", ".join(settings.upload_types)
-        )
         done = request.args.get("done", "")
         notice = g.words[done] if done in _DONE else None
         if done == "created":
@@ -242,17 +241,14 @@ def create_app(config: Config) -> Flask:
             actions=actions,
             notice=notice,
             problem=request.args.get("problem") in _PROBLEMS and g.words[request.args["problem"]] or None,
-            files_hint=hint,
-            accept_types=_accept_types(settings),
             scores=range(SCORES[0], SCORES[1] + 1),
+            **_file_picker(rules.portal, g.words),
         )
 
     @app.get("/files/<ticket_id>/<name>")
     @signed_in
     def file(ticket_id: str, name: str) -> Response:
         ticket = _visible(ticket_id)
-        from sdesk.website.portal import public_ticket
-
         view = public_ticket(ticket, g.desk.rules, g.viewer.language, g.now)
         if not any(name in event.attachments for event in view.history):
             raise NotFound()
@@ -359,18 +355,12 @@ def create_app(config: Config) -> Flask:
     def _heading() -> Any:
         rules = g.desk.rules
         customer = rules.customers[g.viewer.customer]
-        from sdesk.website.portal import PortalHeading
-
         return PortalHeading(customer.key, customer.name, g.viewer.language, rules.desk_name, rules.desk_email)
 
     def _new_page(
         answers: forms.Answers, problems: list[str] | None = None, status: int = 200, reattach: bool = False
     ) -> Response:
         rules = g.desk.rules
-        settings = rules.portal
-        hint = g.words["files_hint"].format(
-            files=settings.max_files, mb=settings.max_upload_bytes // 2**20, types=", ".join(settings.upload_types)
-        )
         return page(
             "live-new.html",
             status,
@@ -378,8 +368,7 @@ def create_app(config: Config) -> Flask:
             answers=answers,
             problems=[*answers.problems, *(problems or [])],
             reattach=reattach,
-            files_hint=hint,
-            accept_types=_accept_types(settings),
+            **_file_picker(rules.portal, g.words),
         )
 
     def _back(ticket_id: str, done: str | None = None, problem: str | None = None) -> Response:
@@ -428,9 +417,13 @@ def body_limit(settings: PortalSettings) -> int:
     return settings.max_files * settings.max_upload_bytes + FORM_BYTES * 4
 
 
-def _accept_types(settings: PortalSettings) -> str:
-    """The file input's hint to the browser's file picker (the server checks for itself)."""
-    return ",".join(f".{kind}" for kind in settings.upload_types)
+def _file_picker(settings: PortalSettings, said: dict[str, str]) -> dict[str, Any]:
+    """What a form's file input says of the limits, and the types it offers the browser's file picker (the
+    server checks for itself)."""
+    hint = said["files_hint"].format(
+        files=settings.max_files, mb=settings.max_upload_bytes // 2**20, types=", ".join(settings.upload_types)
+    )
+    return {"files_hint": hint, "accept_types": ",".join(f".{kind}" for kind in settings.upload_types)}
 
 
 def _customer_name(desk: Desk | None, viewer: Any) -> str:
